@@ -1,0 +1,74 @@
+import { createHash, randomUUID } from "node:crypto";
+import type { Db } from "../db/client.js";
+
+export type Role = "ADMIN" | "WRITER" | "READER";
+
+const rank: Record<Role, number> = { READER: 1, WRITER: 2, ADMIN: 3 };
+
+/** Who is calling and what they may do in each workspace. */
+export class Caller {
+  constructor(
+    readonly principalId: string,
+    private readonly roles: ReadonlyMap<string, Role>,
+  ) {}
+
+  /** Workspaces the caller can read, as internal ids. */
+  get readableWorkspaceIds(): string[] {
+    return [...this.roles.keys()];
+  }
+
+  can(workspaceId: string, role: Role): boolean {
+    const held = this.roles.get(workspaceId);
+    return held !== undefined && rank[held] >= rank[role];
+  }
+}
+
+/** Keys are stored as their SHA-256: they are long random strings, so no slow hash is needed. */
+export function hashApiKey(key: string): string {
+  return createHash("sha256").update(key, "utf8").digest("hex");
+}
+
+/** The bearer token of an `Authorization` header, or undefined when there is none. */
+export function bearerToken(authorization: string | null | undefined): string | undefined {
+  const match = /^Bearer\s+(\S+)\s*$/i.exec(authorization ?? "");
+  return match?.[1];
+}
+
+/** The caller an API key belongs to, or null when the key is unknown or revoked. */
+export async function callerForApiKey(db: Db, key: string): Promise<Caller | null> {
+  const apiKey = await db.apiKey.findUnique({
+    where: { hash: hashApiKey(key) },
+    include: { principal: { include: { memberships: true } } },
+  });
+  if (apiKey === null || apiKey.revokedAt !== null) return null;
+  const roles = new Map(apiKey.principal.memberships.map((m) => [m.workspaceId, m.role as Role]));
+  return new Caller(apiKey.principalId, roles);
+}
+
+export const defaultWorkspaceSlug = "default";
+
+/**
+ * Makes `key` an admin of workspace `default`, creating the workspace, the key's principal and
+ * the membership as needed. Idempotent, and safe when several instances start at once.
+ */
+export async function ensureBootstrapKey(db: Db, key: string): Promise<void> {
+  const hash = hashApiKey(key);
+  await db.$transaction(async (tx) => {
+    const workspace = await tx.workspace.upsert({
+      where: { slug: defaultWorkspaceSlug },
+      create: { id: randomUUID(), slug: defaultWorkspaceSlug, name: "Default" },
+      update: {},
+    });
+    const existing = await tx.apiKey.findUnique({ where: { hash } });
+    const principalId = existing?.principalId ?? randomUUID();
+    if (existing === null) {
+      await tx.principal.create({ data: { id: principalId, kind: "API_KEY", subject: "bootstrap" } });
+      await tx.apiKey.create({ data: { id: randomUUID(), hash, principalId } });
+    }
+    await tx.membership.upsert({
+      where: { principalId_workspaceId: { principalId, workspaceId: workspace.id } },
+      create: { principalId, workspaceId: workspace.id, role: "ADMIN" },
+      update: { role: "ADMIN" },
+    });
+  });
+}

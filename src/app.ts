@@ -1,0 +1,91 @@
+import { randomUUID } from "node:crypto";
+import type { IncomingMessage, ServerResponse } from "node:http";
+import type { Logger } from "pino";
+import { ensureBootstrapKey } from "./access/caller.js";
+import type { Config } from "./config.js";
+import { createDb, type Db } from "./db/client.js";
+import { migrate } from "./db/migrate.js";
+import { FileService } from "./files/service.js";
+import { PendingSweeper } from "./files/sweeper.js";
+import { Metrics, sendJson } from "./http/health.js";
+import { requestScope } from "./logger.js";
+import { createStorage } from "./storage/index.js";
+import type { StorageDriver } from "./storage/driver.js";
+import { createGraphQL } from "./yoga.js";
+
+export interface App {
+  /** The node:http request listener serving every endpoint. */
+  handler: (req: IncomingMessage, res: ServerResponse) => void;
+  db: Db;
+  storage: StorageDriver;
+  files: FileService;
+  /** Stops background work and closes the database. */
+  close(): Promise<void>;
+}
+
+/** Migrates the database, bootstraps access, and builds the HTTP handler for a configuration. */
+export async function createApp(config: Config, logger: Logger): Promise<App> {
+  const applied = await migrate(config.databaseUrl);
+  if (applied.length > 0) logger.info({ migrations: applied }, "database migrated");
+  const db = createDb(config.databaseUrl);
+  if (config.bootstrapApiKey !== undefined) await ensureBootstrapKey(db, config.bootstrapApiKey);
+  const { driver: storage, routes: storageRoutes } = await createStorage(config, (error) =>
+    logger.error({ err: error }, "storage request failed"),
+  );
+  const files = new FileService({
+    db,
+    storage,
+    limits: config,
+    uploadUrlTtl: config.uploadUrlTtl,
+    pendingUploadTtl: config.pendingUploadTtl,
+  });
+  const graphql = createGraphQL({ db, files, logger, corsOrigins: config.corsOrigins });
+  const metrics = new Metrics();
+  const sweeper = new PendingSweeper({ db, storage, logger });
+  sweeper.start();
+
+  async function route(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    const path = (req.url ?? "/").split("?")[0];
+    if (path === "/healthz") return sendJson(res, 200, { status: "ok" });
+    if (path === "/readyz") {
+      const ready = await db.$queryRawUnsafe("SELECT 1").then(
+        () => true,
+        () => false,
+      );
+      return sendJson(res, ready ? 200 : 503, { status: ready ? "ready" : "database unreachable" });
+    }
+    if (path === "/metrics") {
+      res.writeHead(200, { "content-type": metrics.registry.contentType });
+      return void res.end(await metrics.registry.metrics());
+    }
+    if (storageRoutes !== null && (await storageRoutes(req, res))) return;
+    await graphql.handle(req, res);
+  }
+
+  return {
+    handler(req, res) {
+      metrics.observe(req, res);
+      const requestId = headerValue(req.headers["x-request-id"]) ?? randomUUID();
+      res.setHeader("x-request-id", requestId);
+      requestScope.run({ requestId }, () => {
+        route(req, res).catch((error: unknown) => {
+          logger.error({ err: error }, "request failed");
+          if (!res.headersSent) sendJson(res, 500, { error: { code: "INTERNAL_SERVER_ERROR", requestId } });
+          else res.destroy();
+        });
+      });
+    },
+    db,
+    storage,
+    files,
+    async close() {
+      sweeper.stop();
+      await db.$disconnect();
+    },
+  };
+}
+
+function headerValue(value: string | string[] | undefined): string | undefined {
+  const first = Array.isArray(value) ? value[0] : value;
+  return first !== undefined && /^[\w.-]{1,128}$/.test(first) ? first : undefined;
+}

@@ -1,0 +1,143 @@
+import { randomBytes } from "node:crypto";
+import path from "node:path";
+
+const MiB = 1024 * 1024;
+
+/** Everything the server reads from its environment, validated once at start. */
+export interface Config {
+  port: number;
+  host: string;
+  /** Base URL clients reach this server at; signed local URLs are built on it. */
+  publicUrl: string;
+  databaseUrl: string;
+  storage: LocalStorageConfig | S3StorageConfig;
+  /** HMAC key for the local driver's signed URLs. */
+  signingSecret: string;
+  /** Seconds a signed upload target stays valid. */
+  uploadUrlTtl: number;
+  maxInlineBytes: number;
+  maxSingleUploadBytes: number;
+  maxFileBytes: number;
+  /** Allowed MIME types (exact, or `type/*`); empty allows every type. */
+  allowedMimeTypes: string[];
+  /** Seconds a PENDING file lives before it and its bytes are removed. */
+  pendingUploadTtl: number;
+  bootstrapApiKey: string | undefined;
+  corsOrigins: string[];
+  logLevel: string;
+}
+
+export interface LocalStorageConfig {
+  driver: "local";
+  dir: string;
+}
+
+export interface S3StorageConfig {
+  driver: "s3";
+  bucket: string;
+  region: string;
+  endpoint: string | undefined;
+  forcePathStyle: boolean;
+}
+
+/** A bad environment value; the message names the variable. */
+export class ConfigError extends Error {
+  override name = "ConfigError";
+}
+
+type Env = Record<string, string | undefined>;
+
+function integer(env: Env, name: string, fallback: number, min = 0): number {
+  const raw = env[name];
+  if (raw === undefined || raw === "") return fallback;
+  if (!/^\d+$/.test(raw.trim())) throw new ConfigError(`${name} must be a whole number, got "${raw}"`);
+  const value = Number(raw);
+  if (!Number.isSafeInteger(value) || value < min) {
+    throw new ConfigError(`${name} must be a whole number of at least ${min}, got "${raw}"`);
+  }
+  return value;
+}
+
+function list(env: Env, name: string): string[] {
+  return (env[name] ?? "")
+    .split(",")
+    .map((item) => item.trim())
+    .filter((item) => item !== "");
+}
+
+function boolean(env: Env, name: string, fallback: boolean): boolean {
+  const raw = env[name];
+  if (raw === undefined || raw === "") return fallback;
+  if (/^(1|true|yes)$/i.test(raw)) return true;
+  if (/^(0|false|no)$/i.test(raw)) return false;
+  throw new ConfigError(`${name} must be true or false, got "${raw}"`);
+}
+
+function required(env: Env, name: string): string {
+  const value = env[name];
+  if (value === undefined || value === "") throw new ConfigError(`${name} is required`);
+  return value;
+}
+
+function storageConfig(env: Env): Config["storage"] {
+  const driver = env.STORAGE_DRIVER || "local";
+  if (driver === "local") {
+    return { driver, dir: path.resolve(env.STORAGE_LOCAL_DIR || "./data/objects") };
+  }
+  if (driver === "s3") {
+    return {
+      driver,
+      bucket: required(env, "S3_BUCKET"),
+      region: env.S3_REGION || env.AWS_REGION || "us-east-1",
+      endpoint: env.S3_ENDPOINT || undefined,
+      forcePathStyle: boolean(env, "S3_FORCE_PATH_STYLE", false),
+    };
+  }
+  throw new ConfigError(`STORAGE_DRIVER must be "local" or "s3", got "${driver}"`);
+}
+
+const mimeTypePattern = /^[a-z0-9][a-z0-9!#$&^_.+-]*\/(\*|[a-z0-9][a-z0-9!#$&^_.+-]*)$/i;
+
+/** Reads and validates the environment. Throws ConfigError naming the first bad variable. */
+export function loadConfig(env: Env = process.env): Config {
+  const port = integer(env, "PORT", 4000);
+  if (port > 65535) throw new ConfigError(`PORT must be at most 65535, got "${env.PORT}"`);
+  const host = env.HOST || "0.0.0.0";
+  const publicUrl = (env.PUBLIC_URL || `http://localhost:${port}`).replace(/\/+$/, "");
+  try {
+    new URL(publicUrl);
+  } catch {
+    throw new ConfigError(`PUBLIC_URL must be an absolute URL, got "${env.PUBLIC_URL}"`);
+  }
+  const databaseUrl = env.DATABASE_URL || "file:./data/app.db";
+  if (!/^(file:|postgres(ql)?:\/\/)/.test(databaseUrl)) {
+    throw new ConfigError(`DATABASE_URL must start with "file:" or "postgresql://", got "${databaseUrl}"`);
+  }
+  const allowedMimeTypes = list(env, "ALLOWED_MIME_TYPES").map((type) => type.toLowerCase());
+  const badType = allowedMimeTypes.find((type) => !mimeTypePattern.test(type));
+  if (badType !== undefined) {
+    throw new ConfigError(`ALLOWED_MIME_TYPES must list type/subtype values, got "${badType}"`);
+  }
+  const maxFileBytes = integer(env, "MAX_FILE_BYTES", 5 * 1024 * MiB * 1024, 1);
+  const config: Config = {
+    port,
+    host,
+    publicUrl,
+    databaseUrl,
+    storage: storageConfig(env),
+    signingSecret: env.SIGNING_SECRET || randomBytes(32).toString("hex"),
+    uploadUrlTtl: integer(env, "UPLOAD_URL_TTL", 900, 1),
+    maxInlineBytes: integer(env, "MAX_INLINE_BYTES", 7 * MiB, 0),
+    maxSingleUploadBytes: integer(env, "MAX_SINGLE_UPLOAD_BYTES", 256 * MiB, 1),
+    maxFileBytes,
+    allowedMimeTypes,
+    pendingUploadTtl: integer(env, "PENDING_UPLOAD_TTL", 24 * 3600, 1),
+    bootstrapApiKey: env.BOOTSTRAP_API_KEY || undefined,
+    corsOrigins: list(env, "CORS_ORIGINS"),
+    logLevel: env.LOG_LEVEL || "info",
+  };
+  if (!["fatal", "error", "warn", "info", "debug", "trace", "silent"].includes(config.logLevel)) {
+    throw new ConfigError(`LOG_LEVEL must be one of fatal, error, warn, info, debug, trace, silent, got "${config.logLevel}"`);
+  }
+  return config;
+}

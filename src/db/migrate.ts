@@ -1,0 +1,92 @@
+import { createHash } from "node:crypto";
+import { mkdirSync, readdirSync, readFileSync } from "node:fs";
+import path from "node:path";
+import { fileURLToPath } from "node:url";
+import Database from "better-sqlite3";
+import { providerOf, sqlitePath, type Provider } from "./client.js";
+
+const migrationsRoot = fileURLToPath(new URL("../../prisma/migrations/", import.meta.url));
+
+interface Migration {
+  name: string;
+  sql: string;
+  checksum: string;
+}
+
+/** The migrations this code knows for a provider, in the order they apply. */
+export function knownMigrations(provider: Provider): Migration[] {
+  const dir = path.join(migrationsRoot, provider);
+  return readdirSync(dir, { withFileTypes: true })
+    .filter((entry) => entry.isDirectory())
+    .map((entry) => entry.name)
+    .sort()
+    .map((name) => {
+      const sql = readFileSync(path.join(dir, name, "migration.sql"), "utf8");
+      return { name, sql, checksum: createHash("sha256").update(sql).digest("hex") };
+    });
+}
+
+/** Raised when the database cannot be brought to this code's schema. */
+export class MigrationError extends Error {
+  override name = "MigrationError";
+}
+
+/**
+ * Compares what the database has applied with what this code knows: refuses a database that is
+ * newer than the code (it has migrations the code lacks) or whose applied migrations differ.
+ * Returns the migrations still to apply.
+ */
+export function pendingMigrations(known: Migration[], applied: { name: string; checksum: string }[]): Migration[] {
+  const knownByName = new Map(known.map((migration) => [migration.name, migration]));
+  for (const row of applied) {
+    const migration = knownByName.get(row.name);
+    if (migration === undefined) {
+      throw new MigrationError(
+        `the database has migration ${row.name}, which this code does not know: it is newer than this code; upgrade the server`,
+      );
+    }
+    if (migration.checksum !== row.checksum) {
+      throw new MigrationError(`migration ${row.name} was changed after it was applied`);
+    }
+  }
+  const appliedNames = new Set(applied.map((row) => row.name));
+  return known.filter((migration) => !appliedNames.has(migration.name));
+}
+
+/** Brings the database to this code's schema. Safe to run from several processes at once. */
+export async function migrate(databaseUrl: string): Promise<string[]> {
+  const provider = providerOf(databaseUrl);
+  if (provider === "sqlite") return migrateSqlite(databaseUrl);
+  throw new MigrationError(`unsupported database provider: ${provider}`);
+}
+
+function migrateSqlite(databaseUrl: string): string[] {
+  const file = sqlitePath(databaseUrl);
+  mkdirSync(path.dirname(file), { recursive: true });
+  const db = new Database(file, { timeout: 30_000 });
+  try {
+    // WAL lets readers go on while a writer commits; the setting is stored in the file.
+    db.pragma("journal_mode = WAL");
+    db.exec(
+      `CREATE TABLE IF NOT EXISTS "_migrations" ("name" TEXT PRIMARY KEY, "checksum" TEXT NOT NULL, "appliedAt" TEXT NOT NULL)`,
+    );
+    // BEGIN IMMEDIATE takes the write lock up front: a second process waits here, then sees
+    // the migrations the first applied.
+    const run = db.transaction(() => {
+      const applied = db.prepare(`SELECT "name", "checksum" FROM "_migrations"`).all() as {
+        name: string;
+        checksum: string;
+      }[];
+      const pending = pendingMigrations(knownMigrations("sqlite"), applied);
+      const record = db.prepare(`INSERT INTO "_migrations" ("name", "checksum", "appliedAt") VALUES (?, ?, ?)`);
+      for (const migration of pending) {
+        db.exec(migration.sql);
+        record.run(migration.name, migration.checksum, new Date().toISOString());
+      }
+      return pending.map((migration) => migration.name);
+    });
+    return run.immediate();
+  } finally {
+    db.close();
+  }
+}

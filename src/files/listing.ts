@@ -1,0 +1,191 @@
+import type { Db } from "../db/client.js";
+import type { Prisma } from "../db/generated/sqlite/client.js";
+import { ValidationError } from "./errors.js";
+import { foldName } from "./records.js";
+import type { FileRecord, FileScope, FileStatus } from "./types.js";
+
+export interface FileFilter {
+  status?: FileStatus | null;
+  directory?: string | null;
+  directoryPrefix?: string | null;
+  mimeType?: string | null;
+  labelsAny?: string[] | null;
+  labelsAll?: string[] | null;
+  externalIdPrefix?: string | null;
+  nameContains?: string | null;
+  createdAfter?: Date | null;
+  createdBefore?: Date | null;
+  uploadedAfter?: Date | null;
+  uploadedBefore?: Date | null;
+  scope?: FileScope | null;
+  entityId?: string | null;
+  sessionId?: string | null;
+}
+
+export type FileOrderField = "CREATED_AT" | "UPLOADED_AT" | "NAME" | "SIZE";
+export interface FileOrder {
+  field: FileOrderField;
+  direction: "ASC" | "DESC";
+}
+
+export interface PageRequest {
+  first?: number | null;
+  after?: string | null;
+  last?: number | null;
+  before?: string | null;
+}
+
+export interface FilePage {
+  edges: { cursor: string; node: FileRecord }[];
+  pageInfo: { hasNextPage: boolean; hasPreviousPage: boolean; startCursor: string | null; endCursor: string | null };
+  totalCount: () => Promise<number>;
+}
+
+const column = {
+  CREATED_AT: "createdAt",
+  UPLOADED_AT: "uploadedAt",
+  NAME: "nameFolded",
+  SIZE: "size",
+} as const satisfies Record<FileOrderField, keyof FileRecord>;
+
+export const defaultOrder: FileOrder = { field: "CREATED_AT", direction: "DESC" };
+export const maxPageSize = 1000;
+const defaultPageSize = 100;
+
+/** Prisma conditions for a filter, within one workspace. */
+export function filterWhere(workspaceId: string, filter: FileFilter | null | undefined): Prisma.FileWhereInput {
+  const and: Prisma.FileWhereInput[] = [{ workspaceId }];
+  if (!filter) return { AND: and };
+  if (filter.status) and.push({ status: filter.status });
+  if (filter.directory != null) and.push({ directory: filter.directory });
+  if (filter.directoryPrefix != null) {
+    const prefix = filter.directoryPrefix.replace(/\/+$/, "");
+    and.push(
+      prefix === ""
+        ? { directory: { startsWith: "/" } }
+        : { OR: [{ directory: prefix }, { directory: { startsWith: `${prefix}/` } }] },
+    );
+  }
+  if (filter.mimeType != null) {
+    const type = filter.mimeType.toLowerCase();
+    and.push(type.endsWith("/*") ? { mimeType: { startsWith: type.slice(0, -1) } } : { mimeType: type });
+  }
+  if (filter.labelsAny?.length) and.push({ labels: { some: { label: { in: filter.labelsAny } } } });
+  for (const label of filter.labelsAll ?? []) and.push({ labels: { some: { label } } });
+  if (filter.externalIdPrefix != null) and.push({ externalId: { startsWith: filter.externalIdPrefix } });
+  if (filter.nameContains != null) and.push({ nameFolded: { contains: foldName(filter.nameContains) } });
+  if (filter.createdAfter) and.push({ createdAt: { gt: filter.createdAfter } });
+  if (filter.createdBefore) and.push({ createdAt: { lt: filter.createdBefore } });
+  if (filter.uploadedAfter) and.push({ uploadedAt: { gt: filter.uploadedAfter } });
+  if (filter.uploadedBefore) and.push({ uploadedAt: { lt: filter.uploadedBefore } });
+  if (filter.scope) and.push({ scope: filter.scope });
+  if (filter.entityId != null) and.push({ entityId: filter.entityId });
+  if (filter.sessionId != null) and.push({ sessionId: filter.sessionId });
+  return { AND: and };
+}
+
+type SortValue = string | number | null;
+
+/** A cursor holds the row's sort value and id, so pages stay stable while rows are inserted. */
+function encodeCursor(field: FileOrderField, file: FileRecord): string {
+  const raw = file[column[field]];
+  const value: SortValue = raw instanceof Date ? raw.toISOString() : typeof raw === "bigint" ? Number(raw) : raw;
+  return Buffer.from(JSON.stringify([field, value, file.id])).toString("base64url");
+}
+
+function decodeCursor(field: FileOrderField, cursor: string, argument: string): { value: SortValue; id: string } {
+  try {
+    const parsed: unknown = JSON.parse(Buffer.from(cursor, "base64url").toString("utf8"));
+    if (Array.isArray(parsed) && parsed.length === 3 && parsed[0] === field && typeof parsed[2] === "string") {
+      const value: unknown = parsed[1];
+      if (value === null || typeof value === "string" || typeof value === "number") return { value, id: parsed[2] };
+    }
+  } catch {
+    // fall through to the error below
+  }
+  throw ValidationError.field([argument], "is not a cursor of this listing (was the order changed?)");
+}
+
+function nullable(field: FileOrderField): boolean {
+  return field === "UPLOADED_AT" || field === "SIZE";
+}
+
+function columnValue(field: FileOrderField, value: SortValue): Date | bigint | string | null {
+  if (value === null) return null;
+  if (field === "CREATED_AT" || field === "UPLOADED_AT") return new Date(value);
+  if (field === "SIZE") return BigInt(value);
+  return String(value);
+}
+
+/**
+ * Rows strictly after the cursor in the reading order. Listings sort nulls last; reading
+ * backward reverses that order, nulls first, so the two directions mirror each other.
+ */
+function afterCursor(
+  field: FileOrderField,
+  ascending: boolean,
+  nullsLast: boolean,
+  cursor: { value: SortValue; id: string },
+): Prisma.FileWhereInput {
+  const name = column[field];
+  const idAfter = { id: ascending ? { gt: cursor.id } : { lt: cursor.id } };
+  if (cursor.value === null) {
+    const nullsAfter = { AND: [{ [name]: null }, idAfter] };
+    return nullsLast ? nullsAfter : { OR: [nullsAfter, { [name]: { not: null } }] };
+  }
+  const value = columnValue(field, cursor.value);
+  const beyond: Prisma.FileWhereInput[] = [
+    { [name]: ascending ? { gt: value } : { lt: value } },
+    { AND: [{ [name]: value }, idAfter] },
+  ];
+  return { OR: nullsLast ? [...beyond, { [name]: null }] : beyond };
+}
+
+/** One page of a Relay connection over a workspace's files (keyset pagination). */
+export async function listFiles(
+  db: Db,
+  workspaceId: string,
+  filter: FileFilter | null | undefined,
+  order: FileOrder | null | undefined,
+  page: PageRequest,
+): Promise<FilePage> {
+  const { field, direction } = order ?? defaultOrder;
+  for (const name of ["first", "last"] as const) {
+    const count = page[name];
+    if (count != null && (count < 0 || count > maxPageSize)) {
+      throw ValidationError.field([name], `must be between 0 and ${maxPageSize}`);
+    }
+  }
+  if (page.first != null && page.last != null) throw ValidationError.field(["last"], "cannot be combined with first");
+  const backward = page.last != null || (page.before != null && page.first == null);
+  const take = (backward ? page.last : page.first) ?? defaultPageSize;
+  const cursorText = backward ? page.before : page.after;
+  // Walking backward means reading in the opposite order, then reversing the page.
+  const ascending = (direction === "ASC") !== backward;
+  const where = filterWhere(workspaceId, filter);
+  const cursor = cursorText == null ? undefined : decodeCursor(field, cursorText, backward ? "before" : "after");
+  const sort = ascending ? "asc" : "desc";
+  const rows = await db.file.findMany({
+    where: cursor === undefined ? where : { AND: [where, afterCursor(field, ascending, !backward, cursor)] },
+    orderBy: [
+      { [column[field]]: nullable(field) ? { sort, nulls: backward ? "first" : "last" } : sort },
+      { id: ascending ? "asc" : "desc" },
+    ],
+    take: take + 1,
+    include: { labels: { select: { label: true } } },
+  });
+  const hasMore = rows.length > take;
+  const nodes = rows.slice(0, take);
+  if (backward) nodes.reverse();
+  const edges = nodes.map((node) => ({ cursor: encodeCursor(field, node), node }));
+  return {
+    edges,
+    pageInfo: {
+      hasNextPage: backward ? cursorText != null : hasMore,
+      hasPreviousPage: backward ? hasMore : cursorText != null,
+      startCursor: edges[0]?.cursor ?? null,
+      endCursor: edges.at(-1)?.cursor ?? null,
+    },
+    totalCount: () => db.file.count({ where }),
+  };
+}

@@ -1,0 +1,55 @@
+import type { Logger } from "pino";
+import type { Db } from "../db/client.js";
+import type { StorageDriver } from "../storage/driver.js";
+
+export interface PendingSweeperOptions {
+  db: Db;
+  storage: StorageDriver;
+  logger: Logger;
+  /** Milliseconds between sweeps. */
+  intervalMs?: number;
+  /** Files removed per batch. */
+  batchSize?: number;
+}
+
+/**
+ * Removes files that were never uploaded once they pass their expiry, with their bytes.
+ * Every instance may run one: a row is removed by exactly one of them (the conditional delete),
+ * and removing bytes twice is harmless.
+ */
+export class PendingSweeper {
+  private timer: NodeJS.Timeout | undefined;
+
+  constructor(private readonly options: PendingSweeperOptions) {}
+
+  start(): void {
+    const interval = this.options.intervalMs ?? 60_000;
+    this.timer = setInterval(() => {
+      this.sweep().catch((error: unknown) => this.options.logger.error({ err: error }, "sweeping expired uploads failed"));
+    }, interval);
+    this.timer.unref();
+  }
+
+  stop(): void {
+    clearInterval(this.timer);
+  }
+
+  /** Removes one batch of expired files; returns how many this instance removed. */
+  async sweep(now = new Date()): Promise<number> {
+    const { db, storage } = this.options;
+    const expired = await db.file.findMany({
+      where: { status: { not: "UPLOADED" }, expiresAt: { lt: now } },
+      select: { id: true, storageKey: true, multipartUploadId: true },
+      take: this.options.batchSize ?? 100,
+    });
+    let removed = 0;
+    for (const file of expired) {
+      const deleted = await db.file.deleteMany({ where: { id: file.id, status: { not: "UPLOADED" }, expiresAt: { lt: now } } });
+      if (deleted.count === 0) continue;
+      removed += 1;
+      if (file.multipartUploadId !== null) await storage.abortMultipartUpload(file.storageKey, file.multipartUploadId);
+      await storage.deleteObject(file.storageKey);
+    }
+    return removed;
+  }
+}

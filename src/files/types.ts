@@ -1,0 +1,61 @@
+import type { File, FileLabel } from "../db/generated/sqlite/client.js";
+
+export type FileStatus = "PENDING" | "UPLOADED" | "FAILED";
+export type FileScope = "WORKSPACE" | "ENTITY" | "SESSION";
+export type UploadMethod = "PUT" | "POST" | "MULTIPART";
+
+/** A file row with its labels, as the service hands it out. */
+export type FileRecord = File & { labels: Pick<FileLabel, "label">[] };
+
+/** The limits the domain enforces; filled from the configuration. */
+export interface FileLimits {
+  maxInlineBytes: number;
+  maxSingleUploadBytes: number;
+  maxFileBytes: number;
+  /** Exact `type/subtype` or `type/*`, lower case; empty allows every type. */
+  allowedMimeTypes: string[];
+}
+
+/** The metadata fields a client sets at create and may change with updateFile. */
+export interface FileFields {
+  name?: string | null;
+  mimeType?: string | null;
+  size?: number | null;
+  checksumSha256?: string | null;
+  externalId?: string | null;
+  directory?: string | null;
+  description?: string | null;
+  source?: string | null;
+  metadata?: unknown;
+  labels?: string[] | null;
+  scope?: FileScope | null;
+  entityId?: string | null;
+  sessionId?: string | null;
+  sourceCreatedTime?: Date | null;
+  sourceModifiedTime?: Date | null;
+}
+
+export interface CreateFileRequest extends FileFields {
+  /** Internal workspace id or the workspace's slug. */
+  workspace: string;
+  name: string;
+  overwrite?: boolean | null;
+  uploadMethod?: UploadMethod | null;
+}
+
+export interface UpdateFileRequest
+  extends Pick<FileFields, "name" | "metadata" | "labels" | "directory" | "description"> {
+  id: string;
+}
+
+/** Where and how the client sends the bytes of a PENDING file. */
+export interface UploadTarget {
+  method: UploadMethod;
+  url: string | null;
+  headers: { name: string; value: string }[];
+  fields: { name: string; value: string }[];
+  parts: { partNumber: number; url: string; headers: { name: string; value: string }[] }[];
+  partSize: number | null;
+  expiresAt: Date;
+  maxSize: number | null;
+}

@@ -1,0 +1,294 @@
+/**
+ * Validation of file metadata against DESIGN.md "Limits and rules".
+ *
+ * Pure functions: no I/O, no GraphQL, no environment. Every check returns `FieldError`s naming the
+ * input field, so one call reports every problem with a request at once. One error per field (the
+ * first rule it breaks) keeps the list short and each message actionable.
+ *
+ * Lengths written "characters" count Unicode code points (an emoji is one character), measured
+ * after NFC where the value is normalized; lengths written "bytes" count UTF-8 bytes.
+ */
+
+import type { FieldError } from "./errors.js";
+import type { FileLimits, FileScope } from "./types.js";
+
+/**
+ * The metadata fields shared by CreateFileInput and UpdateFileInput. `undefined` means "not given"
+ * and is not checked; `null` (an explicit GraphQL null) means "no value" and is accepted for every
+ * field except `name`, which a file must always have.
+ */
+export interface FileFieldsInput {
+  name?: string | null;
+  mimeType?: string | null;
+  size?: number | null;
+  checksumSha256?: string | null;
+  externalId?: string | null;
+  directory?: string | null;
+  description?: string | null;
+  source?: string | null;
+  /** Must be a JSON object whose values are all strings. */
+  metadata?: unknown;
+  labels?: readonly string[] | null;
+  scope?: FileScope | null;
+  entityId?: string | null;
+  sessionId?: string | null;
+  sourceCreatedTime?: Date | null;
+  sourceModifiedTime?: Date | null;
+}
+
+export interface ValidateOptions {
+  /** Report a missing `name` (createFile); updates leave it out to keep the current name. */
+  requireName?: boolean;
+}
+
+const MAX_NAME = 255;
+const MAX_EXTERNAL_ID = 255;
+const MAX_DIRECTORY = 512;
+const MAX_SOURCE = 128;
+const MAX_MIME_TYPE = 256;
+const MAX_DESCRIPTION = 1000;
+const MAX_SCOPE_ID = 255;
+const MAX_METADATA_PAIRS = 256;
+const MAX_METADATA_KEY_BYTES = 128;
+const MAX_METADATA_VALUE_BYTES = 10240;
+const MAX_METADATA_TOTAL_BYTES = 10240;
+const MAX_LABELS = 10;
+const MAX_LABEL = 255;
+
+/** C0 controls (NUL included), DEL and C1 controls. */
+const CONTROL = /[\u0000-\u001f\u007f-\u009f]/u;
+/**
+ * Bidirectional formatting characters that can make a name display differently from what it is
+ * (e.g. "invoice\u202Efdp.exe" shows as "invoiceexe.pdf"): embeddings/overrides U+202A–U+202E,
+ * isolates U+2066–U+2069, and the implicit marks LRM, RLM and ALM (Unicode UAX #9).
+ */
+const BIDI = /[\u202a-\u202e\u2066-\u2069\u200e\u200f\u061c]/u;
+/** RFC 6838 §4.2 restricted-name: a letter or digit, then up to 126 of the allowed characters. */
+const RESTRICTED_NAME = "[a-z0-9][a-z0-9!#$&^_.+-]{0,126}";
+/** RFC 9110 §5.6.2 token and §5.6.4 quoted-string, for `; name=value` parameters. */
+const TOKEN = "[!#$%&'*+.^_`|~0-9a-z-]+";
+const QUOTED_STRING = '"(?:[^"\\\\\\u0000-\\u0008\\u000a-\\u001f\\u007f]|\\\\[^\\u0000-\\u0008\\u000a-\\u001f\\u007f])*"';
+const MIME_TYPE = new RegExp(
+  `^${RESTRICTED_NAME}/${RESTRICTED_NAME}(?:[ \\t]*;[ \\t]*${TOKEN}=(?:${TOKEN}|${QUOTED_STRING}))*$`,
+  "i",
+);
+const CHECKSUM = /^[0-9a-f]{64}$/i;
+const SCOPES: readonly string[] = ["WORKSPACE", "ENTITY", "SESSION"];
+
+/** Whether `value` has more than `max` code points, without counting huge inputs to the end. */
+function longerThan(value: string, max: number): boolean {
+  // Each code point is one or two UTF-16 units, which bounds the count from both sides.
+  if (value.length <= max) return false;
+  if (value.length > 2 * max) return true;
+  let count = 0;
+  for (const _codePoint of value) if (++count > max) return true;
+  return false;
+}
+const utf8Bytes = (value: string): number => Buffer.byteLength(value, "utf8");
+
+/** The form a name is stored and compared in: Unicode NFC, so "é" typed two ways is one name. */
+export function normalizeName(name: string): string {
+  return name.normalize("NFC");
+}
+
+/**
+ * The form a directory is stored in: NFC, and one trailing slash removed ("/a/b/" → "/a/b") so
+ * the same folder is not two strings; the root stays "/". Validate the normalized value.
+ */
+export function normalizeDirectory(directory: string): string {
+  const nfc = directory.normalize("NFC");
+  return nfc.length > 1 && nfc.endsWith("/") ? nfc.slice(0, -1) : nfc;
+}
+
+/** Checksums are compared and stored as lowercase hex. */
+export function normalizeChecksum(checksum: string): string {
+  return checksum.toLowerCase();
+}
+
+/** `type/subtype` lowercased, parameters dropped: "Text/HTML; charset=utf-8" → "text/html". */
+export function mimeEssence(mimeType: string): string {
+  return (mimeType.split(";", 1)[0] ?? "").trim().toLowerCase();
+}
+
+/**
+ * The form a MIME type is stored in: the essence lowercased (types are case-insensitive, RFC 6838
+ * §4.2), parameters kept as written after it, since their values can be case-sensitive.
+ */
+export function normalizeMimeType(mimeType: string): string {
+  const semicolon = mimeType.indexOf(";");
+  if (semicolon === -1) return mimeEssence(mimeType);
+  return `${mimeEssence(mimeType)}${mimeType.slice(semicolon).trimEnd()}`;
+}
+
+/** Whether a type (parameters ignored) matches an allow-list entry exactly or by `type/*`. */
+export function mimeTypeAllowed(mimeType: string, allowed: readonly string[]): boolean {
+  if (allowed.length === 0) return true;
+  const essence = mimeEssence(mimeType);
+  const wildcard = `${essence.split("/", 1)[0]}/*`;
+  return allowed.some((entry) => entry === essence || entry === wildcard || entry === "*/*");
+}
+
+/**
+ * A declared size above `maxFileBytes` is not a field error but a `PayloadTooLargeError`; this
+ * returns its `maxSize` in that case, undefined otherwise (including for sizes that are invalid
+ * for other reasons, which `validateFileFields` reports).
+ */
+export function checkDeclaredSize(
+  size: number | null | undefined,
+  limits: FileLimits,
+): { maxSize: number } | undefined {
+  if (typeof size === "number" && size > limits.maxFileBytes) return { maxSize: limits.maxFileBytes };
+  return undefined;
+}
+
+/** Problems with a file name, or undefined. Expects the NFC form. */
+function nameProblem(name: string): string | undefined {
+  if (name.length === 0) return "must not be empty";
+  if (longerThan(name, MAX_NAME)) return `must be at most ${MAX_NAME} characters`;
+  if (name.includes("/") || name.includes("\\")) return "must not contain / or \\";
+  if (CONTROL.test(name)) return "must not contain control characters";
+  if (BIDI.test(name)) return "must not contain bidirectional control characters";
+  if (name === "." || name === "..") return 'must not be "." or ".."';
+  if (/^\s+$/u.test(name)) return "must not be only whitespace";
+  return undefined;
+}
+
+/** Problems with an absolute directory path, or undefined. Expects the normalized form. */
+function directoryProblem(directory: string): string | undefined {
+  if (!directory.startsWith("/")) return 'must be an absolute path starting with "/"';
+  if (longerThan(directory, MAX_DIRECTORY)) return `must be at most ${MAX_DIRECTORY} characters`;
+  if (CONTROL.test(directory)) return "must not contain control characters";
+  if (directory === "/") return undefined;
+  const segments = directory.slice(1).split("/");
+  if (segments.some((segment) => segment === "")) return "must not contain empty segments (//)";
+  if (segments.some((segment) => segment === "." || segment === "..")) {
+    return 'must not contain "." or ".." segments';
+  }
+  return undefined;
+}
+
+/** A short single-line string: required non-empty, bounded, no control characters. */
+function identifierProblem(value: string, max: number): string | undefined {
+  if (value.length === 0) return "must not be empty";
+  if (longerThan(value, max)) return `must be at most ${max} characters`;
+  if (CONTROL.test(value)) return "must not contain control characters";
+  return undefined;
+}
+
+function isPlainObject(value: unknown): value is Record<string, unknown> {
+  if (typeof value !== "object" || value === null || Array.isArray(value)) return false;
+  const proto: unknown = Object.getPrototypeOf(value);
+  return proto === Object.prototype || proto === null;
+}
+
+function metadataErrors(metadata: unknown, at: string[]): FieldError[] {
+  if (!isPlainObject(metadata)) return [{ path: at, message: "must be an object of string values" }];
+  const entries = Object.entries(metadata);
+  // Stop before looking at each pair: an oversized map is one error, not thousands.
+  if (entries.length > MAX_METADATA_PAIRS) {
+    return [{ path: at, message: `must have at most ${MAX_METADATA_PAIRS} pairs` }];
+  }
+  const errors: FieldError[] = [];
+  let total = 0;
+  for (const [key, value] of entries) {
+    const keyBytes = utf8Bytes(key);
+    let message: string | undefined;
+    if (keyBytes === 0) message = "key must not be empty";
+    else if (keyBytes > MAX_METADATA_KEY_BYTES) message = `key must be at most ${MAX_METADATA_KEY_BYTES} bytes`;
+    else if (typeof value !== "string") message = "must be a string";
+    else if (utf8Bytes(value) > MAX_METADATA_VALUE_BYTES) {
+      message = `must be at most ${MAX_METADATA_VALUE_BYTES} bytes`;
+    }
+    if (message !== undefined) errors.push({ path: [...at, key], message });
+    total += keyBytes + (typeof value === "string" ? utf8Bytes(value) : 0);
+  }
+  // The total is only worth reporting once every pair is fine on its own.
+  if (errors.length === 0 && total > MAX_METADATA_TOTAL_BYTES) {
+    errors.push({ path: at, message: `keys and values must total at most ${MAX_METADATA_TOTAL_BYTES} bytes` });
+  }
+  return errors;
+}
+
+function labelErrors(labels: unknown, at: string[]): FieldError[] {
+  if (!Array.isArray(labels)) return [{ path: at, message: "must be a list of strings" }];
+  if (labels.length > MAX_LABELS) return [{ path: at, message: `must have at most ${MAX_LABELS} labels` }];
+  const errors: FieldError[] = [];
+  const seen = new Set<string>();
+  labels.forEach((label: unknown, index) => {
+    const path = [...at, String(index)];
+    if (typeof label !== "string") {
+      errors.push({ path, message: "must be a string" });
+      return;
+    }
+    const message = identifierProblem(label, MAX_LABEL) ?? (seen.has(label) ? "must not repeat another label" : undefined);
+    if (message !== undefined) errors.push({ path, message });
+    seen.add(label);
+  });
+  return errors;
+}
+
+/**
+ * Checks every field present in `input` (create or update) and returns one error per bad field;
+ * an empty list means valid. Values are checked in their stored form (names and directories
+ * normalized), so callers store `normalizeName(name)`, `normalizeDirectory(directory)` and
+ * `normalizeChecksum(checksum)`. A declared size over the limit is left to `checkDeclaredSize`.
+ */
+export function validateFileFields(
+  input: FileFieldsInput,
+  limits: FileLimits,
+  pathPrefix: readonly string[] = ["input"],
+  options: ValidateOptions = {},
+): FieldError[] {
+  const errors: FieldError[] = [];
+  const at = (...field: string[]): string[] => [...pathPrefix, ...field];
+  const check = (field: string, message: string | undefined): void => {
+    if (message !== undefined) errors.push({ path: at(field), message });
+  };
+  const maxLength = (value: string | null | undefined, max: number): string | undefined =>
+    typeof value === "string" && longerThan(value, max) ? `must be at most ${max} characters` : undefined;
+
+  if (input.name === null || (input.name === undefined && options.requireName === true)) {
+    check("name", "is required");
+  } else if (input.name !== undefined) {
+    check("name", nameProblem(normalizeName(input.name)));
+  }
+
+  if (typeof input.externalId === "string") {
+    check("externalId", identifierProblem(input.externalId, MAX_EXTERNAL_ID));
+  }
+  if (typeof input.directory === "string") {
+    check("directory", directoryProblem(normalizeDirectory(input.directory)));
+  }
+  check("source", maxLength(input.source, MAX_SOURCE));
+  check("description", maxLength(input.description, MAX_DESCRIPTION));
+
+  if (typeof input.mimeType === "string") {
+    if (longerThan(input.mimeType, MAX_MIME_TYPE)) check("mimeType", `must be at most ${MAX_MIME_TYPE} characters`);
+    else if (!MIME_TYPE.test(input.mimeType.trim())) check("mimeType", "must be a type/subtype such as text/plain");
+  }
+
+  if (typeof input.size === "number" && !(Number.isSafeInteger(input.size) && input.size >= 0)) {
+    check("size", "must be a whole number of bytes, 0 or more");
+  }
+  if (typeof input.checksumSha256 === "string" && !CHECKSUM.test(input.checksumSha256)) {
+    check("checksumSha256", "must be 64 hexadecimal characters");
+  }
+
+  if (input.metadata !== undefined && input.metadata !== null) errors.push(...metadataErrors(input.metadata, at("metadata")));
+  if (input.labels !== undefined && input.labels !== null) errors.push(...labelErrors(input.labels, at("labels")));
+
+  if (input.scope !== undefined && input.scope !== null && !SCOPES.includes(input.scope)) {
+    check("scope", "must be WORKSPACE, ENTITY or SESSION");
+  }
+  for (const [field, scope] of [["entityId", "ENTITY"], ["sessionId", "SESSION"]] as const) {
+    const value = input[field];
+    if (typeof value === "string" && value !== "") check(field, maxLength(value, MAX_SCOPE_ID));
+    else if (input.scope === scope) check(field, `is required when scope is ${scope}`);
+  }
+
+  for (const field of ["sourceCreatedTime", "sourceModifiedTime"] as const) {
+    const value = input[field];
+    if (value instanceof Date && Number.isNaN(value.getTime())) check(field, "must be a valid date and time");
+  }
+  return errors;
+}

@@ -1,0 +1,288 @@
+import { createHash } from "node:crypto";
+import type { IncomingMessage, ServerResponse } from "node:http";
+import { Transform, type Readable, type TransformCallback } from "node:stream";
+import { pipeline } from "node:stream/promises";
+import busboy from "busboy";
+import { StorageError } from "../storage/driver.js";
+import { MAX_PART_BYTES, type LocalStorage } from "../storage/local.js";
+import { SignedUrlError } from "../storage/signing.js";
+
+/**
+ * The local driver's signed endpoints: `PUT /uploads/<key>` (single object or one multipart
+ * part), `POST /uploads/<key>` (an S3-style presigned POST form) and `GET|HEAD /downloads/<key>`.
+ * Every request is checked against its signature before a byte of the body is read.
+ */
+
+/** A refusal with its HTTP status and the `error.code` clients see. */
+class HttpError extends Error {
+  constructor(
+    readonly status: number,
+    readonly code: string,
+    message: string,
+  ) {
+    super(message);
+    this.name = "HttpError";
+  }
+}
+
+/**
+ * Passes a body through while counting (and hashing) it; errors as soon as the count passes the
+ * limit, and at the end when an exact size was signed and not met. Because the error travels down
+ * the pipeline, the driver discards its temp file and no object appears.
+ */
+class MeteredBody extends Transform {
+  private size = 0;
+  private readonly md5 = createHash("md5");
+  /** Quoted hex MD5 of the body, as S3 returns it; set once the body has ended. */
+  etag = "";
+
+  constructor(private readonly limits: { maxSize: number; exactSize?: number }) {
+    super();
+  }
+
+  override _transform(chunk: Buffer, _encoding: BufferEncoding, callback: TransformCallback): void {
+    this.size += chunk.length;
+    const limit = this.limits.exactSize ?? this.limits.maxSize;
+    if (this.size > limit) {
+      callback(new HttpError(413, "PAYLOAD_TOO_LARGE", `the body is larger than the ${limit} bytes this URL allows`));
+      return;
+    }
+    this.md5.update(chunk);
+    callback(null, chunk);
+  }
+
+  override _flush(callback: TransformCallback): void {
+    const { exactSize } = this.limits;
+    if (exactSize !== undefined && this.size !== exactSize) {
+      callback(new HttpError(400, "SIZE_MISMATCH", `the body has ${this.size} bytes; this URL was signed for ${exactSize}`));
+      return;
+    }
+    this.etag = `"${this.md5.digest("hex")}"`;
+    callback();
+  }
+}
+
+/** Pipes `source` into a metered body, turning a source error or an early end into a body error. */
+function meter(source: Readable, limits: { maxSize: number; exactSize?: number }): MeteredBody {
+  const body = new MeteredBody(limits);
+  // pipe(), not pipeline(): a failing body must not destroy the request, or the 413 could not be sent.
+  source.pipe(body);
+  source.once("error", (error) => body.destroy(error));
+  source.once("close", () => {
+    if (!source.readableEnded) body.destroy(new HttpError(400, "BODY_ABORTED", "the body ended before it was complete"));
+  });
+  return body;
+}
+
+/** Refuses at once a body whose declared length already breaks the signed limits. */
+function checkDeclaredLength(req: IncomingMessage, limits: { maxSize: number; exactSize?: number }): void {
+  const header = req.headers["content-length"];
+  if (header === undefined) return;
+  const declared = Number(header);
+  if (declared > limits.maxSize) {
+    throw new HttpError(413, "PAYLOAD_TOO_LARGE", `the body is larger than the ${limits.maxSize} bytes this URL allows`);
+  }
+  if (limits.exactSize !== undefined && declared !== limits.exactSize) {
+    const status = declared > limits.exactSize ? 413 : 400;
+    throw new HttpError(status, "SIZE_MISMATCH", `the body has ${declared} bytes; this URL was signed for ${limits.exactSize}`);
+  }
+}
+
+/** `type/subtype` of a Content-Type value, lower-cased, without parameters. */
+function mediaType(value: string | undefined): string {
+  return (value ?? "").split(";")[0]!.trim().toLowerCase();
+}
+
+function checkContentType(sent: string | undefined, signed: string): void {
+  if (mediaType(sent) !== mediaType(signed)) {
+    throw new HttpError(403, "CONTENT_TYPE_MISMATCH", `Content-Type must be ${signed}, as signed`);
+  }
+}
+
+/** Decodes the key from the URL path, segment by segment. */
+function decodeKey(encoded: string): string {
+  try {
+    return encoded.split("/").map(decodeURIComponent).join("/");
+  } catch {
+    throw new HttpError(400, "BAD_REQUEST", "the object key in the URL is not valid percent-encoding");
+  }
+}
+
+async function receivePut(storage: LocalStorage, req: IncomingMessage, res: ServerResponse, key: string, query: URLSearchParams): Promise<void> {
+  if (query.has("uploadId")) {
+    const grant = storage.urls.verifyPart(key, query);
+    const limits = { maxSize: Math.min(grant.maxSize, MAX_PART_BYTES) };
+    checkDeclaredLength(req, limits);
+    const part = await storage.putPart(key, grant.uploadId, grant.partNumber, meter(req, limits));
+    res.writeHead(200, { ETag: part.etag, "Content-Length": "0" }).end();
+    return;
+  }
+  const grant = storage.urls.verifyPut(key, query);
+  checkContentType(req.headers["content-type"], grant.contentType);
+  checkDeclaredLength(req, grant);
+  const body = meter(req, grant);
+  await storage.putObject(key, body, { contentType: grant.contentType });
+  res.writeHead(200, { ETag: body.etag, "Content-Length": "0" }).end();
+}
+
+/**
+ * An S3-style presigned POST: the `policy`, `signature` and `Content-Type` fields come first and
+ * are verified before the `file` part is read; as in S3, anything after the file is ignored.
+ * Success is 204 with the ETag, S3's default `success_action_status`.
+ */
+function receivePost(storage: LocalStorage, req: IncomingMessage, res: ServerResponse, key: string): Promise<void> {
+  if (mediaType(req.headers["content-type"]) !== "multipart/form-data") {
+    throw new HttpError(400, "BAD_REQUEST", "a POST upload must be multipart/form-data");
+  }
+  let form: busboy.Busboy;
+  try {
+    form = busboy({ headers: req.headers, limits: { fields: 16, fieldSize: 16 * 1024, parts: 32 } });
+  } catch {
+    throw new HttpError(400, "BAD_REQUEST", "the multipart/form-data body has no boundary");
+  }
+  return new Promise<void>((resolve, reject) => {
+    const fields = new Map<string, string>();
+    let upload: Promise<string> | undefined;
+    let settled = false;
+    const fail = (error: unknown): void => {
+      if (settled) return;
+      settled = true;
+      req.unpipe(form);
+      reject(error);
+    };
+    form.on("field", (name, value, info) => {
+      if (upload) return;
+      if (info.nameTruncated || info.valueTruncated) {
+        fail(new HttpError(400, "BAD_REQUEST", `form field ${name} is too long`));
+        return;
+      }
+      fields.set(name.toLowerCase(), value);
+    });
+    form.on("file", (name, stream) => {
+      if (upload) {
+        stream.resume();
+        return;
+      }
+      try {
+        if (name !== "file") throw new HttpError(400, "BAD_REQUEST", 'the file must be sent in the form field "file"');
+        const policy = fields.get("policy");
+        const signature = fields.get("signature");
+        if (policy === undefined || signature === undefined) {
+          throw new HttpError(400, "BAD_REQUEST", "the policy and signature fields must come before the file");
+        }
+        const grant = storage.urls.verifyPost(key, policy, signature);
+        checkContentType(fields.get("content-type"), grant.contentType);
+        const body = meter(stream, grant);
+        upload = storage.putObject(key, body, { contentType: grant.contentType }).then(() => body.etag);
+        upload.catch(fail);
+      } catch (error) {
+        stream.resume();
+        fail(error);
+      }
+    });
+    form.on("error", () => fail(new HttpError(400, "BAD_REQUEST", "the multipart/form-data body is malformed")));
+    form.on("close", () => {
+      if (!upload) {
+        fail(new HttpError(400, "BAD_REQUEST", 'the form has no "file" field'));
+        return;
+      }
+      upload.then((etag) => {
+        if (settled) return;
+        settled = true;
+        res.writeHead(204, { ETag: etag }).end();
+        resolve();
+      }, fail);
+    });
+    req.pipe(form);
+  });
+}
+
+async function serveDownload(storage: LocalStorage, req: IncomingMessage, res: ServerResponse, key: string, query: URLSearchParams): Promise<void> {
+  const grant = storage.urls.verifyDownload(key, query);
+  const info = await storage.headObject(key);
+  if (!info) throw new HttpError(404, "NOT_FOUND", "there is no object at this URL");
+  const maxAge = Math.max(0, Math.floor((grant.expiresAt.getTime() - Date.now()) / 1000));
+  res.writeHead(200, {
+    "Content-Type": grant.contentType,
+    "Content-Disposition": grant.contentDisposition,
+    "Content-Length": String(info.size),
+    "Cache-Control": `private, max-age=${maxAge}`,
+    "X-Content-Type-Options": "nosniff",
+    // Defence in depth: even if a browser renders the object inline, it runs nothing and loads nothing.
+    "Content-Security-Policy": "default-src 'none'; sandbox",
+  });
+  if (req.method === "HEAD") {
+    res.end();
+    return;
+  }
+  // A client that goes away mid-download only ends its own stream.
+  await pipeline(await storage.getObject(key), res).catch(() => undefined);
+}
+
+function sendError(req: IncomingMessage, res: ServerResponse, status: number, code: string, message: string): void {
+  if (res.headersSent || res.destroyed) {
+    // Too late for an error response (a download that failed mid-way, a client that left).
+    res.destroy();
+    return;
+  }
+  const body = JSON.stringify({ error: { code, message } });
+  const headers: Record<string, string> = {
+    "Content-Type": "application/json; charset=utf-8",
+    "Content-Length": String(Buffer.byteLength(body)),
+    "Cache-Control": "no-store",
+  };
+  // The client may still be sending a body we refuse to read. Closing the connection stops it;
+  // discarding what is already in flight keeps the socket from being reset before it reads this.
+  const unread = !req.complete;
+  if (unread) headers.Connection = "close";
+  res.writeHead(status, headers).end(req.method === "HEAD" ? undefined : body);
+  if (unread) {
+    req.unpipe();
+    req.resume();
+  }
+}
+
+export interface LocalStorageRoutesOptions {
+  /** Called with failures that are not the client's fault (disk full, permissions), which answer 500. */
+  onError?: (error: unknown, req: IncomingMessage) => void;
+}
+
+/**
+ * Handles `PUT|POST /uploads/…` and `GET|HEAD /downloads/…`; resolves false for every other path
+ * (and for OPTIONS, which the CORS layer answers) so the caller can hand the request on.
+ */
+export function localStorageRoutes(
+  storage: LocalStorage,
+  options: LocalStorageRoutesOptions = {},
+): (req: IncomingMessage, res: ServerResponse) => Promise<boolean> {
+  return async (req, res) => {
+    const url = new URL(req.url ?? "/", "http://localhost");
+    const match = /^\/(uploads|downloads)\/(.+)$/.exec(url.pathname);
+    if (!match || req.method === "OPTIONS") return false;
+    const area = match[1];
+    try {
+      const key = decodeKey(match[2]!);
+      if (area === "downloads" && (req.method === "GET" || req.method === "HEAD")) {
+        await serveDownload(storage, req, res, key, url.searchParams);
+      } else if (area === "uploads" && req.method === "PUT") {
+        await receivePut(storage, req, res, key, url.searchParams);
+      } else if (area === "uploads" && req.method === "POST") {
+        // A query signature is a PUT (or part) signature; POST carries its signature in the form.
+        if (url.searchParams.has("sig")) throw new SignedUrlError("this URL is signed for PUT, not POST", "SIGNATURE_INVALID");
+        await receivePost(storage, req, res, key);
+      } else {
+        throw new SignedUrlError(`this URL is not signed for ${req.method}`, "SIGNATURE_INVALID");
+      }
+    } catch (error) {
+      if (error instanceof HttpError) sendError(req, res, error.status, error.code, error.message);
+      else if (error instanceof SignedUrlError) sendError(req, res, 403, error.code, error.message);
+      else if (error instanceof StorageError && error.code === "NOT_FOUND") sendError(req, res, 404, "NOT_FOUND", error.message);
+      else if (error instanceof StorageError) sendError(req, res, error.code === "TOO_LARGE" ? 413 : 400, error.code, error.message);
+      else {
+        options.onError?.(error, req);
+        sendError(req, res, 500, "INTERNAL", "the request failed on the server");
+      }
+    }
+    return true;
+  };
+}

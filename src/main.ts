@@ -1,0 +1,40 @@
+import { createServer } from "node:http";
+import { createApp } from "./app.js";
+import { ConfigError, loadConfig } from "./config.js";
+import { createLogger } from "./logger.js";
+
+// The only module that listens: configuration → app → HTTP server → orderly shutdown.
+let config;
+try {
+  config = loadConfig();
+} catch (error) {
+  if (!(error instanceof ConfigError)) throw error;
+  console.error(`Configuration error: ${error.message}`);
+  process.exit(1);
+}
+const logger = createLogger(config.logLevel);
+if (process.env.SIGNING_SECRET === undefined) {
+  logger.warn("SIGNING_SECRET is not set: signed URLs stop working when this process restarts and differ between instances");
+}
+const app = await createApp(config, logger);
+const server = createServer(app.handler);
+// Uploads may take long; only an idle connection is cut.
+server.requestTimeout = 0;
+server.listen(config.port, config.host, () => {
+  const address = server.address();
+  const port = typeof address === "object" && address !== null ? address.port : config.port;
+  logger.info({ port }, `listening on http://localhost:${port}/graphql`);
+});
+
+for (const signal of ["SIGINT", "SIGTERM"] as const) {
+  process.once(signal, () => {
+    logger.info({ signal }, "shutting down");
+    server.close(() => {
+      app.close().then(
+        () => process.exit(0),
+        () => process.exit(1),
+      );
+    });
+    server.closeIdleConnections();
+  });
+}

@@ -1,0 +1,198 @@
+import type { Caller } from "../access/caller.js";
+import {
+  ConflictError,
+  NotFoundError,
+  PayloadTooLargeError,
+  UnsupportedMediaTypeError,
+  UploadIncompleteError,
+  ValidationError,
+} from "../files/errors.js";
+import type { FileRecord, UploadTarget } from "../files/types.js";
+import { builder } from "./builder.js";
+import { FileRef, FileScopeEnum, fileId } from "./file.js";
+import { internalId } from "./ids.js";
+
+const UploadMethodEnum = builder.enumType("UploadMethod", { values: ["PUT", "POST", "MULTIPART"] as const });
+
+const KeyValueRef = builder.objectRef<{ name: string; value: string }>("KeyValue").implement({
+  fields: (t) => ({ name: t.exposeString("name"), value: t.exposeString("value") }),
+});
+
+const UploadPartRef = builder
+  .objectRef<UploadTarget["parts"][number]>("UploadPart")
+  .implement({
+    fields: (t) => ({
+      partNumber: t.exposeInt("partNumber"),
+      url: t.exposeString("url"),
+      headers: t.field({ type: [KeyValueRef], resolve: (part) => part.headers }),
+    }),
+  });
+
+const UploadTargetRef = builder.objectRef<UploadTarget>("UploadTarget").implement({
+  description: "Where and how to send a file's bytes; call completeUpload afterwards.",
+  fields: (t) => ({
+    method: t.field({ type: UploadMethodEnum, resolve: (target) => target.method }),
+    url: t.exposeString("url", { nullable: true, description: "PUT or POST target (null for MULTIPART)." }),
+    headers: t.field({
+      type: [KeyValueRef],
+      description: "Headers the client must send with the PUT.",
+      resolve: (target) => target.headers,
+    }),
+    fields: t.field({
+      type: [KeyValueRef],
+      description: 'Form fields for POST, in order; the file goes last as field "file".',
+      resolve: (target) => target.fields,
+    }),
+    parts: t.field({ type: [UploadPartRef], resolve: (target) => target.parts }),
+    partSize: t.expose("partSize", { type: "SafeInt", nullable: true }),
+    expiresAt: t.expose("expiresAt", { type: "DateTime" }),
+    maxSize: t.expose("maxSize", { type: "SafeInt", nullable: true }),
+  }),
+});
+
+const CreateFilePayload = builder.objectRef<{ file: FileRecord; upload: UploadTarget | null }>("CreateFilePayload");
+CreateFilePayload.implement({
+  isTypeOf: (value) => typeof value === "object" && value !== null && "upload" in value,
+  fields: (t) => ({
+    file: t.field({ type: FileRef, resolve: (payload) => payload.file }),
+    upload: t.field({
+      type: UploadTargetRef,
+      nullable: true,
+      description: "null when the bytes came in the request.",
+      resolve: (payload) => payload.upload,
+    }),
+  }),
+});
+
+const FilePayload = builder.objectRef<{ file: FileRecord; kind: "FilePayload" }>("FilePayload");
+FilePayload.implement({
+  isTypeOf: (value) => typeof value === "object" && value !== null && (value as { kind?: unknown }).kind === "FilePayload",
+  fields: (t) => ({ file: t.field({ type: FileRef, resolve: (payload) => payload.file }) }),
+});
+
+export function filePayload(file: FileRecord): { file: FileRecord; kind: "FilePayload" } {
+  return { file, kind: "FilePayload" };
+}
+
+const CreateFileInput = builder.inputType("CreateFileInput", {
+  fields: (t) => ({
+    workspaceId: t.id({ required: true, description: 'The workspace\'s ID, or its slug (e.g. "default").' }),
+    name: t.string({ required: true }),
+    mimeType: t.string(),
+    size: t.field({ type: "SafeInt", description: "Bytes; when given, the upload must have exactly this size." }),
+    checksumSha256: t.string({ description: "Hex SHA-256; when given, the upload must match it." }),
+    externalId: t.string({ description: "Your own id, unique in the workspace." }),
+    overwrite: t.boolean({
+      defaultValue: false,
+      description: "With externalId: replace that file, keeping its content until the new upload completes.",
+    }),
+    directory: t.string(),
+    description: t.string(),
+    source: t.string(),
+    metadata: t.field({ type: "JSON", description: "Object of string values." }),
+    labels: t.stringList(),
+    scope: t.field({ type: FileScopeEnum, defaultValue: "WORKSPACE" }),
+    entityId: t.string(),
+    sessionId: t.string(),
+    sourceCreatedTime: t.field({ type: "DateTime" }),
+    sourceModifiedTime: t.field({ type: "DateTime" }),
+    uploadMethod: t.field({ type: UploadMethodEnum, defaultValue: "PUT" }),
+  }),
+});
+
+const CompletedPart = builder.inputType("CompletedPart", {
+  fields: (t) => ({ partNumber: t.int({ required: true }), etag: t.string({ required: true }) }),
+});
+const CompleteUploadInput = builder.inputType("CompleteUploadInput", {
+  fields: (t) => ({ id: t.id({ required: true }), parts: t.field({ type: [CompletedPart] }) }),
+});
+
+const DeletedFile = builder.objectRef<{ id: string; kind: "DeletedFile" }>("DeletedFile");
+DeletedFile.implement({
+  isTypeOf: (value) => typeof value === "object" && value !== null && (value as { kind?: unknown }).kind === "DeletedFile",
+  fields: (t) => ({ id: t.exposeID("id") }),
+});
+
+const DeleteFileResult = builder.unionType("DeleteFileResult", {
+  types: [DeletedFile, NotFoundError],
+  resolveType: (value) => (value instanceof NotFoundError ? "NotFoundError" : "DeletedFile"),
+});
+
+const UpdateFileInput = builder.inputType("UpdateFileInput", {
+  description: "Fields left out are unchanged; labels and metadata are replaced whole.",
+  fields: (t) => ({
+    id: t.id({ required: true }),
+    name: t.string(),
+    metadata: t.field({ type: "JSON" }),
+    labels: t.stringList(),
+    directory: t.string(),
+    description: t.string(),
+  }),
+});
+
+/** The caller of a mutation: the builder's auth scope guarantees there is one. */
+export function callerOf(context: { caller: Caller | null }): Caller {
+  if (context.caller === null) throw new Error("mutation reached without a caller");
+  return context.caller;
+}
+
+builder.mutationFields((t) => ({
+  createFile: t.field({
+    type: CreateFilePayload,
+    args: { input: t.arg({ type: CreateFileInput, required: true }) },
+    errors: {
+      types: [ValidationError, NotFoundError, ConflictError, PayloadTooLargeError, UnsupportedMediaTypeError],
+      union: { name: "CreateFileResult" },
+    },
+    resolve: (_root, { input }, context) =>
+      context.files.createFile(callerOf(context), {
+        ...input,
+        workspace: internalId(String(input.workspaceId), "Workspace"),
+      }),
+  }),
+  completeUpload: t.field({
+    type: FilePayload,
+    args: { input: t.arg({ type: CompleteUploadInput, required: true }) },
+    errors: {
+      types: [NotFoundError, UploadIncompleteError, UnsupportedMediaTypeError, PayloadTooLargeError],
+      union: { name: "CompleteUploadResult" },
+    },
+    resolve: async (_root, { input }, context) =>
+      filePayload(await context.files.completeUpload(callerOf(context), fileId(input.id))),
+  }),
+  updateFile: t.field({
+    type: FilePayload,
+    args: { input: t.arg({ type: UpdateFileInput, required: true }) },
+    errors: {
+      types: [ValidationError, NotFoundError, ConflictError],
+      union: { name: "UpdateFileResult" },
+    },
+    resolve: async (_root, { input }, context) =>
+      filePayload(await context.files.updateFile(callerOf(context), { ...input, id: fileId(input.id) })),
+  }),
+  abortUpload: t.field({
+    type: DeleteFileResult,
+    description: "Removes a pending file and any bytes that arrived for it.",
+    args: { id: t.arg.id({ required: true }) },
+    resolve: (_root, args, context) =>
+      deleted(args.id, () => context.files.abortUpload(callerOf(context), fileId(args.id))),
+  }),
+  deleteFile: t.field({
+    type: DeleteFileResult,
+    description: "Removes the file's record and its bytes.",
+    args: { id: t.arg.id({ required: true }) },
+    resolve: (_root, args, context) =>
+      deleted(args.id, () => context.files.deleteFile(callerOf(context), fileId(args.id))),
+  }),
+}));
+
+/** Runs a removal; a NotFoundError becomes the union member rather than a GraphQL error. */
+async function deleted(id: string | number, remove: () => Promise<void>): Promise<{ id: string; kind: "DeletedFile" } | NotFoundError> {
+  try {
+    await remove();
+    return { id: String(id), kind: "DeletedFile" };
+  } catch (error) {
+    if (error instanceof NotFoundError) return error;
+    throw error;
+  }
+}

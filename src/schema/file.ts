@@ -1,0 +1,169 @@
+import { NotFoundError, ValidationError } from "../files/errors.js";
+import { listFiles } from "../files/listing.js";
+import type { FileRecord } from "../files/types.js";
+import { builder } from "./builder.js";
+import { badUserInput } from "./graphql-errors.js";
+import { internalId } from "./ids.js";
+import { WorkspaceRef } from "./workspace.js";
+
+export const FileStatusEnum = builder.enumType("FileStatus", { values: ["PENDING", "UPLOADED", "FAILED"] as const });
+export const FileScopeEnum = builder.enumType("FileScope", { values: ["WORKSPACE", "ENTITY", "SESSION"] as const });
+
+const ImageDimensionsRef = builder.objectRef<{ width: number; height: number }>("ImageDimensions").implement({
+  fields: (t) => ({ width: t.exposeInt("width"), height: t.exposeInt("height") }),
+});
+
+/** Longest lifetime of a download URL: 7 days, as for S3 presigned URLs. */
+const maxDownloadUrlTtl = 7 * 24 * 3600;
+
+export const FileRef = builder.prismaNode("File", {
+  id: { field: "id" },
+  // A file in a workspace the caller cannot read is null, never its data.
+  findUnique: (id, context) => ({ id, workspaceId: { in: context.caller?.readableWorkspaceIds ?? [] } }),
+  fields: (t) => ({
+    workspace: t.relation("workspace"),
+    name: t.exposeString("name"),
+    mimeType: t.exposeString("mimeType", { nullable: true }),
+    size: t.field({
+      type: "SafeInt",
+      nullable: true,
+      description: "Declared at create, measured once uploaded.",
+      resolve: (file) => (file.size === null ? null : Number(file.size)),
+    }),
+    checksumSha256: t.exposeString("checksumSha256", { nullable: true }),
+    status: t.field({ type: FileStatusEnum, resolve: (file) => file.status as FileRecord["status"] as never }),
+    uploaded: t.boolean({ resolve: (file) => file.status === "UPLOADED" }),
+    externalId: t.exposeString("externalId", { nullable: true }),
+    directory: t.exposeString("directory", { nullable: true }),
+    description: t.exposeString("description", { nullable: true }),
+    source: t.exposeString("source", { nullable: true }),
+    metadata: t.field({ type: "JSON", resolve: (file) => JSON.parse(file.metadata) as unknown }),
+    labels: t.stringList({
+      select: { labels: { select: { label: true } } },
+      resolve: (file) => file.labels.map((row) => row.label).sort(),
+    }),
+    scope: t.field({ type: FileScopeEnum, resolve: (file) => file.scope as never }),
+    entityId: t.exposeString("entityId", { nullable: true }),
+    sessionId: t.exposeString("sessionId", { nullable: true }),
+    sourceCreatedTime: t.expose("sourceCreatedTime", { type: "DateTime", nullable: true }),
+    sourceModifiedTime: t.expose("sourceModifiedTime", { type: "DateTime", nullable: true }),
+    dimensions: t.field({
+      type: ImageDimensionsRef,
+      nullable: true,
+      description: "Width and height in pixels for images, read from the image header.",
+      resolve: (file) => (file.width === null || file.height === null ? null : { width: file.width, height: file.height }),
+    }),
+    downloadUrl: t.string({
+      nullable: true,
+      description: "A signed URL for the bytes, valid for expiresIn seconds; null until uploaded.",
+      args: { expiresIn: t.arg.int({ defaultValue: 900 }) },
+      resolve: (file, args, context) => {
+        const expiresIn = args.expiresIn ?? 900;
+        if (expiresIn < 1 || expiresIn > maxDownloadUrlTtl) {
+          throw badUserInput(`expiresIn must be between 1 and ${maxDownloadUrlTtl} seconds`);
+        }
+        return context.files.downloadUrl(file, expiresIn);
+      },
+    }),
+    createdAt: t.expose("createdAt", { type: "DateTime" }),
+    updatedAt: t.expose("updatedAt", { type: "DateTime" }),
+    uploadedAt: t.expose("uploadedAt", { type: "DateTime", nullable: true }),
+  }),
+});
+
+/** The internal id of a File global ID; anything else names no file. */
+export function fileId(id: string | number): string {
+  const decoded = internalId(String(id), "File");
+  if (decoded === String(id)) throw new NotFoundError(`file ${id} was not found`);
+  return decoded;
+}
+
+const FileFilterInput = builder.inputType("FileFilter", {
+  fields: (t) => ({
+    status: t.field({ type: FileStatusEnum }),
+    directory: t.string({ description: "Exact directory." }),
+    directoryPrefix: t.string({ description: '"/a/b" matches "/a/b" and everything below it.' }),
+    mimeType: t.string({ description: 'Exact type, or "image/*".' }),
+    labelsAny: t.stringList(),
+    labelsAll: t.stringList(),
+    externalIdPrefix: t.string(),
+    nameContains: t.string({ description: "Case-insensitive." }),
+    createdAfter: t.field({ type: "DateTime" }),
+    createdBefore: t.field({ type: "DateTime" }),
+    uploadedAfter: t.field({ type: "DateTime" }),
+    uploadedBefore: t.field({ type: "DateTime" }),
+    scope: t.field({ type: FileScopeEnum }),
+    entityId: t.string(),
+    sessionId: t.string(),
+  }),
+});
+
+const FileOrderField = builder.enumType("FileOrderField", {
+  values: ["CREATED_AT", "UPLOADED_AT", "NAME", "SIZE"] as const,
+});
+const OrderDirection = builder.enumType("OrderDirection", { values: ["ASC", "DESC"] as const });
+const FileOrderInput = builder.inputType("FileOrder", {
+  description: "Default: CREATED_AT DESC. Files without a value for the field (not uploaded yet) come last.",
+  fields: (t) => ({
+    field: t.field({ type: FileOrderField, required: true }),
+    direction: t.field({ type: OrderDirection, required: true }),
+  }),
+});
+
+builder.queryFields((t) => ({
+  file: t.field({
+    type: FileRef,
+    nullable: true,
+    args: { id: t.arg.id({ required: true }) },
+    resolve: async (_root, args, context) => {
+      const id = internalId(String(args.id), "File");
+      const file = await context.db.file.findUnique({ where: { id }, include: { labels: { select: { label: true } } } });
+      return file !== null && context.caller?.can(file.workspaceId, "READER") ? file : null;
+    },
+  }),
+  fileByExternalId: t.field({
+    type: FileRef,
+    nullable: true,
+    args: { workspaceId: t.arg.id({ required: true }), externalId: t.arg.string({ required: true }) },
+    resolve: async (_root, args, context) => {
+      const ref = internalId(String(args.workspaceId), "Workspace");
+      const file = await context.db.file.findFirst({
+        where: { externalId: args.externalId, workspace: { OR: [{ id: ref }, { slug: ref }] } },
+        include: { labels: { select: { label: true } } },
+      });
+      return file !== null && context.caller?.can(file.workspaceId, "READER") ? file : null;
+    },
+  }),
+  files: t.connection(
+    {
+      type: FileRef,
+      args: {
+        workspaceId: t.arg.id({ required: true }),
+        filter: t.arg({ type: FileFilterInput }),
+        orderBy: t.arg({ type: FileOrderInput }),
+      },
+      resolve: async (_root, args, context) => {
+        if (context.caller === null) throw badUserInput("no caller");
+        const workspaceId = await context.files
+          .workspaceFor(context.caller, internalId(String(args.workspaceId), "Workspace"), "READER")
+          .catch(() => {
+            throw badUserInput(`workspace ${String(args.workspaceId)} was not found`);
+          });
+        return listFiles(context.db, workspaceId, args.filter, args.orderBy, args).catch((error: unknown) => {
+          throw error instanceof ValidationError ? badUserInput(error.message) : error;
+        });
+      },
+    },
+    {
+      fields: (t) => ({
+        totalCount: t.int({
+          description: "Files matching the filter, on every page.",
+          resolve: (connection) => (connection as unknown as { totalCount: () => Promise<number> }).totalCount(),
+        }),
+      }),
+    },
+  ),
+}));
+
+
+export { WorkspaceRef };

@@ -1,0 +1,7 @@
+import { builder } from "./builder.js";
+import "./errors.js";
+import "./workspace.js";
+import "./file.js";
+import "./file-mutations.js";
+
+export const schema = builder.toSchema({ sortSchema: false });

@@ -1,0 +1,122 @@
+import type { Readable } from "node:stream";
+
+/** A name/value pair, as in the GraphQL `KeyValue` type. */
+export interface KeyValue {
+  name: string;
+  value: string;
+}
+
+/** What a client needs to send bytes for one object with a single request. */
+export interface SignedUploadTarget {
+  /** Absolute URL the client sends the bytes to. */
+  url: string;
+  /** Headers the client must send with a PUT (empty for POST). */
+  headers: KeyValue[];
+  /** Form fields for a POST, in the order the form must send them; the file goes last as field "file". */
+  fields: KeyValue[];
+}
+
+export interface SignUploadOptions {
+  /** Object key the bytes will be stored under. */
+  key: string;
+  method: "PUT" | "POST";
+  /** Content type the client must declare; the signature binds it. */
+  contentType: string;
+  /** Largest body accepted; a larger one is refused and nothing is kept. */
+  maxSize: number;
+  /** When the client declared a size, the exact size the body must have. */
+  exactSize?: number;
+  /** Hex SHA-256 the client declared, for stores that can verify it on arrival. */
+  checksumSha256?: string;
+  /** The target stops working at this instant. */
+  expiresAt: Date;
+}
+
+export interface SignDownloadOptions {
+  key: string;
+  /** Content-Type the download is served with. */
+  contentType: string;
+  /** Full Content-Disposition header value to serve, e.g. `attachment; filename*=UTF-8''a.html`. */
+  contentDisposition: string;
+  expiresAt: Date;
+}
+
+export interface PutObjectOptions {
+  contentType: string;
+}
+
+/** A stored object as the store reports it. */
+export interface ObjectInfo {
+  size: number;
+  /** Hex SHA-256 when the store knows it without reading the bytes; undefined otherwise. */
+  checksumSha256?: string;
+}
+
+/** One part of a multipart upload that the store has received. */
+export interface StoredPart {
+  partNumber: number;
+  etag: string;
+  size: number;
+}
+
+/**
+ * A place to keep objects. Drivers know nothing of files' metadata: they store bytes under
+ * generated keys and sign URLs for them. Every driver runs the shared suite in
+ * `test/storage.shared.ts`.
+ */
+export interface StorageDriver {
+  /** Short name for logs and metrics ("local", "s3"). */
+  readonly name: string;
+
+  /**
+   * Writes `body` to `key`. The object appears only when the body has been read to its end;
+   * if the body errors (a client disconnects, a limit is hit upstream) nothing is kept under
+   * `key` and the promise rejects with that error. Resolves with the number of bytes written.
+   */
+  putObject(key: string, body: Readable, options: PutObjectOptions): Promise<{ size: number }>;
+
+  /** Size (and checksum where known) of the object at `key`, or null when there is none. */
+  headObject(key: string): Promise<ObjectInfo | null>;
+
+  /** Streams the object's bytes, optionally only the inclusive byte range `[start, end]`. */
+  getObject(key: string, range?: { start: number; end: number }): Promise<Readable>;
+
+  /** Removes the object; removing a missing object is not an error. */
+  deleteObject(key: string): Promise<void>;
+
+  /** Signs a URL (and the headers or form fields) for uploading one object with PUT or POST. */
+  signUpload(options: SignUploadOptions): Promise<SignedUploadTarget>;
+
+  /** Signs an expiring URL that serves the object with the given headers. */
+  signDownload(options: SignDownloadOptions): Promise<string>;
+
+  /** Starts a multipart upload for `key`; returns the store's upload id. */
+  createMultipartUpload(key: string, options: PutObjectOptions): Promise<string>;
+
+  /** Signs a URL for PUTting part `partNumber` (1-based) of a multipart upload. */
+  signUploadPart(key: string, uploadId: string, partNumber: number, expiresAt: Date): Promise<string>;
+
+  /** The parts received so far, in part-number order. */
+  listParts(key: string, uploadId: string): Promise<StoredPart[]>;
+
+  /** Joins the given parts into the object at `key`. */
+  completeMultipartUpload(
+    key: string,
+    uploadId: string,
+    parts: { partNumber: number; etag: string }[],
+  ): Promise<void>;
+
+  /** Drops a multipart upload and every part received for it; a missing upload is not an error. */
+  abortMultipartUpload(key: string, uploadId: string): Promise<void>;
+}
+
+/** Raised by drivers for a failure the caller can act on (missing upload, bad part list). */
+export class StorageError extends Error {
+  constructor(
+    message: string,
+    readonly code: "NOT_FOUND" | "INVALID_PART" | "TOO_LARGE",
+  ) {
+    super(message);
+    this.name = "StorageError";
+  }
+}

@@ -1,0 +1,201 @@
+import { createHash, randomBytes, randomUUID } from "node:crypto";
+import { PassThrough, Readable } from "node:stream";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { StorageError, type StorageDriver } from "../src/storage/driver.js";
+
+/** A driver under test and how to tear down what it created. */
+export interface StorageDriverFixture {
+  driver: StorageDriver;
+  cleanup(): Promise<void>;
+}
+
+export async function readAll(stream: Readable): Promise<Buffer> {
+  const chunks: Buffer[] = [];
+  for await (const chunk of stream) chunks.push(chunk as Buffer);
+  return Buffer.concat(chunks);
+}
+
+export function sha256(bytes: Uint8Array): string {
+  return createHash("sha256").update(bytes).digest("hex");
+}
+
+/** A body that sends `bytes` and then fails the way a dropped client does. */
+export function failingBody(bytes: Buffer, error: Error): Readable {
+  return new Readable({
+    read() {
+      if (bytes.length > 0) {
+        this.push(bytes);
+        bytes = Buffer.alloc(0);
+      } else {
+        setImmediate(() => this.destroy(error));
+      }
+    },
+  });
+}
+
+const MiB = 1024 * 1024;
+const inFifteenMinutes = (): Date => new Date(Date.now() + 15 * 60 * 1000);
+
+/**
+ * The behaviour every storage driver owes the service. Signed URLs are exercised with real
+ * `fetch`, so the fixture must make the driver's URLs reachable (a local server, s3rver, …).
+ */
+export function describeStorageDriver(name: string, makeDriver: () => Promise<StorageDriverFixture>): void {
+  describe(`storage driver: ${name}`, () => {
+    let fixture: StorageDriverFixture;
+    const driver = (): StorageDriver => fixture.driver;
+    const newKey = (): string => `ws/shared/${randomUUID()}`;
+
+    beforeAll(async () => {
+      fixture = await makeDriver();
+    });
+    afterAll(async () => {
+      await fixture?.cleanup();
+    });
+
+    it("stores an object and reports its size", async () => {
+      const key = newKey();
+      const bytes = randomBytes(3000);
+      await expect(driver().putObject(key, Readable.from([bytes]), { contentType: "application/octet-stream" })).resolves.toEqual({ size: 3000 });
+      expect((await driver().headObject(key))?.size).toBe(3000);
+      expect(sha256(await readAll(await driver().getObject(key)))).toBe(sha256(bytes));
+    });
+
+    it("reads an inclusive byte range", async () => {
+      const key = newKey();
+      const bytes = randomBytes(1000);
+      await driver().putObject(key, Readable.from([bytes]), { contentType: "application/octet-stream" });
+      const slice = await readAll(await driver().getObject(key, { start: 10, end: 19 }));
+      expect(slice).toEqual(bytes.subarray(10, 20));
+    });
+
+    it("reports a missing object as null", async () => {
+      await expect(driver().headObject(newKey())).resolves.toBeNull();
+    });
+
+    it("deletes an object, and deleting a missing one is not an error", async () => {
+      const key = newKey();
+      await driver().putObject(key, Readable.from([Buffer.from("bye")]), { contentType: "text/plain" });
+      await driver().deleteObject(key);
+      await expect(driver().headObject(key)).resolves.toBeNull();
+      await expect(driver().deleteObject(key)).resolves.toBeUndefined();
+    });
+
+    it("keeps nothing when the body errors half-way", async () => {
+      const key = newKey();
+      const broken = new Error("client went away");
+      await expect(driver().putObject(key, failingBody(randomBytes(64 * 1024), broken), { contentType: "text/plain" })).rejects.toBe(broken);
+      await expect(driver().headObject(key)).resolves.toBeNull();
+    });
+
+    it("rejects with the body's error when the body fails before the driver reads it", async () => {
+      const key = newKey();
+      const body = new PassThrough();
+      const broken = new Error("failed at once");
+      const stored = driver().putObject(key, body, { contentType: "text/plain" });
+      body.destroy(broken);
+      await expect(stored).rejects.toBe(broken);
+      await expect(driver().headObject(key)).resolves.toBeNull();
+    });
+
+    it("keeps the previous object when a replacement body errors", async () => {
+      const key = newKey();
+      await driver().putObject(key, Readable.from([Buffer.from("old content")]), { contentType: "text/plain" });
+      await expect(driver().putObject(key, failingBody(Buffer.from("new"), new Error("cut")), { contentType: "text/plain" })).rejects.toThrow("cut");
+      expect((await readAll(await driver().getObject(key))).toString()).toBe("old content");
+    });
+
+    it("accepts a PUT to the signed upload URL and serves it from the signed download URL", async () => {
+      const key = newKey();
+      const bytes = randomBytes(20_000);
+      const target = await driver().signUpload({ key, method: "PUT", contentType: "image/png", maxSize: 50_000, exactSize: bytes.length, expiresAt: inFifteenMinutes() });
+      const headers = Object.fromEntries(target.headers.map((h) => [h.name, h.value]));
+      const put = await fetch(target.url, { method: "PUT", headers, body: bytes });
+      expect(put.status).toBe(200);
+      expect((await driver().headObject(key))?.size).toBe(bytes.length);
+
+      const url = await driver().signDownload({ key, contentType: "image/png", contentDisposition: 'attachment; filename="a.png"', expiresAt: inFifteenMinutes() });
+      const got = await fetch(url);
+      expect(got.status).toBe(200);
+      expect(got.headers.get("content-type")).toBe("image/png");
+      expect(got.headers.get("content-disposition")).toBe('attachment; filename="a.png"');
+      expect(sha256(new Uint8Array(await got.arrayBuffer()))).toBe(sha256(bytes));
+    });
+
+    it("accepts a form POST to the signed upload target, file last", async () => {
+      const key = newKey();
+      const bytes = randomBytes(5000);
+      const target = await driver().signUpload({ key, method: "POST", contentType: "text/csv", maxSize: 10_000, expiresAt: inFifteenMinutes() });
+      const form = new FormData();
+      for (const field of target.fields) form.append(field.name, field.value);
+      form.append("file", new Blob([bytes], { type: "text/csv" }), "data.csv");
+      const posted = await fetch(target.url, { method: "POST", body: form });
+      expect(posted.ok).toBe(true);
+      expect(sha256(await readAll(await driver().getObject(key)))).toBe(sha256(bytes));
+    });
+
+    describe("multipart", () => {
+      // S3 wants every part but the last to be at least 5 MiB.
+      const partSizes = [5 * MiB, 5 * MiB, 1234];
+
+      async function uploadParts(key: string, uploadId: string, parts: Buffer[]): Promise<{ partNumber: number; etag: string }[]> {
+        const sent: { partNumber: number; etag: string }[] = [];
+        // Sent out of order: the store must order them by part number, not arrival.
+        for (const index of [1, 2, 0]) {
+          const partNumber = index + 1;
+          const url = await driver().signUploadPart(key, uploadId, partNumber, inFifteenMinutes());
+          const response = await fetch(url, { method: "PUT", body: parts[index] });
+          expect(response.status).toBe(200);
+          sent.push({ partNumber, etag: response.headers.get("etag") ?? "" });
+        }
+        return sent.sort((a, b) => a.partNumber - b.partNumber);
+      }
+
+      it("lists received parts in order and joins them into the object", async () => {
+        const key = newKey();
+        const parts = partSizes.map((size) => randomBytes(size));
+        const uploadId = await driver().createMultipartUpload(key, { contentType: "application/zip" });
+        const sent = await uploadParts(key, uploadId, parts);
+
+        const listed = await driver().listParts(key, uploadId);
+        expect(listed.map((p) => p.partNumber)).toEqual([1, 2, 3]);
+        expect(listed.map((p) => p.size)).toEqual(partSizes);
+        expect(listed.map((p) => p.etag)).toEqual(sent.map((p) => p.etag));
+        expect(listed[0]?.etag).toBe(`"${createHash("md5").update(parts[0]!).digest("hex")}"`);
+
+        await driver().completeMultipartUpload(key, uploadId, sent);
+        const stored = await readAll(await driver().getObject(key));
+        expect(stored.length).toBe(partSizes.reduce((a, b) => a + b, 0));
+        expect(sha256(stored)).toBe(sha256(Buffer.concat(parts)));
+      });
+
+      it("refuses to complete with a part whose ETag does not match", async () => {
+        const key = newKey();
+        const uploadId = await driver().createMultipartUpload(key, { contentType: "application/zip" });
+        const sent = await uploadParts(key, uploadId, partSizes.map((size) => randomBytes(size)));
+        const wrong = sent.map((p, i) => (i === 1 ? { ...p, etag: `"${"0".repeat(32)}"` } : p));
+        await expect(driver().completeMultipartUpload(key, uploadId, wrong)).rejects.toMatchObject({ name: "StorageError", code: "INVALID_PART" });
+        await expect(driver().headObject(key)).resolves.toBeNull();
+      });
+
+      it("refuses to complete with parts out of order", async () => {
+        const key = newKey();
+        const uploadId = await driver().createMultipartUpload(key, { contentType: "application/zip" });
+        const sent = await uploadParts(key, uploadId, partSizes.map((size) => randomBytes(size)));
+        await expect(driver().completeMultipartUpload(key, uploadId, [...sent].reverse())).rejects.toMatchObject({ code: "INVALID_PART" });
+        await expect(driver().headObject(key)).resolves.toBeNull();
+      });
+
+      it("drops every part on abort", async () => {
+        const key = newKey();
+        const uploadId = await driver().createMultipartUpload(key, { contentType: "application/zip" });
+        const sent = await uploadParts(key, uploadId, partSizes.map((size) => randomBytes(size)));
+        await driver().abortMultipartUpload(key, uploadId);
+        await expect(driver().listParts(key, uploadId)).rejects.toSatisfy((e) => e instanceof StorageError && e.code === "NOT_FOUND");
+        await expect(driver().completeMultipartUpload(key, uploadId, sent)).rejects.toMatchObject({ code: "NOT_FOUND" });
+        await expect(driver().headObject(key)).resolves.toBeNull();
+        await expect(driver().abortMultipartUpload(key, uploadId)).resolves.toBeUndefined();
+      });
+    });
+  });
+}
