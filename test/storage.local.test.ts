@@ -255,11 +255,11 @@ describe("local storage signed endpoints", () => {
       const req = request(target, { method: "PUT", headers: { "Content-Type": "text/plain", "Content-Length": "100000" } });
       req.on("error", () => undefined);
       req.write(randomBytes(30_000));
-      await new Promise((resolve) => setTimeout(resolve, 50));
+      const tempFiles = (): Promise<string[]> => storedFiles().then((files) => files.filter((f) => f.startsWith(".tmp")));
+      await expect.poll(tempFiles).toHaveLength(1);
       req.destroy();
       // The server notices the closed socket asynchronously.
-      await expect.poll(() => storedFiles().then((files) => files.filter((f) => f.startsWith(".tmp")))).toEqual([]);
-      await new Promise((resolve) => setTimeout(resolve, 50));
+      await expect.poll(tempFiles).toEqual([]);
       await expectNothingKept(key);
     });
 
@@ -349,6 +349,21 @@ describe("local storage signed endpoints", () => {
       expect(put.status).toBe(404);
       expect(await storedFiles()).not.toContainEqual(expect.stringContaining(uploadId));
     });
+  });
+
+  it("orders parts by number, not by name or arrival (part 10 after part 9)", async () => {
+    const key = newKey();
+    const uploadId = await local.storage.createMultipartUpload(key, { contentType: "text/plain" });
+    const parts = Array.from({ length: 11 }, (_, i) => Buffer.from(`part ${i + 1};`));
+    for (let n = 11; n >= 1; n--) {
+      const put = await fetch(await local.storage.signUploadPart(key, uploadId, n, soon()), { method: "PUT", body: parts[n - 1] });
+      expect(put.status).toBe(200);
+    }
+    const listed = await local.storage.listParts(key, uploadId);
+    expect(listed.map((p) => p.partNumber)).toEqual([1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11]);
+    await local.storage.completeMultipartUpload(key, uploadId, listed);
+    expect((await readAll(await local.storage.getObject(key))).toString()).toBe(Buffer.concat(parts).toString());
+    expect(await storedFiles()).not.toContainEqual(expect.stringContaining(uploadId));
   });
 
   describe("downloads", () => {

@@ -67,9 +67,13 @@ function meter(source: Readable, limits: { maxSize: number; exactSize?: number }
   const body = new MeteredBody(limits);
   // pipe(), not pipeline(): a failing body must not destroy the request, or the 413 could not be sent.
   source.pipe(body);
-  source.once("error", (error) => body.destroy(error));
+  // Whatever stops the source early (a dropped connection, a truncated form) is the client's doing.
+  const aborted = (): void => {
+    body.destroy(new HttpError(400, "BODY_ABORTED", "the body ended before it was complete"));
+  };
+  source.once("error", aborted);
   source.once("close", () => {
-    if (!source.readableEnded) body.destroy(new HttpError(400, "BODY_ABORTED", "the body ended before it was complete"));
+    if (!source.readableEnded) aborted();
   });
   return body;
 }

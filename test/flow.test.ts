@@ -1,0 +1,32 @@
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { completeUpload, createFile, putBytes, sha256, uploadFile } from "./helpers/files.js";
+import { startServer, type TestServer } from "./helpers/server.js";
+
+let server: TestServer;
+beforeAll(async () => {
+  server = await startServer();
+});
+afterAll(() => server.close());
+
+describe("presigned PUT flow", () => {
+  it("creates, uploads, completes and downloads the same bytes", async () => {
+    const body = Buffer.from("hello, files\n");
+    const created = await createFile(server, { name: "hello.txt", mimeType: "text/plain", size: body.length });
+    expect(created.__typename).toBe("CreateFilePayload");
+    expect(created.file?.status).toBe("PENDING");
+    expect(created.file?.downloadUrl).toBeNull();
+    expect(created.upload?.method).toBe("PUT");
+    expect(created.upload?.headers).toContainEqual({ name: "Content-Type", value: "text/plain" });
+
+    const put = await putBytes(created.upload!, body);
+    expect(put.status).toBe(200);
+    const completed = await completeUpload(server, created.file!.id);
+    expect(completed.__typename).toBe("FilePayload");
+    expect(completed.file).toMatchObject({ status: "UPLOADED", uploaded: true, size: body.length, checksumSha256: sha256(body) });
+
+    const download = await fetch(completed.file!.downloadUrl!);
+    expect(download.status).toBe(200);
+    expect(download.headers.get("x-content-type-options")).toBe("nosniff");
+    expect(Buffer.from(await download.arrayBuffer())).toEqual(body);
+  });
+});
