@@ -263,6 +263,25 @@ describe("local storage signed endpoints", () => {
       await expectNothingKept(key);
     });
 
+    it("keeps nothing when the client disconnects in the middle of a POST form's file", async () => {
+      const key = newKey();
+      const target = await local.storage.signUpload({ key, method: "POST", contentType: "text/plain", maxSize: 1024 * 1024, expiresAt: soon() });
+      const form = new FormData();
+      for (const field of target.fields) form.append(field.name, field.value);
+      form.append("file", new Blob([randomBytes(100_000)]), "a.txt");
+      const encoded = new Response(form);
+      const bytes = Buffer.from(await encoded.arrayBuffer());
+      const headers = { "Content-Type": encoded.headers.get("content-type")!, "Content-Length": String(bytes.length) };
+      const req = request(new URL(target.url), { method: "POST", headers });
+      req.on("error", () => undefined);
+      req.write(bytes.subarray(0, 60_000));
+      const tempFiles = (): Promise<string[]> => storedFiles().then((files) => files.filter((f) => f.startsWith(".tmp")));
+      await expect.poll(tempFiles).toHaveLength(1);
+      req.destroy();
+      await expect.poll(tempFiles).toEqual([]);
+      await expectNothingKept(key);
+    });
+
     it("refuses a body shorter than the signed exact size, declared or streamed", async () => {
       const key = newKey();
       const target = await signPut(key, { exactSize: 500 });

@@ -138,13 +138,13 @@ export function describeStorageDriver(name: string, makeDriver: () => Promise<St
       // S3 wants every part but the last to be at least 5 MiB.
       const partSizes = [5 * MiB, 5 * MiB, 1234];
 
-      async function uploadParts(key: string, uploadId: string, parts: Buffer[]): Promise<{ partNumber: number; etag: string }[]> {
+      async function uploadParts(key: string, uploadId: string, parts: Buffer<ArrayBuffer>[]): Promise<{ partNumber: number; etag: string }[]> {
         const sent: { partNumber: number; etag: string }[] = [];
         // Sent out of order: the store must order them by part number, not arrival.
         for (const index of [1, 2, 0]) {
           const partNumber = index + 1;
           const url = await driver().signUploadPart(key, uploadId, partNumber, inFifteenMinutes());
-          const response = await fetch(url, { method: "PUT", body: parts[index] });
+          const response = await fetch(url, { method: "PUT", body: parts[index]! });
           expect(response.status).toBe(200);
           sent.push({ partNumber, etag: response.headers.get("etag") ?? "" });
         }

@@ -1,0 +1,121 @@
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { createFile } from "./helpers/files.js";
+import { startServer, type TestServer } from "./helpers/server.js";
+
+let server: TestServer;
+beforeAll(async () => {
+  server = await startServer({ MAX_FILE_BYTES: "1000000", MAX_SINGLE_UPLOAD_BYTES: "500000" });
+});
+afterAll(() => server.close());
+
+/** Creates a file with `input` over a valid base and returns the paths of its field errors. */
+async function fieldErrorPaths(input: Record<string, unknown>): Promise<string[]> {
+  const result = await createFile(server, { name: "ok.txt", ...input });
+  expect(result.__typename).toBe("ValidationError");
+  expect(result.code).toBe("VALIDATION_FAILED");
+  return (result.fieldErrors ?? []).map((error) => error.path.join("."));
+}
+
+async function accepted(input: Record<string, unknown>): Promise<void> {
+  const result = await createFile(server, { name: "ok.txt", ...input });
+  expect(result.__typename, JSON.stringify(result)).toBe("CreateFilePayload");
+}
+
+const metadataOf = (pairs: number, valueBytes = 1) =>
+  Object.fromEntries(Array.from({ length: pairs }, (_, i) => [`k${i}`, "v".repeat(valueBytes)]));
+
+describe("createFile validation (DESIGN.md limits)", () => {
+  it.each([
+    ["an empty name", ""],
+    ["a name of 256 characters", "a".repeat(256)],
+    ["a name with a slash", "a/b.txt"],
+    ["a name with a backslash", "a\\b.txt"],
+    ["a name with NUL", "a\u0000b"],
+    ["a name with a control character", "a\u0007b"],
+    ["a name with a bidi override", "invoice\u202Efdp.exe"],
+    ['the name "."', "."],
+    ['the name ".."', ".."],
+  ])("rejects %s", async (_label, name) => {
+    expect(await fieldErrorPaths({ name })).toEqual(["input.name"]);
+  });
+
+  it("accepts a name of 255 characters", () => accepted({ name: "a".repeat(255) }));
+
+  it("accepts 255 characters after NFC even when the input is longer", () =>
+    accepted({ name: "e\u0301".repeat(255) }));
+
+  it.each([
+    ["externalId", "x".repeat(256), "x".repeat(255)],
+    ["directory", `/${"d".repeat(512)}`, `/${"d".repeat(511)}`],
+    ["directory", "relative/path", "/absolute/path"],
+    ["source", "s".repeat(129), "s".repeat(128)],
+    ["mimeType", `text/plain; x=${"a".repeat(257 - 14)}`, `text/plain; x=${"a".repeat(256 - 14)}`],
+    ["mimeType", "not-a-type", "text/plain"],
+    ["description", "d".repeat(1001), "d".repeat(1000)],
+  ])("rejects a bad %s and accepts one at the limit", async (field, bad, good) => {
+    expect(await fieldErrorPaths({ [field]: bad })).toEqual([`input.${field}`]);
+    await accepted({ [field]: good });
+  });
+
+  it("accepts 256 metadata pairs and rejects 257", async () => {
+    await accepted({ metadata: metadataOf(256) });
+    expect(await fieldErrorPaths({ metadata: metadataOf(257) })).toEqual(["input.metadata"]);
+  });
+
+  it("rejects a metadata key over 128 bytes", async () => {
+    await accepted({ metadata: { ["k".repeat(128)]: "v" } });
+    const paths = await fieldErrorPaths({ metadata: { ["é".repeat(65)]: "v" } });
+    expect(paths[0]).toMatch(/^input\.metadata/);
+  });
+
+  it("rejects metadata over 10240 bytes in total", async () => {
+    await accepted({ metadata: { k: "v".repeat(10239) } });
+    expect(await fieldErrorPaths({ metadata: { k: "v".repeat(10240) } })).toHaveLength(1);
+  });
+
+  it("rejects a metadata value that is not a string", async () => {
+    expect(await fieldErrorPaths({ metadata: { k: 1 } })).toEqual(["input.metadata.k"]);
+  });
+
+  it("accepts 10 labels and rejects 11", async () => {
+    await accepted({ labels: Array.from({ length: 10 }, (_, i) => `l${i}`) });
+    expect(await fieldErrorPaths({ labels: Array.from({ length: 11 }, (_, i) => `l${i}`) })).toEqual(["input.labels"]);
+  });
+
+  it("rejects a checksum that is not 64 hex characters", async () => {
+    expect(await fieldErrorPaths({ checksumSha256: "abc" })).toEqual(["input.checksumSha256"]);
+  });
+
+  it("requires entityId for ENTITY scope", async () => {
+    expect(await fieldErrorPaths({ scope: "ENTITY" })).toEqual(["input.entityId"]);
+    await accepted({ scope: "ENTITY", entityId: "e-1" });
+  });
+
+  it("reports every bad field at once", async () => {
+    expect(await fieldErrorPaths({ name: "", source: "s".repeat(129) })).toEqual(["input.name", "input.source"]);
+  });
+});
+
+describe("createFile limits and conflicts", () => {
+  it("answers PayloadTooLargeError with maxSize for a declared size over MAX_FILE_BYTES", async () => {
+    const result = await createFile(server, { name: "big.bin", size: 1_000_001 });
+    expect(result).toMatchObject({ __typename: "PayloadTooLargeError", code: "PAYLOAD_TOO_LARGE", maxSize: 1_000_000 });
+  });
+
+  it("answers PayloadTooLargeError for a single PUT over MAX_SINGLE_UPLOAD_BYTES", async () => {
+    const result = await createFile(server, { name: "big.bin", size: 500_001 });
+    expect(result).toMatchObject({ __typename: "PayloadTooLargeError", maxSize: 500_000 });
+    await accepted({ size: 500_000 });
+  });
+
+  it("answers ConflictError for a duplicate externalId in a workspace", async () => {
+    await accepted({ externalId: "dup-1" });
+    const result = await createFile(server, { name: "again.txt", externalId: "dup-1" });
+    expect(result).toMatchObject({ __typename: "ConflictError", code: "CONFLICT" });
+  });
+
+  it("answers NotFoundError for a workspace that does not exist", async () => {
+    const result = await createFile(server, { name: "a.txt", workspaceId: "no-such-workspace" });
+    expect(result.__typename).toBe("NotFoundError");
+  });
+});
