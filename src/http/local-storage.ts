@@ -88,7 +88,8 @@ function checkDeclaredLength(req: IncomingMessage, limits: { maxSize: number; ex
   }
   if (limits.exactSize !== undefined && declared !== limits.exactSize) {
     const status = declared > limits.exactSize ? 413 : 400;
-    throw new HttpError(status, "SIZE_MISMATCH", `the body has ${declared} bytes; this URL was signed for ${limits.exactSize}`);
+    const message = `the body has ${declared} bytes; this URL was signed for ${limits.exactSize}`;
+    throw new HttpError(status, "SIZE_MISMATCH", message);
   }
 }
 
@@ -112,7 +113,16 @@ function decodeKey(encoded: string): string {
   }
 }
 
-async function receivePut(storage: LocalStorage, req: IncomingMessage, res: ServerResponse, key: string, query: URLSearchParams): Promise<void> {
+/** One request to a signed endpoint, with the object key decoded from its path. */
+interface SignedRequest {
+  storage: LocalStorage;
+  req: IncomingMessage;
+  res: ServerResponse;
+  key: string;
+  query: URLSearchParams;
+}
+
+async function receivePut({ storage, req, res, key, query }: SignedRequest): Promise<void> {
   if (query.has("uploadId")) {
     const grant = storage.urls.verifyPart(key, query);
     const limits = { maxSize: Math.min(grant.maxSize, MAX_PART_BYTES) };
@@ -134,7 +144,9 @@ async function receivePut(storage: LocalStorage, req: IncomingMessage, res: Serv
  * are verified before the `file` part is read; as in S3, anything after the file is ignored.
  * Success is 204 with the ETag, S3's default `success_action_status`.
  */
-function receivePost(storage: LocalStorage, req: IncomingMessage, res: ServerResponse, key: string): Promise<void> {
+function receivePost({ storage, req, res, key, query }: SignedRequest): Promise<void> {
+  // A query signature is a PUT (or part) signature; a POST carries its signature in the form.
+  if (query.has("sig")) throw new SignedUrlError("this URL is signed for PUT, not POST", "SIGNATURE_INVALID");
   if (mediaType(req.headers["content-type"]) !== "multipart/form-data") {
     throw new HttpError(400, "BAD_REQUEST", "a POST upload must be multipart/form-data");
   }
@@ -147,6 +159,7 @@ function receivePost(storage: LocalStorage, req: IncomingMessage, res: ServerRes
   return new Promise<void>((resolve, reject) => {
     const fields = new Map<string, string>();
     let upload: Promise<string> | undefined;
+    let body: MeteredBody | undefined;
     let settled = false;
     const fail = (error: unknown): void => {
       if (settled) return;
@@ -176,8 +189,8 @@ function receivePost(storage: LocalStorage, req: IncomingMessage, res: ServerRes
         }
         const grant = storage.urls.verifyPost(key, policy, signature);
         checkContentType(fields.get("content-type"), grant.contentType);
-        const body = meter(stream, grant);
-        upload = storage.putObject(key, body, { contentType: grant.contentType }).then(() => body.etag);
+        const metered = (body = meter(stream, grant));
+        upload = storage.putObject(key, metered, { contentType: grant.contentType }).then(() => metered.etag);
         upload.catch(fail);
       } catch (error) {
         stream.resume();
@@ -197,11 +210,19 @@ function receivePost(storage: LocalStorage, req: IncomingMessage, res: ServerRes
         resolve();
       }, fail);
     });
+    // pipe() does not tell busboy that the connection dropped; without this the file part would
+    // never end and the upload would wait forever on its temp file.
+    req.once("close", () => {
+      if (req.readableEnded) return;
+      const aborted = new HttpError(400, "BODY_ABORTED", "the body ended before it was complete");
+      body?.destroy(aborted);
+      fail(aborted);
+    });
     req.pipe(form);
   });
 }
 
-async function serveDownload(storage: LocalStorage, req: IncomingMessage, res: ServerResponse, key: string, query: URLSearchParams): Promise<void> {
+async function serveDownload({ storage, req, res, key, query }: SignedRequest): Promise<void> {
   const grant = storage.urls.verifyDownload(key, query);
   const info = await storage.headObject(key);
   if (!info) throw new HttpError(404, "NOT_FOUND", "there is no object at this URL");
@@ -246,6 +267,17 @@ function sendError(req: IncomingMessage, res: ServerResponse, status: number, co
   }
 }
 
+/** The response for an expected failure; undefined for one that is our fault. */
+function asHttpError(error: unknown): HttpError | undefined {
+  if (error instanceof HttpError) return error;
+  if (error instanceof SignedUrlError) return new HttpError(403, error.code, error.message);
+  if (error instanceof StorageError) {
+    const status = { NOT_FOUND: 404, INVALID_PART: 400, TOO_LARGE: 413 }[error.code];
+    return new HttpError(status, error.code, error.message);
+  }
+  return undefined;
+}
+
 export interface LocalStorageRoutesOptions {
   /** Called with failures that are not the client's fault (disk full, permissions), which answer 500. */
   onError?: (error: unknown, req: IncomingMessage) => void;
@@ -265,27 +297,16 @@ export function localStorageRoutes(
     if (!match || req.method === "OPTIONS") return false;
     const area = match[1];
     try {
-      const key = decodeKey(match[2]!);
-      if (area === "downloads" && (req.method === "GET" || req.method === "HEAD")) {
-        await serveDownload(storage, req, res, key, url.searchParams);
-      } else if (area === "uploads" && req.method === "PUT") {
-        await receivePut(storage, req, res, key, url.searchParams);
-      } else if (area === "uploads" && req.method === "POST") {
-        // A query signature is a PUT (or part) signature; POST carries its signature in the form.
-        if (url.searchParams.has("sig")) throw new SignedUrlError("this URL is signed for PUT, not POST", "SIGNATURE_INVALID");
-        await receivePost(storage, req, res, key);
-      } else {
-        throw new SignedUrlError(`this URL is not signed for ${req.method}`, "SIGNATURE_INVALID");
-      }
+      const request: SignedRequest = { storage, req, res, key: decodeKey(match[2]!), query: url.searchParams };
+      if (area === "downloads" && (req.method === "GET" || req.method === "HEAD")) await serveDownload(request);
+      else if (area === "uploads" && req.method === "PUT") await receivePut(request);
+      else if (area === "uploads" && req.method === "POST") await receivePost(request);
+      else throw new SignedUrlError(`this URL is not signed for ${req.method}`, "SIGNATURE_INVALID");
     } catch (error) {
-      if (error instanceof HttpError) sendError(req, res, error.status, error.code, error.message);
-      else if (error instanceof SignedUrlError) sendError(req, res, 403, error.code, error.message);
-      else if (error instanceof StorageError && error.code === "NOT_FOUND") sendError(req, res, 404, "NOT_FOUND", error.message);
-      else if (error instanceof StorageError) sendError(req, res, error.code === "TOO_LARGE" ? 413 : 400, error.code, error.message);
-      else {
-        options.onError?.(error, req);
-        sendError(req, res, 500, "INTERNAL", "the request failed on the server");
-      }
+      const refusal = asHttpError(error);
+      if (!refusal) options.onError?.(error, req);
+      const { status, code, message } = refusal ?? new HttpError(500, "INTERNAL", "the request failed on the server");
+      sendError(req, res, status, code, message);
     }
     return true;
   };
