@@ -32,8 +32,9 @@ export function createGraphQL(options: YogaOptions): YogaServerInstance<Record<s
     },
     maskedErrors: {
       maskError(error, message) {
-        const original = error instanceof GraphQLError ? error.originalError : error;
-        if (original instanceof GraphQLError) return original;
+        // Errors raised as GraphQLError (auth, bad input, the parser's) are meant for the client.
+        if (isGraphQLError(error) && (error.originalError == null || isGraphQLError(error.originalError))) return error;
+        const original = isGraphQLError(error) ? error.originalError : error;
         const requestId = requestScope.getStore()?.requestId;
         logger.error({ err: original ?? error }, "unexpected error");
         return new GraphQLError(message, { extensions: { code: "INTERNAL_SERVER_ERROR", requestId } });
@@ -42,7 +43,7 @@ export function createGraphQL(options: YogaOptions): YogaServerInstance<Record<s
     context: async ({ request }): Promise<Context> => {
       const requestId = requestScope.getStore()?.requestId ?? "";
       const authorization = request.headers.get("authorization");
-      if (authorization === null) return { db, files, caller: null, requestId };
+      if (authorization === null || authorization.trim() === "") return { db, files, caller: null, requestId };
       const token = bearerToken(authorization);
       const caller = token === undefined ? null : await callerForApiKey(db, token);
       if (caller === null) {
@@ -53,4 +54,12 @@ export function createGraphQL(options: YogaOptions): YogaServerInstance<Record<s
       return { db, files, caller, requestId };
     },
   });
+}
+
+/**
+ * By name rather than instanceof: graphql ships CommonJS and ESM builds, and a test runner may
+ * load both, giving two GraphQLError classes.
+ */
+function isGraphQLError(value: unknown): value is GraphQLError {
+  return value instanceof Error && value.name === "GraphQLError";
 }

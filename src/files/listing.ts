@@ -138,7 +138,7 @@ function afterCursor(
     { [name]: ascending ? { gt: value } : { lt: value } },
     { AND: [{ [name]: value }, idAfter] },
   ];
-  return { OR: nullsLast ? [...beyond, { [name]: null }] : beyond };
+  return { OR: nullsLast && nullable(field) ? [...beyond, { [name]: null }] : beyond };
 }
 
 /** One page of a Relay connection over a workspace's files (keyset pagination). */
