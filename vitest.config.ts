@@ -1,6 +1,13 @@
+import { createRequire } from "node:module";
 import { defineConfig } from "vitest/config";
 
 export default defineConfig({
+  resolve: {
+    // graphql@16 ships CommonJS (main) and ESM (module) builds. Node loads the CommonJS one for
+    // every dependency; Vite would hand our sources the ESM one, and two copies of graphql
+    // refuse each other's types ("from another module or realm"). Pin ours to Node's choice.
+    alias: { graphql: createRequire(import.meta.url).resolve("graphql") },
+  },
   test: {
     include: ["test/**/*.test.ts", "src/**/*.test.ts"],
     testTimeout: 30_000,
