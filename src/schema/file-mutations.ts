@@ -113,10 +113,19 @@ DeletedFile.implement({
   fields: (t) => ({ id: t.exposeID("id") }),
 });
 
-const DeleteFileResult = builder.unionType("DeleteFileResult", {
-  types: [DeletedFile, NotFoundError],
-  resolveType: (value) => (value instanceof NotFoundError ? "NotFoundError" : "DeletedFile"),
-});
+function deletedFile(id: string | number): { id: string; kind: "DeletedFile" } {
+  return { id: String(id), kind: "DeletedFile" };
+}
+
+/**
+ * abortUpload and deleteFile share one result union. The errors plugin builds a union once per
+ * result name, so naming the (direct) result the same on both fields yields the same union.
+ */
+const deleteFileErrors = {
+  types: [NotFoundError],
+  union: { name: "DeleteFileResult" },
+  result: { name: "DeletedFile" },
+};
 
 const UpdateFileInput = builder.inputType("UpdateFileInput", {
   description: "Fields left out are unchanged; labels and metadata are replaced whole.",
@@ -171,28 +180,23 @@ builder.mutationFields((t) => ({
       filePayload(await context.files.updateFile(callerOf(context), { ...input, id: fileId(input.id) })),
   }),
   abortUpload: t.field({
-    type: DeleteFileResult,
+    type: DeletedFile,
     description: "Removes a pending file and any bytes that arrived for it.",
     args: { id: t.arg.id({ required: true }) },
-    resolve: (_root, args, context) =>
-      deleted(args.id, () => context.files.abortUpload(callerOf(context), fileId(args.id))),
+    errors: deleteFileErrors,
+    resolve: async (_root, args, context) => {
+      await context.files.abortUpload(callerOf(context), fileId(args.id));
+      return deletedFile(args.id);
+    },
   }),
   deleteFile: t.field({
-    type: DeleteFileResult,
+    type: DeletedFile,
     description: "Removes the file's record and its bytes.",
     args: { id: t.arg.id({ required: true }) },
-    resolve: (_root, args, context) =>
-      deleted(args.id, () => context.files.deleteFile(callerOf(context), fileId(args.id))),
+    errors: deleteFileErrors,
+    resolve: async (_root, args, context) => {
+      await context.files.deleteFile(callerOf(context), fileId(args.id));
+      return deletedFile(args.id);
+    },
   }),
 }));
-
-/** Runs a removal; a NotFoundError becomes the union member rather than a GraphQL error. */
-async function deleted(id: string | number, remove: () => Promise<void>): Promise<{ id: string; kind: "DeletedFile" } | NotFoundError> {
-  try {
-    await remove();
-    return { id: String(id), kind: "DeletedFile" };
-  } catch (error) {
-    if (error instanceof NotFoundError) return error;
-    throw error;
-  }
-}

@@ -155,6 +155,7 @@ builder.queryFields((t) => ({
       },
     },
     {
+      name: "FileConnection",
       fields: (t) => ({
         totalCount: t.int({
           description: "Files matching the filter, on every page.",
@@ -162,6 +163,7 @@ builder.queryFields((t) => ({
         }),
       }),
     },
+    { name: "FileEdge" },
   ),
 }));
 

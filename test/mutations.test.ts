@@ -1,0 +1,131 @@
+import { existsSync } from "node:fs";
+import path from "node:path";
+import { pino } from "pino";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { PendingSweeper } from "../src/files/sweeper.js";
+import { createFile, putBytes, uploadFile } from "./helpers/files.js";
+import { startServer, type TestServer } from "./helpers/server.js";
+
+let server: TestServer;
+beforeAll(async () => {
+  server = await startServer({ PENDING_UPLOAD_TTL: "60" });
+});
+afterAll(() => server.close());
+
+/** Path of a file's object under the local driver's directory. */
+async function objectPath(globalId: string): Promise<string> {
+  const id = Buffer.from(globalId, "base64").toString("utf8").replace(/^File:/, "");
+  const row = await server.app.db.file.findUniqueOrThrow({ where: { id } });
+  return path.join(server.objectsDir, row.storageKey);
+}
+
+const updateMutation = `mutation ($input: UpdateFileInput!) {
+  updateFile(input: $input) {
+    __typename
+    ... on FilePayload { file { id name labels metadata directory description } }
+    ... on ValidationError { fieldErrors { path message } }
+    ... on Error { code }
+  }
+}`;
+const deleteMutation = `mutation ($id: ID!) { deleteFile(id: $id) { __typename ... on DeletedFile { id } ... on Error { code } } }`;
+const abortMutation = `mutation ($id: ID!) { abortUpload(id: $id) { __typename ... on DeletedFile { id } ... on Error { code } } }`;
+
+describe("updateFile", () => {
+  it("changes name, labels, metadata, directory and description, leaving the rest", async () => {
+    const file = await uploadFile(server, { name: "a.txt", labels: ["x"], metadata: { a: "1" }, externalId: "upd-1" }, Buffer.from("a"));
+    const response = await server.graphql<{ updateFile: { file: Record<string, unknown> } }>(updateMutation, {
+      input: { id: file.id, name: "b.txt", labels: ["y", "z"], metadata: { b: "2" }, directory: "/moved", description: "d" },
+    });
+    expect(response.data.updateFile.file).toEqual({
+      id: file.id,
+      name: "b.txt",
+      labels: ["y", "z"],
+      metadata: { b: "2" },
+      directory: "/moved",
+      description: "d",
+    });
+    const byExternalId = await server.graphql<{ fileByExternalId: { name: string } }>(
+      `{ fileByExternalId(workspaceId: "default", externalId: "upd-1") { name } }`,
+    );
+    expect(byExternalId.data.fileByExternalId.name).toBe("b.txt");
+  });
+
+  it("answers ValidationError naming the field", async () => {
+    const file = await uploadFile(server, { name: "c.txt" }, Buffer.from("c"));
+    const response = await server.graphql<{ updateFile: { __typename: string; fieldErrors: { path: string[] }[] } }>(
+      updateMutation,
+      { input: { id: file.id, name: "bad/name" } },
+    );
+    expect(response.data.updateFile.__typename).toBe("ValidationError");
+    expect(response.data.updateFile.fieldErrors.map((error) => error.path)).toEqual([["input", "name"]]);
+  });
+
+  it("answers NotFoundError for an unknown file", async () => {
+    const response = await server.graphql<{ updateFile: { __typename: string } }>(updateMutation, {
+      input: { id: Buffer.from("File:nope").toString("base64"), name: "x.txt" },
+    });
+    expect(response.data.updateFile.__typename).toBe("NotFoundError");
+  });
+});
+
+describe("deleteFile and abortUpload", () => {
+  it("deleteFile removes the record and the bytes", async () => {
+    const file = await uploadFile(server, { name: "gone.txt" }, Buffer.from("bytes"));
+    const stored = await objectPath(file.id);
+    expect(existsSync(stored)).toBe(true);
+    const response = await server.graphql<{ deleteFile: { __typename: string; id: string } }>(deleteMutation, { id: file.id });
+    expect(response.data.deleteFile).toEqual({ __typename: "DeletedFile", id: file.id });
+    expect(existsSync(stored)).toBe(false);
+    const again = await server.graphql<{ file: null }>(`query ($id: ID!) { file(id: $id) { id } }`, { id: file.id });
+    expect(again.data.file).toBeNull();
+    const twice = await server.graphql<{ deleteFile: { __typename: string } }>(deleteMutation, { id: file.id });
+    expect(twice.data.deleteFile.__typename).toBe("NotFoundError");
+  });
+
+  it("abortUpload removes a pending file and the bytes that arrived", async () => {
+    const created = await createFile(server, { name: "half.txt" });
+    await putBytes(created.upload!, Buffer.from("partial"));
+    const stored = await objectPath(created.file!.id);
+    expect(existsSync(stored)).toBe(true);
+    const response = await server.graphql<{ abortUpload: { __typename: string } }>(abortMutation, { id: created.file!.id });
+    expect(response.data.abortUpload.__typename).toBe("DeletedFile");
+    expect(existsSync(stored)).toBe(false);
+  });
+
+  it("abortUpload leaves an uploaded file alone", async () => {
+    const file = await uploadFile(server, { name: "kept.txt" }, Buffer.from("kept"));
+    const response = await server.graphql<{ abortUpload: { __typename: string } }>(abortMutation, { id: file.id });
+    expect(response.data.abortUpload.__typename).toBe("NotFoundError");
+    expect(existsSync(await objectPath(file.id))).toBe(true);
+  });
+});
+
+describe("node", () => {
+  it("resolves a File global ID to the file", async () => {
+    const file = await uploadFile(server, { name: "node.txt" }, Buffer.from("n"));
+    const response = await server.graphql<{ node: { __typename: string; name: string } }>(
+      `query ($id: ID!) { node(id: $id) { __typename ... on File { name } } }`,
+      { id: file.id },
+    );
+    expect(response.data.node).toEqual({ __typename: "File", name: "node.txt" });
+  });
+});
+
+describe("expiry of pending uploads", () => {
+  it("removes pending files and their bytes once past PENDING_UPLOAD_TTL, and keeps uploaded ones", async () => {
+    const pending = await createFile(server, { name: "stale.txt" });
+    await putBytes(pending.upload!, Buffer.from("never completed"));
+    const stalePath = await objectPath(pending.file!.id);
+    const kept = await uploadFile(server, { name: "fresh.txt" }, Buffer.from("done"));
+
+    const sweeper = new PendingSweeper({ db: server.app.db, storage: server.app.storage, logger: pino({ level: "silent" }) });
+    expect(await sweeper.sweep(new Date())).toBe(0);
+    expect(await sweeper.sweep(new Date(Date.now() + 61_000))).toBeGreaterThanOrEqual(1);
+
+    expect(existsSync(stalePath)).toBe(false);
+    const gone = await server.graphql<{ file: null }>(`query ($id: ID!) { file(id: $id) { id } }`, { id: pending.file!.id });
+    expect(gone.data.file).toBeNull();
+    const stillThere = await server.graphql<{ file: { status: string } }>(`query ($id: ID!) { file(id: $id) { status } }`, { id: kept.id });
+    expect(stillThere.data.file.status).toBe("UPLOADED");
+  });
+});
