@@ -35,6 +35,6 @@ export function foldName(name: string): string {
 }
 
 /** Label rows for a file, duplicates dropped. */
-export function labelRows(workspaceId: string, labels: string[] | null | undefined): { workspaceId: string; label: string }[] {
+export function labelRows(workspaceId: string, labels: readonly string[] | null | undefined): { workspaceId: string; label: string }[] {
   return [...new Set(labels ?? [])].map((label) => ({ workspaceId, label }));
 }

@@ -16,7 +16,10 @@ export interface FileLimits {
   allowedMimeTypes: string[];
 }
 
-/** The metadata fields a client sets at create and may change with updateFile. */
+/**
+ * The metadata fields a client sets at create and may change with updateFile. `undefined` means
+ * "not given"; `null` (an explicit GraphQL null) means "no value", allowed for all but `name`.
+ */
 export interface FileFields {
   name?: string | null;
   mimeType?: string | null;
@@ -26,8 +29,9 @@ export interface FileFields {
   directory?: string | null;
   description?: string | null;
   source?: string | null;
+  /** Must be a JSON object whose values are all strings. */
   metadata?: unknown;
-  labels?: string[] | null;
+  labels?: readonly string[] | null;
   scope?: FileScope | null;
   entityId?: string | null;
   sessionId?: string | null;

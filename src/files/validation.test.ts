@@ -7,10 +7,9 @@ import {
   normalizeMimeType,
   normalizeName,
   validateFileFields,
-  type FileFieldsInput,
 } from "./validation.js";
 import type { FieldError } from "./errors.js";
-import type { FileLimits } from "./types.js";
+import type { FileFields, FileLimits } from "./types.js";
 
 const MiB = 1024 * 1024;
 const limits: FileLimits = {
@@ -20,7 +19,7 @@ const limits: FileLimits = {
   allowedMimeTypes: [],
 };
 
-const validate = (input: FileFieldsInput, custom: Partial<FileLimits> = {}): FieldError[] =>
+const validate = (input: FileFields, custom: Partial<FileLimits> = {}): FieldError[] =>
   validateFileFields(input, { ...limits, ...custom });
 /** The errors for one field, by its path below "input". */
 const errorsAt = (errors: FieldError[], ...path: string[]): string[] =>

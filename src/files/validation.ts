@@ -10,31 +10,7 @@
  */
 
 import type { FieldError } from "./errors.js";
-import type { FileLimits, FileScope } from "./types.js";
-
-/**
- * The metadata fields shared by CreateFileInput and UpdateFileInput. `undefined` means "not given"
- * and is not checked; `null` (an explicit GraphQL null) means "no value" and is accepted for every
- * field except `name`, which a file must always have.
- */
-export interface FileFieldsInput {
-  name?: string | null;
-  mimeType?: string | null;
-  size?: number | null;
-  checksumSha256?: string | null;
-  externalId?: string | null;
-  directory?: string | null;
-  description?: string | null;
-  source?: string | null;
-  /** Must be a JSON object whose values are all strings. */
-  metadata?: unknown;
-  labels?: readonly string[] | null;
-  scope?: FileScope | null;
-  entityId?: string | null;
-  sessionId?: string | null;
-  sourceCreatedTime?: Date | null;
-  sourceModifiedTime?: Date | null;
-}
+import type { FileFields, FileLimits, FileScope } from "./types.js";
 
 export interface ValidateOptions {
   /** Report a missing `name` (createFile); updates leave it out to keep the current name. */
@@ -234,7 +210,7 @@ function labelErrors(labels: unknown, at: string[]): FieldError[] {
  * `normalizeChecksum(checksum)`. A declared size over the limit is left to `checkDeclaredSize`.
  */
 export function validateFileFields(
-  input: FileFieldsInput,
+  input: FileFields,
   limits: FileLimits,
   pathPrefix: readonly string[] = ["input"],
   options: ValidateOptions = {},
