@@ -110,11 +110,14 @@ export interface StorageDriver {
   abortMultipartUpload(key: string, uploadId: string): Promise<void>;
 }
 
-/** Raised by drivers for a failure the caller can act on (missing upload, bad part list). */
+/**
+ * Raised by drivers for a failure the caller can act on (missing upload, bad part list, an object
+ * that a create-only write would replace).
+ */
 export class StorageError extends Error {
   constructor(
     message: string,
-    readonly code: "NOT_FOUND" | "INVALID_PART" | "TOO_LARGE",
+    readonly code: "NOT_FOUND" | "INVALID_PART" | "TOO_LARGE" | "EXISTS",
   ) {
     super(message);
     this.name = "StorageError";

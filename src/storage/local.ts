@@ -80,6 +80,18 @@ export class LocalStorage implements StorageDriver {
     return { size: await writeAtomically(this.objectPath(key), body, this.tmpDir) };
   }
 
+  /**
+   * Like putObject, but never replaces: when an object is already stored under `key` (before or
+   * once the body has arrived) it rejects with StorageError EXISTS and keeps the stored one. The
+   * signed upload routes use it, so a still-valid upload URL cannot overwrite verified bytes.
+   */
+  async putNewObject(key: string, body: Readable): Promise<{ size: number }> {
+    observeErrors(body);
+    // Checked first so the refusal comes before a byte is read; link() settles races.
+    if ((await this.headObject(key)) !== null) throw new StorageError("an object is already stored under this key", "EXISTS");
+    return { size: await writeAtomically(this.objectPath(key), body, this.tmpDir, { exclusive: true }) };
+  }
+
   async headObject(key: string): Promise<ObjectInfo | null> {
     try {
       const info = await stat(this.objectPath(key));
@@ -208,7 +220,7 @@ export class LocalStorage implements StorageDriver {
     }
     const partFile = path.join(dir, `part-${partNumber}`);
     try {
-      const size = await writeAtomically(partFile, hashed, dir, false);
+      const size = await writeAtomically(partFile, hashed, dir, { createDirs: false });
       const etag = `"${md5.digest("hex")}"`;
       const etagTemp = path.join(dir, `${randomUUID()}.tmp`);
       await writeFile(etagTemp, etag, { flag: "wx" });

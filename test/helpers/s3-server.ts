@@ -30,6 +30,8 @@ interface KoaContext {
   body: unknown;
   type: string;
   set(name: string, value: string): void;
+  get(name: string): string;
+  store: { existsObject(bucket: string, key: string): Promise<boolean> };
 }
 
 const MiB = 1024 * 1024;
@@ -49,16 +51,22 @@ async function readText(stream: Readable): Promise<string> {
 /**
  * s3rver 3.7 has no ListParts and no AbortMultipartUpload, accepts parts for an upload that does
  * not exist, and completes an upload without checking the ETags, order or sizes of its parts.
- * This Koa middleware, placed before s3rver's own, does those as S3 documents them
- * (https://docs.aws.amazon.com/AmazonS3/latest/API/API_CompleteMultipartUpload.html) so the drivers
- * are tested against S3's behaviour; everything else is s3rver's.
+ * It also ignores `If-None-Match: *` on PUT. This Koa middleware, placed before s3rver's own, does
+ * those as S3 documents them (API_CompleteMultipartUpload, conditional writes) so the drivers are
+ * tested against S3's behaviour; everything else is s3rver's.
  */
-function multipartShim(dir: string) {
+function s3Shim(dir: string) {
   return async (ctx: KoaContext, next: () => Promise<void>): Promise<void> => {
     const uploadId = ctx.query.uploadId;
+    const [, bucket = "", ...keyPath] = ctx.path.split("/");
+    if (ctx.method === "PUT" && uploadId === undefined && ctx.get("if-none-match") === "*" && keyPath.length > 0) {
+      const key = keyPath.map(decodeURIComponent).join("/");
+      if (await ctx.store.existsObject(bucket, key)) {
+        return s3Error(ctx, 412, "PreconditionFailed", "At least one of the pre-conditions you specified did not hold");
+      }
+    }
     if (typeof uploadId !== "string") return next();
-    const [, bucket] = ctx.path.split("/");
-    const uploadDir = path.join(dir, bucket ?? "", "._S3rver_uploads", path.basename(uploadId));
+    const uploadDir = path.join(dir, bucket, "._S3rver_uploads", path.basename(uploadId));
     const exists = await stat(path.join(uploadDir, "key")).then(() => true, () => false);
     if (!exists) return s3Error(ctx, 404, "NoSuchUpload", "The specified upload does not exist.");
     const parts = async (): Promise<{ partNumber: number; etag: string; size: number }[]> => {
@@ -114,7 +122,7 @@ function multipartShim(dir: string) {
 export async function startS3Server(bucket = "test-bucket"): Promise<TestS3Server> {
   const dir = await mkdtemp(path.join(os.tmpdir(), "s3rver-"));
   const server = new S3rver({ address: "127.0.0.1", port: 0, silent: true, directory: dir, configureBuckets: [{ name: bucket }] });
-  server.middleware.unshift(multipartShim(dir));
+  server.middleware.unshift(s3Shim(dir));
   const address = await server.run();
   const endpoint = `http://127.0.0.1:${address.port}`;
   const region = "us-east-1";
