@@ -104,6 +104,18 @@ export async function uploadFile(server: TestServer, input: Record<string, unkno
   return completed.file;
 }
 
+/** The storage key of a file, by its global ID. */
+export async function storageKeyOf(server: TestServer, globalId: string): Promise<string> {
+  const id = Buffer.from(globalId, "base64").toString("utf8").replace(/^File:/, "");
+  const row = await server.app.db.file.findUniqueOrThrow({ where: { id }, select: { storageKey: true } });
+  return row.storageKey;
+}
+
+/** Whether the store holds an object for the file, whatever the driver. */
+export async function hasStoredObject(server: TestServer, globalId: string): Promise<boolean> {
+  return (await server.app.storage.headObject(await storageKeyOf(server, globalId))) !== null;
+}
+
 export function sha256(bytes: Uint8Array): string {
   return createHash("sha256").update(bytes).digest("hex");
 }
