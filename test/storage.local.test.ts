@@ -385,6 +385,54 @@ describe("local storage signed endpoints", () => {
     expect(await storedFiles()).not.toContainEqual(expect.stringContaining(uploadId));
   });
 
+  describe("never replacing a stored object", () => {
+    it("refuses a second PUT to the same URL with 412 OBJECT_EXISTS, keeping the first bytes", async () => {
+      const key = newKey();
+      const target = await signPut(key);
+      const first = await fetch(target.url, { method: "PUT", headers: { "Content-Type": "text/plain" }, body: "first" });
+      expect(first.status).toBe(200);
+      const second = await fetch(target.url, { method: "PUT", headers: { "Content-Type": "text/plain" }, body: "second" });
+      expect(second.status).toBe(412);
+      expect(await errorCode(second)).toBe("OBJECT_EXISTS");
+      expect((await readAll(await local.storage.getObject(key))).toString()).toBe("first");
+      expect((await storedFiles()).filter((f) => f.startsWith(".tmp"))).toEqual([]);
+    });
+
+    it("refuses a POST form to a key that holds an object", async () => {
+      const key = newKey();
+      await local.storage.putObject(key, Readable.from([Buffer.from("kept")]), { contentType: "text/plain" });
+      const target = await local.storage.signUpload({ key, method: "POST", contentType: "text/plain", maxSize: 1024, expiresAt: soon() });
+      const form = new FormData();
+      for (const field of target.fields) form.append(field.name, field.value);
+      form.append("file", new Blob(["other"]), "a.txt");
+      const posted = await fetch(target.url, { method: "POST", body: form });
+      expect(posted.status).toBe(412);
+      expect((await readAll(await local.storage.getObject(key))).toString()).toBe("kept");
+    });
+
+    it("accepts the same URL again once the object was deleted (a retry after failed verification)", async () => {
+      const key = newKey();
+      const target = await signPut(key);
+      await fetch(target.url, { method: "PUT", headers: { "Content-Type": "text/plain" }, body: "bad" });
+      await local.storage.deleteObject(key);
+      const retry = await fetch(target.url, { method: "PUT", headers: { "Content-Type": "text/plain" }, body: "good" });
+      expect(retry.status).toBe(200);
+      expect((await readAll(await local.storage.getObject(key))).toString()).toBe("good");
+    });
+
+    it("lets only one of two racing PUTs store its bytes", async () => {
+      const key = newKey();
+      const target = await signPut(key, { maxSize: 256 * 1024 });
+      const bodies = [randomBytes(200_000), randomBytes(200_000)];
+      const results = await Promise.all(
+        bodies.map((body) => fetch(target.url, { method: "PUT", headers: { "Content-Type": "text/plain" }, body })),
+      );
+      expect(results.map((r) => r.status).sort()).toEqual([200, 412]);
+      const winner = bodies[results.findIndex((r) => r.status === 200)]!;
+      expect(sha256(await readAll(await local.storage.getObject(key)))).toBe(sha256(winner));
+    });
+  });
+
   describe("downloads", () => {
     it("serves the signed headers, nosniff and a sandboxing CSP", async () => {
       const key = newKey();
