@@ -15,7 +15,7 @@ export const createFileMutation = `mutation ($input: CreateFileInput!) {
     ... on CreateFilePayload {
       file { ${fileFields} }
       upload { method url headers { name value } fields { name value } expiresAt maxSize partSize
-        parts { partNumber url headers { name value } } }
+        parts { partNumber url headers { name value } } receivedParts { partNumber etag size } }
     }
     ${errorFields}
   }
@@ -55,6 +55,7 @@ export interface UploadTargetResult {
   maxSize: number | null;
   partSize: number | null;
   parts: { partNumber: number; url: string; headers: { name: string; value: string }[] }[];
+  receivedParts: { partNumber: number; etag: string; size: number }[];
 }
 
 export interface MutationResult {
