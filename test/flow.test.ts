@@ -31,3 +31,27 @@ describe.each(testDrivers)("presigned PUT flow (%s storage)", (driver) => {
     expect(Buffer.from(await download.arrayBuffer())).toEqual(body);
   });
 });
+
+describe.each(testDrivers)("presigned POST flow (%s storage)", (driver) => {
+  let server: TestServer;
+  beforeAll(async () => {
+    server = await startServer({}, driver);
+  });
+  afterAll(() => server.close());
+
+  it("creates, posts the form with the file last, completes and downloads the same bytes", async () => {
+    const body = Buffer.from("a,b\n1,2\n");
+    const created = await createFile(server, { name: "data.csv", mimeType: "text/csv", size: body.length, uploadMethod: "POST" });
+    expect(created.upload).toMatchObject({ method: "POST", headers: [] });
+    const form = new FormData();
+    for (const field of created.upload!.fields) form.append(field.name, field.value);
+    form.append("file", new Blob([Uint8Array.from(body)], { type: "text/csv" }), "data.csv");
+    const posted = await fetch(created.upload!.url!, { method: "POST", body: form });
+    expect(posted.ok).toBe(true);
+
+    const completed = await completeUpload(server, created.file!.id);
+    expect(completed.file).toMatchObject({ status: "UPLOADED", mimeType: "text/csv", checksumSha256: sha256(body) });
+    const download = await fetch(completed.file!.downloadUrl!);
+    expect(Buffer.from(await download.arrayBuffer())).toEqual(body);
+  });
+});
