@@ -2,6 +2,7 @@ import { randomUUID } from "node:crypto";
 import contentDisposition from "content-disposition";
 import type { Caller, Role } from "../access/caller.js";
 import type { Db } from "../db/client.js";
+import { ignoreMissingRow, isUniqueViolation } from "../db/errors.js";
 import type { StorageDriver } from "../storage/driver.js";
 import {
   ConflictError,
@@ -36,12 +37,11 @@ const defaultContentType = "application/octet-stream";
 export class FileService {
   constructor(private readonly options: FileServiceOptions) {}
 
-  /** The database; also what multipart.ts needs, with `storage`. */
-  get db(): Db {
+  private get db(): Db {
     return this.options.db;
   }
 
-  get storage(): StorageDriver {
+  private get storage(): StorageDriver {
     return this.options.storage;
   }
 
@@ -129,7 +129,7 @@ export class FileService {
     const upload =
       multipartUploadId === null
         ? await this.uploadTarget(file, expiresAt)
-        : await multipartTarget(this, file, expiresAt, { uploadId: multipartUploadId, received: [] });
+        : await multipartTarget(this.options, file, expiresAt, { uploadId: multipartUploadId, received: [] });
     return { file, upload };
   }
 
@@ -159,7 +159,7 @@ export class FileService {
   }
 
   private async uploadTarget(file: FileRow, expiresAt: Date): Promise<UploadTarget> {
-    if (file.uploadMethod === "MULTIPART") return multipartTarget(this, file, expiresAt);
+    if (file.uploadMethod === "MULTIPART") return multipartTarget(this.options, file, expiresAt);
     const { limits } = this.options;
     const size = file.size === null ? undefined : Number(file.size);
     const maxSize = size ?? Math.min(limits.maxSingleUploadBytes, limits.maxFileBytes);
@@ -185,7 +185,7 @@ export class FileService {
     const file = await this.fileFor(caller, id, "WRITER");
     if (file.status === "UPLOADED") return file;
     if (file.status === "FAILED") throw new UploadIncompleteError(`file ${id} failed and can no longer be completed`);
-    if (file.uploadMethod === "MULTIPART") await joinParts(this, file, parts);
+    if (file.uploadMethod === "MULTIPART") await joinParts(this.options, file, parts);
     const object = await this.storage.headObject(file.storageKey);
     if (object === null) throw new UploadIncompleteError(`no bytes have arrived for file ${id}`);
     const declared = file.size === null ? undefined : Number(file.size);
@@ -301,13 +301,4 @@ export class FileService {
 
 function conflict(externalId: string | null | undefined): ConflictError {
   return new ConflictError(`a file with externalId "${externalId}" already exists in this workspace; pass overwrite: true to replace it`);
-}
-
-function isUniqueViolation(error: unknown): boolean {
-  return typeof error === "object" && error !== null && (error as { code?: unknown }).code === "P2002";
-}
-
-function ignoreMissingRow(error: unknown): void {
-  if (typeof error === "object" && error !== null && (error as { code?: unknown }).code === "P2025") return;
-  throw error;
 }

@@ -10,7 +10,6 @@ import {
   ListPartsCommand,
   PutObjectCommand,
   S3Client,
-  S3ServiceException,
   UploadPartCommand,
 } from "@aws-sdk/client-s3";
 import { Upload } from "@aws-sdk/lib-storage";
@@ -27,6 +26,7 @@ import {
   type StorageDriver,
   type StoredPart,
 } from "./driver.js";
+import { converted, isNotFound, s3Code } from "./s3-errors.js";
 
 export interface S3StorageOptions {
   /** Bucket every object lives in. */
@@ -49,29 +49,6 @@ const PUT_PART_SIZE = 8 * 1024 * 1024;
 function expiresIn(expiresAt: Date): number {
   const seconds = Math.ceil((expiresAt.getTime() - Date.now()) / 1000);
   return Math.min(MAX_PRESIGN_SECONDS, Math.max(1, seconds));
-}
-
-/** The S3 error code (`NoSuchKey`, `InvalidPart`, …) of an SDK failure, if it is one. */
-function s3Code(error: unknown): string | undefined {
-  if (error instanceof S3ServiceException) return error.name;
-  return undefined;
-}
-
-function isNotFound(error: unknown): boolean {
-  const code = s3Code(error);
-  return code === "NoSuchKey" || code === "NotFound" || (error instanceof S3ServiceException && error.$metadata.httpStatusCode === 404);
-}
-
-/** Converts the SDK failures a caller can act on into StorageError; everything else is rethrown. */
-function converted(error: unknown, what: string): unknown {
-  const code = s3Code(error);
-  if (code === "NoSuchUpload") return new StorageError(`no such multipart upload (${what})`, "NOT_FOUND");
-  if (code === "InvalidPart" || code === "InvalidPartOrder" || code === "EntityTooSmall") {
-    return new StorageError(`${what}: ${code}: ${(error as Error).message}`, "INVALID_PART");
-  }
-  if (code === "EntityTooLarge") return new StorageError(`${what}: ${(error as Error).message}`, "TOO_LARGE");
-  if (isNotFound(error)) return new StorageError(`${what}: not found`, "NOT_FOUND");
-  return error;
 }
 
 /** A base64 SHA-256 (as S3 reports checksums) as hex; undefined for composite (multipart) checksums. */
