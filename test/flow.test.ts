@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { completeUpload, createFile, putBytes, sha256 } from "./helpers/files.js";
+import { completeUpload, createFile, putBytes, sha256, storageKeyOf, uploadFile, type UploadTargetResult } from "./helpers/files.js";
 import { startServer, testDrivers, type TestServer } from "./helpers/server.js";
 
 describe.each(testDrivers)("presigned PUT flow (%s storage)", (driver) => {
@@ -53,5 +53,38 @@ describe.each(testDrivers)("presigned POST flow (%s storage)", (driver) => {
     expect(completed.file).toMatchObject({ status: "UPLOADED", mimeType: "text/csv", checksumSha256: sha256(body) });
     const download = await fetch(completed.file!.downloadUrl!);
     expect(Buffer.from(await download.arrayBuffer())).toEqual(body);
+  });
+});
+
+describe.each(testDrivers)("resuming and removing (%s storage)", (driver) => {
+  let server: TestServer;
+  beforeAll(async () => {
+    server = await startServer({}, driver);
+  });
+  afterAll(() => server.close());
+
+  const uploadOf = async (id: string) =>
+    (await server.graphql<{ file: { upload: UploadTargetResult | null } }>(
+      `query ($id: ID!) { file(id: $id) { upload { method url headers { name value } fields { name value } expiresAt maxSize partSize
+        parts { partNumber url headers { name value } } receivedParts { partNumber etag size } } } }`,
+      { id },
+    )).data.file.upload;
+
+  it("File.upload re-signs a PENDING PUT target that still works, and is null once uploaded", async () => {
+    const body = Buffer.from("later");
+    const created = await createFile(server, { name: "later.txt", mimeType: "text/plain", size: body.length });
+    const fresh = await uploadOf(created.file!.id);
+    expect(fresh).toMatchObject({ method: "PUT", parts: [], receivedParts: [] });
+    expect((await putBytes(fresh!, body)).status).toBe(200);
+    expect((await completeUpload(server, created.file!.id)).file?.status).toBe("UPLOADED");
+    expect(await uploadOf(created.file!.id)).toBeNull();
+  });
+
+  it("deleteFile removes the record and the stored object", async () => {
+    const file = await uploadFile(server, { name: "gone.txt" }, Buffer.from("bye"));
+    const key = await storageKeyOf(server, file.id);
+    const deleted = await server.graphql<{ deleteFile: { __typename: string } }>(`mutation ($id: ID!) { deleteFile(id: $id) { __typename } }`, { id: file.id });
+    expect(deleted.data.deleteFile.__typename).toBe("DeletedFile");
+    await expect(server.app.storage.headObject(key)).resolves.toBeNull();
   });
 });
