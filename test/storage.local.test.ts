@@ -385,6 +385,26 @@ describe("local storage signed endpoints", () => {
     expect(await storedFiles()).not.toContainEqual(expect.stringContaining(uploadId));
   });
 
+  describe("part URLs signed with a size", () => {
+    it("refuse a larger or smaller part, and a URL whose size was altered", async () => {
+      const key = newKey();
+      const uploadId = await local.storage.createMultipartUpload(key, { contentType: "text/plain" });
+      const url = await local.storage.signUploadPart(key, uploadId, 1, soon(), 100);
+      const larger = await fetch(url, { method: "PUT", body: randomBytes(101) });
+      expect(larger.status).toBe(413);
+      const smaller = await fetch(url, { method: "PUT", body: randomBytes(99) });
+      expect(smaller.status).toBe(400);
+      expect(await errorCode(smaller)).toBe("SIZE_MISMATCH");
+      const altered = new URL(url);
+      altered.searchParams.set("size", "99");
+      const tampered = await fetch(altered, { method: "PUT", body: randomBytes(99) });
+      expect(tampered.status).toBe(403);
+      expect(await errorCode(tampered)).toBe("SIGNATURE_INVALID");
+      await expect(local.storage.listParts(key, uploadId)).resolves.toEqual([]);
+      expect((await fetch(url, { method: "PUT", body: randomBytes(100) })).status).toBe(200);
+    });
+  });
+
   describe("never replacing a stored object", () => {
     it("refuses a second PUT to the same URL with 412 OBJECT_EXISTS, keeping the first bytes", async () => {
       const key = newKey();

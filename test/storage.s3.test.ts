@@ -83,6 +83,15 @@ describe("S3 storage specifics", () => {
     expect(openPolicy.conditions).toContainEqual(["content-length-range", 0, 5000]);
   });
 
+  it("signs a part's Content-Length into its URL when the size is given", async () => {
+    const objectKey = key();
+    const uploadId = await storage.createMultipartUpload(objectKey, { contentType: "application/zip" });
+    const url = new URL(await storage.signUploadPart(objectKey, uploadId, 2, soon(), 1234));
+    expect(url.searchParams.get("X-Amz-SignedHeaders")?.split(";")).toContain("content-length");
+    expect(url.searchParams.get("partNumber")).toBe("2");
+    await storage.abortMultipartUpload(objectKey, uploadId);
+  });
+
   it("presigns downloads with the response type and disposition overridden", async () => {
     const url = new URL(await storage.signDownload({ key: key(), contentType: "text/html", contentDisposition: "attachment; filename=\"a.html\"", expiresAt: soon() }));
     expect(url.searchParams.get("response-content-type")).toBe("text/html");

@@ -84,11 +84,12 @@ export async function multipartTarget(
   const done = new Set(receivedParts.map((part) => part.partNumber));
   const missing = Array.from({ length: partCount }, (_, index) => index + 1).filter((n) => !done.has(n));
   const parts = await Promise.all(
-    missing.map(async (partNumber) => ({
-      partNumber,
-      url: await deps.storage.signUploadPart(file.storageKey, uploadId, partNumber, expiresAt),
-      headers: [],
-    })),
+    missing.map(async (partNumber) => {
+      // Each part's size is signed, so a store that checks signatures refuses bytes beyond the declared size.
+      const bytes = expectedPartSize(size, partNumber);
+      const url = await deps.storage.signUploadPart(file.storageKey, uploadId, partNumber, expiresAt, bytes);
+      return { partNumber, url, headers: [{ name: "Content-Length", value: String(bytes) }] };
+    }),
   );
   return { method: "MULTIPART", url: null, headers: [], fields: [], parts, receivedParts, partSize, expiresAt, maxSize: size };
 }

@@ -125,7 +125,7 @@ interface SignedRequest {
 async function receivePut({ storage, req, res, key, query }: SignedRequest): Promise<void> {
   if (query.has("uploadId")) {
     const grant = storage.urls.verifyPart(key, query);
-    const limits = { maxSize: Math.min(grant.maxSize, MAX_PART_BYTES) };
+    const limits = { maxSize: Math.min(grant.maxSize, MAX_PART_BYTES), exactSize: grant.exactSize };
     checkDeclaredLength(req, limits);
     const part = await storage.putPart(key, grant.uploadId, grant.partNumber, meter(req, limits));
     res.writeHead(200, { ETag: part.etag, "Content-Length": "0" }).end();

@@ -93,8 +93,12 @@ export interface StorageDriver {
   /** Starts a multipart upload for `key`; returns the store's upload id. */
   createMultipartUpload(key: string, options: PutObjectOptions): Promise<string>;
 
-  /** Signs a URL for PUTting part `partNumber` (1-based) of a multipart upload. */
-  signUploadPart(key: string, uploadId: string, partNumber: number, expiresAt: Date): Promise<string>;
+  /**
+   * Signs a URL for PUTting part `partNumber` (1-based) of a multipart upload. With `exactSize`
+   * the signature binds the part's Content-Length, so the store refuses a part of any other size
+   * (the client sends the header; browsers set it from the body).
+   */
+  signUploadPart(key: string, uploadId: string, partNumber: number, expiresAt: Date, exactSize?: number): Promise<string>;
 
   /** The parts received so far, in part-number order. */
   listParts(key: string, uploadId: string): Promise<StoredPart[]>;

@@ -189,14 +189,17 @@ export class LocalStorage implements StorageDriver {
     return dir;
   }
 
-  async signUploadPart(key: string, uploadId: string, partNumber: number, expiresAt: Date): Promise<string> {
+  async signUploadPart(key: string, uploadId: string, partNumber: number, expiresAt: Date, exactSize?: number): Promise<string> {
     this.objectPath(key);
     this.uploadDir(uploadId);
     if (!Number.isInteger(partNumber) || partNumber < 1 || partNumber > MAX_PART_NUMBER) {
       throw new RangeError(`partNumber must be 1..${MAX_PART_NUMBER}`);
     }
     const expires = epochSeconds(expiresAt);
-    const query = this.urls.partQuery({ key, uploadId, partNumber, maxSize: MAX_PART_BYTES, expires });
+    if (exactSize !== undefined && !(isCount(exactSize) && exactSize <= MAX_PART_BYTES)) {
+      throw new RangeError(`exactSize must be a whole number no larger than ${MAX_PART_BYTES}`);
+    }
+    const query = this.urls.partQuery({ key, uploadId, partNumber, maxSize: MAX_PART_BYTES, exactSize, expires });
     return `${this.publicUrl}/uploads/${encodeKeyPath(key)}?${query}`;
   }
 

@@ -231,9 +231,9 @@ export class S3Storage implements StorageDriver {
     return created.UploadId;
   }
 
-  async signUploadPart(key: string, uploadId: string, partNumber: number, expiresAt: Date): Promise<string> {
-    const command = new UploadPartCommand({ Bucket: this.bucket, Key: key, UploadId: uploadId, PartNumber: partNumber });
-    return getSignedUrl(this.client, command, { expiresIn: expiresIn(expiresAt) });
+  async signUploadPart(key: string, uploadId: string, partNumber: number, expiresAt: Date, exactSize?: number): Promise<string> {
+    const command = new UploadPartCommand({ Bucket: this.bucket, Key: key, UploadId: uploadId, PartNumber: partNumber, ContentLength: exactSize });
+    return getSignedUrl(this.client, command, { expiresIn: expiresIn(expiresAt), signableHeaders: new Set(["content-length"]) });
   }
 
   async listParts(key: string, uploadId: string): Promise<StoredPart[]> {
