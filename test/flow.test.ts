@@ -80,6 +80,15 @@ describe.each(testDrivers)("resuming and removing (%s storage)", (driver) => {
     expect(await uploadOf(created.file!.id)).toBeNull();
   });
 
+  it("File.upload resolves on files listed through the connection too", async () => {
+    const created = await createFile(server, { name: "listed.txt", uploadMethod: "POST" });
+    const listed = await server.graphql<{ files: { edges: { node: { id: string; upload: { method: string } | null } }[] } }>(
+      `{ files(workspaceId: "default", filter: { status: PENDING }) { edges { node { id upload { method } } } } }`,
+    );
+    expect(listed.errors).toBeUndefined();
+    expect(listed.data.files.edges.find((edge) => edge.node.id === created.file!.id)?.node.upload).toEqual({ method: "POST" });
+  });
+
   it("deleteFile removes the record and the stored object", async () => {
     const file = await uploadFile(server, { name: "gone.txt" }, Buffer.from("bye"));
     const key = await storageKeyOf(server, file.id);
