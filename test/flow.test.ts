@@ -1,4 +1,6 @@
+import { randomUUID } from "node:crypto";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { hashApiKey } from "../src/access/caller.js";
 import { completeUpload, createFile, putBytes, sha256, storageKeyOf, uploadFile, type UploadTargetResult } from "./helpers/files.js";
 import { startServer, testDrivers, type TestServer } from "./helpers/server.js";
 
@@ -87,6 +89,22 @@ describe.each(testDrivers)("resuming and removing (%s storage)", (driver) => {
     );
     expect(listed.errors).toBeUndefined();
     expect(listed.data.files.edges.find((edge) => edge.node.id === created.file!.id)?.node.upload).toEqual({ method: "POST" });
+  });
+
+  it("File.upload is null for a caller who may only read the workspace", async () => {
+    const created = await createFile(server, { name: "not-yours.txt" });
+    const { db } = server.app;
+    const workspace = await db.workspace.findUniqueOrThrow({ where: { slug: "default" } });
+    const principalId = randomUUID();
+    await db.principal.create({ data: { id: principalId, kind: "API_KEY", subject: "reader" } });
+    await db.apiKey.create({ data: { id: randomUUID(), hash: hashApiKey("reader-key"), principalId } });
+    await db.membership.create({ data: { principalId, workspaceId: workspace.id, role: "READER" } });
+    const read = await server.graphql<{ file: { name: string; upload: unknown } }>(
+      `query ($id: ID!) { file(id: $id) { name upload { url } } }`,
+      { id: created.file!.id },
+      { authorization: "Bearer reader-key" },
+    );
+    expect(read.data.file).toEqual({ name: "not-yours.txt", upload: null });
   });
 
   it("deleteFile removes the record and the stored object", async () => {
