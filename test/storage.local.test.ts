@@ -385,6 +385,74 @@ describe("local storage signed endpoints", () => {
     expect(await storedFiles()).not.toContainEqual(expect.stringContaining(uploadId));
   });
 
+  describe("part URLs signed with a size", () => {
+    it("refuse a larger or smaller part, and a URL whose size was altered", async () => {
+      const key = newKey();
+      const uploadId = await local.storage.createMultipartUpload(key, { contentType: "text/plain" });
+      const url = await local.storage.signUploadPart(key, uploadId, 1, soon(), 100);
+      const larger = await fetch(url, { method: "PUT", body: randomBytes(101) });
+      expect(larger.status).toBe(413);
+      const smaller = await fetch(url, { method: "PUT", body: randomBytes(99) });
+      expect(smaller.status).toBe(400);
+      expect(await errorCode(smaller)).toBe("SIZE_MISMATCH");
+      const altered = new URL(url);
+      altered.searchParams.set("size", "99");
+      const tampered = await fetch(altered, { method: "PUT", body: randomBytes(99) });
+      expect(tampered.status).toBe(403);
+      expect(await errorCode(tampered)).toBe("SIGNATURE_INVALID");
+      await expect(local.storage.listParts(key, uploadId)).resolves.toEqual([]);
+      expect((await fetch(url, { method: "PUT", body: randomBytes(100) })).status).toBe(200);
+    });
+  });
+
+  describe("never replacing a stored object", () => {
+    it("refuses a second PUT to the same URL with 412 OBJECT_EXISTS, keeping the first bytes", async () => {
+      const key = newKey();
+      const target = await signPut(key);
+      const first = await fetch(target.url, { method: "PUT", headers: { "Content-Type": "text/plain" }, body: "first" });
+      expect(first.status).toBe(200);
+      const second = await fetch(target.url, { method: "PUT", headers: { "Content-Type": "text/plain" }, body: "second" });
+      expect(second.status).toBe(412);
+      expect(await errorCode(second)).toBe("OBJECT_EXISTS");
+      expect((await readAll(await local.storage.getObject(key))).toString()).toBe("first");
+      expect((await storedFiles()).filter((f) => f.startsWith(".tmp"))).toEqual([]);
+    });
+
+    it("refuses a POST form to a key that holds an object", async () => {
+      const key = newKey();
+      await local.storage.putObject(key, Readable.from([Buffer.from("kept")]), { contentType: "text/plain" });
+      const target = await local.storage.signUpload({ key, method: "POST", contentType: "text/plain", maxSize: 1024, expiresAt: soon() });
+      const form = new FormData();
+      for (const field of target.fields) form.append(field.name, field.value);
+      form.append("file", new Blob(["other"]), "a.txt");
+      const posted = await fetch(target.url, { method: "POST", body: form });
+      expect(posted.status).toBe(412);
+      expect((await readAll(await local.storage.getObject(key))).toString()).toBe("kept");
+    });
+
+    it("accepts the same URL again once the object was deleted (a retry after failed verification)", async () => {
+      const key = newKey();
+      const target = await signPut(key);
+      await fetch(target.url, { method: "PUT", headers: { "Content-Type": "text/plain" }, body: "bad" });
+      await local.storage.deleteObject(key);
+      const retry = await fetch(target.url, { method: "PUT", headers: { "Content-Type": "text/plain" }, body: "good" });
+      expect(retry.status).toBe(200);
+      expect((await readAll(await local.storage.getObject(key))).toString()).toBe("good");
+    });
+
+    it("lets only one of two racing PUTs store its bytes", async () => {
+      const key = newKey();
+      const target = await signPut(key, { maxSize: 256 * 1024 });
+      const bodies = [randomBytes(200_000), randomBytes(200_000)];
+      const results = await Promise.all(
+        bodies.map((body) => fetch(target.url, { method: "PUT", headers: { "Content-Type": "text/plain" }, body })),
+      );
+      expect(results.map((r) => r.status).sort()).toEqual([200, 412]);
+      const winner = bodies[results.findIndex((r) => r.status === 200)]!;
+      expect(sha256(await readAll(await local.storage.getObject(key)))).toBe(sha256(winner));
+    });
+  });
+
   describe("downloads", () => {
     it("serves the signed headers, nosniff and a sandboxing CSP", async () => {
       const key = newKey();

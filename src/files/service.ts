@@ -1,9 +1,8 @@
 import { randomUUID } from "node:crypto";
-import { pipeline } from "node:stream/promises";
-import { Writable } from "node:stream";
 import contentDisposition from "content-disposition";
 import type { Caller, Role } from "../access/caller.js";
 import type { Db } from "../db/client.js";
+import { ignoreMissingRow, isUniqueViolation } from "../db/errors.js";
 import type { StorageDriver } from "../storage/driver.js";
 import {
   ConflictError,
@@ -13,9 +12,11 @@ import {
   UploadIncompleteError,
   ValidationError,
 } from "./errors.js";
-import { ByteInspector, mustDownloadAsAttachment, sniff } from "./inspect.js";
+import { mustDownloadAsAttachment, sniff } from "./inspect.js";
+import { joinParts, multipartTarget } from "./multipart.js";
 import { buildFileData, fileName, labelRows } from "./records.js";
-import type { CreateFileRequest, FileLimits, FileRecord, UpdateFileRequest, UploadTarget } from "./types.js";
+import { inspectStoredObject } from "./stored-bytes.js";
+import type { CompletedPart, CreateFileRequest, FileLimits, FileRecord, FileRow, UpdateFileRequest, UploadTarget } from "./types.js";
 import { checkDeclaredSize, mimeTypeAllowed, validateFileFields } from "./validation.js";
 
 export interface FileServiceOptions {
@@ -76,10 +77,12 @@ export class FileService {
       throw new PayloadTooLargeError(`size is over the largest file accepted (${tooLarge.maxSize} bytes)`, tooLarge.maxSize);
     }
     const method = request.uploadMethod ?? "PUT";
-    if (method === "MULTIPART") {
-      throw ValidationError.field(["input", "uploadMethod"], "MULTIPART uploads are not available on this server yet");
+    if (method === "MULTIPART" && request.size == null) {
+      throw ValidationError.field(["input", "size"], "size is required for MULTIPART uploads: it decides the parts");
     }
-    if (request.size != null && request.size > limits.maxSingleUploadBytes) {
+    // A large PUT/POST is refused rather than switched to MULTIPART: the client would then get a
+    // target of a shape it did not ask for (parts instead of a url).
+    if (method !== "MULTIPART" && request.size != null && request.size > limits.maxSingleUploadBytes) {
       throw new PayloadTooLargeError(
         `a single ${method} upload takes at most ${limits.maxSingleUploadBytes} bytes; use uploadMethod MULTIPART`,
         limits.maxSingleUploadBytes,
@@ -93,6 +96,11 @@ export class FileService {
     const now = Date.now();
     const replaced = await this.claimExternalId(workspaceId, request);
     const data = buildFileData(request);
+    const storageKey = `${workspaceId}/${id}`;
+    const multipartUploadId =
+      method === "MULTIPART"
+        ? await this.storage.createMultipartUpload(storageKey, { contentType: request.mimeType ?? defaultContentType })
+        : null;
     let file: FileRecord;
     try {
       file = await this.db.file.create({
@@ -105,17 +113,34 @@ export class FileService {
           pendingExternalId: replaced === undefined ? null : data.externalId,
           replacesId: replaced ?? null,
           status: "PENDING",
-          storageKey: `${workspaceId}/${id}`,
+          storageKey,
           uploadMethod: method,
+          multipartUploadId,
           expiresAt: new Date(now + this.options.pendingUploadTtl * 1000),
           labels: { create: labelRows(workspaceId, request.labels) },
         },
         include: withLabels,
       });
     } catch (error) {
+      if (multipartUploadId !== null) await this.storage.abortMultipartUpload(storageKey, multipartUploadId);
       throw isUniqueViolation(error) ? conflict(request.externalId) : error;
     }
-    return { file, upload: await this.uploadTarget(file, new Date(now + this.options.uploadUrlTtl * 1000)) };
+    const expiresAt = new Date(now + this.options.uploadUrlTtl * 1000);
+    const upload =
+      multipartUploadId === null
+        ? await this.uploadTarget(file, expiresAt)
+        : await multipartTarget(this.options, file, expiresAt, { uploadId: multipartUploadId, received: [] });
+    return { file, upload };
+  }
+
+  /**
+   * A fresh upload target for a PENDING file the caller may write to, null otherwise. For
+   * MULTIPART it lists the parts already received and signs URLs only for the missing ones, so
+   * a client that reloads resumes where it stopped.
+   */
+  async resumeUpload(caller: Caller, file: FileRow): Promise<UploadTarget | null> {
+    if (file.status !== "PENDING" || !caller.can(file.workspaceId, "WRITER")) return null;
+    return this.uploadTarget(file, new Date(Date.now() + this.options.uploadUrlTtl * 1000));
   }
 
   /**
@@ -133,7 +158,8 @@ export class FileService {
     return existing.id;
   }
 
-  private async uploadTarget(file: FileRecord, expiresAt: Date): Promise<UploadTarget> {
+  private async uploadTarget(file: FileRow, expiresAt: Date): Promise<UploadTarget> {
+    if (file.uploadMethod === "MULTIPART") return multipartTarget(this.options, file, expiresAt);
     const { limits } = this.options;
     const size = file.size === null ? undefined : Number(file.size);
     const maxSize = size ?? Math.min(limits.maxSingleUploadBytes, limits.maxFileBytes);
@@ -147,17 +173,19 @@ export class FileService {
       checksumSha256: file.checksumSha256 ?? undefined,
       expiresAt,
     });
-    return { method, ...signed, parts: [], partSize: null, expiresAt, maxSize };
+    return { method, ...signed, parts: [], receivedParts: [], partSize: null, expiresAt, maxSize };
   }
 
   /**
    * Verifies the bytes that arrived for a PENDING file and marks it UPLOADED. An UPLOADED file
    * is returned unchanged. Bytes that fail a check are deleted so the client can upload again.
+   * A MULTIPART upload is first joined from `parts`; the joined object is verified like any other.
    */
-  async completeUpload(caller: Caller, id: string): Promise<FileRecord> {
+  async completeUpload(caller: Caller, id: string, parts?: CompletedPart[] | null): Promise<FileRecord> {
     const file = await this.fileFor(caller, id, "WRITER");
     if (file.status === "UPLOADED") return file;
     if (file.status === "FAILED") throw new UploadIncompleteError(`file ${id} failed and can no longer be completed`);
+    if (file.uploadMethod === "MULTIPART") await joinParts(this.options, file, parts);
     const object = await this.storage.headObject(file.storageKey);
     if (object === null) throw new UploadIncompleteError(`no bytes have arrived for file ${id}`);
     const declared = file.size === null ? undefined : Number(file.size);
@@ -170,9 +198,7 @@ export class FileService {
       await this.storage.deleteObject(file.storageKey);
       throw new PayloadTooLargeError(`the file is over the largest accepted (${maxFileBytes} bytes)`, maxFileBytes);
     }
-    const inspector = new ByteInspector({ maxBytes: maxFileBytes });
-    await pipeline(await this.storage.getObject(file.storageKey), inspector, discard());
-    const measured = inspector.result();
+    const measured = await inspectStoredObject(this.storage, file.storageKey, object, maxFileBytes);
     if (file.checksumSha256 !== null && measured.sha256 !== file.checksumSha256) {
       await this.storage.deleteObject(file.storageKey);
       throw new UploadIncompleteError("the bytes that arrived do not match checksumSha256; upload again");
@@ -244,6 +270,7 @@ export class FileService {
   async deleteFile(caller: Caller, id: string): Promise<void> {
     const file = await this.fileFor(caller, id, "WRITER");
     await this.db.file.delete({ where: { id: file.id } }).catch(ignoreMissingRow);
+    if (file.multipartUploadId !== null) await this.storage.abortMultipartUpload(file.storageKey, file.multipartUploadId);
     await this.storage.deleteObject(file.storageKey);
   }
 
@@ -253,6 +280,7 @@ export class FileService {
     if (file.status === "UPLOADED") throw new NotFoundError(`file ${id} has no upload in progress`);
     const removed = await this.db.file.deleteMany({ where: { id: file.id, status: { not: "UPLOADED" } } });
     if (removed.count === 0) throw new NotFoundError(`file ${id} has no upload in progress`);
+    if (file.multipartUploadId !== null) await this.storage.abortMultipartUpload(file.storageKey, file.multipartUploadId);
     await this.storage.deleteObject(file.storageKey);
   }
 
@@ -271,24 +299,6 @@ export class FileService {
   }
 }
 
-/** A sink for bytes that were read only to be measured. */
-function discard(): Writable {
-  return new Writable({
-    write(_chunk, _encoding, callback) {
-      callback();
-    },
-  });
-}
-
 function conflict(externalId: string | null | undefined): ConflictError {
   return new ConflictError(`a file with externalId "${externalId}" already exists in this workspace; pass overwrite: true to replace it`);
-}
-
-function isUniqueViolation(error: unknown): boolean {
-  return typeof error === "object" && error !== null && (error as { code?: unknown }).code === "P2002";
-}
-
-function ignoreMissingRow(error: unknown): void {
-  if (typeof error === "object" && error !== null && (error as { code?: unknown }).code === "P2025") return;
-  throw error;
 }

@@ -4,6 +4,9 @@ export type FileStatus = "PENDING" | "UPLOADED" | "FAILED";
 export type FileScope = "WORKSPACE" | "ENTITY" | "SESSION";
 export type UploadMethod = "PUT" | "POST" | "MULTIPART";
 
+/** A file row without its labels. */
+export type FileRow = File;
+
 /** A file row with its labels, as the service hands it out. */
 export type FileRecord = File & { labels: Pick<FileLabel, "label">[] };
 
@@ -52,13 +55,22 @@ export interface UpdateFileRequest
   id: string;
 }
 
+/** A part of a MULTIPART upload as the client lists it at completeUpload. */
+export interface CompletedPart {
+  partNumber: number;
+  etag: string;
+}
+
 /** Where and how the client sends the bytes of a PENDING file. */
 export interface UploadTarget {
   method: UploadMethod;
   url: string | null;
   headers: { name: string; value: string }[];
   fields: { name: string; value: string }[];
+  /** MULTIPART: the parts still to send, each with a freshly signed URL. */
   parts: { partNumber: number; url: string; headers: { name: string; value: string }[] }[];
+  /** MULTIPART: the parts the store has received, with the ETags completeUpload needs. */
+  receivedParts: { partNumber: number; etag: string; size: number }[];
   partSize: number | null;
   expiresAt: Date;
   maxSize: number | null;

@@ -125,7 +125,7 @@ interface SignedRequest {
 async function receivePut({ storage, req, res, key, query }: SignedRequest): Promise<void> {
   if (query.has("uploadId")) {
     const grant = storage.urls.verifyPart(key, query);
-    const limits = { maxSize: Math.min(grant.maxSize, MAX_PART_BYTES) };
+    const limits = { maxSize: Math.min(grant.maxSize, MAX_PART_BYTES), exactSize: grant.exactSize };
     checkDeclaredLength(req, limits);
     const part = await storage.putPart(key, grant.uploadId, grant.partNumber, meter(req, limits));
     res.writeHead(200, { ETag: part.etag, "Content-Length": "0" }).end();
@@ -135,7 +135,7 @@ async function receivePut({ storage, req, res, key, query }: SignedRequest): Pro
   checkContentType(req.headers["content-type"], grant.contentType);
   checkDeclaredLength(req, grant);
   const body = meter(req, grant);
-  await storage.putObject(key, body, { contentType: grant.contentType });
+  await storage.putNewObject(key, body);
   res.writeHead(200, { ETag: body.etag, "Content-Length": "0" }).end();
 }
 
@@ -190,7 +190,7 @@ function receivePost({ storage, req, res, key, query }: SignedRequest): Promise<
         const grant = storage.urls.verifyPost(key, policy, signature);
         checkContentType(fields.get("content-type"), grant.contentType);
         const metered = (body = meter(stream, grant));
-        upload = storage.putObject(key, metered, { contentType: grant.contentType }).then(() => metered.etag);
+        upload = storage.putNewObject(key, metered).then(() => metered.etag);
         upload.catch(fail);
       } catch (error) {
         stream.resume();
@@ -272,8 +272,10 @@ function asHttpError(error: unknown): HttpError | undefined {
   if (error instanceof HttpError) return error;
   if (error instanceof SignedUrlError) return new HttpError(403, error.code, error.message);
   if (error instanceof StorageError) {
-    const status = { NOT_FOUND: 404, INVALID_PART: 400, TOO_LARGE: 413 }[error.code];
-    return new HttpError(status, error.code, error.message);
+    // EXISTS is 412, as S3 answers a conditional write (If-None-Match: *) whose key is taken.
+    const status = { NOT_FOUND: 404, INVALID_PART: 400, TOO_LARGE: 413, EXISTS: 412 }[error.code];
+    const code = error.code === "EXISTS" ? "OBJECT_EXISTS" : error.code;
+    return new HttpError(status, code, error.message);
   }
   return undefined;
 }

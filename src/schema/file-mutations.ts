@@ -28,6 +28,17 @@ const UploadPartRef = builder
     }),
   });
 
+const ReceivedPartRef = builder
+  .objectRef<UploadTarget["receivedParts"][number]>("ReceivedPart")
+  .implement({
+    description: "A part of a MULTIPART upload the store has received.",
+    fields: (t) => ({
+      partNumber: t.exposeInt("partNumber"),
+      etag: t.exposeString("etag", { description: "Pass it back in completeUpload's parts." }),
+      size: t.expose("size", { type: "SafeInt" }),
+    }),
+  });
+
 const UploadTargetRef = builder.objectRef<UploadTarget>("UploadTarget").implement({
   description: "Where and how to send a file's bytes; call completeUpload afterwards.",
   fields: (t) => ({
@@ -43,7 +54,16 @@ const UploadTargetRef = builder.objectRef<UploadTarget>("UploadTarget").implemen
       description: 'Form fields for POST, in order; the file goes last as field "file".',
       resolve: (target) => target.fields,
     }),
-    parts: t.field({ type: [UploadPartRef], resolve: (target) => target.parts }),
+    parts: t.field({
+      type: [UploadPartRef],
+      description: "MULTIPART only: the parts still to send, each with a freshly signed URL. PUT each, keep its ETag response header.",
+      resolve: (target) => target.parts,
+    }),
+    receivedParts: t.field({
+      type: [ReceivedPartRef],
+      description: "MULTIPART only: the parts already received (for resuming); complete with these and the ones you send.",
+      resolve: (target) => target.receivedParts,
+    }),
     partSize: t.expose("partSize", { type: "SafeInt", nullable: true }),
     expiresAt: t.expose("expiresAt", { type: "DateTime" }),
     maxSize: t.expose("maxSize", { type: "SafeInt", nullable: true }),
@@ -69,6 +89,17 @@ FilePayload.implement({
   isTypeOf: (value) => typeof value === "object" && value !== null && (value as { kind?: unknown }).kind === "FilePayload",
   fields: (t) => ({ file: t.field({ type: FileRef, resolve: (payload) => payload.file }) }),
 });
+
+builder.objectField(FileRef, "upload", (t) =>
+  t.field({
+    type: UploadTargetRef,
+    nullable: true,
+    description:
+      "A freshly signed upload target while the file is PENDING and the caller may write to it, null otherwise. " +
+      "For MULTIPART it lists the parts already received and signs URLs only for the missing ones, so an interrupted upload resumes.",
+    resolve: (file, _args, context) => (context.caller === null ? null : context.files.resumeUpload(context.caller, file)),
+  }),
+);
 
 export function filePayload(file: FileRecord): { file: FileRecord; kind: "FilePayload" } {
   return { file, kind: "FilePayload" };
@@ -167,7 +198,7 @@ builder.mutationFields((t) => ({
       union: { name: "CompleteUploadResult" },
     },
     resolve: async (_root, { input }, context) =>
-      filePayload(await context.files.completeUpload(callerOf(context), fileId(input.id))),
+      filePayload(await context.files.completeUpload(callerOf(context), fileId(input.id), input.parts)),
   }),
   updateFile: t.field({
     type: FilePayload,

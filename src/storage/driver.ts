@@ -93,8 +93,12 @@ export interface StorageDriver {
   /** Starts a multipart upload for `key`; returns the store's upload id. */
   createMultipartUpload(key: string, options: PutObjectOptions): Promise<string>;
 
-  /** Signs a URL for PUTting part `partNumber` (1-based) of a multipart upload. */
-  signUploadPart(key: string, uploadId: string, partNumber: number, expiresAt: Date): Promise<string>;
+  /**
+   * Signs a URL for PUTting part `partNumber` (1-based) of a multipart upload. With `exactSize`
+   * the signature binds the part's Content-Length, so the store refuses a part of any other size
+   * (the client sends the header; browsers set it from the body).
+   */
+  signUploadPart(key: string, uploadId: string, partNumber: number, expiresAt: Date, exactSize?: number): Promise<string>;
 
   /** The parts received so far, in part-number order. */
   listParts(key: string, uploadId: string): Promise<StoredPart[]>;
@@ -110,11 +114,14 @@ export interface StorageDriver {
   abortMultipartUpload(key: string, uploadId: string): Promise<void>;
 }
 
-/** Raised by drivers for a failure the caller can act on (missing upload, bad part list). */
+/**
+ * Raised by drivers for a failure the caller can act on (missing upload, bad part list, an object
+ * that a create-only write would replace).
+ */
 export class StorageError extends Error {
   constructor(
     message: string,
-    readonly code: "NOT_FOUND" | "INVALID_PART" | "TOO_LARGE",
+    readonly code: "NOT_FOUND" | "INVALID_PART" | "TOO_LARGE" | "EXISTS",
   ) {
     super(message);
     this.name = "StorageError";

@@ -3,6 +3,7 @@ import type { Config } from "../config.js";
 import { localStorageRoutes } from "../http/local-storage.js";
 import type { StorageDriver } from "./driver.js";
 import { LocalStorage } from "./local.js";
+import { S3Storage } from "./s3.js";
 
 export type Route = (req: IncomingMessage, res: ServerResponse) => Promise<boolean>;
 
@@ -16,5 +17,13 @@ export async function createStorage(
     const driver = new LocalStorage({ dir: storage.dir, publicUrl: config.publicUrl, signingSecret: config.signingSecret });
     return { driver, routes: localStorageRoutes(driver, { onError }) };
   }
-  throw new Error(`storage driver ${storage.driver} is not available yet`);
+  const driver = new S3Storage({
+    bucket: storage.bucket,
+    region: storage.region,
+    endpoint: storage.endpoint,
+    forcePathStyle: storage.forcePathStyle,
+  });
+  // Fail at start, naming bucket and endpoint, rather than on the first upload.
+  await driver.checkBucket();
+  return { driver, routes: null };
 }

@@ -1,8 +1,9 @@
 import { randomUUID } from "node:crypto";
-import { mkdir, open, rename, rm } from "node:fs/promises";
+import { link, mkdir, open, rename, rm } from "node:fs/promises";
 import path from "node:path";
 import type { Readable } from "node:stream";
 import { pipeline } from "node:stream/promises";
+import { StorageError } from "./driver.js";
 
 /** How the local driver maps keys to files and gets bytes into them without half-written objects. */
 
@@ -47,13 +48,16 @@ export function observeErrors(body: Readable): void {
  * ended cleanly; on any failure the temp file is removed and the error rethrown. Resolves with the
  * number of bytes written. With `createDirs` false nothing is created: a multipart part arriving
  * after an abort then fails with ENOENT instead of bringing the upload's directory back.
+ * With `exclusive`, the file is put in place with link(), which fails when `target` exists: the
+ * write then rejects with StorageError EXISTS and the existing file is untouched.
  */
 export async function writeAtomically(
   target: string,
   source: Readable | (() => AsyncIterable<Buffer>),
   tempDir: string,
-  createDirs = true,
+  options: { createDirs?: boolean; exclusive?: boolean } = {},
 ): Promise<number> {
+  const { createDirs = true, exclusive = false } = options;
   if (createDirs) await mkdir(tempDir, { recursive: true });
   const temp = path.join(tempDir, `${randomUUID()}.tmp`);
   // Opening before the pipeline starts means the file exists when we clean up; a lazily opened
@@ -63,7 +67,15 @@ export async function writeAtomically(
   try {
     await pipeline(source, out);
     if (createDirs) await mkdir(path.dirname(target), { recursive: true });
-    await rename(temp, target);
+    if (exclusive) {
+      await link(temp, target).catch((error: unknown) => {
+        if (hasCode(error, "EEXIST")) throw new StorageError("an object is already stored under this key", "EXISTS");
+        throw error;
+      });
+      await rm(temp, { force: true });
+    } else {
+      await rename(temp, target);
+    }
     return out.bytesWritten;
   } catch (error) {
     out.destroy();

@@ -80,6 +80,18 @@ export class LocalStorage implements StorageDriver {
     return { size: await writeAtomically(this.objectPath(key), body, this.tmpDir) };
   }
 
+  /**
+   * Like putObject, but never replaces: when an object is already stored under `key` (before or
+   * once the body has arrived) it rejects with StorageError EXISTS and keeps the stored one. The
+   * signed upload routes use it, so a still-valid upload URL cannot overwrite verified bytes.
+   */
+  async putNewObject(key: string, body: Readable): Promise<{ size: number }> {
+    observeErrors(body);
+    // Checked first so the refusal comes before a byte is read; link() settles races.
+    if ((await this.headObject(key)) !== null) throw new StorageError("an object is already stored under this key", "EXISTS");
+    return { size: await writeAtomically(this.objectPath(key), body, this.tmpDir, { exclusive: true }) };
+  }
+
   async headObject(key: string): Promise<ObjectInfo | null> {
     try {
       const info = await stat(this.objectPath(key));
@@ -177,14 +189,17 @@ export class LocalStorage implements StorageDriver {
     return dir;
   }
 
-  async signUploadPart(key: string, uploadId: string, partNumber: number, expiresAt: Date): Promise<string> {
+  async signUploadPart(key: string, uploadId: string, partNumber: number, expiresAt: Date, exactSize?: number): Promise<string> {
     this.objectPath(key);
     this.uploadDir(uploadId);
     if (!Number.isInteger(partNumber) || partNumber < 1 || partNumber > MAX_PART_NUMBER) {
       throw new RangeError(`partNumber must be 1..${MAX_PART_NUMBER}`);
     }
     const expires = epochSeconds(expiresAt);
-    const query = this.urls.partQuery({ key, uploadId, partNumber, maxSize: MAX_PART_BYTES, expires });
+    if (exactSize !== undefined && !(isCount(exactSize) && exactSize <= MAX_PART_BYTES)) {
+      throw new RangeError(`exactSize must be a whole number no larger than ${MAX_PART_BYTES}`);
+    }
+    const query = this.urls.partQuery({ key, uploadId, partNumber, maxSize: MAX_PART_BYTES, exactSize, expires });
     return `${this.publicUrl}/uploads/${encodeKeyPath(key)}?${query}`;
   }
 
@@ -208,7 +223,7 @@ export class LocalStorage implements StorageDriver {
     }
     const partFile = path.join(dir, `part-${partNumber}`);
     try {
-      const size = await writeAtomically(partFile, hashed, dir, false);
+      const size = await writeAtomically(partFile, hashed, dir, { createDirs: false });
       const etag = `"${md5.digest("hex")}"`;
       const etagTemp = path.join(dir, `${randomUUID()}.tmp`);
       await writeFile(etagTemp, etag, { flag: "wx" });

@@ -33,6 +33,7 @@ export interface PartGrant {
   uploadId: string;
   partNumber: number;
   maxSize: number;
+  exactSize?: number;
   expiresAt: Date;
 }
 
@@ -157,16 +158,14 @@ export class UrlSigner {
     return { key, contentType: p.contentType, maxSize: p.max, exactSize, expiresAt: new Date(p.expires * 1000) };
   }
 
-  /** Query parameters for a part URL: uploadId, partNumber, max, expires, sig. */
-  partQuery(o: { key: string; uploadId: string; partNumber: number; maxSize: number; expires: number }): URLSearchParams {
-    const sig = this.sign(["PUT part", o.key, o.uploadId, o.partNumber, o.maxSize, o.expires]);
-    return new URLSearchParams({
-      uploadId: o.uploadId,
-      partNumber: String(o.partNumber),
-      max: String(o.maxSize),
-      expires: String(o.expires),
-      sig,
-    });
+  /** Query parameters for a part URL: uploadId, partNumber, max, size?, expires, sig. */
+  partQuery(o: { key: string; uploadId: string; partNumber: number; maxSize: number; exactSize?: number; expires: number }): URLSearchParams {
+    const sig = this.sign(["PUT part", o.key, o.uploadId, o.partNumber, o.maxSize, o.exactSize, o.expires]);
+    const query = new URLSearchParams({ uploadId: o.uploadId, partNumber: String(o.partNumber), max: String(o.maxSize) });
+    if (o.exactSize !== undefined) query.set("size", String(o.exactSize));
+    query.set("expires", String(o.expires));
+    query.set("sig", sig);
+    return query;
   }
 
   verifyPart(key: string, query: URLSearchParams): PartGrant {
@@ -174,11 +173,14 @@ export class UrlSigner {
     const partNumber = parseCount(query.get("partNumber"));
     const maxSize = parseCount(query.get("max"));
     const expires = parseCount(query.get("expires"));
+    const rawSize = query.get("size");
+    const exactSize = rawSize === null ? undefined : parseCount(rawSize);
     if (uploadId === null || partNumber === undefined || maxSize === undefined || expires === undefined) {
       throw invalid();
     }
-    this.check(["PUT part", key, uploadId, partNumber, maxSize, expires], query.get("sig"), expires);
-    return { key, uploadId, partNumber, maxSize, expiresAt: new Date(expires * 1000) };
+    if (rawSize !== null && exactSize === undefined) throw invalid();
+    this.check(["PUT part", key, uploadId, partNumber, maxSize, exactSize, expires], query.get("sig"), expires);
+    return { key, uploadId, partNumber, maxSize, exactSize, expiresAt: new Date(expires * 1000) };
   }
 
   /** Query parameters for a download URL: expires, ct, cd, sig. */

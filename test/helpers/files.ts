@@ -15,7 +15,7 @@ export const createFileMutation = `mutation ($input: CreateFileInput!) {
     ... on CreateFilePayload {
       file { ${fileFields} }
       upload { method url headers { name value } fields { name value } expiresAt maxSize partSize
-        parts { partNumber url headers { name value } } }
+        parts { partNumber url headers { name value } } receivedParts { partNumber etag size } }
     }
     ${errorFields}
   }
@@ -55,6 +55,7 @@ export interface UploadTargetResult {
   maxSize: number | null;
   partSize: number | null;
   parts: { partNumber: number; url: string; headers: { name: string; value: string }[] }[];
+  receivedParts: { partNumber: number; etag: string; size: number }[];
 }
 
 export interface MutationResult {
@@ -102,6 +103,18 @@ export async function uploadFile(server: TestServer, input: Record<string, unkno
   const completed = await completeUpload(server, created.file.id);
   if (completed.__typename !== "FilePayload" || !completed.file) throw new Error(`completeUpload failed: ${JSON.stringify(completed)}`);
   return completed.file;
+}
+
+/** The storage key of a file, by its global ID. */
+export async function storageKeyOf(server: TestServer, globalId: string): Promise<string> {
+  const id = Buffer.from(globalId, "base64").toString("utf8").replace(/^File:/, "");
+  const row = await server.app.db.file.findUniqueOrThrow({ where: { id }, select: { storageKey: true } });
+  return row.storageKey;
+}
+
+/** Whether the store holds an object for the file, whatever the driver. */
+export async function hasStoredObject(server: TestServer, globalId: string): Promise<boolean> {
+  return (await server.app.storage.headObject(await storageKeyOf(server, globalId))) !== null;
 }
 
 export function sha256(bytes: Uint8Array): string {

@@ -6,13 +6,25 @@ import path from "node:path";
 import { pino } from "pino";
 import { createApp, type App } from "../../src/app.js";
 import { loadConfig } from "../../src/config.js";
+import { s3TestCredentials, startS3Server } from "./s3-server.js";
 
 export const apiKey = "test-admin-key";
+
+export type TestDriver = "local" | "s3";
+
+/**
+ * The storage drivers the end-to-end suites run on: both in one `npm test`, or only the one
+ * TEST_STORAGE_DRIVER names.
+ */
+export const testDrivers: TestDriver[] =
+  process.env.TEST_STORAGE_DRIVER === "local" || process.env.TEST_STORAGE_DRIVER === "s3" ? [process.env.TEST_STORAGE_DRIVER] : ["local", "s3"];
 
 export interface TestServer {
   /** Base URL, e.g. http://127.0.0.1:43123 */
   url: string;
   app: App;
+  /** The storage driver the server runs on. */
+  driver: TestDriver;
   /** Temporary directory holding the database and objects. */
   dataDir: string;
   /** Where the local driver keeps objects. */
@@ -36,10 +48,17 @@ export interface GraphQLResponse<T> {
 /**
  * Starts the real server on a free port over a fresh temporary data directory. `env` adds or
  * overrides environment variables (limits, drivers); DATABASE_URL defaults to a SQLite file in
- * the data directory, or TEST_DATABASE_URL when the suite runs against another database.
+ * the data directory, or TEST_DATABASE_URL when the suite runs against another database. With
+ * driver "s3" an s3rver with a fresh bucket is started on loopback too; the server finds its
+ * credentials through the AWS SDK's default chain (the environment), as in production.
  */
-export async function startServer(env: Record<string, string> = {}): Promise<TestServer> {
+export async function startServer(env: Record<string, string> = {}, driver: TestDriver = "local"): Promise<TestServer> {
   const dataDir = await mkdtemp(path.join(os.tmpdir(), "files-test-"));
+  const s3 = driver === "s3" ? await startS3Server() : undefined;
+  if (s3 !== undefined) {
+    process.env.AWS_ACCESS_KEY_ID = s3TestCredentials.accessKeyId;
+    process.env.AWS_SECRET_ACCESS_KEY = s3TestCredentials.secretAccessKey;
+  }
   const objectsDir = path.join(dataDir, "objects");
   const server: Server = createServer();
   await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
@@ -51,6 +70,7 @@ export async function startServer(env: Record<string, string> = {}): Promise<Tes
     SIGNING_SECRET: "test-signing-secret",
     BOOTSTRAP_API_KEY: apiKey,
     LOG_LEVEL: process.env.TEST_LOG_LEVEL ?? "silent",
+    ...s3?.env,
     ...env,
   });
   const app = await createApp(config, pino({ level: config.logLevel }));
@@ -59,6 +79,7 @@ export async function startServer(env: Record<string, string> = {}): Promise<Tes
   return {
     url,
     app,
+    driver,
     dataDir,
     objectsDir,
     async graphql<T>(query: string, variables?: Record<string, unknown>, headers?: Record<string, string>) {
@@ -74,6 +95,7 @@ export async function startServer(env: Record<string, string> = {}): Promise<Tes
       server.closeAllConnections();
       await new Promise<void>((resolve) => server.close(() => resolve()));
       await app.close();
+      await s3?.close();
       await rm(dataDir, { recursive: true, force: true });
     },
   };

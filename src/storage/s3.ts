@@ -1,0 +1,283 @@
+import { Readable } from "node:stream";
+import {
+  AbortMultipartUploadCommand,
+  CompleteMultipartUploadCommand,
+  CreateMultipartUploadCommand,
+  DeleteObjectCommand,
+  GetObjectCommand,
+  HeadBucketCommand,
+  HeadObjectCommand,
+  ListPartsCommand,
+  PutObjectCommand,
+  S3Client,
+  UploadPartCommand,
+} from "@aws-sdk/client-s3";
+import { Upload } from "@aws-sdk/lib-storage";
+import { createPresignedPost } from "@aws-sdk/s3-presigned-post";
+import { getSignedUrl } from "@aws-sdk/s3-request-presigner";
+import {
+  StorageError,
+  type KeyValue,
+  type ObjectInfo,
+  type PutObjectOptions,
+  type SignDownloadOptions,
+  type SignUploadOptions,
+  type SignedUploadTarget,
+  type StorageDriver,
+  type StoredPart,
+} from "./driver.js";
+import { converted, isNotFound, s3Code } from "./s3-errors.js";
+
+export interface S3StorageOptions {
+  /** Bucket every object lives in. */
+  bucket: string;
+  /** Region the bucket is in (any value for most S3-compatible stores). */
+  region: string;
+  /** Endpoint of an S3-compatible store (MinIO, R2, Ceph); undefined for AWS S3. */
+  endpoint?: string;
+  /** Address buckets as `<endpoint>/<bucket>` instead of `<bucket>.<endpoint>` (MinIO, s3rver). */
+  forcePathStyle?: boolean;
+  /** Static credentials (tests); when absent the AWS SDK's default provider chain supplies them. */
+  credentials?: { accessKeyId: string; secretAccessKey: string; sessionToken?: string };
+}
+
+/** S3 allows presigned URLs to live at most 7 days. */
+const MAX_PRESIGN_SECONDS = 7 * 24 * 3600;
+/** Part size `putObject` streams with: 8 MiB keeps 4 in flight at 32 MiB of memory. */
+const PUT_PART_SIZE = 8 * 1024 * 1024;
+
+function expiresIn(expiresAt: Date): number {
+  const seconds = Math.ceil((expiresAt.getTime() - Date.now()) / 1000);
+  return Math.min(MAX_PRESIGN_SECONDS, Math.max(1, seconds));
+}
+
+/** A base64 SHA-256 (as S3 reports checksums) as hex; undefined for composite (multipart) checksums. */
+function hexChecksum(base64: string | undefined, type: string | undefined): string | undefined {
+  if (base64 === undefined || base64.includes("-") || type === "COMPOSITE") return undefined;
+  const bytes = Buffer.from(base64, "base64");
+  return bytes.length === 32 ? bytes.toString("hex") : undefined;
+}
+
+/**
+ * Objects in an S3-compatible bucket. Clients upload and download straight to and from the store
+ * through presigned URLs; this server only signs, and reads at most what completeUpload verifies.
+ */
+export class S3Storage implements StorageDriver {
+  readonly name = "s3";
+  private readonly client: S3Client;
+  private readonly bucket: string;
+  private readonly endpoint: string;
+
+  constructor(options: S3StorageOptions) {
+    this.bucket = options.bucket;
+    this.endpoint = options.endpoint ?? `AWS S3 (${options.region})`;
+    this.client = new S3Client({
+      region: options.region,
+      endpoint: options.endpoint,
+      forcePathStyle: options.forcePathStyle ?? false,
+      credentials: options.credentials,
+      // Checksums only when we ask for them: a default CRC32 would end up in presigned URLs and
+      // bind the parts to bytes we do not know when signing.
+      requestChecksumCalculation: "WHEN_REQUIRED",
+      responseChecksumValidation: "WHEN_REQUIRED",
+    });
+  }
+
+  /** Fails with a message naming the bucket and endpoint when the bucket is missing or unreachable. */
+  async checkBucket(): Promise<void> {
+    try {
+      await this.client.send(new HeadBucketCommand({ Bucket: this.bucket }));
+    } catch (error) {
+      const reason = s3Code(error) ?? (error instanceof Error ? error.message : String(error));
+      throw new Error(`S3 bucket ${this.bucket} is missing or unreachable at ${this.endpoint}: ${reason}`);
+    }
+  }
+
+  /** Releases the client's connections. */
+  destroy(): void {
+    this.client.destroy();
+  }
+
+  async putObject(key: string, body: Readable, options: PutObjectOptions): Promise<{ size: number }> {
+    // Without a listener from the start, a body that fails before lib-storage reads it would be an
+    // uncaught error; the iteration below still sees it.
+    body.on("error", () => undefined);
+    let size = 0;
+    let bodyError: unknown;
+    async function* counted(): AsyncIterable<Buffer> {
+      try {
+        for await (const chunk of body) {
+          size += (chunk as Buffer).length;
+          yield chunk as Buffer;
+        }
+      } catch (error) {
+        bodyError = error;
+        throw error;
+      }
+    }
+    const upload = new Upload({
+      client: this.client,
+      params: { Bucket: this.bucket, Key: key, Body: Readable.from(counted()), ContentType: options.contentType },
+      partSize: PUT_PART_SIZE,
+      queueSize: 4,
+      // A failed body aborts the multipart upload lib-storage may have started: nothing is kept.
+      leavePartsOnError: false,
+    });
+    try {
+      await upload.done();
+    } catch (error) {
+      await upload.abort().catch(() => undefined);
+      throw bodyError ?? converted(error, `putObject ${key}`);
+    }
+    return { size };
+  }
+
+  async headObject(key: string): Promise<ObjectInfo | null> {
+    try {
+      const head = await this.client.send(new HeadObjectCommand({ Bucket: this.bucket, Key: key, ChecksumMode: "ENABLED" }));
+      const checksumSha256 = hexChecksum(head.ChecksumSHA256, head.ChecksumType);
+      return { size: head.ContentLength ?? 0, ...(checksumSha256 === undefined ? {} : { checksumSha256 }) };
+    } catch (error) {
+      if (isNotFound(error)) return null;
+      throw error;
+    }
+  }
+
+  async getObject(key: string, range?: { start: number; end: number }): Promise<Readable> {
+    if (range && !(Number.isSafeInteger(range.start) && Number.isSafeInteger(range.end) && 0 <= range.start && range.start <= range.end)) {
+      throw new RangeError(`invalid byte range ${range.start}-${range.end}`);
+    }
+    try {
+      const got = await this.client.send(
+        new GetObjectCommand({ Bucket: this.bucket, Key: key, Range: range ? `bytes=${range.start}-${range.end}` : undefined }),
+      );
+      // In Node the SDK's body is an IncomingMessage, a Readable.
+      return got.Body as Readable;
+    } catch (error) {
+      throw converted(error, `no object at ${key}`);
+    }
+  }
+
+  async deleteObject(key: string): Promise<void> {
+    await this.client.send(new DeleteObjectCommand({ Bucket: this.bucket, Key: key }));
+  }
+
+  async signUpload(options: SignUploadOptions): Promise<SignedUploadTarget> {
+    if (options.method === "POST") return this.signPost(options);
+    const checksum = options.checksumSha256 === undefined ? undefined : Buffer.from(options.checksumSha256, "hex").toString("base64");
+    const command = new PutObjectCommand({
+      Bucket: this.bucket,
+      Key: options.key,
+      ContentType: options.contentType,
+      ContentLength: options.exactSize,
+      ChecksumSHA256: checksum,
+      // A conditional write: once verified bytes are in place, this URL cannot replace them.
+      IfNoneMatch: "*",
+    });
+    const url = await getSignedUrl(this.client, command, {
+      expiresIn: expiresIn(options.expiresAt),
+      // Kept as headers (not query parameters) so S3 verifies them against the body.
+      unhoistableHeaders: new Set(["x-amz-checksum-sha256"]),
+      signableHeaders: new Set(["content-type", "content-length", "if-none-match"]),
+    });
+    const headers: KeyValue[] = [{ name: "Content-Type", value: options.contentType }];
+    if (options.exactSize !== undefined) headers.push({ name: "Content-Length", value: String(options.exactSize) });
+    if (checksum !== undefined) headers.push({ name: "x-amz-checksum-sha256", value: checksum });
+    headers.push({ name: "If-None-Match", value: "*" });
+    return { url, headers, fields: [] };
+  }
+
+  /** An S3 POST policy binding the key, the size range and the Content-Type. */
+  private async signPost(options: SignUploadOptions): Promise<SignedUploadTarget> {
+    const min = options.exactSize ?? 0;
+    const max = options.exactSize ?? options.maxSize;
+    const { url, fields } = await createPresignedPost(this.client, {
+      Bucket: this.bucket,
+      Key: options.key,
+      Conditions: [
+        ["content-length-range", min, max],
+        ["eq", "$Content-Type", options.contentType],
+      ],
+      Fields: { "Content-Type": options.contentType },
+      Expires: expiresIn(options.expiresAt),
+    });
+    // `key` first, as S3's examples send it; every field precedes the file, which goes last.
+    const { key, ...rest } = fields;
+    const ordered: KeyValue[] = [{ name: "key", value: key ?? options.key }];
+    for (const [name, value] of Object.entries(rest)) ordered.push({ name, value });
+    return { url, headers: [], fields: ordered };
+  }
+
+  /**
+   * A presigned GetObject whose response headers are overridden with the type and disposition we
+   * decided. S3 cannot be made to send `X-Content-Type-Options: nosniff` per request; the sniffed
+   * type and the attachment disposition for anything risky are what protect the reader.
+   */
+  async signDownload(options: SignDownloadOptions): Promise<string> {
+    const command = new GetObjectCommand({
+      Bucket: this.bucket,
+      Key: options.key,
+      ResponseContentType: options.contentType,
+      ResponseContentDisposition: options.contentDisposition,
+    });
+    return getSignedUrl(this.client, command, { expiresIn: expiresIn(options.expiresAt) });
+  }
+
+  async createMultipartUpload(key: string, options: PutObjectOptions): Promise<string> {
+    const created = await this.client.send(
+      new CreateMultipartUploadCommand({ Bucket: this.bucket, Key: key, ContentType: options.contentType }),
+    );
+    if (created.UploadId === undefined) throw new Error(`the store returned no upload id for ${key}`);
+    return created.UploadId;
+  }
+
+  async signUploadPart(key: string, uploadId: string, partNumber: number, expiresAt: Date, exactSize?: number): Promise<string> {
+    const command = new UploadPartCommand({ Bucket: this.bucket, Key: key, UploadId: uploadId, PartNumber: partNumber, ContentLength: exactSize });
+    return getSignedUrl(this.client, command, { expiresIn: expiresIn(expiresAt), signableHeaders: new Set(["content-length"]) });
+  }
+
+  async listParts(key: string, uploadId: string): Promise<StoredPart[]> {
+    const parts: StoredPart[] = [];
+    let marker: string | undefined;
+    try {
+      for (;;) {
+        const page = await this.client.send(
+          new ListPartsCommand({ Bucket: this.bucket, Key: key, UploadId: uploadId, PartNumberMarker: marker }),
+        );
+        for (const part of page.Parts ?? []) {
+          parts.push({ partNumber: part.PartNumber ?? 0, etag: part.ETag ?? "", size: part.Size ?? 0 });
+        }
+        if (!page.IsTruncated || page.NextPartNumberMarker === undefined) break;
+        marker = page.NextPartNumberMarker;
+      }
+    } catch (error) {
+      throw converted(error, `listParts ${key}`);
+    }
+    return parts.sort((a, b) => a.partNumber - b.partNumber);
+  }
+
+  async completeMultipartUpload(key: string, uploadId: string, parts: { partNumber: number; etag: string }[]): Promise<void> {
+    if (parts.length === 0) throw new StorageError("a multipart upload needs at least one part", "INVALID_PART");
+    try {
+      await this.client.send(
+        new CompleteMultipartUploadCommand({
+          Bucket: this.bucket,
+          Key: key,
+          UploadId: uploadId,
+          MultipartUpload: { Parts: parts.map((part) => ({ PartNumber: part.partNumber, ETag: part.etag })) },
+        }),
+      );
+    } catch (error) {
+      throw converted(error, `completeMultipartUpload ${key}`);
+    }
+  }
+
+  async abortMultipartUpload(key: string, uploadId: string): Promise<void> {
+    try {
+      await this.client.send(new AbortMultipartUploadCommand({ Bucket: this.bucket, Key: key, UploadId: uploadId }));
+    } catch (error) {
+      if (converted(error, "abort") instanceof StorageError) return;
+      throw error;
+    }
+  }
+}
