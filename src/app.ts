@@ -7,6 +7,7 @@ import { createDb, type Db } from "./db/client.js";
 import { migrate } from "./db/migrate.js";
 import { FileService } from "./files/service.js";
 import { PendingSweeper } from "./files/sweeper.js";
+import { corsHandler } from "./http/cors.js";
 import { Metrics, sendJson } from "./http/health.js";
 import { requestScope } from "./logger.js";
 import { createStorage } from "./storage/index.js";
@@ -39,12 +40,14 @@ export async function createApp(config: Config, logger: Logger): Promise<App> {
     uploadUrlTtl: config.uploadUrlTtl,
     pendingUploadTtl: config.pendingUploadTtl,
   });
-  const graphql = createGraphQL({ db, files, logger, corsOrigins: config.corsOrigins });
+  const graphql = createGraphQL({ db, files, logger });
+  const cors = corsHandler(config.corsOrigins);
   const metrics = new Metrics();
   const sweeper = new PendingSweeper({ db, storage, logger });
   sweeper.start();
 
   async function route(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    if (await cors(req, res)) return;
     const path = (req.url ?? "/").split("?")[0];
     if (path === "/healthz") return sendJson(res, 200, { status: "ok" });
     if (path === "/readyz") {

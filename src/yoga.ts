@@ -12,7 +12,6 @@ export interface YogaOptions {
   db: Db;
   files: FileService;
   logger: Logger;
-  corsOrigins: string[];
 }
 
 /** The GraphQL endpoint; built apart from the HTTP server so tests and scripts can use it alone. */
@@ -23,7 +22,8 @@ export function createGraphQL(options: YogaOptions): YogaServerInstance<Record<s
     graphqlEndpoint: "/graphql",
     landingPage: false,
     multipart: false,
-    cors: options.corsOrigins.length > 0 ? { origin: options.corsOrigins, credentials: false } : false,
+    // CORS is answered in front of Yoga for every endpoint (src/http/cors.ts).
+    cors: false,
     logging: {
       debug: (...args) => logger.debug(args),
       info: (...args) => logger.info(args),
