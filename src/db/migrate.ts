@@ -3,6 +3,7 @@ import { mkdirSync, readdirSync, readFileSync } from "node:fs";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 import Database from "better-sqlite3";
+import pg from "pg";
 import { providerOf, sqlitePath, type Provider } from "./client.js";
 
 const migrationsRoot = fileURLToPath(new URL("../../prisma/migrations/", import.meta.url));
@@ -56,8 +57,48 @@ export function pendingMigrations(known: Migration[], applied: { name: string; c
 /** Brings the database to this code's schema. Safe to run from several processes at once. */
 export async function migrate(databaseUrl: string): Promise<string[]> {
   const provider = providerOf(databaseUrl);
-  if (provider === "sqlite") return migrateSqlite(databaseUrl);
-  throw new MigrationError(`unsupported database provider: ${provider}`);
+  return provider === "sqlite" ? migrateSqlite(databaseUrl) : migratePostgres(databaseUrl);
+}
+
+/** Any fixed number, the same in every instance: the advisory lock that serializes migrations. */
+const migrationLockKey = 72_707_369;
+
+/**
+ * One instance applies, the others wait: a session-level advisory lock is held from reading
+ * `_migrations` to the last commit, so a second instance blocks on the lock and then finds
+ * nothing pending. Each migration runs in its own transaction with its `_migrations` row.
+ */
+async function migratePostgres(databaseUrl: string): Promise<string[]> {
+  const client = new pg.Client({ connectionString: databaseUrl });
+  await client.connect();
+  try {
+    await client.query("SELECT pg_advisory_lock($1)", [migrationLockKey]);
+    await client.query(
+      `CREATE TABLE IF NOT EXISTS "_migrations" ("name" TEXT PRIMARY KEY, "checksum" TEXT NOT NULL, "appliedAt" TEXT NOT NULL)`,
+    );
+    const applied = await client.query<{ name: string; checksum: string }>(`SELECT "name", "checksum" FROM "_migrations"`);
+    const pending = pendingMigrations(knownMigrations("postgresql"), applied.rows);
+    for (const migration of pending) {
+      await client.query("BEGIN");
+      try {
+        await client.query(migration.sql);
+        await client.query(`INSERT INTO "_migrations" ("name", "checksum", "appliedAt") VALUES ($1, $2, $3)`, [
+          migration.name,
+          migration.checksum,
+          new Date().toISOString(),
+        ]);
+        await client.query("COMMIT");
+      } catch (error) {
+        await client.query("ROLLBACK");
+        throw new MigrationError(`migration ${migration.name} failed: ${(error as Error).message}`, { cause: error });
+      }
+    }
+    return pending.map((migration) => migration.name);
+  } finally {
+    // Closing the session releases the advisory lock too, even when unlocking fails.
+    await client.query("SELECT pg_advisory_unlock($1)", [migrationLockKey]).catch(() => undefined);
+    await client.end();
+  }
 }
 
 function migrateSqlite(databaseUrl: string): string[] {

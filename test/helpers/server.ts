@@ -6,6 +6,8 @@ import path from "node:path";
 import { pino } from "pino";
 import { createApp, type App } from "../../src/app.js";
 import { loadConfig } from "../../src/config.js";
+import { providerOf } from "../../src/db/client.js";
+import { createTestDatabase, type TestDatabase } from "./database.js";
 
 export const apiKey = "test-admin-key";
 
@@ -13,8 +15,10 @@ export interface TestServer {
   /** Base URL, e.g. http://127.0.0.1:43123 */
   url: string;
   app: App;
-  /** Temporary directory holding the database and objects. */
+  /** Temporary directory holding the objects (and the SQLite database). */
   dataDir: string;
+  /** The server's own fresh database. */
+  database: TestDatabase;
   /** Where the local driver keeps objects. */
   objectsDir: string;
   /** Sends a GraphQL request with the admin key (or the given headers). */
@@ -35,17 +39,22 @@ export interface GraphQLResponse<T> {
 
 /**
  * Starts the real server on a free port over a fresh temporary data directory. `env` adds or
- * overrides environment variables (limits, drivers); DATABASE_URL defaults to a SQLite file in
- * the data directory, or TEST_DATABASE_URL when the suite runs against another database.
+ * overrides environment variables (limits, drivers). The server gets a fresh database of the
+ * run's provider (helpers/database.ts: SQLite, or PostgreSQL when TEST_DATABASE_PROVIDER says
+ * so), removed at close; `env.DATABASE_URL` replaces it with one the caller owns.
  */
 export async function startServer(env: Record<string, string> = {}): Promise<TestServer> {
   const dataDir = await mkdtemp(path.join(os.tmpdir(), "files-test-"));
   const objectsDir = path.join(dataDir, "objects");
+  const database: TestDatabase =
+    env.DATABASE_URL === undefined
+      ? await createTestDatabase(dataDir)
+      : { provider: providerOf(env.DATABASE_URL), url: env.DATABASE_URL, drop: async () => undefined };
   const server: Server = createServer();
   await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
   const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
   const config = loadConfig({
-    DATABASE_URL: `file:${path.join(dataDir, "app.db")}`,
+    DATABASE_URL: database.url,
     STORAGE_LOCAL_DIR: objectsDir,
     PUBLIC_URL: url,
     SIGNING_SECRET: "test-signing-secret",
@@ -53,13 +62,21 @@ export async function startServer(env: Record<string, string> = {}): Promise<Tes
     LOG_LEVEL: process.env.TEST_LOG_LEVEL ?? "silent",
     ...env,
   });
-  const app = await createApp(config, pino({ level: config.logLevel }));
+  let app: App;
+  try {
+    app = await createApp(config, pino({ level: config.logLevel }));
+  } catch (error) {
+    server.close();
+    await database.drop();
+    throw error;
+  }
   server.on("request", app.handler);
 
   return {
     url,
     app,
     dataDir,
+    database,
     objectsDir,
     async graphql<T>(query: string, variables?: Record<string, unknown>, headers?: Record<string, string>) {
       const response = await fetch(`${url}/graphql`, {
@@ -74,6 +91,7 @@ export async function startServer(env: Record<string, string> = {}): Promise<Tes
       server.closeAllConnections();
       await new Promise<void>((resolve) => server.close(() => resolve()));
       await app.close();
+      await database.drop();
       await rm(dataDir, { recursive: true, force: true });
     },
   };
