@@ -108,6 +108,11 @@ function migrateSqlite(databaseUrl: string): string[] {
   try {
     // WAL lets readers go on while a writer commits; the setting is stored in the file.
     db.pragma("journal_mode = WAL");
+    // Prisma writes SQLite table changes as "create new table, copy, drop old": with foreign
+    // keys enforced, dropping the old table would cascade-delete the rows referring to it.
+    // The pragma is ignored inside a transaction, so it is set here; foreign_key_check below
+    // verifies the result before commit.
+    db.pragma("foreign_keys = OFF");
     db.exec(
       `CREATE TABLE IF NOT EXISTS "_migrations" ("name" TEXT PRIMARY KEY, "checksum" TEXT NOT NULL, "appliedAt" TEXT NOT NULL)`,
     );
@@ -122,6 +127,10 @@ function migrateSqlite(databaseUrl: string): string[] {
       const record = db.prepare(`INSERT INTO "_migrations" ("name", "checksum", "appliedAt") VALUES (?, ?, ?)`);
       for (const migration of pending) {
         db.exec(migration.sql);
+        const violations = db.pragma("foreign_key_check") as unknown[];
+        if (violations.length > 0) {
+          throw new MigrationError(`migration ${migration.name} leaves ${violations.length} rows with broken foreign keys`);
+        }
         record.run(migration.name, migration.checksum, new Date().toISOString());
       }
       return pending.map((migration) => migration.name);
