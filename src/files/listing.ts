@@ -154,7 +154,8 @@ function afterCursor(
     { [name]: ascending ? { gt: value } : { lt: value } },
     { AND: [{ [name]: value }, idAfter] },
   ];
-  return { OR: nullsLast ? [...beyond, { [name]: null }] : beyond };
+  // Only nullable columns have nulls to page into; Prisma rejects `null` for a required one.
+  return { OR: nullsLast && nullable(field) ? [...beyond, { [name]: null }] : beyond };
 }
 
 /** One page of a Relay connection over a workspace's files (keyset pagination). */
