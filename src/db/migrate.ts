@@ -8,7 +8,7 @@ import { providerOf, sqlitePath, type Provider } from "./client.js";
 
 const migrationsRoot = fileURLToPath(new URL("../../prisma/migrations/", import.meta.url));
 
-interface Migration {
+export interface Migration {
   name: string;
   sql: string;
   checksum: string;
@@ -54,10 +54,15 @@ export function pendingMigrations(known: Migration[], applied: { name: string; c
   return known.filter((migration) => !appliedNames.has(migration.name));
 }
 
-/** Brings the database to this code's schema. Safe to run from several processes at once. */
-export async function migrate(databaseUrl: string): Promise<string[]> {
+/**
+ * Brings the database to this code's schema and returns the names of the migrations it applied.
+ * Safe to run from several processes at once. `migrations` defaults to every migration this code
+ * knows for the provider (tests pass fewer to build an older release's database).
+ */
+export async function migrate(databaseUrl: string, migrations?: Migration[]): Promise<string[]> {
   const provider = providerOf(databaseUrl);
-  return provider === "sqlite" ? migrateSqlite(databaseUrl) : migratePostgres(databaseUrl);
+  const known = migrations ?? knownMigrations(provider);
+  return provider === "sqlite" ? migrateSqlite(databaseUrl, known) : migratePostgres(databaseUrl, known);
 }
 
 /** Any fixed number, the same in every instance: the advisory lock that serializes migrations. */
@@ -68,7 +73,7 @@ const migrationLockKey = 72_707_369;
  * `_migrations` to the last commit, so a second instance blocks on the lock and then finds
  * nothing pending. Each migration runs in its own transaction with its `_migrations` row.
  */
-async function migratePostgres(databaseUrl: string): Promise<string[]> {
+async function migratePostgres(databaseUrl: string, known: Migration[]): Promise<string[]> {
   const client = new pg.Client({ connectionString: databaseUrl });
   await client.connect();
   try {
@@ -77,7 +82,7 @@ async function migratePostgres(databaseUrl: string): Promise<string[]> {
       `CREATE TABLE IF NOT EXISTS "_migrations" ("name" TEXT PRIMARY KEY, "checksum" TEXT NOT NULL, "appliedAt" TEXT NOT NULL)`,
     );
     const applied = await client.query<{ name: string; checksum: string }>(`SELECT "name", "checksum" FROM "_migrations"`);
-    const pending = pendingMigrations(knownMigrations("postgresql"), applied.rows);
+    const pending = pendingMigrations(known, applied.rows);
     for (const migration of pending) {
       await client.query("BEGIN");
       try {
@@ -101,7 +106,7 @@ async function migratePostgres(databaseUrl: string): Promise<string[]> {
   }
 }
 
-function migrateSqlite(databaseUrl: string): string[] {
+function migrateSqlite(databaseUrl: string, known: Migration[]): string[] {
   const file = sqlitePath(databaseUrl);
   mkdirSync(path.dirname(file), { recursive: true });
   const db = new Database(file, { timeout: 30_000 });
@@ -123,7 +128,7 @@ function migrateSqlite(databaseUrl: string): string[] {
         name: string;
         checksum: string;
       }[];
-      const pending = pendingMigrations(knownMigrations("sqlite"), applied);
+      const pending = pendingMigrations(known, applied);
       const record = db.prepare(`INSERT INTO "_migrations" ("name", "checksum", "appliedAt") VALUES (?, ?, ?)`);
       for (const migration of pending) {
         db.exec(migration.sql);

@@ -54,3 +54,34 @@ export async function createTestDatabase(dir: string, provider: Provider = testP
     drop: () => withAdmin((client) => client.query(`DROP DATABASE IF EXISTS "${name}" WITH (FORCE)`)).then(() => undefined),
   };
 }
+
+/**
+ * Runs one SQL statement on a test database outside Prisma and returns its rows. Parameters
+ * are written `$1`, `$2`… for both providers.
+ */
+export async function execute(url: string, sql: string, params: unknown[] = []): Promise<Record<string, unknown>[]> {
+  if (url.startsWith("file:")) {
+    const { default: Database } = await import("better-sqlite3");
+    const db = new Database(url.replace(/^file:/, ""));
+    try {
+      // `$n` becomes `?`, with the parameters repeated in the order they are referred to.
+      const ordered: unknown[] = [];
+      const statement = db.prepare(
+        sql.replace(/\$(\d+)/g, (_match, index: string) => {
+          ordered.push(params[Number(index) - 1]);
+          return "?";
+        }),
+      );
+      return statement.reader ? (statement.all(...ordered) as Record<string, unknown>[]) : (statement.run(...ordered), []);
+    } finally {
+      db.close();
+    }
+  }
+  const client = new pg.Client({ connectionString: url });
+  await client.connect();
+  try {
+    return (await client.query(sql, params)).rows as Record<string, unknown>[];
+  } finally {
+    await client.end();
+  }
+}
