@@ -52,7 +52,19 @@ export const defaultWorkspaceSlug = "default";
  * the membership as needed. Idempotent, and safe when several instances start at once.
  */
 export async function ensureBootstrapKey(db: Db, key: string): Promise<void> {
-  const hash = hashApiKey(key);
+  // On PostgreSQL two instances' transactions run side by side: both may find no workspace or
+  // key and one insert then fails on the unique index. Trying again finds the other's rows.
+  for (let attempt = 1; ; attempt += 1) {
+    try {
+      return await bootstrapOnce(db, hashApiKey(key));
+    } catch (error) {
+      const code = typeof error === "object" && error !== null ? (error as { code?: unknown }).code : undefined;
+      if (code !== "P2002" || attempt === 3) throw error;
+    }
+  }
+}
+
+async function bootstrapOnce(db: Db, hash: string): Promise<void> {
   await db.$transaction(async (tx) => {
     const workspace = await tx.workspace.upsert({
       where: { slug: defaultWorkspaceSlug },

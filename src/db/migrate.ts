@@ -3,11 +3,12 @@ import { mkdirSync, readdirSync, readFileSync } from "node:fs";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 import Database from "better-sqlite3";
+import pg from "pg";
 import { providerOf, sqlitePath, type Provider } from "./client.js";
 
 const migrationsRoot = fileURLToPath(new URL("../../prisma/migrations/", import.meta.url));
 
-interface Migration {
+export interface Migration {
   name: string;
   sql: string;
   checksum: string;
@@ -53,20 +54,70 @@ export function pendingMigrations(known: Migration[], applied: { name: string; c
   return known.filter((migration) => !appliedNames.has(migration.name));
 }
 
-/** Brings the database to this code's schema. Safe to run from several processes at once. */
-export async function migrate(databaseUrl: string): Promise<string[]> {
+/**
+ * Brings the database to this code's schema and returns the names of the migrations it applied.
+ * Safe to run from several processes at once. `migrations` defaults to every migration this code
+ * knows for the provider (tests pass fewer to build an older release's database).
+ */
+export async function migrate(databaseUrl: string, migrations?: Migration[]): Promise<string[]> {
   const provider = providerOf(databaseUrl);
-  if (provider === "sqlite") return migrateSqlite(databaseUrl);
-  throw new MigrationError(`unsupported database provider: ${provider}`);
+  const known = migrations ?? knownMigrations(provider);
+  return provider === "sqlite" ? migrateSqlite(databaseUrl, known) : migratePostgres(databaseUrl, known);
 }
 
-function migrateSqlite(databaseUrl: string): string[] {
+/** Any fixed number, the same in every instance: the advisory lock that serializes migrations. */
+const migrationLockKey = 72_707_369;
+
+/**
+ * One instance applies, the others wait: a session-level advisory lock is held from reading
+ * `_migrations` to the last commit, so a second instance blocks on the lock and then finds
+ * nothing pending. Each migration runs in its own transaction with its `_migrations` row.
+ */
+async function migratePostgres(databaseUrl: string, known: Migration[]): Promise<string[]> {
+  const client = new pg.Client({ connectionString: databaseUrl });
+  await client.connect();
+  try {
+    await client.query("SELECT pg_advisory_lock($1)", [migrationLockKey]);
+    await client.query(
+      `CREATE TABLE IF NOT EXISTS "_migrations" ("name" TEXT PRIMARY KEY, "checksum" TEXT NOT NULL, "appliedAt" TEXT NOT NULL)`,
+    );
+    const applied = await client.query<{ name: string; checksum: string }>(`SELECT "name", "checksum" FROM "_migrations"`);
+    const pending = pendingMigrations(known, applied.rows);
+    for (const migration of pending) {
+      await client.query("BEGIN");
+      try {
+        await client.query(migration.sql);
+        await client.query(`INSERT INTO "_migrations" ("name", "checksum", "appliedAt") VALUES ($1, $2, $3)`, [
+          migration.name,
+          migration.checksum,
+          new Date().toISOString(),
+        ]);
+        await client.query("COMMIT");
+      } catch (error) {
+        await client.query("ROLLBACK");
+        throw new MigrationError(`migration ${migration.name} failed: ${(error as Error).message}`, { cause: error });
+      }
+    }
+    return pending.map((migration) => migration.name);
+  } finally {
+    // Closing the session releases the advisory lock too, even when unlocking fails.
+    await client.query("SELECT pg_advisory_unlock($1)", [migrationLockKey]).catch(() => undefined);
+    await client.end();
+  }
+}
+
+function migrateSqlite(databaseUrl: string, known: Migration[]): string[] {
   const file = sqlitePath(databaseUrl);
   mkdirSync(path.dirname(file), { recursive: true });
   const db = new Database(file, { timeout: 30_000 });
   try {
     // WAL lets readers go on while a writer commits; the setting is stored in the file.
     db.pragma("journal_mode = WAL");
+    // Prisma writes SQLite table changes as "create new table, copy, drop old": with foreign
+    // keys enforced, dropping the old table would cascade-delete the rows referring to it.
+    // The pragma is ignored inside a transaction, so it is set here; foreign_key_check below
+    // verifies the result before commit.
+    db.pragma("foreign_keys = OFF");
     db.exec(
       `CREATE TABLE IF NOT EXISTS "_migrations" ("name" TEXT PRIMARY KEY, "checksum" TEXT NOT NULL, "appliedAt" TEXT NOT NULL)`,
     );
@@ -77,10 +128,14 @@ function migrateSqlite(databaseUrl: string): string[] {
         name: string;
         checksum: string;
       }[];
-      const pending = pendingMigrations(knownMigrations("sqlite"), applied);
+      const pending = pendingMigrations(known, applied);
       const record = db.prepare(`INSERT INTO "_migrations" ("name", "checksum", "appliedAt") VALUES (?, ?, ?)`);
       for (const migration of pending) {
         db.exec(migration.sql);
+        const violations = db.pragma("foreign_key_check") as unknown[];
+        if (violations.length > 0) {
+          throw new MigrationError(`migration ${migration.name} leaves ${violations.length} rows with broken foreign keys`);
+        }
         record.run(migration.name, migration.checksum, new Date().toISOString());
       }
       return pending.map((migration) => migration.name);

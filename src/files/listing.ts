@@ -1,7 +1,7 @@
 import type { Db } from "../db/client.js";
 import type { Prisma } from "../db/generated/sqlite/client.js";
 import { ValidationError } from "./errors.js";
-import { foldName } from "./records.js";
+import { searchForm } from "./records.js";
 import type { FileRecord, FileScope, FileStatus } from "./types.js";
 
 export interface FileFilter {
@@ -62,18 +62,18 @@ export function filterWhere(workspaceId: string, filter: FileFilter | null | und
     const prefix = filter.directoryPrefix.replace(/\/+$/, "");
     and.push(
       prefix === ""
-        ? { directory: { startsWith: "/" } }
-        : { OR: [{ directory: prefix }, { directory: { startsWith: `${prefix}/` } }] },
+        ? { directory: startsWith("/") }
+        : { OR: [{ directory: prefix }, { directory: startsWith(`${prefix}/`) }] },
     );
   }
   if (filter.mimeType != null) {
     const type = filter.mimeType.toLowerCase();
-    and.push(type.endsWith("/*") ? { mimeType: { startsWith: type.slice(0, -1) } } : { mimeType: type });
+    and.push(type.endsWith("/*") ? { mimeType: startsWith(type.slice(0, -1)) } : { mimeType: type });
   }
   if (filter.labelsAny?.length) and.push({ labels: { some: { label: { in: filter.labelsAny } } } });
   for (const label of filter.labelsAll ?? []) and.push({ labels: { some: { label } } });
-  if (filter.externalIdPrefix != null) and.push({ externalId: { startsWith: filter.externalIdPrefix } });
-  if (filter.nameContains != null) and.push({ nameFolded: { contains: foldName(filter.nameContains) } });
+  if (filter.externalIdPrefix != null) and.push({ externalId: startsWith(filter.externalIdPrefix) });
+  if (filter.nameContains != null) and.push({ nameSearch: { contains: searchForm(filter.nameContains) } });
   if (filter.createdAfter) and.push({ createdAt: { gt: filter.createdAfter } });
   if (filter.createdBefore) and.push({ createdAt: { lt: filter.createdBefore } });
   if (filter.uploadedAfter) and.push({ uploadedAt: { gt: filter.uploadedAfter } });
@@ -82,6 +82,22 @@ export function filterWhere(workspaceId: string, filter: FileFilter | null | und
   if (filter.entityId != null) and.push({ entityId: filter.entityId });
   if (filter.sessionId != null) and.push({ sessionId: filter.sessionId });
   return { AND: and };
+}
+
+/**
+ * "Starts with `prefix`" as a range: the strings from `prefix` up to, not including, `prefix`
+ * with its last code point incremented. Prisma's `startsWith` is a LIKE that leaves `%` and `_`
+ * in the value as wildcards and is case-insensitive on SQLite; the range is exact on both
+ * providers and uses a B-tree index. It relies on code-point order, which SQLite's BINARY
+ * collation and PostgreSQL's "C" collation (migration 0002 sets it on these columns) both give.
+ */
+function startsWith(prefix: string): { gte: string; lt?: string } {
+  const points = [...prefix];
+  const last = points.pop()?.codePointAt(0);
+  if (last === undefined || last === 0x10ffff) return { gte: prefix };
+  // The code points after U+D7FF are surrogates, which no well-formed string holds.
+  const next = last + 1 === 0xd800 ? 0xe000 : last + 1;
+  return { gte: prefix, lt: points.join("") + String.fromCodePoint(next) };
 }
 
 type SortValue = string | number | null;
@@ -138,6 +154,7 @@ function afterCursor(
     { [name]: ascending ? { gt: value } : { lt: value } },
     { AND: [{ [name]: value }, idAfter] },
   ];
+  // Only nullable columns have nulls to page into; Prisma rejects `null` for a required one.
   return { OR: nullsLast && nullable(field) ? [...beyond, { [name]: null }] : beyond };
 }
 

@@ -23,15 +23,29 @@ export function buildFileData(fields: FileFields) {
   return data;
 }
 
-/** The name columns: the NFC name, and its folded form for search. */
-export function fileName(name: string): { name: string; nameFolded: string } {
+/** The name columns: the NFC name, its folded form for ordering, and its search form. */
+export function fileName(name: string): { name: string; nameFolded: string; nameSearch: string } {
   const normalized = normalizeName(name);
-  return { name: normalized, nameFolded: foldName(normalized) };
+  return { name: normalized, nameFolded: foldName(normalized), nameSearch: searchForm(normalized) };
 }
 
-/** The form names are compared in for `nameContains`: NFC, lower case. */
+/** The form names are ordered in: NFC, lower case. */
 export function foldName(name: string): string {
   return name.normalize("NFC").toLowerCase();
+}
+
+/**
+ * LIKE's wildcards (`%`, `_`) and PostgreSQL's LIKE escape character (`\`), each mapped to a
+ * private-use code point. Prisma passes a `contains` value into LIKE unescaped, and SQLite's
+ * LIKE has no escape character unless the query names one, so a literal `%` cannot be searched
+ * for; with these characters mapped in both the column and the search term, `contains` matches
+ * literally on every provider. Migration 0002 applies the same mapping in SQL.
+ */
+const likeSpecials: Record<string, string> = { "%": "\uE000", _: "\uE001", "\\": "\uE002" };
+
+/** The form names are searched in for `nameContains`: folded, LIKE's special characters mapped. */
+export function searchForm(name: string): string {
+  return foldName(name).replace(/[%_\\]/g, (character) => likeSpecials[character] ?? character);
 }
 
 /** Label rows for a file, duplicates dropped. */

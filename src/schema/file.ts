@@ -39,8 +39,14 @@ export const FileRef = builder.prismaNode("File", {
     source: t.exposeString("source", { nullable: true }),
     metadata: t.field({ type: "JSON", resolve: (file) => JSON.parse(file.metadata) as unknown }),
     labels: t.stringList({
-      select: { labels: { select: { label: true } } },
-      resolve: (file) => file.labels.map((row) => row.label).sort(),
+      // The services return files with their labels (FileRecord). A Pothos `select` here would
+      // not see them on objects it did not load itself and would query labels once per file:
+      // 50 extra queries for a page of `files`. Only files loaded by Pothos (`node`) lack them.
+      resolve: async (file, _args, context) => {
+        const loaded = (file as Partial<Pick<FileRecord, "labels">>).labels;
+        const rows = loaded ?? (await context.db.fileLabel.findMany({ where: { fileId: file.id }, select: { label: true } }));
+        return rows.map((row) => row.label).sort();
+      },
     }),
     scope: t.field({ type: FileScopeEnum, resolve: (file) => file.scope as never }),
     entityId: t.exposeString("entityId", { nullable: true }),

@@ -7,6 +7,8 @@ import { pino } from "pino";
 import { createApp, type App } from "../../src/app.js";
 import { loadConfig } from "../../src/config.js";
 import { s3TestCredentials, startS3Server } from "./s3-server.js";
+import { providerOf } from "../../src/db/client.js";
+import { createTestDatabase, type TestDatabase } from "./database.js";
 
 export const apiKey = "test-admin-key";
 
@@ -25,8 +27,10 @@ export interface TestServer {
   app: App;
   /** The storage driver the server runs on. */
   driver: TestDriver;
-  /** Temporary directory holding the database and objects. */
+  /** Temporary directory holding the objects (and the SQLite database). */
   dataDir: string;
+  /** The server's own fresh database. */
+  database: TestDatabase;
   /** Where the local driver keeps objects. */
   objectsDir: string;
   /** Sends a GraphQL request with the admin key (or the given headers). */
@@ -47,9 +51,10 @@ export interface GraphQLResponse<T> {
 
 /**
  * Starts the real server on a free port over a fresh temporary data directory. `env` adds or
- * overrides environment variables (limits, drivers); DATABASE_URL defaults to a SQLite file in
- * the data directory, or TEST_DATABASE_URL when the suite runs against another database. With
- * driver "s3" an s3rver with a fresh bucket is started on loopback too; the server finds its
+ * overrides environment variables (limits, drivers). The server gets a fresh database of the
+ * run's provider (helpers/database.ts: SQLite, or PostgreSQL when TEST_DATABASE_PROVIDER says
+ * so), removed at close; `env.DATABASE_URL` replaces it with one the caller owns. With driver
+ * "s3" an s3rver with a fresh bucket is started on loopback too; the server finds its
  * credentials through the AWS SDK's default chain (the environment), as in production.
  */
 export async function startServer(env: Record<string, string> = {}, driver: TestDriver = "local"): Promise<TestServer> {
@@ -60,11 +65,15 @@ export async function startServer(env: Record<string, string> = {}, driver: Test
     process.env.AWS_SECRET_ACCESS_KEY = s3TestCredentials.secretAccessKey;
   }
   const objectsDir = path.join(dataDir, "objects");
+  const database: TestDatabase =
+    env.DATABASE_URL === undefined
+      ? await createTestDatabase(dataDir)
+      : { provider: providerOf(env.DATABASE_URL), url: env.DATABASE_URL, drop: async () => undefined };
   const server: Server = createServer();
   await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
   const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
   const config = loadConfig({
-    DATABASE_URL: `file:${path.join(dataDir, "app.db")}`,
+    DATABASE_URL: database.url,
     STORAGE_LOCAL_DIR: objectsDir,
     PUBLIC_URL: url,
     SIGNING_SECRET: "test-signing-secret",
@@ -73,7 +82,15 @@ export async function startServer(env: Record<string, string> = {}, driver: Test
     ...s3?.env,
     ...env,
   });
-  const app = await createApp(config, pino({ level: config.logLevel }));
+  let app: App;
+  try {
+    app = await createApp(config, pino({ level: config.logLevel }));
+  } catch (error) {
+    server.close();
+    await database.drop();
+    await s3?.close();
+    throw error;
+  }
   server.on("request", app.handler);
 
   return {
@@ -81,6 +98,7 @@ export async function startServer(env: Record<string, string> = {}, driver: Test
     app,
     driver,
     dataDir,
+    database,
     objectsDir,
     async graphql<T>(query: string, variables?: Record<string, unknown>, headers?: Record<string, string>) {
       const response = await fetch(`${url}/graphql`, {
@@ -96,6 +114,7 @@ export async function startServer(env: Record<string, string> = {}, driver: Test
       await new Promise<void>((resolve) => server.close(() => resolve()));
       await app.close();
       await s3?.close();
+      await database.drop();
       await rm(dataDir, { recursive: true, force: true });
     },
   };

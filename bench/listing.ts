@@ -1,0 +1,144 @@
+// Listing at a million rows: seeds 1,000,000 files in one workspace (raw SQL, not GraphQL),
+// then times `files(first: 50)` through the real HTTP server, 200 runs per query, per provider.
+// BENCH_PROVIDERS=sqlite,postgresql (default both; PostgreSQL from TEST_POSTGRES_URL),
+// BENCH_ROWS (default 1000000), BENCH_RUNS (default 200), BENCH_COUNT_RUNS (default 20: with
+// totalCount, which counts every matching row, a run takes up to seconds at this size).
+import { mkdtemp, rm } from "node:fs/promises";
+import { createServer } from "node:http";
+import type { AddressInfo } from "node:net";
+import os from "node:os";
+import path from "node:path";
+import Database from "better-sqlite3";
+import pg from "pg";
+import { pino } from "pino";
+import { createApp } from "../src/app.js";
+import { loadConfig } from "../src/config.js";
+import { sqlitePath, type Provider } from "../src/db/client.js";
+import { createTestDatabase } from "../test/helpers/database.js";
+
+const rows = Number(process.env.BENCH_ROWS ?? 1_000_000);
+const runs = Number(process.env.BENCH_RUNS ?? 200);
+const countRuns = Number(process.env.BENCH_COUNT_RUNS ?? 20);
+const providers = (process.env.BENCH_PROVIDERS ?? "sqlite,postgresql").split(",") as Provider[];
+const apiKey = "bench-key";
+
+/**
+ * File i: directory /projects/p{i mod 100}/d{i/100 mod 10} (a project holds 1% of the files),
+ * label l{i/100 mod 20} (5% each, independent of the project) and, for every 10th file, "important"; created one second
+ * apart, so the default order is the insertion order reversed.
+ */
+function seedSql(provider: Provider, workspaceId: string): string[] {
+  const numbers =
+    provider === "postgresql"
+      ? `SELECT i FROM generate_series(1, ${rows}) AS s(i)`
+      : `WITH RECURSIVE s(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM s WHERE i < ${rows}) SELECT i FROM s`;
+  const createdAt =
+    provider === "postgresql"
+      ? `timestamp '2026-01-01' + i * interval '1 second'`
+      : `strftime('%Y-%m-%dT%H:%M:%S.000+00:00', 1767225600 + i, 'unixepoch')`;
+  // Integer division on both providers.
+  const div = (a: string, b: number) => `(${a} / ${b})`;
+  const id = provider === "postgresql" ? `'f' || lpad(i::text, 8, '0')` : `'f' || substr('0000000' || i, -8, 8)`;
+  return [
+    `INSERT INTO "File" ("id", "workspaceId", "name", "nameFolded", "nameSearch", "mimeType", "size", "status", "directory",
+       "storageKey", "uploadMethod", "createdAt", "updatedAt", "uploadedAt")
+     SELECT ${id}, '${workspaceId}', 'file-' || i || '.txt', 'file-' || i || '.txt', 'file-' || i || '.txt', 'text/plain', i * 10,
+       'UPLOADED', '/projects/p' || (i % 100) || '/d' || (${div("i", 100)} % 10), 'bench/' || i, 'PUT',
+       ${createdAt}, ${createdAt}, ${createdAt}
+     FROM (${numbers}) AS n`,
+    `INSERT INTO "FileLabel" ("fileId", "workspaceId", "label")
+     SELECT ${id}, '${workspaceId}', 'l' || (${div("i", 100)} % 20) FROM (${numbers}) AS n`,
+    `INSERT INTO "FileLabel" ("fileId", "workspaceId", "label")
+     SELECT ${id}, '${workspaceId}', 'important' FROM (${numbers}) AS n WHERE i % 10 = 0`,
+    provider === "postgresql" ? `VACUUM ANALYZE` : `ANALYZE`,
+  ];
+}
+
+async function seed(provider: Provider, url: string, workspaceId: string): Promise<void> {
+  const statements = seedSql(provider, workspaceId);
+  if (provider === "postgresql") {
+    const client = new pg.Client({ connectionString: url });
+    await client.connect();
+    for (const sql of statements) await client.query(sql);
+    await client.end();
+    return;
+  }
+  const db = new Database(sqlitePath(url));
+  db.transaction(() => {
+    for (const sql of statements.slice(0, -1)) db.exec(sql);
+  })();
+  db.exec(statements.at(-1) ?? "");
+  db.close();
+}
+
+const queries: Record<string, Record<string, unknown>> = {
+  "default order": {},
+  "directoryPrefix /projects/p42 (1%)": { directoryPrefix: "/projects/p42" },
+  "labelsAny [l7] (5%)": { labelsAny: ["l7"] },
+  "directoryPrefix + labelsAny (0.05%)": { directoryPrefix: "/projects/p42", labelsAny: ["l7"] },
+};
+
+function percentile(sorted: number[], p: number): number {
+  return sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)] ?? NaN;
+}
+
+async function benchProvider(provider: Provider): Promise<void> {
+  const dataDir = await mkdtemp(path.join(os.tmpdir(), "files-bench-"));
+  const database = await createTestDatabase(dataDir, provider);
+  const server = createServer();
+  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+  const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  const config = loadConfig({
+    DATABASE_URL: database.url,
+    STORAGE_LOCAL_DIR: path.join(dataDir, "objects"),
+    PUBLIC_URL: url,
+    SIGNING_SECRET: "bench",
+    BOOTSTRAP_API_KEY: apiKey,
+    LOG_LEVEL: "silent",
+  });
+  const app = await createApp(config, pino({ level: "silent" }));
+  server.on("request", app.handler);
+  try {
+    const workspace = await app.db.workspace.findUniqueOrThrow({ where: { slug: "default" } });
+    let started = performance.now();
+    await seed(provider, database.url, workspace.id);
+    console.log(`${provider}: seeded ${rows} files in ${((performance.now() - started) / 1000).toFixed(1)} s`);
+    for (const totalCount of [false, true]) {
+      for (const [name, filter] of Object.entries(queries)) {
+        const query = `query ($filter: FileFilter) { files(workspaceId: "default", first: 50, filter: $filter) {
+          ${totalCount ? "totalCount" : ""} edges { cursor node { ${process.env.BENCH_FIELDS ?? "id name mimeType size status directory labels createdAt uploadedAt"} } }
+          pageInfo { hasNextPage endCursor } } }`;
+        const times: number[] = [];
+        let count = 0;
+        const repetitions = totalCount ? countRuns : runs;
+        for (let run = 0; run < repetitions + 5; run += 1) {
+          started = performance.now();
+          const response = await fetch(`${url}/graphql`, {
+            method: "POST",
+            headers: { "content-type": "application/json", authorization: `Bearer ${apiKey}` },
+            body: JSON.stringify({ query, variables: { filter } }),
+          });
+          const body = (await response.json()) as { data?: { files: { edges: unknown[] } }; errors?: unknown };
+          if (body.errors !== undefined || body.data === undefined) throw new Error(JSON.stringify(body.errors));
+          count = body.data.files.edges.length;
+          // The first runs warm caches and the JIT; they are not counted.
+          if (run >= 5) times.push(performance.now() - started);
+        }
+        times.sort((a, b) => a - b);
+        console.log(
+          `${provider.padEnd(10)} ${(totalCount ? "with totalCount" : "no totalCount").padEnd(16)} ${name.padEnd(38)}` +
+            ` p50 ${percentile(times, 50).toFixed(1).padStart(7)} ms  p95 ${percentile(times, 95).toFixed(1).padStart(7)} ms` +
+            `  (${repetitions} runs, ${count} rows)`,
+        );
+      }
+    }
+  } finally {
+    server.closeAllConnections();
+    server.close();
+    await app.close();
+    await database.drop();
+    await rm(dataDir, { recursive: true, force: true });
+  }
+}
+
+for (const provider of providers) await benchProvider(provider);

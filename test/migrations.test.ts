@@ -1,0 +1,73 @@
+import { mkdtemp, rm } from "node:fs/promises";
+import os from "node:os";
+import path from "node:path";
+import { afterEach, describe, expect, it } from "vitest";
+import { knownMigrations, migrate } from "../src/db/migrate.js";
+import { createTestDatabase, execute, testProvider, type TestDatabase } from "./helpers/database.js";
+import { startServer } from "./helpers/server.js";
+
+const cleanups: (() => Promise<void>)[] = [];
+afterEach(async () => {
+  for (const cleanup of cleanups.splice(0)) await cleanup();
+});
+
+async function emptyDatabase(): Promise<TestDatabase> {
+  const dir = await mkdtemp(path.join(os.tmpdir(), "files-migrations-"));
+  const database = await createTestDatabase(dir);
+  cleanups.push(async () => {
+    await database.drop();
+    await rm(dir, { recursive: true, force: true });
+  });
+  return database;
+}
+
+const known = knownMigrations(testProvider);
+
+describe(`migrations (${testProvider})`, () => {
+  it("brings an empty database to the newest schema, then has nothing left to apply", async () => {
+    const database = await emptyDatabase();
+    expect(await migrate(database.url)).toEqual(known.map((migration) => migration.name));
+    expect(await migrate(database.url)).toEqual([]);
+    const rows = await execute(database.url, `SELECT "name" FROM "_migrations" ORDER BY "name"`);
+    expect(rows.map((row) => row.name)).toEqual(known.map((migration) => migration.name));
+  });
+
+  it("upgrades the previous release's database (0001 only), keeping its files and labels", async () => {
+    expect(known.length).toBeGreaterThan(1);
+    const database = await emptyDatabase();
+    await migrate(database.url, known.slice(0, 1));
+    const now = new Date().toISOString();
+    await execute(database.url, `INSERT INTO "Workspace" ("id", "slug", "name") VALUES ('w1', 'w1', 'W')`);
+    await execute(
+      database.url,
+      `INSERT INTO "File" ("id", "workspaceId", "name", "nameFolded", "status", "directory", "storageKey", "uploadMethod", "createdAt", "updatedAt")
+       VALUES ('f1', 'w1', '100%_Done\\.TXT', '100%_done\\.txt', 'UPLOADED', '/Old/files', 'w1/f1', 'PUT', $1, $1)`,
+      [testProvider === "postgresql" ? new Date(now) : now],
+    );
+    await execute(database.url, `INSERT INTO "FileLabel" ("fileId", "workspaceId", "label") VALUES ('f1', 'w1', 'kept')`);
+
+    expect(await migrate(database.url)).toEqual(known.slice(1).map((migration) => migration.name));
+    const [file] = await execute(database.url, `SELECT "name", "nameSearch", "directory" FROM "File" WHERE "id" = 'f1'`);
+    expect(file).toEqual({ name: "100%_Done\\.TXT", nameSearch: "100\uE000\uE001done\uE002.txt", directory: "/Old/files" });
+    const labels = await execute(database.url, `SELECT "label" FROM "FileLabel" WHERE "fileId" = 'f1'`);
+    expect(labels).toEqual([{ label: "kept" }]);
+  });
+
+  it("refuses to start against a database that is newer than the code", async () => {
+    const database = await emptyDatabase();
+    await migrate(database.url);
+    await execute(
+      database.url,
+      `INSERT INTO "_migrations" ("name", "checksum", "appliedAt") VALUES ('9999_from_the_future', 'x', '2030-01-01')`,
+    );
+    await expect(migrate(database.url)).rejects.toThrow(/9999_from_the_future.*newer than this code/);
+    await expect(startServer({ DATABASE_URL: database.url })).rejects.toThrow(/newer than this code/);
+  });
+
+  it("refuses a database whose applied migration was changed afterwards", async () => {
+    const database = await emptyDatabase();
+    await migrate(database.url);
+    await execute(database.url, `UPDATE "_migrations" SET "checksum" = 'edited' WHERE "name" = $1`, [known[0]!.name]);
+    await expect(migrate(database.url)).rejects.toThrow(/was changed after it was applied/);
+  });
+});
