@@ -4,7 +4,7 @@ import { startServer, type TestServer } from "./helpers/server.js";
 
 let server: TestServer;
 beforeAll(async () => {
-  server = await startServer({ UPLOAD_URL_TTL: "1" });
+  server = await startServer();
 });
 afterAll(() => server.close());
 
@@ -36,12 +36,17 @@ describe("presigned POST form flow", () => {
 });
 
 describe("signed upload URLs", () => {
-  it("refuses an expired URL with 403, and a fresh createFile works", async () => {
-    const { file, upload } = await pending({ name: "late.txt" });
-    await new Promise((resolve) => setTimeout(resolve, 2100));
-    const put = await putBytes(upload, Buffer.from("too late"));
-    expect(put.status).toBe(403);
-    expect((await completeUpload(server, file.id)).__typename).toBe("UploadIncompleteError");
+  it("refuses an expired URL with 403 and keeps nothing", async () => {
+    const shortLived = await startServer({ UPLOAD_URL_TTL: "1" });
+    try {
+      const created = await createFile(shortLived, { name: "late.txt" });
+      await new Promise((resolve) => setTimeout(resolve, 2100));
+      const put = await putBytes(created.upload!, Buffer.from("too late"));
+      expect(put.status).toBe(403);
+      expect((await completeUpload(shortLived, created.file!.id)).__typename).toBe("UploadIncompleteError");
+    } finally {
+      await shortLived.close();
+    }
   });
 
   it("refuses a URL whose size limit was altered with 403", async () => {
