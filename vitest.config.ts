@@ -14,5 +14,9 @@ export default defineConfig({
     hookTimeout: 60_000,
     // Integration tests start servers and write to disk; two cores do best with two workers.
     maxWorkers: 2,
+    // One copy of graphql: without inlining, Pothos and graphql-scalars (CommonJS) load
+    // graphql's CommonJS build while the tests load its ES module build, and printSchema
+    // rejects the scalars as coming "from another module or realm".
+    server: { deps: { inline: [/graphql/, /@pothos/] } },
   },
 });

@@ -52,14 +52,18 @@ export const defaultWorkspaceSlug = "default";
  * the membership as needed. Idempotent, and safe when several instances start at once.
  */
 export async function ensureBootstrapKey(db: Db, key: string): Promise<void> {
-  // On PostgreSQL two instances' transactions run side by side: both may find no workspace or
-  // key and one insert then fails on the unique index. Trying again finds the other's rows.
+  // Instances starting together race here. On PostgreSQL both transactions may find no
+  // workspace or key and one insert then fails on the unique index (P2002). On SQLite (WAL) a
+  // transaction that read before another committed a write cannot write itself
+  // (SQLITE_BUSY_SNAPSHOT, which the adapter reports as a timeout, P1008). Either way a fresh
+  // attempt sees the other instance's rows.
   for (let attempt = 1; ; attempt += 1) {
     try {
       return await bootstrapOnce(db, hashApiKey(key));
     } catch (error) {
       const code = typeof error === "object" && error !== null ? (error as { code?: unknown }).code : undefined;
-      if (code !== "P2002" || attempt === 3) throw error;
+      if ((code !== "P2002" && code !== "P1008") || attempt === 5) throw error;
+      await new Promise((resolve) => setTimeout(resolve, 50 * attempt * Math.random()));
     }
   }
 }
