@@ -144,7 +144,7 @@ export function describeStorageDriver(name: string, makeDriver: () => Promise<St
         for (const index of [1, 2, 0]) {
           const partNumber = index + 1;
           const url = await driver().signUploadPart(key, uploadId, partNumber, inFifteenMinutes());
-          const response = await fetch(url, { method: "PUT", body: parts[index] });
+          const response = await fetch(url, { method: "PUT", body: Uint8Array.from(parts[index] ?? []) });
           expect(response.status).toBe(200);
           sent.push({ partNumber, etag: response.headers.get("etag") ?? "" });
         }

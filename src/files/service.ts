@@ -13,7 +13,9 @@ import {
   UploadIncompleteError,
   ValidationError,
 } from "./errors.js";
-import { ByteInspector, mustDownloadAsAttachment, sniff } from "./inspect.js";
+import { chooseSource, drainUnread, ingestError, openBytes, sourceLimit, storeInspected, type ByteSource } from "./ingest.js";
+import { ByteInspector, mustDownloadAsAttachment, sniff, type InspectedBytes } from "./inspect.js";
+import type { FileError } from "./errors.js";
 import { buildFileData, fileName, labelRows } from "./records.js";
 import type { CreateFileRequest, FileLimits, FileRecord, UpdateFileRequest, UploadTarget } from "./types.js";
 import { checkDeclaredSize, mimeTypeAllowed, validateFileFields } from "./validation.js";
@@ -26,7 +28,17 @@ export interface FileServiceOptions {
   uploadUrlTtl: number;
   /** Seconds a PENDING file lives before the sweeper removes it. */
   pendingUploadTtl: number;
+  /** How `sourceUrl` imports are fetched. */
+  sourceUrl: { allowedHosts: string[]; timeoutMs: number };
 }
+
+/** Turns a mismatch between declared and received bytes into the error the caller's operation reports. */
+type MismatchError = (field: "size" | "checksumSha256", message: string) => FileError;
+
+/** In createFile the client's own fields were wrong: a ValidationError on that field. */
+const inRequestMismatch: MismatchError = (field, message) => ValidationError.field(["input", field], message);
+/** At completeUpload the upload can be retried: UploadIncompleteError. */
+const completeMismatch: MismatchError = (_field, message) => new UploadIncompleteError(`${message}; upload again`);
 
 const withLabels = { labels: { select: { label: true } } } as const;
 
@@ -65,8 +77,26 @@ export class FileService {
     return file;
   }
 
-  /** Creates a PENDING file and signs where its bytes go. */
-  async createFile(caller: Caller, request: CreateFileRequest): Promise<{ file: FileRecord; upload: UploadTarget }> {
+  /**
+   * Creates a file. Without bytes in the request it is PENDING and the result says where to send
+   * them; with `file`, `content` or `sourceUrl` the bytes are streamed in, verified, and the file
+   * is UPLOADED (upload null). A failed in-request upload leaves nothing behind: no row, no bytes.
+   */
+  async createFile(caller: Caller, request: CreateFileRequest): Promise<{ file: FileRecord; upload: UploadTarget | null }> {
+    try {
+      const source = chooseSource(request, this.options.limits);
+      const file = await this.insertPending(caller, request, source);
+      if (source === undefined) {
+        return { file, upload: await this.uploadTarget(file, new Date(Date.now() + this.options.uploadUrlTtl * 1000)) };
+      }
+      return { file: await this.ingest(file, source), upload: null };
+    } finally {
+      drainUnread(request.file);
+    }
+  }
+
+  /** Validates a create request and inserts its PENDING row. */
+  private async insertPending(caller: Caller, request: CreateFileRequest, source: ByteSource | undefined): Promise<FileRecord> {
     const { limits } = this.options;
     const workspaceId = await this.workspaceFor(caller, request.workspace, "WRITER");
     const fieldErrors = validateFileFields(request, limits, ["input"], { requireName: true });
@@ -76,10 +106,14 @@ export class FileService {
       throw new PayloadTooLargeError(`size is over the largest file accepted (${tooLarge.maxSize} bytes)`, tooLarge.maxSize);
     }
     const method = request.uploadMethod ?? "PUT";
-    if (method === "MULTIPART") {
+    if (source !== undefined) {
+      const limit = sourceLimit(source, undefined, limits);
+      if (request.size != null && request.size > limit) {
+        throw new PayloadTooLargeError(`a file sent as ${source.kind} takes at most ${limit} bytes`, limit);
+      }
+    } else if (method === "MULTIPART") {
       throw ValidationError.field(["input", "uploadMethod"], "MULTIPART uploads are not available on this server yet");
-    }
-    if (request.size != null && request.size > limits.maxSingleUploadBytes) {
+    } else if (request.size != null && request.size > limits.maxSingleUploadBytes) {
       throw new PayloadTooLargeError(
         `a single ${method} upload takes at most ${limits.maxSingleUploadBytes} bytes; use uploadMethod MULTIPART`,
         limits.maxSingleUploadBytes,
@@ -90,12 +124,10 @@ export class FileService {
     }
 
     const id = randomUUID();
-    const now = Date.now();
     const replaced = await this.claimExternalId(workspaceId, request);
     const data = buildFileData(request);
-    let file: FileRecord;
     try {
-      file = await this.db.file.create({
+      return await this.db.file.create({
         data: {
           ...data,
           ...fileName(request.name),
@@ -107,7 +139,7 @@ export class FileService {
           status: "PENDING",
           storageKey: `${workspaceId}/${id}`,
           uploadMethod: method,
-          expiresAt: new Date(now + this.options.pendingUploadTtl * 1000),
+          expiresAt: new Date(Date.now() + this.options.pendingUploadTtl * 1000),
           labels: { create: labelRows(workspaceId, request.labels) },
         },
         include: withLabels,
@@ -115,7 +147,29 @@ export class FileService {
     } catch (error) {
       throw isUniqueViolation(error) ? conflict(request.externalId) : error;
     }
-    return { file, upload: await this.uploadTarget(file, new Date(now + this.options.uploadUrlTtl * 1000)) };
+  }
+
+  /**
+   * Streams an in-request source into the store and settles the file as completeUpload would.
+   * The object is written while it is hashed and sniffed, and verified from those measurements
+   * without reading it again. On any failure the object and the row are removed.
+   */
+  private async ingest(file: FileRecord, source: ByteSource): Promise<FileRecord> {
+    const maxBytes = sourceLimit(source, file.size === null ? undefined : Number(file.size), this.options.limits);
+    const { allowedHosts, timeoutMs } = this.options.sourceUrl;
+    let release = (): void => undefined;
+    try {
+      const opened = await openBytes(source, maxBytes, { allowedHosts, timeoutMs, maxBytes });
+      release = opened.release;
+      const contentType = file.mimeType ?? opened.declaredType ?? defaultContentType;
+      const measured = await storeInspected(this.storage, file.storageKey, opened, maxBytes, contentType);
+      return await this.settle(file, measured, opened.declaredType, inRequestMismatch);
+    } catch (error) {
+      release();
+      await this.storage.deleteObject(file.storageKey);
+      await this.db.file.deleteMany({ where: { id: file.id, status: { not: "UPLOADED" } } });
+      throw ingestError(error, maxBytes);
+    }
   }
 
   /**
@@ -160,28 +214,44 @@ export class FileService {
     if (file.status === "FAILED") throw new UploadIncompleteError(`file ${id} failed and can no longer be completed`);
     const object = await this.storage.headObject(file.storageKey);
     if (object === null) throw new UploadIncompleteError(`no bytes have arrived for file ${id}`);
+    // The stored size alone can already rule the bytes out, without reading them.
+    await this.checkSize(file, object.size, completeMismatch);
+    const inspector = new ByteInspector({ maxBytes: this.options.limits.maxFileBytes });
+    await pipeline(await this.storage.getObject(file.storageKey), inspector, discard());
+    return this.settle(file, inspector.result(), undefined, completeMismatch);
+  }
+
+  /** Deletes the bytes and throws when `size` is not the declared size or is over the file limit. */
+  private async checkSize(file: FileRecord, size: number, mismatch: MismatchError): Promise<void> {
     const declared = file.size === null ? undefined : Number(file.size);
-    if (declared !== undefined && object.size !== declared) {
-      await this.storage.deleteObject(file.storageKey);
-      throw new UploadIncompleteError(`${object.size} bytes arrived but ${declared} were declared; upload again`);
-    }
     const { maxFileBytes } = this.options.limits;
-    if (object.size > maxFileBytes) {
+    if (declared !== undefined && size !== declared) {
+      await this.storage.deleteObject(file.storageKey);
+      throw mismatch("size", `${size} bytes arrived but ${declared} were declared`);
+    }
+    if (size > maxFileBytes) {
       await this.storage.deleteObject(file.storageKey);
       throw new PayloadTooLargeError(`the file is over the largest accepted (${maxFileBytes} bytes)`, maxFileBytes);
     }
-    const inspector = new ByteInspector({ maxBytes: maxFileBytes });
-    await pipeline(await this.storage.getObject(file.storageKey), inspector, discard());
-    const measured = inspector.result();
+  }
+
+  /**
+   * The one verification every upload path ends with, from the measurements of the stored bytes:
+   * size and checksum against what was declared, executable and MIME allow-list checks on the
+   * sniffed type, image dimensions; then the file is marked UPLOADED. Bytes that fail a check are
+   * deleted; an executable or refused type also marks the file FAILED.
+   */
+  private async settle(file: FileRecord, measured: InspectedBytes, typeHint: string | undefined, mismatch: MismatchError): Promise<FileRecord> {
+    await this.checkSize(file, measured.size, mismatch);
     if (file.checksumSha256 !== null && measured.sha256 !== file.checksumSha256) {
       await this.storage.deleteObject(file.storageKey);
-      throw new UploadIncompleteError("the bytes that arrived do not match checksumSha256; upload again");
+      throw mismatch("checksumSha256", "the bytes that arrived do not match checksumSha256");
     }
-    const sniffed = await sniff(measured.head, file.mimeType ?? undefined);
+    const sniffed = await sniff(measured.head, file.mimeType ?? typeHint);
     const mimeType = sniffed.mimeType ?? defaultContentType;
     if (sniffed.executable || !mimeTypeAllowed(mimeType, this.options.limits.allowedMimeTypes)) {
       await this.storage.deleteObject(file.storageKey);
-      await this.db.file.updateMany({ where: { id, status: "PENDING" }, data: { status: "FAILED" } });
+      await this.db.file.updateMany({ where: { id: file.id, status: "PENDING" }, data: { status: "FAILED" } });
       throw new UnsupportedMediaTypeError(
         sniffed.executable ? "executable files are not accepted" : `files of type ${mimeType} are not accepted here`,
       );
