@@ -1,6 +1,15 @@
+import { createRequire } from "node:module";
 import { defineConfig } from "vitest/config";
 
+const require = createRequire(import.meta.url);
+
 export default defineConfig({
+  resolve: {
+    // graphql has no "exports" map: Node loads its CommonJS build for every dependency (Pothos,
+    // graphql-scalars, graphql-upload-minimal), while Vite would give our sources the .mjs build
+    // through the "module" field, and graphql refuses to mix types from the two ("another realm").
+    alias: [{ find: /^graphql$/, replacement: require.resolve("graphql") }],
+  },
   test: {
     include: ["test/**/*.test.ts", "src/**/*.test.ts"],
     testTimeout: 30_000,
