@@ -102,8 +102,12 @@ export async function storeInspected(
   const closed = (): void => {
     if (!stream.readableEnded) fail(new Error("the bytes stopped arriving before their end"));
   };
+  // busboy emits "limit" when a part reaches its size limit, and graphql-upload-minimal then
+  // unpipes the part from every destination: without this the inspector would wait forever.
+  const limit = (): void => fail(new TooLargeError(maxBytes));
   stream.once("error", fail);
   stream.once("close", closed);
+  stream.once("limit", limit);
   stream.pipe(inspector);
   try {
     await storage.putObject(key, inspector, { contentType });
@@ -111,6 +115,7 @@ export async function storeInspected(
     stream.unpipe(inspector);
     stream.off("error", fail);
     stream.off("close", closed);
+    stream.off("limit", limit);
   }
   // A parser that cut the part off at its own limit ends the stream normally: the bytes are not all there.
   if (stream.truncated === true) throw new TooLargeError(maxBytes);
