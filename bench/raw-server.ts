@@ -11,7 +11,7 @@ const dir = process.argv[2] ?? ".";
 const server = createServer((req, res) => {
   pipeline(req, createWriteStream(path.join(dir, randomUUID()))).then(
     () => res.writeHead(200).end("ok"),
-    () => res.writeHead(500).end("failed"),
+    (error: unknown) => res.writeHead(500).end(`failed: ${String(error)}`),
   );
 });
 server.listen(0, "127.0.0.1", () => console.log((server.address() as AddressInfo).port));

@@ -92,7 +92,9 @@ function multipartParts(size: number): { headers: Record<string, string>; head: 
 }
 
 function startChild(args: string[], env: Record<string, string>): ChildProcess {
-  const child = spawn(process.execPath, ["--import", "tsx", ...args], { cwd: root, env: { ...process.env, ...env }, stdio: ["ignore", "pipe", "inherit"] });
+  // BENCH_CPU_PROFILE=<dir> writes V8 CPU profiles of both servers there, for finding hot spots.
+  const profile = process.env.BENCH_CPU_PROFILE ? ["--cpu-prof", `--cpu-prof-dir=${process.env.BENCH_CPU_PROFILE}`] : [];
+  const child = spawn(process.execPath, [...profile, "--import", "tsx", ...args], { cwd: root, env: { ...process.env, ...env }, stdio: ["ignore", "pipe", "inherit"] });
   return child;
 }
 
@@ -150,8 +152,10 @@ export async function run(): Promise<void> {
     console.log(`\nserver peak RSS growth during the 1 GiB upload: ${(peakGrowth / MiB).toFixed(1)} MiB (target <= 64 MiB)`);
     console.log("MB/s = 10^6 bytes per second, best of the runs, client and servers on loopback on this machine.");
   } finally {
+    const exited = (child: ChildProcess): Promise<unknown> => new Promise((resolve) => child.once("exit", resolve));
     server.kill();
     raw.kill();
+    await Promise.all([exited(server), exited(raw)]);
     await rm(work, { recursive: true, force: true });
   }
 }
