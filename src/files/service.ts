@@ -14,8 +14,8 @@ import {
   ValidationError,
 } from "./errors.js";
 import { chooseSource, drainUnread, ingestError, openBytes, sourceLimit, storeInspected, type ByteSource } from "./ingest.js";
-import { ByteInspector, mustDownloadAsAttachment, sniff, type InspectedBytes } from "./inspect.js";
-import type { FileError } from "./errors.js";
+import { ByteInspector, mustDownloadAsAttachment } from "./inspect.js";
+import { completeMismatch, inRequestMismatch, UploadSettler } from "./settle.js";
 import { buildFileData, fileName, labelRows } from "./records.js";
 import type { CreateFileRequest, FileLimits, FileRecord, UpdateFileRequest, UploadTarget } from "./types.js";
 import { checkDeclaredSize, mimeTypeAllowed, validateFileFields } from "./validation.js";
@@ -32,13 +32,6 @@ export interface FileServiceOptions {
   sourceUrl: { allowedHosts: string[]; timeoutMs: number };
 }
 
-/** Turns a mismatch between declared and received bytes into the error the caller's operation reports. */
-type MismatchError = (field: "size" | "checksumSha256", message: string) => FileError;
-
-/** In createFile the client's own fields were wrong: a ValidationError on that field. */
-const inRequestMismatch: MismatchError = (field, message) => ValidationError.field(["input", field], message);
-/** At completeUpload the upload can be retried: UploadIncompleteError. */
-const completeMismatch: MismatchError = (_field, message) => new UploadIncompleteError(`${message}; upload again`);
 
 const withLabels = { labels: { select: { label: true } } } as const;
 
@@ -46,7 +39,11 @@ const defaultContentType = "application/octet-stream";
 
 /** Creating, completing, changing and removing files: everything but GraphQL. */
 export class FileService {
-  constructor(private readonly options: FileServiceOptions) {}
+  private readonly settler: UploadSettler;
+
+  constructor(private readonly options: FileServiceOptions) {
+    this.settler = new UploadSettler(options);
+  }
 
   private get db(): Db {
     return this.options.db;
@@ -163,7 +160,7 @@ export class FileService {
       release = opened.release;
       const contentType = file.mimeType ?? opened.declaredType ?? defaultContentType;
       const measured = await storeInspected(this.storage, file.storageKey, opened, maxBytes, contentType);
-      return await this.settle(file, measured, opened.declaredType, inRequestMismatch);
+      return await this.settler.settle(file, measured, opened.declaredType, inRequestMismatch);
     } catch (error) {
       release();
       await this.storage.deleteObject(file.storageKey);
@@ -215,84 +212,10 @@ export class FileService {
     const object = await this.storage.headObject(file.storageKey);
     if (object === null) throw new UploadIncompleteError(`no bytes have arrived for file ${id}`);
     // The stored size alone can already rule the bytes out, without reading them.
-    await this.checkSize(file, object.size, completeMismatch);
+    await this.settler.checkSize(file, object.size, completeMismatch);
     const inspector = new ByteInspector({ maxBytes: this.options.limits.maxFileBytes });
     await pipeline(await this.storage.getObject(file.storageKey), inspector, discard());
-    return this.settle(file, inspector.result(), undefined, completeMismatch);
-  }
-
-  /** Deletes the bytes and throws when `size` is not the declared size or is over the file limit. */
-  private async checkSize(file: FileRecord, size: number, mismatch: MismatchError): Promise<void> {
-    const declared = file.size === null ? undefined : Number(file.size);
-    const { maxFileBytes } = this.options.limits;
-    if (declared !== undefined && size !== declared) {
-      await this.storage.deleteObject(file.storageKey);
-      throw mismatch("size", `${size} bytes arrived but ${declared} were declared`);
-    }
-    if (size > maxFileBytes) {
-      await this.storage.deleteObject(file.storageKey);
-      throw new PayloadTooLargeError(`the file is over the largest accepted (${maxFileBytes} bytes)`, maxFileBytes);
-    }
-  }
-
-  /**
-   * The one verification every upload path ends with, from the measurements of the stored bytes:
-   * size and checksum against what was declared, executable and MIME allow-list checks on the
-   * sniffed type, image dimensions; then the file is marked UPLOADED. Bytes that fail a check are
-   * deleted; an executable or refused type also marks the file FAILED.
-   */
-  private async settle(file: FileRecord, measured: InspectedBytes, typeHint: string | undefined, mismatch: MismatchError): Promise<FileRecord> {
-    await this.checkSize(file, measured.size, mismatch);
-    if (file.checksumSha256 !== null && measured.sha256 !== file.checksumSha256) {
-      await this.storage.deleteObject(file.storageKey);
-      throw mismatch("checksumSha256", "the bytes that arrived do not match checksumSha256");
-    }
-    const sniffed = await sniff(measured.head, file.mimeType ?? typeHint);
-    const mimeType = sniffed.mimeType ?? defaultContentType;
-    if (sniffed.executable || !mimeTypeAllowed(mimeType, this.options.limits.allowedMimeTypes)) {
-      await this.storage.deleteObject(file.storageKey);
-      await this.db.file.updateMany({ where: { id: file.id, status: "PENDING" }, data: { status: "FAILED" } });
-      throw new UnsupportedMediaTypeError(
-        sniffed.executable ? "executable files are not accepted" : `files of type ${mimeType} are not accepted here`,
-      );
-    }
-    return this.markUploaded(file, {
-      size: BigInt(measured.size),
-      checksumSha256: measured.sha256,
-      mimeType,
-      width: sniffed.dimensions?.width ?? null,
-      height: sniffed.dimensions?.height ?? null,
-    });
-  }
-
-  /**
-   * Marks a verified PENDING file UPLOADED, once even when completions race, and hands it the
-   * externalId of the file it replaces, whose row goes in the same transaction.
-   */
-  private async markUploaded(
-    file: FileRecord,
-    measured: { size: bigint; checksumSha256: string; mimeType: string; width: number | null; height: number | null },
-  ): Promise<FileRecord> {
-    const replacedKeys = await this.db.$transaction(async (tx) => {
-      const marked = await tx.file.updateMany({
-        where: { id: file.id, status: "PENDING" },
-        data: { ...measured, status: "UPLOADED", uploadedAt: new Date(), expiresAt: null },
-      });
-      if (marked.count === 0 || file.pendingExternalId === null) return [];
-      const holder = await tx.file.findUnique({
-        where: { workspaceId_externalId: { workspaceId: file.workspaceId, externalId: file.pendingExternalId } },
-        select: { id: true, storageKey: true },
-      });
-      if (holder !== null) await tx.file.delete({ where: { id: holder.id } });
-      await tx.file.update({
-        where: { id: file.id },
-        data: { externalId: file.pendingExternalId, pendingExternalId: null, replacesId: null },
-      });
-      return holder === null ? [] : [holder.storageKey];
-    });
-    // The old content goes only once the new file holds the externalId.
-    await Promise.all(replacedKeys.map((key) => this.storage.deleteObject(key)));
-    return this.db.file.findUniqueOrThrow({ where: { id: file.id }, include: withLabels });
+    return this.settler.settle(file, inspector.result(), undefined, completeMismatch);
   }
 
   /** Changes a file's name, metadata, labels, directory or description. */
