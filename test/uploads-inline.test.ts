@@ -55,6 +55,18 @@ describe("base64 content", () => {
     expect(result.file).toMatchObject({ mimeType: "image/png", dimensions: { width: 1, height: 1 } });
   });
 
+  it("replaces a file by externalId with overwrite, the new content taking over", async () => {
+    const first = await createFile(server, { name: "v1.txt", externalId: "doc-1", content: Buffer.from("one").toString("base64") });
+    const second = await createFile(server, {
+      name: "v2.txt",
+      externalId: "doc-1",
+      overwrite: true,
+      content: Buffer.from("two").toString("base64"),
+    });
+    expect(second.file).toMatchObject({ status: "UPLOADED", externalId: "doc-1", size: 3 });
+    expect(await server.app.db.file.count({ where: { id: first.file!.id } })).toBe(0);
+  });
+
   it("refuses more than one of file, content and sourceUrl", async () => {
     const result = await createFile(server, { name: "two.txt", content: "aGk=", sourceUrl: "https://example.com/a" });
     expect(result.__typename).toBe("ValidationError");

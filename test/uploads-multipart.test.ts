@@ -4,7 +4,7 @@ import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createFileMutation, sha256, type MutationResult } from "./helpers/files.js";
 import { createFileWithUpload, postMultipart, startPartialUpload } from "./helpers/multipart.js";
-import { startServer, type TestServer } from "./helpers/server.js";
+import { apiKey, startServer, type TestServer } from "./helpers/server.js";
 
 const MiB = 1024 * 1024;
 let server: TestServer;
@@ -146,5 +146,25 @@ describe("GraphQL multipart uploads", () => {
     const rows = await server.app.db.file.findMany({ select: { storageKey: true } });
     const expected = rows.map((row) => row.storageKey).sort();
     await expect.poll(async () => (await storedFiles()).sort(), { timeout: 10_000 }).toEqual(expected);
+  });
+});
+
+describe("multipart requests that name a missing file", () => {
+  it("answers with a ValidationError on file and keeps no row", async () => {
+    const before = await server.app.db.file.count();
+    // The map names part "0", which the body never sends.
+    const form = new FormData();
+    form.append("operations", JSON.stringify({ query: createFileMutation, variables: { input: { workspaceId: "default", name: "missing.bin", file: null } } }));
+    form.append("map", JSON.stringify({ 0: ["variables.input.file"] }));
+    const response = await fetch(`${server.url}/graphql`, {
+      method: "POST",
+      headers: { authorization: `Bearer ${apiKey}`, "x-graphql-csrf": "1" },
+      body: form,
+    });
+    const status = response.status;
+    const body: unknown = await response.json();
+    expect(status).toBe(200);
+    expect(JSON.stringify(body)).toContain("ValidationError");
+    expect(await server.app.db.file.count()).toBe(before);
   });
 });

@@ -71,7 +71,10 @@ export function sourceLimit(source: ByteSource, declaredSize: number | undefined
 /** Starts reading a source. */
 export async function openBytes(source: ByteSource, maxBytes: number, sourceUrl: SourceUrlOptions): Promise<OpenedBytes> {
   if (source.kind === "file") {
-    const { stream, mimeType } = await source.file;
+    const { stream, mimeType } = await source.file.catch((error: unknown) => {
+      // graphql-upload-minimal rejects when the part is missing or the request broke off.
+      throw ValidationError.field(["input", "file"], `the file did not arrive: ${(error as Error).message}`);
+    });
     return { stream, declaredType: mimeType, release: () => stream.resume() };
   }
   if (source.kind === "content") {
