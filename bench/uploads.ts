@@ -45,6 +45,14 @@ async function rssBytes(pid: number): Promise<number> {
   return Number(/VmRSS:\s+(\d+) kB/.exec(status)?.[1] ?? 0) * 1024;
 }
 
+/** CPU seconds (user + system) a process has used, from /proc/<pid>/stat. */
+async function cpuSeconds(pid: number): Promise<number> {
+  const stat = await readFile(`/proc/${pid}/stat`, "utf8");
+  const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+  // utime and stime are fields 14 and 15 of the line, i.e. 12 and 13 after "(comm) state".
+  return (Number(fields[11]) + Number(fields[12])) / 100;
+}
+
 /** Sends `head`, `size` file bytes and `tail` as one POST body; resolves with seconds taken and the response. */
 function send(url: string, headers: Record<string, string>, head: Buffer, size: number, tail: Buffer): Promise<{ seconds: number; body: string }> {
   return new Promise((resolve, reject) => {
@@ -129,11 +137,15 @@ export async function run(): Promise<void> {
 
     console.log("size       runs   raw MB/s  graphql MB/s   ratio");
     let peakGrowth = 0;
+    let rssAt = { baseline: 0, peak: 0 };
+    const cpu = { raw: 0, graphql: 0 };
     for (const { label, bytes, runs } of sizes) {
       let rawBest = 0;
       let graphqlBest = 0;
       for (let i = 0; i < runs; i++) {
+        const rawCpu = await cpuSeconds(raw.pid!);
         const rawRun = await send(rawUrl, {}, Buffer.alloc(0), bytes, Buffer.alloc(0));
+        if (bytes === 1024 * MiB) cpu.raw = (await cpuSeconds(raw.pid!)) - rawCpu;
         rawBest = Math.max(rawBest, mbps(bytes, rawRun.seconds));
         const parts = multipartParts(bytes);
         const baseline = await rssBytes(server.pid!);
@@ -141,15 +153,22 @@ export async function run(): Promise<void> {
         const sampler = setInterval(() => {
           rssBytes(server.pid!).then((rss) => (peak = Math.max(peak, rss)), () => undefined);
         }, 20);
+        const serverCpu = await cpuSeconds(server.pid!);
         const result = await send(graphqlUrl, parts.headers, parts.head, bytes, parts.tail);
         clearInterval(sampler);
+        if (bytes === 1024 * MiB) cpu.graphql = (await cpuSeconds(server.pid!)) - serverCpu;
         if (!result.body.includes('"UPLOADED"')) throw new Error(`upload failed: ${result.body}`);
         graphqlBest = Math.max(graphqlBest, mbps(bytes, result.seconds));
-        if (bytes === 1024 * MiB) peakGrowth = peak - baseline;
+        if (bytes === 1024 * MiB) {
+          peakGrowth = peak - baseline;
+          rssAt = { baseline, peak };
+        }
       }
       console.log(`${label.padEnd(10)} ${String(runs).padStart(4)} ${fmt(rawBest)} ${fmt(graphqlBest)}      ${(graphqlBest / rawBest).toFixed(2)}`);
     }
-    console.log(`\nserver peak RSS growth during the 1 GiB upload: ${(peakGrowth / MiB).toFixed(1)} MiB (target <= 64 MiB)`);
+    console.log(`\nserver peak RSS growth during the 1 GiB upload: ${(peakGrowth / MiB).toFixed(1)} MiB (target <= 64 MiB; ${(rssAt.baseline / MiB).toFixed(1)} MiB before, peak ${(rssAt.peak / MiB).toFixed(1)} MiB)`);
+    console.log(`server CPU time for the 1 GiB upload: raw ${cpu.raw.toFixed(2)} s, graphql ${cpu.graphql.toFixed(2)} s`);
+    console.log(`load average at the end: ${os.loadavg().map((load) => load.toFixed(2)).join(" ")} on ${os.cpus().length} cores`);
     console.log("MB/s = 10^6 bytes per second, best of the runs, client and servers on loopback on this machine.");
   } finally {
     const exited = (child: ChildProcess): Promise<unknown> => new Promise((resolve) => child.once("exit", resolve));
