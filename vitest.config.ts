@@ -1,12 +1,14 @@
 import { createRequire } from "node:module";
 import { defineConfig } from "vitest/config";
 
+const require = createRequire(import.meta.url);
+
 export default defineConfig({
   resolve: {
-    // graphql@16 ships CommonJS (main) and ESM (module) builds. Node loads the CommonJS one for
-    // every dependency; Vite would hand our sources the ESM one, and two copies of graphql
-    // refuse each other's types ("from another module or realm"). Pin ours to Node's choice.
-    alias: { graphql: createRequire(import.meta.url).resolve("graphql") },
+    // graphql has no "exports" map: Node loads its CommonJS build for every dependency (Pothos,
+    // graphql-scalars, graphql-upload-minimal), while Vite would give our sources the .mjs build
+    // through the "module" field, and graphql refuses to mix types from the two ("another realm").
+    alias: [{ find: /^graphql$/, replacement: require.resolve("graphql") }],
   },
   test: {
     include: ["test/**/*.test.ts", "src/**/*.test.ts"],

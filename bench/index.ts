@@ -1,11 +1,12 @@
-// `npm run bench [name]`: runs every benchmark, or the one named.
-const benchmarks: Record<string, () => Promise<unknown>> = {
-  listing: () => import("./listing.js"),
-};
+// `npm run bench [name …]`: runs every benchmark, or the ones named. Add one by listing it here.
+const benchmarks: { name: string; run: () => Promise<void> }[] = [
+  { name: "uploads", run: async () => (await import("./uploads.js")).run() },
+  { name: "listing", run: async () => void (await import("./listing.js")) },
+];
 
-const only = process.argv[2];
-for (const [name, run] of Object.entries(benchmarks)) {
-  if (only !== undefined && only !== name) continue;
-  console.log(`# ${name}`);
-  await run();
+const only = process.argv.slice(2);
+for (const benchmark of benchmarks) {
+  if (only.length > 0 && !only.includes(benchmark.name)) continue;
+  console.log(`\n## ${benchmark.name}\n`);
+  await benchmark.run();
 }

@@ -8,11 +8,29 @@ import { migrate } from "./db/migrate.js";
 import { FileService } from "./files/service.js";
 import { PendingSweeper } from "./files/sweeper.js";
 import { corsHandler } from "./http/cors.js";
+import { graphqlMultipart, isMultipart } from "./http/graphql-multipart.js";
 import { Metrics, sendJson } from "./http/health.js";
 import { requestScope } from "./logger.js";
 import { createStorage } from "./storage/index.js";
 import type { StorageDriver } from "./storage/driver.js";
 import { createGraphQL } from "./yoga.js";
+
+/**
+ * Headers a browser form or other "simple" cross-site request cannot carry: GraphQL requests
+ * that could be simple (multipart, url-encoded, text/plain, GET) must send one of them.
+ */
+const csrfHeaders = ["x-graphql-csrf", "apollo-require-preflight"];
+
+/** Files one multipart request may carry (the GraphQL multipart `map` entries). */
+const MAX_FILES_PER_REQUEST = 10;
+
+/**
+ * Largest JSON request body (and multipart `operations` field): Yoga's default 25 MB, raised when
+ * base64 `content` up to MAX_INLINE_BYTES needs more (4 encoded bytes per 3, plus the query).
+ */
+function jsonBodyLimit(maxInlineBytes: number): number {
+  return Math.max(25_000_000, Math.ceil(maxInlineBytes / 3) * 4 + 1024 * 1024);
+}
 
 export interface App {
   /** The node:http request listener serving every endpoint. */
@@ -39,8 +57,21 @@ export async function createApp(config: Config, logger: Logger): Promise<App> {
     limits: config,
     uploadUrlTtl: config.uploadUrlTtl,
     pendingUploadTtl: config.pendingUploadTtl,
+    sourceUrl: { allowedHosts: config.sourceUrlAllowedHosts, timeoutMs: config.sourceUrlTimeout * 1000 },
   });
-  const graphql = createGraphQL({ db, files, logger });
+  const graphql = createGraphQL({
+    db,
+    files,
+    logger,
+    csrfHeaders,
+    maxJsonBodyBytes: jsonBodyLimit(config.maxInlineBytes),
+  });
+  const multipart = graphqlMultipart(graphql, {
+    csrfHeaders,
+    maxFileBytes: config.maxSingleUploadBytes,
+    maxFiles: MAX_FILES_PER_REQUEST,
+    maxOperationsBytes: jsonBodyLimit(config.maxInlineBytes),
+  });
   const cors = corsHandler(config.corsOrigins);
   const metrics = new Metrics();
   const sweeper = new PendingSweeper({ db, storage, logger });
@@ -62,6 +93,7 @@ export async function createApp(config: Config, logger: Logger): Promise<App> {
       return void res.end(await metrics.registry.metrics());
     }
     if (storageRoutes !== null && (await storageRoutes(req, res))) return;
+    if (path === "/graphql" && isMultipart(req)) return multipart(req, res);
     await graphql.handle(req, res);
   }
 

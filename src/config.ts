@@ -1,5 +1,7 @@
 import { randomBytes } from "node:crypto";
 import path from "node:path";
+import { isIP } from "node:net";
+import ipaddr from "ipaddr.js";
 
 const MiB = 1024 * 1024;
 
@@ -22,6 +24,14 @@ export interface Config {
   allowedMimeTypes: string[];
   /** Seconds a PENDING file lives before it and its bytes are removed. */
   pendingUploadTtl: number;
+  /**
+   * Hosts `sourceUrl` may reach even when they resolve to loopback, private, link-local or
+   * metadata addresses: lower-case host names (matched against the URL), and IPs or CIDR ranges
+   * (matched against the address actually connected to).
+   */
+  sourceUrlAllowedHosts: string[];
+  /** Seconds a `sourceUrl` download may take, from the first connection to the last byte. */
+  sourceUrlTimeout: number;
   bootstrapApiKey: string | undefined;
   corsOrigins: string[];
   logLevel: string;
@@ -96,6 +106,19 @@ function storageConfig(env: Env): Config["storage"] {
   throw new ConfigError(`STORAGE_DRIVER must be "local" or "s3", got "${driver}"`);
 }
 
+const hostNamePattern = /^(?=.{1,253}$)[a-z0-9_]([a-z0-9_-]{0,62})(\.[a-z0-9_]([a-z0-9_-]{0,62}))*$/;
+
+/** A comma list of host names, IP addresses and CIDR ranges, each checked here. */
+function allowedHosts(env: Env, name: string): string[] {
+  return list(env, name).map((entry) => {
+    const host = entry.toLowerCase().replace(/^\[(.*)\]$/, "$1");
+    if (isIP(host) !== 0 || hostNamePattern.test(host)) return host;
+    const [address, bits] = host.split("/");
+    if (address !== undefined && isIP(address) !== 0 && bits !== undefined && ipaddr.isValidCIDR(host)) return host;
+    throw new ConfigError(`${name} must list host names, IP addresses or CIDR ranges, got "${entry}"`);
+  });
+}
+
 const mimeTypePattern = /^[a-z0-9][a-z0-9!#$&^_.+-]*\/(\*|[a-z0-9][a-z0-9!#$&^_.+-]*)$/i;
 
 /** Reads and validates the environment. Throws ConfigError naming the first bad variable. */
@@ -132,6 +155,8 @@ export function loadConfig(env: Env = process.env): Config {
     maxFileBytes,
     allowedMimeTypes,
     pendingUploadTtl: integer(env, "PENDING_UPLOAD_TTL", 24 * 3600, 1),
+    sourceUrlAllowedHosts: allowedHosts(env, "SOURCE_URL_ALLOWED_HOSTS"),
+    sourceUrlTimeout: integer(env, "SOURCE_URL_TIMEOUT", 30, 1),
     bootstrapApiKey: env.BOOTSTRAP_API_KEY || undefined,
     corsOrigins: list(env, "CORS_ORIGINS"),
     logLevel: env.LOG_LEVEL || "info",

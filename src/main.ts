@@ -17,7 +17,9 @@ if (process.env.SIGNING_SECRET === undefined) {
   logger.warn("SIGNING_SECRET is not set: signed URLs stop working when this process restarts and differ between instances");
 }
 const app = await createApp(config, logger);
-const server = createServer(app.handler);
+// Sockets and request bodies buffer up to 1 MiB (Node's default is 16 KiB), so an upload's socket
+// is not paused and resumed for nearly every chunk while the body is parsed, hashed and written.
+const server = createServer({ highWaterMark: 1024 * 1024 }, app.handler);
 // Uploads may take long; only an idle connection is cut.
 server.requestTimeout = 0;
 server.listen(config.port, config.host, () => {

@@ -1,10 +1,12 @@
+import { useCSRFPrevention } from "@graphql-yoga/plugin-csrf-prevention";
 import { GraphQLError } from "graphql";
-import { createYoga, type YogaServerInstance } from "graphql-yoga";
+import { createYoga, type GraphQLParams, type Plugin, type YogaServerInstance } from "graphql-yoga";
 import type { Logger } from "pino";
 import { bearerToken, callerForApiKey } from "./access/caller.js";
 import type { Context } from "./context.js";
 import type { Db } from "./db/client.js";
 import type { FileService } from "./files/service.js";
+import { MULTIPART_OPERATIONS } from "./http/graphql-multipart.js";
 import { requestScope } from "./logger.js";
 import { schema } from "./schema/index.js";
 
@@ -12,7 +14,22 @@ export interface YogaOptions {
   db: Db;
   files: FileService;
   logger: Logger;
+  /** Headers that mark a request as not a simple cross-site one (CSRF prevention). */
+  csrfHeaders: string[];
+  /** Largest JSON request body. */
+  maxJsonBodyBytes: number;
 }
+
+/** Most operations in one batched request. */
+const MAX_BATCH = 10;
+
+/** Runs the operations the multipart layer parsed (src/http/graphql-multipart.ts) instead of reading a body. */
+const useMultipartOperations: Plugin<Record<string, unknown>> = {
+  onRequestParse({ serverContext, setRequestParser }) {
+    const operations = (serverContext as Record<string, unknown> | undefined)?.[MULTIPART_OPERATIONS];
+    if (operations !== undefined) setRequestParser(() => operations as GraphQLParams | GraphQLParams[]);
+  },
+};
 
 /** The GraphQL endpoint; built apart from the HTTP server so tests and scripts can use it alone. */
 export function createGraphQL(options: YogaOptions): YogaServerInstance<Record<string, unknown>, Context> {
@@ -21,7 +38,11 @@ export function createGraphQL(options: YogaOptions): YogaServerInstance<Record<s
     schema,
     graphqlEndpoint: "/graphql",
     landingPage: false,
+    // Multipart is parsed in front of Yoga, streaming (src/http/graphql-multipart.ts).
     multipart: false,
+    batching: { limit: MAX_BATCH },
+    maxRequestBodySize: options.maxJsonBodyBytes,
+    plugins: [useCSRFPrevention({ requestHeaders: options.csrfHeaders }), useMultipartOperations],
     // CORS is answered in front of Yoga for every endpoint (src/http/cors.ts).
     cors: false,
     logging: {

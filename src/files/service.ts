@@ -12,9 +12,11 @@ import {
   UploadIncompleteError,
   ValidationError,
 } from "./errors.js";
-import { mustDownloadAsAttachment, sniff } from "./inspect.js";
+import { chooseSource, drainUnread, ingestError, openBytes, sourceLimit, storeInspected, type ByteSource } from "./ingest.js";
+import { mustDownloadAsAttachment } from "./inspect.js";
 import { joinParts, multipartTarget } from "./multipart.js";
 import { buildFileData, fileName, labelRows } from "./records.js";
+import { completeMismatch, inRequestMismatch, UploadSettler } from "./settle.js";
 import { inspectStoredObject } from "./stored-bytes.js";
 import type { CompletedPart, CreateFileRequest, FileLimits, FileRecord, FileRow, UpdateFileRequest, UploadTarget } from "./types.js";
 import { checkDeclaredSize, mimeTypeAllowed, validateFileFields } from "./validation.js";
@@ -27,6 +29,8 @@ export interface FileServiceOptions {
   uploadUrlTtl: number;
   /** Seconds a PENDING file lives before the sweeper removes it. */
   pendingUploadTtl: number;
+  /** How `sourceUrl` imports are fetched. */
+  sourceUrl: { allowedHosts: string[]; timeoutMs: number };
 }
 
 const withLabels = { labels: { select: { label: true } } } as const;
@@ -35,7 +39,11 @@ const defaultContentType = "application/octet-stream";
 
 /** Creating, completing, changing and removing files: everything but GraphQL. */
 export class FileService {
-  constructor(private readonly options: FileServiceOptions) {}
+  private readonly settler: UploadSettler;
+
+  constructor(private readonly options: FileServiceOptions) {
+    this.settler = new UploadSettler(options);
+  }
 
   private get db(): Db {
     return this.options.db;
@@ -66,8 +74,31 @@ export class FileService {
     return file;
   }
 
-  /** Creates a PENDING file and signs where its bytes go. */
-  async createFile(caller: Caller, request: CreateFileRequest): Promise<{ file: FileRecord; upload: UploadTarget }> {
+  /**
+   * Creates a file. Without bytes in the request it is PENDING and the result says where to send
+   * them; with `file`, `content` or `sourceUrl` the bytes are streamed in, verified, and the file
+   * is UPLOADED (upload null). A failed in-request upload leaves nothing behind: no row, no bytes.
+   */
+  async createFile(caller: Caller, request: CreateFileRequest): Promise<{ file: FileRecord; upload: UploadTarget | null }> {
+    try {
+      const source = chooseSource(request, this.options.limits);
+      const file = await this.insertPending(caller, request, source);
+      if (source === undefined) {
+        const expiresAt = new Date(Date.now() + this.options.uploadUrlTtl * 1000);
+        const upload =
+          file.multipartUploadId === null
+            ? await this.uploadTarget(file, expiresAt)
+            : await multipartTarget(this.options, file, expiresAt, { uploadId: file.multipartUploadId, received: [] });
+        return { file, upload };
+      }
+      return { file: await this.ingest(file, source), upload: null };
+    } finally {
+      drainUnread(request.file);
+    }
+  }
+
+  /** Validates a create request and inserts its PENDING row. */
+  private async insertPending(caller: Caller, request: CreateFileRequest, source: ByteSource | undefined): Promise<FileRecord> {
     const { limits } = this.options;
     const workspaceId = await this.workspaceFor(caller, request.workspace, "WRITER");
     const fieldErrors = validateFileFields(request, limits, ["input"], { requireName: true });
@@ -77,12 +108,16 @@ export class FileService {
       throw new PayloadTooLargeError(`size is over the largest file accepted (${tooLarge.maxSize} bytes)`, tooLarge.maxSize);
     }
     const method = request.uploadMethod ?? "PUT";
-    if (method === "MULTIPART" && request.size == null) {
+    if (source !== undefined) {
+      const limit = sourceLimit(source, undefined, limits);
+      if (request.size != null && request.size > limit) {
+        throw new PayloadTooLargeError(`a file sent as ${source.kind} takes at most ${limit} bytes`, limit);
+      }
+    } else if (method === "MULTIPART" && request.size == null) {
       throw ValidationError.field(["input", "size"], "size is required for MULTIPART uploads: it decides the parts");
-    }
-    // A large PUT/POST is refused rather than switched to MULTIPART: the client would then get a
-    // target of a shape it did not ask for (parts instead of a url).
-    if (method !== "MULTIPART" && request.size != null && request.size > limits.maxSingleUploadBytes) {
+    } else if (method !== "MULTIPART" && request.size != null && request.size > limits.maxSingleUploadBytes) {
+      // A large PUT/POST is refused rather than switched to MULTIPART: the client would then get
+      // a target of a shape it did not ask for (parts instead of a url).
       throw new PayloadTooLargeError(
         `a single ${method} upload takes at most ${limits.maxSingleUploadBytes} bytes; use uploadMethod MULTIPART`,
         limits.maxSingleUploadBytes,
@@ -93,17 +128,15 @@ export class FileService {
     }
 
     const id = randomUUID();
-    const now = Date.now();
     const replaced = await this.claimExternalId(workspaceId, request);
     const data = buildFileData(request);
     const storageKey = `${workspaceId}/${id}`;
     const multipartUploadId =
-      method === "MULTIPART"
+      source === undefined && method === "MULTIPART"
         ? await this.storage.createMultipartUpload(storageKey, { contentType: request.mimeType ?? defaultContentType })
         : null;
-    let file: FileRecord;
     try {
-      file = await this.db.file.create({
+      return await this.db.file.create({
         data: {
           ...data,
           ...fileName(request.name),
@@ -116,7 +149,7 @@ export class FileService {
           storageKey,
           uploadMethod: method,
           multipartUploadId,
-          expiresAt: new Date(now + this.options.pendingUploadTtl * 1000),
+          expiresAt: new Date(Date.now() + this.options.pendingUploadTtl * 1000),
           labels: { create: labelRows(workspaceId, request.labels) },
         },
         include: withLabels,
@@ -125,12 +158,29 @@ export class FileService {
       if (multipartUploadId !== null) await this.storage.abortMultipartUpload(storageKey, multipartUploadId);
       throw isUniqueViolation(error) ? conflict(request.externalId) : error;
     }
-    const expiresAt = new Date(now + this.options.uploadUrlTtl * 1000);
-    const upload =
-      multipartUploadId === null
-        ? await this.uploadTarget(file, expiresAt)
-        : await multipartTarget(this.options, file, expiresAt, { uploadId: multipartUploadId, received: [] });
-    return { file, upload };
+  }
+
+  /**
+   * Streams an in-request source into the store and settles the file as completeUpload would.
+   * The object is written while it is hashed and sniffed, and verified from those measurements
+   * without reading it again. On any failure the object and the row are removed.
+   */
+  private async ingest(file: FileRecord, source: ByteSource): Promise<FileRecord> {
+    const maxBytes = sourceLimit(source, file.size === null ? undefined : Number(file.size), this.options.limits);
+    const { allowedHosts, timeoutMs } = this.options.sourceUrl;
+    let release = (): void => undefined;
+    try {
+      const opened = await openBytes(source, maxBytes, { allowedHosts, timeoutMs, maxBytes });
+      release = opened.release;
+      const contentType = file.mimeType ?? opened.declaredType ?? defaultContentType;
+      const measured = await storeInspected(this.storage, file.storageKey, opened, maxBytes, contentType);
+      return await this.settler.settle(file, measured, opened.declaredType, inRequestMismatch);
+    } catch (error) {
+      release();
+      await this.storage.deleteObject(file.storageKey);
+      await this.db.file.deleteMany({ where: { id: file.id, status: { not: "UPLOADED" } } });
+      throw ingestError(error, maxBytes);
+    }
   }
 
   /**
@@ -188,67 +238,10 @@ export class FileService {
     if (file.uploadMethod === "MULTIPART") await joinParts(this.options, file, parts);
     const object = await this.storage.headObject(file.storageKey);
     if (object === null) throw new UploadIncompleteError(`no bytes have arrived for file ${id}`);
-    const declared = file.size === null ? undefined : Number(file.size);
-    if (declared !== undefined && object.size !== declared) {
-      await this.storage.deleteObject(file.storageKey);
-      throw new UploadIncompleteError(`${object.size} bytes arrived but ${declared} were declared; upload again`);
-    }
-    const { maxFileBytes } = this.options.limits;
-    if (object.size > maxFileBytes) {
-      await this.storage.deleteObject(file.storageKey);
-      throw new PayloadTooLargeError(`the file is over the largest accepted (${maxFileBytes} bytes)`, maxFileBytes);
-    }
-    const measured = await inspectStoredObject(this.storage, file.storageKey, object, maxFileBytes);
-    if (file.checksumSha256 !== null && measured.sha256 !== file.checksumSha256) {
-      await this.storage.deleteObject(file.storageKey);
-      throw new UploadIncompleteError("the bytes that arrived do not match checksumSha256; upload again");
-    }
-    const sniffed = await sniff(measured.head, file.mimeType ?? undefined);
-    const mimeType = sniffed.mimeType ?? defaultContentType;
-    if (sniffed.executable || !mimeTypeAllowed(mimeType, this.options.limits.allowedMimeTypes)) {
-      await this.storage.deleteObject(file.storageKey);
-      await this.db.file.updateMany({ where: { id, status: "PENDING" }, data: { status: "FAILED" } });
-      throw new UnsupportedMediaTypeError(
-        sniffed.executable ? "executable files are not accepted" : `files of type ${mimeType} are not accepted here`,
-      );
-    }
-    return this.markUploaded(file, {
-      size: BigInt(measured.size),
-      checksumSha256: measured.sha256,
-      mimeType,
-      width: sniffed.dimensions?.width ?? null,
-      height: sniffed.dimensions?.height ?? null,
-    });
-  }
-
-  /**
-   * Marks a verified PENDING file UPLOADED, once even when completions race, and hands it the
-   * externalId of the file it replaces, whose row goes in the same transaction.
-   */
-  private async markUploaded(
-    file: FileRecord,
-    measured: { size: bigint; checksumSha256: string; mimeType: string; width: number | null; height: number | null },
-  ): Promise<FileRecord> {
-    const replacedKeys = await this.db.$transaction(async (tx) => {
-      const marked = await tx.file.updateMany({
-        where: { id: file.id, status: "PENDING" },
-        data: { ...measured, status: "UPLOADED", uploadedAt: new Date(), expiresAt: null },
-      });
-      if (marked.count === 0 || file.pendingExternalId === null) return [];
-      const holder = await tx.file.findUnique({
-        where: { workspaceId_externalId: { workspaceId: file.workspaceId, externalId: file.pendingExternalId } },
-        select: { id: true, storageKey: true },
-      });
-      if (holder !== null) await tx.file.delete({ where: { id: holder.id } });
-      await tx.file.update({
-        where: { id: file.id },
-        data: { externalId: file.pendingExternalId, pendingExternalId: null, replacesId: null },
-      });
-      return holder === null ? [] : [holder.storageKey];
-    });
-    // The old content goes only once the new file holds the externalId.
-    await Promise.all(replacedKeys.map((key) => this.storage.deleteObject(key)));
-    return this.db.file.findUniqueOrThrow({ where: { id: file.id }, include: withLabels });
+    // The stored size alone can already rule the bytes out, without reading them.
+    await this.settler.checkSize(file, object.size, completeMismatch);
+    const measured = await inspectStoredObject(this.storage, file.storageKey, object, this.options.limits.maxFileBytes);
+    return this.settler.settle(file, measured, undefined, completeMismatch);
   }
 
   /** Changes a file's name, metadata, labels, directory or description. */

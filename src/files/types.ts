@@ -1,3 +1,4 @@
+import type { Readable } from "node:stream";
 import type { File, FileLabel } from "../db/generated/sqlite/client.js";
 
 export type FileStatus = "PENDING" | "UPLOADED" | "FAILED";
@@ -48,6 +49,20 @@ export interface CreateFileRequest extends FileFields {
   name: string;
   overwrite?: boolean | null;
   uploadMethod?: UploadMethod | null;
+  /** Bytes streamed in this request (GraphQL multipart); resolves when the file's part begins. */
+  file?: Promise<IncomingFile> | null;
+  /** The bytes as standard base64 (RFC 4648 §4, padded), at most `maxInlineBytes` decoded. */
+  content?: string | null;
+  /** An http(s) URL the server downloads the bytes from. */
+  sourceUrl?: string | null;
+}
+
+/** A file arriving in the request body. */
+export interface IncomingFile {
+  /** The bytes as they arrive; `truncated` is set by parsers that cut a part off at their limit. */
+  stream: Readable & { truncated?: boolean };
+  /** The part's declared Content-Type, used only as a hint for text types. */
+  mimeType: string | undefined;
 }
 
 export interface UpdateFileRequest

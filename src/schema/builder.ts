@@ -5,6 +5,7 @@ import RelayPlugin from "@pothos/plugin-relay";
 import ScopeAuthPlugin from "@pothos/plugin-scope-auth";
 import { GraphQLError } from "graphql";
 import { DateTimeResolver, JSONResolver, SafeIntResolver } from "graphql-scalars";
+import { GraphQLUpload, type FileUpload } from "graphql-upload-minimal";
 import type { Context } from "../context.js";
 import type PrismaTypes from "../db/generated/pothos-types.js";
 import { getDatamodel } from "../db/generated/pothos-types.js";
@@ -17,6 +18,8 @@ export const builder = new SchemaBuilder<{
     DateTime: { Input: Date; Output: Date };
     JSON: { Input: unknown; Output: unknown };
     SafeInt: { Input: number; Output: number };
+    /** GraphQL multipart request spec: the resolver gets a promise of the file's details. */
+    Upload: { Input: Promise<FileUpload>; Output: never };
   };
   DefaultFieldNullability: false;
 }>({
@@ -45,6 +48,7 @@ export const builder = new SchemaBuilder<{
 builder.addScalarType("DateTime", DateTimeResolver);
 builder.addScalarType("JSON", JSONResolver);
 builder.addScalarType("SafeInt", SafeIntResolver);
+builder.addScalarType("Upload", GraphQLUpload);
 
 // Every root field needs a caller; introspection does not, so GraphiQL loads without a key.
 builder.queryType({ authScopes: { authenticated: true } });

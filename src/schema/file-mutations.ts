@@ -127,6 +127,12 @@ const CreateFileInput = builder.inputType("CreateFileInput", {
     sessionId: t.string(),
     sourceCreatedTime: t.field({ type: "DateTime" }),
     sourceModifiedTime: t.field({ type: "DateTime" }),
+    file: t.field({
+      type: "Upload",
+      description: "The bytes, in this request (GraphQL multipart request spec). At most one of file, content, sourceUrl.",
+    }),
+    content: t.string({ description: "The bytes as standard, padded base64; at most MAX_INLINE_BYTES decoded." }),
+    sourceUrl: t.string({ description: "An http(s) URL the server downloads the bytes from." }),
     uploadMethod: t.field({ type: UploadMethodEnum, defaultValue: "PUT" }),
   }),
 });
@@ -188,6 +194,7 @@ builder.mutationFields((t) => ({
       context.files.createFile(callerOf(context), {
         ...input,
         workspace: internalId(String(input.workspaceId), "Workspace"),
+        file: input.file?.then((upload) => ({ stream: upload.createReadStream(), mimeType: upload.mimetype })),
       }),
   }),
   completeUpload: t.field({

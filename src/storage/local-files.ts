@@ -63,7 +63,9 @@ export async function writeAtomically(
   // Opening before the pipeline starts means the file exists when we clean up; a lazily opened
   // stream could create it after our rm() ran.
   const handle = await open(temp, "wx");
-  const out = handle.createWriteStream();
+  // 1 MiB rather than 16 KiB: fewer, larger writes and far less backpressure churn on the
+  // upload's socket; it bounds memory per upload to about that.
+  const out = handle.createWriteStream({ highWaterMark: 1024 * 1024 });
   try {
     await pipeline(source, out);
     if (createDirs) await mkdir(path.dirname(target), { recursive: true });

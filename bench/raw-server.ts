@@ -1,0 +1,17 @@
+// The baseline for bench/uploads.ts: the least a Node server can do with an upload, streaming
+// the request body to a file. Prints its port on stdout once listening.
+import { randomUUID } from "node:crypto";
+import { createWriteStream } from "node:fs";
+import { createServer } from "node:http";
+import type { AddressInfo } from "node:net";
+import path from "node:path";
+import { pipeline } from "node:stream/promises";
+
+const dir = process.argv[2] ?? ".";
+const server = createServer((req, res) => {
+  pipeline(req, createWriteStream(path.join(dir, randomUUID()))).then(
+    () => res.writeHead(200).end("ok"),
+    (error: unknown) => res.writeHead(500).end(`failed: ${String(error)}`),
+  );
+});
+server.listen(0, "127.0.0.1", () => console.log((server.address() as AddressInfo).port));

@@ -1,0 +1,180 @@
+/**
+ * GraphQL multipart uploads to the local driver against a raw Node server that streams the body
+ * to disk: MB/s of each, their ratio, and the real server's peak RSS growth during a 1 GiB upload.
+ * Both servers run as child processes on loopback; their RSS is read from /proc/<pid>/status.
+ */
+import { spawn, type ChildProcess } from "node:child_process";
+import { randomBytes } from "node:crypto";
+import { mkdtemp, readFile, rm } from "node:fs/promises";
+import { request } from "node:http";
+import { createServer } from "node:net";
+import os from "node:os";
+import path from "node:path";
+import { fileURLToPath } from "node:url";
+
+const MiB = 1024 * 1024;
+const root = fileURLToPath(new URL("..", import.meta.url));
+const apiKey = "bench-key";
+const sizes = [
+  { label: "1 MiB", bytes: MiB, runs: 5 },
+  { label: "64 MiB", bytes: 64 * MiB, runs: 3 },
+  { label: "1 GiB", bytes: 1024 * MiB, runs: 1 },
+];
+/** Sent over and over as the file's bytes: random, so nothing compresses or dedupes. */
+const block = randomBytes(4 * MiB);
+
+function freePort(): Promise<number> {
+  return new Promise((resolve) => {
+    const probe = createServer().listen(0, "127.0.0.1", () => {
+      const { port } = probe.address() as { port: number };
+      probe.close(() => resolve(port));
+    });
+  });
+}
+
+async function waitFor(url: string): Promise<void> {
+  for (let attempt = 0; attempt < 200; attempt++) {
+    if (await fetch(url).then((response) => response.ok, () => false)) return;
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+  throw new Error(`${url} did not come up`);
+}
+
+async function rssBytes(pid: number): Promise<number> {
+  const status = await readFile(`/proc/${pid}/status`, "utf8");
+  return Number(/VmRSS:\s+(\d+) kB/.exec(status)?.[1] ?? 0) * 1024;
+}
+
+/** CPU seconds (user + system) a process has used, from /proc/<pid>/stat. */
+async function cpuSeconds(pid: number): Promise<number> {
+  const stat = await readFile(`/proc/${pid}/stat`, "utf8");
+  const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+  // utime and stime are fields 14 and 15 of the line, i.e. 12 and 13 after "(comm) state".
+  return (Number(fields[11]) + Number(fields[12])) / 100;
+}
+
+/** Sends `head`, `size` file bytes and `tail` as one POST body; resolves with seconds taken and the response. */
+function send(url: string, headers: Record<string, string>, head: Buffer, size: number, tail: Buffer): Promise<{ seconds: number; body: string }> {
+  return new Promise((resolve, reject) => {
+    const started = process.hrtime.bigint();
+    const req = request(url, { method: "POST", headers: { ...headers, "content-length": String(head.length + size + tail.length) } }, (res) => {
+      const chunks: Buffer[] = [];
+      res.on("data", (chunk: Buffer) => chunks.push(chunk));
+      res.on("end", () => {
+        const seconds = Number(process.hrtime.bigint() - started) / 1e9;
+        const body = Buffer.concat(chunks).toString();
+        if (res.statusCode !== 200) reject(new Error(`HTTP ${res.statusCode}: ${body}`));
+        else resolve({ seconds, body });
+      });
+    });
+    req.on("error", reject);
+    req.write(head);
+    let sent = 0;
+    const pump = (): void => {
+      while (sent < size) {
+        const chunk = block.subarray(0, Math.min(block.length, size - sent));
+        sent += chunk.length;
+        if (!req.write(chunk)) return void req.once("drain", pump);
+      }
+      req.end(tail);
+    };
+    pump();
+  });
+}
+
+function multipartParts(size: number): { headers: Record<string, string>; head: Buffer; tail: Buffer } {
+  const boundary = "----bench-boundary-7MA4YWxkTrZu0gW";
+  const operations = JSON.stringify({
+    query: "mutation ($input: CreateFileInput!) { createFile(input: $input) { __typename ... on CreateFilePayload { file { size status } } ... on Error { message } } }",
+    variables: { input: { workspaceId: "default", name: "bench.bin", size, file: null } },
+  });
+  return {
+    headers: { authorization: `Bearer ${apiKey}`, "x-graphql-csrf": "1", "content-type": `multipart/form-data; boundary=${boundary}` },
+    head: Buffer.from(
+      `--${boundary}\r\nContent-Disposition: form-data; name="operations"\r\n\r\n${operations}\r\n` +
+        `--${boundary}\r\nContent-Disposition: form-data; name="map"\r\n\r\n{"0":["variables.input.file"]}\r\n` +
+        `--${boundary}\r\nContent-Disposition: form-data; name="0"; filename="bench.bin"\r\nContent-Type: application/octet-stream\r\n\r\n`,
+    ),
+    tail: Buffer.from(`\r\n--${boundary}--\r\n`),
+  };
+}
+
+function startChild(args: string[], env: Record<string, string>): ChildProcess {
+  // BENCH_CPU_PROFILE=<dir> writes V8 CPU profiles of both servers there, for finding hot spots.
+  const profile = process.env.BENCH_CPU_PROFILE ? ["--cpu-prof", `--cpu-prof-dir=${process.env.BENCH_CPU_PROFILE}`] : [];
+  const child = spawn(process.execPath, [...profile, "--import", "tsx", ...args], { cwd: root, env: { ...process.env, ...env }, stdio: ["ignore", "pipe", "inherit"] });
+  return child;
+}
+
+const mbps = (bytes: number, seconds: number): number => bytes / seconds / 1e6;
+const fmt = (value: number): string => value.toFixed(1).padStart(8);
+
+export async function run(): Promise<void> {
+  const work = await mkdtemp(path.join(os.tmpdir(), "files-bench-"));
+  const port = await freePort();
+  const server = startChild(["src/main.ts"], {
+    PORT: String(port),
+    HOST: "127.0.0.1",
+    DATABASE_URL: `file:${path.join(work, "app.db")}`,
+    STORAGE_LOCAL_DIR: path.join(work, "objects"),
+    BOOTSTRAP_API_KEY: apiKey,
+    SIGNING_SECRET: "bench",
+    MAX_SINGLE_UPLOAD_BYTES: String(2048 * MiB),
+    LOG_LEVEL: "warn",
+  });
+  const rawDir = path.join(work, "raw");
+  await import("node:fs/promises").then((fs) => fs.mkdir(rawDir));
+  const raw = startChild(["bench/raw-server.ts", rawDir], {});
+  try {
+    const rawPort = await new Promise<number>((resolve) => raw.stdout?.once("data", (data: Buffer) => resolve(Number(data.toString().trim()))));
+    await waitFor(`http://127.0.0.1:${port}/healthz`);
+    const graphqlUrl = `http://127.0.0.1:${port}/graphql`;
+    const rawUrl = `http://127.0.0.1:${rawPort}/upload`;
+    // Warm up both (JIT, database, directories).
+    await send(rawUrl, {}, Buffer.alloc(0), MiB, Buffer.alloc(0));
+    const warm = multipartParts(MiB);
+    await send(graphqlUrl, warm.headers, warm.head, MiB, warm.tail);
+
+    console.log("size       runs   raw MB/s  graphql MB/s   ratio");
+    let peakGrowth = 0;
+    let rssAt = { baseline: 0, peak: 0 };
+    const cpu = { raw: 0, graphql: 0 };
+    for (const { label, bytes, runs } of sizes) {
+      let rawBest = 0;
+      let graphqlBest = 0;
+      for (let i = 0; i < runs; i++) {
+        const rawCpu = await cpuSeconds(raw.pid!);
+        const rawRun = await send(rawUrl, {}, Buffer.alloc(0), bytes, Buffer.alloc(0));
+        if (bytes === 1024 * MiB) cpu.raw = (await cpuSeconds(raw.pid!)) - rawCpu;
+        rawBest = Math.max(rawBest, mbps(bytes, rawRun.seconds));
+        const parts = multipartParts(bytes);
+        const baseline = await rssBytes(server.pid!);
+        let peak = baseline;
+        const sampler = setInterval(() => {
+          rssBytes(server.pid!).then((rss) => (peak = Math.max(peak, rss)), () => undefined);
+        }, 20);
+        const serverCpu = await cpuSeconds(server.pid!);
+        const result = await send(graphqlUrl, parts.headers, parts.head, bytes, parts.tail);
+        clearInterval(sampler);
+        if (bytes === 1024 * MiB) cpu.graphql = (await cpuSeconds(server.pid!)) - serverCpu;
+        if (!result.body.includes('"UPLOADED"')) throw new Error(`upload failed: ${result.body}`);
+        graphqlBest = Math.max(graphqlBest, mbps(bytes, result.seconds));
+        if (bytes === 1024 * MiB) {
+          peakGrowth = peak - baseline;
+          rssAt = { baseline, peak };
+        }
+      }
+      console.log(`${label.padEnd(10)} ${String(runs).padStart(4)} ${fmt(rawBest)} ${fmt(graphqlBest)}      ${(graphqlBest / rawBest).toFixed(2)}`);
+    }
+    console.log(`\nserver peak RSS growth during the 1 GiB upload: ${(peakGrowth / MiB).toFixed(1)} MiB (target <= 64 MiB; ${(rssAt.baseline / MiB).toFixed(1)} MiB before, peak ${(rssAt.peak / MiB).toFixed(1)} MiB)`);
+    console.log(`server CPU time for the 1 GiB upload: raw ${cpu.raw.toFixed(2)} s, graphql ${cpu.graphql.toFixed(2)} s`);
+    console.log(`load average at the end: ${os.loadavg().map((load) => load.toFixed(2)).join(" ")} on ${os.cpus().length} cores`);
+    console.log("MB/s = 10^6 bytes per second, best of the runs, client and servers on loopback on this machine.");
+  } finally {
+    const exited = (child: ChildProcess): Promise<unknown> => new Promise((resolve) => child.once("exit", resolve));
+    server.kill();
+    raw.kill();
+    await Promise.all([exited(server), exited(raw)]);
+    await rm(work, { recursive: true, force: true });
+  }
+}

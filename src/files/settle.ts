@@ -1,0 +1,107 @@
+import type { Db } from "../db/client.js";
+import type { StorageDriver } from "../storage/driver.js";
+import { type FileError, PayloadTooLargeError, UnsupportedMediaTypeError, UploadIncompleteError, ValidationError } from "./errors.js";
+import { sniff, type InspectedBytes } from "./inspect.js";
+import type { FileLimits, FileRecord } from "./types.js";
+import { mimeTypeAllowed } from "./validation.js";
+
+/** Turns a mismatch between declared and received bytes into the error the caller's operation reports. */
+export type MismatchError = (field: "size" | "checksumSha256", message: string) => FileError;
+
+/** In createFile the client's own fields were wrong: a ValidationError on that field. */
+export const inRequestMismatch: MismatchError = (field, message) => ValidationError.field(["input", field], message);
+/** At completeUpload the upload can be retried: UploadIncompleteError. */
+export const completeMismatch: MismatchError = (_field, message) => new UploadIncompleteError(`${message}; upload again`);
+
+const withLabels = { labels: { select: { label: true } } } as const;
+const defaultContentType = "application/octet-stream";
+
+/**
+ * How every upload path ends, whether the bytes came to a signed target (completeUpload) or in
+ * the createFile request: the measurements are checked and the file marked UPLOADED.
+ */
+export class UploadSettler {
+  constructor(private readonly options: { db: Db; storage: StorageDriver; limits: FileLimits }) {}
+
+  private get db(): Db {
+    return this.options.db;
+  }
+
+  private get storage(): StorageDriver {
+    return this.options.storage;
+  }
+
+  /** Deletes the bytes and throws when `size` is not the declared size or is over the file limit. */
+  async checkSize(file: FileRecord, size: number, mismatch: MismatchError): Promise<void> {
+    const declared = file.size === null ? undefined : Number(file.size);
+    const { maxFileBytes } = this.options.limits;
+    if (declared !== undefined && size !== declared) {
+      await this.storage.deleteObject(file.storageKey);
+      throw mismatch("size", `${size} bytes arrived but ${declared} were declared`);
+    }
+    if (size > maxFileBytes) {
+      await this.storage.deleteObject(file.storageKey);
+      throw new PayloadTooLargeError(`the file is over the largest accepted (${maxFileBytes} bytes)`, maxFileBytes);
+    }
+  }
+
+  /**
+   * The one verification every upload path ends with, from the measurements of the stored bytes:
+   * size and checksum against what was declared, executable and MIME allow-list checks on the
+   * sniffed type, image dimensions; then the file is marked UPLOADED. Bytes that fail a check are
+   * deleted; an executable or refused type also marks the file FAILED.
+   */
+  async settle(file: FileRecord, measured: InspectedBytes, typeHint: string | undefined, mismatch: MismatchError): Promise<FileRecord> {
+    await this.checkSize(file, measured.size, mismatch);
+    if (file.checksumSha256 !== null && measured.sha256 !== file.checksumSha256) {
+      await this.storage.deleteObject(file.storageKey);
+      throw mismatch("checksumSha256", "the bytes that arrived do not match checksumSha256");
+    }
+    const sniffed = await sniff(measured.head, file.mimeType ?? typeHint);
+    const mimeType = sniffed.mimeType ?? defaultContentType;
+    if (sniffed.executable || !mimeTypeAllowed(mimeType, this.options.limits.allowedMimeTypes)) {
+      await this.storage.deleteObject(file.storageKey);
+      await this.db.file.updateMany({ where: { id: file.id, status: "PENDING" }, data: { status: "FAILED" } });
+      throw new UnsupportedMediaTypeError(
+        sniffed.executable ? "executable files are not accepted" : `files of type ${mimeType} are not accepted here`,
+      );
+    }
+    return this.markUploaded(file, {
+      size: BigInt(measured.size),
+      checksumSha256: measured.sha256,
+      mimeType,
+      width: sniffed.dimensions?.width ?? null,
+      height: sniffed.dimensions?.height ?? null,
+    });
+  }
+
+  /**
+   * Marks a verified PENDING file UPLOADED, once even when completions race, and hands it the
+   * externalId of the file it replaces, whose row goes in the same transaction.
+   */
+  private async markUploaded(
+    file: FileRecord,
+    measured: { size: bigint; checksumSha256: string; mimeType: string; width: number | null; height: number | null },
+  ): Promise<FileRecord> {
+    const replacedKeys = await this.db.$transaction(async (tx) => {
+      const marked = await tx.file.updateMany({
+        where: { id: file.id, status: "PENDING" },
+        data: { ...measured, status: "UPLOADED", uploadedAt: new Date(), expiresAt: null },
+      });
+      if (marked.count === 0 || file.pendingExternalId === null) return [];
+      const holder = await tx.file.findUnique({
+        where: { workspaceId_externalId: { workspaceId: file.workspaceId, externalId: file.pendingExternalId } },
+        select: { id: true, storageKey: true },
+      });
+      if (holder !== null) await tx.file.delete({ where: { id: holder.id } });
+      await tx.file.update({
+        where: { id: file.id },
+        data: { externalId: file.pendingExternalId, pendingExternalId: null, replacesId: null },
+      });
+      return holder === null ? [] : [holder.storageKey];
+    });
+    // The old content goes only once the new file holds the externalId.
+    await Promise.all(replacedKeys.map((key) => this.storage.deleteObject(key)));
+    return this.db.file.findUniqueOrThrow({ where: { id: file.id }, include: withLabels });
+  }
+}

@@ -1,0 +1,87 @@
+import type { IncomingMessage, ServerResponse } from "node:http";
+import { processRequest } from "graphql-upload-minimal";
+import type { YogaServerInstance } from "graphql-yoga";
+import type { Context } from "../context.js";
+import { sendJson } from "./health.js";
+
+/**
+ * GraphQL multipart requests (https://github.com/jaydenseric/graphql-multipart-request-spec) in
+ * front of Yoga. `processRequest` from graphql-upload-minimal reads the `operations` and `map`
+ * fields and hands each file to its resolver as a stream while the body is still arriving, so a
+ * file goes to storage without being held in memory. Yoga then runs the operations it produced
+ * (see `multipartOperations` in yoga.ts) on a bodiless copy of the request: its own multipart
+ * parser and its body-size limit, which would refuse any large upload, never see the body.
+ */
+export interface GraphQLMultipartOptions {
+  /** A multipart request must carry one of these headers, checked before the body is read. */
+  csrfHeaders: string[];
+  /** Largest file part; the resolver's own limits (declared size, maxSingleUploadBytes) apply too. */
+  maxFileBytes: number;
+  /** Most files in one request. */
+  maxFiles: number;
+  /** Largest `operations` or `map` field. */
+  maxOperationsBytes: number;
+}
+
+/** The server-context key under which the parsed operations reach Yoga. */
+export const MULTIPART_OPERATIONS = "multipartOperations";
+
+/** Whether a request is a multipart/form-data POST. */
+export function isMultipart(req: IncomingMessage): boolean {
+  const type = (req.headers["content-type"] ?? "").split(";", 1)[0]?.trim().toLowerCase();
+  return req.method === "POST" && type === "multipart/form-data";
+}
+
+function graphqlError(res: ServerResponse, status: number, code: string, message: string): void {
+  // The body was not (fully) read: the connection cannot carry another request.
+  res.setHeader("connection", "close");
+  sendJson(res, status, { errors: [{ message, extensions: { code } }] });
+}
+
+/** A handler for multipart POSTs to the GraphQL endpoint. */
+export function graphqlMultipart(
+  graphql: YogaServerInstance<Record<string, unknown>, Context>,
+  options: GraphQLMultipartOptions,
+): (req: IncomingMessage, res: ServerResponse) => Promise<void> {
+  return async (req, res) => {
+    // The CSRF rule Yoga applies to simple requests, here before a byte of the body is parsed.
+    if (!options.csrfHeaders.some((header) => req.headers[header] !== undefined)) {
+      return graphqlError(
+        res,
+        400,
+        "CSRF_HEADER_REQUIRED",
+        `multipart requests must send one of the headers ${options.csrfHeaders.join(", ")} (any value), which browser forms cannot send`,
+      );
+    }
+    let operations: unknown;
+    try {
+      operations = await processRequest(req, res, {
+        // One byte over our limit, so that our own cap (which errors) is what stops a large part:
+        // busboy's limit merely truncates it and ends the stream as if it were complete.
+        maxFileSize: options.maxFileBytes + 1,
+        maxFiles: options.maxFiles,
+        maxFieldSize: options.maxOperationsBytes,
+      });
+    } catch (error) {
+      const status = (error as { status?: unknown }).status;
+      const code = status === 413 ? "REQUEST_ENTITY_TOO_LARGE" : "BAD_REQUEST";
+      return graphqlError(res, typeof status === "number" && status < 500 ? status : 400, code, (error as Error).message);
+    }
+    const headers = new Headers();
+    for (const [name, value] of Object.entries(req.headers)) {
+      if (value === undefined || name === "content-length" || name === "transfer-encoding") continue;
+      for (const item of Array.isArray(value) ? value : [value]) headers.append(name, item);
+    }
+    const request = new Request(new URL(req.url ?? "/graphql", "http://localhost"), { method: "POST", headers });
+    const response = await graphql.fetch(request, { [MULTIPART_OPERATIONS]: operations });
+    const body = Buffer.from(await response.arrayBuffer());
+    if (!req.readableEnded) {
+      // Parts no operation read (a refused request, an unused file): drop the rest of the body.
+      req.unpipe();
+      req.resume();
+      res.setHeader("connection", "close");
+    }
+    res.writeHead(response.status, Object.fromEntries(response.headers));
+    res.end(body);
+  };
+}

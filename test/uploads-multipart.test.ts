@@ -1,0 +1,170 @@
+import { randomBytes } from "node:crypto";
+import { readdir } from "node:fs/promises";
+import path from "node:path";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { createFileMutation, sha256, type MutationResult } from "./helpers/files.js";
+import { createFileWithUpload, postMultipart, startPartialUpload } from "./helpers/multipart.js";
+import { apiKey, startServer, type TestServer } from "./helpers/server.js";
+
+const MiB = 1024 * 1024;
+let server: TestServer;
+beforeAll(async () => {
+  server = await startServer({ MAX_SINGLE_UPLOAD_BYTES: String(64 * MiB) });
+});
+afterAll(() => server.close());
+
+/** Every file under the objects directory (including .tmp), relative to it. */
+async function storedFiles(): Promise<string[]> {
+  const entries = await readdir(server.objectsDir, { recursive: true, withFileTypes: true }).catch(() => []);
+  return entries.filter((entry) => entry.isFile()).map((entry) => path.relative(server.objectsDir, path.join(entry.parentPath, entry.name)));
+}
+
+async function download(url: string): Promise<Buffer> {
+  const response = await fetch(url);
+  expect(response.status).toBe(200);
+  return Buffer.from(await response.arrayBuffer());
+}
+
+describe("GraphQL multipart uploads", () => {
+  it("uploads one file in the createFile request and returns it UPLOADED with no upload target", async () => {
+    const body = Buffer.from("hello from a multipart request\n");
+    const result = await createFileWithUpload(server, { name: "hello.txt", mimeType: "text/plain" }, body, "text/plain");
+    expect(result.__typename).toBe("CreateFilePayload");
+    expect(result.upload).toBeNull();
+    expect(result.file).toMatchObject({ status: "UPLOADED", uploaded: true, size: body.length, checksumSha256: sha256(body), mimeType: "text/plain" });
+    expect(await download(result.file!.downloadUrl!)).toEqual(body);
+  });
+
+  it("uploads several files in one operation, each to its own createFile", async () => {
+    const first = randomBytes(200_000);
+    const second = randomBytes(300_000);
+    const query = `mutation ($a: CreateFileInput!, $b: CreateFileInput!) {
+      a: createFile(input: $a) { ... on CreateFilePayload { file { id size checksumSha256 status } } }
+      b: createFile(input: $b) { ... on CreateFilePayload { file { id size checksumSha256 status } } }
+    }`;
+    const { status, body } = await postMultipart(
+      server,
+      { query, variables: { a: { workspaceId: "default", name: "a.bin", file: null }, b: { workspaceId: "default", name: "b.bin", file: null } } },
+      [
+        { paths: ["variables.a.file"], body: first },
+        { paths: ["variables.b.file"], body: second },
+      ],
+    );
+    expect(status).toBe(200);
+    const data = (body as { data: Record<string, { file: { checksumSha256: string; status: string } }> }).data;
+    expect(data.a?.file).toMatchObject({ checksumSha256: sha256(first), status: "UPLOADED" });
+    expect(data.b?.file).toMatchObject({ checksumSha256: sha256(second), status: "UPLOADED" });
+  });
+
+  it("uploads files of batched operations", async () => {
+    const files = [randomBytes(100_000), randomBytes(150_000)];
+    const operations = files.map((_, index) => ({
+      query: createFileMutation,
+      variables: { input: { workspaceId: "default", name: `batch-${index}.bin`, file: null } },
+    }));
+    const { status, body } = await postMultipart(
+      server,
+      operations,
+      files.map((file, index) => ({ paths: [`${index}.variables.input.file`], body: file })),
+    );
+    expect(status).toBe(200);
+    const results = body as { data: { createFile: MutationResult } }[];
+    expect(results.map((result) => result.data.createFile.file?.checksumSha256)).toEqual(files.map(sha256));
+  });
+
+  it("stores a 50 MiB upload whose downloaded bytes hash the same as the original", async () => {
+    const body = randomBytes(50 * MiB);
+    const result = await createFileWithUpload(server, { name: "large.bin", size: body.length }, body);
+    expect(result.file).toMatchObject({ status: "UPLOADED", size: body.length, checksumSha256: sha256(body) });
+    expect(sha256(await download(result.file!.downloadUrl!))).toBe(sha256(body));
+  });
+
+  it("refuses a multipart request without a CSRF header before reading it", async () => {
+    const before = await server.app.db.file.count();
+    const { status, body } = await postMultipart(
+      server,
+      { query: createFileMutation, variables: { input: { workspaceId: "default", name: "csrf.txt", file: null } } },
+      [{ paths: ["variables.input.file"], body: Buffer.from("forged") }],
+      {},
+    );
+    expect(status).toBe(400);
+    expect(JSON.stringify(body)).toContain("x-graphql-csrf");
+    expect(await server.app.db.file.count()).toBe(before);
+  });
+
+  it("accepts apollo-require-preflight as the CSRF header", async () => {
+    const { status } = await postMultipart(
+      server,
+      { query: createFileMutation, variables: { input: { workspaceId: "default", name: "apollo.txt", file: null } } },
+      [{ paths: ["variables.input.file"], body: Buffer.from("apollo") }],
+      { "apollo-require-preflight": "true" },
+    );
+    expect(status).toBe(200);
+  });
+
+  it("cuts off a file over MAX_SINGLE_UPLOAD_BYTES with PayloadTooLargeError and keeps nothing", async () => {
+    const before = await server.app.db.file.count();
+    const result = await createFileWithUpload(server, { name: "too-big.bin" }, Buffer.alloc(64 * MiB + 1, 1));
+    expect(result).toMatchObject({ __typename: "PayloadTooLargeError", maxSize: 64 * MiB });
+    expect(await server.app.db.file.count()).toBe(before);
+    expect((await storedFiles()).filter((file) => file.startsWith(".tmp"))).toEqual([]);
+  });
+
+  it("cuts off a file larger than its declared size", async () => {
+    const result = await createFileWithUpload(server, { name: "declared.bin", size: 10 }, Buffer.alloc(11, 1));
+    expect(result).toMatchObject({ __typename: "PayloadTooLargeError", maxSize: 10 });
+  });
+
+  it("reports a file shorter than its declared size on the size field", async () => {
+    const result = await createFileWithUpload(server, { name: "short.bin", size: 10 }, Buffer.alloc(9, 1));
+    expect(result.__typename).toBe("ValidationError");
+    expect(result.fieldErrors?.[0]?.path).toEqual(["input", "size"]);
+  });
+
+  it("rejects an executable upload and keeps no row", async () => {
+    const before = await server.app.db.file.count();
+    const elf = Buffer.concat([Buffer.from([0x7f, 0x45, 0x4c, 0x46]), randomBytes(100)]);
+    const result = await createFileWithUpload(server, { name: "notes.txt", mimeType: "text/plain" }, elf);
+    expect(result.__typename).toBe("UnsupportedMediaTypeError");
+    expect(await server.app.db.file.count()).toBe(before);
+  });
+
+  it("refuses file together with content, and still answers the request", async () => {
+    const result = await createFileWithUpload(server, { name: "both.txt", content: "aGk=" }, Buffer.from("hi"));
+    expect(result.__typename).toBe("ValidationError");
+    expect(result.fieldErrors?.map((error) => error.path.join("."))).toEqual(["input.file", "input.content"]);
+  });
+
+  it("leaves no row and no bytes when the client disconnects half-way", async () => {
+    const rowsBefore = await server.app.db.file.count();
+    const abort = startPartialUpload(server, { name: "aborted.bin" }, 40 * MiB, 20 * MiB);
+    // Wait until the server has created the row and is streaming, then drop the connection.
+    await expect.poll(() => server.app.db.file.count({ where: { name: "aborted.bin" } }), { timeout: 10_000 }).toBe(1);
+    abort();
+    await expect.poll(() => server.app.db.file.count({ where: { name: "aborted.bin" } }), { timeout: 10_000 }).toBe(0);
+    expect(await server.app.db.file.count()).toBe(rowsBefore);
+    const rows = await server.app.db.file.findMany({ select: { storageKey: true } });
+    const expected = rows.map((row) => row.storageKey).sort();
+    await expect.poll(async () => (await storedFiles()).sort(), { timeout: 10_000 }).toEqual(expected);
+  });
+});
+
+describe("multipart requests that name a missing file", () => {
+  it("answers with a ValidationError on file and keeps no row", async () => {
+    const before = await server.app.db.file.count();
+    // The map names part "0", which the body never sends.
+    const form = new FormData();
+    form.append("operations", JSON.stringify({ query: createFileMutation, variables: { input: { workspaceId: "default", name: "missing.bin", file: null } } }));
+    form.append("map", JSON.stringify({ 0: ["variables.input.file"] }));
+    const response = await fetch(`${server.url}/graphql`, {
+      method: "POST",
+      headers: { authorization: `Bearer ${apiKey}`, "x-graphql-csrf": "1" },
+      body: form,
+    });
+    const status = response.status;
+    const body: unknown = await response.json();
+    expect(status).toBe(200);
+    expect(JSON.stringify(body)).toContain("ValidationError");
+    expect(await server.app.db.file.count()).toBe(before);
+  });
+});
