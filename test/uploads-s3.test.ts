@@ -1,0 +1,85 @@
+import { randomBytes } from "node:crypto";
+import { createServer, type Server } from "node:http";
+import type { AddressInfo } from "node:net";
+import { ListObjectsV2Command, S3Client } from "@aws-sdk/client-s3";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { createFile, sha256 } from "./helpers/files.js";
+import { createFileWithUpload } from "./helpers/multipart.js";
+import { elf } from "./helpers/samples.js";
+import { s3TestCredentials, startS3Server, type TestS3Server } from "./helpers/s3-server.js";
+import { startServer, type TestServer } from "./helpers/server.js";
+
+// The in-request paths (GraphQL multipart, base64, sourceUrl) on the S3 driver: bytes stream to
+// the bucket through lib-storage, and a refused upload leaves no object behind.
+const MiB = 1024 * 1024;
+let server: TestServer;
+let s3: TestS3Server;
+let source: Server;
+let sourceUrl: string;
+const sourceBytes = randomBytes(3 * MiB);
+
+beforeAll(async () => {
+  source = createServer((_req, res) => res.end(sourceBytes));
+  await new Promise<void>((resolve) => source.listen(0, "127.0.0.1", resolve));
+  sourceUrl = `http://127.0.0.1:${(source.address() as AddressInfo).port}/data.bin`;
+  s3 = await startS3Server();
+  process.env.AWS_ACCESS_KEY_ID = s3TestCredentials.accessKeyId;
+  process.env.AWS_SECRET_ACCESS_KEY = s3TestCredentials.secretAccessKey;
+  server = await startServer({ ...s3.env, SOURCE_URL_ALLOWED_HOSTS: "127.0.0.1" });
+});
+afterAll(async () => {
+  await server.close();
+  await s3.close();
+  source.close();
+});
+
+/** Keys of every object in the bucket. */
+async function bucketKeys(): Promise<string[]> {
+  const client = new S3Client({ endpoint: s3.endpoint, region: s3.region, credentials: s3.credentials, forcePathStyle: true });
+  const listed = await client.send(new ListObjectsV2Command({ Bucket: s3.bucket }));
+  client.destroy();
+  return (listed.Contents ?? []).map((object) => object.Key ?? "");
+}
+
+async function downloaded(url: string): Promise<string> {
+  return sha256(Buffer.from(await (await fetch(url)).arrayBuffer()));
+}
+
+describe("bytes in the request on S3 storage", () => {
+  it("streams a 12 MiB multipart upload (more than one lib-storage part) to the bucket", async () => {
+    const body = randomBytes(12 * MiB);
+    const result = await createFileWithUpload(server, { name: "big.bin", size: body.length }, body);
+    expect(result.file).toMatchObject({ status: "UPLOADED", size: body.length, checksumSha256: sha256(body) });
+    expect(result.upload).toBeNull();
+    expect(await downloaded(result.file!.downloadUrl!)).toBe(sha256(body));
+  });
+
+  it("stores base64 content", async () => {
+    const bytes = randomBytes(100_000);
+    const result = await createFile(server, { name: "inline.bin", content: bytes.toString("base64") });
+    expect(result.file).toMatchObject({ status: "UPLOADED", checksumSha256: sha256(bytes) });
+    expect(await downloaded(result.file!.downloadUrl!)).toBe(sha256(bytes));
+  });
+
+  it("imports a sourceUrl", async () => {
+    const result = await createFile(server, { name: "imported.bin", sourceUrl });
+    expect(result.file).toMatchObject({ status: "UPLOADED", size: sourceBytes.length, checksumSha256: sha256(sourceBytes) });
+    expect(await downloaded(result.file!.downloadUrl!)).toBe(sha256(sourceBytes));
+  });
+
+  it("refuses an executable sent in the request and leaves no row and no object", async () => {
+    const [rows, keys] = [await server.app.db.file.count(), await bucketKeys()];
+    const result = await createFileWithUpload(server, { name: "tool.txt", mimeType: "text/plain" }, elf());
+    expect(result.__typename).toBe("UnsupportedMediaTypeError");
+    expect(await server.app.db.file.count()).toBe(rows);
+    expect(await bucketKeys()).toEqual(keys);
+  });
+
+  it("keeps no row and no object when the bytes are over the declared size", async () => {
+    const [rows, keys] = [await server.app.db.file.count(), await bucketKeys()];
+    const result = await createFileWithUpload(server, { name: "declared.bin", size: 1000 }, randomBytes(2000));
+    expect(result.__typename).toBe("PayloadTooLargeError");
+    expect(await server.app.db.file.count()).toBe(rows);
+    expect(await bucketKeys()).toEqual(keys);
+  });
+});
