@@ -15,3 +15,9 @@ ALTER TABLE "File" ALTER COLUMN "nameFolded" TYPE TEXT COLLATE "C";
 ALTER TABLE "File" ALTER COLUMN "directory" TYPE TEXT COLLATE "C";
 ALTER TABLE "File" ALTER COLUMN "externalId" TYPE TEXT COLLATE "C";
 ALTER TABLE "File" ALTER COLUMN "mimeType" TYPE TEXT COLLATE "C";
+
+-- Statistics (hand-written): the planner estimates a directory-prefix range from the column's
+-- histogram; with the default 100 buckets a one-project prefix over a million files was
+-- estimated at ~130 rows instead of 10,000, so it sorted every match instead of walking the
+-- (workspaceId, createdAt, id) index (49 ms against 2 ms). 1000 buckets estimate it closely.
+ALTER TABLE "File" ALTER COLUMN "directory" SET STATISTICS 1000;
