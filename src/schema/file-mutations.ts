@@ -190,12 +190,17 @@ builder.mutationFields((t) => ({
       types: [ValidationError, NotFoundError, ConflictError, PayloadTooLargeError, UnsupportedMediaTypeError],
       union: { name: "CreateFileResult" },
     },
-    resolve: (_root, { input }, context) =>
-      context.files.createFile(callerOf(context), {
+    resolve: (_root, { input }, context) => {
+      const file = input.file?.then((upload) => ({ stream: upload.createReadStream(), mimeType: upload.mimetype }));
+      // A part named in `map` but never sent rejects when the body ends, possibly before the
+      // service reads the file (it writes the row first); the service reports that rejection.
+      file?.catch(() => undefined);
+      return context.files.createFile(callerOf(context), {
         ...input,
         workspace: internalId(String(input.workspaceId), "Workspace"),
-        file: input.file?.then((upload) => ({ stream: upload.createReadStream(), mimeType: upload.mimetype })),
-      }),
+        file,
+      });
+    },
   }),
   completeUpload: t.field({
     type: FilePayload,
