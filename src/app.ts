@@ -38,7 +38,7 @@ export interface App {
   db: Db;
   storage: StorageDriver;
   files: FileService;
-  /** Stops background work and closes the database. */
+  /** Stops background work and closes the database and the storage driver. */
   close(): Promise<void>;
 }
 
@@ -116,6 +116,7 @@ export async function createApp(config: Config, logger: Logger): Promise<App> {
     async close() {
       sweeper.stop();
       await db.$disconnect();
+      await storage.close();
     },
   };
 }

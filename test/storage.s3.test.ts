@@ -20,7 +20,7 @@ describeStorageDriver("s3", async () => {
   return {
     driver,
     async cleanup() {
-      driver.destroy();
+      await driver.close();
       await s3.close();
     },
   };
@@ -34,7 +34,7 @@ describe("S3 storage specifics", () => {
     storage = s3Storage(s3);
   });
   afterAll(async () => {
-    storage.destroy();
+    await storage.close();
     await s3.close();
   });
   const soon = (): Date => new Date(Date.now() + 10 * 60 * 1000);
@@ -43,7 +43,7 @@ describe("S3 storage specifics", () => {
   it("names the bucket and endpoint when the bucket is missing", async () => {
     const missing = s3Storage(s3, "no-such-bucket");
     await expect(missing.checkBucket()).rejects.toThrow(`S3 bucket no-such-bucket is missing or unreachable at ${s3.endpoint}: NotFound`);
-    missing.destroy();
+    await missing.close();
   });
 
   it("stops the server at start when STORAGE_DRIVER=s3 names a missing bucket", async () => {
@@ -54,7 +54,7 @@ describe("S3 storage specifics", () => {
   it("names the endpoint when the store is unreachable", async () => {
     const unreachable = new S3Storage({ bucket: "b", region: "us-east-1", endpoint: "http://127.0.0.1:1", forcePathStyle: true, credentials: s3.credentials });
     await expect(unreachable.checkBucket()).rejects.toThrow(/^S3 bucket b is missing or unreachable at http:\/\/127\.0\.0\.1:1: /);
-    unreachable.destroy();
+    await unreachable.close();
   });
 
   it("signs Content-Type, the declared Content-Length, the checksum and If-None-Match into a PUT target", async () => {

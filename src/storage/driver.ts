@@ -112,6 +112,9 @@ export interface StorageDriver {
 
   /** Drops a multipart upload and every part received for it; a missing upload is not an error. */
   abortMultipartUpload(key: string, uploadId: string): Promise<void>;
+
+  /** Releases the driver's connections; the driver is not used afterwards. */
+  close(): Promise<void>;
 }
 
 /**

@@ -24,6 +24,11 @@ export async function createStorage(
     forcePathStyle: storage.forcePathStyle,
   });
   // Fail at start, naming bucket and endpoint, rather than on the first upload.
-  await driver.checkBucket();
+  try {
+    await driver.checkBucket();
+  } catch (error) {
+    await driver.close();
+    throw error;
+  }
   return { driver, routes: null };
 }

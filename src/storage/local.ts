@@ -299,4 +299,7 @@ export class LocalStorage implements StorageDriver {
     }
     await rm(this.uploadDir(uploadId), { recursive: true, force: true });
   }
+
+  /** Nothing to release: every operation opens and closes its own files. */
+  async close(): Promise<void> {}
 }

@@ -93,8 +93,7 @@ export class S3Storage implements StorageDriver {
     }
   }
 
-  /** Releases the client's connections. */
-  destroy(): void {
+  async close(): Promise<void> {
     this.client.destroy();
   }
 
