@@ -54,8 +54,10 @@ export function createGraphQL(options: YogaOptions): YogaServerInstance<Record<s
     maskedErrors: {
       maskError(error, message) {
         // Errors raised as GraphQLError (auth, bad input, the parser's) are meant for the client.
-        if (isGraphQLError(error) && (error.originalError == null || isGraphQLError(error.originalError))) return error;
-        const original = isGraphQLError(error) ? error.originalError : error;
+        if (error instanceof GraphQLError && (error.originalError == null || error.originalError instanceof GraphQLError)) {
+          return error;
+        }
+        const original = error instanceof GraphQLError ? error.originalError : error;
         const requestId = requestScope.getStore()?.requestId;
         logger.error({ err: original ?? error }, "unexpected error");
         return new GraphQLError(message, { extensions: { code: "INTERNAL_SERVER_ERROR", requestId } });
@@ -75,12 +77,4 @@ export function createGraphQL(options: YogaOptions): YogaServerInstance<Record<s
       return { db, files, caller, requestId };
     },
   });
-}
-
-/**
- * By name rather than instanceof: graphql ships CommonJS and ESM builds, and a test runner may
- * load both, giving two GraphQLError classes.
- */
-function isGraphQLError(value: unknown): value is GraphQLError {
-  return value instanceof Error && value.name === "GraphQLError";
 }

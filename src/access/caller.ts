@@ -1,5 +1,6 @@
 import { createHash, randomUUID } from "node:crypto";
 import type { Db } from "../db/client.js";
+import { prismaErrorCode } from "../db/errors.js";
 
 export type Role = "ADMIN" | "WRITER" | "READER";
 
@@ -61,7 +62,7 @@ export async function ensureBootstrapKey(db: Db, key: string): Promise<void> {
     try {
       return await bootstrapOnce(db, hashApiKey(key));
     } catch (error) {
-      const code = typeof error === "object" && error !== null ? (error as { code?: unknown }).code : undefined;
+      const code = prismaErrorCode(error);
       if ((code !== "P2002" && code !== "P1008") || attempt === 5) throw error;
       await new Promise((resolve) => setTimeout(resolve, 50 * attempt * Math.random()));
     }

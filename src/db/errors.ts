@@ -1,12 +1,16 @@
 // Prisma's error codes for the outcomes the services handle (https://www.prisma.io/docs/orm/reference/error-reference).
 
+/** The Prisma error code (`P2002` …) of an error, if it has one. */
+export function prismaErrorCode(error: unknown): unknown {
+  return typeof error === "object" && error !== null ? (error as { code?: unknown }).code : undefined;
+}
+
 /** A unique constraint failed (P2002). */
 export function isUniqueViolation(error: unknown): boolean {
-  return typeof error === "object" && error !== null && (error as { code?: unknown }).code === "P2002";
+  return prismaErrorCode(error) === "P2002";
 }
 
 /** Swallows "the row to change was not found" (P2025); rethrows anything else. */
 export function ignoreMissingRow(error: unknown): void {
-  if (typeof error === "object" && error !== null && (error as { code?: unknown }).code === "P2025") return;
-  throw error;
+  if (prismaErrorCode(error) !== "P2025") throw error;
 }

@@ -1,7 +1,7 @@
 import type { Db } from "../db/client.js";
 import type { Prisma } from "../db/generated/sqlite/client.js";
 import { ValidationError } from "./errors.js";
-import { searchForm } from "./records.js";
+import { searchForm, withLabels } from "./records.js";
 import type { FileRecord, FileScope, FileStatus } from "./types.js";
 
 export interface FileFilter {
@@ -189,7 +189,7 @@ export async function listFiles(
       { id: ascending ? "asc" : "desc" },
     ],
     take: take + 1,
-    include: { labels: { select: { label: true } } },
+    include: withLabels,
   });
   const hasMore = rows.length > take;
   const nodes = rows.slice(0, take);

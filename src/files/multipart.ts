@@ -6,7 +6,7 @@
 import type { Db } from "../db/client.js";
 import { StorageError, type StorageDriver, type StoredPart } from "../storage/driver.js";
 import { UploadIncompleteError } from "./errors.js";
-import type { FileRow, UploadTarget } from "./types.js";
+import { defaultContentType, type FileRow, type UploadTarget } from "./types.js";
 
 const MiB = 1024 * 1024;
 /** Smallest part we ask for; S3 needs at least 5 MiB for every part but the last. */
@@ -49,7 +49,7 @@ async function currentUpload({ db, storage }: MultipartDeps, file: FileRow): Pro
       if (!(error instanceof StorageError && error.code === "NOT_FOUND")) throw error;
     }
   }
-  const uploadId = await storage.createMultipartUpload(file.storageKey, { contentType: file.mimeType ?? "application/octet-stream" });
+  const uploadId = await storage.createMultipartUpload(file.storageKey, { contentType: file.mimeType ?? defaultContentType });
   const claimed = await db.file.updateMany({
     where: { id: file.id, status: "PENDING", multipartUploadId: file.multipartUploadId },
     data: { multipartUploadId: uploadId },

@@ -48,6 +48,9 @@ export function searchForm(name: string): string {
   return foldName(name).replace(/[%_\\]/g, (character) => likeSpecials[character] ?? character);
 }
 
+/** The Prisma include that loads a file's labels, making a row a FileRecord. */
+export const withLabels = { labels: { select: { label: true } } } as const;
+
 /** Label rows for a file, duplicates dropped. */
 export function labelRows(workspaceId: string, labels: readonly string[] | null | undefined): { workspaceId: string; label: string }[] {
   return [...new Set(labels ?? [])].map((label) => ({ workspaceId, label }));

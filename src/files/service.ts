@@ -15,10 +15,19 @@ import {
 import { chooseSource, drainUnread, ingestError, openBytes, sourceLimit, storeInspected, type ByteSource } from "./ingest.js";
 import { mustDownloadAsAttachment } from "./inspect.js";
 import { joinParts, multipartTarget } from "./multipart.js";
-import { buildFileData, fileName, labelRows } from "./records.js";
+import { buildFileData, fileName, labelRows, withLabels } from "./records.js";
 import { completeMismatch, inRequestMismatch, UploadSettler } from "./settle.js";
 import { inspectStoredObject } from "./stored-bytes.js";
-import type { CompletedPart, CreateFileRequest, FileLimits, FileRecord, FileRow, UpdateFileRequest, UploadTarget } from "./types.js";
+import {
+  defaultContentType,
+  type CompletedPart,
+  type CreateFileRequest,
+  type FileLimits,
+  type FileRecord,
+  type FileRow,
+  type UpdateFileRequest,
+  type UploadTarget,
+} from "./types.js";
 import { checkDeclaredSize, mimeTypeAllowed, validateFileFields } from "./validation.js";
 
 export interface FileServiceOptions {
@@ -32,10 +41,6 @@ export interface FileServiceOptions {
   /** How `sourceUrl` imports are fetched. */
   sourceUrl: { allowedHosts: string[]; timeoutMs: number };
 }
-
-const withLabels = { labels: { select: { label: true } } } as const;
-
-const defaultContentType = "application/octet-stream";
 
 /** Creating, completing, changing and removing files: everything but GraphQL. */
 export class FileService {

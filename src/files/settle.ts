@@ -2,7 +2,8 @@ import type { Db } from "../db/client.js";
 import type { StorageDriver } from "../storage/driver.js";
 import { type FileError, PayloadTooLargeError, UnsupportedMediaTypeError, UploadIncompleteError, ValidationError } from "./errors.js";
 import { sniff, type InspectedBytes } from "./inspect.js";
-import type { FileLimits, FileRecord } from "./types.js";
+import { withLabels } from "./records.js";
+import { defaultContentType, type FileLimits, type FileRecord } from "./types.js";
 import { mimeTypeAllowed } from "./validation.js";
 
 /** Turns a mismatch between declared and received bytes into the error the caller's operation reports. */
@@ -13,8 +14,6 @@ export const inRequestMismatch: MismatchError = (field, message) => ValidationEr
 /** At completeUpload the upload can be retried: UploadIncompleteError. */
 export const completeMismatch: MismatchError = (_field, message) => new UploadIncompleteError(`${message}; upload again`);
 
-const withLabels = { labels: { select: { label: true } } } as const;
-const defaultContentType = "application/octet-stream";
 
 /**
  * How every upload path ends, whether the bytes came to a signed target (completeUpload) or in

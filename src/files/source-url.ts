@@ -54,8 +54,11 @@ class AllowList {
     return this.names.has(host.toLowerCase());
   }
 
-  hasAddress(address: ipaddr.IPv4 | ipaddr.IPv6): boolean {
-    return this.ranges.some(([range, bits]) => range.kind() === address.kind() && address.match(range, bits));
+  /** Whether `address` may be connected to: a public address, or one in an allowed range. */
+  permitsAddress(address: string): boolean {
+    if (isPublicAddress(address)) return true;
+    const parsed = ipaddr.process(address);
+    return this.ranges.some(([range, bits]) => range.kind() === parsed.kind() && parsed.match(range, bits));
   }
 }
 
@@ -81,7 +84,7 @@ function guardedLookup(allow: AllowList, resolve: typeof dnsLookup = dnsLookup):
       if (error) return callback(error, "", 0);
       const bad = allow.hasName(hostname)
         ? undefined
-        : addresses.find((entry) => !isPublicAddress(entry.address) && !allow.hasAddress(ipaddr.process(entry.address)));
+        : addresses.find((entry) => !allow.permitsAddress(entry.address));
       if (bad !== undefined) return callback(refused(hostname, bad.address), "", 0);
       if (options.all) return (callback as (err: null, all: LookupAddress[]) => void)(null, addresses);
       const first = addresses[0];
@@ -105,7 +108,7 @@ function checkUrl(raw: string, allow: AllowList): URL {
   if (url.username !== "" || url.password !== "") throw new SourceUrlError("sourceUrl must not contain credentials");
   // Node connects to a literal IP without calling `lookup`, so literal addresses are checked here.
   const host = url.hostname.replace(/^\[(.*)\]$/, "$1");
-  if (isIP(host) !== 0 && !allow.hasName(host) && !isPublicAddress(host) && !allow.hasAddress(ipaddr.process(host))) {
+  if (isIP(host) !== 0 && !allow.hasName(host) && !allow.permitsAddress(host)) {
     throw refused(host, host);
   }
   return url;

@@ -1,6 +1,9 @@
 import type { Readable } from "node:stream";
 import type { File, FileLabel } from "../db/generated/sqlite/client.js";
 
+/** The type of bytes nothing more is known about. */
+export const defaultContentType = "application/octet-stream";
+
 export type FileStatus = "PENDING" | "UPLOADED" | "FAILED";
 export type FileScope = "WORKSPACE" | "ENTITY" | "SESSION";
 export type UploadMethod = "PUT" | "POST" | "MULTIPART";

@@ -1,5 +1,6 @@
 import { NotFoundError, ValidationError } from "../files/errors.js";
 import { listFiles } from "../files/listing.js";
+import { withLabels } from "../files/records.js";
 import type { FileRecord } from "../files/types.js";
 import { builder } from "./builder.js";
 import { badUserInput } from "./graphql-errors.js";
@@ -121,23 +122,24 @@ builder.queryFields((t) => ({
     type: FileRef,
     nullable: true,
     args: { id: t.arg.id({ required: true }) },
-    resolve: async (_root, args, context) => {
-      const id = internalId(String(args.id), "File");
-      const file = await context.db.file.findUnique({ where: { id }, include: { labels: { select: { label: true } } } });
-      return file !== null && context.caller?.can(file.workspaceId, "READER") ? file : null;
-    },
+    resolve: (_root, args, context) =>
+      context.caller === null
+        ? null
+        : context.files.fileFor(context.caller, internalId(String(args.id), "File"), "READER").catch(nullIfNotFound),
   }),
   fileByExternalId: t.field({
     type: FileRef,
     nullable: true,
     args: { workspaceId: t.arg.id({ required: true }), externalId: t.arg.string({ required: true }) },
     resolve: async (_root, args, context) => {
+      if (context.caller === null) return null;
       const ref = internalId(String(args.workspaceId), "Workspace");
-      const file = await context.db.file.findFirst({
-        where: { externalId: args.externalId, workspace: { OR: [{ id: ref }, { slug: ref }] } },
-        include: { labels: { select: { label: true } } },
+      const workspaceId = await context.files.workspaceFor(context.caller, ref, "READER").catch(nullIfNotFound);
+      if (workspaceId === null) return null;
+      return context.db.file.findUnique({
+        where: { workspaceId_externalId: { workspaceId, externalId: args.externalId } },
+        include: withLabels,
       });
-      return file !== null && context.caller?.can(file.workspaceId, "READER") ? file : null;
     },
   }),
   files: t.connection(
@@ -175,3 +177,9 @@ builder.queryFields((t) => ({
 
 
 export { WorkspaceRef };
+
+/** What a query answers for something the caller cannot see: null, never its data. */
+function nullIfNotFound(error: unknown): null {
+  if (error instanceof NotFoundError) return null;
+  throw error;
+}
