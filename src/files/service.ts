@@ -59,15 +59,10 @@ export class FileService {
   }
 
   /** The workspace named by internal id or slug, if the caller holds `role` in it. */
-  async workspaceFor(caller: Caller, ref: string, role: Role): Promise<string> {
-    const workspace = await this.db.workspace.findFirst({
-      where: { OR: [{ id: ref }, { slug: ref }] },
-      select: { id: true },
-    });
-    if (workspace === null || !caller.can(workspace.id, role)) {
-      throw new NotFoundError(`workspace ${ref} was not found`);
-    }
-    return workspace.id;
+  private workspaceFor(caller: Caller, ref: string, role: Role): string {
+    const workspaceId = caller.workspaceId(ref, role);
+    if (workspaceId === undefined) throw new NotFoundError(`workspace ${ref} was not found`);
+    return workspaceId;
   }
 
   /** The file with this id, if the caller holds `role` in its workspace. */
@@ -105,7 +100,7 @@ export class FileService {
   /** Validates a create request and inserts its PENDING row. */
   private async insertPending(caller: Caller, request: CreateFileRequest, source: ByteSource | undefined): Promise<FileRecord> {
     const { limits } = this.options;
-    const workspaceId = await this.workspaceFor(caller, request.workspace, "WRITER");
+    const workspaceId = this.workspaceFor(caller, request.workspace, "WRITER");
     const fieldErrors = validateFileFields(request, limits, ["input"], { requireName: true });
     if (fieldErrors.length > 0) throw new ValidationError(fieldErrors);
     const tooLarge = checkDeclaredSize(request.size ?? undefined, limits);

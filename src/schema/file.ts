@@ -133,9 +133,8 @@ builder.queryFields((t) => ({
     args: { workspaceId: t.arg.id({ required: true }), externalId: t.arg.string({ required: true }) },
     resolve: async (_root, args, context) => {
       if (context.caller === null) return null;
-      const ref = internalId(String(args.workspaceId), "Workspace");
-      const workspaceId = await context.files.workspaceFor(context.caller, ref, "READER").catch(nullIfNotFound);
-      if (workspaceId === null) return null;
+      const workspaceId = context.caller.workspaceId(internalId(String(args.workspaceId), "Workspace"), "READER");
+      if (workspaceId === undefined) return null;
       return context.db.file.findUnique({
         where: { workspaceId_externalId: { workspaceId, externalId: args.externalId } },
         include: withLabels,
@@ -152,11 +151,8 @@ builder.queryFields((t) => ({
       },
       resolve: async (_root, args, context) => {
         if (context.caller === null) throw badUserInput("no caller");
-        const workspaceId = await context.files
-          .workspaceFor(context.caller, internalId(String(args.workspaceId), "Workspace"), "READER")
-          .catch(() => {
-            throw badUserInput(`workspace ${String(args.workspaceId)} was not found`);
-          });
+        const workspaceId = context.caller.workspaceId(internalId(String(args.workspaceId), "Workspace"), "READER");
+        if (workspaceId === undefined) throw badUserInput(`workspace ${String(args.workspaceId)} was not found`);
         return listFiles(context.db, workspaceId, args.filter, args.orderBy, args).catch((error: unknown) => {
           throw error instanceof ValidationError ? badUserInput(error.message) : error;
         });
