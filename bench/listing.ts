@@ -46,6 +46,11 @@ function seedSql(provider: Provider, workspaceId: string): string[] {
        'UPLOADED', '/projects/p' || (i % 100) || '/d' || (${div("i", 100)} % 10), 'bench/' || i, 'PUT',
        ${createdAt}, ${createdAt}, ${createdAt}
      FROM (${numbers}) AS n`,
+    // Each file's directory and its ancestors but "/", as the service writes them.
+    ...["'/projects'", "'/projects/p' || (i % 100)", `'/projects/p' || (i % 100) || '/d' || (${div("i", 100)} % 10)`].map(
+      (directory) => `INSERT INTO "FileAncestor" ("fileId", "workspaceId", "directory", "createdAt")
+       SELECT ${id}, '${workspaceId}', ${directory}, ${createdAt} FROM (${numbers}) AS n`,
+    ),
     `INSERT INTO "FileLabel" ("fileId", "workspaceId", "label")
      SELECT ${id}, '${workspaceId}', 'l' || (${div("i", 100)} % 20) FROM (${numbers}) AS n`,
     `INSERT INTO "FileLabel" ("fileId", "workspaceId", "label")

@@ -153,6 +153,26 @@ describe("files filters", () => {
     expect(await count({ uploadedAfter: new Date(0).toISOString() })).toBe(5);
   });
 
+  it("walks a directoryPrefix in creation order both ways, as the unfiltered listing orders those files", async () => {
+    const everything = await walk({ orderBy: { field: "CREATED_AT", direction: "ASC" } }, 250);
+    const odd = everything.filter((fileName) => Number(fileName.slice(5, 8)) % 2 === 1);
+    for (const direction of ["ASC", "DESC"]) {
+      const variables = { filter: { directoryPrefix: "/odd" }, orderBy: { field: "CREATED_AT", direction } };
+      const expected = direction === "ASC" ? odd : [...odd].reverse();
+      expect(await walk(variables, 9)).toEqual(expected);
+      const backward: string[] = [];
+      let before: string | null = null;
+      for (;;) {
+        const result: Page = await page({ ...variables, last: 9, before });
+        backward.unshift(...result.edges.map((edge) => edge.node.name));
+        if (!result.pageInfo.hasPreviousPage) break;
+        before = result.pageInfo.startCursor;
+      }
+      expect(backward).toEqual(expected);
+    }
+    expect(await count({ directoryPrefix: "/" })).toBe(total);
+  });
+
   it("combines filters with pagination", async () => {
     const names = await walk({ filter: { directoryPrefix: "/odd", labelsAny: ["odd"] } }, 10);
     expect(names).toHaveLength(125);

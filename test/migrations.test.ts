@@ -45,12 +45,29 @@ describe(`migrations (${testProvider})`, () => {
       [testProvider === "postgresql" ? new Date(now) : now],
     );
     await execute(database.url, `INSERT INTO "FileLabel" ("fileId", "workspaceId", "label") VALUES ('f1', 'w1', 'kept')`);
+    for (const [id, directory] of [["f2", "/"], ["f3", null], ["f4", "/a/b c/é"]]) {
+      await execute(
+        database.url,
+        `INSERT INTO "File" ("id", "workspaceId", "name", "nameFolded", "status", "directory", "storageKey", "uploadMethod", "createdAt", "updatedAt")
+         VALUES ($1, 'w1', 'x', 'x', 'UPLOADED', $2, $1, 'PUT', $3, $3)`,
+        [id, directory, testProvider === "postgresql" ? new Date(now) : now],
+      );
+    }
 
     expect(await migrate(database.url)).toEqual(known.slice(1).map((migration) => migration.name));
     const [file] = await execute(database.url, `SELECT "name", "nameSearch", "directory" FROM "File" WHERE "id" = 'f1'`);
     expect(file).toEqual({ name: "100%_Done\\.TXT", nameSearch: "100\uE000\uE001done\uE002.txt", directory: "/Old/files" });
     const labels = await execute(database.url, `SELECT "label" FROM "FileLabel" WHERE "fileId" = 'f1'`);
     expect(labels).toEqual([{ label: "kept" }]);
+    // 0003 lists each file under its directory and every ancestor but the root.
+    const ancestors = await execute(database.url, `SELECT "fileId", "directory" FROM "FileAncestor" ORDER BY "fileId", "directory"`);
+    expect(ancestors).toEqual([
+      { fileId: "f1", directory: "/Old" },
+      { fileId: "f1", directory: "/Old/files" },
+      { fileId: "f4", directory: "/a" },
+      { fileId: "f4", directory: "/a/b c" },
+      { fileId: "f4", directory: "/a/b c/é" },
+    ]);
   });
 
   it("refuses to start against a database that is newer than the code", async () => {

@@ -52,19 +52,21 @@ export const defaultOrder: FileOrder = { field: "CREATED_AT", direction: "DESC" 
 export const maxPageSize = 1000;
 const defaultPageSize = 100;
 
+/** The directory a `directoryPrefix` names, trailing slashes removed ("" for the root), if any. */
+function directoryPrefix(filter: FileFilter | null | undefined): string | undefined {
+  return filter?.directoryPrefix?.replace(/\/+$/, "");
+}
+
 /** Prisma conditions for a filter, within one workspace. */
 export function filterWhere(workspaceId: string, filter: FileFilter | null | undefined): Prisma.FileWhereInput {
   const and: Prisma.FileWhereInput[] = [{ workspaceId }];
   if (!filter) return { AND: and };
   if (filter.status) and.push({ status: filter.status });
   if (filter.directory != null) and.push({ directory: filter.directory });
-  if (filter.directoryPrefix != null) {
-    const prefix = filter.directoryPrefix.replace(/\/+$/, "");
-    and.push(
-      prefix === ""
-        ? { directory: startsWith("/") }
-        : { OR: [{ directory: prefix }, { directory: startsWith(`${prefix}/`) }] },
-    );
+  const prefix = directoryPrefix(filter);
+  if (prefix !== undefined) {
+    // Every directory is under the root, which has no FileAncestor rows of its own.
+    and.push(prefix === "" ? { directory: { not: null } } : { ancestors: { some: { directory: prefix } } });
   }
   if (filter.mimeType != null) {
     const type = filter.mimeType.toLowerCase();
@@ -142,9 +144,10 @@ function afterCursor(
   ascending: boolean,
   nullsLast: boolean,
   cursor: { value: SortValue; id: string },
+  idColumn: "id" | "fileId" = "id",
 ): Prisma.FileWhereInput {
   const name = column[field];
-  const idAfter = { id: ascending ? { gt: cursor.id } : { lt: cursor.id } };
+  const idAfter = { [idColumn]: ascending ? { gt: cursor.id } : { lt: cursor.id } };
   if (cursor.value === null) {
     const nullsAfter = { AND: [{ [name]: null }, idAfter] };
     return nullsLast ? nullsAfter : { OR: [nullsAfter, { [name]: { not: null } }] };
@@ -156,6 +159,30 @@ function afterCursor(
   ];
   // Only nullable columns have nulls to page into; Prisma rejects `null` for a required one.
   return { OR: nullsLast && nullable(field) ? [...beyond, { [name]: null }] : beyond };
+}
+
+/**
+ * A page in creation order of the files in `directory` or below it that match `where`, read
+ * through FileAncestor: the (workspaceId, directory, createdAt, fileId) index yields them in
+ * order, so the page costs its own rows (and those `where` skips), not every file under the
+ * directory. `after` is a cursor condition on createdAt and fileId.
+ */
+async function pageUnder(
+  db: Db,
+  workspaceId: string,
+  directory: string,
+  where: Prisma.FileWhereInput,
+  page: { sort: "asc" | "desc"; take: number; after: Prisma.FileWhereInput | undefined },
+): Promise<FileRecord[]> {
+  // The cursor condition names createdAt and fileId only, which FileAncestor holds as File does.
+  const after = page.after === undefined ? [] : [page.after as Prisma.FileAncestorWhereInput];
+  const rows = await db.fileAncestor.findMany({
+    where: { AND: [{ workspaceId, directory, file: { is: where } }, ...after] },
+    orderBy: [{ createdAt: page.sort }, { fileId: page.sort }],
+    take: page.take,
+    include: { file: { include: withLabels } },
+  });
+  return rows.map((row) => row.file);
 }
 
 /** One page of a Relay connection over a workspace's files (keyset pagination). */
@@ -182,15 +209,23 @@ export async function listFiles(
   const where = filterWhere(workspaceId, filter);
   const cursor = cursorText == null ? undefined : decodeCursor(field, cursorText, backward ? "before" : "after");
   const sort = ascending ? "asc" : "desc";
-  const rows = await db.file.findMany({
-    where: cursor === undefined ? where : { AND: [where, afterCursor(field, ascending, !backward, cursor)] },
-    orderBy: [
-      { [column[field]]: nullable(field) ? { sort, nulls: backward ? "first" : "last" } : sort },
-      { id: ascending ? "asc" : "desc" },
-    ],
-    take: take + 1,
-    include: withLabels,
-  });
+  const prefix = directoryPrefix(filter);
+  const rows =
+    prefix !== undefined && prefix !== "" && field === "CREATED_AT"
+      ? await pageUnder(db, workspaceId, prefix, filterWhere(workspaceId, { ...filter, directoryPrefix: null }), {
+          sort,
+          take: take + 1,
+          after: cursor && afterCursor(field, ascending, !backward, cursor, "fileId"),
+        })
+      : await db.file.findMany({
+          where: cursor === undefined ? where : { AND: [where, afterCursor(field, ascending, !backward, cursor)] },
+          orderBy: [
+            { [column[field]]: nullable(field) ? { sort, nulls: backward ? "first" : "last" } : sort },
+            { id: sort },
+          ],
+          take: take + 1,
+          include: withLabels,
+        });
   const hasMore = rows.length > take;
   const nodes = rows.slice(0, take);
   if (backward) nodes.reverse();

@@ -51,6 +51,20 @@ export function searchForm(name: string): string {
 /** The Prisma include that loads a file's labels, making a row a FileRecord. */
 export const withLabels = { labels: { select: { label: true } } } as const;
 
+/**
+ * FileAncestor rows for a file in `directory` (normalized): the directory and each of its
+ * ancestors but the root, "/a/b" → "/a", "/a/b". None for "/" or no directory.
+ */
+export function ancestorRows(
+  workspaceId: string,
+  directory: string | null | undefined,
+  createdAt: Date,
+): { workspaceId: string; directory: string; createdAt: Date }[] {
+  if (directory == null || directory === "/") return [];
+  const segments = directory.split("/").slice(1);
+  return segments.map((_, index) => ({ workspaceId, directory: `/${segments.slice(0, index + 1).join("/")}`, createdAt }));
+}
+
 /** Label rows for a file, duplicates dropped. */
 export function labelRows(workspaceId: string, labels: readonly string[] | null | undefined): { workspaceId: string; label: string }[] {
   return [...new Set(labels ?? [])].map((label) => ({ workspaceId, label }));

@@ -15,7 +15,7 @@ import {
 import { chooseSource, drainUnread, ingestError, openBytes, sourceLimit, storeInspected, type ByteSource } from "./ingest.js";
 import { mustDownloadAsAttachment } from "./inspect.js";
 import { joinParts, multipartTarget } from "./multipart.js";
-import { buildFileData, fileName, labelRows, withLabels } from "./records.js";
+import { ancestorRows, buildFileData, fileName, labelRows, withLabels } from "./records.js";
 import { completeMismatch, inRequestMismatch, UploadSettler } from "./settle.js";
 import { inspectStoredObject } from "./stored-bytes.js";
 import {
@@ -135,6 +135,7 @@ export class FileService {
       source === undefined && method === "MULTIPART"
         ? await this.storage.createMultipartUpload(storageKey, { contentType: request.mimeType ?? defaultContentType })
         : null;
+    const createdAt = new Date();
     try {
       return await this.db.file.create({
         data: {
@@ -149,8 +150,10 @@ export class FileService {
           storageKey,
           uploadMethod: method,
           multipartUploadId,
-          expiresAt: new Date(Date.now() + this.options.pendingUploadTtl * 1000),
+          createdAt,
+          expiresAt: new Date(createdAt.getTime() + this.options.pendingUploadTtl * 1000),
           labels: { create: labelRows(workspaceId, request.labels) },
+          ancestors: { create: ancestorRows(workspaceId, data.directory, createdAt) },
         },
         include: withLabels,
       });
@@ -254,6 +257,12 @@ export class FileService {
       if (request.labels != null) {
         await tx.fileLabel.deleteMany({ where: { fileId: file.id } });
         await tx.fileLabel.createMany({ data: labelRows(file.workspaceId, request.labels).map((row) => ({ ...row, fileId: file.id })) });
+      }
+      if (data.directory !== undefined) {
+        await tx.fileAncestor.deleteMany({ where: { fileId: file.id } });
+        await tx.fileAncestor.createMany({
+          data: ancestorRows(file.workspaceId, data.directory, file.createdAt).map((row) => ({ ...row, fileId: file.id })),
+        });
       }
       return tx.file.update({ where: { id: file.id }, data, include: withLabels });
     });
