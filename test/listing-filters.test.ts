@@ -42,19 +42,19 @@ describe(`filters match literally and case-sensitively (${testProvider})`, () =>
   });
 
   it("directoryPrefix follows a file that updateFile moves", async () => {
-    const created = await createFile(server, { name: "moved.txt", directory: "/from/here" });
-    if (created.__typename !== "CreateFilePayload") throw new Error(JSON.stringify(created));
+    const { file } = await createFile(server, { name: "moved.txt", directory: "/from/here" });
+    if (file === undefined) throw new Error("createFile failed");
     expect(await names({ directoryPrefix: "/from" })).toEqual(["moved.txt"]);
     const moved = await server.graphql<{ updateFile: { __typename: string } }>(
       `mutation ($input: UpdateFileInput!) { updateFile(input: $input) { __typename } }`,
-      { input: { id: created.file.id, directory: "/to/there/now" } },
+      { input: { id: file.id, directory: "/to/there/now" } },
     );
     expect(moved.data.updateFile.__typename).toBe("FilePayload");
     expect(await names({ directoryPrefix: "/from" })).toEqual([]);
     for (const prefix of ["/to", "/to/there", "/to/there/now"]) expect(await names({ directoryPrefix: prefix })).toEqual(["moved.txt"]);
     const deleted = await server.graphql<{ deleteFile: { __typename: string } }>(
       `mutation ($id: ID!) { deleteFile(id: $id) { __typename } }`,
-      { id: created.file.id },
+      { id: file.id },
     );
     expect(deleted.data.deleteFile.__typename).toBe("DeletedFile");
     expect(await names({ directoryPrefix: "/to" })).toEqual([]);
