@@ -126,6 +126,7 @@ describe("files filters", () => {
     expect(await count({ directoryPrefix: "/odd" })).toBe(125);
     expect(await count({ directoryPrefix: "/odd/three" })).toBe(42);
     expect(await count({ directoryPrefix: "/od" })).toBe(0);
+    expect(await count({ directoryPrefix: "/odd/three", status: "UPLOADED" })).toBe(2);
   });
 
   it("filters by mimeType exactly and by type/*", async () => {

@@ -209,10 +209,13 @@ export async function listFiles(
   const where = filterWhere(workspaceId, filter);
   const cursor = cursorText == null ? undefined : decodeCursor(field, cursorText, backward ? "before" : "after");
   const sort = ascending ? "asc" : "desc";
-  const prefix = directoryPrefix(filter);
+  // Below a directory (the root aside), FileAncestor's index finds the files in creation order
+  // and counts them; the rest of the filter is checked on each.
+  const under = directoryPrefix(filter) || undefined;
+  const rest = filterWhere(workspaceId, { ...filter, directoryPrefix: null });
   const rows =
-    prefix !== undefined && prefix !== "" && field === "CREATED_AT"
-      ? await pageUnder(db, workspaceId, prefix, filterWhere(workspaceId, { ...filter, directoryPrefix: null }), {
+    under !== undefined && field === "CREATED_AT"
+      ? await pageUnder(db, workspaceId, under, rest, {
           sort,
           take: take + 1,
           after: cursor && afterCursor(field, ascending, !backward, cursor, "fileId"),
@@ -238,6 +241,9 @@ export async function listFiles(
       startCursor: edges[0]?.cursor ?? null,
       endCursor: edges.at(-1)?.cursor ?? null,
     },
-    totalCount: () => db.file.count({ where }),
+    totalCount: () =>
+      under === undefined
+        ? db.file.count({ where })
+        : db.fileAncestor.count({ where: { workspaceId, directory: under, file: { is: rest } } }),
   };
 }
