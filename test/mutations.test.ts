@@ -101,13 +101,21 @@ describe("deleteFile and abortUpload", () => {
 });
 
 describe("node", () => {
-  it("resolves a File global ID to the file", async () => {
-    const file = await uploadFile(server, { name: "node.txt" }, Buffer.from("n"));
-    const response = await server.graphql<{ node: { __typename: string; name: string } }>(
-      `query ($id: ID!) { node(id: $id) { __typename ... on File { name } } }`,
-      { id: file.id },
+  it("resolves File global IDs to the files, with their labels", async () => {
+    const file = await uploadFile(server, { name: "node.txt", labels: ["b", "a"] }, Buffer.from("n"));
+    const other = await uploadFile(server, { name: "other.txt" }, Buffer.from("o"));
+    const response = await server.graphql<{ node: unknown; nodes: unknown[] }>(
+      `query ($id: ID!, $ids: [ID!]!) {
+        node(id: $id) { __typename ... on File { name labels } }
+        nodes(ids: $ids) { ... on File { name labels } }
+      }`,
+      { id: file.id, ids: [other.id, file.id] },
     );
-    expect(response.data.node).toEqual({ __typename: "File", name: "node.txt" });
+    expect(response.data.node).toEqual({ __typename: "File", name: "node.txt", labels: ["a", "b"] });
+    expect(response.data.nodes).toEqual([
+      { name: "other.txt", labels: [] },
+      { name: "node.txt", labels: ["a", "b"] },
+    ]);
   });
 });
 

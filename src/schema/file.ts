@@ -19,6 +19,8 @@ const maxDownloadUrlTtl = 7 * 24 * 3600;
 
 export const FileRef = builder.prismaNode("File", {
   id: { field: "id" },
+  // Files Pothos loads itself (`node`, `nodes`) come with their labels, as the services' do.
+  include: withLabels,
   // A file in a workspace the caller cannot read is null, never its data.
   findUnique: (id, context) => ({ id, workspaceId: { in: context.caller?.readableWorkspaceIds ?? [] } }),
   fields: (t) => ({
@@ -39,16 +41,7 @@ export const FileRef = builder.prismaNode("File", {
     description: t.exposeString("description", { nullable: true }),
     source: t.exposeString("source", { nullable: true }),
     metadata: t.field({ type: "JSON", resolve: (file) => JSON.parse(file.metadata) as unknown }),
-    labels: t.stringList({
-      // The services return files with their labels (FileRecord). A Pothos `select` here would
-      // not see them on objects it did not load itself and would query labels once per file:
-      // 50 extra queries for a page of `files`. Only files loaded by Pothos (`node`) lack them.
-      resolve: async (file, _args, context) => {
-        const loaded = (file as Partial<Pick<FileRecord, "labels">>).labels;
-        const rows = loaded ?? (await context.db.fileLabel.findMany({ where: { fileId: file.id }, select: { label: true } }));
-        return rows.map((row) => row.label).sort();
-      },
-    }),
+    labels: t.stringList({ resolve: (file) => file.labels.map((row) => row.label).sort() }),
     scope: t.field({ type: FileScopeEnum, resolve: (file) => file.scope as never }),
     entityId: t.exposeString("entityId", { nullable: true }),
     sessionId: t.exposeString("sessionId", { nullable: true }),
