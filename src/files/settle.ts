@@ -76,31 +76,39 @@ export class UploadSettler {
 
   /**
    * Marks a verified PENDING file UPLOADED, once even when completions race, and hands it the
-   * externalId of the file it replaces, whose row goes in the same transaction.
+   * externalId of the file it replaces, whose row goes in the same transaction. Returns the file
+   * as it now is, built from what was written rather than read back; the one that loses a race
+   * reads the winner's row.
    */
   private async markUploaded(
     file: FileRecord,
     measured: { size: bigint; checksumSha256: string; mimeType: string; width: number | null; height: number | null },
   ): Promise<FileRecord> {
-    const replacedKeys = await this.db.$transaction(async (tx) => {
-      const marked = await tx.file.updateMany({
-        where: { id: file.id, status: "PENDING" },
-        data: { ...measured, status: "UPLOADED", uploadedAt: new Date(), expiresAt: null },
-      });
-      if (marked.count === 0 || file.pendingExternalId === null) return [];
+    const now = new Date();
+    const uploaded = { ...measured, status: "UPLOADED", uploadedAt: now, updatedAt: now, expiresAt: null };
+    const takeover = file.pendingExternalId;
+    if (takeover === null) {
+      const marked = await this.db.file.updateMany({ where: { id: file.id, status: "PENDING" }, data: uploaded });
+      return marked.count === 1 ? { ...file, ...uploaded } : this.current(file.id);
+    }
+    const handover = { externalId: takeover, pendingExternalId: null, replacesId: null };
+    const outcome = await this.db.$transaction(async (tx) => {
+      const marked = await tx.file.updateMany({ where: { id: file.id, status: "PENDING" }, data: uploaded });
+      if (marked.count === 0) return { marked: false, replacedKeys: [] };
       const holder = await tx.file.findUnique({
-        where: { workspaceId_externalId: { workspaceId: file.workspaceId, externalId: file.pendingExternalId } },
+        where: { workspaceId_externalId: { workspaceId: file.workspaceId, externalId: takeover } },
         select: { id: true, storageKey: true },
       });
       if (holder !== null) await tx.file.delete({ where: { id: holder.id } });
-      await tx.file.update({
-        where: { id: file.id },
-        data: { externalId: file.pendingExternalId, pendingExternalId: null, replacesId: null },
-      });
-      return holder === null ? [] : [holder.storageKey];
+      await tx.file.update({ where: { id: file.id }, data: { ...handover, updatedAt: now } });
+      return { marked: true, replacedKeys: holder === null ? [] : [holder.storageKey] };
     });
     // The old content goes only once the new file holds the externalId.
-    await Promise.all(replacedKeys.map((key) => this.storage.deleteObject(key)));
-    return this.db.file.findUniqueOrThrow({ where: { id: file.id }, include: withLabels });
+    await Promise.all(outcome.replacedKeys.map((key) => this.storage.deleteObject(key)));
+    return outcome.marked ? { ...file, ...uploaded, ...handover } : this.current(file.id);
+  }
+
+  private current(id: string): Promise<FileRecord> {
+    return this.db.file.findUniqueOrThrow({ where: { id }, include: withLabels });
   }
 }
