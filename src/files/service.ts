@@ -17,6 +17,7 @@ import { mustDownloadAsAttachment } from "./inspect.js";
 import { joinParts, multipartTarget } from "./multipart.js";
 import { buildFileData, fileName, labelRows, withLabels } from "./records.js";
 import { completeMismatch, inRequestMismatch, UploadSettler } from "./settle.js";
+import { inlineSha256, type Sha256Source } from "./sha256.js";
 import { inspectStoredObject } from "./stored-bytes.js";
 import {
   defaultContentType,
@@ -40,6 +41,8 @@ export interface FileServiceOptions {
   pendingUploadTtl: number;
   /** How `sourceUrl` imports are fetched. */
   sourceUrl: { allowedHosts: string[]; timeoutMs: number };
+  /** Where the SHA-256 of incoming and stored bytes is computed (default: inline). */
+  sha256?: Sha256Source;
 }
 
 /** Creating, completing, changing and removing files: everything but GraphQL. */
@@ -56,6 +59,10 @@ export class FileService {
 
   private get storage(): StorageDriver {
     return this.options.storage;
+  }
+
+  private get sha256(): Sha256Source {
+    return this.options.sha256 ?? inlineSha256;
   }
 
   /** The workspace named by internal id or slug, if the caller holds `role` in it. */
@@ -181,7 +188,7 @@ export class FileService {
       const opened = await openBytes(source, maxBytes, { allowedHosts, timeoutMs, maxBytes });
       release = opened.release;
       const contentType = file.mimeType ?? opened.declaredType ?? defaultContentType;
-      const measured = await storeInspected(this.storage, file.storageKey, opened, maxBytes, contentType);
+      const measured = await storeInspected(this.storage, file.storageKey, opened, maxBytes, contentType, this.sha256);
       return await this.settler.settle(file, measured, opened.declaredType, inRequestMismatch);
     } catch (error) {
       release();
@@ -248,7 +255,7 @@ export class FileService {
     if (object === null) throw new UploadIncompleteError(`no bytes have arrived for file ${id}`);
     // The stored size alone can already rule the bytes out, without reading them.
     await this.settler.checkSize(file, object.size, completeMismatch);
-    const measured = await inspectStoredObject(this.storage, file.storageKey, object, this.options.limits.maxFileBytes);
+    const measured = await inspectStoredObject(this.storage, file.storageKey, object, this.options.limits.maxFileBytes, this.sha256);
     return this.settler.settle(file, measured, undefined, completeMismatch);
   }
 
