@@ -23,6 +23,13 @@ describe("Sha256Workers", () => {
     expect(await hash.digest()).toBe(expected(bytes));
   });
 
+  it("hashes a stream of exactly one slab", async () => {
+    const bytes = randomBytes(MiB);
+    const hash = workers.stream();
+    await feed(hash, bytes, 65_536);
+    expect(await hash.digest()).toBe(expected(bytes));
+  });
+
   it("hashes a stream smaller than a slab, and an empty one", async () => {
     const small = randomBytes(1000);
     const hash = workers.stream();

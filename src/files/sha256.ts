@@ -154,9 +154,7 @@ class WorkerSha256 implements Sha256 {
       this.blocked = undefined;
       if (this.failure !== undefined) return done(this.failure);
       while (offset < chunk.length) {
-        const copied = chunk.copy(this.slab, this.fill, offset);
-        this.fill += copied;
-        offset += copied;
+        // A full slab is sent only when more bytes follow, so one of exactly a slab stays inline.
         if (this.fill === this.slab.length) {
           this.send();
           if (!this.nextSlab(copy)) {
@@ -164,6 +162,9 @@ class WorkerSha256 implements Sha256 {
             return;
           }
         }
+        const copied = chunk.copy(this.slab, this.fill, offset);
+        this.fill += copied;
+        offset += copied;
       }
       done();
     };
