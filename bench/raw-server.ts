@@ -17,4 +17,6 @@ const server = createServer((req, res) => {
     (error: unknown) => res.writeHead(500).end(`failed: ${String(error)}`),
   );
 });
+// Exiting normally on SIGTERM lets --cpu-prof (BENCH_CPU_PROFILE) write this server's profile too.
+process.on("SIGTERM", () => process.exit(0));
 server.listen(0, "127.0.0.1", () => console.log((server.address() as AddressInfo).port));
