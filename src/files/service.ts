@@ -48,7 +48,8 @@ export interface FileServiceOptions {
 
 /** A validated create request: its row's columns (no status yet), labels, and the file whose externalId it takes over. */
 interface FileDraft {
-  row: ReturnType<typeof buildFileData> & ReturnType<typeof fileName> & { id: string; workspaceId: string; storageKey: string; uploadMethod: UploadMethod };
+  row: ReturnType<typeof buildFileData> &
+    ReturnType<typeof fileName> & { id: string; workspaceId: string; storageKey: string; uploadMethod: UploadMethod };
   labels: string[];
   /** With overwrite: the id of the file currently holding the externalId. */
   replaced: string | undefined;
@@ -149,7 +150,8 @@ export class FileService {
 
     const id = randomUUID();
     const replaced = await this.claimExternalId(workspaceId, request);
-    const row = { ...buildFileData(request), ...fileName(request.name), id, workspaceId, storageKey: `${workspaceId}/${id}`, uploadMethod: method };
+    const storageKey = `${workspaceId}/${id}`;
+    const row = { ...buildFileData(request), ...fileName(request.name), id, workspaceId, storageKey, uploadMethod: method };
     return { row, labels: labelRows(workspaceId, request.labels).map(({ label }) => label), replaced };
   }
 
@@ -199,8 +201,8 @@ export class FileService {
       release = opened.release;
       const contentType = row.mimeType ?? opened.declaredType ?? defaultContentType;
       const measured = await storeInspected(this.storage, row.storageKey, opened, maxBytes, contentType, this.sha256);
-      const declared = { size: row.size ?? null, checksumSha256: row.checksumSha256 ?? null, mimeType: row.mimeType ?? null, storageKey: row.storageKey };
-      verified = await this.settler.verify(declared, measured, opened.declaredType, inRequestMismatch);
+      const declared = { size: row.size ?? null, checksumSha256: row.checksumSha256 ?? null, mimeType: row.mimeType ?? null };
+      verified = await this.settler.verify({ ...declared, storageKey: row.storageKey }, measured, opened.declaredType, inRequestMismatch);
     } catch (error) {
       release();
       await this.storage.deleteObject(row.storageKey);

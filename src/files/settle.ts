@@ -51,7 +51,7 @@ export class UploadSettler {
 
   /** Deletes the bytes and throws when `size` is not the declared size or is over the file limit. */
   async checkSize(file: DeclaredFile, size: number, mismatch: MismatchError): Promise<void> {
-    const declared = file.size === null || file.size === undefined ? undefined : Number(file.size);
+    const declared = file.size === null ? undefined : Number(file.size);
     const { maxFileBytes } = this.options.limits;
     if (declared !== undefined && size !== declared) {
       await this.storage.deleteObject(file.storageKey);
