@@ -1,4 +1,5 @@
 import { randomUUID } from "node:crypto";
+import { availableParallelism } from "node:os";
 import type { IncomingMessage, ServerResponse } from "node:http";
 import type { Logger } from "pino";
 import { ensureBootstrapKey } from "./access/caller.js";
@@ -6,6 +7,7 @@ import type { Config } from "./config.js";
 import { createDb, type Db } from "./db/client.js";
 import { migrate } from "./db/migrate.js";
 import { FileService } from "./files/service.js";
+import { Sha256Workers } from "./files/sha256.js";
 import { PendingSweeper } from "./files/sweeper.js";
 import { corsHandler } from "./http/cors.js";
 import { graphqlMultipart, isMultipart } from "./http/graphql-multipart.js";
@@ -51,6 +53,8 @@ export async function createApp(config: Config, logger: Logger): Promise<App> {
   const { driver: storage, routes: storageRoutes } = await createStorage(config, (error) =>
     logger.error({ err: error }, "storage request failed"),
   );
+  // One core is left to the thread that parses bodies and writes files.
+  const sha256 = new Sha256Workers({ threads: Math.min(4, availableParallelism() - 1) });
   const files = new FileService({
     db,
     storage,
@@ -58,6 +62,7 @@ export async function createApp(config: Config, logger: Logger): Promise<App> {
     uploadUrlTtl: config.uploadUrlTtl,
     pendingUploadTtl: config.pendingUploadTtl,
     sourceUrl: { allowedHosts: config.sourceUrlAllowedHosts, timeoutMs: config.sourceUrlTimeout * 1000 },
+    sha256,
   });
   const graphql = createGraphQL({
     db,
@@ -117,6 +122,7 @@ export async function createApp(config: Config, logger: Logger): Promise<App> {
       sweeper.stop();
       await db.$disconnect();
       await storage.close();
+      await sha256.close();
     },
   };
 }

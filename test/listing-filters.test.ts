@@ -60,6 +60,13 @@ describe(`filters match literally and case-sensitively (${testProvider})`, () =>
     expect(await names({ directoryPrefix: "/to" })).toEqual([]);
   });
 
+  it("directoryPrefix finds a file whose bytes came in the createFile request", async () => {
+    const created = await createFile(server, { name: "inline.txt", directory: "/inline/deep", content: Buffer.from("hi").toString("base64") });
+    expect(created.file?.status).toBe("UPLOADED");
+    expect(await names({ directoryPrefix: "/inline" })).toEqual(["inline.txt"]);
+    await server.graphql(`mutation ($id: ID!) { deleteFile(id: $id) { __typename } }`, { id: created.file?.id });
+  });
+
   it("externalIdPrefix treats %, _ and \\ as ordinary characters and is case-sensitive", async () => {
     expect(await names({ externalIdPrefix: "x%" })).toEqual(["a%b.txt"]);
     expect(await names({ externalIdPrefix: "x_" })).toEqual(["a_b.txt"]);

@@ -138,14 +138,14 @@ describe("GraphQL multipart uploads", () => {
   it("leaves no row and no bytes when the client disconnects half-way", async () => {
     const rowsBefore = await server.app.db.file.count();
     const abort = startPartialUpload(server, { name: "aborted.bin" }, 40 * MiB, 20 * MiB);
-    // Wait until the server has created the row and is streaming, then drop the connection.
-    await expect.poll(() => server.app.db.file.count({ where: { name: "aborted.bin" } }), { timeout: 10_000 }).toBe(1);
+    // Wait until the server is streaming the part into storage, then drop the connection.
+    await expect.poll(async () => (await storedFiles()).some((file) => file.startsWith(".tmp")), { timeout: 10_000 }).toBe(true);
     abort();
-    await expect.poll(() => server.app.db.file.count({ where: { name: "aborted.bin" } }), { timeout: 10_000 }).toBe(0);
-    expect(await server.app.db.file.count()).toBe(rowsBefore);
     const rows = await server.app.db.file.findMany({ select: { storageKey: true } });
     const expected = rows.map((row) => row.storageKey).sort();
     await expect.poll(async () => (await storedFiles()).sort(), { timeout: 10_000 }).toEqual(expected);
+    expect(await server.app.db.file.count()).toBe(rowsBefore);
+    expect(await server.app.db.file.count({ where: { name: "aborted.bin" } })).toBe(0);
   });
 });
 

@@ -3,10 +3,10 @@
  * first bytes its real type, whether it is an executable, and an image's dimensions.
  */
 import { isUtf8 } from "node:buffer";
-import { createHash, type Hash } from "node:crypto";
 import { Transform, type TransformCallback } from "node:stream";
 import { fileTypeFromBuffer } from "file-type";
 import { imageSize } from "image-size";
+import { inlineSha256, type Sha256, type Sha256Source } from "./sha256.js";
 
 /** The bytes went past the allowed size; nothing beyond the limit was passed on. */
 export class TooLargeError extends Error {
@@ -26,6 +26,8 @@ export interface ByteInspectorOptions {
   headBytes?: number;
   /** Bytes buffered on each side before backpressure (default 1 MiB). */
   highWaterMark?: number;
+  /** Where the running SHA-256 comes from (default: computed inline). */
+  sha256?: Sha256Source;
 }
 
 /** What a ByteInspector measured once the stream ended. */
@@ -52,7 +54,7 @@ export const DEFAULT_HEAD_BYTES = 64 * 1024;
  */
 export class ByteInspector extends Transform {
   private readonly maxBytes: number;
-  private readonly hash: Hash = createHash("sha256");
+  private readonly hash: Sha256;
   private readonly head: Buffer;
   private headLength = 0;
   private size = 0;
@@ -63,6 +65,7 @@ export class ByteInspector extends Transform {
     // a pause/resume of the source for nearly every 64 KiB socket chunk (Node's default is 16 KiB).
     super({ highWaterMark: options.highWaterMark ?? 1024 * 1024 });
     this.maxBytes = options.maxBytes;
+    this.hash = (options.sha256 ?? inlineSha256).stream();
     this.head = Buffer.allocUnsafe(Math.max(0, Math.min(options.headBytes ?? DEFAULT_HEAD_BYTES, options.maxBytes)));
   }
 
@@ -73,17 +76,23 @@ export class ByteInspector extends Transform {
       callback(new TooLargeError(this.maxBytes));
       return;
     }
-    this.hash.update(chunk);
     this.size += chunk.length;
     if (this.headLength < this.head.length) {
       this.headLength += chunk.copy(this.head, this.headLength, 0, this.head.length - this.headLength);
     }
-    callback(null, chunk);
+    this.hash.update(chunk, (error) => callback(error ?? null, chunk));
   }
 
   override _flush(callback: TransformCallback): void {
-    this.sha256 = this.hash.digest("hex");
-    callback();
+    this.hash.digest().then((hex) => {
+      this.sha256 = hex;
+      callback();
+    }, callback);
+  }
+
+  override _destroy(error: Error | null, callback: (error?: Error | null) => void): void {
+    if (this.sha256 === undefined) this.hash.abort();
+    callback(error);
   }
 
   /** The measurements; only available once the stream has ended. */

@@ -65,6 +65,18 @@ export function ancestorRows(
   return segments.map((_, index) => ({ workspaceId, directory: `/${segments.slice(0, index + 1).join("/")}`, createdAt }));
 }
 
+/**
+ * The nested creates of a new file's labels and FileAncestor rows, each left out when empty:
+ * Prisma runs a statement for a nested create even when it creates nothing.
+ */
+export function newFileChildren(workspaceId: string, labels: readonly string[], directory: string | null | undefined, createdAt: Date) {
+  const ancestors = ancestorRows(workspaceId, directory, createdAt);
+  return {
+    ...(labels.length > 0 ? { labels: { create: labels.map((label) => ({ workspaceId, label })) } } : {}),
+    ...(ancestors.length > 0 ? { ancestors: { create: ancestors } } : {}),
+  };
+}
+
 /** Label rows for a file, duplicates dropped. */
 export function labelRows(workspaceId: string, labels: readonly string[] | null | undefined): { workspaceId: string; label: string }[] {
   return [...new Set(labels ?? [])].map((label) => ({ workspaceId, label }));

@@ -15,8 +15,9 @@ import {
 import { chooseSource, drainUnread, ingestError, openBytes, sourceLimit, storeInspected, type ByteSource } from "./ingest.js";
 import { mustDownloadAsAttachment } from "./inspect.js";
 import { joinParts, multipartTarget } from "./multipart.js";
-import { ancestorRows, buildFileData, fileName, labelRows, withLabels } from "./records.js";
-import { completeMismatch, inRequestMismatch, UploadSettler } from "./settle.js";
+import { ancestorRows, buildFileData, fileName, labelRows, newFileChildren, withLabels } from "./records.js";
+import { completeMismatch, inRequestMismatch, UploadSettler, type VerifiedBytes } from "./settle.js";
+import { inlineSha256, type Sha256Source } from "./sha256.js";
 import { inspectStoredObject } from "./stored-bytes.js";
 import {
   defaultContentType,
@@ -26,6 +27,7 @@ import {
   type FileRecord,
   type FileRow,
   type UpdateFileRequest,
+  type UploadMethod,
   type UploadTarget,
 } from "./types.js";
 import { checkDeclaredSize, mimeTypeAllowed, validateFileFields } from "./validation.js";
@@ -40,6 +42,17 @@ export interface FileServiceOptions {
   pendingUploadTtl: number;
   /** How `sourceUrl` imports are fetched. */
   sourceUrl: { allowedHosts: string[]; timeoutMs: number };
+  /** Where the SHA-256 of incoming and stored bytes is computed (default: inline). */
+  sha256?: Sha256Source;
+}
+
+/** A validated create request: its row's columns (no status yet), labels, and the file whose externalId it takes over. */
+interface FileDraft {
+  row: ReturnType<typeof buildFileData> &
+    ReturnType<typeof fileName> & { id: string; workspaceId: string; storageKey: string; uploadMethod: UploadMethod };
+  labels: string[];
+  /** With overwrite: the id of the file currently holding the externalId. */
+  replaced: string | undefined;
 }
 
 /** Creating, completing, changing and removing files: everything but GraphQL. */
@@ -56,6 +69,10 @@ export class FileService {
 
   private get storage(): StorageDriver {
     return this.options.storage;
+  }
+
+  private get sha256(): Sha256Source {
+    return this.options.sha256 ?? inlineSha256;
   }
 
   /** The workspace named by internal id or slug, if the caller holds `role` in it. */
@@ -82,23 +99,22 @@ export class FileService {
   async createFile(caller: Caller, request: CreateFileRequest): Promise<{ file: FileRecord; upload: UploadTarget | null }> {
     try {
       const source = chooseSource(request, this.options.limits);
-      const file = await this.insertPending(caller, request, source);
-      if (source === undefined) {
-        const expiresAt = new Date(Date.now() + this.options.uploadUrlTtl * 1000);
-        const upload =
-          file.multipartUploadId === null
-            ? await this.uploadTarget(file, expiresAt)
-            : await multipartTarget(this.options, file, expiresAt, { uploadId: file.multipartUploadId, received: [] });
-        return { file, upload };
-      }
-      return { file: await this.ingest(file, source), upload: null };
+      const draft = await this.prepareCreate(caller, request, source);
+      if (source !== undefined) return { file: await this.ingest(draft, source), upload: null };
+      const file = await this.insertPending(draft);
+      const expiresAt = new Date(Date.now() + this.options.uploadUrlTtl * 1000);
+      const upload =
+        file.multipartUploadId === null
+          ? await this.uploadTarget(file, expiresAt)
+          : await multipartTarget(this.options, file, expiresAt, { uploadId: file.multipartUploadId, received: [] });
+      return { file, upload };
     } finally {
       drainUnread(request.file);
     }
   }
 
-  /** Validates a create request and inserts its PENDING row. */
-  private async insertPending(caller: Caller, request: CreateFileRequest, source: ByteSource | undefined): Promise<FileRecord> {
+  /** Validates a create request and resolves what its row will hold; writes nothing. */
+  private async prepareCreate(caller: Caller, request: CreateFileRequest, source: ByteSource | undefined): Promise<FileDraft> {
     const { limits } = this.options;
     const workspaceId = this.workspaceFor(caller, request.workspace, "WRITER");
     const fieldErrors = validateFileFields(request, limits, ["input"], { requireName: true });
@@ -129,60 +145,70 @@ export class FileService {
 
     const id = randomUUID();
     const replaced = await this.claimExternalId(workspaceId, request);
-    const data = buildFileData(request);
     const storageKey = `${workspaceId}/${id}`;
+    const row = { ...buildFileData(request), ...fileName(request.name), id, workspaceId, storageKey, uploadMethod: method };
+    return { row, labels: labelRows(workspaceId, request.labels).map(({ label }) => label), replaced };
+  }
+
+  /** Inserts the PENDING row of a file whose bytes will come to an upload target. */
+  private async insertPending({ row, labels, replaced }: FileDraft): Promise<FileRecord> {
+    const { storageKey, workspaceId } = row;
     const multipartUploadId =
-      source === undefined && method === "MULTIPART"
-        ? await this.storage.createMultipartUpload(storageKey, { contentType: request.mimeType ?? defaultContentType })
+      row.uploadMethod === "MULTIPART"
+        ? await this.storage.createMultipartUpload(storageKey, { contentType: row.mimeType ?? defaultContentType })
         : null;
     const createdAt = new Date();
     try {
-      return await this.db.file.create({
+      // The row comes back from the INSERT itself and its labels are the ones just written: a
+      // single statement, where `include` would add two SELECTs in a transaction.
+      const written = await this.db.file.create({
         data: {
-          ...data,
-          ...fileName(request.name),
-          id,
-          workspaceId,
-          externalId: replaced === undefined ? data.externalId : null,
-          pendingExternalId: replaced === undefined ? null : data.externalId,
+          ...row,
+          externalId: replaced === undefined ? row.externalId : null,
+          pendingExternalId: replaced === undefined ? null : row.externalId,
           replacesId: replaced ?? null,
           status: "PENDING",
-          storageKey,
-          uploadMethod: method,
           multipartUploadId,
           createdAt,
           expiresAt: new Date(createdAt.getTime() + this.options.pendingUploadTtl * 1000),
-          labels: { create: labelRows(workspaceId, request.labels) },
-          ancestors: { create: ancestorRows(workspaceId, data.directory, createdAt) },
+          ...newFileChildren(workspaceId, labels, row.directory, createdAt),
         },
-        include: withLabels,
       });
+      return { ...written, labels: labels.map((label) => ({ label })) };
     } catch (error) {
       if (multipartUploadId !== null) await this.storage.abortMultipartUpload(storageKey, multipartUploadId);
-      throw isUniqueViolation(error) ? conflict(request.externalId) : error;
+      throw isUniqueViolation(error) ? conflict(row.externalId) : error;
     }
   }
 
   /**
-   * Streams an in-request source into the store and settles the file as completeUpload would.
-   * The object is written while it is hashed and sniffed, and verified from those measurements
-   * without reading it again. On any failure the object and the row are removed.
+   * Streams an in-request source into the store, verifies it as completeUpload would, and only
+   * then writes the file's row, UPLOADED: one INSERT, where a PENDING row would need an INSERT
+   * and an UPDATE. The object is written while it is hashed and sniffed, and verified from those
+   * measurements without reading it again. On any failure the object is removed and no row exists.
    */
-  private async ingest(file: FileRecord, source: ByteSource): Promise<FileRecord> {
-    const maxBytes = sourceLimit(source, file.size === null ? undefined : Number(file.size), this.options.limits);
+  private async ingest({ row, labels, replaced }: FileDraft, source: ByteSource): Promise<FileRecord> {
+    const declaredSize = row.size == null ? undefined : Number(row.size);
+    const maxBytes = sourceLimit(source, declaredSize, this.options.limits);
     const { allowedHosts, timeoutMs } = this.options.sourceUrl;
     let release = (): void => undefined;
+    let verified: VerifiedBytes;
     try {
       const opened = await openBytes(source, maxBytes, { allowedHosts, timeoutMs, maxBytes });
       release = opened.release;
-      const contentType = file.mimeType ?? opened.declaredType ?? defaultContentType;
-      const measured = await storeInspected(this.storage, file.storageKey, opened, maxBytes, contentType);
-      return await this.settler.settle(file, measured, opened.declaredType, inRequestMismatch);
+      const contentType = row.mimeType ?? opened.declaredType ?? defaultContentType;
+      const measured = await storeInspected(this.storage, row.storageKey, opened, maxBytes, contentType, this.sha256);
+      const declared = { size: row.size ?? null, checksumSha256: row.checksumSha256 ?? null, mimeType: row.mimeType ?? null };
+      verified = await this.settler.verify({ ...declared, storageKey: row.storageKey }, measured, opened.declaredType, inRequestMismatch);
     } catch (error) {
       release();
-      await this.storage.deleteObject(file.storageKey);
-      await this.db.file.deleteMany({ where: { id: file.id, status: { not: "UPLOADED" } } });
+      await this.storage.deleteObject(row.storageKey);
       throw ingestError(error, maxBytes);
+    }
+    try {
+      return await this.settler.insertUploaded(row, labels, verified, replaced !== undefined);
+    } catch (error) {
+      throw isUniqueViolation(error) ? conflict(row.externalId) : error;
     }
   }
 
@@ -243,7 +269,7 @@ export class FileService {
     if (object === null) throw new UploadIncompleteError(`no bytes have arrived for file ${id}`);
     // The stored size alone can already rule the bytes out, without reading them.
     await this.settler.checkSize(file, object.size, completeMismatch);
-    const measured = await inspectStoredObject(this.storage, file.storageKey, object, this.options.limits.maxFileBytes);
+    const measured = await inspectStoredObject(this.storage, file.storageKey, object, this.options.limits.maxFileBytes, this.sha256);
     return this.settler.settle(file, measured, undefined, completeMismatch);
   }
 

@@ -1,9 +1,10 @@
 import type { Db } from "../db/client.js";
+import type { Prisma } from "../db/generated/sqlite/client.js";
 import type { StorageDriver } from "../storage/driver.js";
 import { type FileError, PayloadTooLargeError, UnsupportedMediaTypeError, UploadIncompleteError, ValidationError } from "./errors.js";
 import { sniff, type InspectedBytes } from "./inspect.js";
-import { withLabels } from "./records.js";
-import { defaultContentType, type FileLimits, type FileRecord } from "./types.js";
+import { newFileChildren, withLabels } from "./records.js";
+import { defaultContentType, type FileLimits, type FileRecord, type FileRow } from "./types.js";
 import { mimeTypeAllowed } from "./validation.js";
 
 /** Turns a mismatch between declared and received bytes into the error the caller's operation reports. */
@@ -14,10 +15,28 @@ export const inRequestMismatch: MismatchError = (field, message) => ValidationEr
 /** At completeUpload the upload can be retried: UploadIncompleteError. */
 export const completeMismatch: MismatchError = (_field, message) => new UploadIncompleteError(`${message}; upload again`);
 
+/** What the bytes of an upload were found to be once they passed every check. */
+export interface VerifiedBytes {
+  size: bigint;
+  checksumSha256: string;
+  mimeType: string;
+  width: number | null;
+  height: number | null;
+}
+
+/** The columns verification compares the bytes with: what the client declared, and where the bytes are. */
+export type DeclaredFile = Pick<FileRecord, "size" | "checksumSha256" | "mimeType" | "storageKey">;
+
+/** A row for bytes that arrived in the createFile request, written once they are verified. */
+export type NewFileRow = Omit<Prisma.FileUncheckedCreateInput, "labels" | keyof VerifiedBytes | "status" | "uploadedAt" | "expiresAt"> & {
+  workspaceId: string;
+  externalId?: string | null;
+};
 
 /**
  * How every upload path ends, whether the bytes came to a signed target (completeUpload) or in
- * the createFile request: the measurements are checked and the file marked UPLOADED.
+ * the createFile request: the measurements are checked, then the PENDING file is marked UPLOADED
+ * or, for bytes in the request, its row is written.
  */
 export class UploadSettler {
   constructor(private readonly options: { db: Db; storage: StorageDriver; limits: FileLimits }) {}
@@ -31,7 +50,7 @@ export class UploadSettler {
   }
 
   /** Deletes the bytes and throws when `size` is not the declared size or is over the file limit. */
-  async checkSize(file: FileRecord, size: number, mismatch: MismatchError): Promise<void> {
+  async checkSize(file: DeclaredFile, size: number, mismatch: MismatchError): Promise<void> {
     const declared = file.size === null ? undefined : Number(file.size);
     const { maxFileBytes } = this.options.limits;
     if (declared !== undefined && size !== declared) {
@@ -45,14 +64,14 @@ export class UploadSettler {
   }
 
   /**
-   * The one verification every upload path ends with, from the measurements of the stored bytes:
-   * size and checksum against what was declared, executable and MIME allow-list checks on the
-   * sniffed type, image dimensions; then the file is marked UPLOADED. Bytes that fail a check are
-   * deleted; an executable or refused type also marks the file FAILED.
+   * The one verification every upload path goes through, from the measurements of the stored
+   * bytes: size and checksum against what was declared, executable and MIME allow-list checks on
+   * the sniffed type, image dimensions. Bytes that fail a check are deleted and the check's error
+   * is thrown.
    */
-  async settle(file: FileRecord, measured: InspectedBytes, typeHint: string | undefined, mismatch: MismatchError): Promise<FileRecord> {
+  async verify(file: DeclaredFile, measured: InspectedBytes, typeHint: string | undefined, mismatch: MismatchError): Promise<VerifiedBytes> {
     await this.checkSize(file, measured.size, mismatch);
-    if (file.checksumSha256 !== null && measured.sha256 !== file.checksumSha256) {
+    if (file.checksumSha256 != null && measured.sha256 !== file.checksumSha256) {
       await this.storage.deleteObject(file.storageKey);
       throw mismatch("checksumSha256", "the bytes that arrived do not match checksumSha256");
     }
@@ -60,47 +79,111 @@ export class UploadSettler {
     const mimeType = sniffed.mimeType ?? defaultContentType;
     if (sniffed.executable || !mimeTypeAllowed(mimeType, this.options.limits.allowedMimeTypes)) {
       await this.storage.deleteObject(file.storageKey);
-      await this.db.file.updateMany({ where: { id: file.id, status: "PENDING" }, data: { status: "FAILED" } });
       throw new UnsupportedMediaTypeError(
         sniffed.executable ? "executable files are not accepted" : `files of type ${mimeType} are not accepted here`,
       );
     }
-    return this.markUploaded(file, {
+    return {
       size: BigInt(measured.size),
       checksumSha256: measured.sha256,
       mimeType,
       width: sniffed.dimensions?.width ?? null,
       height: sniffed.dimensions?.height ?? null,
+    };
+  }
+
+  /**
+   * Verifies the bytes of a PENDING file and marks it UPLOADED. An executable or refused type
+   * also marks the file FAILED.
+   */
+  async settle(file: FileRecord, measured: InspectedBytes, typeHint: string | undefined, mismatch: MismatchError): Promise<FileRecord> {
+    const verified = await this.verify(file, measured, typeHint, mismatch).catch(async (error: unknown) => {
+      if (error instanceof UnsupportedMediaTypeError) {
+        await this.db.file.updateMany({ where: { id: file.id, status: "PENDING" }, data: { status: "FAILED" } });
+      }
+      throw error;
     });
+    return this.markUploaded(file, verified);
+  }
+
+  /**
+   * Writes the UPLOADED row of bytes verified in the createFile request, in one INSERT; with
+   * `takeOver`, the file holding its externalId goes in the same transaction and that file's
+   * bytes once it has committed. When the write fails the verified bytes are deleted: the
+   * request leaves nothing behind.
+   */
+  async insertUploaded(row: NewFileRow, labels: string[], verified: VerifiedBytes, takeOver: boolean): Promise<FileRecord> {
+    const now = new Date();
+    const data = {
+      ...row,
+      ...verified,
+      status: "UPLOADED",
+      createdAt: now,
+      uploadedAt: now,
+      updatedAt: now,
+      expiresAt: null,
+      ...newFileChildren(row.workspaceId, labels, row.directory, now),
+    };
+    const externalId = row.externalId;
+    let replacedKeys: string[] = [];
+    let written: FileRow;
+    try {
+      if (!takeOver || externalId == null) {
+        written = await this.db.file.create({ data });
+      } else {
+        [written, replacedKeys] = await this.db.$transaction(async (tx) => {
+          const holder = await tx.file.findUnique({
+            where: { workspaceId_externalId: { workspaceId: row.workspaceId, externalId } },
+            select: { id: true, storageKey: true },
+          });
+          if (holder !== null) await tx.file.delete({ where: { id: holder.id } });
+          return [await tx.file.create({ data }), holder === null ? [] : [holder.storageKey]] as const;
+        });
+      }
+    } catch (error) {
+      await this.storage.deleteObject(row.storageKey);
+      throw error;
+    }
+    // The old content goes only once the new file holds the externalId.
+    await Promise.all(replacedKeys.map((key) => this.storage.deleteObject(key)));
+    return { ...written, labels: labels.map((label) => ({ label })) };
   }
 
   /**
    * Marks a verified PENDING file UPLOADED, once even when completions race, and hands it the
-   * externalId of the file it replaces, whose row goes in the same transaction.
+   * externalId of the file it replaces, whose row goes in the same transaction. Returns the file
+   * as it now is, built from what was written rather than read back; the one that loses a race
+   * reads the winner's row.
    */
   private async markUploaded(
     file: FileRecord,
-    measured: { size: bigint; checksumSha256: string; mimeType: string; width: number | null; height: number | null },
+    measured: VerifiedBytes,
   ): Promise<FileRecord> {
-    const replacedKeys = await this.db.$transaction(async (tx) => {
-      const marked = await tx.file.updateMany({
-        where: { id: file.id, status: "PENDING" },
-        data: { ...measured, status: "UPLOADED", uploadedAt: new Date(), expiresAt: null },
-      });
-      if (marked.count === 0 || file.pendingExternalId === null) return [];
+    const now = new Date();
+    const uploaded = { ...measured, status: "UPLOADED", uploadedAt: now, updatedAt: now, expiresAt: null };
+    const takeover = file.pendingExternalId;
+    if (takeover === null) {
+      const marked = await this.db.file.updateMany({ where: { id: file.id, status: "PENDING" }, data: uploaded });
+      return marked.count === 1 ? { ...file, ...uploaded } : this.current(file.id);
+    }
+    const handover = { externalId: takeover, pendingExternalId: null, replacesId: null };
+    const outcome = await this.db.$transaction(async (tx) => {
+      const marked = await tx.file.updateMany({ where: { id: file.id, status: "PENDING" }, data: uploaded });
+      if (marked.count === 0) return { marked: false, replacedKeys: [] };
       const holder = await tx.file.findUnique({
-        where: { workspaceId_externalId: { workspaceId: file.workspaceId, externalId: file.pendingExternalId } },
+        where: { workspaceId_externalId: { workspaceId: file.workspaceId, externalId: takeover } },
         select: { id: true, storageKey: true },
       });
       if (holder !== null) await tx.file.delete({ where: { id: holder.id } });
-      await tx.file.update({
-        where: { id: file.id },
-        data: { externalId: file.pendingExternalId, pendingExternalId: null, replacesId: null },
-      });
-      return holder === null ? [] : [holder.storageKey];
+      await tx.file.update({ where: { id: file.id }, data: { ...handover, updatedAt: now } });
+      return { marked: true, replacedKeys: holder === null ? [] : [holder.storageKey] };
     });
     // The old content goes only once the new file holds the externalId.
-    await Promise.all(replacedKeys.map((key) => this.storage.deleteObject(key)));
-    return this.db.file.findUniqueOrThrow({ where: { id: file.id }, include: withLabels });
+    await Promise.all(outcome.replacedKeys.map((key) => this.storage.deleteObject(key)));
+    return outcome.marked ? { ...file, ...uploaded, ...handover } : this.current(file.id);
+  }
+
+  private current(id: string): Promise<FileRecord> {
+    return this.db.file.findUniqueOrThrow({ where: { id }, include: withLabels });
   }
 }

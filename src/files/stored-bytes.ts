@@ -2,6 +2,7 @@ import { Writable } from "node:stream";
 import { pipeline } from "node:stream/promises";
 import type { ObjectInfo, StorageDriver } from "../storage/driver.js";
 import { ByteInspector, DEFAULT_HEAD_BYTES, type InspectedBytes } from "./inspect.js";
+import { inlineSha256, type Sha256Source } from "./sha256.js";
 
 /** A sink for bytes that were read only to be measured. */
 function discard(): Writable {
@@ -23,8 +24,9 @@ export async function inspectStoredObject(
   key: string,
   object: ObjectInfo,
   maxBytes: number,
+  sha256: Sha256Source = inlineSha256,
 ): Promise<InspectedBytes> {
-  const inspector = new ByteInspector({ maxBytes });
+  const inspector = new ByteInspector({ maxBytes, sha256 });
   if (object.checksumSha256 === undefined) {
     await pipeline(await storage.getObject(key), inspector, discard());
     return inspector.result();
