@@ -30,6 +30,15 @@ describe("Sha256Workers", () => {
     expect(await hash.digest()).toBe(expected(bytes));
   });
 
+  it("hashes streams whose sizes straddle the first slab's growth steps", async () => {
+    for (const size of [64 * 1024 - 1, 64 * 1024, 64 * 1024 + 1, 300_000, MiB - 1, MiB + 1]) {
+      const bytes = randomBytes(size);
+      const hash = workers.stream();
+      await feed(hash, bytes, 50_000);
+      expect(await hash.digest()).toBe(expected(bytes));
+    }
+  });
+
   it("hashes a stream smaller than a slab, and an empty one", async () => {
     const small = randomBytes(1000);
     const hash = workers.stream();

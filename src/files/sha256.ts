@@ -50,6 +50,12 @@ export const inlineSha256: Sha256Source = { stream: () => new InlineSha256() };
 
 const SLAB_BYTES = 1024 * 1024;
 const SLABS_PER_STREAM = 4;
+/**
+ * The first slab starts this small and doubles up to SLAB_BYTES as bytes come, so a small file
+ * does not take a megabyte while it uploads (a thousand small uploads at once would otherwise
+ * hold a gigabyte); the copies this costs are bounded by one slab per stream.
+ */
+const FIRST_SLAB_BYTES = 64 * 1024;
 
 type ToWorker =
   | { type: "update"; job: number; buffer: ArrayBuffer; length: number }
@@ -133,7 +139,7 @@ class HashThread {
  */
 class WorkerSha256 implements Sha256 {
   private readonly free: ArrayBuffer[] = [];
-  private slab: Buffer = Buffer.from(new ArrayBuffer(SLAB_BYTES));
+  private slab: Buffer = Buffer.from(new ArrayBuffer(FIRST_SLAB_BYTES));
   private slabs = 1;
   private fill = 0;
   private started = false;
@@ -155,7 +161,9 @@ class WorkerSha256 implements Sha256 {
       if (this.failure !== undefined) return done(this.failure);
       while (offset < chunk.length) {
         // A full slab is sent only when more bytes follow, so one of exactly a slab stays inline.
-        if (this.fill === this.slab.length) {
+        if (this.fill === this.slab.length && this.slab.length < SLAB_BYTES) {
+          this.grow();
+        } else if (this.fill === this.slab.length) {
           this.send();
           if (!this.nextSlab(copy)) {
             this.blocked = done;
@@ -212,6 +220,13 @@ class WorkerSha256 implements Sha256 {
     const buffer = this.slab.buffer as ArrayBuffer;
     this.thread.post({ type: "update", job: this.job, buffer, length: this.fill }, [buffer]);
     this.fill = 0;
+  }
+
+  /** Moves the first slab's bytes into one twice its size. */
+  private grow(): void {
+    const larger = Buffer.from(new ArrayBuffer(Math.min(SLAB_BYTES, this.slab.length * 2)));
+    this.slab.copy(larger, 0, 0, this.fill);
+    this.slab = larger;
   }
 
   /** Makes a free slab current and returns true, or arranges for `resume` once one comes back. */
