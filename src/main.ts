@@ -20,8 +20,10 @@ const app = await createApp(config, logger);
 // Sockets and request bodies buffer up to 1 MiB (Node's default is 16 KiB), so an upload's socket
 // is not paused and resumed for nearly every chunk while the body is parsed, hashed and written.
 const server = createServer({ highWaterMark: 1024 * 1024 }, app.handler);
-// Uploads may take long; only an idle connection is cut.
+// Uploads may take long; only a connection idle for 5 minutes is cut (Node's default is never),
+// so a client that stalls mid-body does not hold its socket and temporary file forever.
 server.requestTimeout = 0;
+server.timeout = 5 * 60 * 1000;
 server.listen(config.port, config.host, () => {
   const address = server.address();
   const port = typeof address === "object" && address !== null ? address.port : config.port;

@@ -1,5 +1,5 @@
 import { createHash, randomBytes, randomUUID } from "node:crypto";
-import { mkdtemp, readdir, rm } from "node:fs/promises";
+import { mkdir, mkdtemp, readdir, rm, utimes, writeFile } from "node:fs/promises";
 import { createServer, request, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
 import os from "node:os";
@@ -487,6 +487,20 @@ describe("local storage signed endpoints", () => {
       expect(got.status).toBe(404);
       expect(await errorCode(got)).toBe("NOT_FOUND");
     });
+  });
+
+  it("removes temporary files of abandoned writes, and only those untouched since the cutoff", async () => {
+    const tmp = path.join(local.dir, ".tmp");
+    await mkdir(tmp, { recursive: true });
+    const stale = path.join(tmp, `${randomUUID()}.tmp`);
+    const fresh = path.join(tmp, `${randomUUID()}.tmp`);
+    await writeFile(stale, "left by a process that died");
+    await writeFile(fresh, "still being written");
+    const dayAgo = new Date(Date.now() - 24 * 3600 * 1000);
+    await utimes(stale, dayAgo, dayAgo);
+    expect(await local.storage.removeAbandoned(new Date(Date.now() - 3600 * 1000))).toBe(1);
+    expect(await readdir(tmp)).toEqual([path.basename(fresh)]);
+    await rm(fresh);
   });
 
   it("leaves other paths to the next handler", async () => {

@@ -13,6 +13,12 @@ export interface PendingSweeperOptions {
 }
 
 /**
+ * A write's temporary bytes untouched this long belong to no live upload: the server cuts a
+ * connection idle for minutes (src/main.ts), so a process that died mid-write left them.
+ */
+const abandonedAfterMs = 24 * 3600 * 1000;
+
+/**
  * Removes files that were never uploaded once they pass their expiry, with their bytes.
  * Every instance may run one: a row is removed by exactly one of them (the conditional delete),
  * and removing bytes twice is harmless.
@@ -34,9 +40,13 @@ export class PendingSweeper {
     clearInterval(this.timer);
   }
 
-  /** Removes one batch of expired files; returns how many this instance removed. */
+  /**
+   * Removes one batch of expired files, and the storage's leftovers of writes abandoned more than
+   * a day ago; returns how many files this instance removed.
+   */
   async sweep(now = new Date()): Promise<number> {
     const { db, storage } = this.options;
+    await storage.removeAbandoned?.(new Date(now.getTime() - abandonedAfterMs));
     const expired = await db.file.findMany({
       where: { status: { not: "UPLOADED" }, expiresAt: { lt: now } },
       select: { id: true, storageKey: true, multipartUploadId: true },

@@ -113,6 +113,13 @@ export interface StorageDriver {
   /** Drops a multipart upload and every part received for it; a missing upload is not an error. */
   abortMultipartUpload(key: string, uploadId: string): Promise<void>;
 
+  /**
+   * Removes what interrupted writes left behind (a process that died mid-upload) and was last
+   * touched before `before`; resolves with how many were removed. A store that cleans up after
+   * itself (S3 with a lifecycle rule) has nothing to do here.
+   */
+  removeAbandoned?(before: Date): Promise<number>;
+
   /** Releases the driver's connections; the driver is not used afterwards. */
   close(): Promise<void>;
 }

@@ -92,6 +92,23 @@ export class LocalStorage implements StorageDriver {
     return { size: await writeAtomically(this.objectPath(key), body, this.tmpDir, { exclusive: true }) };
   }
 
+  /** Removes temporary files in `.tmp` last written before `before`: writes that never finished. */
+  async removeAbandoned(before: Date): Promise<number> {
+    const names = await readdir(this.tmpDir).catch((error: unknown) => {
+      if (hasCode(error, "ENOENT")) return [];
+      throw error;
+    });
+    let removed = 0;
+    for (const name of names) {
+      const file = path.join(this.tmpDir, name);
+      const info = await stat(file).catch(() => undefined);
+      if (info === undefined || info.mtime >= before) continue;
+      await rm(file, { force: true });
+      removed += 1;
+    }
+    return removed;
+  }
+
   async headObject(key: string): Promise<ObjectInfo | null> {
     try {
       const info = await stat(this.objectPath(key));
