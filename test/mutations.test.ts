@@ -1,4 +1,5 @@
 import { existsSync } from "node:fs";
+import { mkdir, writeFile } from "node:fs/promises";
 import path from "node:path";
 import { pino } from "pino";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -125,10 +126,18 @@ describe("expiry of pending uploads", () => {
     await putBytes(pending.upload!, Buffer.from("never completed"));
     const stalePath = await objectPath(pending.file!.id);
     const kept = await uploadFile(server, { name: "fresh.txt" }, Buffer.from("done"));
+    // What a process that died mid-upload leaves: a temporary file no write will finish.
+    const abandoned = path.join(server.objectsDir, ".tmp", "abandoned.tmp");
+    await mkdir(path.dirname(abandoned), { recursive: true });
+    await writeFile(abandoned, "half a file");
 
     const sweeper = new PendingSweeper({ db: server.app.db, storage: server.app.storage, logger: pino({ level: "silent" }) });
     expect(await sweeper.sweep(new Date())).toBe(0);
+    expect(existsSync(abandoned)).toBe(true);
     expect(await sweeper.sweep(new Date(Date.now() + 61_000))).toBeGreaterThanOrEqual(1);
+    expect(existsSync(abandoned)).toBe(true);
+    await sweeper.sweep(new Date(Date.now() + 25 * 3600 * 1000));
+    expect(existsSync(abandoned)).toBe(false);
 
     expect(existsSync(stalePath)).toBe(false);
     const gone = await server.graphql<{ file: null }>(`query ($id: ID!) { file(id: $id) { id } }`, { id: pending.file!.id });
