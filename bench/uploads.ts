@@ -27,6 +27,7 @@ const sizes = [
   { label: "1 GiB", bytes: 1024 * MiB, runs: 1 },
 ];
 const warmUpRequests = 50;
+const floorRequests = 100;
 /** Sent over and over as the file's bytes: random, so nothing compresses or dedupes. */
 const block = randomBytes(4 * MiB);
 
@@ -167,6 +168,17 @@ export async function run(): Promise<void> {
       await send(rawUrl, {}, Buffer.alloc(0), MiB, Buffer.alloc(0));
       await send(graphqlUrl, warm.headers, warm.head, MiB, warm.tail);
     }
+    // What a request costs without the bytes: the floor under the small-file ratios.
+    const tiny = multipartParts(1);
+    const tinyMs = { raw: [] as number[], graphql: [] as number[] };
+    for (let i = 0; i < floorRequests; i++) {
+      tinyMs.raw.push((await send(rawUrl, {}, Buffer.alloc(0), 1, Buffer.alloc(0))).seconds * 1000);
+      tinyMs.graphql.push((await send(graphqlUrl, tiny.headers, tiny.head, 1, tiny.tail)).seconds * 1000);
+    }
+    const median = (values: number[]): number => values.sort((a, b) => a - b)[Math.floor(values.length / 2)] ?? NaN;
+    console.log(
+      `1-byte upload, median of ${floorRequests}: raw ${median(tinyMs.raw).toFixed(2)} ms, graphql ${median(tinyMs.graphql).toFixed(2)} ms\n`,
+    );
 
     console.log("size       runs   raw MB/s  graphql MB/s   ratio | buffered raw MB/s   ratio");
     let peakGrowth = 0;
