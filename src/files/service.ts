@@ -17,7 +17,7 @@ import { mustDownloadAsAttachment } from "./inspect.js";
 import { joinParts, multipartTarget } from "./multipart.js";
 import { ancestorRows, buildFileData, fileName, labelRows, newFileChildren, withLabels } from "./records.js";
 import { completeMismatch, inRequestMismatch, UploadSettler, type VerifiedBytes } from "./settle.js";
-import { inlineSha256, type Sha256Source } from "./sha256.js";
+import type { Sha256Source } from "./sha256.js";
 import { inspectStoredObject } from "./stored-bytes.js";
 import {
   defaultContentType,
@@ -42,8 +42,8 @@ export interface FileServiceOptions {
   pendingUploadTtl: number;
   /** How `sourceUrl` imports are fetched. */
   sourceUrl: { allowedHosts: string[]; timeoutMs: number };
-  /** Where the SHA-256 of incoming and stored bytes is computed (default: inline). */
-  sha256?: Sha256Source;
+  /** Where the SHA-256 of incoming and stored bytes is computed. */
+  sha256: Sha256Source;
 }
 
 /** A validated create request: its row's columns (no status yet), labels, and the file whose externalId it takes over. */
@@ -69,10 +69,6 @@ export class FileService {
 
   private get storage(): StorageDriver {
     return this.options.storage;
-  }
-
-  private get sha256(): Sha256Source {
-    return this.options.sha256 ?? inlineSha256;
   }
 
   /** The workspace named by internal id or slug, if the caller holds `role` in it. */
@@ -197,7 +193,7 @@ export class FileService {
       const opened = await openBytes(source, maxBytes, { allowedHosts, timeoutMs, maxBytes });
       release = opened.release;
       const contentType = row.mimeType ?? opened.declaredType ?? defaultContentType;
-      const measured = await storeInspected(this.storage, row.storageKey, opened, maxBytes, contentType, this.sha256);
+      const measured = await storeInspected(this.storage, row.storageKey, opened, maxBytes, contentType, this.options.sha256);
       const declared = { size: row.size ?? null, checksumSha256: row.checksumSha256 ?? null, mimeType: row.mimeType ?? null };
       verified = await this.settler.verify({ ...declared, storageKey: row.storageKey }, measured, opened.declaredType, inRequestMismatch);
     } catch (error) {
@@ -269,7 +265,7 @@ export class FileService {
     if (object === null) throw new UploadIncompleteError(`no bytes have arrived for file ${id}`);
     // The stored size alone can already rule the bytes out, without reading them.
     await this.settler.checkSize(file, object.size, completeMismatch);
-    const measured = await inspectStoredObject(this.storage, file.storageKey, object, this.options.limits.maxFileBytes, this.sha256);
+    const measured = await inspectStoredObject(this.storage, file.storageKey, object, this.options.limits.maxFileBytes, this.options.sha256);
     return this.settler.settle(file, measured, undefined, completeMismatch);
   }
 

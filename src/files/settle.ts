@@ -34,6 +34,20 @@ export type NewFileRow = Omit<Prisma.FileUncheckedCreateInput, "labels" | keyof 
 };
 
 /**
+ * Inside an overwrite's transaction: removes the row of the file holding `externalId`, if any,
+ * and returns its storage key, whose bytes go once the transaction has committed.
+ */
+async function releaseExternalId(tx: Prisma.TransactionClient, workspaceId: string, externalId: string): Promise<string[]> {
+  const holder = await tx.file.findUnique({
+    where: { workspaceId_externalId: { workspaceId, externalId } },
+    select: { id: true, storageKey: true },
+  });
+  if (holder === null) return [];
+  await tx.file.delete({ where: { id: holder.id } });
+  return [holder.storageKey];
+}
+
+/**
  * How every upload path ends, whether the bytes came to a signed target (completeUpload) or in
  * the createFile request: the measurements are checked, then the PENDING file is marked UPLOADED
  * or, for bytes in the request, its row is written.
@@ -132,12 +146,8 @@ export class UploadSettler {
         written = await this.db.file.create({ data });
       } else {
         [written, replacedKeys] = await this.db.$transaction(async (tx) => {
-          const holder = await tx.file.findUnique({
-            where: { workspaceId_externalId: { workspaceId: row.workspaceId, externalId } },
-            select: { id: true, storageKey: true },
-          });
-          if (holder !== null) await tx.file.delete({ where: { id: holder.id } });
-          return [await tx.file.create({ data }), holder === null ? [] : [holder.storageKey]] as const;
+          const released = await releaseExternalId(tx, row.workspaceId, externalId);
+          return [await tx.file.create({ data }), released] as const;
         });
       }
     } catch (error) {
@@ -170,13 +180,9 @@ export class UploadSettler {
     const outcome = await this.db.$transaction(async (tx) => {
       const marked = await tx.file.updateMany({ where: { id: file.id, status: "PENDING" }, data: uploaded });
       if (marked.count === 0) return { marked: false, replacedKeys: [] };
-      const holder = await tx.file.findUnique({
-        where: { workspaceId_externalId: { workspaceId: file.workspaceId, externalId: takeover } },
-        select: { id: true, storageKey: true },
-      });
-      if (holder !== null) await tx.file.delete({ where: { id: holder.id } });
+      const replacedKeys = await releaseExternalId(tx, file.workspaceId, takeover);
       await tx.file.update({ where: { id: file.id }, data: { ...handover, updatedAt: now } });
-      return { marked: true, replacedKeys: holder === null ? [] : [holder.storageKey] };
+      return { marked: true, replacedKeys };
     });
     // The old content goes only once the new file holds the externalId.
     await Promise.all(outcome.replacedKeys.map((key) => this.storage.deleteObject(key)));

@@ -2,7 +2,7 @@ import { Writable } from "node:stream";
 import { pipeline } from "node:stream/promises";
 import type { ObjectInfo, StorageDriver } from "../storage/driver.js";
 import { ByteInspector, DEFAULT_HEAD_BYTES, type InspectedBytes } from "./inspect.js";
-import { inlineSha256, type Sha256Source } from "./sha256.js";
+import type { Sha256Source } from "./sha256.js";
 
 /** A sink for bytes that were read only to be measured. */
 function discard(): Writable {
@@ -24,7 +24,7 @@ export async function inspectStoredObject(
   key: string,
   object: ObjectInfo,
   maxBytes: number,
-  sha256: Sha256Source = inlineSha256,
+  sha256?: Sha256Source,
 ): Promise<InspectedBytes> {
   const inspector = new ByteInspector({ maxBytes, sha256 });
   if (object.checksumSha256 === undefined) {
