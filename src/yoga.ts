@@ -1,4 +1,5 @@
 import { useCSRFPrevention } from "@graphql-yoga/plugin-csrf-prevention";
+import { PothosValidationError } from "@pothos/core";
 import { GraphQLError } from "graphql";
 import { createYoga, type GraphQLParams, type Plugin, type YogaServerInstance } from "graphql-yoga";
 import type { Logger } from "pino";
@@ -44,8 +45,16 @@ const useMultipartOperations: Plugin<ServerContext> = {
   },
 };
 
-/** The GraphQL error a client sees for a failure of the gate's, or null when it is not one. */
-function accessError(error: unknown): GraphQLError | null {
+/**
+ * The GraphQL error a client sees for a failure of the gate's, or for input Pothos refused
+ * (a malformed global ID…), or null when it is neither.
+ */
+function clientError(error: unknown): GraphQLError | null {
+  if (error instanceof PothosValidationError) {
+    // The message may quote the input: keep it short.
+    const message = error.message.length > 200 ? `${error.message.slice(0, 200)}…` : error.message;
+    return new GraphQLError(message, { extensions: { code: "BAD_USER_INPUT" } });
+  }
   if (error instanceof AuthenticationError) {
     return new GraphQLError(error.message, { extensions: { code: "UNAUTHENTICATED", http: { status: 401 } } });
   }
@@ -84,8 +93,11 @@ export function createGraphQL(options: YogaOptions): GraphQLServer {
     maskedErrors: {
       maskError(error, message) {
         const original = error instanceof GraphQLError ? error.originalError : error;
-        const denied = accessError(original);
-        if (denied !== null) return new GraphQLError(denied.message, { ...(error as GraphQLError), extensions: denied.extensions });
+        const refused = clientError(original);
+        if (refused !== null) {
+          const located = error instanceof GraphQLError ? error : undefined;
+          return new GraphQLError(refused.message, { nodes: located?.nodes, path: located?.path, extensions: refused.extensions });
+        }
         // Errors raised as GraphQLError (auth, bad input, the parser's) are meant for the client.
         if (error instanceof GraphQLError && (original == null || original instanceof GraphQLError)) return error;
         const requestId = requestScope.getStore()?.requestId;
