@@ -8,7 +8,8 @@ import { afterAll, beforeAll, expect, it } from "vitest";
 
 const run = promisify(execFile);
 const root = path.resolve(import.meta.dirname, "..");
-const tsx = path.join(root, "node_modules", ".bin", "tsx");
+/** The documented start: the compiled server (`npm test` builds it first). */
+const server = [path.join(root, "dist", "main.js")];
 
 async function freePort(): Promise<number> {
   const server = createServer();
@@ -23,11 +24,11 @@ let child: ChildProcess;
 let dir: string;
 let port: number;
 
-/** Starts src/main.ts, the entry `npm start` runs, and resolves once it listens. */
+/** Starts dist/main.js as the README's first command does, and resolves once it listens. */
 beforeAll(async () => {
   dir = await mkdtemp(path.join(os.tmpdir(), "files-readme-"));
   port = await freePort();
-  child = spawn(tsx, [path.join(root, "src/main.ts")], {
+  child = spawn(process.execPath, server, {
     cwd: dir,
     env: { ...process.env, PORT: String(port), HOST: "127.0.0.1", BOOTSTRAP_API_KEY: "dev-key", LOG_LEVEL: "info" },
     stdio: ["ignore", "pipe", "pipe"],
@@ -71,7 +72,7 @@ it("keeps the data in ./data under the working directory by default", async () =
 });
 
 it("stops at start with a message naming a bad variable", async () => {
-  const result = await run(tsx, [path.join(root, "src/main.ts")], {
+  const result = await run(process.execPath, server, {
     cwd: dir,
     env: { ...process.env, PORT: "not-a-port" },
   }).catch((error: { code: number; stderr: string }) => error);
