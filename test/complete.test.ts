@@ -31,12 +31,12 @@ describe.each(testDrivers)("%s storage", (driver) => {
     it("rejects bytes whose SHA-256 differs from checksumSha256, deletes them, and accepts a correct re-upload", async () => {
       const good = Buffer.from("the right bytes");
       const { file, upload } = await created({ name: "sum.txt", checksumSha256: sha256(good) });
-      expect((await putBytes(upload, Buffer.from("the wrong bytes"))).status).toBe(200);
+      expect((await putBytes(upload, Buffer.from("the wrong bytes"))).ok).toBe(true);
       const result = await completeUpload(server, file.id);
       expect(result.__typename).toBe("UploadIncompleteError");
       expect(await hasStoredObject(server, file.id)).toBe(false);
 
-      expect((await putBytes(upload, good)).status).toBe(200);
+      expect((await putBytes(upload, good)).ok).toBe(true);
       const retried = await completeUpload(server, file.id);
       expect(retried.file).toMatchObject({ status: "UPLOADED", checksumSha256: sha256(good) });
     });
@@ -59,7 +59,7 @@ describe.each(testDrivers)("%s storage", (driver) => {
       const { file, upload } = await created({ name: "once.txt", mimeType: "text/plain" });
       // S3 needs the conditional write signed into the URL; the local endpoint never replaces an object.
       if (driver === "s3") expect(upload.headers).toContainEqual({ name: "If-None-Match", value: "*" });
-      expect((await putBytes(upload, body)).status).toBe(200);
+      expect((await putBytes(upload, body)).ok).toBe(true);
       const done = await completeUpload(server, file.id);
       expect(done.file?.status).toBe("UPLOADED");
       const again = await putBytes(upload, Buffer.from("replaced"));
@@ -70,7 +70,7 @@ describe.each(testDrivers)("%s storage", (driver) => {
 
     it("rejects an executable disguised as .png, deletes its bytes and marks the file FAILED", async () => {
       const { file, upload } = await created({ name: "cat.png", mimeType: "image/png" });
-      expect((await putBytes(upload, peStub())).status).toBe(200);
+      expect((await putBytes(upload, peStub())).ok).toBe(true);
       const result = await completeUpload(server, file.id);
       expect(result).toMatchObject({ __typename: "UnsupportedMediaTypeError", code: "UNSUPPORTED_MEDIA_TYPE" });
       expect(await hasStoredObject(server, file.id)).toBe(false);

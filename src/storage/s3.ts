@@ -22,7 +22,9 @@ import {
   type PutObjectOptions,
   type SignDownloadOptions,
   type SignUploadOptions,
+  type SignedPart,
   type SignedUploadTarget,
+  type StorageCapabilities,
   type StorageDriver,
   type StoredPart,
 } from "./driver.js";
@@ -64,6 +66,11 @@ function hexChecksum(base64: string | undefined, type: string | undefined): stri
  */
 export class S3Storage implements StorageDriver {
   readonly name = "s3";
+  readonly capabilities: StorageCapabilities = {
+    uploadMethods: ["PUT", "POST", "MULTIPART"],
+    checksumBinding: true,
+    fullObjectChecksum: true,
+  };
   private readonly client: S3Client;
   private readonly bucket: string;
   private readonly endpoint: string;
@@ -230,9 +237,9 @@ export class S3Storage implements StorageDriver {
     return created.UploadId;
   }
 
-  async signUploadPart(key: string, uploadId: string, partNumber: number, expiresAt: Date, exactSize?: number): Promise<string> {
+  async signUploadPart(key: string, uploadId: string, partNumber: number, expiresAt: Date, exactSize?: number): Promise<SignedPart> {
     const command = new UploadPartCommand({ Bucket: this.bucket, Key: key, UploadId: uploadId, PartNumber: partNumber, ContentLength: exactSize });
-    return getSignedUrl(this.client, command, { expiresIn: expiresIn(expiresAt), signableHeaders: new Set(["content-length"]) });
+    return { url: await getSignedUrl(this.client, command, { expiresIn: expiresIn(expiresAt), signableHeaders: new Set(["content-length"]) }) };
   }
 
   async listParts(key: string, uploadId: string): Promise<StoredPart[]> {
