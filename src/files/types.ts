@@ -1,5 +1,5 @@
 import type { Readable } from "node:stream";
-import type { File, FileLabel } from "../db/generated/sqlite/client.js";
+import type { File, FileLabel } from "../db/client.js";
 import type { UploadMethod } from "../storage/driver.js";
 
 export type { UploadMethod };

@@ -82,6 +82,9 @@ export async function startServer(env: Record<string, string> = {}, driver: Test
     SIGNING_SECRET: "test-signing-secret",
     BOOTSTRAP_API_KEY: apiKey,
     LOG_LEVEL: process.env.TEST_LOG_LEVEL ?? "silent",
+    // Every test talks from 127.0.0.1; the rate-limit tests set their own budgets.
+    RATE_LIMIT_PER_MINUTE: "1000000",
+    RATE_LIMIT_ANONYMOUS_PER_MINUTE: "1000000",
     ...s3?.env,
     ...azure?.env,
     ...env,
