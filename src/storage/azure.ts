@@ -1,4 +1,4 @@
-import { Readable } from "node:stream";
+import type { Readable } from "node:stream";
 import {
   BlobSASPermissions,
   BlobServiceClient,
@@ -11,6 +11,7 @@ import {
 } from "@azure/storage-blob";
 import { blockId, isUploadId, newUploadId, parseBlockId } from "./azure-blocks.js";
 import { converted, isNotFound, reason } from "./azure-errors.js";
+import { CountedBody } from "./counted-body.js";
 import {
   StorageError,
   type KeyValue,
@@ -111,32 +112,17 @@ export class AzureStorage implements StorageDriver {
   }
 
   async putObject(key: string, body: Readable, options: PutObjectOptions): Promise<{ size: number }> {
-    // Without a listener from the start, a body that fails before the SDK reads it would be an
-    // uncaught error; the iteration below still sees it.
-    body.on("error", () => undefined);
-    let size = 0;
-    let bodyError: unknown;
-    async function* counted(): AsyncIterable<Buffer> {
-      try {
-        for await (const chunk of body) {
-          size += (chunk as Buffer).length;
-          yield chunk as Buffer;
-        }
-      } catch (error) {
-        bodyError = error;
-        throw error;
-      }
-    }
+    const counted = new CountedBody(body);
     try {
       // Stages blocks as the body arrives and commits them at its end: a body that fails leaves
       // only uncommitted blocks, which Azure discards, and any previous blob as it was.
-      await this.blob(key).uploadStream(Readable.from(counted()), PUT_BLOCK_SIZE, PUT_CONCURRENCY, {
+      await this.blob(key).uploadStream(counted.stream, PUT_BLOCK_SIZE, PUT_CONCURRENCY, {
         blobHTTPHeaders: { blobContentType: options.contentType },
       });
     } catch (error) {
-      throw bodyError ?? converted(error, `putObject ${key}`);
+      throw counted.error ?? converted(error, `putObject ${key}`);
     }
-    return { size };
+    return { size: counted.size };
   }
 
   async headObject(key: string): Promise<ObjectInfo | null> {
