@@ -149,8 +149,36 @@ describe("Azure storage specifics", () => {
         expect(id).toMatch(/^[A-Za-z0-9+/]{64}$/);
         expect(Buffer.from(id, "base64").toString("base64")).toBe(id);
       }
-      expect(new URL(signed[0]!.url).searchParams.get("comp")).toBe("block");
-      expect(new URL(signed[0]!.url).searchParams.get("sp")).toBe("w");
+      const url = new URL(signed[0]!.url);
+      expect(url.searchParams.get("comp")).toBe("block");
+      expect(url.searchParams.get("sp")).toBe("w");
+      // Signed for the upload's staging blob, never for the object's own key.
+      expect(decodeURIComponent(url.pathname)).toBe(`/devstoreaccount1/${azurite.container}/.multipart/${objectKey}/${uploadId}`);
+    });
+
+    it("never lets a part URL replace the joined object: it only reaches the staging blob", async () => {
+      const objectKey = key();
+      const uploadId = await storage.createMultipartUpload(objectKey, { contentType: "application/zip" });
+      const part = await storage.signUploadPart(objectKey, uploadId, 1, soon());
+      expect((await fetch(part.url, { method: "PUT", body: "verified" })).ok).toBe(true);
+      await storage.completeMultipartUpload(objectKey, uploadId, [{ partNumber: 1, etag: part.etag! }]);
+      const wholeBlob = new URL(part.url);
+      wholeBlob.searchParams.delete("comp");
+      wholeBlob.searchParams.delete("blockid");
+      const put = await fetch(wholeBlob, { method: "PUT", headers: { "x-ms-blob-type": "BlockBlob" }, body: "replaced" });
+      expect(put.status).toBe(201);
+      expect((await readAll(await storage.getObject(objectKey))).toString()).toBe("verified");
+      // What the part URL re-created is removed as abandoned once it is old enough.
+      expect(await storage.removeAbandoned(new Date(Date.now() + 60_000))).toBeGreaterThanOrEqual(1);
+    });
+
+    it("removes staging blobs older than the cut-off only", async () => {
+      const objectKey = key();
+      const uploadId = await storage.createMultipartUpload(objectKey, { contentType: "application/zip" });
+      await storage.removeAbandoned(new Date(Date.now() - 60_000));
+      await expect(storage.listParts(objectKey, uploadId)).resolves.toEqual([]);
+      await storage.removeAbandoned(new Date(Date.now() + 60_000));
+      await expect(storage.listParts(objectKey, uploadId)).rejects.toMatchObject({ code: "NOT_FOUND" });
     });
 
     it("answers a Put Block without an ETag, and lists the part by its block id", async () => {

@@ -1,25 +1,25 @@
 /**
- * How the Azure driver maps multipart uploads onto a block blob's uncommitted blocks. Azure has
- * no multipart upload object: a blob has one list of uncommitted blocks, named by ids the writer
- * chooses, until Put Block List commits some of them (and discards the rest) or, after a week,
- * Azure discards them. So an upload is a random id carried inside each of its block ids:
+ * How the Azure driver maps multipart uploads onto blocks. Azure has no multipart upload object:
+ * a block blob has one list of uncommitted blocks, named by ids the writer chooses, until Put
+ * Block List commits some of them (and discards the rest). A SAS that allows Put Block also
+ * allows replacing the whole blob, so part URLs must never be signed for an object's own key.
  *
- * - `o` (opened): a one-byte block staged by createMultipartUpload; the upload exists while it does;
- * - `p` (part): part n's bytes, staged by the client through its part URL;
- * - `x` (aborted): a one-byte block staged by abortMultipartUpload; the upload is gone once it exists.
- *
- * Committing discards every uncommitted block, so a completed upload is gone as well. Every block
- * id of a blob must have the same length: ours decode to 48 characters, the length the SDK's own
- * `uploadStream` uses, so both kinds can meet on one blob.
+ * So each upload stages its blocks on a blob of its own, `.multipart/<key>/<uploadId>`, created
+ * empty when the upload starts (an upload exists while its staging blob does). Completion commits
+ * the blocks there in part order and copies the result to `<key>` inside the store; aborting
+ * deletes the staging blob, and its uncommitted blocks with it.
  */
 import { randomBytes } from "node:crypto";
 
-export type BlockKind = "o" | "p" | "x";
-
-/** Characters of a decoded block id (64 once base64-encoded), as the SDK's uploadStream makes them. */
-const BLOCK_ID_CHARS = 48;
+/** Prefix of every staging blob; object keys (`<workspace>/<file id>`) never start with it. */
+export const STAGING_PREFIX = ".multipart/";
+/**
+ * Characters of a decoded block id: ids are base64 of the part number padded to 48 digits, 64
+ * characters once encoded, the length the SDK's own uploadStream uses. Azure requires every
+ * block id of a blob to have the same length.
+ */
+const BLOCK_ID_DIGITS = 48;
 const uploadIdPattern = /^[A-Za-z0-9_-]{22}$/;
-const blockPattern = /^([A-Za-z0-9_-]{22})([opx])(\d{25})$/;
 
 /** A fresh upload id: 16 random bytes, base64url. */
 export function newUploadId(): string {
@@ -31,15 +31,18 @@ export function isUploadId(uploadId: string): boolean {
   return uploadIdPattern.test(uploadId);
 }
 
-/** The base64 block id of block `kind` number `n` of an upload. */
-export function blockId(uploadId: string, kind: BlockKind, n: number): string {
-  const raw = `${uploadId}${kind}${String(n).padStart(BLOCK_ID_CHARS - uploadId.length - 1, "0")}`;
-  return Buffer.from(raw, "utf8").toString("base64");
+/** The blob an upload's blocks are staged on. */
+export function stagingKey(key: string, uploadId: string): string {
+  return `${STAGING_PREFIX}${key}/${uploadId}`;
 }
 
-/** The upload, kind and number a block id names; undefined for blocks that are not ours. */
-export function parseBlockId(id: string): { uploadId: string; kind: BlockKind; n: number } | undefined {
-  const match = blockPattern.exec(Buffer.from(id, "base64").toString("utf8"));
-  if (match === null) return undefined;
-  return { uploadId: match[1]!, kind: match[2] as BlockKind, n: Number(match[3]) };
+/** The base64 block id of part `partNumber`. */
+export function blockId(partNumber: number): string {
+  return Buffer.from(String(partNumber).padStart(BLOCK_ID_DIGITS, "0"), "utf8").toString("base64");
+}
+
+/** The part number a block id names; undefined for a block that is not a part's. */
+export function partNumberOf(id: string): number | undefined {
+  const decoded = Buffer.from(id, "base64").toString("utf8");
+  return new RegExp(`^\\d{${BLOCK_ID_DIGITS}}$`).test(decoded) ? Number(decoded) : undefined;
 }

@@ -9,7 +9,7 @@ import {
   generateBlobSASQueryParameters,
   newPipeline,
 } from "@azure/storage-blob";
-import { blockId, isUploadId, newUploadId, parseBlockId } from "./azure-blocks.js";
+import { STAGING_PREFIX, blockId, isUploadId, newUploadId, partNumberOf, stagingKey } from "./azure-blocks.js";
 import { converted, isNotFound, reason } from "./azure-errors.js";
 import { CountedBody } from "./counted-body.js";
 import {
@@ -43,8 +43,8 @@ export interface AzureStorageOptions {
 /** Block size `putObject` streams with: 8 MiB with 4 in flight holds about 40 MiB per upload. */
 const PUT_BLOCK_SIZE = 8 * 1024 * 1024;
 const PUT_CONCURRENCY = 4;
-/** Body of the one-byte marker blocks that open and abort an upload (see azure-blocks.ts). */
-const MARKER = Buffer.from("\n");
+/** How often a copy that Azure did not finish at once is polled (the SDK's default is 15 s). */
+const COPY_POLL_MS = 1000;
 const loopbackHosts = new Set(["127.0.0.1", "localhost", "[::1]"]);
 
 /** Strips the quotes an HTTP ETag may carry, so that a quoted block id matches too. */
@@ -180,10 +180,11 @@ export class AzureStorage implements StorageDriver {
     return `${this.blob(key).url}?${this.sas(key, "r", expiresAt, { contentType, contentDisposition })}`;
   }
 
+  /** Starts an upload by creating its empty staging blob (azure-blocks.ts). */
   async createMultipartUpload(key: string, _options: PutObjectOptions): Promise<string> {
     const uploadId = newUploadId();
     try {
-      await this.blob(key).stageBlock(blockId(uploadId, "o", 0), MARKER, MARKER.length);
+      await this.blob(stagingKey(key, uploadId)).commitBlockList([]);
     } catch (error) {
       throw converted(error, `createMultipartUpload ${key}`);
     }
@@ -191,41 +192,41 @@ export class AzureStorage implements StorageDriver {
   }
 
   /**
-   * A Put Block URL for the part's block. Put Block needs write permission, which on Azure also
-   * allows a Put Blob over the whole blob until the URL expires; the URL lives UPLOAD_URL_TTL.
-   * Its answer carries no ETag: the part's ETag is its block id, given here.
+   * A Put Block URL for the part's block on the upload's staging blob. Its write permission also
+   * allows replacing that blob, but never the object: completion copies the object out of it.
+   * Put Block answers without an ETag, so the part's ETag is its block id, given here.
    */
   async signUploadPart(key: string, uploadId: string, partNumber: number, expiresAt: Date): Promise<SignedPart> {
     if (!isUploadId(uploadId)) throw new StorageError("no such multipart upload", "NOT_FOUND");
     if (!Number.isSafeInteger(partNumber) || partNumber < 1) throw new RangeError("partNumber must be a whole number from 1");
-    const id = blockId(uploadId, "p", partNumber);
-    const query = `comp=block&blockid=${encodeURIComponent(id)}&${this.sas(key, "w", expiresAt)}`;
-    return { url: `${this.blob(key).url}?${query}`, etag: id };
+    const staging = stagingKey(key, uploadId);
+    const id = blockId(partNumber);
+    const query = `comp=block&blockid=${encodeURIComponent(id)}&${this.sas(staging, "w", expiresAt)}`;
+    return { url: `${this.blob(staging).url}?${query}`, etag: id };
   }
 
-  /** The upload's uncommitted parts; NOT_FOUND when it was never opened, is aborted, or was committed. */
+  /** The upload's uncommitted parts; NOT_FOUND once its staging blob is gone (aborted, completed, never started). */
   async listParts(key: string, uploadId: string): Promise<StoredPart[]> {
     if (!isUploadId(uploadId)) throw new StorageError("no such multipart upload", "NOT_FOUND");
     let blocks: { name: string; size: number }[];
     try {
-      blocks = (await this.blob(key).getBlockList("uncommitted")).uncommittedBlocks ?? [];
+      blocks = (await this.blob(stagingKey(key, uploadId)).getBlockList("uncommitted")).uncommittedBlocks ?? [];
     } catch (error) {
       throw converted(error, `listParts ${key}`);
     }
-    let opened = false;
     const parts: StoredPart[] = [];
     for (const block of blocks) {
-      const parsed = parseBlockId(block.name);
-      if (parsed?.uploadId !== uploadId) continue;
-      if (parsed.kind === "x") throw new StorageError("the multipart upload was aborted", "NOT_FOUND");
-      if (parsed.kind === "o") opened = true;
-      else parts.push({ partNumber: parsed.n, etag: block.name, size: block.size });
+      const partNumber = partNumberOf(block.name);
+      if (partNumber !== undefined) parts.push({ partNumber, etag: block.name, size: block.size });
     }
-    if (!opened) throw new StorageError("no such multipart upload", "NOT_FOUND");
     return parts.sort((a, b) => a.partNumber - b.partNumber);
   }
 
-  /** Put Block List with the parts' blocks in part order; every other uncommitted block is discarded. */
+  /**
+   * Commits the parts' blocks on the staging blob in part order (Put Block List), copies that
+   * blob to `key` inside the store, and deletes it. Between the commit and the end of the copy a
+   * crash leaves the parts committed on the staging blob: completing again then asks for them anew.
+   */
   async completeMultipartUpload(key: string, uploadId: string, parts: { partNumber: number; etag: string }[]): Promise<void> {
     if (parts.length === 0) throw new StorageError("a multipart upload needs at least one part", "INVALID_PART");
     const received = new Map((await this.listParts(key, uploadId)).map((part) => [part.partNumber, part.etag]));
@@ -239,27 +240,46 @@ export class AzureStorage implements StorageDriver {
         throw new StorageError(`part ${part.partNumber} is missing or its ETag is not its block id`, "INVALID_PART");
       }
     }
+    const staging = this.blob(stagingKey(key, uploadId));
     try {
-      await this.blob(key).commitBlockList(parts.map((part) => bare(part.etag)));
+      await staging.commitBlockList(parts.map((part) => bare(part.etag)));
+      const copy = await this.blob(key).beginCopyFromURL(staging.url, { intervalInMs: COPY_POLL_MS });
+      const copied = await copy.pollUntilDone();
+      if (copied.copyStatus !== "success") {
+        throw new StorageError(`copying the joined parts to ${key} ended ${copied.copyStatus ?? "without a status"}`, "FAILED");
+      }
+      await staging.deleteIfExists();
     } catch (error) {
-      const failure = converted(error, `completeMultipartUpload ${key}`);
-      // A completion that raced this one committed the blocks first: the upload is gone, as on S3.
-      if (failure.code === "INVALID_PART") await this.listParts(key, uploadId);
-      throw failure;
+      // A completion that raced this one took the blocks, or the staging blob, first.
+      throw converted(error, `completeMultipartUpload ${key}`);
+    }
+  }
+
+  /** Deletes the upload's staging blob and every block staged on it; a missing upload is not an error. */
+  async abortMultipartUpload(key: string, uploadId: string): Promise<void> {
+    if (!isUploadId(uploadId)) return;
+    try {
+      await this.blob(stagingKey(key, uploadId)).deleteIfExists();
+    } catch (error) {
+      throw converted(error, `abortMultipartUpload ${key}`);
     }
   }
 
   /**
-   * Marks the upload aborted with a block of its own; its blocks lapse (Azure discards uncommitted
-   * blocks after a week, or at the blob's next commit or deletion). A missing upload is not an error.
+   * Deletes staging blobs last written before `before`: uploads whose file is long gone, or a
+   * staging blob a part URL re-created after its upload ended (the URL allows that until it expires).
    */
-  async abortMultipartUpload(key: string, uploadId: string): Promise<void> {
+  async removeAbandoned(before: Date): Promise<number> {
+    let removed = 0;
     try {
-      await this.listParts(key, uploadId);
-      await this.blob(key).stageBlock(blockId(uploadId, "x", 0), MARKER, MARKER.length);
+      for await (const blob of this.container.listBlobsFlat({ prefix: STAGING_PREFIX })) {
+        if (blob.properties.lastModified >= before) continue;
+        await this.container.getBlockBlobClient(blob.name).deleteIfExists();
+        removed += 1;
+      }
     } catch (error) {
-      const failure = converted(error, `abortMultipartUpload ${key}`);
-      if (failure.code !== "NOT_FOUND") throw failure;
+      throw converted(error, "removeAbandoned");
     }
+    return removed;
   }
 }
