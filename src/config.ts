@@ -135,8 +135,8 @@ function storageConfig(env: Env): Config["storage"] {
   throw new ConfigError(`STORAGE_DRIVER must be "local", "s3" or "azure", got "${driver}"`);
 }
 
-/** The account key Azurite (the storage emulator) accepts, published in its documentation. */
-const azuriteAccount = {
+/** Azurite's (the storage emulator's) one account, its published key and default endpoint: `UseDevelopmentStorage=true`. */
+export const azuriteAccount = {
   accountName: "devstoreaccount1",
   accountKey: "Eby8vdM02xNOcqFlqUwJPLlmEtlCDXJ1OUzFT50uSRZ6IFsuFq2UVErCz4I6tq/K1SZFPTOtr/KBHBeksoGMGw==",
   endpoint: "http://127.0.0.1:10000/devstoreaccount1",

@@ -5,14 +5,10 @@ import { createRequire } from "node:module";
 import os from "node:os";
 import path from "node:path";
 import { BlobServiceClient, StorageSharedKeyCredential } from "@azure/storage-blob";
+import { azuriteAccount } from "../../src/config.js";
 
 const require = createRequire(import.meta.url);
 
-/** Azurite's one account and its published key. */
-export const azuriteAccount = {
-  accountName: "devstoreaccount1",
-  accountKey: "Eby8vdM02xNOcqFlqUwJPLlmEtlCDXJ1OUzFT50uSRZ6IFsuFq2UVErCz4I6tq/K1SZFPTOtr/KBHBeksoGMGw==",
-};
 
 /** Azurite's blob service on loopback with one fresh container, and what a client needs to reach it. */
 export interface TestAzurite {
