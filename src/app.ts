@@ -91,7 +91,7 @@ export async function createApp(config: Config, logger: Logger): Promise<App> {
   const metrics = new Metrics();
   const sweeper = new PendingSweeper({ db, storage, logger });
   sweeper.start();
-  const redis = config.redisUrl === undefined ? undefined : connectRedis(config.redisUrl, logger);
+  const redis = config.redisUrl === undefined ? undefined : await connectRedis(config.redisUrl, logger);
   const route = createRouter({
     gate: {
       authenticator: new Authenticator({ db, oidc: config.oidc === undefined ? undefined : new OidcVerifier(config.oidc) }),

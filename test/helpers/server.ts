@@ -58,8 +58,13 @@ export interface GraphQLResponse<T> {
  * "s3" an s3rver with a fresh bucket is started on loopback too; the server finds its
  * credentials through the AWS SDK's default chain (the environment), as in production. With
  * "azure" the server gets a fresh container on this test file's Azurite (helpers/azurite.ts).
+ * `options.logs` collects the server's warnings and errors.
  */
-export async function startServer(env: Record<string, string> = {}, driver: TestDriver = "local"): Promise<TestServer> {
+export async function startServer(
+  env: Record<string, string> = {},
+  driver: TestDriver = "local",
+  options: { logs?: Record<string, unknown>[] } = {},
+): Promise<TestServer> {
   const dataDir = await mkdtemp(path.join(os.tmpdir(), "files-test-"));
   const s3 = driver === "s3" ? await startS3Server() : undefined;
   const azure = driver === "azure" ? await startAzurite() : undefined;
@@ -91,7 +96,13 @@ export async function startServer(env: Record<string, string> = {}, driver: Test
   });
   let app: App;
   try {
-    app = await createApp(config, pino({ level: config.logLevel }));
+    // With `options.logs`, the server's log lines (warn and above) are collected there.
+    const { logs } = options;
+    const logger =
+      logs === undefined
+        ? pino({ level: config.logLevel })
+        : pino({ level: "warn" }, { write: (line: string) => void logs.push(JSON.parse(line) as Record<string, unknown>) });
+    app = await createApp(config, logger);
   } catch (error) {
     server.close();
     await database.drop();
