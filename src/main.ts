@@ -12,7 +12,7 @@ try {
   console.error(`Configuration error: ${error.message}`);
   process.exit(1);
 }
-const logger = createLogger(config.logLevel);
+const logger = createLogger(config.logLevel, config.logFormat === "auto" ? (process.stdout.isTTY ? "pretty" : "json") : config.logFormat);
 if (process.env.SIGNING_SECRET === undefined) {
   logger.warn("SIGNING_SECRET is not set: signed URLs stop working when this process restarts and differ between instances");
 }
@@ -26,8 +26,12 @@ server.requestTimeout = 0;
 server.timeout = 5 * 60 * 1000;
 server.listen(config.port, config.host, () => {
   const address = server.address();
-  const port = typeof address === "object" && address !== null ? address.port : config.port;
-  logger.info({ port }, `listening on http://localhost:${port}/graphql`);
+  if (typeof address !== "object" || address === null) return;
+  const host = address.family === "IPv6" ? `[${address.address}]` : address.address;
+  logger.info(
+    { address: address.address, port: address.port, publicUrl: config.publicUrl },
+    `listening on http://${host}:${address.port}/graphql (clients use ${config.publicUrl}/graphql)`,
+  );
 });
 
 for (const signal of ["SIGINT", "SIGTERM"] as const) {

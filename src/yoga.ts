@@ -1,8 +1,10 @@
 import { useCSRFPrevention } from "@graphql-yoga/plugin-csrf-prevention";
 import { PothosValidationError } from "@pothos/core";
-import { GraphQLError } from "graphql";
+import { GraphQLError, getOperationAST } from "graphql";
 import { createYoga, type GraphQLParams, type Plugin, type YogaServerInstance } from "graphql-yoga";
+import { usePrometheus } from "@graphql-yoga/plugin-prometheus";
 import type { Logger } from "pino";
+import type { Registry } from "prom-client";
 import type { Caller } from "./access/caller.js";
 import { AuthenticationError, ForbiddenError } from "./access/errors.js";
 import type { Context } from "./context.js";
@@ -22,6 +24,8 @@ export interface YogaOptions {
   /** Largest JSON request body. */
   maxJsonBodyBytes: number;
   limits: DocumentLimits;
+  /** Where GraphQL's Prometheus metrics are registered (served at /metrics). */
+  registry: Registry;
 }
 
 /** What the HTTP layer hands Yoga with each request. */
@@ -42,6 +46,16 @@ const useMultipartOperations: Plugin<ServerContext> = {
   onRequestParse({ serverContext, setRequestParser }) {
     const operations = (serverContext as Partial<ServerContext> | undefined)?.[MULTIPART_OPERATIONS];
     if (operations !== undefined) setRequestParser(() => operations);
+  },
+};
+
+/** Records each operation a request runs in its scope, for the access log. */
+const useOperationScope: Plugin = {
+  onExecute({ args }) {
+    const scope = requestScope.getStore();
+    const operation = getOperationAST(args.document, args.operationName);
+    if (scope === undefined || operation == null) return;
+    (scope.operations ??= []).push(`${operation.operation} ${operation.name?.value ?? "(anonymous)"}`);
   },
 };
 
@@ -83,7 +97,28 @@ export function createGraphQL(options: YogaOptions): GraphQLServer {
     plugins: [
       useCSRFPrevention({ requestHeaders: options.csrfHeaders }),
       useMultipartOperations,
+      useOperationScope as Plugin<ServerContext>,
       ...(documentLimitPlugins(options.limits) as Plugin<ServerContext>[]),
+      // Operations by name and type, with their outcome and the time of each phase. HTTP timing
+      // is the router's (http_request_duration_seconds); summaries and per-field work are off.
+      usePrometheus({
+        registry: options.registry,
+        endpoint: false,
+        metrics: {
+          graphql_envelop_request: true,
+          graphql_envelop_request_duration: true,
+          graphql_envelop_phase_parse: true,
+          graphql_envelop_phase_validate: true,
+          graphql_envelop_phase_context: true,
+          graphql_envelop_phase_execute: true,
+          graphql_envelop_phase_subscribe: true,
+          graphql_envelop_error_result: true,
+          graphql_envelop_request_time_summary: false,
+          graphql_envelop_deprecated_field: false,
+          graphql_envelop_schema_change: false,
+          graphql_yoga_http_duration: false,
+        },
+      }) as Plugin<ServerContext>,
     ],
     // CORS is answered in front of Yoga for every endpoint (src/http/cors.ts).
     cors: false,

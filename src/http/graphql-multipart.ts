@@ -3,7 +3,7 @@ import { processRequest } from "graphql-upload-minimal";
 import type { GraphQLParams } from "graphql-yoga";
 import type { Caller } from "../access/caller.js";
 import type { GraphQLServer } from "../yoga.js";
-import { sendJson } from "./health.js";
+import { sendJson } from "./json.js";
 
 /**
  * GraphQL multipart requests (https://github.com/jaydenseric/graphql-multipart-request-spec) in
