@@ -21,6 +21,8 @@ import { Metrics } from "./http/metrics.js";
 import { localStorageRoutes } from "./http/local-storage.js";
 import { createRouter } from "./http/router.js";
 import { logRequest } from "./http/access-log.js";
+import { inServerSpan } from "./telemetry/server-span.js";
+import { tracedStorage } from "./telemetry/storage.js";
 import { type RequestScope, requestScope } from "./logger.js";
 import { createStorageDriver, type StorageOptions } from "./storage/index.js";
 import type { StorageDriver } from "./storage/driver.js";
@@ -70,7 +72,7 @@ export async function createApp(config: Config, logger: Logger): Promise<App> {
   const sha256 = new Sha256Workers({ threads: Math.min(4, availableParallelism() - 1) });
   const files = new FileService({
     db,
-    storage,
+    storage: config.tracing ? tracedStorage(storage) : storage,
     limits: config,
     uploadUrlTtl: config.uploadUrlTtl,
     pendingUploadTtl: config.pendingUploadTtl,
@@ -86,6 +88,7 @@ export async function createApp(config: Config, logger: Logger): Promise<App> {
     maxJsonBodyBytes: jsonBodyLimit(config.maxInlineBytes),
     limits: config.graphqlLimits,
     registry: metrics.registry,
+    tracing: config.tracing,
   });
   const multipart = graphqlMultipart(graphql, {
     csrfHeaders,
@@ -125,13 +128,16 @@ export async function createApp(config: Config, logger: Logger): Promise<App> {
       res.setHeader("x-request-id", requestId);
       const scope: RequestScope = { requestId };
       logRequest(logger, req, res, scope);
-      requestScope.run(scope, () => {
-        route(req, res).catch((error: unknown) => {
-          logger.error({ err: error }, "request failed");
-          if (!res.headersSent) sendJson(res, 500, { error: { code: "INTERNAL_SERVER_ERROR", requestId } });
-          else res.destroy();
+      const serve = () =>
+        requestScope.run(scope, () => {
+          route(req, res).catch((error: unknown) => {
+            logger.error({ err: error }, "request failed");
+            if (!res.headersSent) sendJson(res, 500, { error: { code: "INTERNAL_SERVER_ERROR", requestId } });
+            else res.destroy();
+          });
         });
-      });
+      if (config.tracing) inServerSpan(req, res, serve);
+      else serve();
     },
     db,
     storage,

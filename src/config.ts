@@ -53,6 +53,10 @@ export interface Config {
   graphqlLimits: DocumentLimits;
   corsOrigins: string[];
   logLevel: string;
+  /** Seconds a shutdown waits for requests in flight before cutting their connections. */
+  shutdownTimeout: number;
+  /** Spans are exported (OTLP over HTTP) when OTEL_EXPORTER_OTLP_ENDPOINT is set. */
+  tracing: boolean;
   /** When set, `/metrics` needs it as a bearer token. */
   metricsToken: string | undefined;
   /** `auto`: pretty when stdout is a terminal, JSON lines otherwise. */
@@ -317,6 +321,8 @@ export function loadConfig(env: Env = process.env): Config {
     },
     corsOrigins: list(env, "CORS_ORIGINS"),
     logLevel: env.LOG_LEVEL || "info",
+    shutdownTimeout: integer(env, "SHUTDOWN_TIMEOUT", 30, 0),
+    tracing: absoluteUrl(env, "OTEL_EXPORTER_OTLP_ENDPOINT", ["http:", "https:"]) !== undefined,
     metricsToken: env.METRICS_TOKEN || undefined,
     logFormat: oneOf(env, "LOG_FORMAT", ["auto", "json", "pretty"] as const),
   };

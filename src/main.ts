@@ -1,9 +1,8 @@
 import { createServer } from "node:http";
-import { createApp } from "./app.js";
 import { ConfigError, loadConfig } from "./config.js";
 import { createLogger } from "./logger.js";
 
-// The only module that listens: configuration → app → HTTP server → orderly shutdown.
+// The only module that listens: configuration → tracing → app → HTTP server → orderly shutdown.
 let config;
 try {
   config = loadConfig();
@@ -16,6 +15,9 @@ const logger = createLogger(config.logLevel, config.logFormat === "auto" ? (proc
 if (process.env.SIGNING_SECRET === undefined) {
   logger.warn("SIGNING_SECRET is not set: signed URLs stop working when this process restarts and differ between instances");
 }
+// Tracing starts before the app's modules load, so its instrumentations can patch them.
+const stopTracing = config.tracing ? (await import("./telemetry/tracing.js")).startTracing() : async () => undefined;
+const { createApp } = await import("./app.js");
 const app = await createApp(config, logger);
 // Sockets and request bodies buffer up to 1 MiB (Node's default is 16 KiB), so an upload's socket
 // is not paused and resumed for nearly every chunk while the body is parsed, hashed and written.
@@ -34,14 +36,25 @@ server.listen(config.port, config.host, () => {
   );
 });
 
+// On SIGINT/SIGTERM: stop accepting connections, let requests in flight finish for up to
+// SHUTDOWN_TIMEOUT seconds, then cut what is left, close the app and flush the spans.
 for (const signal of ["SIGINT", "SIGTERM"] as const) {
   process.once(signal, () => {
-    logger.info({ signal }, "shutting down");
+    logger.info({ signal, drainSeconds: config.shutdownTimeout }, "shutting down: draining requests in flight");
+    const deadline = setTimeout(() => {
+      logger.warn("drain deadline passed: closing the connections still open");
+      server.closeAllConnections();
+    }, config.shutdownTimeout * 1000);
+    deadline.unref();
     server.close(() => {
-      app.close().then(
-        () => process.exit(0),
-        () => process.exit(1),
-      );
+      clearTimeout(deadline);
+      app
+        .close()
+        .then(stopTracing)
+        .then(
+          () => process.exit(0),
+          () => process.exit(1),
+        );
     });
     server.closeIdleConnections();
   });

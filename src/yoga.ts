@@ -2,7 +2,9 @@ import { useCSRFPrevention } from "@graphql-yoga/plugin-csrf-prevention";
 import { PothosValidationError } from "@pothos/core";
 import { GraphQLError, getOperationAST } from "graphql";
 import { createYoga, type GraphQLParams, type Plugin, type YogaServerInstance } from "graphql-yoga";
+import { useOpenTelemetry } from "@envelop/opentelemetry";
 import { usePrometheus } from "@graphql-yoga/plugin-prometheus";
+import { SpanKind, trace } from "@opentelemetry/api";
 import type { Logger } from "pino";
 import type { Registry } from "prom-client";
 import type { Caller } from "./access/caller.js";
@@ -26,6 +28,8 @@ export interface YogaOptions {
   limits: DocumentLimits;
   /** Where GraphQL's Prometheus metrics are registered (served at /metrics). */
   registry: Registry;
+  /** Spans for parsing, validating and executing each operation (OpenTelemetry, Envelop's plugin). */
+  tracing: boolean;
 }
 
 /** What the HTTP layer hands Yoga with each request. */
@@ -119,6 +123,10 @@ export function createGraphQL(options: YogaOptions): GraphQLServer {
           graphql_yoga_http_duration: false,
         },
       }) as Plugin<ServerContext>,
+      // No variables or results on the spans: they may hold file contents and personal data.
+      ...(options.tracing
+        ? [useOpenTelemetry({ resolvers: false, variables: false, result: false }, trace.getTracerProvider(), SpanKind.INTERNAL) as Plugin<ServerContext>]
+        : []),
     ],
     // CORS is answered in front of Yoga for every endpoint (src/http/cors.ts).
     cors: false,
