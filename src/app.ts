@@ -17,12 +17,6 @@ import { createStorage } from "./storage/index.js";
 import type { StorageDriver } from "./storage/driver.js";
 import { createGraphQL } from "./yoga.js";
 
-/**
- * Headers a browser form or other "simple" cross-site request cannot carry: GraphQL requests
- * that could be simple (multipart, url-encoded, text/plain, GET) must send one of them.
- */
-const csrfHeaders = ["x-graphql-csrf", "apollo-require-preflight"];
-
 /** Files one multipart request may carry (the GraphQL multipart `map` entries). */
 const MAX_FILES_PER_REQUEST = 10;
 
@@ -68,11 +62,9 @@ export async function createApp(config: Config, logger: Logger): Promise<App> {
     db,
     files,
     logger,
-    csrfHeaders,
     maxJsonBodyBytes: jsonBodyLimit(config.maxInlineBytes),
   });
   const multipart = graphqlMultipart(graphql, {
-    csrfHeaders,
     maxFileBytes: config.maxSingleUploadBytes,
     maxFiles: MAX_FILES_PER_REQUEST,
     maxOperationsBytes: jsonBodyLimit(config.maxInlineBytes),

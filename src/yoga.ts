@@ -1,4 +1,3 @@
-import { useCSRFPrevention } from "@graphql-yoga/plugin-csrf-prevention";
 import { GraphQLError } from "graphql";
 import { createYoga, type GraphQLParams, type Plugin, type YogaServerInstance } from "graphql-yoga";
 import type { Logger } from "pino";
@@ -6,6 +5,7 @@ import { bearerToken, callerForApiKey } from "./access/caller.js";
 import type { Context } from "./context.js";
 import type { Db } from "./db/client.js";
 import type { FileService } from "./files/service.js";
+import { useCsrfPrevention } from "./http/csrf.js";
 import { MULTIPART_OPERATIONS } from "./http/graphql-multipart.js";
 import { requestScope } from "./logger.js";
 import { schema } from "./schema/index.js";
@@ -14,8 +14,6 @@ export interface YogaOptions {
   db: Db;
   files: FileService;
   logger: Logger;
-  /** Headers that mark a request as not a simple cross-site one (CSRF prevention). */
-  csrfHeaders: string[];
   /** Largest JSON request body. */
   maxJsonBodyBytes: number;
 }
@@ -42,7 +40,7 @@ export function createGraphQL(options: YogaOptions): YogaServerInstance<Record<s
     multipart: false,
     batching: { limit: MAX_BATCH },
     maxRequestBodySize: options.maxJsonBodyBytes,
-    plugins: [useCSRFPrevention({ requestHeaders: options.csrfHeaders }), useMultipartOperations],
+    plugins: [useCsrfPrevention, useMultipartOperations],
     // CORS is answered in front of Yoga for every endpoint (src/http/cors.ts).
     cors: false,
     logging: {
