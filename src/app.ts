@@ -12,6 +12,7 @@ import { PendingSweeper } from "./files/sweeper.js";
 import { corsHandler } from "./http/cors.js";
 import { graphqlMultipart, isMultipart } from "./http/graphql-multipart.js";
 import { Metrics, sendJson } from "./http/health.js";
+import { webRoutes } from "./http/web.js";
 import { requestScope } from "./logger.js";
 import { createStorage } from "./storage/index.js";
 import type { StorageDriver } from "./storage/driver.js";
@@ -70,6 +71,7 @@ export async function createApp(config: Config, logger: Logger): Promise<App> {
     maxOperationsBytes: jsonBodyLimit(config.maxInlineBytes),
   });
   const cors = corsHandler(config.corsOrigins);
+  const web = await webRoutes();
   const metrics = new Metrics();
   const sweeper = new PendingSweeper({ db, storage, logger });
   sweeper.start();
@@ -90,6 +92,7 @@ export async function createApp(config: Config, logger: Logger): Promise<App> {
       return void res.end(await metrics.registry.metrics());
     }
     if (storageRoutes !== null && (await storageRoutes(req, res))) return;
+    if (await web(req, res)) return;
     if (path === "/graphql" && isMultipart(req)) return multipart(req, res);
     await graphql.handle(req, res);
   }

@@ -36,6 +36,8 @@ export function createGraphQL(options: YogaOptions): YogaServerInstance<Record<s
     schema,
     graphqlEndpoint: "/graphql",
     landingPage: false,
+    // GraphiQL is served from our own build, not Yoga's CDN page (src/http/web.ts).
+    graphiql: false,
     // Multipart is parsed in front of Yoga, streaming (src/http/graphql-multipart.ts).
     multipart: false,
     batching: { limit: MAX_BATCH },
