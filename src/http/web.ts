@@ -98,6 +98,10 @@ async function sendAsset(req: IncomingMessage, res: ServerResponse, asset: Asset
   await pipeline(createReadStream(file), res);
 }
 
+async function builtTime(dir: string): Promise<number> {
+  return (await stat(dir).catch(() => null))?.mtimeMs ?? 0;
+}
+
 /** Whether a browser is asking for a page (GraphiQL on GET /graphql, as Yoga decides it). */
 function wantsHtml(req: IncomingMessage): boolean {
   return (req.method === "GET" || req.method === "HEAD") && (req.headers.accept ?? "").includes("text/html");
@@ -109,8 +113,16 @@ function wantsHtml(req: IncomingMessage): boolean {
  * run when the build is missing.
  */
 export async function webRoutes(dir: string = WEB_DIR): Promise<(req: IncomingMessage, res: ServerResponse) => Promise<boolean>> {
-  const assets = await loadAssets(dir);
+  let assets = await loadAssets(dir);
+  let builtAt = await builtTime(dir);
   return async (req, res) => {
+    // A build while the server runs (npm run build:web beside npm run dev) adds hashed files,
+    // which changes the folder's mtime: the list is read again.
+    const now = await builtTime(dir);
+    if (now !== builtAt) {
+      assets = await loadAssets(dir);
+      builtAt = now;
+    }
     const pathname = (req.url ?? "/").split("?", 1)[0] ?? "/";
     let name: string | undefined;
     if (pathname === "/" && (req.method === "GET" || req.method === "HEAD")) name = "index.html";

@@ -96,6 +96,7 @@ class UploadRow {
     try {
       const file = await upload();
       if (this.fileId !== undefined) pendingUploads.remove(this.fileId);
+      else this.methodTag.textContent = "in the request";
       this.bar.value = 100;
       this.setState("done", `uploaded · ${formatBytes(file.size)}`);
       this.changes.changed(this.workspace);
