@@ -7,7 +7,7 @@ import { randomBytes } from "node:crypto";
 import { mkdir, readFile, rm, writeFile } from "node:fs/promises";
 import path from "node:path";
 import { promisify } from "node:util";
-import { generate } from "@graphql-codegen/cli";
+import { type CodegenConfig, generate } from "@graphql-codegen/cli";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { apiKey, startServer, type TestServer } from "./helpers/server.js";
 
@@ -60,8 +60,8 @@ const load = async <T>(name: string): Promise<T> => (await import(path.join(dir,
 
 describe("the README's Clients section", () => {
   it("its codegen.ts generates typed documents from the running server, and every block compiles with tsc --strict", async () => {
-    const { default: config } = await load<{ default: Parameters<typeof generate>[0] }>("codegen.ts");
-    const outputs = await generate({ ...config, cwd: dir, silent: true }, true);
+    const { default: config } = await load<{ default: CodegenConfig }>("codegen.ts");
+    const outputs: { filename: string }[] = await generate({ ...config, cwd: dir, silent: true }, true);
     // Output paths are relative to `cwd`.
     expect(outputs.map((output) => output.filename)).toEqual(
       expect.arrayContaining(["src/gql/gql.ts", "src/gql/graphql.ts", "src/gql/index.ts"]),
