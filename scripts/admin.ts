@@ -1,7 +1,17 @@
-// Workspaces and API keys from the command line: `npm run admin -- <command> …`.
+// Workspaces, API keys and OIDC roles from the command line: `npm run admin -- <command> …`.
 import { parseArgs } from "node:util";
-import { createApiKey, createWorkspace, revokeApiKey, roles } from "../src/access/admin.js";
-import type { Role } from "../src/access/caller.js";
+import {
+  createApiKey,
+  createWorkspace,
+  grantRole,
+  listKeys,
+  listMembers,
+  listWorkspaces,
+  type OidcBinding,
+  revokeApiKey,
+  revokeRole,
+} from "../src/access/admin.js";
+import { type Role, roles } from "../src/access/caller.js";
 import { loadConfig } from "../src/config.js";
 import { createDb } from "../src/db/client.js";
 import { migrate } from "../src/db/migrate.js";
@@ -9,12 +19,43 @@ import { migrate } from "../src/db/migrate.js";
 const usage = `usage: npm run admin -- <command>
   create-workspace <slug> [--name <name>] [--public]
   create-key <workspace-slug> [--role ADMIN|WRITER|READER] [--label <text>]   (role defaults to WRITER)
-  revoke-key <key>`;
+  revoke-key <key>
+  grant <workspace-slug> (--subject <sub> | --group <group>) --role ADMIN|WRITER|READER [--issuer <url>]
+  revoke <workspace-slug> (--subject <sub> | --group <group>) [--issuer <url>]
+  list-workspaces
+  list-members <workspace-slug>
+  list-keys <workspace-slug>
+--issuer defaults to OIDC_ISSUER.`;
+
+/** A usage mistake: printed with the usage, exit code 2. */
+class UsageError extends Error {}
 
 const { positionals, values } = parseArgs({
   allowPositionals: true,
-  options: { name: { type: "string" }, public: { type: "boolean" }, role: { type: "string" }, label: { type: "string" } },
+  options: {
+    name: { type: "string" },
+    public: { type: "boolean" },
+    role: { type: "string" },
+    label: { type: "string" },
+    subject: { type: "string" },
+    group: { type: "string" },
+    issuer: { type: "string" },
+  },
 });
+
+function role(fallback?: Role): Role {
+  const value = (values.role ?? fallback ?? "").toUpperCase();
+  if (!roles.includes(value as Role)) throw new UsageError(`--role must be one of ${roles.join(", ")}`);
+  return value as Role;
+}
+
+function binding(defaultIssuer: string | undefined): OidcBinding {
+  const issuer = values.issuer ?? defaultIssuer;
+  if (issuer === undefined) throw new UsageError("set OIDC_ISSUER or pass --issuer <url>");
+  if ((values.subject === undefined) === (values.group === undefined)) throw new UsageError("give exactly one of --subject or --group");
+  return values.subject !== undefined ? { issuer, subject: values.subject } : { issuer, group: values.group ?? "" };
+}
+
 const [command, argument] = positionals;
 const config = loadConfig();
 await migrate(config.databaseUrl);
@@ -24,18 +65,35 @@ try {
     await createWorkspace(db, argument, values.name, values.public ?? false);
     console.log(`created workspace ${argument}`);
   } else if (command === "create-key" && argument) {
-    const role = (values.role ?? "WRITER").toUpperCase();
-    if (!roles.includes(role as Role)) throw new Error(`--role must be one of ${roles.join(", ")}`);
-    console.log(await createApiKey(db, argument, role as Role, values.label));
+    console.log(await createApiKey(db, argument, role("WRITER"), values.label));
   } else if (command === "revoke-key" && argument) {
     console.log((await revokeApiKey(db, argument)) ? "revoked" : "no such key");
+  } else if (command === "grant" && argument) {
+    const granted = binding(config.oidc?.issuer);
+    await grantRole(db, argument, granted, role());
+    console.log(`granted ${role()} in ${argument}`);
+  } else if (command === "revoke" && argument) {
+    console.log((await revokeRole(db, argument, binding(config.oidc?.issuer))) ? "revoked" : "no such member");
+  } else if (command === "list-workspaces") {
+    for (const workspace of await listWorkspaces(db)) {
+      console.log([workspace.slug, workspace.public ? "public" : "private", workspace.name].join("\t"));
+    }
+  } else if (command === "list-members" && argument) {
+    for (const member of await listMembers(db, argument)) {
+      console.log([member.role, member.kind, member.subject ?? "", member.issuer ?? ""].join("\t"));
+    }
+  } else if (command === "list-keys" && argument) {
+    for (const key of await listKeys(db, argument)) {
+      const state = key.revokedAt === null ? "active" : `revoked ${key.revokedAt.toISOString()}`;
+      console.log([key.id, key.role, key.label ?? "", key.createdAt.toISOString(), state].join("\t"));
+    }
   } else {
-    console.error(usage);
-    process.exitCode = 2;
+    throw new UsageError(command === undefined ? "no command given" : `unknown command or missing argument: ${command}`);
   }
 } catch (error) {
   console.error(error instanceof Error ? error.message : error);
-  process.exitCode = 1;
+  if (error instanceof UsageError) console.error(usage);
+  process.exitCode = error instanceof UsageError ? 2 : 1;
 } finally {
   await db.$disconnect();
 }

@@ -2,16 +2,21 @@ import { randomUUID } from "node:crypto";
 import { availableParallelism } from "node:os";
 import type { IncomingMessage, ServerResponse } from "node:http";
 import type { Logger } from "pino";
-import { ensureBootstrapKey } from "./access/caller.js";
+import { Authenticator } from "./access/authenticate.js";
+import { ensureBootstrapKey } from "./access/bootstrap.js";
+import { RateLimits } from "./access/limits.js";
+import { OidcVerifier } from "./access/oidc.js";
 import type { Config } from "./config.js";
 import { createDb, type Db } from "./db/client.js";
 import { migrate } from "./db/migrate.js";
+import { connectRedis } from "./db/redis.js";
 import { FileService } from "./files/service.js";
 import { Sha256Workers } from "./files/sha256.js";
 import { PendingSweeper } from "./files/sweeper.js";
 import { corsHandler } from "./http/cors.js";
 import { graphqlMultipart, isMultipart } from "./http/graphql-multipart.js";
 import { Metrics, sendJson } from "./http/health.js";
+import { createRouter } from "./http/router.js";
 import { webRoutes } from "./http/web.js";
 import { requestScope } from "./logger.js";
 import { createStorage } from "./storage/index.js";
@@ -64,38 +69,47 @@ export async function createApp(config: Config, logger: Logger): Promise<App> {
     files,
     logger,
     maxJsonBodyBytes: jsonBodyLimit(config.maxInlineBytes),
+    limits: config.graphqlLimits,
   });
   const multipart = graphqlMultipart(graphql, {
     maxFileBytes: config.maxSingleUploadBytes,
     maxFiles: MAX_FILES_PER_REQUEST,
     maxOperationsBytes: jsonBodyLimit(config.maxInlineBytes),
   });
-  const cors = corsHandler(config.corsOrigins);
-  const web = await webRoutes();
   const metrics = new Metrics();
   const sweeper = new PendingSweeper({ db, storage, logger });
   sweeper.start();
-
-  async function route(req: IncomingMessage, res: ServerResponse): Promise<void> {
-    if (await cors(req, res)) return;
-    const path = (req.url ?? "/").split("?")[0];
-    if (path === "/healthz") return sendJson(res, 200, { status: "ok" });
-    if (path === "/readyz") {
+  const redis = config.redisUrl === undefined ? undefined : await connectRedis(config.redisUrl, logger);
+  const route = createRouter({
+    gate: {
+      authenticator: new Authenticator({ db, oidc: config.oidc === undefined ? undefined : new OidcVerifier(config.oidc) }),
+      limits: new RateLimits({ ...config.rateLimits, redis, keyPrefix: config.redisKeyPrefix }),
+      trustProxy: config.trustProxy,
+    },
+    graphql,
+    multipart,
+    isMultipart,
+    storageRoutes,
+    cors: corsHandler(config.corsOrigins),
+    web: await webRoutes(),
+    async probes(res, path) {
+      if (path === "/healthz") {
+        sendJson(res, 200, { status: "ok" });
+        return true;
+      }
+      if (path !== "/readyz") return false;
       const ready = await db.$queryRawUnsafe("SELECT 1").then(
         () => true,
         () => false,
       );
-      return sendJson(res, ready ? 200 : 503, { status: ready ? "ready" : "database unreachable" });
-    }
-    if (path === "/metrics") {
+      sendJson(res, ready ? 200 : 503, { status: ready ? "ready" : "database unreachable" });
+      return true;
+    },
+    async metrics(res) {
       res.writeHead(200, { "content-type": metrics.registry.contentType });
-      return void res.end(await metrics.registry.metrics());
-    }
-    if (storageRoutes !== null && (await storageRoutes(req, res))) return;
-    if (await web(req, res)) return;
-    if (path === "/graphql" && isMultipart(req)) return multipart(req, res);
-    await graphql.handle(req, res);
-  }
+      res.end(await metrics.registry.metrics());
+    },
+  });
 
   return {
     handler(req, res) {
@@ -115,6 +129,7 @@ export async function createApp(config: Config, logger: Logger): Promise<App> {
     files,
     async close() {
       sweeper.stop();
+      redis?.disconnect();
       await db.$disconnect();
       await storage.close();
       await sha256.close();

@@ -2,6 +2,9 @@ import { randomBytes } from "node:crypto";
 import path from "node:path";
 import { isIP } from "node:net";
 import ipaddr from "ipaddr.js";
+import proxyAddr from "proxy-addr";
+import type { OidcOptions } from "./access/oidc.js";
+import type { DocumentLimits } from "./graphql-limits.js";
 
 const MiB = 1024 * 1024;
 
@@ -33,6 +36,21 @@ export interface Config {
   /** Seconds a `sourceUrl` download may take, from the first connection to the last byte. */
   sourceUrlTimeout: number;
   bootstrapApiKey: string | undefined;
+  /** OIDC access tokens are accepted when set (OIDC_ISSUER and OIDC_AUDIENCE). */
+  oidc: OidcOptions | undefined;
+  rateLimits: {
+    /** Requests a minute per principal, and per address on signed URLs. */
+    perMinute: number;
+    /** Requests a minute per address without valid credentials. */
+    anonymousPerMinute: number;
+  };
+  /** Shared state between instances (rate limits); none: each instance keeps its own. */
+  redisUrl: string | undefined;
+  /** Prefix of every Redis key this server writes. */
+  redisKeyPrefix: string;
+  /** Proxies whose X-Forwarded-For names the client (proxy-addr trust list). */
+  trustProxy: string[];
+  graphqlLimits: DocumentLimits;
   corsOrigins: string[];
   logLevel: string;
 }
@@ -121,6 +139,41 @@ function allowedHosts(env: Env, name: string): string[] {
 
 const mimeTypePattern = /^[a-z0-9][a-z0-9!#$&^_.+-]*\/(\*|[a-z0-9][a-z0-9!#$&^_.+-]*)$/i;
 
+function absoluteUrl(env: Env, name: string, protocols: string[]): string | undefined {
+  const raw = env[name];
+  if (raw === undefined || raw === "") return undefined;
+  let url: URL;
+  try {
+    url = new URL(raw);
+  } catch {
+    throw new ConfigError(`${name} must be an absolute URL, got "${raw}"`);
+  }
+  if (!protocols.includes(url.protocol)) throw new ConfigError(`${name} must be a ${protocols.join(" or ")} URL, got "${raw}"`);
+  return raw;
+}
+
+function oidcConfig(env: Env): OidcOptions | undefined {
+  const issuer = absoluteUrl(env, "OIDC_ISSUER", ["https:", "http:"]);
+  if (issuer === undefined) return undefined;
+  return {
+    issuer,
+    audience: required(env, "OIDC_AUDIENCE"),
+    clockToleranceSeconds: integer(env, "OIDC_CLOCK_TOLERANCE", 60),
+    groupsClaim: env.OIDC_GROUPS_CLAIM || "groups",
+    jwksCooldownMs: integer(env, "OIDC_JWKS_COOLDOWN", 30) * 1000,
+  };
+}
+
+function trustProxy(env: Env): string[] {
+  const entries = list(env, "TRUST_PROXY");
+  try {
+    proxyAddr.compile(entries);
+  } catch (error) {
+    throw new ConfigError(`TRUST_PROXY must list addresses, CIDR ranges, loopback, linklocal or uniquelocal: ${(error as Error).message}`);
+  }
+  return entries;
+}
+
 /** Reads and validates the environment. Throws ConfigError naming the first bad variable. */
 export function loadConfig(env: Env = process.env): Config {
   const port = integer(env, "PORT", 4000);
@@ -158,6 +211,21 @@ export function loadConfig(env: Env = process.env): Config {
     sourceUrlAllowedHosts: allowedHosts(env, "SOURCE_URL_ALLOWED_HOSTS"),
     sourceUrlTimeout: integer(env, "SOURCE_URL_TIMEOUT", 30, 1),
     bootstrapApiKey: env.BOOTSTRAP_API_KEY || undefined,
+    oidc: oidcConfig(env),
+    rateLimits: {
+      perMinute: integer(env, "RATE_LIMIT_PER_MINUTE", 1200, 1),
+      anonymousPerMinute: integer(env, "RATE_LIMIT_ANONYMOUS_PER_MINUTE", 120, 1),
+    },
+    redisUrl: absoluteUrl(env, "REDIS_URL", ["redis:", "rediss:"]),
+    redisKeyPrefix: env.REDIS_KEY_PREFIX || "graphql-files:",
+    trustProxy: trustProxy(env),
+    graphqlLimits: {
+      maxTokens: integer(env, "GRAPHQL_MAX_TOKENS", 2000, 1),
+      maxDepth: integer(env, "GRAPHQL_MAX_DEPTH", 15, 1),
+      maxAliases: integer(env, "GRAPHQL_MAX_ALIASES", 30, 0),
+      maxDirectives: integer(env, "GRAPHQL_MAX_DIRECTIVES", 50, 0),
+      maxCost: integer(env, "GRAPHQL_MAX_COST", 500_000, 1),
+    },
     corsOrigins: list(env, "CORS_ORIGINS"),
     logLevel: env.LOG_LEVEL || "info",
   };

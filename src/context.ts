@@ -1,4 +1,4 @@
-import type { Caller } from "./access/caller.js";
+import type { AuthenticatedCaller, Caller } from "./access/caller.js";
 import type { Db } from "./db/client.js";
 import type { FileService } from "./files/service.js";
 
@@ -6,7 +6,10 @@ import type { FileService } from "./files/service.js";
 export interface Context {
   db: Db;
   files: FileService;
-  /** null when the request carried no valid API key. */
-  caller: Caller | null;
+  /** The request's caller from the gate (src/access/): an API key, an OIDC principal, or anonymous. */
+  caller: Caller;
   requestId: string;
 }
+
+/** The context of resolvers behind the `authenticated` scope: the caller has verified credentials. */
+export type AuthenticatedContext = Context & { caller: AuthenticatedCaller };

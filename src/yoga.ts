@@ -1,10 +1,13 @@
+import { PothosValidationError } from "@pothos/core";
 import { GraphQLError } from "graphql";
 import { createYoga, type GraphQLParams, type Plugin, type YogaServerInstance } from "graphql-yoga";
 import type { Logger } from "pino";
-import { bearerToken, callerForApiKey } from "./access/caller.js";
+import type { Caller } from "./access/caller.js";
+import { AuthenticationError, ForbiddenError } from "./access/errors.js";
 import type { Context } from "./context.js";
 import type { Db } from "./db/client.js";
 import type { FileService } from "./files/service.js";
+import { type DocumentLimits, documentLimitPlugins } from "./graphql-limits.js";
 import { useCsrfPrevention } from "./http/csrf.js";
 import { MULTIPART_OPERATIONS } from "./http/graphql-multipart.js";
 import { requestScope } from "./logger.js";
@@ -16,23 +19,55 @@ export interface YogaOptions {
   logger: Logger;
   /** Largest JSON request body. */
   maxJsonBodyBytes: number;
+  limits: DocumentLimits;
 }
+
+/** What the HTTP layer hands Yoga with each request. */
+export interface ServerContext {
+  /** The request's caller, from the gate (src/access/authenticate.ts), which runs before Yoga. */
+  caller: Caller;
+  /** The operations the multipart layer parsed, for multipart requests. */
+  [MULTIPART_OPERATIONS]?: GraphQLParams | GraphQLParams[];
+}
+
+export type GraphQLServer = YogaServerInstance<ServerContext, Context>;
 
 /** Most operations in one batched request. */
 const MAX_BATCH = 10;
 
 /** Runs the operations the multipart layer parsed (src/http/graphql-multipart.ts) instead of reading a body. */
-const useMultipartOperations: Plugin<Record<string, unknown>> = {
+const useMultipartOperations: Plugin<ServerContext> = {
   onRequestParse({ serverContext, setRequestParser }) {
-    const operations = (serverContext as Record<string, unknown> | undefined)?.[MULTIPART_OPERATIONS];
-    if (operations !== undefined) setRequestParser(() => operations as GraphQLParams | GraphQLParams[]);
+    const operations = (serverContext as Partial<ServerContext> | undefined)?.[MULTIPART_OPERATIONS];
+    if (operations !== undefined) setRequestParser(() => operations);
   },
 };
 
+/**
+ * The GraphQL error a client sees for a failure of the gate's, or for input Pothos refused
+ * (a malformed global ID…), or null when it is neither.
+ */
+function clientError(error: unknown): GraphQLError | null {
+  if (error instanceof PothosValidationError) {
+    // The message may quote the input: keep it short.
+    const message = error.message.length > 200 ? `${error.message.slice(0, 200)}…` : error.message;
+    return new GraphQLError(message, { extensions: { code: "BAD_USER_INPUT" } });
+  }
+  if (error instanceof AuthenticationError) {
+    return new GraphQLError(error.message, { extensions: { code: "UNAUTHENTICATED", http: { status: 401 } } });
+  }
+  if (error instanceof ForbiddenError) {
+    return new GraphQLError(error.message, {
+      extensions: { code: "FORBIDDEN", requiredRole: error.requiredRole, http: { status: 403 } },
+    });
+  }
+  return null;
+}
+
 /** The GraphQL endpoint; built apart from the HTTP server so tests and scripts can use it alone. */
-export function createGraphQL(options: YogaOptions): YogaServerInstance<Record<string, unknown>, Context> {
+export function createGraphQL(options: YogaOptions): GraphQLServer {
   const { db, files, logger } = options;
-  return createYoga<Record<string, unknown>, Context>({
+  return createYoga<ServerContext, Context>({
     schema,
     graphqlEndpoint: "/graphql",
     landingPage: false,
@@ -42,7 +77,11 @@ export function createGraphQL(options: YogaOptions): YogaServerInstance<Record<s
     multipart: false,
     batching: { limit: MAX_BATCH },
     maxRequestBodySize: options.maxJsonBodyBytes,
-    plugins: [useCsrfPrevention, useMultipartOperations],
+    plugins: [
+      useCsrfPrevention as Plugin<ServerContext>,
+      useMultipartOperations,
+      ...(documentLimitPlugins(options.limits) as Plugin<ServerContext>[]),
+    ],
     // CORS is answered in front of Yoga for every endpoint (src/http/cors.ts).
     cors: false,
     logging: {
@@ -53,28 +92,19 @@ export function createGraphQL(options: YogaOptions): YogaServerInstance<Record<s
     },
     maskedErrors: {
       maskError(error, message) {
-        // Errors raised as GraphQLError (auth, bad input, the parser's) are meant for the client.
-        if (error instanceof GraphQLError && (error.originalError == null || error.originalError instanceof GraphQLError)) {
-          return error;
-        }
         const original = error instanceof GraphQLError ? error.originalError : error;
+        const refused = clientError(original);
+        if (refused !== null) {
+          const located = error instanceof GraphQLError ? error : undefined;
+          return new GraphQLError(refused.message, { nodes: located?.nodes, path: located?.path, extensions: refused.extensions });
+        }
+        // Errors raised as GraphQLError (auth, bad input, the parser's) are meant for the client.
+        if (error instanceof GraphQLError && (original == null || original instanceof GraphQLError)) return error;
         const requestId = requestScope.getStore()?.requestId;
         logger.error({ err: original ?? error }, "unexpected error");
         return new GraphQLError(message, { extensions: { code: "INTERNAL_SERVER_ERROR", requestId } });
       },
     },
-    context: async ({ request }): Promise<Context> => {
-      const requestId = requestScope.getStore()?.requestId ?? "";
-      const authorization = request.headers.get("authorization");
-      if (authorization === null || authorization.trim() === "") return { db, files, caller: null, requestId };
-      const token = bearerToken(authorization);
-      const caller = token === undefined ? null : await callerForApiKey(db, token);
-      if (caller === null) {
-        throw new GraphQLError("The API key is not valid", {
-          extensions: { code: "UNAUTHENTICATED", http: { status: 401 } },
-        });
-      }
-      return { db, files, caller, requestId };
-    },
+    context: ({ caller }): Context => ({ db, files, caller, requestId: requestScope.getStore()?.requestId ?? "" }),
   });
 }

@@ -184,7 +184,10 @@ describe.skipIf(onPostgres)("in Chromium", () => {
     beforeAll(async () => {
       // The same built page, served from a second origin.
       const routes = await webRoutes();
-      pageServer = createServer((req, res) => void routes(req, res));
+      pageServer = createServer((req, res) => {
+      if (routes.matches(req)) void routes.serve(req, res);
+      else res.writeHead(404).end();
+    });
       await new Promise<void>((resolve) => pageServer.listen(0, "127.0.0.1", resolve));
       pageOrigin = `http://127.0.0.1:${(pageServer.address() as AddressInfo).port}`;
       corsServer = await startServer({ CORS_ORIGINS: pageOrigin });

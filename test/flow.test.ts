@@ -1,6 +1,6 @@
 import { randomUUID } from "node:crypto";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { hashApiKey } from "../src/access/caller.js";
+import { hashApiKey } from "../src/access/grants.js";
 import { completeUpload, createFile, putBytes, sha256, storageKeyOf, uploadFile, type UploadTargetResult } from "./helpers/files.js";
 import { startServer, testDrivers, type TestServer } from "./helpers/server.js";
 

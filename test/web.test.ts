@@ -114,7 +114,10 @@ describe("the page at / and GraphiQL", () => {
   it("answers 503 naming the build command when the build is missing", async () => {
     const empty = await mkdtemp(path.join(os.tmpdir(), "files-web-"));
     const routes = await webRoutes(empty);
-    const bare = createServer((req, res) => void routes(req, res));
+    const bare = createServer((req, res) => {
+      if (routes.matches(req)) void routes.serve(req, res);
+      else res.writeHead(404).end();
+    });
     await new Promise<void>((resolve) => bare.listen(0, "127.0.0.1", resolve));
     try {
       const response = await fetch(`http://127.0.0.1:${(bare.address() as AddressInfo).port}/`);

@@ -1,120 +1,83 @@
-import { createHash, randomUUID } from "node:crypto";
-import type { Db } from "../db/client.js";
-import { prismaErrorCode } from "../db/errors.js";
-
 export type Role = "ADMIN" | "WRITER" | "READER";
+
+export const roles: readonly Role[] = ["ADMIN", "WRITER", "READER"];
 
 const rank: Record<Role, number> = { READER: 1, WRITER: 2, ADMIN: 3 };
 
-/** A workspace the caller belongs to, and the role they hold in it. */
-export interface MembershipOf {
+/** Whether `held` includes everything `needed` allows. */
+export function includesRole(held: Role, needed: Role): boolean {
+  return rank[held] >= rank[needed];
+}
+
+/** Who a request comes from, once its credentials have been verified. */
+export type Principal =
+  /** An API key; `id` is its Principal row. */
+  | { kind: "API_KEY"; id: string }
+  /** An OIDC access token's subject, with the identity-provider groups the token names. */
+  | { kind: "OIDC"; issuer: string; subject: string; groups: readonly string[] };
+
+/** A role the caller holds in a workspace, directly or through a group. */
+export interface Grant {
   workspaceId: string;
   slug: string;
+  /** Whether the workspace is public (anyone may read it). */
+  public: boolean;
   role: Role;
 }
 
-/** Who is calling and what they may do in each workspace. */
+/**
+ * Who is calling and the roles they hold: an API key, an OIDC principal, or the anonymous
+ * caller (no principal, no grants). Every request has one; nothing is ever null.
+ */
 export class Caller {
-  private readonly memberships: ReadonlyMap<string, MembershipOf>;
+  static readonly anonymous = new Caller(null, []);
+
+  private readonly grants: ReadonlyMap<string, Grant>;
 
   constructor(
-    readonly principalId: string,
-    memberships: readonly MembershipOf[],
+    readonly principal: Principal | null,
+    grants: readonly Grant[],
   ) {
-    this.memberships = new Map(memberships.map((membership) => [membership.workspaceId, membership]));
+    // A principal may hold a workspace through several bindings (its subject and its groups):
+    // the highest role counts.
+    const byWorkspace = new Map<string, Grant>();
+    for (const grant of grants) {
+      const held = byWorkspace.get(grant.workspaceId);
+      if (held === undefined || !includesRole(held.role, grant.role)) byWorkspace.set(grant.workspaceId, grant);
+    }
+    this.grants = byWorkspace;
   }
 
-  /** Workspaces the caller can read, as internal ids. */
-  get readableWorkspaceIds(): string[] {
-    return [...this.memberships.keys()];
-  }
-
-  can(workspaceId: string, role: Role): boolean {
-    const held = this.memberships.get(workspaceId)?.role;
-    return held !== undefined && rank[held] >= rank[role];
+  /** Whether credentials were verified (an API key or a token), as opposed to anonymous. */
+  isAuthenticated(): this is AuthenticatedCaller {
+    return this.principal !== null;
   }
 
   /**
-   * The internal id of the workspace `ref` names (its id or its slug) when the caller holds
-   * `role` in it. A workspace the caller is not a member of is not theirs to know of.
+   * A stable name for the principal, for rate limits and logs: `key:<principal row id>` or
+   * `oidc:<issuer>#<subject>`; null when anonymous. Never a secret.
    */
-  workspaceId(ref: string, role: Role): string | undefined {
-    const membership = this.memberships.get(ref) ?? [...this.memberships.values()].find((m) => m.slug === ref);
-    return membership !== undefined && this.can(membership.workspaceId, role) ? membership.workspaceId : undefined;
+  get principalKey(): string | null {
+    const { principal } = this;
+    if (principal === null) return null;
+    return principal.kind === "API_KEY" ? `key:${principal.id}` : `oidc:${principal.issuer}#${principal.subject}`;
+  }
+
+  /** Internal ids of the workspaces the caller is a member of. */
+  get memberWorkspaceIds(): string[] {
+    return [...this.grants.keys()];
+  }
+
+  /** The caller's role in a workspace, if a member. */
+  roleIn(workspaceId: string): Role | undefined {
+    return this.grants.get(workspaceId)?.role;
+  }
+
+  /** The caller's grant in the workspace `ref` names, by internal id or slug. */
+  grantFor(ref: string): Grant | undefined {
+    return this.grants.get(ref) ?? [...this.grants.values()].find((grant) => grant.slug === ref);
   }
 }
 
-/** Keys are stored as their SHA-256: they are long random strings, so no slow hash is needed. */
-export function hashApiKey(key: string): string {
-  return createHash("sha256").update(key, "utf8").digest("hex");
-}
-
-/** The bearer token of an `Authorization` header, or undefined when there is none. */
-export function bearerToken(authorization: string | null | undefined): string | undefined {
-  const match = /^Bearer\s+(\S+)\s*$/i.exec(authorization ?? "");
-  return match?.[1];
-}
-
-/**
- * The caller an API key belongs to, or null when the key is unknown or revoked. Every request
- * runs this, so it is one SQL statement (the key with its memberships and their workspaces'
- * slugs) rather than Prisma's nested reads, which compile and run a query per relation.
- */
-export async function callerForApiKey(db: Db, key: string): Promise<Caller | null> {
-  const rows = await db.$queryRaw<{ principalId: string; workspaceId: string | null; slug: string | null; role: string | null }[]>`
-    SELECT k."principalId", m."workspaceId", w."slug", m."role"
-    FROM "ApiKey" k
-    LEFT JOIN "Membership" m ON m."principalId" = k."principalId"
-    LEFT JOIN "Workspace" w ON w."id" = m."workspaceId"
-    WHERE k."hash" = ${hashApiKey(key)} AND k."revokedAt" IS NULL`;
-  const first = rows[0];
-  if (first === undefined) return null;
-  const memberships = rows.flatMap(({ workspaceId, slug, role }) =>
-    workspaceId === null || slug === null || role === null ? [] : [{ workspaceId, slug, role: role as Role }],
-  );
-  return new Caller(first.principalId, memberships);
-}
-
-export const defaultWorkspaceSlug = "default";
-
-/**
- * Makes `key` an admin of workspace `default`, creating the workspace, the key's principal and
- * the membership as needed. Idempotent, and safe when several instances start at once.
- */
-export async function ensureBootstrapKey(db: Db, key: string): Promise<void> {
-  // Instances starting together race here. On PostgreSQL both transactions may find no
-  // workspace or key and one insert then fails on the unique index (P2002). On SQLite (WAL) a
-  // transaction that read before another committed a write cannot write itself
-  // (SQLITE_BUSY_SNAPSHOT, which the adapter reports as a timeout, P1008). Either way a fresh
-  // attempt sees the other instance's rows.
-  for (let attempt = 1; ; attempt += 1) {
-    try {
-      return await bootstrapOnce(db, hashApiKey(key));
-    } catch (error) {
-      const code = prismaErrorCode(error);
-      if ((code !== "P2002" && code !== "P1008") || attempt === 5) throw error;
-      await new Promise((resolve) => setTimeout(resolve, 50 * attempt * Math.random()));
-    }
-  }
-}
-
-async function bootstrapOnce(db: Db, hash: string): Promise<void> {
-  await db.$transaction(async (tx) => {
-    const workspace = await tx.workspace.upsert({
-      where: { slug: defaultWorkspaceSlug },
-      create: { id: randomUUID(), slug: defaultWorkspaceSlug, name: "Default" },
-      update: {},
-    });
-    const existing = await tx.apiKey.findUnique({ where: { hash } });
-    const principalId = existing?.principalId ?? randomUUID();
-    if (existing === null) {
-      await tx.principal.create({ data: { id: principalId, kind: "API_KEY", subject: "bootstrap" } });
-      await tx.apiKey.create({ data: { id: randomUUID(), hash, principalId } });
-    }
-    await tx.membership.upsert({
-      where: { principalId_workspaceId: { principalId, workspaceId: workspace.id } },
-      create: { principalId, workspaceId: workspace.id, role: "ADMIN" },
-      update: { role: "ADMIN" },
-    });
-  });
-}
+/** A caller whose credentials were verified: what resolvers behind `authenticated` get. */
+export type AuthenticatedCaller = Caller & { readonly principal: Principal; readonly principalKey: string };

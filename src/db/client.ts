@@ -10,6 +10,13 @@ import { PrismaClient } from "./generated/sqlite/client.js";
  * datamodel (prisma/schema.prisma); the SQLite one names the type.
  */
 export type Db = PrismaClient;
+
+/**
+ * Prisma's query and row types, named once here so the rest of the code names no provider
+ * (both providers' clients share them, as `Db` explains).
+ */
+export type { File, FileLabel } from "./generated/sqlite/client.js";
+export { Prisma } from "./generated/sqlite/client.js";
 export type Provider = "sqlite" | "postgresql";
 
 export function providerOf(databaseUrl: string): Provider {

@@ -1,5 +1,4 @@
-import type { Db } from "../db/client.js";
-import type { Prisma } from "../db/generated/sqlite/client.js";
+import type { Db, Prisma } from "../db/client.js";
 import { ValidationError } from "./errors.js";
 import { searchForm, withLabels } from "./records.js";
 import type { FileRecord, FileScope, FileStatus } from "./types.js";
@@ -48,18 +47,19 @@ const column = {
   SIZE: "size",
 } as const satisfies Record<FileOrderField, keyof FileRecord>;
 
-export const defaultOrder: FileOrder = { field: "CREATED_AT", direction: "DESC" };
-export const maxPageSize = 1000;
-const defaultPageSize = 100;
+const defaultOrder: FileOrder = { field: "CREATED_AT", direction: "DESC" };
+const maxPageSize = 1000;
+/** Files in a page when neither `first` nor `last` is given. */
+export const defaultPageSize = 100;
 
 /** The directory a `directoryPrefix` names, trailing slashes removed ("" for the root), if any. */
 function directoryPrefix(filter: FileFilter | null | undefined): string | undefined {
   return filter?.directoryPrefix?.replace(/\/+$/, "");
 }
 
-/** Prisma conditions for a filter, within one workspace. */
-export function filterWhere(workspaceId: string, filter: FileFilter | null | undefined): Prisma.FileWhereInput {
-  const and: Prisma.FileWhereInput[] = [{ workspaceId }];
+/** Prisma conditions for a filter, within the files of a workspace the caller can read. */
+function filterWhere(readable: Prisma.FileWhereInput, filter: FileFilter | null | undefined): Prisma.FileWhereInput {
+  const and: Prisma.FileWhereInput[] = [readable];
   if (!filter) return { AND: and };
   if (filter.status) and.push({ status: filter.status });
   if (filter.directory != null) and.push({ directory: filter.directory });
@@ -185,10 +185,13 @@ async function pageUnder(
   return rows.map((row) => row.file);
 }
 
-/** One page of a Relay connection over a workspace's files (keyset pagination). */
+/**
+ * One page of a Relay connection over a workspace's files (keyset pagination). `workspace.readable`
+ * is the read filter (src/access/readable.ts) of the caller in that workspace.
+ */
 export async function listFiles(
   db: Db,
-  workspaceId: string,
+  workspace: { id: string; readable: Prisma.FileWhereInput },
   filter: FileFilter | null | undefined,
   order: FileOrder | null | undefined,
   page: PageRequest,
@@ -206,16 +209,16 @@ export async function listFiles(
   const cursorText = backward ? page.before : page.after;
   // Walking backward means reading in the opposite order, then reversing the page.
   const ascending = (direction === "ASC") !== backward;
-  const where = filterWhere(workspaceId, filter);
+  const where = filterWhere(workspace.readable, filter);
   const cursor = cursorText == null ? undefined : decodeCursor(field, cursorText, backward ? "before" : "after");
   const sort = ascending ? "asc" : "desc";
   // Below a directory (the root aside), FileAncestor's index finds the files in creation order
   // and counts them; the rest of the filter is checked on each.
   const under = directoryPrefix(filter) || undefined;
-  const rest = filterWhere(workspaceId, { ...filter, directoryPrefix: null });
+  const rest = filterWhere(workspace.readable, { ...filter, directoryPrefix: null });
   const rows =
     under !== undefined && field === "CREATED_AT"
-      ? await pageUnder(db, workspaceId, under, rest, {
+      ? await pageUnder(db, workspace.id, under, rest, {
           sort,
           take: take + 1,
           after: cursor && afterCursor(field, ascending, !backward, cursor, "fileId"),
@@ -244,6 +247,6 @@ export async function listFiles(
     totalCount: () =>
       under === undefined
         ? db.file.count({ where })
-        : db.fileAncestor.count({ where: { workspaceId, directory: under, file: { is: rest } } }),
+        : db.fileAncestor.count({ where: { workspaceId: workspace.id, directory: under, file: { is: rest } } }),
   };
 }

@@ -1,4 +1,4 @@
-import type { Prisma } from "../db/generated/sqlite/client.js";
+import type { Prisma } from "../db/client.js";
 import type { FileFields } from "./types.js";
 import { normalizeChecksum, normalizeDirectory, normalizeMimeType, normalizeName } from "./validation.js";
 

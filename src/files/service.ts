@@ -1,6 +1,8 @@
 import { randomUUID } from "node:crypto";
 import contentDisposition from "content-disposition";
-import type { Caller, Role } from "../access/caller.js";
+import type { Caller } from "../access/caller.js";
+import { type Action, authorize, can } from "../access/policy.js";
+import { findReadableWorkspace, readableFiles, readableFilesIn, workspaceOfReadable } from "../access/readable.js";
 import type { Db } from "../db/client.js";
 import { ignoreMissingRow, isUniqueViolation } from "../db/errors.js";
 import type { StorageDriver } from "../storage/driver.js";
@@ -14,6 +16,7 @@ import {
 } from "./errors.js";
 import { chooseSource, drainUnread, ingestError, openBytes, sourceLimit, storeInspected, type ByteSource } from "./ingest.js";
 import { mustDownloadAsAttachment } from "./inspect.js";
+import { type FileFilter, type FileOrder, type FilePage, listFiles, type PageRequest } from "./listing.js";
 import { joinParts, multipartTarget } from "./multipart.js";
 import { ancestorRows, buildFileData, fileName, labelRows, newFileChildren, withLabels } from "./records.js";
 import { completeMismatch, inRequestMismatch, UploadSettler, type VerifiedBytes } from "./settle.js";
@@ -71,20 +74,51 @@ export class FileService {
     return this.options.storage;
   }
 
-  /** The workspace named by internal id or slug, if the caller holds `role` in it. */
-  private workspaceFor(caller: Caller, ref: string, role: Role): string {
-    const workspaceId = caller.workspaceId(ref, role);
-    if (workspaceId === undefined) throw new NotFoundError(`workspace ${ref} was not found`);
-    return workspaceId;
+  /**
+   * The workspace named by internal id or slug, if the caller may do `action` in it. One it
+   * cannot read is NotFoundError, never a hint that it exists; one it can read but not act in is
+   * ForbiddenError (src/access/policy.ts).
+   */
+  private async workspaceFor(caller: Caller, ref: string, action: Action): Promise<string> {
+    const workspace = await findReadableWorkspace(this.db, caller, ref);
+    const notFound = () => new NotFoundError(`workspace ${ref} was not found`);
+    if (workspace === null) throw notFound();
+    authorize(caller, action, workspace, notFound);
+    return workspace.id;
   }
 
-  /** The file with this id, if the caller holds `role` in its workspace. */
-  async fileFor(caller: Caller, id: string, role: Role): Promise<FileRecord> {
-    const file = await this.db.file.findUnique({ where: { id }, include: withLabels });
-    if (file === null || !caller.can(file.workspaceId, role)) {
-      throw new NotFoundError(`file ${id} was not found`);
-    }
+  /** The file with this id, if the caller may do `action` to it (NotFoundError or ForbiddenError otherwise). */
+  async fileFor(caller: Caller, id: string, action: Action): Promise<FileRecord> {
+    const file = await this.db.file.findFirst({ where: { AND: [{ id }, readableFiles(caller)] }, include: withLabels });
+    const notFound = () => new NotFoundError(`file ${id} was not found`);
+    if (file === null) throw notFound();
+    authorize(caller, action, workspaceOfReadable(caller, file), notFound);
     return file;
+  }
+
+  /** The file with this id if the caller can read it, else null. */
+  async file(caller: Caller, id: string): Promise<FileRecord | null> {
+    return this.db.file.findFirst({ where: { AND: [{ id }, readableFiles(caller)] }, include: withLabels });
+  }
+
+  /** The file with this externalId in a workspace the caller can read, else null. */
+  async fileByExternalId(caller: Caller, workspaceRef: string, externalId: string): Promise<FileRecord | null> {
+    const workspace = await findReadableWorkspace(this.db, caller, workspaceRef);
+    if (workspace === null) return null;
+    return this.db.file.findFirst({ where: { AND: [{ externalId }, readableFilesIn(caller, workspace)] }, include: withLabels });
+  }
+
+  /** A page of the files the caller can read in a workspace; NotFoundError when it cannot read the workspace. */
+  async listFiles(
+    caller: Caller,
+    workspaceRef: string,
+    filter: FileFilter | null | undefined,
+    order: FileOrder | null | undefined,
+    page: PageRequest,
+  ): Promise<FilePage> {
+    const workspace = await findReadableWorkspace(this.db, caller, workspaceRef);
+    if (workspace === null) throw new NotFoundError(`workspace ${workspaceRef} was not found`);
+    return listFiles(this.db, { id: workspace.id, readable: readableFilesIn(caller, workspace) }, filter, order, page);
   }
 
   /**
@@ -112,7 +146,7 @@ export class FileService {
   /** Validates a create request and resolves what its row will hold; writes nothing. */
   private async prepareCreate(caller: Caller, request: CreateFileRequest, source: ByteSource | undefined): Promise<FileDraft> {
     const { limits } = this.options;
-    const workspaceId = this.workspaceFor(caller, request.workspace, "WRITER");
+    const workspaceId = await this.workspaceFor(caller, request.workspace, "file:create");
     const fieldErrors = validateFileFields(request, limits, ["input"], { requireName: true });
     if (fieldErrors.length > 0) throw new ValidationError(fieldErrors);
     const tooLarge = checkDeclaredSize(request.size ?? undefined, limits);
@@ -214,7 +248,7 @@ export class FileService {
    * a client that reloads resumes where it stopped.
    */
   async resumeUpload(caller: Caller, file: FileRow): Promise<UploadTarget | null> {
-    if (file.status !== "PENDING" || !caller.can(file.workspaceId, "WRITER")) return null;
+    if (file.status !== "PENDING" || !can(caller, "upload:sign", workspaceOfReadable(caller, file))) return null;
     return this.uploadTarget(file, new Date(Date.now() + this.options.uploadUrlTtl * 1000));
   }
 
@@ -257,7 +291,7 @@ export class FileService {
    * A MULTIPART upload is first joined from `parts`; the joined object is verified like any other.
    */
   async completeUpload(caller: Caller, id: string, parts?: CompletedPart[] | null): Promise<FileRecord> {
-    const file = await this.fileFor(caller, id, "WRITER");
+    const file = await this.fileFor(caller, id, "upload:complete");
     if (file.status === "UPLOADED") return file;
     if (file.status === "FAILED") throw new UploadIncompleteError(`file ${id} failed and can no longer be completed`);
     if (file.uploadMethod === "MULTIPART") await joinParts(this.options, file, parts);
@@ -271,7 +305,7 @@ export class FileService {
 
   /** Changes a file's name, metadata, labels, directory or description. */
   async updateFile(caller: Caller, request: UpdateFileRequest): Promise<FileRecord> {
-    const file = await this.fileFor(caller, request.id, "WRITER");
+    const file = await this.fileFor(caller, request.id, "file:update");
     const fieldErrors = validateFileFields(request, this.options.limits, ["input"], { requireName: false });
     if (fieldErrors.length > 0) throw new ValidationError(fieldErrors);
     const data = buildFileData(request);
@@ -292,7 +326,7 @@ export class FileService {
 
   /** Removes a file's record and its bytes. */
   async deleteFile(caller: Caller, id: string): Promise<void> {
-    const file = await this.fileFor(caller, id, "WRITER");
+    const file = await this.fileFor(caller, id, "file:delete");
     await this.db.file.delete({ where: { id: file.id } }).catch(ignoreMissingRow);
     if (file.multipartUploadId !== null) await this.storage.abortMultipartUpload(file.storageKey, file.multipartUploadId);
     await this.storage.deleteObject(file.storageKey);
@@ -300,7 +334,7 @@ export class FileService {
 
   /** Removes a PENDING file and any bytes that arrived for it; an uploaded file is not touched. */
   async abortUpload(caller: Caller, id: string): Promise<void> {
-    const file = await this.fileFor(caller, id, "WRITER");
+    const file = await this.fileFor(caller, id, "upload:abort");
     if (file.status === "UPLOADED") throw new NotFoundError(`file ${id} has no upload in progress`);
     const removed = await this.db.file.deleteMany({ where: { id: file.id, status: { not: "UPLOADED" } } });
     if (removed.count === 0) throw new NotFoundError(`file ${id} has no upload in progress`);

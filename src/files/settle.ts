@@ -1,5 +1,5 @@
 import type { Db } from "../db/client.js";
-import type { Prisma } from "../db/generated/sqlite/client.js";
+import type { Prisma } from "../db/client.js";
 import type { StorageDriver } from "../storage/driver.js";
 import { type FileError, PayloadTooLargeError, UnsupportedMediaTypeError, UploadIncompleteError, ValidationError } from "./errors.js";
 import { sniff, type InspectedBytes } from "./inspect.js";

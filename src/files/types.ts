@@ -1,5 +1,5 @@
 import type { Readable } from "node:stream";
-import type { File, FileLabel } from "../db/generated/sqlite/client.js";
+import type { File, FileLabel } from "../db/client.js";
 
 /** The type of bytes nothing more is known about. */
 export const defaultContentType = "application/octet-stream";

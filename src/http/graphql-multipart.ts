@@ -1,7 +1,8 @@
 import type { IncomingMessage, ServerResponse } from "node:http";
 import { processRequest } from "graphql-upload-minimal";
-import type { YogaServerInstance } from "graphql-yoga";
-import type { Context } from "../context.js";
+import type { GraphQLParams } from "graphql-yoga";
+import type { Caller } from "../access/caller.js";
+import type { GraphQLServer } from "../yoga.js";
 import { CSRF_CODE, csrfRefusal } from "./csrf.js";
 import { sendJson } from "./health.js";
 
@@ -39,22 +40,23 @@ function graphqlError(res: ServerResponse, status: number, code: string, message
 
 /** A handler for multipart POSTs to the GraphQL endpoint. */
 export function graphqlMultipart(
-  graphql: YogaServerInstance<Record<string, unknown>, Context>,
+  graphql: GraphQLServer,
   options: GraphQLMultipartOptions,
-): (req: IncomingMessage, res: ServerResponse) => Promise<void> {
-  return async (req, res) => {
+): (req: IncomingMessage, res: ServerResponse, caller: Caller) => Promise<void> {
+  return async (req, res, caller) => {
     // The CSRF rule Yoga applies (src/http/csrf.ts), here before a byte of the body is parsed.
     const refusal = csrfRefusal("POST", req.headers["content-type"], (name) => req.headers[name] !== undefined);
     if (refusal !== undefined) return graphqlError(res, 400, CSRF_CODE, refusal.message);
-    let operations: unknown;
+    let operations: GraphQLParams | GraphQLParams[];
     try {
-      operations = await processRequest(req, res, {
+      // graphql-upload-minimal's operation type is the spec's shape, which is Yoga's GraphQLParams.
+      operations = (await processRequest(req, res, {
         // One byte over our limit, so that our own cap (which errors) is what stops a large part:
         // busboy's limit merely truncates it and ends the stream as if it were complete.
         maxFileSize: options.maxFileBytes + 1,
         maxFiles: options.maxFiles,
         maxFieldSize: options.maxOperationsBytes,
-      });
+      })) as GraphQLParams | GraphQLParams[];
     } catch (error) {
       const status = (error as { status?: unknown }).status;
       const code = status === 413 ? "REQUEST_ENTITY_TOO_LARGE" : "BAD_REQUEST";
@@ -66,7 +68,7 @@ export function graphqlMultipart(
       for (const item of Array.isArray(value) ? value : [value]) headers.append(name, item);
     }
     const request = new Request(new URL(req.url ?? "/graphql", "http://localhost"), { method: "POST", headers });
-    const response = await graphql.fetch(request, { [MULTIPART_OPERATIONS]: operations });
+    const response = await graphql.fetch(request, { caller, [MULTIPART_OPERATIONS]: operations });
     const body = Buffer.from(await response.arrayBuffer());
     if (!req.readableEnded) {
       // Parts no operation read (a refused request, an unused file): drop the rest of the body.

@@ -107,43 +107,41 @@ function wantsHtml(req: IncomingMessage): boolean {
   return (req.method === "GET" || req.method === "HEAD") && (req.headers.accept ?? "").includes("text/html");
 }
 
-/**
- * The front ends: the page at `/`, GraphiQL on a browser's GET of `/graphql`, and their assets
- * under `/assets/`. Resolves true when it answered the request. Serves 503 with the command to
- * run when the build is missing.
- */
-export async function webRoutes(dir: string = WEB_DIR): Promise<(req: IncomingMessage, res: ServerResponse) => Promise<boolean>> {
+/** The front ends: the page at `/`, GraphiQL on a browser's GET of `/graphql`, and their assets under `/assets/`. */
+export interface WebRoutes {
+  /** Whether the request is for one of them. */
+  matches(req: IncomingMessage): boolean;
+  /** Answers a request `matches` accepted; 503 with the command to run when the build is missing. */
+  serve(req: IncomingMessage, res: ServerResponse): Promise<void>;
+}
+
+function nameOf(req: IncomingMessage): string | undefined {
+  const pathname = (req.url ?? "/").split("?", 1)[0] ?? "/";
+  if (pathname === "/graphql") return wantsHtml(req) ? "graphiql.html" : undefined;
+  if (req.method !== "GET" && req.method !== "HEAD") return undefined;
+  if (pathname === "/") return "index.html";
+  return pathname.startsWith("/assets/") ? pathname.slice("/assets/".length) : undefined;
+}
+
+export async function webRoutes(dir: string = WEB_DIR): Promise<WebRoutes> {
   let assets = await loadAssets(dir);
   let builtAt = await builtTime(dir);
-  return async (req, res) => {
-    // A build while the server runs (npm run build:web beside npm run dev) adds hashed files,
-    // which changes the folder's mtime: the list is read again.
-    const now = await builtTime(dir);
-    if (now !== builtAt) {
-      assets = await loadAssets(dir);
-      builtAt = now;
-    }
-    const pathname = (req.url ?? "/").split("?", 1)[0] ?? "/";
-    let name: string | undefined;
-    if (pathname === "/" && (req.method === "GET" || req.method === "HEAD")) name = "index.html";
-    else if (pathname === "/graphql" && wantsHtml(req)) name = "graphiql.html";
-    else if (pathname.startsWith("/assets/") && (req.method === "GET" || req.method === "HEAD")) {
-      const asset = assets.get(pathname.slice("/assets/".length));
-      if (asset === undefined) {
-        res.writeHead(404, { "content-type": "text/plain; charset=utf-8" });
-        res.end("Not found\n");
-        return true;
+  return {
+    matches: (req) => nameOf(req) !== undefined,
+    async serve(req, res) {
+      // A build while the server runs (npm run build:web beside npm run dev) adds hashed files,
+      // which changes the folder's mtime: the list is read again.
+      const now = await builtTime(dir);
+      if (now !== builtAt) {
+        assets = await loadAssets(dir);
+        builtAt = now;
       }
-      await sendAsset(req, res, asset);
-      return true;
-    } else return false;
-    const asset = assets.get(name);
-    if (asset === undefined) {
-      res.writeHead(503, { "content-type": "text/plain; charset=utf-8" });
-      res.end("The web page and GraphiQL are not built: run `npm run build:web`.\n");
-      return true;
-    }
-    await sendAsset(req, res, asset);
-    return true;
+      const name = nameOf(req) ?? "";
+      const asset = assets.get(name);
+      if (asset !== undefined) return sendAsset(req, res, asset);
+      const page = name === "index.html" || name === "graphiql.html";
+      res.writeHead(page ? 503 : 404, { "content-type": "text/plain; charset=utf-8" });
+      res.end(page ? "The web page and GraphiQL are not built: run `npm run build:web`.\n" : "Not found\n");
+    },
   };
 }

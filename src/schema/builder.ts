@@ -1,4 +1,5 @@
 import SchemaBuilder from "@pothos/core";
+import ComplexityPlugin from "@pothos/plugin-complexity";
 import ErrorsPlugin from "@pothos/plugin-errors";
 import PrismaPlugin from "@pothos/plugin-prisma";
 import RelayPlugin from "@pothos/plugin-relay";
@@ -6,14 +7,19 @@ import ScopeAuthPlugin from "@pothos/plugin-scope-auth";
 import { GraphQLError } from "graphql";
 import { DateTimeResolver, JSONResolver, SafeIntResolver } from "graphql-scalars";
 import { GraphQLUpload, type FileUpload } from "graphql-upload-minimal";
-import type { Context } from "../context.js";
+import type { AuthenticatedContext, Context } from "../context.js";
 import type PrismaTypes from "../db/generated/pothos-types.js";
 import { getDatamodel } from "../db/generated/pothos-types.js";
+import { badUserInput } from "./graphql-errors.js";
+
+/** Most IDs one `nodes` query resolves. */
+const maxNodeIds = 100;
 
 export const builder = new SchemaBuilder<{
   Context: Context;
   PrismaTypes: PrismaTypes;
   AuthScopes: { authenticated: boolean };
+  AuthContexts: { authenticated: AuthenticatedContext };
   Scalars: {
     DateTime: { Input: Date; Output: Date };
     JSON: { Input: unknown; Output: unknown };
@@ -23,18 +29,30 @@ export const builder = new SchemaBuilder<{
   };
   DefaultFieldNullability: false;
 }>({
-  plugins: [ScopeAuthPlugin, RelayPlugin, ErrorsPlugin, PrismaPlugin],
+  plugins: [ScopeAuthPlugin, RelayPlugin, ErrorsPlugin, PrismaPlugin, ComplexityPlugin],
   defaultFieldNullability: false,
   scopeAuth: {
-    authScopes: (context) => ({ authenticated: context.caller !== null }),
+    authScopes: (context) => ({ authenticated: context.caller.isAuthenticated() }),
     unauthorizedError: () =>
-      new GraphQLError("Send an API key: Authorization: Bearer <key>", {
+      new GraphQLError("Sign in to do this: send Authorization: Bearer <API key or token>", {
         extensions: { code: "UNAUTHENTICATED", http: { status: 401 } },
       }),
   },
+  // Costs for the limit checked before execution (src/graphql-limits.ts): a field costs 1 and a
+  // list multiplies what is selected under it by 10, unless the field says otherwise (pages by
+  // their size, upload parts by the most a target signs).
+  complexity: { defaultComplexity: 1, defaultListMultiplier: 10 },
   relay: {
     clientMutationId: "omit",
     cursorType: "String",
+    nodesQueryOptions: {
+      description: `The objects with these IDs, null where one is missing or not readable; at most ${maxNodeIds} IDs.`,
+      complexity: (args: { ids: readonly unknown[] }) => ({ field: 1, multiplier: args.ids.length }),
+      resolve: (_root, args, _context, _info, resolveNodes) => {
+        if (args.ids.length > maxNodeIds) throw badUserInput(`nodes takes at most ${maxNodeIds} ids`);
+        return resolveNodes(args.ids);
+      },
+    },
   },
   errors: { directResult: true },
   prisma: {
@@ -50,6 +68,7 @@ builder.addScalarType("JSON", JSONResolver);
 builder.addScalarType("SafeInt", SafeIntResolver);
 builder.addScalarType("Upload", GraphQLUpload);
 
-// Every root field needs a caller; introspection does not, so GraphiQL loads without a key.
-builder.queryType({ authScopes: { authenticated: true } });
+// Anyone may query: what an anonymous caller sees is decided by the read filter (public
+// workspaces). Every mutation needs verified credentials.
+builder.queryType({});
 builder.mutationType({ authScopes: { authenticated: true } });

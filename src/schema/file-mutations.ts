@@ -1,4 +1,3 @@
-import type { Caller } from "../access/caller.js";
 import {
   ConflictError,
   NotFoundError,
@@ -7,6 +6,7 @@ import {
   UploadIncompleteError,
   ValidationError,
 } from "../files/errors.js";
+import { MAX_PARTS } from "../files/multipart.js";
 import type { FileRecord, UploadTarget } from "../files/types.js";
 import { builder } from "./builder.js";
 import { FileRef, FileScopeEnum, fileId } from "./file.js";
@@ -56,11 +56,14 @@ const UploadTargetRef = builder.objectRef<UploadTarget>("UploadTarget").implemen
     }),
     parts: t.field({
       type: [UploadPartRef],
+      // Each part is a URL signed on the spot: counted at the most a target can have.
+      complexity: { field: 1, multiplier: MAX_PARTS },
       description: "MULTIPART only: the parts still to send, each with a freshly signed URL. PUT each, keep its ETag response header.",
       resolve: (target) => target.parts,
     }),
     receivedParts: t.field({
       type: [ReceivedPartRef],
+      complexity: { field: 1, multiplier: MAX_PARTS },
       description: "MULTIPART only: the parts already received (for resuming); complete with these and the ones you send.",
       resolve: (target) => target.receivedParts,
     }),
@@ -97,11 +100,11 @@ builder.objectField(FileRef, "upload", (t) =>
     description:
       "A freshly signed upload target while the file is PENDING and the caller may write to it, null otherwise. " +
       "For MULTIPART it lists the parts already received and signs URLs only for the missing ones, so an interrupted upload resumes.",
-    resolve: (file, _args, context) => (context.caller === null ? null : context.files.resumeUpload(context.caller, file)),
+    resolve: (file, _args, context) => context.files.resumeUpload(context.caller, file),
   }),
 );
 
-export function filePayload(file: FileRecord): { file: FileRecord; kind: "FilePayload" } {
+function filePayload(file: FileRecord): { file: FileRecord; kind: "FilePayload" } {
   return { file, kind: "FilePayload" };
 }
 
@@ -176,14 +179,9 @@ const UpdateFileInput = builder.inputType("UpdateFileInput", {
   }),
 });
 
-/** The caller of a mutation: the builder's auth scope guarantees there is one. */
-export function callerOf(context: { caller: Caller | null }): Caller {
-  if (context.caller === null) throw new Error("mutation reached without a caller");
-  return context.caller;
-}
-
+// `withAuth` both refuses anonymous callers (UNAUTHENTICATED) and types the caller as authenticated.
 builder.mutationFields((t) => ({
-  createFile: t.field({
+  createFile: t.withAuth({ authenticated: true }).field({
     type: CreateFilePayload,
     args: { input: t.arg({ type: CreateFileInput, required: true }) },
     errors: {
@@ -195,14 +193,14 @@ builder.mutationFields((t) => ({
       // A part named in `map` but never sent rejects when the body ends, possibly before the
       // service reads the file (it writes the row first); the service reports that rejection.
       file?.catch(() => undefined);
-      return context.files.createFile(callerOf(context), {
+      return context.files.createFile(context.caller, {
         ...input,
         workspace: internalId(String(input.workspaceId), "Workspace"),
         file,
       });
     },
   }),
-  completeUpload: t.field({
+  completeUpload: t.withAuth({ authenticated: true }).field({
     type: FilePayload,
     args: { input: t.arg({ type: CompleteUploadInput, required: true }) },
     errors: {
@@ -210,9 +208,9 @@ builder.mutationFields((t) => ({
       union: { name: "CompleteUploadResult" },
     },
     resolve: async (_root, { input }, context) =>
-      filePayload(await context.files.completeUpload(callerOf(context), fileId(input.id), input.parts)),
+      filePayload(await context.files.completeUpload(context.caller, fileId(input.id), input.parts)),
   }),
-  updateFile: t.field({
+  updateFile: t.withAuth({ authenticated: true }).field({
     type: FilePayload,
     args: { input: t.arg({ type: UpdateFileInput, required: true }) },
     errors: {
@@ -220,25 +218,25 @@ builder.mutationFields((t) => ({
       union: { name: "UpdateFileResult" },
     },
     resolve: async (_root, { input }, context) =>
-      filePayload(await context.files.updateFile(callerOf(context), { ...input, id: fileId(input.id) })),
+      filePayload(await context.files.updateFile(context.caller, { ...input, id: fileId(input.id) })),
   }),
-  abortUpload: t.field({
+  abortUpload: t.withAuth({ authenticated: true }).field({
     type: DeletedFile,
     description: "Removes a pending file and any bytes that arrived for it.",
     args: { id: t.arg.id({ required: true }) },
     errors: deleteFileErrors,
     resolve: async (_root, args, context) => {
-      await context.files.abortUpload(callerOf(context), fileId(args.id));
+      await context.files.abortUpload(context.caller, fileId(args.id));
       return deletedFile(args.id);
     },
   }),
-  deleteFile: t.field({
+  deleteFile: t.withAuth({ authenticated: true }).field({
     type: DeletedFile,
     description: "Removes the file's record and its bytes.",
     args: { id: t.arg.id({ required: true }) },
     errors: deleteFileErrors,
     resolve: async (_root, args, context) => {
-      await context.files.deleteFile(callerOf(context), fileId(args.id));
+      await context.files.deleteFile(context.caller, fileId(args.id));
       return deletedFile(args.id);
     },
   }),

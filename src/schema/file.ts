@@ -1,13 +1,14 @@
+import { readableFiles } from "../access/readable.js";
 import { NotFoundError, ValidationError } from "../files/errors.js";
-import { listFiles } from "../files/listing.js";
+import { defaultPageSize } from "../files/listing.js";
 import { withLabels } from "../files/records.js";
 import type { FileRecord } from "../files/types.js";
 import { builder } from "./builder.js";
-import { badUserInput } from "./graphql-errors.js";
+import { badUserInput, notFound } from "./graphql-errors.js";
 import { internalId } from "./ids.js";
 import { WorkspaceRef } from "./workspace.js";
 
-export const FileStatusEnum = builder.enumType("FileStatus", { values: ["PENDING", "UPLOADED", "FAILED"] as const });
+const FileStatusEnum = builder.enumType("FileStatus", { values: ["PENDING", "UPLOADED", "FAILED"] as const });
 export const FileScopeEnum = builder.enumType("FileScope", { values: ["WORKSPACE", "ENTITY", "SESSION"] as const });
 
 const ImageDimensionsRef = builder.objectRef<{ width: number; height: number }>("ImageDimensions").implement({
@@ -21,8 +22,9 @@ export const FileRef = builder.prismaNode("File", {
   id: { field: "id" },
   // Files Pothos loads itself (`node`, `nodes`) come with their labels, as the services' do.
   include: withLabels,
-  // A file in a workspace the caller cannot read is null, never its data.
-  findUnique: (id, context) => ({ id, workspaceId: { in: context.caller?.readableWorkspaceIds ?? [] } }),
+  // `node`/`nodes` of a missing file, or one the caller cannot read, is null, never its data.
+  nullable: true,
+  findUnique: (id, context) => ({ id, AND: [readableFiles(context.caller)] }),
   fields: (t) => ({
     workspace: t.relation("workspace"),
     name: t.exposeString("name"),
@@ -114,45 +116,41 @@ builder.queryFields((t) => ({
   file: t.field({
     type: FileRef,
     nullable: true,
+    description: "The file with this ID; null when it does not exist or the caller cannot read it.",
     args: { id: t.arg.id({ required: true }) },
-    resolve: (_root, args, context) =>
-      context.caller === null
-        ? null
-        : context.files.fileFor(context.caller, internalId(String(args.id), "File"), "READER").catch(nullIfNotFound),
+    resolve: (_root, args, context) => context.files.file(context.caller, internalId(String(args.id), "File")),
   }),
   fileByExternalId: t.field({
     type: FileRef,
     nullable: true,
     args: { workspaceId: t.arg.id({ required: true }), externalId: t.arg.string({ required: true }) },
-    resolve: async (_root, args, context) => {
-      if (context.caller === null) return null;
-      const workspaceId = context.caller.workspaceId(internalId(String(args.workspaceId), "Workspace"), "READER");
-      if (workspaceId === undefined) return null;
-      return context.db.file.findUnique({
-        where: { workspaceId_externalId: { workspaceId, externalId: args.externalId } },
-        include: withLabels,
-      });
-    },
+    resolve: (_root, args, context) =>
+      context.files.fileByExternalId(context.caller, internalId(String(args.workspaceId), "Workspace"), args.externalId),
   }),
   files: t.connection(
     {
       type: FileRef,
+      description: "The files of a workspace the caller can read (a NOT_FOUND error for any other workspace).",
       args: {
         workspaceId: t.arg.id({ required: true }),
         filter: t.arg({ type: FileFilterInput }),
         orderBy: t.arg({ type: FileOrderInput }),
       },
-      resolve: async (_root, args, context) => {
-        if (context.caller === null) throw badUserInput("no caller");
-        const workspaceId = context.caller.workspaceId(internalId(String(args.workspaceId), "Workspace"), "READER");
-        if (workspaceId === undefined) throw badUserInput(`workspace ${String(args.workspaceId)} was not found`);
-        return listFiles(context.db, workspaceId, args.filter, args.orderBy, args).catch((error: unknown) => {
-          throw error instanceof ValidationError ? badUserInput(error.message) : error;
-        });
-      },
+      // A page costs what is selected in it once per file it may hold.
+      complexity: (args) => ({ field: 1, multiplier: args.first ?? args.last ?? defaultPageSize }),
+      resolve: (_root, args, context) =>
+        context.files
+          .listFiles(context.caller, internalId(String(args.workspaceId), "Workspace"), args.filter, args.orderBy, args)
+          .catch((error: unknown) => {
+            if (error instanceof ValidationError) throw badUserInput(error.message);
+            if (error instanceof NotFoundError) throw notFound(error.message);
+            throw error;
+          }),
     },
     {
       name: "FileConnection",
+      // The page's multiplier is on `files`: its edges count once.
+      edgesField: { complexity: { field: 1, multiplier: 1 } },
       fields: (t) => ({
         totalCount: t.int({
           description: "Files matching the filter, on every page.",
@@ -164,11 +162,4 @@ builder.queryFields((t) => ({
   ),
 }));
 
-
 export { WorkspaceRef };
-
-/** What a query answers for something the caller cannot see: null, never its data. */
-function nullIfNotFound(error: unknown): null {
-  if (error instanceof NotFoundError) return null;
-  throw error;
-}

@@ -4,3 +4,8 @@ import { GraphQLError } from "graphql";
 export function badUserInput(message: string): GraphQLError {
   return new GraphQLError(message, { extensions: { code: "BAD_USER_INPUT" } });
 }
+
+/** Something a non-union field names does not exist or is not the caller's to see: `extensions.code` NOT_FOUND. */
+export function notFound(message: string): GraphQLError {
+  return new GraphQLError(message, { extensions: { code: "NOT_FOUND" } });
+}

@@ -56,8 +56,13 @@ export interface GraphQLResponse<T> {
  * so), removed at close; `env.DATABASE_URL` replaces it with one the caller owns. With driver
  * "s3" an s3rver with a fresh bucket is started on loopback too; the server finds its
  * credentials through the AWS SDK's default chain (the environment), as in production.
+ * `options.logs` collects the server's warnings and errors.
  */
-export async function startServer(env: Record<string, string> = {}, driver: TestDriver = "local"): Promise<TestServer> {
+export async function startServer(
+  env: Record<string, string> = {},
+  driver: TestDriver = "local",
+  options: { logs?: Record<string, unknown>[] } = {},
+): Promise<TestServer> {
   const dataDir = await mkdtemp(path.join(os.tmpdir(), "files-test-"));
   const s3 = driver === "s3" ? await startS3Server() : undefined;
   if (s3 !== undefined) {
@@ -79,12 +84,21 @@ export async function startServer(env: Record<string, string> = {}, driver: Test
     SIGNING_SECRET: "test-signing-secret",
     BOOTSTRAP_API_KEY: apiKey,
     LOG_LEVEL: process.env.TEST_LOG_LEVEL ?? "silent",
+    // Every test talks from 127.0.0.1; the rate-limit tests set their own budgets.
+    RATE_LIMIT_PER_MINUTE: "1000000",
+    RATE_LIMIT_ANONYMOUS_PER_MINUTE: "1000000",
     ...s3?.env,
     ...env,
   });
   let app: App;
   try {
-    app = await createApp(config, pino({ level: config.logLevel }));
+    // With `options.logs`, the server's log lines (warn and above) are collected there.
+    const { logs } = options;
+    const logger =
+      logs === undefined
+        ? pino({ level: config.logLevel })
+        : pino({ level: "warn" }, { write: (line: string) => void logs.push(JSON.parse(line) as Record<string, unknown>) });
+    app = await createApp(config, logger);
   } catch (error) {
     server.close();
     await database.drop();

@@ -1,0 +1,60 @@
+import { createHash } from "node:crypto";
+import { type Db, Prisma } from "../db/client.js";
+import type { Grant, Role } from "./caller.js";
+
+// The grants of a principal, read on every request: one SQL statement each (the bindings with
+// their workspaces' slugs and public flags) rather than Prisma's nested reads, which compile and
+// run a statement per relation. Nothing is cached, so a revoked key or a changed role takes
+// effect on the next request.
+
+/** Keys are stored as their SHA-256: they are long random strings, so no slow hash is needed. */
+export function hashApiKey(key: string): string {
+  return createHash("sha256").update(key, "utf8").digest("hex");
+}
+
+/** Principal kinds, as stored in `Principal.kind`. */
+export const principalKinds = { apiKey: "API_KEY", oidcSubject: "OIDC_SUBJECT", oidcGroup: "OIDC_GROUP" } as const;
+
+interface GrantRow {
+  workspaceId: string | null;
+  slug: string | null;
+  public: unknown;
+  role: string | null;
+}
+
+function toGrants(rows: readonly GrantRow[]): Grant[] {
+  return rows.flatMap(({ workspaceId, slug, role, public: isPublic }) =>
+    workspaceId === null || slug === null || role === null
+      ? []
+      : // SQLite answers booleans as 0/1 (a bigint through the adapter), PostgreSQL as booleans.
+        [{ workspaceId, slug, role: role as Role, public: isPublic === true || Number(isPublic) === 1 }],
+  );
+}
+
+/** The principal and grants of an API key, or null when the key is unknown or revoked. */
+export async function apiKeyGrants(db: Db, key: string): Promise<{ principalId: string; grants: Grant[] } | null> {
+  const rows = await db.$queryRaw<(GrantRow & { principalId: string })[]>`
+    SELECT k."principalId", m."workspaceId", w."slug", w."public", m."role"
+    FROM "ApiKey" k
+    LEFT JOIN "Membership" m ON m."principalId" = k."principalId"
+    LEFT JOIN "Workspace" w ON w."id" = m."workspaceId"
+    WHERE k."hash" = ${hashApiKey(key)} AND k."revokedAt" IS NULL`;
+  const first = rows[0];
+  return first === undefined ? null : { principalId: first.principalId, grants: toGrants(rows) };
+}
+
+/** The grants bound to an OIDC subject and to any of its identity-provider groups. */
+export async function oidcGrants(db: Db, issuer: string, subject: string, groups: readonly string[]): Promise<Grant[]> {
+  const byGroup =
+    groups.length === 0
+      ? Prisma.empty
+      : Prisma.sql` OR (p."kind" = ${principalKinds.oidcGroup} AND p."subject" IN (${Prisma.join(groups)}))`;
+  const rows = await db.$queryRaw<GrantRow[]>`
+    SELECT m."workspaceId", w."slug", w."public", m."role"
+    FROM "Principal" p
+    JOIN "Membership" m ON m."principalId" = p."id"
+    JOIN "Workspace" w ON w."id" = m."workspaceId"
+    WHERE p."issuer" = ${issuer}
+      AND ((p."kind" = ${principalKinds.oidcSubject} AND p."subject" = ${subject})${byGroup})`;
+  return toGrants(rows);
+}

@@ -1,0 +1,111 @@
+import type { IncomingMessage, ServerResponse } from "node:http";
+import proxyAddr from "proxy-addr";
+import type { Authenticator } from "../access/authenticate.js";
+import type { Caller } from "../access/caller.js";
+import { AuthenticationError, RateLimitedError } from "../access/errors.js";
+import type { Budget, RateLimits } from "../access/limits.js";
+import { IdentityProviderUnavailableError } from "../access/oidc.js";
+import type { GraphQLServer } from "../yoga.js";
+import { sendJson } from "./health.js";
+import type { WebRoutes } from "./web.js";
+
+export type Route = (req: IncomingMessage, res: ServerResponse) => Promise<void>;
+
+export interface GateOptions {
+  authenticator: Authenticator;
+  limits: RateLimits;
+  /**
+   * Proxies whose `X-Forwarded-For` is believed (addresses, CIDR ranges, or proxy-addr's names
+   * such as `loopback`); empty: the TCP peer is the client.
+   */
+  trustProxy: string[];
+}
+
+export interface RouterOptions {
+  gate: GateOptions;
+  graphql: GraphQLServer;
+  /** GraphQL multipart POSTs (src/http/graphql-multipart.ts). */
+  multipart: (req: IncomingMessage, res: ServerResponse, caller: Caller) => Promise<void>;
+  isMultipart: (req: IncomingMessage) => boolean;
+  /** The local driver's signed URLs; resolves false for a request that is not theirs. */
+  storageRoutes: ((req: IncomingMessage, res: ServerResponse) => Promise<boolean>) | null;
+  /** Answers a CORS preflight; resolves true when it did. */
+  cors: (req: IncomingMessage, res: ServerResponse) => Promise<boolean>;
+  /** `/healthz` and `/readyz`; resolves false for other paths. */
+  probes: (res: ServerResponse, path: string) => Promise<boolean>;
+  /** `/metrics` (Prometheus). */
+  metrics: (res: ServerResponse) => Promise<void>;
+  /** The page at `/`, GraphiQL and their assets (src/http/web.ts). */
+  web: WebRoutes;
+}
+
+/**
+ * Every request passes the gate here: the signed URLs spend their address's budget, GraphQL
+ * requests are authenticated (src/access/authenticate.ts) and spend their principal's budget,
+ * or their address's when anonymous or when authentication failed. Probes are never limited: a
+ * refused probe would take a healthy instance out of rotation.
+ */
+export function createRouter(options: RouterOptions): Route {
+  const { gate } = options;
+  const trusted = proxyAddr.compile(gate.trustProxy);
+  const clientAddress = (req: IncomingMessage): string => proxyAddr(req, trusted);
+
+  /** Spends one request of a budget; answers 429 itself and returns false when it is spent. */
+  async function admit(req: IncomingMessage, res: ServerResponse, budget: Budget, key: string, graphql: boolean): Promise<boolean> {
+    const retryAfter = await gate.limits.spend(budget, key);
+    if (retryAfter === undefined) return true;
+    const refusal = new RateLimitedError(retryAfter);
+    res.setHeader("retry-after", String(retryAfter));
+    const extensions = { code: "RATE_LIMITED", retryAfter };
+    sendJson(res, 429, graphql ? { errors: [{ message: refusal.message, extensions }] } : { error: { ...extensions, message: refusal.message } });
+    return false;
+  }
+
+  async function authenticated(req: IncomingMessage, res: ServerResponse): Promise<Caller | undefined> {
+    const address = clientAddress(req);
+    try {
+      return await gate.authenticator.authenticate(req.headers.authorization);
+    } catch (error) {
+      if (error instanceof AuthenticationError) {
+        // Failed credentials spend the address's budget, so guessing keys is throttled.
+        if (!(await admit(req, res, "anonymous", address, true))) return undefined;
+        res.setHeader("www-authenticate", 'Bearer error="invalid_token"');
+        sendJson(res, 401, { errors: [{ message: error.message, extensions: { code: "UNAUTHENTICATED" } }] });
+        return undefined;
+      }
+      if (error instanceof IdentityProviderUnavailableError) {
+        sendJson(res, 503, {
+          errors: [{ message: `The token could not be verified now: ${error.message}`, extensions: { code: "IDENTITY_PROVIDER_UNAVAILABLE" } }],
+        });
+        return undefined;
+      }
+      throw error;
+    }
+  }
+
+  return async (req, res) => {
+    if (await options.cors(req, res)) return;
+    const path = (req.url ?? "/").split("?")[0] ?? "/";
+    if (await options.probes(res, path)) return;
+    if (options.storageRoutes !== null && /^\/(uploads|downloads)\//.test(path)) {
+      if (!(await admit(req, res, "signed", clientAddress(req), false))) return;
+      if (await options.storageRoutes(req, res)) return;
+    }
+    if (path === "/metrics") {
+      if (await admit(req, res, "anonymous", clientAddress(req), false)) await options.metrics(res);
+      return;
+    }
+    // Static files anyone may load: each spends its address's anonymous budget.
+    if (options.web.matches(req)) {
+      if (await admit(req, res, "anonymous", clientAddress(req), false)) await options.web.serve(req, res);
+      return;
+    }
+    const caller = await authenticated(req, res);
+    if (caller === undefined) return;
+    const key = caller.principalKey;
+    const spent = key === null ? admit(req, res, "anonymous", clientAddress(req), true) : admit(req, res, "principal", key, true);
+    if (!(await spent)) return;
+    if (path === "/graphql" && options.isMultipart(req)) return options.multipart(req, res, caller);
+    await options.graphql.handle(req, res, { caller });
+  };
+}
