@@ -7,7 +7,8 @@ import type {
   UploadTargetFieldsFragment,
 } from "./generated/graphql.js";
 import { AbortUploadDocument, CompleteUploadDocument, CreateFileDocument, PendingUploadDocument } from "./operations.js";
-import { type Api, ApiError, abortError, graphqlRequest, readGraphQLResponse } from "./request.js";
+import { RETRIED_STATUSES, retryDelay, sleep } from "./backoff.js";
+import { type Api, ApiError, graphqlRequest, readGraphQLResponse } from "./request.js";
 import { NetworkError, send, type TransferResponse } from "./transfer.js";
 
 /** How the bytes travel: in the createFile request (GraphQL multipart), or to the upload target createFile answers. */
@@ -138,8 +139,6 @@ function chooseMethod(size: number, options: UploadOptions): UploadMethodChoice 
 function refused(refusal: UploadRefusal, fileId?: string): UploadError {
   return new UploadError(refusal.message, refusal.code, { refusal, fileId });
 }
-
-const RETRIED_STATUSES = new Set([408, 429, 500, 502, 503, 504]);
 
 /** One upload of one file: its bytes, progress, retries and abort. */
 class UploadRun {
@@ -304,26 +303,4 @@ class UploadRun {
     for (const value of this.loaded.values()) sum += value;
     this.options.onProgress?.({ loaded: Math.min(sum, this.file.size), total: this.file.size });
   }
-}
-
-/** Exponential backoff with ±25 % jitter, capped at 30 s; a Retry-After in seconds wins. */
-function retryDelay(attempt: number, baseMs: number, retryAfter: string | null): number {
-  const seconds = retryAfter === null ? Number.NaN : Number(retryAfter);
-  if (Number.isFinite(seconds) && seconds >= 0) return Math.min(seconds * 1000, 60_000);
-  return Math.min(baseMs * 2 ** attempt, 30_000) * (0.75 + Math.random() / 2);
-}
-
-function sleep(ms: number, signal: AbortSignal | undefined): Promise<void> {
-  return new Promise((resolve, reject) => {
-    if (signal?.aborted) return reject(abortError(signal));
-    const timer = setTimeout(() => {
-      signal?.removeEventListener("abort", onAbort);
-      resolve();
-    }, ms);
-    const onAbort = () => {
-      clearTimeout(timer);
-      reject(abortError(signal));
-    };
-    signal?.addEventListener("abort", onAbort, { once: true });
-  });
 }
