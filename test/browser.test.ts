@@ -187,6 +187,36 @@ describe.skipIf(onPostgres)("in Chromium", () => {
     await context.close();
   }, 120_000);
 
+  it("pauses, resumes and cancels uploads of files dropped on the page", async () => {
+    const context = await browser.newContext();
+    const page = await context.newPage();
+    await signIn(page, `${server.url}/`);
+    // Bytes are held on their way to the store until the uploads are paused or cancelled.
+    await page.route("**/uploads/**", () => undefined);
+    await page.selectOption("#upload-method", "MULTIPART");
+    await page.evaluate(() => {
+      const transfer = new DataTransfer();
+      for (const name of ["paused.bin", "cancelled.bin"]) transfer.items.add(new File([new Uint8Array(17 * 1024 * 1024).fill(7)], name));
+      document.getElementById("drop-zone")?.dispatchEvent(new DragEvent("drop", { dataTransfer: transfer, bubbles: true, cancelable: true }));
+    });
+    for (const name of ["paused.bin", "cancelled.bin"]) {
+      await expect.poll(() => upload(page, name).locator("button.pause").isEnabled(), { timeout: 20_000 }).toBe(true);
+    }
+    await upload(page, "paused.bin").locator("button.pause").click();
+    await upload(page, "cancelled.bin").locator("button.cancel").click();
+    expect(await upload(page, "paused.bin").getAttribute("data-state")).toBe("paused");
+    expect(await upload(page, "cancelled.bin").getAttribute("data-state")).toBe("cancelled");
+    await expect.poll(() => fileByName("cancelled.bin")).toBeUndefined();
+    expect(await fileByName("paused.bin")).toMatchObject({ status: "PENDING" });
+
+    await page.unrouteAll({ behavior: "ignoreErrors" });
+    await upload(page, "paused.bin").locator("button.resume").click();
+    await expect.poll(() => upload(page, "paused.bin").getAttribute("data-state"), { timeout: 60_000 }).toBe("done");
+    const sha256 = createHash("sha256").update(Buffer.alloc(17 * MiB, 7)).digest("hex");
+    expect(await fileByName("paused.bin")).toMatchObject({ status: "UPLOADED", checksumSha256: sha256 });
+    await context.close();
+  }, 120_000);
+
   describe("from another origin", () => {
     let pageServer: Server;
     let pageOrigin: string;
