@@ -2,6 +2,7 @@
 const benchmarks: { name: string; run: () => Promise<void> }[] = [
   { name: "uploads", run: async () => (await import("./uploads.js")).run() },
   { name: "listing", run: async () => void (await import("./listing.js")) },
+  { name: "gate", run: async () => (await import("./gate.js")).run() },
 ];
 
 const only = process.argv.slice(2);

@@ -99,6 +99,7 @@ async function benchProvider(provider: Provider): Promise<void> {
     PUBLIC_URL: url,
     SIGNING_SECRET: "bench",
     BOOTSTRAP_API_KEY: apiKey,
+    RATE_LIMIT_PER_MINUTE: "100000000",
     LOG_LEVEL: "silent",
   });
   const app = await createApp(config, pino({ level: "silent" }));

@@ -128,6 +128,7 @@ export async function run(): Promise<void> {
     BOOTSTRAP_API_KEY: apiKey,
     SIGNING_SECRET: "bench",
     MAX_SINGLE_UPLOAD_BYTES: String(2048 * MiB),
+    RATE_LIMIT_PER_MINUTE: "100000000",
     LOG_LEVEL: "warn",
   });
   const rawDir = path.join(work, "raw");

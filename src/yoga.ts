@@ -67,6 +67,9 @@ function clientError(error: unknown): GraphQLError | null {
 /** The GraphQL endpoint; built apart from the HTTP server so tests and scripts can use it alone. */
 export function createGraphQL(options: YogaOptions): GraphQLServer {
   const { db, files, logger } = options;
+  // Errors maskError has dealt with (logged with the request id when unexpected): Yoga logs every
+  // error whose masked form differs from it again, client mistakes included, which it skips.
+  const masked = new WeakSet<object>();
   return createYoga<ServerContext, Context>({
     schema,
     graphqlEndpoint: "/graphql",
@@ -88,10 +91,14 @@ export function createGraphQL(options: YogaOptions): GraphQLServer {
       debug: (...args) => logger.debug(args),
       info: (...args) => logger.info(args),
       warn: (...args) => logger.warn(args),
-      error: (...args) => logger.error(args),
+      error: (...args) => {
+        if (args.length === 1 && typeof args[0] === "object" && args[0] !== null && masked.has(args[0])) return;
+        logger.error(args);
+      },
     },
     maskedErrors: {
       maskError(error, message) {
+        if (typeof error === "object" && error !== null) masked.add(error);
         const original = error instanceof GraphQLError ? error.originalError : error;
         const refused = clientError(original);
         if (refused !== null) {

@@ -41,13 +41,19 @@ describe("the gate", () => {
     expect(response.data).toBeFalsy();
   });
 
-  it("answers another authorization scheme, or an oversized token, with 401 saying what is wrong", async () => {
+  it("answers another authorization scheme with 401 saying what is wrong", async () => {
     const basic = await server.graphql(`{ viewer { workspaces { slug } } }`, undefined, { authorization: "Basic dXNlcjpwYXNz" });
     expect(basic.status).toBe(401);
     expect(basic.errors?.[0]?.message).toMatch(/must be: Bearer/);
-    const long = await server.graphql(`{ viewer { workspaces { slug } } }`, undefined, { authorization: `Bearer ${"k".repeat(9000)}` });
-    expect(long.status).toBe(401);
-    expect(long.errors?.[0]?.message).toMatch(/longer than 8192/);
+  });
+
+  it("answers a header too large for HTTP with 431, before any of the server's code", async () => {
+    const response = await fetch(`${server.url}/graphql`, {
+      method: "POST",
+      headers: { "content-type": "application/json", authorization: `Bearer ${"k".repeat(20_000)}` },
+      body: JSON.stringify({ query: "{ __typename }" }),
+    });
+    expect(response.status).toBe(431);
   });
 
   it("lets the bootstrap key see workspace default, as its ADMIN", async () => {

@@ -6,8 +6,9 @@ import { promisify } from "node:util";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 
 const run = promisify(execFile);
-const tsx = path.resolve(import.meta.dirname, "../node_modules/.bin/tsx");
 const script = path.resolve(import.meta.dirname, "../scripts/admin.ts");
+/** `npm run admin` runs the script through tsx; one node process with tsx's loader is the same, and starts faster. */
+const node = [process.execPath, "--import", "tsx", script] as const;
 
 let dir: string;
 let env: NodeJS.ProcessEnv;
@@ -18,11 +19,11 @@ beforeAll(async () => {
 afterAll(() => rm(dir, { recursive: true, force: true }));
 
 async function admin(...args: string[]): Promise<string> {
-  return (await run(tsx, [script, ...args], { env })).stdout.trim();
+  return (await run(node[0], [...node.slice(1), ...args], { env })).stdout.trim();
 }
 
 describe("npm run admin", () => {
-  it("creates a workspace and a key, grants and revokes OIDC subjects and groups, and lists them", { timeout: 60_000 }, async () => {
+  it("creates a workspace and a key, grants and revokes OIDC subjects and groups, and lists them", { timeout: 180_000 }, async () => {
     expect(await admin("create-workspace", "acme", "--public")).toBe("created workspace acme");
     const key = await admin("create-key", "acme", "--role", "READER", "--label", "ci");
     expect(key).toMatch(/^fk_[\w-]{32}$/);
@@ -42,13 +43,13 @@ describe("npm run admin", () => {
     expect(await admin("list-keys", "acme")).toMatch(/^[\w-]+\tREADER\tci\t\S+\trevoked \S+$/);
   });
 
-  it("refuses a grant without a role or with both --subject and --group, with the usage and exit code 2", async () => {
+  it("refuses a grant without a role or with both --subject and --group, with the usage and exit code 2", { timeout: 90_000 }, async () => {
     for (const args of [
       ["grant", "acme", "--subject", "alice"],
       ["grant", "acme", "--subject", "alice", "--group", "g", "--role", "READER"],
       ["no-such-command"],
     ]) {
-      const failure = await run(tsx, [script, ...args], { env }).then(
+      const failure = await run(node[0], [...node.slice(1), ...args], { env }).then(
         () => undefined,
         (error: { code: number; stderr: string }) => error,
       );

@@ -128,6 +128,22 @@ describe("OIDC access tokens", () => {
     await expectRefused(await issuer.token({ sub: undefined }), /sub/);
   });
 
+  it("refuses a token that names more than 1000 groups", async () => {
+    const groups = Array.from({ length: 1001 }, (_, i) => `g${i}`);
+    await expectRefused(await issuer.token({ groups }), /more than 1000 groups/);
+  });
+
+  it("refuses a token that is shaped like a JWT but is not one, without a 500", async () => {
+    await expectRefused("abc.def.ghi", /not a well-formed signed JWT/);
+    await expectRefused(`${Buffer.from("{}").toString("base64url")}.e30.`, /must be signed with|not a well-formed/);
+  });
+
+  it("ignores group entries that are not strings", async () => {
+    const token = await issuer.token({ sub: "dave", groups: ["auditors", 7, { name: "x" }, null] });
+    const viewer = await server.graphql(viewerQuery, undefined, bearer(token));
+    expect(viewer.data).toEqual({ viewer: { workspaces: [{ slug: "default", viewerRole: "READER" }] } });
+  });
+
   it("keeps API keys working beside OIDC", async () => {
     const response = await server.graphql(viewerQuery);
     expect(response.data).toEqual({ viewer: { workspaces: [{ slug: "default", viewerRole: "ADMIN" }] } });
@@ -150,5 +166,20 @@ describe("an unreachable identity provider", () => {
     expect(response.errors?.[0]?.extensions?.code).toBe("IDENTITY_PROVIDER_UNAVAILABLE");
     const withKey = await offline.graphql(viewerQuery);
     expect(withKey.status).toBe(200);
+  });
+});
+
+describe("a groups claim inside an object", () => {
+  let nested: TestServer;
+  beforeAll(async () => {
+    nested = await startServer({ OIDC_ISSUER: issuer.url, OIDC_AUDIENCE: audience, OIDC_GROUPS_CLAIM: "realm_access.roles" });
+    await grantRole(nested.app.db, "default", { issuer: issuer.url, group: "uploader" }, "WRITER");
+  });
+  afterAll(() => nested.close());
+
+  it("reads the groups at OIDC_GROUPS_CLAIM's dotted path", async () => {
+    const token = await issuer.token({ sub: "erin", realm_access: { roles: ["uploader"] }, groups: ["ignored"] });
+    const viewer = await nested.graphql(viewerQuery, undefined, bearer(token));
+    expect(viewer.data).toEqual({ viewer: { workspaces: [{ slug: "default", viewerRole: "WRITER" }] } });
   });
 });

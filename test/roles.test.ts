@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createApiKey, createWorkspace } from "../src/access/admin.js";
 import { hashApiKey } from "../src/access/grants.js";
-import { completeUploadMutation, createFile, createFileMutation, putBytes, uploadFile } from "./helpers/files.js";
+import { completeUploadMutation, createFile, createFileMutation, putBytes, type UploadTargetResult, uploadFile } from "./helpers/files.js";
 import { apiKey, startServer, type TestServer } from "./helpers/server.js";
 
 // The role matrix: ADMIN, WRITER, READER, a member of another workspace and the anonymous caller,
@@ -232,13 +232,13 @@ for (const [slug, isPublic] of [
 describe("writes in the caller's own workspace", () => {
   it("lets a WRITER complete its upload after a PUT", async () => {
     const writer = headersOf("vault", "WRITER");
-    const created = await server.graphql<{ createFile: { file: { id: string }; upload: { url: string; headers: { name: string; value: string }[] } } }>(
+    const created = await server.graphql<{ createFile: { file: { id: string }; upload: UploadTargetResult } }>(
       createFileMutation,
       { input: { workspaceId: "vault", name: "w.txt", size: 2 } },
       writer,
     );
     const { file, upload } = created.data.createFile;
-    expect((await putBytes({ ...upload, method: "PUT", fields: [], expiresAt: "", maxSize: 2, partSize: null, parts: [], receivedParts: [] }, Buffer.from("ok"))).status).toBe(200);
+    expect((await putBytes(upload, Buffer.from("ok"))).status).toBe(200);
     const completed = await server.graphql<{ completeUpload: { __typename: string } }>(completeUploadMutation, { input: { id: file.id } }, writer);
     expect(completed.data.completeUpload.__typename).toBe("FilePayload");
   });

@@ -5,7 +5,7 @@ import { apiKeyGrants, oidcGrants } from "./grants.js";
 import { looksLikeJwt, type OidcVerifier } from "./oidc.js";
 
 /** Longest bearer token looked at; anything longer is refused unread. */
-const maxTokenLength = 8192;
+const maxTokenLength = 16_384;
 
 export interface AuthenticatorOptions {
   db: Db;
