@@ -66,7 +66,14 @@ describe.skipIf(onPostgres)("in Chromium", () => {
     const page = await context.newPage();
     const { problems } = watchPage(page, [server.url]);
     await page.goto(`${server.url}/graphql`);
+    const statuses: number[] = [];
+    page.on("response", (response) => {
+      if (response.url().endsWith("/graphql") && response.request().method() === "POST") statuses.push(response.status());
+    });
     await expect.poll(() => textOf(page, ".graphiql-editor-tool"), { timeout: 20_000 }).toContain("Bearer <your API key>");
+    // The schema loads (introspection as the anonymous caller) while the placeholder is there.
+    await expect.poll(() => statuses, { timeout: 20_000 }).toContain(200);
+    expect(statuses).not.toContain(401);
     expect(problems).toEqual([]);
     await context.close();
   });

@@ -1,6 +1,6 @@
 /** The query GraphiQL opens with, in its first tab. */
 export const GRAPHIQL_QUERY = `# Put your API key in the Authorization header below, then run this (Ctrl-Enter).
-# The schema's docs are in the sidebar: re-fetch them (the circling arrows) after changing the key.
+# Until then queries run as the anonymous caller (public workspaces only). Docs: in the sidebar.
 query Workspaces {
   viewer {
     workspaces {
