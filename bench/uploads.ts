@@ -20,7 +20,7 @@ import { fileURLToPath } from "node:url";
 
 const MiB = 1024 * 1024;
 const root = fileURLToPath(new URL("..", import.meta.url));
-const apiKey = "bench-key";
+export const apiKey = "bench-key";
 const sizes = [
   { label: "1 MiB", bytes: MiB, runs: 20 },
   { label: "64 MiB", bytes: 64 * MiB, runs: 3 },
@@ -31,7 +31,7 @@ const floorRequests = 100;
 /** Sent over and over as the file's bytes: random, so nothing compresses or dedupes. */
 const block = randomBytes(4 * MiB);
 
-function freePort(): Promise<number> {
+export function freePort(): Promise<number> {
   return new Promise((resolve) => {
     const probe = createServer().listen(0, "127.0.0.1", () => {
       const { port } = probe.address() as { port: number };
@@ -40,7 +40,7 @@ function freePort(): Promise<number> {
   });
 }
 
-async function waitFor(url: string): Promise<void> {
+export async function waitFor(url: string): Promise<void> {
   for (let attempt = 0; attempt < 200; attempt++) {
     if (await fetch(url).then((response) => response.ok, () => false)) return;
     await new Promise((resolve) => setTimeout(resolve, 100));
@@ -48,7 +48,7 @@ async function waitFor(url: string): Promise<void> {
   throw new Error(`${url} did not come up`);
 }
 
-async function rssBytes(pid: number): Promise<number> {
+export async function rssBytes(pid: number): Promise<number> {
   const status = await readFile(`/proc/${pid}/status`, "utf8");
   return Number(/VmRSS:\s+(\d+) kB/.exec(status)?.[1] ?? 0) * 1024;
 }
@@ -62,7 +62,7 @@ async function cpuSeconds(pid: number): Promise<number> {
 }
 
 /** Sends `head`, `size` file bytes and `tail` as one POST body; resolves with seconds taken and the response. */
-function send(url: string, headers: Record<string, string>, head: Buffer, size: number, tail: Buffer): Promise<{ seconds: number; body: string }> {
+export function send(url: string, headers: Record<string, string>, head: Buffer, size: number, tail: Buffer): Promise<{ seconds: number; body: string }> {
   return new Promise((resolve, reject) => {
     const started = process.hrtime.bigint();
     const req = request(url, { method: "POST", headers: { ...headers, "content-length": String(head.length + size + tail.length) } }, (res) => {
@@ -90,7 +90,7 @@ function send(url: string, headers: Record<string, string>, head: Buffer, size: 
   });
 }
 
-function multipartParts(size: number): { headers: Record<string, string>; head: Buffer; tail: Buffer } {
+export function multipartParts(size: number): { headers: Record<string, string>; head: Buffer; tail: Buffer } {
   const boundary = "----bench-boundary-7MA4YWxkTrZu0gW";
   const operations = JSON.stringify({
     query: "mutation ($input: CreateFileInput!) { createFile(input: $input) { __typename ... on CreateFilePayload { file { size status } } ... on Error { message } } }",
@@ -107,14 +107,14 @@ function multipartParts(size: number): { headers: Record<string, string>; head: 
   };
 }
 
-function startChild(args: string[], env: Record<string, string>): ChildProcess {
+export function startChild(args: string[], env: Record<string, string>): ChildProcess {
   // BENCH_CPU_PROFILE=<dir> writes V8 CPU profiles of both servers there, for finding hot spots.
   const profile = process.env.BENCH_CPU_PROFILE ? ["--cpu-prof", `--cpu-prof-dir=${process.env.BENCH_CPU_PROFILE}`] : [];
   const child = spawn(process.execPath, [...profile, "--import", "tsx", ...args], { cwd: root, env: { ...process.env, ...env }, stdio: ["ignore", "pipe", "inherit"] });
   return child;
 }
 
-const mbps = (bytes: number, seconds: number): number => bytes / seconds / 1e6;
+export const mbps = (bytes: number, seconds: number): number => bytes / seconds / 1e6;
 const fmt = (value: number): string => value.toFixed(1).padStart(8);
 
 export async function run(): Promise<void> {

@@ -16,11 +16,13 @@ import { PendingSweeper } from "./files/sweeper.js";
 import { corsHandler } from "./http/cors.js";
 import { graphqlMultipart, isMultipart } from "./http/graphql-multipart.js";
 import { Metrics, sendJson } from "./http/health.js";
+import { localStorageRoutes } from "./http/local-storage.js";
 import { createRouter } from "./http/router.js";
 import { webRoutes } from "./http/web.js";
 import { requestScope } from "./logger.js";
-import { createStorage } from "./storage/index.js";
+import { createStorageDriver, type StorageOptions } from "./storage/index.js";
 import type { StorageDriver } from "./storage/driver.js";
+import { LocalStorage } from "./storage/local.js";
 import { createGraphQL } from "./yoga.js";
 
 /** Files one multipart request may carry (the GraphQL multipart `map` entries). */
@@ -50,9 +52,12 @@ export async function createApp(config: Config, logger: Logger): Promise<App> {
   if (applied.length > 0) logger.info({ migrations: applied }, "database migrated");
   const db = createDb(config.databaseUrl);
   if (config.bootstrapApiKey !== undefined) await ensureBootstrapKey(db, config.bootstrapApiKey);
-  const { driver: storage, routes: storageRoutes } = await createStorage(config, (error) =>
-    logger.error({ err: error }, "storage request failed"),
-  );
+  const storage = await createStorageDriver(storageOptions(config));
+  // The local driver's signed URLs point at this server, which serves them.
+  const storageRoutes =
+    storage instanceof LocalStorage
+      ? localStorageRoutes(storage, { onError: (error) => logger.error({ err: error }, "storage request failed") })
+      : null;
   // One core is left to the thread that parses bodies and writes files.
   const sha256 = new Sha256Workers({ threads: Math.min(4, availableParallelism() - 1) });
   const files = new FileService({
@@ -135,6 +140,13 @@ export async function createApp(config: Config, logger: Logger): Promise<App> {
       await sha256.close();
     },
   };
+}
+
+/** The storage driver's options: the configured store, and for the local driver where its signed URLs live. */
+function storageOptions(config: Config): StorageOptions {
+  const { storage } = config;
+  if (storage.driver !== "local") return storage;
+  return { driver: "local", dir: storage.dir, publicUrl: config.publicUrl, signingSecret: config.signingSecret };
 }
 
 function headerValue(value: string | string[] | undefined): string | undefined {

@@ -15,7 +15,7 @@ export interface Config {
   /** Base URL clients reach this server at; signed local URLs are built on it. */
   publicUrl: string;
   databaseUrl: string;
-  storage: LocalStorageConfig | S3StorageConfig;
+  storage: LocalStorageConfig | S3StorageConfig | AzureStorageConfig;
   /** HMAC key for the local driver's signed URLs. */
   signingSecret: string;
   /** Seconds a signed upload target stays valid. */
@@ -66,6 +66,16 @@ export interface S3StorageConfig {
   region: string;
   endpoint: string | undefined;
   forcePathStyle: boolean;
+}
+
+export interface AzureStorageConfig {
+  driver: "azure";
+  accountName: string;
+  /** Base64 account key; never printed. */
+  accountKey: string;
+  /** Blob service endpoint, e.g. https://<account>.blob.core.windows.net */
+  endpoint: string;
+  container: string;
 }
 
 /** A bad environment value; the message names the variable. */
@@ -121,7 +131,74 @@ function storageConfig(env: Env): Config["storage"] {
       forcePathStyle: boolean(env, "S3_FORCE_PATH_STYLE", false),
     };
   }
-  throw new ConfigError(`STORAGE_DRIVER must be "local" or "s3", got "${driver}"`);
+  if (driver === "azure") return { driver, ...azureAccount(env), container: azureContainer(env) };
+  throw new ConfigError(`STORAGE_DRIVER must be "local", "s3" or "azure", got "${driver}"`);
+}
+
+/** Azurite's (the storage emulator's) one account, its published key and default endpoint: `UseDevelopmentStorage=true`. */
+export const azuriteAccount = {
+  accountName: "devstoreaccount1",
+  accountKey: "Eby8vdM02xNOcqFlqUwJPLlmEtlCDXJ1OUzFT50uSRZ6IFsuFq2UVErCz4I6tq/K1SZFPTOtr/KBHBeksoGMGw==",
+  endpoint: "http://127.0.0.1:10000/devstoreaccount1",
+};
+
+const base64Pattern = /^(?:[A-Za-z0-9+/]{4})*(?:[A-Za-z0-9+/]{2}==|[A-Za-z0-9+/]{3}=)?$/;
+
+/**
+ * Account name, key and blob endpoint, from AZURE_STORAGE_CONNECTION_STRING or from
+ * AZURE_STORAGE_ACCOUNT and AZURE_STORAGE_KEY. Messages never repeat the key or the string.
+ */
+function azureAccount(env: Env): Pick<AzureStorageConfig, "accountName" | "accountKey" | "endpoint"> {
+  const connectionString = env.AZURE_STORAGE_CONNECTION_STRING || undefined;
+  if (connectionString !== undefined) {
+    if (env.AZURE_STORAGE_ACCOUNT || env.AZURE_STORAGE_KEY) {
+      throw new ConfigError("set AZURE_STORAGE_CONNECTION_STRING or AZURE_STORAGE_ACCOUNT and AZURE_STORAGE_KEY, not both");
+    }
+    return parseConnectionString(connectionString);
+  }
+  const accountName = env.AZURE_STORAGE_ACCOUNT;
+  if (!accountName) throw new ConfigError("AZURE_STORAGE_CONNECTION_STRING, or AZURE_STORAGE_ACCOUNT and AZURE_STORAGE_KEY, is required");
+  if (!/^[a-z0-9]{3,24}$/.test(accountName)) {
+    throw new ConfigError(`AZURE_STORAGE_ACCOUNT must be 3 to 24 lower-case letters and digits, got "${accountName}"`);
+  }
+  const accountKey = required(env, "AZURE_STORAGE_KEY");
+  if (!base64Pattern.test(accountKey)) throw new ConfigError("AZURE_STORAGE_KEY must be the account key in base64");
+  return { accountName, accountKey, endpoint: `https://${accountName}.blob.core.windows.net` };
+}
+
+/** The parts of an Azure Storage connection string the driver needs (it signs SAS with the account key). */
+function parseConnectionString(value: string): Pick<AzureStorageConfig, "accountName" | "accountKey" | "endpoint"> {
+  const parts = new Map<string, string>();
+  for (const pair of value.split(";")) {
+    const at = pair.indexOf("=");
+    if (pair.trim() === "") continue;
+    if (at <= 0) throw new ConfigError("AZURE_STORAGE_CONNECTION_STRING must be Name=value pairs separated by semicolons");
+    parts.set(pair.slice(0, at).trim().toLowerCase(), pair.slice(at + 1).trim());
+  }
+  if (parts.get("usedevelopmentstorage")?.toLowerCase() === "true") return azuriteAccount;
+  const accountName = parts.get("accountname");
+  const accountKey = parts.get("accountkey");
+  if (!accountName || !accountKey) {
+    throw new ConfigError("AZURE_STORAGE_CONNECTION_STRING must hold AccountName and AccountKey (the server signs SAS URLs with the key)");
+  }
+  if (!base64Pattern.test(accountKey)) throw new ConfigError("AZURE_STORAGE_CONNECTION_STRING's AccountKey must be the account key in base64");
+  const protocol = parts.get("defaultendpointsprotocol") || "https";
+  const endpoint = (parts.get("blobendpoint") || `${protocol}://${accountName}.blob.${parts.get("endpointsuffix") || "core.windows.net"}`).replace(/\/+$/, "");
+  try {
+    if (!/^https?:$/.test(new URL(endpoint).protocol)) throw new Error("not http(s)");
+  } catch {
+    throw new ConfigError(`AZURE_STORAGE_CONNECTION_STRING's BlobEndpoint must be an http(s) URL, got "${endpoint}"`);
+  }
+  return { accountName, accountKey, endpoint };
+}
+
+/** AZURE_CONTAINER, checked against Azure's container naming rules. */
+function azureContainer(env: Env): string {
+  const container = required(env, "AZURE_CONTAINER");
+  if (!/^(?=.{3,63}$)[a-z0-9]+(-[a-z0-9]+)*$/.test(container)) {
+    throw new ConfigError(`AZURE_CONTAINER must be 3 to 63 lower-case letters, digits and single hyphens, got "${container}"`);
+  }
+  return container;
 }
 
 const hostNamePattern = /^(?=.{1,253}$)[a-z0-9_]([a-z0-9_-]{0,62})(\.[a-z0-9_]([a-z0-9_-]{0,62}))*$/;

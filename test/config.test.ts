@@ -1,5 +1,5 @@
-import { expect, it } from "vitest";
-import { loadConfig } from "../src/config.js";
+import { describe, expect, it } from "vitest";
+import { ConfigError, loadConfig } from "../src/config.js";
 
 it("reads SOURCE_URL_ALLOWED_HOSTS and SOURCE_URL_TIMEOUT", () => {
   const config = loadConfig({ SOURCE_URL_ALLOWED_HOSTS: "Intranet.example, 10.0.0.0/8, [::1]", SOURCE_URL_TIMEOUT: "5" });
@@ -14,6 +14,63 @@ it("names SOURCE_URL_ALLOWED_HOSTS when an entry is not a host, IP or CIDR", () 
 
 it("names SOURCE_URL_TIMEOUT when it is not a positive whole number", () => {
   expect(() => loadConfig({ SOURCE_URL_TIMEOUT: "0" })).toThrow(/SOURCE_URL_TIMEOUT/);
+});
+
+describe("STORAGE_DRIVER=azure", () => {
+  const key = Buffer.alloc(64, 7).toString("base64");
+
+  it("reads account, key, container and the public endpoint from AZURE_STORAGE_ACCOUNT and AZURE_STORAGE_KEY", () => {
+    const { storage } = loadConfig({ STORAGE_DRIVER: "azure", AZURE_STORAGE_ACCOUNT: "acct1", AZURE_STORAGE_KEY: key, AZURE_CONTAINER: "files" });
+    expect(storage).toEqual({ driver: "azure", accountName: "acct1", accountKey: key, endpoint: "https://acct1.blob.core.windows.net", container: "files" });
+  });
+
+  it("reads a connection string, with its BlobEndpoint or its EndpointSuffix", () => {
+    const withEndpoint = loadConfig({
+      STORAGE_DRIVER: "azure",
+      AZURE_STORAGE_CONNECTION_STRING: `DefaultEndpointsProtocol=http;AccountName=dev;AccountKey=${key};BlobEndpoint=http://127.0.0.1:10000/dev/;`,
+      AZURE_CONTAINER: "files",
+    });
+    expect(withEndpoint.storage).toMatchObject({ accountName: "dev", accountKey: key, endpoint: "http://127.0.0.1:10000/dev" });
+    const sovereign = loadConfig({
+      STORAGE_DRIVER: "azure",
+      AZURE_STORAGE_CONNECTION_STRING: `AccountName=acct;AccountKey=${key};EndpointSuffix=core.chinacloudapi.cn`,
+      AZURE_CONTAINER: "files",
+    });
+    expect(sovereign.storage).toMatchObject({ endpoint: "https://acct.blob.core.chinacloudapi.cn" });
+    const emulator = loadConfig({ STORAGE_DRIVER: "azure", AZURE_STORAGE_CONNECTION_STRING: "UseDevelopmentStorage=true", AZURE_CONTAINER: "files" });
+    expect(emulator.storage).toMatchObject({ accountName: "devstoreaccount1", endpoint: "http://127.0.0.1:10000/devstoreaccount1" });
+  });
+
+  it("names the missing or bad variable, and never repeats the key", () => {
+    const cases: [Record<string, string>, RegExp][] = [
+      [{ AZURE_CONTAINER: "files" }, /AZURE_STORAGE_CONNECTION_STRING, or AZURE_STORAGE_ACCOUNT and AZURE_STORAGE_KEY, is required/],
+      [{ AZURE_STORAGE_ACCOUNT: "acct1", AZURE_CONTAINER: "files" }, /AZURE_STORAGE_KEY is required/],
+      [{ AZURE_STORAGE_ACCOUNT: "acct1", AZURE_STORAGE_KEY: key }, /AZURE_CONTAINER is required/],
+      [{ AZURE_STORAGE_ACCOUNT: "Acct_1", AZURE_STORAGE_KEY: key, AZURE_CONTAINER: "files" }, /AZURE_STORAGE_ACCOUNT must be/],
+      [{ AZURE_STORAGE_ACCOUNT: "acct1", AZURE_STORAGE_KEY: "not base64!", AZURE_CONTAINER: "files" }, /AZURE_STORAGE_KEY must be the account key in base64/],
+      [{ AZURE_STORAGE_ACCOUNT: "acct1", AZURE_STORAGE_KEY: key, AZURE_CONTAINER: "Files" }, /AZURE_CONTAINER must be/],
+      [{ AZURE_STORAGE_ACCOUNT: "acct1", AZURE_STORAGE_KEY: key, AZURE_CONTAINER: "a--b" }, /AZURE_CONTAINER must be/],
+      [{ AZURE_STORAGE_CONNECTION_STRING: `AccountName=a;AccountKey=${key}`, AZURE_STORAGE_KEY: key, AZURE_CONTAINER: "files" }, /not both/],
+      [{ AZURE_STORAGE_CONNECTION_STRING: "BlobEndpoint=https://a.blob.core.windows.net;SharedAccessSignature=sv=x&sig=y", AZURE_CONTAINER: "files" }, /must hold AccountName and AccountKey/],
+      [{ AZURE_STORAGE_CONNECTION_STRING: `AccountName=a;AccountKey=${key};BlobEndpoint=ftp://x`, AZURE_CONTAINER: "files" }, /BlobEndpoint must be an http\(s\) URL/],
+      [{ AZURE_STORAGE_CONNECTION_STRING: `AccountName=a;oops;AccountKey=${key}`, AZURE_CONTAINER: "files" }, /must be Name=value pairs/],
+    ];
+    for (const [env, message] of cases) {
+      let thrown: unknown;
+      try {
+        loadConfig({ STORAGE_DRIVER: "azure", ...env });
+      } catch (error) {
+        thrown = error;
+      }
+      expect(thrown, JSON.stringify(env)).toBeInstanceOf(ConfigError);
+      expect((thrown as Error).message).toMatch(message);
+      expect((thrown as Error).message).not.toContain(key);
+    }
+  });
+});
+
+it("names STORAGE_DRIVER with the drivers there are", () => {
+  expect(() => loadConfig({ STORAGE_DRIVER: "gcs" })).toThrow('STORAGE_DRIVER must be "local", "s3" or "azure", got "gcs"');
 });
 
 it("reads the gate's settings, with their defaults", () => {

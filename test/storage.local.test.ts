@@ -352,7 +352,7 @@ describe("local storage signed endpoints", () => {
     it("refuses a part URL whose part number was altered", async () => {
       const key = newKey();
       const uploadId = await local.storage.createMultipartUpload(key, { contentType: "text/plain" });
-      const url = new URL(await local.storage.signUploadPart(key, uploadId, 1, soon()));
+      const url = new URL((await local.storage.signUploadPart(key, uploadId, 1, soon())).url);
       url.searchParams.set("partNumber", "2");
       const put = await fetch(url, { method: "PUT", body: "part" });
       expect(put.status).toBe(403);
@@ -362,7 +362,7 @@ describe("local storage signed endpoints", () => {
     it("answers 404 to a part sent after the upload was aborted", async () => {
       const key = newKey();
       const uploadId = await local.storage.createMultipartUpload(key, { contentType: "text/plain" });
-      const url = await local.storage.signUploadPart(key, uploadId, 1, soon());
+      const { url } = await local.storage.signUploadPart(key, uploadId, 1, soon());
       await local.storage.abortMultipartUpload(key, uploadId);
       const put = await fetch(url, { method: "PUT", body: "part" });
       expect(put.status).toBe(404);
@@ -375,7 +375,7 @@ describe("local storage signed endpoints", () => {
     const uploadId = await local.storage.createMultipartUpload(key, { contentType: "text/plain" });
     const parts = Array.from({ length: 11 }, (_, i) => Buffer.from(`part ${i + 1};`));
     for (let n = 11; n >= 1; n--) {
-      const put = await fetch(await local.storage.signUploadPart(key, uploadId, n, soon()), { method: "PUT", body: parts[n - 1] });
+      const put = await fetch((await local.storage.signUploadPart(key, uploadId, n, soon())).url, { method: "PUT", body: parts[n - 1] });
       expect(put.status).toBe(200);
     }
     const listed = await local.storage.listParts(key, uploadId);
@@ -389,7 +389,7 @@ describe("local storage signed endpoints", () => {
     it("refuse a larger or smaller part, and a URL whose size was altered", async () => {
       const key = newKey();
       const uploadId = await local.storage.createMultipartUpload(key, { contentType: "text/plain" });
-      const url = await local.storage.signUploadPart(key, uploadId, 1, soon(), 100);
+      const { url } = await local.storage.signUploadPart(key, uploadId, 1, soon(), 100);
       const larger = await fetch(url, { method: "PUT", body: randomBytes(101) });
       expect(larger.status).toBe(413);
       const smaller = await fetch(url, { method: "PUT", body: randomBytes(99) });

@@ -4,7 +4,7 @@ import path from "node:path";
 import { Readable } from "node:stream";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { loadConfig } from "../src/config.js";
-import { createStorage } from "../src/storage/index.js";
+import { createStorageDriver } from "../src/storage/index.js";
 import { S3Storage } from "../src/storage/s3.js";
 import { startS3Server, type TestS3Server } from "./helpers/s3-server.js";
 import { describeStorageDriver, failingBody, readAll, sha256 } from "./storage.shared.js";
@@ -47,8 +47,9 @@ describe("S3 storage specifics", () => {
   });
 
   it("stops the server at start when STORAGE_DRIVER=s3 names a missing bucket", async () => {
-    const config = loadConfig({ ...s3.env, S3_BUCKET: "missing-bucket" });
-    await expect(createStorage(config, () => undefined)).rejects.toThrow(/^S3 bucket missing-bucket is missing or unreachable at http:\/\/127\.0\.0\.1:\d+: /);
+    const { storage } = loadConfig({ ...s3.env, S3_BUCKET: "missing-bucket" });
+    if (storage.driver !== "s3") throw new Error("STORAGE_DRIVER=s3 did not select the S3 driver");
+    await expect(createStorageDriver({ ...storage, credentials: s3.credentials })).rejects.toThrow(/^S3 bucket missing-bucket is missing or unreachable at http:\/\/127\.0\.0\.1:\d+: /);
   });
 
   it("names the endpoint when the store is unreachable", async () => {
@@ -86,7 +87,7 @@ describe("S3 storage specifics", () => {
   it("signs a part's Content-Length into its URL when the size is given", async () => {
     const objectKey = key();
     const uploadId = await storage.createMultipartUpload(objectKey, { contentType: "application/zip" });
-    const url = new URL(await storage.signUploadPart(objectKey, uploadId, 2, soon(), 1234));
+    const url = new URL((await storage.signUploadPart(objectKey, uploadId, 2, soon(), 1234)).url);
     expect(url.searchParams.get("X-Amz-SignedHeaders")?.split(";")).toContain("content-length");
     expect(url.searchParams.get("partNumber")).toBe("2");
     await storage.abortMultipartUpload(objectKey, uploadId);

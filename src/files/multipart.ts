@@ -87,8 +87,8 @@ export async function multipartTarget(
     missing.map(async (partNumber) => {
       // Each part's size is signed, so a store that checks signatures refuses bytes beyond the declared size.
       const bytes = expectedPartSize(size, partNumber);
-      const url = await deps.storage.signUploadPart(file.storageKey, uploadId, partNumber, expiresAt, bytes);
-      return { partNumber, url, headers: [{ name: "Content-Length", value: String(bytes) }] };
+      const signed = await deps.storage.signUploadPart(file.storageKey, uploadId, partNumber, expiresAt, bytes);
+      return { partNumber, url: signed.url, headers: [{ name: "Content-Length", value: String(bytes) }], etag: signed.etag ?? null };
     }),
   );
   return { method: "MULTIPART", url: null, headers: [], fields: [], parts, receivedParts, partSize, expiresAt, maxSize: size };

@@ -159,6 +159,12 @@ export class FileService {
       if (request.size != null && request.size > limit) {
         throw new PayloadTooLargeError(`a file sent as ${source.kind} takes at most ${limit} bytes`, limit);
       }
+    } else if (!this.storage.capabilities.uploadMethods.includes(method)) {
+      const available = this.storage.capabilities.uploadMethods.join(", ");
+      throw ValidationError.field(
+        ["input", "uploadMethod"],
+        `uploadMethod ${method} is not available with this deployment's ${this.storage.name} storage; use one of ${available}`,
+      );
     } else if (method === "MULTIPART" && request.size == null) {
       throw ValidationError.field(["input", "size"], "size is required for MULTIPART uploads: it decides the parts");
     } else if (method !== "MULTIPART" && request.size != null && request.size > limits.maxSingleUploadBytes) {
@@ -279,7 +285,8 @@ export class FileService {
       contentType: file.mimeType ?? defaultContentType,
       maxSize,
       exactSize: size,
-      checksumSha256: file.checksumSha256 ?? undefined,
+      // Bound where the store verifies it on arrival; everywhere, completeUpload checks it.
+      checksumSha256: this.storage.capabilities.checksumBinding ? (file.checksumSha256 ?? undefined) : undefined,
       expiresAt,
     });
     return { method, ...signed, parts: [], receivedParts: [], partSize: null, expiresAt, maxSize };

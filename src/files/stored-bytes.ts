@@ -15,9 +15,10 @@ function discard(): Writable {
 
 /**
  * Size, SHA-256 and first bytes of a stored object, reading as little as the store allows. When
- * the store reports a SHA-256 it verified on arrival (S3 with `x-amz-checksum-sha256`), only the
- * head is fetched with a ranged GET; otherwise the whole object streams through a ByteInspector
- * once, which hashes it and keeps the head. Either way nothing is held in memory but the head.
+ * the store reports a SHA-256 it verified on arrival (`fullObjectChecksum`: S3 with
+ * `x-amz-checksum-sha256`), only the head is fetched with a ranged GET; otherwise (local, Azure)
+ * the whole object streams through a ByteInspector once, which hashes it and keeps the head.
+ * Either way nothing is held in memory but the head.
  */
 export async function inspectStoredObject(
   storage: StorageDriver,

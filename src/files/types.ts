@@ -1,12 +1,14 @@
 import type { Readable } from "node:stream";
 import type { File, FileLabel } from "../db/client.js";
+import type { UploadMethod } from "../storage/driver.js";
+
+export type { UploadMethod };
 
 /** The type of bytes nothing more is known about. */
 export const defaultContentType = "application/octet-stream";
 
 export type FileStatus = "PENDING" | "UPLOADED" | "FAILED";
 export type FileScope = "WORKSPACE" | "ENTITY" | "SESSION";
-export type UploadMethod = "PUT" | "POST" | "MULTIPART";
 
 /** A file row without its labels. */
 export type FileRow = File;
@@ -85,8 +87,8 @@ export interface UploadTarget {
   url: string | null;
   headers: { name: string; value: string }[];
   fields: { name: string; value: string }[];
-  /** MULTIPART: the parts still to send, each with a freshly signed URL. */
-  parts: { partNumber: number; url: string; headers: { name: string; value: string }[] }[];
+  /** MULTIPART: the parts still to send, each with a freshly signed URL (and its ETag where the store answers none). */
+  parts: { partNumber: number; url: string; headers: { name: string; value: string }[]; etag: string | null }[];
   /** MULTIPART: the parts the store has received, with the ETags completeUpload needs. */
   receivedParts: { partNumber: number; etag: string; size: number }[];
   partSize: number | null;

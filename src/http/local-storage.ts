@@ -271,7 +271,7 @@ function sendError(req: IncomingMessage, res: ServerResponse, status: number, co
 function asHttpError(error: unknown): HttpError | undefined {
   if (error instanceof HttpError) return error;
   if (error instanceof SignedUrlError) return new HttpError(403, error.code, error.message);
-  if (error instanceof StorageError) {
+  if (error instanceof StorageError && error.code !== "FAILED") {
     // EXISTS is 412, as S3 answers a conditional write (If-None-Match: *) whose key is taken.
     const status = { NOT_FOUND: 404, INVALID_PART: 400, TOO_LARGE: 413, EXISTS: 412 }[error.code];
     const code = error.code === "EXISTS" ? "OBJECT_EXISTS" : error.code;

@@ -12,7 +12,23 @@ import { builder } from "./builder.js";
 import { FileRef, FileScopeEnum, fileId } from "./file.js";
 import { internalId } from "./ids.js";
 
-const UploadMethodEnum = builder.enumType("UploadMethod", { values: ["PUT", "POST", "MULTIPART"] as const });
+const UploadMethodEnum = builder.enumType("UploadMethod", {
+  description:
+    "How the client sends a PENDING file's bytes. Which methods a deployment offers depends on its storage driver " +
+    "(STORAGE_DRIVER): local and s3 offer all three, azure offers PUT and MULTIPART. createFile answers a method the " +
+    "deployment does not offer with a ValidationError on uploadMethod naming those it does.",
+  values: {
+    PUT: { description: "One PUT of the whole file to `url` with every header in `headers` (every driver)." },
+    POST: {
+      description: 'A multipart/form-data POST to `url`: `fields` in order, the file last as field "file" (local and s3; not azure).',
+    },
+    MULTIPART: {
+      description:
+        "The file in parts of `partSize`, each PUT to its own URL, then completeUpload with every part's ETag " +
+        "(every driver; on azure the parts are blocks of a block blob and each part's ETag is given in `etag`).",
+    },
+  } as const,
+});
 
 const KeyValueRef = builder.objectRef<{ name: string; value: string }>("KeyValue").implement({
   fields: (t) => ({ name: t.exposeString("name"), value: t.exposeString("value") }),
@@ -25,6 +41,12 @@ const UploadPartRef = builder
       partNumber: t.exposeInt("partNumber"),
       url: t.exposeString("url"),
       headers: t.field({ type: [KeyValueRef], resolve: (part) => part.headers }),
+      etag: t.exposeString("etag", {
+        nullable: true,
+        description:
+          "The ETag to give completeUpload for this part when the store's answer to the PUT carries none: on azure, " +
+          "the part's block id (Put Block answers without an ETag). Null where the PUT's ETag response header is the part's ETag (local, s3).",
+      }),
     }),
   });
 
@@ -58,7 +80,8 @@ const UploadTargetRef = builder.objectRef<UploadTarget>("UploadTarget").implemen
       type: [UploadPartRef],
       // Each part is a URL signed on the spot: counted at the most a target can have.
       complexity: { field: 1, multiplier: MAX_PARTS },
-      description: "MULTIPART only: the parts still to send, each with a freshly signed URL. PUT each, keep its ETag response header.",
+      description:
+        "MULTIPART only: the parts still to send, each with a freshly signed URL. PUT each, and keep its ETag response header (or the part's `etag` where given).",
       resolve: (target) => target.parts,
     }),
     receivedParts: t.field({

@@ -26,7 +26,7 @@ export interface SignUploadOptions {
   maxSize: number;
   /** When the client declared a size, the exact size the body must have. */
   exactSize?: number;
-  /** Hex SHA-256 the client declared, for stores that can verify it on arrival. */
+  /** Hex SHA-256 the client declared; bound only by drivers declaring `checksumBinding`. */
   checksumSha256?: string;
   /** The target stops working at this instant. */
   expiresAt: Date;
@@ -52,6 +52,41 @@ export interface ObjectInfo {
   checksumSha256?: string;
 }
 
+/** A signed URL for one part of a multipart upload. */
+export interface SignedPart {
+  /** Absolute URL the client PUTs the part's bytes to. */
+  url: string;
+  /**
+   * The ETag completeMultipartUpload expects for this part, when the store's answer to the PUT
+   * carries none (Azure's Put Block answers without one: there the ETag is the part's block id).
+   * Undefined where the client takes the part's ETag from the response (local, S3).
+   */
+  etag?: string;
+}
+
+/** The ways of uploading a PENDING file's bytes, as in the GraphQL `UploadMethod` enum. */
+export type UploadMethod = "PUT" | "POST" | "MULTIPART";
+
+/**
+ * What a driver's store can do. The service reads it instead of trying and failing: a
+ * `createFile` asking for a method the store lacks is refused before anything is signed.
+ */
+export interface StorageCapabilities {
+  /** The upload methods the driver signs targets for (PUT and MULTIPART on every driver). */
+  uploadMethods: readonly UploadMethod[];
+  /**
+   * A PUT target can bind the declared SHA-256, so the store itself refuses other bytes on
+   * arrival (S3's `x-amz-checksum-sha256`). Without it the checksum is checked at completion only.
+   */
+  checksumBinding: boolean;
+  /**
+   * headObject can report a SHA-256 of the whole object that the store computed (S3, for objects
+   * uploaded with a bound checksum), so completion reads only the object's first bytes instead of
+   * hashing all of it.
+   */
+  fullObjectChecksum: boolean;
+}
+
 /** One part of a multipart upload that the store has received. */
 export interface StoredPart {
   partNumber: number;
@@ -65,8 +100,11 @@ export interface StoredPart {
  * `test/storage.shared.ts`.
  */
 export interface StorageDriver {
-  /** Short name for logs and metrics ("local", "s3"). */
+  /** Short name for logs, metrics and messages ("local", "s3", "azure"). */
   readonly name: string;
+
+  /** What the store can do; fixed for the driver's lifetime. */
+  readonly capabilities: StorageCapabilities;
 
   /**
    * Writes `body` to `key`. The object appears only when the body has been read to its end;
@@ -84,7 +122,10 @@ export interface StorageDriver {
   /** Removes the object; removing a missing object is not an error. */
   deleteObject(key: string): Promise<void>;
 
-  /** Signs a URL (and the headers or form fields) for uploading one object with PUT or POST. */
+  /**
+   * Signs a URL (and the headers or form fields) for uploading one object with PUT or POST; only
+   * methods listed in `capabilities.uploadMethods` are asked for.
+   */
   signUpload(options: SignUploadOptions): Promise<SignedUploadTarget>;
 
   /** Signs an expiring URL that serves the object with the given headers. */
@@ -95,10 +136,10 @@ export interface StorageDriver {
 
   /**
    * Signs a URL for PUTting part `partNumber` (1-based) of a multipart upload. With `exactSize`
-   * the signature binds the part's Content-Length, so the store refuses a part of any other size
-   * (the client sends the header; browsers set it from the body).
+   * the signature binds the part's Content-Length where the store can, so it refuses a part of
+   * any other size (the client sends the header; browsers set it from the body).
    */
-  signUploadPart(key: string, uploadId: string, partNumber: number, expiresAt: Date, exactSize?: number): Promise<string>;
+  signUploadPart(key: string, uploadId: string, partNumber: number, expiresAt: Date, exactSize?: number): Promise<SignedPart>;
 
   /** The parts received so far, in part-number order. */
   listParts(key: string, uploadId: string): Promise<StoredPart[]>;
@@ -126,14 +167,16 @@ export interface StorageDriver {
 
 /**
  * Raised by drivers for a failure the caller can act on (missing upload, bad part list, an object
- * that a create-only write would replace).
+ * that a create-only write would replace), and by drivers that convert every SDK failure (Azure)
+ * for any other failure of the store: `FAILED`, with the SDK's error as `cause`.
  */
 export class StorageError extends Error {
   constructor(
     message: string,
-    readonly code: "NOT_FOUND" | "INVALID_PART" | "TOO_LARGE" | "EXISTS",
+    readonly code: "NOT_FOUND" | "INVALID_PART" | "TOO_LARGE" | "EXISTS" | "FAILED",
+    options?: { cause?: unknown },
   ) {
-    super(message);
+    super(message, options);
     this.name = "StorageError";
   }
 }

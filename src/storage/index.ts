@@ -1,34 +1,31 @@
-import type { IncomingMessage, ServerResponse } from "node:http";
-import type { Config } from "../config.js";
-import { localStorageRoutes } from "../http/local-storage.js";
+import { AzureStorage, type AzureStorageOptions } from "./azure.js";
 import type { StorageDriver } from "./driver.js";
-import { LocalStorage } from "./local.js";
-import { S3Storage } from "./s3.js";
+import { LocalStorage, type LocalStorageOptions } from "./local.js";
+import { S3Storage, type S3StorageOptions } from "./s3.js";
 
-export type Route = (req: IncomingMessage, res: ServerResponse) => Promise<boolean>;
+/** Which driver to build, with its options. */
+export type StorageOptions =
+  | ({ driver: "local" } & LocalStorageOptions)
+  | ({ driver: "s3" } & S3StorageOptions)
+  | ({ driver: "azure" } & AzureStorageOptions);
 
-/** The configured storage driver, and the HTTP routes it serves itself (local signed URLs). */
-export async function createStorage(
-  config: Config,
-  onError: (error: unknown, req: IncomingMessage) => void,
-): Promise<{ driver: StorageDriver; routes: Route | null }> {
-  const { storage } = config;
-  if (storage.driver === "local") {
-    const driver = new LocalStorage({ dir: storage.dir, publicUrl: config.publicUrl, signingSecret: config.signingSecret });
-    return { driver, routes: localStorageRoutes(driver, { onError }) };
-  }
-  const driver = new S3Storage({
-    bucket: storage.bucket,
-    region: storage.region,
-    endpoint: storage.endpoint,
-    forcePathStyle: storage.forcePathStyle,
-  });
-  // Fail at start, naming bucket and endpoint, rather than on the first upload.
+/**
+ * The storage driver the options name. A remote store is checked first, so that a missing bucket
+ * or container stops the server at start with a message naming it rather than failing the first
+ * upload. The local driver's signed URLs are served by `http/local-storage.ts`, which the app mounts.
+ */
+export async function createStorageDriver(options: StorageOptions): Promise<StorageDriver> {
+  if (options.driver === "local") return new LocalStorage(options);
+  if (options.driver === "s3") return checked(new S3Storage(options), (driver) => driver.checkBucket());
+  return checked(new AzureStorage(options), (driver) => driver.checkContainer());
+}
+
+async function checked<T extends StorageDriver>(driver: T, check: (driver: T) => Promise<void>): Promise<T> {
   try {
-    await driver.checkBucket();
+    await check(driver);
   } catch (error) {
     await driver.close();
     throw error;
   }
-  return { driver, routes: null };
+  return driver;
 }

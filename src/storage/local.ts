@@ -8,7 +8,9 @@ import {
   type PutObjectOptions,
   type SignDownloadOptions,
   type SignUploadOptions,
+  type SignedPart,
   type SignedUploadTarget,
+  type StorageCapabilities,
   type StorageDriver,
   type StoredPart,
 } from "./driver.js";
@@ -52,6 +54,11 @@ export function encodeKeyPath(key: string): string {
 /** Stores objects as files under a directory and signs URLs served by `localStorageRoutes`. */
 export class LocalStorage implements StorageDriver {
   readonly name = "local";
+  readonly capabilities: StorageCapabilities = {
+    uploadMethods: ["PUT", "POST", "MULTIPART"],
+    checksumBinding: false,
+    fullObjectChecksum: false,
+  };
   /** Verifies the signed URLs this driver issues; used by the HTTP routes. */
   readonly urls: UrlSigner;
   private readonly dir: string;
@@ -148,7 +155,6 @@ export class LocalStorage implements StorageDriver {
     if (exactSize !== undefined && !(isCount(exactSize) && exactSize <= options.maxSize)) {
       throw new RangeError("exactSize must be a whole number no larger than maxSize");
     }
-    // checksumSha256 is not bound: this store cannot verify it on arrival; the service checks it after.
     const signed = {
       key: options.key,
       contentType: options.contentType,
@@ -206,7 +212,7 @@ export class LocalStorage implements StorageDriver {
     return dir;
   }
 
-  async signUploadPart(key: string, uploadId: string, partNumber: number, expiresAt: Date, exactSize?: number): Promise<string> {
+  async signUploadPart(key: string, uploadId: string, partNumber: number, expiresAt: Date, exactSize?: number): Promise<SignedPart> {
     this.objectPath(key);
     this.uploadDir(uploadId);
     if (!Number.isInteger(partNumber) || partNumber < 1 || partNumber > MAX_PART_NUMBER) {
@@ -217,7 +223,7 @@ export class LocalStorage implements StorageDriver {
       throw new RangeError(`exactSize must be a whole number no larger than ${MAX_PART_BYTES}`);
     }
     const query = this.urls.partQuery({ key, uploadId, partNumber, maxSize: MAX_PART_BYTES, exactSize, expires });
-    return `${this.publicUrl}/uploads/${encodeKeyPath(key)}?${query}`;
+    return { url: `${this.publicUrl}/uploads/${encodeKeyPath(key)}?${query}` };
   }
 
   /**

@@ -1,4 +1,4 @@
-import { Readable } from "node:stream";
+import type { Readable } from "node:stream";
 import {
   AbortMultipartUploadCommand,
   CompleteMultipartUploadCommand,
@@ -22,10 +22,13 @@ import {
   type PutObjectOptions,
   type SignDownloadOptions,
   type SignUploadOptions,
+  type SignedPart,
   type SignedUploadTarget,
+  type StorageCapabilities,
   type StorageDriver,
   type StoredPart,
 } from "./driver.js";
+import { CountedBody } from "./counted-body.js";
 import { converted, isNotFound, s3Code } from "./s3-errors.js";
 
 export interface S3StorageOptions {
@@ -64,6 +67,11 @@ function hexChecksum(base64: string | undefined, type: string | undefined): stri
  */
 export class S3Storage implements StorageDriver {
   readonly name = "s3";
+  readonly capabilities: StorageCapabilities = {
+    uploadMethods: ["PUT", "POST", "MULTIPART"],
+    checksumBinding: true,
+    fullObjectChecksum: true,
+  };
   private readonly client: S3Client;
   private readonly bucket: string;
   private readonly endpoint: string;
@@ -98,25 +106,10 @@ export class S3Storage implements StorageDriver {
   }
 
   async putObject(key: string, body: Readable, options: PutObjectOptions): Promise<{ size: number }> {
-    // Without a listener from the start, a body that fails before lib-storage reads it would be an
-    // uncaught error; the iteration below still sees it.
-    body.on("error", () => undefined);
-    let size = 0;
-    let bodyError: unknown;
-    async function* counted(): AsyncIterable<Buffer> {
-      try {
-        for await (const chunk of body) {
-          size += (chunk as Buffer).length;
-          yield chunk as Buffer;
-        }
-      } catch (error) {
-        bodyError = error;
-        throw error;
-      }
-    }
+    const counted = new CountedBody(body);
     const upload = new Upload({
       client: this.client,
-      params: { Bucket: this.bucket, Key: key, Body: Readable.from(counted()), ContentType: options.contentType },
+      params: { Bucket: this.bucket, Key: key, Body: counted.stream, ContentType: options.contentType },
       partSize: PUT_PART_SIZE,
       queueSize: 4,
       // A failed body aborts the multipart upload lib-storage may have started: nothing is kept.
@@ -126,9 +119,9 @@ export class S3Storage implements StorageDriver {
       await upload.done();
     } catch (error) {
       await upload.abort().catch(() => undefined);
-      throw bodyError ?? converted(error, `putObject ${key}`);
+      throw counted.error ?? converted(error, `putObject ${key}`);
     }
-    return { size };
+    return { size: counted.size };
   }
 
   async headObject(key: string): Promise<ObjectInfo | null> {
@@ -230,9 +223,9 @@ export class S3Storage implements StorageDriver {
     return created.UploadId;
   }
 
-  async signUploadPart(key: string, uploadId: string, partNumber: number, expiresAt: Date, exactSize?: number): Promise<string> {
+  async signUploadPart(key: string, uploadId: string, partNumber: number, expiresAt: Date, exactSize?: number): Promise<SignedPart> {
     const command = new UploadPartCommand({ Bucket: this.bucket, Key: key, UploadId: uploadId, PartNumber: partNumber, ContentLength: exactSize });
-    return getSignedUrl(this.client, command, { expiresIn: expiresIn(expiresAt), signableHeaders: new Set(["content-length"]) });
+    return { url: await getSignedUrl(this.client, command, { expiresIn: expiresIn(expiresAt), signableHeaders: new Set(["content-length"]) }) };
   }
 
   async listParts(key: string, uploadId: string): Promise<StoredPart[]> {

@@ -15,7 +15,7 @@ export const createFileMutation = `mutation ($input: CreateFileInput!) {
     ... on CreateFilePayload {
       file { ${fileFields} }
       upload { method url headers { name value } fields { name value } expiresAt maxSize partSize
-        parts { partNumber url headers { name value } } receivedParts { partNumber etag size } }
+        parts { partNumber url headers { name value } etag } receivedParts { partNumber etag size } }
     }
     ${errorFields}
   }
@@ -54,7 +54,7 @@ export interface UploadTargetResult {
   expiresAt: string;
   maxSize: number | null;
   partSize: number | null;
-  parts: { partNumber: number; url: string; headers: { name: string; value: string }[] }[];
+  parts: { partNumber: number; url: string; headers: { name: string; value: string }[]; etag: string | null }[];
   receivedParts: { partNumber: number; etag: string; size: number }[];
 }
 

@@ -6,20 +6,21 @@ import path from "node:path";
 import { pino } from "pino";
 import { createApp, type App } from "../../src/app.js";
 import { loadConfig } from "../../src/config.js";
+import { startAzurite } from "./azurite.js";
 import { s3TestCredentials, startS3Server } from "./s3-server.js";
 import { providerOf } from "../../src/db/client.js";
 import { createTestDatabase, type TestDatabase } from "./database.js";
 
 export const apiKey = "test-admin-key";
 
-export type TestDriver = "local" | "s3";
+const allDrivers = ["local", "s3", "azure"] as const;
+export type TestDriver = (typeof allDrivers)[number];
 
 /**
- * The storage drivers the end-to-end suites run on: both in one `npm test`, or only the one
+ * The storage drivers the end-to-end suites run on: all three in one `npm test`, or only the one
  * TEST_STORAGE_DRIVER names.
  */
-export const testDrivers: TestDriver[] =
-  process.env.TEST_STORAGE_DRIVER === "local" || process.env.TEST_STORAGE_DRIVER === "s3" ? [process.env.TEST_STORAGE_DRIVER] : ["local", "s3"];
+export const testDrivers: TestDriver[] = allDrivers.filter((driver) => (process.env.TEST_STORAGE_DRIVER ?? driver) === driver);
 
 export interface TestServer {
   /** Base URL, e.g. http://127.0.0.1:43123 */
@@ -55,7 +56,8 @@ export interface GraphQLResponse<T> {
  * run's provider (helpers/database.ts: SQLite, or PostgreSQL when TEST_DATABASE_PROVIDER says
  * so), removed at close; `env.DATABASE_URL` replaces it with one the caller owns. With driver
  * "s3" an s3rver with a fresh bucket is started on loopback too; the server finds its
- * credentials through the AWS SDK's default chain (the environment), as in production.
+ * credentials through the AWS SDK's default chain (the environment), as in production. With
+ * "azure" the server gets a fresh container on this test file's Azurite (helpers/azurite.ts).
  * `options.logs` collects the server's warnings and errors.
  */
 export async function startServer(
@@ -65,6 +67,7 @@ export async function startServer(
 ): Promise<TestServer> {
   const dataDir = await mkdtemp(path.join(os.tmpdir(), "files-test-"));
   const s3 = driver === "s3" ? await startS3Server() : undefined;
+  const azure = driver === "azure" ? await startAzurite() : undefined;
   if (s3 !== undefined) {
     process.env.AWS_ACCESS_KEY_ID = s3TestCredentials.accessKeyId;
     process.env.AWS_SECRET_ACCESS_KEY = s3TestCredentials.secretAccessKey;
@@ -88,6 +91,7 @@ export async function startServer(
     RATE_LIMIT_PER_MINUTE: "1000000",
     RATE_LIMIT_ANONYMOUS_PER_MINUTE: "1000000",
     ...s3?.env,
+    ...azure?.env,
     ...env,
   });
   let app: App;
@@ -103,6 +107,7 @@ export async function startServer(
     server.close();
     await database.drop();
     await s3?.close();
+    await azure?.close();
     throw error;
   }
   server.on("request", app.handler);
@@ -128,6 +133,7 @@ export async function startServer(
       await new Promise<void>((resolve) => server.close(() => resolve()));
       await app.close();
       await s3?.close();
+      await azure?.close();
       await database.drop();
       await rm(dataDir, { recursive: true, force: true });
     },
