@@ -39,6 +39,7 @@ export const UploadTargetFields = graphql(`
         name
         value
       }
+      etag
     }
     receivedParts {
       partNumber

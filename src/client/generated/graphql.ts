@@ -79,14 +79,18 @@ export type FileStatus =
   | 'PENDING'
   | 'UPLOADED';
 
+/** How the client sends a PENDING file's bytes. Which methods a deployment offers depends on its storage driver (STORAGE_DRIVER): local and s3 offer all three, azure offers PUT and MULTIPART. createFile answers a method the deployment does not offer with a ValidationError on uploadMethod naming those it does. */
 export type UploadMethod =
+  /** The file in parts of `partSize`, each PUT to its own URL, then completeUpload with every part's ETag (every driver; on azure the parts are blocks of a block blob and each part's ETag is given in `etag`). */
   | 'MULTIPART'
+  /** A multipart/form-data POST to `url`: `fields` in order, the file last as field "file" (local and s3; not azure). */
   | 'POST'
+  /** One PUT of the whole file to `url` with every header in `headers` (every driver). */
   | 'PUT';
 
 export type UploadedFileFieldsFragment = { id: string, name: string, mimeType: string | null, size: number | null, checksumSha256: string | null, status: FileStatus, labels: Array<string>, directory: string | null, createdAt: string, uploadedAt: string | null, dimensions: { width: number, height: number } | null };
 
-export type UploadTargetFieldsFragment = { method: UploadMethod, url: string | null, partSize: number | null, expiresAt: string, headers: Array<{ name: string, value: string }>, fields: Array<{ name: string, value: string }>, parts: Array<{ partNumber: number, url: string, headers: Array<{ name: string, value: string }> }>, receivedParts: Array<{ partNumber: number, etag: string, size: number }> };
+export type UploadTargetFieldsFragment = { method: UploadMethod, url: string | null, partSize: number | null, expiresAt: string, headers: Array<{ name: string, value: string }>, fields: Array<{ name: string, value: string }>, parts: Array<{ partNumber: number, url: string, etag: string | null, headers: Array<{ name: string, value: string }> }>, receivedParts: Array<{ partNumber: number, etag: string, size: number }> };
 
 export type CreateFileMutationVariables = Exact<{
   input: CreateFileInput;
@@ -95,7 +99,7 @@ export type CreateFileMutationVariables = Exact<{
 
 export type CreateFileMutation = { createFile:
     | { __typename: 'ConflictError', code: string, message: string }
-    | { __typename: 'CreateFilePayload', file: { id: string, name: string, mimeType: string | null, size: number | null, checksumSha256: string | null, status: FileStatus, labels: Array<string>, directory: string | null, createdAt: string, uploadedAt: string | null, dimensions: { width: number, height: number } | null }, upload: { method: UploadMethod, url: string | null, partSize: number | null, expiresAt: string, headers: Array<{ name: string, value: string }>, fields: Array<{ name: string, value: string }>, parts: Array<{ partNumber: number, url: string, headers: Array<{ name: string, value: string }> }>, receivedParts: Array<{ partNumber: number, etag: string, size: number }> } | null }
+    | { __typename: 'CreateFilePayload', file: { id: string, name: string, mimeType: string | null, size: number | null, checksumSha256: string | null, status: FileStatus, labels: Array<string>, directory: string | null, createdAt: string, uploadedAt: string | null, dimensions: { width: number, height: number } | null }, upload: { method: UploadMethod, url: string | null, partSize: number | null, expiresAt: string, headers: Array<{ name: string, value: string }>, fields: Array<{ name: string, value: string }>, parts: Array<{ partNumber: number, url: string, etag: string | null, headers: Array<{ name: string, value: string }> }>, receivedParts: Array<{ partNumber: number, etag: string, size: number }> } | null }
     | { __typename: 'NotFoundError', code: string, message: string }
     | { __typename: 'PayloadTooLargeError', code: string, message: string, maxSize: number }
     | { __typename: 'UnsupportedMediaTypeError', code: string, message: string }
@@ -130,7 +134,7 @@ export type PendingUploadQueryVariables = Exact<{
 }>;
 
 
-export type PendingUploadQuery = { file: { id: string, name: string, mimeType: string | null, size: number | null, checksumSha256: string | null, status: FileStatus, labels: Array<string>, directory: string | null, createdAt: string, uploadedAt: string | null, upload: { method: UploadMethod, url: string | null, partSize: number | null, expiresAt: string, headers: Array<{ name: string, value: string }>, fields: Array<{ name: string, value: string }>, parts: Array<{ partNumber: number, url: string, headers: Array<{ name: string, value: string }> }>, receivedParts: Array<{ partNumber: number, etag: string, size: number }> } | null, dimensions: { width: number, height: number } | null } | null };
+export type PendingUploadQuery = { file: { id: string, name: string, mimeType: string | null, size: number | null, checksumSha256: string | null, status: FileStatus, labels: Array<string>, directory: string | null, createdAt: string, uploadedAt: string | null, upload: { method: UploadMethod, url: string | null, partSize: number | null, expiresAt: string, headers: Array<{ name: string, value: string }>, fields: Array<{ name: string, value: string }>, parts: Array<{ partNumber: number, url: string, etag: string | null, headers: Array<{ name: string, value: string }> }>, receivedParts: Array<{ partNumber: number, etag: string, size: number }> } | null, dimensions: { width: number, height: number } | null } | null };
 
 export type WorkspacesQueryVariables = Exact<{ [key: string]: never; }>;
 
@@ -211,6 +215,7 @@ export const UploadTargetFieldsFragmentDoc = new TypedDocumentString(`
       name
       value
     }
+    etag
   }
   receivedParts {
     partNumber
@@ -282,6 +287,7 @@ fragment UploadTargetFields on UploadTarget {
       name
       value
     }
+    etag
   }
   receivedParts {
     partNumber
@@ -375,6 +381,7 @@ fragment UploadTargetFields on UploadTarget {
       name
       value
     }
+    etag
   }
   receivedParts {
     partNumber
