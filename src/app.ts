@@ -15,11 +15,16 @@ import { Sha256Workers } from "./files/sha256.js";
 import { PendingSweeper } from "./files/sweeper.js";
 import { corsHandler } from "./http/cors.js";
 import { graphqlMultipart, isMultipart } from "./http/graphql-multipart.js";
-import { Metrics, sendJson } from "./http/health.js";
+import { probes } from "./http/health.js";
+import { sendJson } from "./http/json.js";
+import { Metrics } from "./http/metrics.js";
+import { webRoutes } from "./http/web.js";
 import { localStorageRoutes } from "./http/local-storage.js";
 import { createRouter } from "./http/router.js";
-import { webRoutes } from "./http/web.js";
-import { requestScope } from "./logger.js";
+import { logRequest } from "./http/access-log.js";
+import { inServerSpan } from "./telemetry/server-span.js";
+import { tracedStorage } from "./telemetry/storage.js";
+import { type RequestScope, requestScope } from "./logger.js";
 import { createStorageDriver, type StorageOptions } from "./storage/index.js";
 import type { StorageDriver } from "./storage/driver.js";
 import { LocalStorage } from "./storage/local.js";
@@ -62,26 +67,28 @@ export async function createApp(config: Config, logger: Logger): Promise<App> {
   const sha256 = new Sha256Workers({ threads: Math.min(4, availableParallelism() - 1) });
   const files = new FileService({
     db,
-    storage,
+    storage: config.tracing ? tracedStorage(storage) : storage,
     limits: config,
     uploadUrlTtl: config.uploadUrlTtl,
     pendingUploadTtl: config.pendingUploadTtl,
     sourceUrl: { allowedHosts: config.sourceUrlAllowedHosts, timeoutMs: config.sourceUrlTimeout * 1000 },
     sha256,
   });
+  const metrics = new Metrics();
   const graphql = createGraphQL({
     db,
     files,
     logger,
     maxJsonBodyBytes: jsonBodyLimit(config.maxInlineBytes),
     limits: config.graphqlLimits,
+    registry: metrics.registry,
+    tracing: config.tracing,
   });
   const multipart = graphqlMultipart(graphql, {
     maxFileBytes: config.maxSingleUploadBytes,
     maxFiles: MAX_FILES_PER_REQUEST,
     maxOperationsBytes: jsonBodyLimit(config.maxInlineBytes),
   });
-  const metrics = new Metrics();
   const sweeper = new PendingSweeper({ db, storage, logger });
   sweeper.start();
   const redis = config.redisUrl === undefined ? undefined : await connectRedis(config.redisUrl, logger);
@@ -97,22 +104,14 @@ export async function createApp(config: Config, logger: Logger): Promise<App> {
     storageRoutes,
     cors: corsHandler(config.corsOrigins),
     web: await webRoutes(),
-    async probes(res, path) {
-      if (path === "/healthz") {
-        sendJson(res, 200, { status: "ok" });
-        return true;
-      }
-      if (path !== "/readyz") return false;
-      const ready = await db.$queryRawUnsafe("SELECT 1").then(
-        () => true,
-        () => false,
-      );
-      sendJson(res, ready ? 200 : 503, { status: ready ? "ready" : "database unreachable" });
-      return true;
-    },
-    async metrics(res) {
-      res.writeHead(200, { "content-type": metrics.registry.contentType });
-      res.end(await metrics.registry.metrics());
+    probes: probes(() => db.$queryRawUnsafe("SELECT 1"), logger),
+    metrics: {
+      async serve(res) {
+        res.writeHead(200, { "content-type": metrics.registry.contentType });
+        res.end(await metrics.registry.metrics());
+      },
+      token: config.metricsToken,
+      rateLimited: (budget) => metrics.rateLimited(budget),
     },
   });
 
@@ -121,13 +120,18 @@ export async function createApp(config: Config, logger: Logger): Promise<App> {
       metrics.observe(req, res);
       const requestId = headerValue(req.headers["x-request-id"]) ?? randomUUID();
       res.setHeader("x-request-id", requestId);
-      requestScope.run({ requestId }, () => {
-        route(req, res).catch((error: unknown) => {
-          logger.error({ err: error }, "request failed");
-          if (!res.headersSent) sendJson(res, 500, { error: { code: "INTERNAL_SERVER_ERROR", requestId } });
-          else res.destroy();
+      const scope: RequestScope = { requestId };
+      logRequest(logger, req, res, scope);
+      const serve = () =>
+        requestScope.run(scope, () => {
+          route(req, res).catch((error: unknown) => {
+            logger.error({ err: error }, "request failed");
+            if (!res.headersSent) sendJson(res, 500, { error: { code: "INTERNAL_SERVER_ERROR", requestId } });
+            else res.destroy();
+          });
         });
-      });
+      if (config.tracing) inServerSpan(req, res, serve);
+      else serve();
     },
     db,
     storage,

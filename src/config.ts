@@ -53,6 +53,14 @@ export interface Config {
   graphqlLimits: DocumentLimits;
   corsOrigins: string[];
   logLevel: string;
+  /** Seconds a shutdown waits for requests in flight before cutting their connections. */
+  shutdownTimeout: number;
+  /** Spans are exported (OTLP over HTTP) when OTEL_EXPORTER_OTLP_ENDPOINT is set. */
+  tracing: boolean;
+  /** When set, `/metrics` needs it as a bearer token. */
+  metricsToken: string | undefined;
+  /** `auto`: pretty when stdout is a terminal, JSON lines otherwise. */
+  logFormat: "json" | "pretty" | "auto";
 }
 
 export interface LocalStorageConfig {
@@ -216,6 +224,14 @@ function allowedHosts(env: Env, name: string): string[] {
 
 const mimeTypePattern = /^[a-z0-9][a-z0-9!#$&^_.+-]*\/(\*|[a-z0-9][a-z0-9!#$&^_.+-]*)$/i;
 
+/** One of `values`, the first being the default. */
+function oneOf<T extends string>(env: Env, name: string, values: readonly [T, ...T[]]): T {
+  const raw = env[name];
+  if (raw === undefined || raw === "") return values[0];
+  if (!(values as readonly string[]).includes(raw)) throw new ConfigError(`${name} must be one of ${values.join(", ")}, got "${raw}"`);
+  return raw as T;
+}
+
 function absoluteUrl(env: Env, name: string, protocols: string[]): string | undefined {
   const raw = env[name];
   if (raw === undefined || raw === "") return undefined;
@@ -305,6 +321,10 @@ export function loadConfig(env: Env = process.env): Config {
     },
     corsOrigins: list(env, "CORS_ORIGINS"),
     logLevel: env.LOG_LEVEL || "info",
+    shutdownTimeout: integer(env, "SHUTDOWN_TIMEOUT", 30, 0),
+    tracing: absoluteUrl(env, "OTEL_EXPORTER_OTLP_ENDPOINT", ["http:", "https:"]) !== undefined,
+    metricsToken: env.METRICS_TOKEN || undefined,
+    logFormat: oneOf(env, "LOG_FORMAT", ["auto", "json", "pretty"] as const),
   };
   if (!["fatal", "error", "warn", "info", "debug", "trace", "silent"].includes(config.logLevel)) {
     throw new ConfigError(`LOG_LEVEL must be one of fatal, error, warn, info, debug, trace, silent, got "${config.logLevel}"`);

@@ -1,9 +1,8 @@
 import { createServer } from "node:http";
-import { createApp } from "./app.js";
 import { ConfigError, loadConfig } from "./config.js";
 import { createLogger } from "./logger.js";
 
-// The only module that listens: configuration → app → HTTP server → orderly shutdown.
+// The only module that listens: configuration → tracing → app → HTTP server → orderly shutdown.
 let config;
 try {
   config = loadConfig();
@@ -12,10 +11,13 @@ try {
   console.error(`Configuration error: ${error.message}`);
   process.exit(1);
 }
-const logger = createLogger(config.logLevel);
+const logger = createLogger(config.logLevel, config.logFormat === "auto" ? (process.stdout.isTTY ? "pretty" : "json") : config.logFormat);
 if (process.env.SIGNING_SECRET === undefined) {
   logger.warn("SIGNING_SECRET is not set: signed URLs stop working when this process restarts and differ between instances");
 }
+// Tracing starts before the app's modules load, so its instrumentations can patch them.
+const stopTracing = config.tracing ? (await import("./telemetry/tracing.js")).startTracing() : async () => undefined;
+const { createApp } = await import("./app.js");
 const app = await createApp(config, logger);
 // Sockets and request bodies buffer up to 1 MiB (Node's default is 16 KiB), so an upload's socket
 // is not paused and resumed for nearly every chunk while the body is parsed, hashed and written.
@@ -26,18 +28,33 @@ server.requestTimeout = 0;
 server.timeout = 5 * 60 * 1000;
 server.listen(config.port, config.host, () => {
   const address = server.address();
-  const port = typeof address === "object" && address !== null ? address.port : config.port;
-  logger.info({ port }, `listening on http://localhost:${port}/graphql`);
+  if (typeof address !== "object" || address === null) return;
+  const host = address.family === "IPv6" ? `[${address.address}]` : address.address;
+  logger.info(
+    { address: address.address, port: address.port, publicUrl: config.publicUrl },
+    `listening on http://${host}:${address.port}/graphql (clients use ${config.publicUrl}/graphql)`,
+  );
 });
 
+// On SIGINT/SIGTERM: stop accepting connections, let requests in flight finish for up to
+// SHUTDOWN_TIMEOUT seconds, then cut what is left, close the app and flush the spans.
 for (const signal of ["SIGINT", "SIGTERM"] as const) {
   process.once(signal, () => {
-    logger.info({ signal }, "shutting down");
+    logger.info({ signal, drainSeconds: config.shutdownTimeout }, "shutting down: draining requests in flight");
+    const deadline = setTimeout(() => {
+      logger.warn("drain deadline passed: closing the connections still open");
+      server.closeAllConnections();
+    }, config.shutdownTimeout * 1000);
+    deadline.unref();
     server.close(() => {
-      app.close().then(
-        () => process.exit(0),
-        () => process.exit(1),
-      );
+      clearTimeout(deadline);
+      app
+        .close()
+        .then(stopTracing)
+        .then(
+          () => process.exit(0),
+          () => process.exit(1),
+        );
     });
     server.closeIdleConnections();
   });

@@ -1,7 +1,11 @@
 import { PothosValidationError } from "@pothos/core";
-import { GraphQLError } from "graphql";
+import { GraphQLError, getOperationAST } from "graphql";
 import { createYoga, type GraphQLParams, type Plugin, type YogaServerInstance } from "graphql-yoga";
+import { useOpenTelemetry } from "@envelop/opentelemetry";
+import { usePrometheus } from "@graphql-yoga/plugin-prometheus";
+import { SpanKind, trace } from "@opentelemetry/api";
 import type { Logger } from "pino";
+import type { Registry } from "prom-client";
 import type { Caller } from "./access/caller.js";
 import { AuthenticationError, ForbiddenError } from "./access/errors.js";
 import type { Context } from "./context.js";
@@ -20,6 +24,10 @@ export interface YogaOptions {
   /** Largest JSON request body. */
   maxJsonBodyBytes: number;
   limits: DocumentLimits;
+  /** Where GraphQL's Prometheus metrics are registered (served at /metrics). */
+  registry: Registry;
+  /** Spans for parsing, validating and executing each operation (OpenTelemetry, Envelop's plugin). */
+  tracing: boolean;
 }
 
 /** What the HTTP layer hands Yoga with each request. */
@@ -40,6 +48,16 @@ const useMultipartOperations: Plugin<ServerContext> = {
   onRequestParse({ serverContext, setRequestParser }) {
     const operations = (serverContext as Partial<ServerContext> | undefined)?.[MULTIPART_OPERATIONS];
     if (operations !== undefined) setRequestParser(() => operations);
+  },
+};
+
+/** Records each operation a request runs in its scope, for the access log. */
+const useOperationScope: Plugin = {
+  onExecute({ args }) {
+    const scope = requestScope.getStore();
+    const operation = getOperationAST(args.document, args.operationName);
+    if (scope === undefined || operation == null) return;
+    (scope.operations ??= []).push(`${operation.operation} ${operation.name?.value ?? "(anonymous)"}`);
   },
 };
 
@@ -83,7 +101,32 @@ export function createGraphQL(options: YogaOptions): GraphQLServer {
     plugins: [
       useCsrfPrevention as Plugin<ServerContext>,
       useMultipartOperations,
+      useOperationScope as Plugin<ServerContext>,
       ...(documentLimitPlugins(options.limits) as Plugin<ServerContext>[]),
+      // Operations by name and type, with their outcome and the time of each phase. HTTP timing
+      // is the router's (http_request_duration_seconds); summaries and per-field work are off.
+      usePrometheus({
+        registry: options.registry,
+        endpoint: false,
+        metrics: {
+          graphql_envelop_request: true,
+          graphql_envelop_request_duration: true,
+          graphql_envelop_phase_parse: true,
+          graphql_envelop_phase_validate: true,
+          graphql_envelop_phase_context: true,
+          graphql_envelop_phase_execute: true,
+          graphql_envelop_phase_subscribe: true,
+          graphql_envelop_error_result: true,
+          graphql_envelop_request_time_summary: false,
+          graphql_envelop_deprecated_field: false,
+          graphql_envelop_schema_change: false,
+          graphql_yoga_http_duration: false,
+        },
+      }) as Plugin<ServerContext>,
+      // No variables or results on the spans: they may hold file contents and personal data.
+      ...(options.tracing
+        ? [useOpenTelemetry({ resolvers: false, variables: false, result: false }, trace.getTracerProvider(), SpanKind.INTERNAL) as Plugin<ServerContext>]
+        : []),
     ],
     // CORS is answered in front of Yoga for every endpoint (src/http/cors.ts).
     cors: false,

@@ -58,3 +58,13 @@ describe("npm run admin", () => {
     }
   });
 });
+
+describe("npm run db:backup", () => {
+  it("copies the SQLite database consistently, rows included", { timeout: 60_000 }, async () => {
+    const copy = path.join(dir, "copy.db");
+    const { stdout } = await run(process.execPath, ["--import", "tsx", path.resolve(import.meta.dirname, "../scripts/backup.ts"), copy], { env });
+    expect(stdout).toMatch(/^backed up .*app\.db to .*copy\.db \(\d+ pages\)/);
+    const listed = await run(node[0], [...node.slice(1), "list-workspaces"], { env: { ...env, DATABASE_URL: `file:${copy}` } });
+    expect(listed.stdout.trim()).toBe("acme\tpublic\tacme");
+  });
+});

@@ -1,3 +1,4 @@
+import { timingSafeEqual } from "node:crypto";
 import type { Db } from "../db/client.js";
 import { Caller } from "./caller.js";
 import { AuthenticationError } from "./errors.js";
@@ -45,4 +46,16 @@ function bearerToken(authorization: string): string {
   }
   if (match[1].length > maxTokenLength) throw new AuthenticationError(`the bearer token is longer than ${maxTokenLength} characters`);
   return match[1];
+}
+
+/**
+ * Whether an `Authorization` header carries exactly `secret` as its bearer token (compared in
+ * constant time): the guard of endpoints that take a configured token rather than a caller,
+ * such as `/metrics` with METRICS_TOKEN.
+ */
+export function carriesBearer(authorization: string | undefined, secret: string): boolean {
+  const match = /^Bearer +(\S+) *$/i.exec(authorization ?? "");
+  const sent = Buffer.from(match?.[1] ?? "");
+  const expected = Buffer.from(secret);
+  return sent.length === expected.length && timingSafeEqual(sent, expected);
 }

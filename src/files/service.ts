@@ -21,6 +21,7 @@ import { joinParts, multipartTarget } from "./multipart.js";
 import { ancestorRows, buildFileData, fileName, labelRows, newFileChildren, withLabels } from "./records.js";
 import { completeMismatch, inRequestMismatch, UploadSettler, type VerifiedBytes } from "./settle.js";
 import type { Sha256Source } from "./sha256.js";
+import { inSpan } from "../telemetry/spans.js";
 import { inspectStoredObject } from "./stored-bytes.js";
 import {
   defaultContentType,
@@ -233,9 +234,11 @@ export class FileService {
       const opened = await openBytes(source, maxBytes, { allowedHosts, timeoutMs, maxBytes });
       release = opened.release;
       const contentType = row.mimeType ?? opened.declaredType ?? defaultContentType;
-      const measured = await storeInspected(this.storage, row.storageKey, opened, maxBytes, contentType, this.options.sha256);
-      const declared = { size: row.size ?? null, checksumSha256: row.checksumSha256 ?? null, mimeType: row.mimeType ?? null };
-      verified = await this.settler.verify({ ...declared, storageKey: row.storageKey }, measured, opened.declaredType, inRequestMismatch);
+      verified = await inSpan("upload.ingest", { "file.id": row.id, "upload.source": source.kind }, async () => {
+        const measured = await storeInspected(this.storage, row.storageKey, opened, maxBytes, contentType, this.options.sha256);
+        const declared = { size: row.size ?? null, checksumSha256: row.checksumSha256 ?? null, mimeType: row.mimeType ?? null };
+        return this.settler.verify({ ...declared, storageKey: row.storageKey }, measured, opened.declaredType, inRequestMismatch);
+      });
     } catch (error) {
       release();
       await this.storage.deleteObject(row.storageKey);
@@ -306,8 +309,10 @@ export class FileService {
     if (object === null) throw new UploadIncompleteError(`no bytes have arrived for file ${id}`);
     // The stored size alone can already rule the bytes out, without reading them.
     await this.settler.checkSize(file, object.size, completeMismatch);
-    const measured = await inspectStoredObject(this.storage, file.storageKey, object, this.options.limits.maxFileBytes, this.options.sha256);
-    return this.settler.settle(file, measured, undefined, completeMismatch);
+    return inSpan("upload.verify", { "file.id": file.id, "upload.size": object.size }, async () => {
+      const measured = await inspectStoredObject(this.storage, file.storageKey, object, this.options.limits.maxFileBytes, this.options.sha256);
+      return this.settler.settle(file, measured, undefined, completeMismatch);
+    });
   }
 
   /** Changes a file's name, metadata, labels, directory or description. */

@@ -4,7 +4,7 @@ import type { GraphQLParams } from "graphql-yoga";
 import type { Caller } from "../access/caller.js";
 import type { GraphQLServer } from "../yoga.js";
 import { CSRF_CODE, csrfRefusal } from "./csrf.js";
-import { sendJson } from "./health.js";
+import { sendJson } from "./json.js";
 
 /**
  * GraphQL multipart requests (https://github.com/jaydenseric/graphql-multipart-request-spec) in

@@ -1,12 +1,13 @@
 import type { IncomingMessage, ServerResponse } from "node:http";
 import proxyAddr from "proxy-addr";
-import type { Authenticator } from "../access/authenticate.js";
+import { type Authenticator, carriesBearer } from "../access/authenticate.js";
 import type { Caller } from "../access/caller.js";
 import { AuthenticationError, RateLimitedError } from "../access/errors.js";
 import type { Budget, RateLimits } from "../access/limits.js";
 import { IdentityProviderUnavailableError } from "../access/oidc.js";
+import { requestScope } from "../logger.js";
 import type { GraphQLServer } from "../yoga.js";
-import { sendJson } from "./health.js";
+import { sendJson } from "./json.js";
 import type { WebRoutes } from "./web.js";
 
 export type Route = (req: IncomingMessage, res: ServerResponse) => Promise<void>;
@@ -33,8 +34,14 @@ export interface RouterOptions {
   cors: (req: IncomingMessage, res: ServerResponse) => Promise<boolean>;
   /** `/healthz` and `/readyz`; resolves false for other paths. */
   probes: (res: ServerResponse, path: string) => Promise<boolean>;
-  /** `/metrics` (Prometheus). */
-  metrics: (res: ServerResponse) => Promise<void>;
+  metrics: {
+    /** Answers `/metrics` (Prometheus). */
+    serve(res: ServerResponse): Promise<void>;
+    /** METRICS_TOKEN: when set, `/metrics` needs `Authorization: Bearer <it>`. */
+    token: string | undefined;
+    /** Counts a 429. */
+    rateLimited(budget: Budget): void;
+  };
   /** The page at `/`, GraphiQL and their assets (src/http/web.ts). */
   web: WebRoutes;
 }
@@ -54,6 +61,7 @@ export function createRouter(options: RouterOptions): Route {
   async function admit(req: IncomingMessage, res: ServerResponse, budget: Budget, key: string, graphql: boolean): Promise<boolean> {
     const retryAfter = await gate.limits.spend(budget, key);
     if (retryAfter === undefined) return true;
+    options.metrics.rateLimited(budget);
     const refusal = new RateLimitedError(retryAfter);
     res.setHeader("retry-after", String(retryAfter));
     const extensions = { code: "RATE_LIMITED", retryAfter };
@@ -92,8 +100,13 @@ export function createRouter(options: RouterOptions): Route {
       if (await options.storageRoutes(req, res)) return;
     }
     if (path === "/metrics") {
-      if (await admit(req, res, "anonymous", clientAddress(req), false)) await options.metrics(res);
-      return;
+      // A scraper holding METRICS_TOKEN is not limited; anyone else spends the address's budget.
+      const { token } = options.metrics;
+      if (token !== undefined && carriesBearer(req.headers.authorization, token)) return options.metrics.serve(res);
+      if (!(await admit(req, res, "anonymous", clientAddress(req), false))) return;
+      if (token === undefined) return options.metrics.serve(res);
+      res.setHeader("www-authenticate", "Bearer");
+      return sendJson(res, 401, { error: { code: "UNAUTHENTICATED", message: "/metrics needs Authorization: Bearer <METRICS_TOKEN>" } });
     }
     // Static files anyone may load: each spends its address's anonymous budget.
     if (options.web.matches(req)) {
@@ -103,6 +116,8 @@ export function createRouter(options: RouterOptions): Route {
     const caller = await authenticated(req, res);
     if (caller === undefined) return;
     const key = caller.principalKey;
+    const scope = requestScope.getStore();
+    if (scope !== undefined && key !== null) scope.principal = key;
     const spent = key === null ? admit(req, res, "anonymous", clientAddress(req), true) : admit(req, res, "principal", key, true);
     if (!(await spent)) return;
     if (path === "/graphql" && options.isMultipart(req)) return options.multipart(req, res, caller);

@@ -58,7 +58,7 @@ export interface GraphQLResponse<T> {
  * "s3" an s3rver with a fresh bucket is started on loopback too; the server finds its
  * credentials through the AWS SDK's default chain (the environment), as in production. With
  * "azure" the server gets a fresh container on this test file's Azurite (helpers/azurite.ts).
- * `options.logs` collects the server's warnings and errors.
+ * `options.logs` collects the server's log lines from `info` up, as JSON objects.
  */
 export async function startServer(
   env: Record<string, string> = {},
@@ -96,12 +96,12 @@ export async function startServer(
   });
   let app: App;
   try {
-    // With `options.logs`, the server's log lines (warn and above) are collected there.
+    // With `options.logs`, the server's log lines (info and above: the access log too) are collected there.
     const { logs } = options;
     const logger =
       logs === undefined
         ? pino({ level: config.logLevel })
-        : pino({ level: "warn" }, { write: (line: string) => void logs.push(JSON.parse(line) as Record<string, unknown>) });
+        : pino({ level: "info" }, { write: (line: string) => void logs.push(JSON.parse(line) as Record<string, unknown>) });
     app = await createApp(config, logger);
   } catch (error) {
     server.close();

@@ -1,0 +1,45 @@
+import type { IncomingMessage, ServerResponse } from "node:http";
+import { collectDefaultMetrics, Counter, Histogram, Registry } from "prom-client";
+import type { Budget } from "../access/limits.js";
+
+/**
+ * Prometheus metrics of this process (prom-client): Node's defaults, HTTP requests by route and
+ * status, rate-limit refusals; the GraphQL plugin (src/yoga.ts) registers its own here too.
+ */
+export class Metrics {
+  readonly registry = new Registry();
+  private readonly requests = new Histogram({
+    name: "http_request_duration_seconds",
+    help: "HTTP requests by route and status",
+    labelNames: ["route", "method", "status"],
+    buckets: [0.005, 0.01, 0.05, 0.1, 0.5, 1, 5, 30, 120],
+    registers: [this.registry],
+  });
+  private readonly refusals = new Counter({
+    name: "rate_limit_refusals_total",
+    help: "Requests refused with 429, by budget (principal, anonymous, signed)",
+    labelNames: ["budget"],
+    registers: [this.registry],
+  });
+
+  constructor() {
+    collectDefaultMetrics({ register: this.registry });
+  }
+
+  /** Times a request from now until its response finishes. */
+  observe(req: IncomingMessage, res: ServerResponse): void {
+    const stop = this.requests.startTimer({ route: routeOf(req.url ?? "/"), method: req.method ?? "" });
+    res.once("close", () => stop({ status: String(res.statusCode) }));
+  }
+
+  rateLimited(budget: Budget): void {
+    this.refusals.inc({ budget });
+  }
+}
+
+/** The route a URL belongs to, without ids or signatures, to keep metric labels few. */
+function routeOf(url: string): string {
+  const path = url.split("?")[0] ?? "/";
+  const first = path.split("/")[1] ?? "";
+  return ["graphql", "uploads", "downloads", "healthz", "readyz", "metrics"].includes(first) ? `/${first}` : "other";
+}

@@ -1,0 +1,58 @@
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { uploadFile } from "./helpers/files.js";
+import { apiKey, startServer, type TestServer } from "./helpers/server.js";
+
+const metricsToken = "metrics-secret-token";
+const logs: Record<string, unknown>[] = [];
+let server: TestServer;
+beforeAll(async () => {
+  server = await startServer({ METRICS_TOKEN: metricsToken, RATE_LIMIT_ANONYMOUS_PER_MINUTE: "3" }, "local", { logs });
+});
+afterAll(() => server.close());
+
+const accessLines = () => logs.filter((line) => line.msg === "request");
+
+describe("access log", () => {
+  it("logs one line per request with its route, status, sizes, duration, principal and operation", async () => {
+    const response = await server.graphql(`query Listing { files(workspaceId: "default") { totalCount } }`);
+    const requestId = response.headers.get("x-request-id");
+    await expect.poll(() => accessLines().find((line) => line.requestId === requestId)).toBeDefined();
+    const line = accessLines().find((entry) => entry.requestId === requestId);
+    expect(line).toMatchObject({ level: 30, method: "POST", route: "/graphql", status: 200, operations: ["query Listing"], completed: true });
+    expect(line?.principal).toMatch(/^key:[\w-]+$/);
+    expect(line?.bytesIn).toBeGreaterThan(50);
+    expect(line?.bytesOut).toBeGreaterThan(20);
+    expect(typeof line?.durationMs).toBe("number");
+  });
+
+  it("never logs keys, tokens or URL signatures", async () => {
+    const file = await uploadFile(server, { workspaceId: "default", name: "log.txt" }, Buffer.from("logged"));
+    const download = new URL(file.downloadUrl ?? "");
+    expect(download.search).not.toBe("");
+    expect((await fetch(download)).status).toBe(200);
+    await expect.poll(() => accessLines().some((line) => String(line.route).startsWith("/downloads/"))).toBe(true);
+    const text = JSON.stringify(logs);
+    expect(text).not.toContain(apiKey);
+    for (const value of download.searchParams.values()) expect(text).not.toContain(value);
+    expect(accessLines().find((line) => String(line.route).startsWith("/downloads/"))?.route).toBe(download.pathname);
+  });
+});
+
+describe("/metrics", () => {
+  it("needs METRICS_TOKEN when it is set", async () => {
+    expect((await fetch(`${server.url}/metrics`)).status).toBe(401);
+    expect((await fetch(`${server.url}/metrics`, { headers: { authorization: "Bearer wrong" } })).status).toBe(401);
+    expect((await fetch(`${server.url}/metrics`, { headers: { authorization: `Bearer ${apiKey}` } })).status).toBe(401);
+  });
+
+  it("reports GraphQL operations by name, HTTP requests and rate-limit refusals", async () => {
+    await server.graphql(`query Counted { viewer { workspaces { slug } } }`);
+    for (let i = 0; i < 4; i += 1) await server.graphql(`{ __typename }`, undefined, { authorization: "" });
+    const response = await fetch(`${server.url}/metrics`, { headers: { authorization: `Bearer ${metricsToken}` } });
+    expect(response.status).toBe(200);
+    const text = await response.text();
+    expect(text).toMatch(/graphql_envelop_request_duration_count\{[^}]*operationName="Counted"[^}]*operationType="query"[^}]*\} 1/);
+    expect(text).toMatch(/http_request_duration_seconds_count\{route="\/graphql",method="POST",status="200"\} \d+/);
+    expect(text).toMatch(/rate_limit_refusals_total\{budget="anonymous"\} [1-9]/);
+  });
+});
