@@ -12,6 +12,7 @@ export default defineConfig({
   },
   test: {
     include: ["test/**/*.test.ts", "src/**/*.test.ts"],
+    globalSetup: ["test/global-setup.ts"],
     testTimeout: 30_000,
     // The AWS SDK warns once per process (each test worker) that its 2027 releases need Node 22;
     // the servers the tests start would repeat it a dozen times. Production keeps the warning.

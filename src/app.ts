@@ -18,6 +18,7 @@ import { graphqlMultipart, isMultipart } from "./http/graphql-multipart.js";
 import { probes } from "./http/health.js";
 import { sendJson } from "./http/json.js";
 import { Metrics } from "./http/metrics.js";
+import { webRoutes } from "./http/web.js";
 import { localStorageRoutes } from "./http/local-storage.js";
 import { createRouter } from "./http/router.js";
 import { logRequest } from "./http/access-log.js";
@@ -28,12 +29,6 @@ import { createStorageDriver, type StorageOptions } from "./storage/index.js";
 import type { StorageDriver } from "./storage/driver.js";
 import { LocalStorage } from "./storage/local.js";
 import { createGraphQL } from "./yoga.js";
-
-/**
- * Headers a browser form or other "simple" cross-site request cannot carry: GraphQL requests
- * that could be simple (multipart, url-encoded, text/plain, GET) must send one of them.
- */
-const csrfHeaders = ["x-graphql-csrf", "apollo-require-preflight"];
 
 /** Files one multipart request may carry (the GraphQL multipart `map` entries). */
 const MAX_FILES_PER_REQUEST = 10;
@@ -84,14 +79,12 @@ export async function createApp(config: Config, logger: Logger): Promise<App> {
     db,
     files,
     logger,
-    csrfHeaders,
     maxJsonBodyBytes: jsonBodyLimit(config.maxInlineBytes),
     limits: config.graphqlLimits,
     registry: metrics.registry,
     tracing: config.tracing,
   });
   const multipart = graphqlMultipart(graphql, {
-    csrfHeaders,
     maxFileBytes: config.maxSingleUploadBytes,
     maxFiles: MAX_FILES_PER_REQUEST,
     maxOperationsBytes: jsonBodyLimit(config.maxInlineBytes),
@@ -110,6 +103,7 @@ export async function createApp(config: Config, logger: Logger): Promise<App> {
     isMultipart,
     storageRoutes,
     cors: corsHandler(config.corsOrigins),
+    web: await webRoutes(),
     probes: probes(() => db.$queryRawUnsafe("SELECT 1"), logger),
     metrics: {
       async serve(res) {

@@ -1,4 +1,3 @@
-import { useCSRFPrevention } from "@graphql-yoga/plugin-csrf-prevention";
 import { PothosValidationError } from "@pothos/core";
 import { GraphQLError, getOperationAST } from "graphql";
 import { createYoga, type GraphQLParams, type Plugin, type YogaServerInstance } from "graphql-yoga";
@@ -13,6 +12,7 @@ import type { Context } from "./context.js";
 import type { Db } from "./db/client.js";
 import type { FileService } from "./files/service.js";
 import { type DocumentLimits, documentLimitPlugins } from "./graphql-limits.js";
+import { useCsrfPrevention } from "./http/csrf.js";
 import { MULTIPART_OPERATIONS } from "./http/graphql-multipart.js";
 import { requestScope } from "./logger.js";
 import { schema } from "./schema/index.js";
@@ -21,8 +21,6 @@ export interface YogaOptions {
   db: Db;
   files: FileService;
   logger: Logger;
-  /** Headers that mark a request as not a simple cross-site one (CSRF prevention). */
-  csrfHeaders: string[];
   /** Largest JSON request body. */
   maxJsonBodyBytes: number;
   limits: DocumentLimits;
@@ -94,12 +92,14 @@ export function createGraphQL(options: YogaOptions): GraphQLServer {
     schema,
     graphqlEndpoint: "/graphql",
     landingPage: false,
+    // GraphiQL is served from our own build, not Yoga's CDN page (src/http/web.ts).
+    graphiql: false,
     // Multipart is parsed in front of Yoga, streaming (src/http/graphql-multipart.ts).
     multipart: false,
     batching: { limit: MAX_BATCH },
     maxRequestBodySize: options.maxJsonBodyBytes,
     plugins: [
-      useCSRFPrevention({ requestHeaders: options.csrfHeaders }),
+      useCsrfPrevention as Plugin<ServerContext>,
       useMultipartOperations,
       useOperationScope as Plugin<ServerContext>,
       ...(documentLimitPlugins(options.limits) as Plugin<ServerContext>[]),

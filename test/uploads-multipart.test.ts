@@ -89,6 +89,7 @@ describe("GraphQL multipart uploads", () => {
     );
     expect(status).toBe(400);
     expect(JSON.stringify(body)).toContain("x-graphql-csrf");
+    expect((body as { errors: { extensions: { code: string } }[] }).errors[0]?.extensions.code).toBe("CSRF_HEADER_REQUIRED");
     expect(await server.app.db.file.count()).toBe(before);
   });
 

@@ -3,6 +3,7 @@ import { processRequest } from "graphql-upload-minimal";
 import type { GraphQLParams } from "graphql-yoga";
 import type { Caller } from "../access/caller.js";
 import type { GraphQLServer } from "../yoga.js";
+import { CSRF_CODE, csrfRefusal } from "./csrf.js";
 import { sendJson } from "./json.js";
 
 /**
@@ -14,8 +15,6 @@ import { sendJson } from "./json.js";
  * parser and its body-size limit, which would refuse any large upload, never see the body.
  */
 export interface GraphQLMultipartOptions {
-  /** A multipart request must carry one of these headers, checked before the body is read. */
-  csrfHeaders: string[];
   /** Largest file part; the resolver's own limits (declared size, maxSingleUploadBytes) apply too. */
   maxFileBytes: number;
   /** Most files in one request. */
@@ -45,15 +44,9 @@ export function graphqlMultipart(
   options: GraphQLMultipartOptions,
 ): (req: IncomingMessage, res: ServerResponse, caller: Caller) => Promise<void> {
   return async (req, res, caller) => {
-    // The CSRF rule Yoga applies to simple requests, here before a byte of the body is parsed.
-    if (!options.csrfHeaders.some((header) => req.headers[header] !== undefined)) {
-      return graphqlError(
-        res,
-        400,
-        "CSRF_HEADER_REQUIRED",
-        `multipart requests must send one of the headers ${options.csrfHeaders.join(", ")} (any value), which browser forms cannot send`,
-      );
-    }
+    // The CSRF rule Yoga applies (src/http/csrf.ts), here before a byte of the body is parsed.
+    const refusal = csrfRefusal("POST", req.headers["content-type"], (name) => req.headers[name] !== undefined);
+    if (refusal !== undefined) return graphqlError(res, 400, CSRF_CODE, refusal.message);
     let operations: GraphQLParams | GraphQLParams[];
     try {
       // graphql-upload-minimal's operation type is the spec's shape, which is Yoga's GraphQLParams.

@@ -8,6 +8,7 @@ import { IdentityProviderUnavailableError } from "../access/oidc.js";
 import { requestScope } from "../logger.js";
 import type { GraphQLServer } from "../yoga.js";
 import { sendJson } from "./json.js";
+import type { WebRoutes } from "./web.js";
 
 export type Route = (req: IncomingMessage, res: ServerResponse) => Promise<void>;
 
@@ -41,6 +42,8 @@ export interface RouterOptions {
     /** Counts a 429. */
     rateLimited(budget: Budget): void;
   };
+  /** The page at `/`, GraphiQL and their assets (src/http/web.ts). */
+  web: WebRoutes;
 }
 
 /**
@@ -104,6 +107,11 @@ export function createRouter(options: RouterOptions): Route {
       if (token === undefined) return options.metrics.serve(res);
       res.setHeader("www-authenticate", "Bearer");
       return sendJson(res, 401, { error: { code: "UNAUTHENTICATED", message: "/metrics needs Authorization: Bearer <METRICS_TOKEN>" } });
+    }
+    // Static files anyone may load: each spends its address's anonymous budget.
+    if (options.web.matches(req)) {
+      if (await admit(req, res, "anonymous", clientAddress(req), false)) await options.web.serve(req, res);
+      return;
     }
     const caller = await authenticated(req, res);
     if (caller === undefined) return;
