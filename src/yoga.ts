@@ -10,6 +10,7 @@ import type { Caller } from "./access/caller.js";
 import { AuthenticationError, ForbiddenError } from "./access/errors.js";
 import type { Context } from "./context.js";
 import type { Db } from "./db/client.js";
+import { ValidationError } from "./files/errors.js";
 import type { FileService } from "./files/service.js";
 import { type DocumentLimits, documentLimitPlugins } from "./graphql-limits.js";
 import { useCsrfPrevention } from "./http/csrf.js";
@@ -62,8 +63,8 @@ const useOperationScope: Plugin = {
 };
 
 /**
- * The GraphQL error a client sees for a failure of the gate's, or for input Pothos refused
- * (a malformed global ID…), or null when it is neither.
+ * The GraphQL error a client sees for a failure of the gate's, or for input Pothos or our checks
+ * refused (a malformed global ID, ill-formed text…), or null when it is none of these.
  */
 function clientError(error: unknown): GraphQLError | null {
   if (error instanceof PothosValidationError) {
@@ -71,6 +72,8 @@ function clientError(error: unknown): GraphQLError | null {
     const message = error.message.length > 200 ? `${error.message.slice(0, 200)}…` : error.message;
     return new GraphQLError(message, { extensions: { code: "BAD_USER_INPUT" } });
   }
+  // A field with no error union to carry it (src/schema/well-formed.ts checks every argument).
+  if (error instanceof ValidationError) return new GraphQLError(error.message, { extensions: { code: "BAD_USER_INPUT" } });
   if (error instanceof AuthenticationError) {
     return new GraphQLError(error.message, { extensions: { code: "UNAUTHENTICATED", http: { status: 401 } } });
   }
