@@ -58,11 +58,6 @@ export async function createApp(config: Config, logger: Logger): Promise<App> {
   const db = createDb(config.databaseUrl);
   if (config.bootstrapApiKey !== undefined) await ensureBootstrapKey(db, config.bootstrapApiKey);
   const storage = await createStorageDriver(storageOptions(config));
-  // The local driver's signed URLs point at this server, which serves them.
-  const storageRoutes =
-    storage instanceof LocalStorage
-      ? localStorageRoutes(storage, { onError: (error) => logger.error({ err: error }, "storage request failed") })
-      : null;
   // One core is left to the thread that parses bodies and writes files.
   const sha256 = new Sha256Workers({ threads: Math.min(4, availableParallelism() - 1) });
   const files = new FileService({
@@ -74,6 +69,14 @@ export async function createApp(config: Config, logger: Logger): Promise<App> {
     sourceUrl: { allowedHosts: config.sourceUrlAllowedHosts, timeoutMs: config.sourceUrlTimeout * 1000 },
     sha256,
   });
+  // The local driver's signed URLs point at this server, which serves them while their upload is open.
+  const storageRoutes =
+    storage instanceof LocalStorage
+      ? localStorageRoutes(storage, {
+          uploadOpen: (key, uploadId) => files.uploadOpen(key, uploadId),
+          onError: (error) => logger.error({ err: error }, "storage request failed"),
+        })
+      : null;
   const metrics = new Metrics();
   const graphql = createGraphQL({
     db,

@@ -182,7 +182,7 @@ export class FileService {
 
     const id = randomUUID();
     const replaced = await this.claimExternalId(workspaceId, request);
-    const storageKey = `${workspaceId}/${id}`;
+    const storageKey = storageKeyOf(workspaceId, id);
     const row = { ...buildFileData(request), ...fileName(request.name), id, workspaceId, storageKey, uploadMethod: method };
     return { row, labels: labelRows(workspaceId, request.labels).map(({ label }) => label), replaced };
   }
@@ -302,6 +302,19 @@ export class FileService {
    */
   async completeUpload(caller: Caller, id: string, parts?: CompletedPart[] | null): Promise<FileRecord> {
     const file = await this.fileFor(caller, id, "upload:complete");
+    try {
+      return await this.completeFound(file, parts);
+    } catch (error) {
+      // Deleted or aborted while it was being completed: whatever failed (a missing object, a
+      // row gone), the answer is that the file is not there, and bytes a join wrote go too.
+      if ((await this.db.file.count({ where: { id: file.id } })) > 0) throw error;
+      await this.storage.deleteObject(file.storageKey);
+      throw new NotFoundError(`file ${id} was deleted while it was being completed`);
+    }
+  }
+
+  private async completeFound(file: FileRecord, parts: CompletedPart[] | null | undefined): Promise<FileRecord> {
+    const { id } = file;
     if (file.status === "UPLOADED") return file;
     if (file.status === "FAILED") throw new UploadIncompleteError(`file ${id} failed and can no longer be completed`);
     if (file.uploadMethod === "MULTIPART") await joinParts(this.options, file, parts);
@@ -313,6 +326,26 @@ export class FileService {
       const measured = await inspectStoredObject(this.storage, file.storageKey, object, this.options.limits.maxFileBytes, this.options.sha256);
       return this.settler.settle(file, measured, undefined, completeMismatch);
     });
+  }
+
+  /**
+   * Whether a signed upload may still write to `key` (with `multipartUploadId`, to that upload):
+   * only while the file it was issued for is PENDING, unexpired, and this is its current upload.
+   * The signed upload routes ask before and after writing (src/http/local-storage.ts).
+   */
+  async uploadOpen(key: string, multipartUploadId?: string): Promise<boolean> {
+    const id = fileIdOfKey(key);
+    if (id === undefined) return false;
+    const open = await this.db.file.count({
+      where: {
+        id,
+        storageKey: key,
+        status: "PENDING",
+        expiresAt: { gt: new Date() },
+        ...(multipartUploadId === undefined ? {} : { multipartUploadId }),
+      },
+    });
+    return open > 0;
   }
 
   /** Changes a file's name, metadata, labels, directory or description. */
@@ -367,6 +400,20 @@ export class FileService {
       expiresAt: new Date(Date.now() + expiresIn * 1000),
     });
   }
+}
+
+/**
+ * Where a file's bytes are stored: a key of its own, never reused, since the file's id is a fresh
+ * UUID. A key names its file, so the upload routes can ask about it by primary key.
+ */
+function storageKeyOf(workspaceId: string, fileId: string): string {
+  return `${workspaceId}/${fileId}`;
+}
+
+/** The file id a storage key names, if it is one of ours. */
+function fileIdOfKey(key: string): string | undefined {
+  const id = key.split("/").at(-1);
+  return id !== undefined && /^[0-9a-f-]{36}$/.test(id) ? id : undefined;
 }
 
 function conflict(externalId: string | null | undefined): ConflictError {
