@@ -4,6 +4,7 @@ import type { GraphQLParams } from "graphql-yoga";
 import type { Caller } from "../access/caller.js";
 import type { GraphQLServer } from "../yoga.js";
 import { CSRF_CODE, csrfRefusal } from "./csrf.js";
+import { refuseUnread } from "./drain.js";
 import { sendJson } from "./json.js";
 
 /**
@@ -46,7 +47,9 @@ export function graphqlMultipart(
   return async (req, res, caller) => {
     // The CSRF rule Yoga applies (src/http/csrf.ts), here before a byte of the body is parsed.
     const refusal = csrfRefusal("POST", req.headers["content-type"], (name) => req.headers[name] !== undefined);
-    if (refusal !== undefined) return graphqlError(res, 400, CSRF_CODE, refusal.message);
+    if (refusal !== undefined) {
+      return refuseUnread(req, res, () => sendJson(res, 400, { errors: [{ message: refusal.message, extensions: { code: CSRF_CODE } }] }));
+    }
     let operations: GraphQLParams | GraphQLParams[];
     try {
       // graphql-upload-minimal's operation type is the spec's shape, which is Yoga's GraphQLParams.

@@ -6,6 +6,7 @@ import busboy from "busboy";
 import { StorageError } from "../storage/driver.js";
 import { MAX_PART_BYTES, type LocalStorage } from "../storage/local.js";
 import { SignedUrlError } from "../storage/signing.js";
+import { refuseUnread } from "./drain.js";
 
 /**
  * The local driver's signed endpoints: `PUT /uploads/<key>` (single object or one multipart
@@ -281,7 +282,7 @@ async function serveDownload({ storage, req, res, key, query }: SignedRequest): 
   await pipeline(await storage.getObject(key), res).catch(() => undefined);
 }
 
-function sendError(req: IncomingMessage, res: ServerResponse, status: number, code: string, message: string): void {
+async function sendError(req: IncomingMessage, res: ServerResponse, status: number, code: string, message: string): Promise<void> {
   if (res.headersSent || res.destroyed) {
     // Too late for an error response (a download that failed mid-way, a client that left).
     res.destroy();
@@ -293,15 +294,8 @@ function sendError(req: IncomingMessage, res: ServerResponse, status: number, co
     "Content-Length": String(Buffer.byteLength(body)),
     "Cache-Control": "no-store",
   };
-  // The client may still be sending a body we refuse to read. Closing the connection stops it;
-  // discarding what is already in flight keeps the socket from being reset before it reads this.
-  const unread = !req.complete;
-  if (unread) headers.Connection = "close";
-  res.writeHead(status, headers).end(req.method === "HEAD" ? undefined : body);
-  if (unread) {
-    req.unpipe();
-    req.resume();
-  }
+  // The client may still be sending a body we refused to read: a small one is drained first.
+  await refuseUnread(req, res, () => res.writeHead(status, headers).end(req.method === "HEAD" ? undefined : body));
 }
 
 /** The response for an expected failure; undefined for one that is our fault. */
@@ -348,7 +342,7 @@ export function localStorageRoutes(
       const refusal = asHttpError(error);
       if (!refusal) options.onError?.(error, req);
       const { status, code, message } = refusal ?? new HttpError(500, "INTERNAL", "the request failed on the server");
-      sendError(req, res, status, code, message);
+      await sendError(req, res, status, code, message);
     }
     return true;
   };
