@@ -1,5 +1,5 @@
 import { PothosValidationError } from "@pothos/core";
-import { GraphQLError, getOperationAST } from "graphql";
+import { type ExecutionResult, GraphQLError, getOperationAST } from "graphql";
 import { createYoga, type GraphQLParams, type Plugin, type YogaServerInstance } from "graphql-yoga";
 import { useOpenTelemetry } from "@envelop/opentelemetry";
 import { usePrometheus } from "@graphql-yoga/plugin-prometheus";
@@ -17,6 +17,7 @@ import { useCsrfPrevention } from "./http/csrf.js";
 import { MULTIPART_OPERATIONS } from "./http/graphql-multipart.js";
 import { requestScope } from "./logger.js";
 import { schema } from "./schema/index.js";
+import { StorageError } from "./storage/driver.js";
 
 export interface YogaOptions {
   db: Db;
@@ -49,6 +50,26 @@ const useMultipartOperations: Plugin<ServerContext> = {
   onRequestParse({ serverContext, setRequestParser }) {
     const operations = (serverContext as Partial<ServerContext> | undefined)?.[MULTIPART_OPERATIONS];
     if (operations !== undefined) setRequestParser(() => operations);
+  },
+};
+
+/** The error with the request's id added to its extensions. */
+function withRequestId(error: GraphQLError, requestId: string): GraphQLError {
+  const { nodes, source, positions, path, originalError, extensions } = error;
+  return new GraphQLError(error.message, { nodes, source, positions, path, originalError, extensions: { ...extensions, requestId } });
+}
+
+/**
+ * Every error of every answer carries the request's id in `extensions.requestId` (as every other
+ * endpoint's errors do, src/http/json.ts), so a client can quote it and an operator find the logs.
+ */
+const useRequestIdOnErrors: Plugin = {
+  onResultProcess({ result, setResult }) {
+    const requestId = requestScope.getStore()?.requestId;
+    if (requestId === undefined || Symbol.asyncIterator in result) return;
+    const tag = (one: ExecutionResult): ExecutionResult =>
+      one.errors === undefined ? one : { ...one, errors: one.errors.map((error) => withRequestId(error, requestId)) };
+    setResult(Array.isArray(result) ? result.map(tag) : tag(result as ExecutionResult));
   },
 };
 
@@ -105,6 +126,7 @@ export function createGraphQL(options: YogaOptions): GraphQLServer {
       useCsrfPrevention as Plugin<ServerContext>,
       useMultipartOperations,
       useOperationScope as Plugin<ServerContext>,
+      useRequestIdOnErrors as Plugin<ServerContext>,
       ...(documentLimitPlugins(options.limits) as Plugin<ServerContext>[]),
       // Operations by name and type, with their outcome and the time of each phase. HTTP timing
       // is the router's (http_request_duration_seconds); summaries and per-field work are off.
@@ -146,16 +168,21 @@ export function createGraphQL(options: YogaOptions): GraphQLServer {
       maskError(error, message) {
         if (typeof error === "object" && error !== null) masked.add(error);
         const original = error instanceof GraphQLError ? error.originalError : error;
+        const located = error instanceof GraphQLError ? error : undefined;
         const refused = clientError(original);
         if (refused !== null) {
-          const located = error instanceof GraphQLError ? error : undefined;
           return new GraphQLError(refused.message, { nodes: located?.nodes, path: located?.path, extensions: refused.extensions });
         }
         // Errors raised as GraphQLError (auth, bad input, the parser's) are meant for the client.
         if (error instanceof GraphQLError && (original == null || original instanceof GraphQLError)) return error;
-        const requestId = requestScope.getStore()?.requestId;
         logger.error({ err: original ?? error }, "unexpected error");
-        return new GraphQLError(message, { extensions: { code: "INTERNAL_SERVER_ERROR", requestId } });
+        // A fault the client cannot fix but should know of: say what it is, still as an internal error.
+        const full = original instanceof StorageError && original.code === "FULL";
+        return new GraphQLError(full ? "The storage is full: the file could not be stored. Try again later." : message, {
+          nodes: located?.nodes,
+          path: located?.path,
+          extensions: { code: "INTERNAL_SERVER_ERROR" },
+        });
       },
     },
     context: ({ caller }): Context => ({ db, files, caller, requestId: requestScope.getStore()?.requestId ?? "" }),

@@ -5,7 +5,7 @@ import type { Caller } from "../access/caller.js";
 import type { GraphQLServer } from "../yoga.js";
 import { CSRF_CODE, csrfRefusal } from "./csrf.js";
 import { refuseUnread } from "./drain.js";
-import { sendJson } from "./json.js";
+import { sendGraphQLError } from "./json.js";
 
 /**
  * GraphQL multipart requests (https://github.com/jaydenseric/graphql-multipart-request-spec) in
@@ -36,7 +36,7 @@ export function isMultipart(req: IncomingMessage): boolean {
 function graphqlError(res: ServerResponse, status: number, code: string, message: string): void {
   // The body was not (fully) read: the connection cannot carry another request.
   res.setHeader("connection", "close");
-  sendJson(res, status, { errors: [{ message, extensions: { code } }] });
+  sendGraphQLError(res, status, code, message);
 }
 
 /** A handler for multipart POSTs to the GraphQL endpoint. */
@@ -48,7 +48,7 @@ export function graphqlMultipart(
     // The CSRF rule Yoga applies (src/http/csrf.ts), here before a byte of the body is parsed.
     const refusal = csrfRefusal("POST", req.headers["content-type"], (name) => req.headers[name] !== undefined);
     if (refusal !== undefined) {
-      return refuseUnread(req, res, () => sendJson(res, 400, { errors: [{ message: refusal.message, extensions: { code: CSRF_CODE } }] }));
+      return refuseUnread(req, res, () => sendGraphQLError(res, 400, CSRF_CODE, refusal.message));
     }
     let operations: GraphQLParams | GraphQLParams[];
     try {

@@ -7,6 +7,7 @@ import { StorageError } from "../storage/driver.js";
 import { MAX_PART_BYTES, type LocalStorage } from "../storage/local.js";
 import { SignedUrlError } from "../storage/signing.js";
 import { refuseUnread } from "./drain.js";
+import { errorBody } from "./json.js";
 
 /**
  * The local driver's signed endpoints: `PUT /uploads/<key>` (single object or one multipart
@@ -288,7 +289,7 @@ async function sendError(req: IncomingMessage, res: ServerResponse, status: numb
     res.destroy();
     return;
   }
-  const body = JSON.stringify({ error: { code, message } });
+  const body = JSON.stringify(errorBody(code, message));
   const headers: Record<string, string> = {
     "Content-Type": "application/json; charset=utf-8",
     "Content-Length": String(Buffer.byteLength(body)),
@@ -302,7 +303,10 @@ async function sendError(req: IncomingMessage, res: ServerResponse, status: numb
 function asHttpError(error: unknown): HttpError | undefined {
   if (error instanceof HttpError) return error;
   if (error instanceof SignedUrlError) return new HttpError(403, error.code, error.message);
-  if (error instanceof StorageError && error.code !== "FAILED") {
+  if (error instanceof StorageError && error.code === "FULL") {
+    return new HttpError(507, "INSUFFICIENT_STORAGE", "the storage is full: the bytes were not kept; try again later");
+  }
+  if (error instanceof StorageError && error.code !== "FAILED" && error.code !== "FULL") {
     // EXISTS is 412, as S3 answers a conditional write (If-None-Match: *) whose key is taken.
     const status = { NOT_FOUND: 404, INVALID_PART: 400, TOO_LARGE: 413, EXISTS: 412 }[error.code];
     const code = error.code === "EXISTS" ? "OBJECT_EXISTS" : error.code;
@@ -314,7 +318,7 @@ function asHttpError(error: unknown): HttpError | undefined {
 export interface LocalStorageRoutesOptions {
   /** Whether an upload may still write (the file service answers); signed uploads are refused when not. */
   uploadOpen: UploadOpen;
-  /** Called with failures that are not the client's fault (disk full, permissions), which answer 500. */
+  /** Called with failures that are not the client's fault: a full disk (507), permissions and the rest (500). */
   onError?: (error: unknown, req: IncomingMessage) => void;
 }
 
@@ -340,8 +344,8 @@ export function localStorageRoutes(
       else throw new SignedUrlError(`this URL is not signed for ${req.method}`, "SIGNATURE_INVALID");
     } catch (error) {
       const refusal = asHttpError(error);
-      if (!refusal) options.onError?.(error, req);
-      const { status, code, message } = refusal ?? new HttpError(500, "INTERNAL", "the request failed on the server");
+      if (!refusal || refusal.status >= 500) options.onError?.(error, req);
+      const { status, code, message } = refusal ?? new HttpError(500, "INTERNAL_SERVER_ERROR", "the request failed on the server");
       await sendError(req, res, status, code, message);
     }
     return true;

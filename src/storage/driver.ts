@@ -167,13 +167,13 @@ export interface StorageDriver {
 
 /**
  * Raised by drivers for a failure the caller can act on (missing upload, bad part list, an object
- * that a create-only write would replace), and by drivers that convert every SDK failure (Azure)
+ * that a create-only write would replace, a store out of space: `FULL`), and by drivers that convert every SDK failure (Azure)
  * for any other failure of the store: `FAILED`, with the SDK's error as `cause`.
  */
 export class StorageError extends Error {
   constructor(
     message: string,
-    readonly code: "NOT_FOUND" | "INVALID_PART" | "TOO_LARGE" | "EXISTS" | "FAILED",
+    readonly code: "NOT_FOUND" | "INVALID_PART" | "TOO_LARGE" | "EXISTS" | "FULL" | "FAILED",
     options?: { cause?: unknown },
   ) {
     super(message, options);

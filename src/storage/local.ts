@@ -72,6 +72,14 @@ export class LocalStorage implements StorageDriver {
     this.urls = new UrlSigner(options.signingSecret);
   }
 
+  /** Checks at start that the directory can be created and written (a probe file in `.tmp`). */
+  async checkDir(): Promise<void> {
+    await mkdir(this.tmpDir, { recursive: true });
+    const probe = path.join(this.tmpDir, `${randomUUID()}.start`);
+    await writeFile(probe, "", { flag: "wx" });
+    await rm(probe, { force: true });
+  }
+
   private objectPath(key: string): string {
     return objectPath(this.dir, key);
   }
