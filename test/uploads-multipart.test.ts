@@ -1,5 +1,6 @@
 import { randomBytes } from "node:crypto";
 import { readdir } from "node:fs/promises";
+import os from "node:os";
 import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createFileMutation, sha256, type MutationResult } from "./helpers/files.js";
@@ -208,6 +209,63 @@ describe("GraphQL multipart uploads", () => {
     expect(await server.app.db.file.count({ where: { name: "aborted.bin" } })).toBe(0);
   });
 });
+
+describe("multipart files in any order", () => {
+  const twoFiles = `mutation ($a: CreateFileInput!, $b: CreateFileInput!) {
+    a: createFile(input: $a) { __typename ... on CreateFilePayload { file { checksumSha256 status } } }
+    b: createFile(input: $b) { __typename ... on CreateFilePayload { file { checksumSha256 status } } }
+  }`;
+  const variables = { a: { workspaceId: "default", name: "a.bin", file: null }, b: { workspaceId: "default", name: "b.bin", file: null } };
+  type Files = { data: Record<string, { file: { checksumSha256: string; status: string } }> };
+
+  it("stores two 5 MiB files sent in the opposite order to their mutations, and leaves no spooled file", async () => {
+    const spooledBefore = await spooled();
+    const first = randomBytes(5 * MiB);
+    const second = randomBytes(5 * MiB);
+    const started = Date.now();
+    const { status, body } = await postMultipart(server, { query: twoFiles, variables }, [
+      { paths: ["variables.b.file"], body: second },
+      { paths: ["variables.a.file"], body: first },
+    ]);
+    expect(status).toBe(200);
+    const data = (body as Files).data;
+    expect(data.a?.file).toMatchObject({ checksumSha256: sha256(first), status: "UPLOADED" });
+    expect(data.b?.file).toMatchObject({ checksumSha256: sha256(second), status: "UPLOADED" });
+    expect(Date.now() - started).toBeLessThan(30_000);
+    expect(await spooled()).toEqual(spooledBefore);
+  });
+
+  it("skips a part no operation uses when it comes before a used one", async () => {
+    const used = randomBytes(1 * MiB);
+    const query = `mutation ($a: CreateFileInput!) { a: createFile(input: $a) { __typename ... on CreateFilePayload { file { checksumSha256 status } } } }`;
+    const { status, body } = await postMultipart(server, { query, variables: { a: variables.a, unused: null } }, [
+      { paths: ["variables.unused"], body: randomBytes(2 * MiB) },
+      { paths: ["variables.a.file"], body: used },
+    ]);
+    expect(status).toBe(200);
+    expect((body as Files).data.a?.file).toMatchObject({ checksumSha256: sha256(used), status: "UPLOADED" });
+  });
+
+  it("refuses a spooled part over MAX_SINGLE_UPLOAD_BYTES with PayloadTooLargeError", async () => {
+    const small = await startServer({ MAX_SINGLE_UPLOAD_BYTES: String(1 * MiB) });
+    try {
+      const { body } = await postMultipart(small, { query: twoFiles, variables }, [
+        { paths: ["variables.b.file"], body: randomBytes(2 * MiB) },
+        { paths: ["variables.a.file"], body: randomBytes(1000) },
+      ]);
+      const data = (body as { data: Record<string, { __typename: string }> }).data;
+      expect(data.a?.__typename).toBe("CreateFilePayload");
+      expect(data.b?.__typename).toBe("PayloadTooLargeError");
+    } finally {
+      await small.close();
+    }
+  });
+});
+
+/** Spool files of the multipart layer in the temporary directory. */
+async function spooled(): Promise<string[]> {
+  return (await readdir(os.tmpdir())).filter((name) => name.startsWith("graphql-files-spool-"));
+}
 
 describe("multipart requests that name a missing file", () => {
   it("answers with a ValidationError on file and keeps no row", async () => {

@@ -5,6 +5,7 @@ import type { Caller } from "../access/caller.js";
 import type { GraphQLServer } from "../yoga.js";
 import { CSRF_CODE, csrfRefusal } from "./csrf.js";
 import { refuseUnread } from "./drain.js";
+import { UploadSpool } from "./upload-spool.js";
 import { sendGraphQLError } from "./json.js";
 
 /**
@@ -65,14 +66,24 @@ export function graphqlMultipart(
       const code = status === 413 ? "REQUEST_ENTITY_TOO_LARGE" : "BAD_REQUEST";
       return graphqlError(res, typeof status === "number" && status < 500 ? status : 400, code, (error as Error).message);
     }
+    // Parts that arrive before the resolver wanting them are spooled (src/http/upload-spool.ts).
+    const spool = new UploadSpool();
+    spool.watch(operations);
     const headers = new Headers();
     for (const [name, value] of Object.entries(req.headers)) {
       if (value === undefined || name === "content-length" || name === "transfer-encoding") continue;
       for (const item of Array.isArray(value) ? value : [value]) headers.append(name, item);
     }
     const request = new Request(new URL(req.url ?? "/graphql", "http://localhost"), { method: "POST", headers });
-    const response = await graphql.fetch(request, { caller, [MULTIPART_OPERATIONS]: operations });
-    const body = Buffer.from(await response.arrayBuffer());
+    let response: Response;
+    let body: Buffer;
+    try {
+      response = await graphql.fetch(request, { caller, [MULTIPART_OPERATIONS]: operations });
+      body = Buffer.from(await response.arrayBuffer());
+    } finally {
+      // The operations are done with the parts: spooled copies go before the client hears back.
+      await spool.close();
+    }
     if (!req.readableEnded) {
       // Parts no operation read (a refused request, an unused file): drop the rest of the body.
       req.unpipe();

@@ -279,8 +279,12 @@ async function serveDownload({ storage, req, res, key, query }: SignedRequest): 
     res.end();
     return;
   }
-  // A client that goes away mid-download only ends its own stream.
-  await pipeline(await storage.getObject(key), res).catch(() => undefined);
+  await pipeline(await storage.getObject(key), res).catch((error: unknown) => {
+    // A client that goes away mid-download only ends its own stream; a failed read of the disk
+    // is ours, and goes on to be logged (the response is cut, as its headers are already sent).
+    if ((error as NodeJS.ErrnoException).code === "ERR_STREAM_PREMATURE_CLOSE") return;
+    throw error;
+  });
 }
 
 async function sendError(req: IncomingMessage, res: ServerResponse, status: number, code: string, message: string): Promise<void> {
