@@ -49,6 +49,8 @@ export interface App {
   db: Db;
   storage: StorageDriver;
   files: FileService;
+  /** Expires pending uploads and reconciles the store with the rows (every instance runs one). */
+  sweeper: PendingSweeper;
   /** Stops background work and closes the database and the storage driver. */
   close(): Promise<void>;
 }
@@ -97,7 +99,13 @@ export async function createApp(config: Config, logger: Logger): Promise<App> {
     maxFiles: MAX_FILES_PER_REQUEST,
     maxOperationsBytes: jsonBodyLimit(config.maxInlineBytes),
   });
-  const sweeper = new PendingSweeper({ db, storage, logger });
+  const sweeper = new PendingSweeper({
+    db,
+    provider: providerOf(config.databaseUrl),
+    storage,
+    logger,
+    onMissingObjects: (count) => metrics.missingObjects(count),
+  });
   sweeper.start();
   const { redisUrl } = config;
   const redis = redisUrl === undefined ? undefined : await startupStep("REDIS_URL", "cannot connect to Redis", () => connectRedis(redisUrl, logger));
@@ -153,6 +161,7 @@ export async function createApp(config: Config, logger: Logger): Promise<App> {
     db,
     storage,
     files,
+    sweeper,
     async close() {
       sweeper.stop();
       redis?.disconnect();

@@ -16,6 +16,7 @@ import {
 } from "./errors.js";
 import { chooseSource, drainUnread, ingestError, openBytes, sourceLimit, storeInspected, type ByteSource } from "./ingest.js";
 import { mustDownloadAsAttachment } from "./inspect.js";
+import { fileIdOfKey, storageKeyOf } from "./keys.js";
 import { type FileFilter, type FileOrder, type FilePage, listFiles, type PageRequest } from "./listing.js";
 import { joinParts, multipartTarget } from "./multipart.js";
 import { ancestorRows, buildFileData, fileName, labelRows, newFileChildren, withLabels } from "./records.js";
@@ -400,20 +401,6 @@ export class FileService {
       expiresAt: new Date(Date.now() + expiresIn * 1000),
     });
   }
-}
-
-/**
- * Where a file's bytes are stored: a key of its own, never reused, since the file's id is a fresh
- * UUID. A key names its file, so the upload routes can ask about it by primary key.
- */
-function storageKeyOf(workspaceId: string, fileId: string): string {
-  return `${workspaceId}/${fileId}`;
-}
-
-/** The file id a storage key names, if it is one of ours. */
-function fileIdOfKey(key: string): string | undefined {
-  const id = key.split("/").at(-1);
-  return id !== undefined && /^[0-9a-f-]{36}$/.test(id) ? id : undefined;
 }
 
 function conflict(externalId: string | null | undefined): ConflictError {

@@ -22,6 +22,12 @@ export class Metrics {
     registers: [this.registry],
   });
 
+  private readonly missing = new Counter({
+    name: "files_missing_objects_total",
+    help: "UPLOADED files the sweeper found without their object in the store (marked FAILED)",
+    registers: [this.registry],
+  });
+
   constructor() {
     collectDefaultMetrics({ register: this.registry });
   }
@@ -30,6 +36,10 @@ export class Metrics {
   observe(req: IncomingMessage, res: ServerResponse): void {
     const stop = this.requests.startTimer({ route: routeOf(req.url ?? "/"), method: req.method ?? "" });
     res.once("close", () => stop({ status: String(res.statusCode) }));
+  }
+
+  missingObjects(count: number): void {
+    this.missing.inc(count);
   }
 
   rateLimited(budget: Budget): void {

@@ -46,6 +46,19 @@ export interface PutObjectOptions {
 }
 
 /** A stored object as the store reports it. */
+/** An object as a listing shows it. */
+export interface ListedObject {
+  key: string;
+  lastModified: Date;
+}
+
+/** A multipart upload in progress as a listing shows it. */
+export interface ListedUpload {
+  key: string;
+  uploadId: string;
+  initiated: Date;
+}
+
 export interface ObjectInfo {
   size: number;
   /** Hex SHA-256 when the store knows it without reading the bytes; undefined otherwise. */
@@ -160,6 +173,16 @@ export interface StorageDriver {
    * itself (S3 with a lifecycle rule) has nothing to do here.
    */
   removeAbandoned?(before: Date): Promise<number>;
+
+  /**
+   * Every stored object, a page at a time, with when it was last written: what the sweeper
+   * reconciles with the rows (objects no row names). Staging areas (temporary files, parts of
+   * multipart uploads) are not listed.
+   */
+  listObjects?(): AsyncIterable<ListedObject[]>;
+
+  /** Multipart uploads begun and neither completed nor aborted, a page at a time. */
+  listMultipartUploads?(): AsyncIterable<ListedUpload[]>;
 
   /** Releases the driver's connections; the driver is not used afterwards. */
   close(): Promise<void>;
