@@ -16,6 +16,13 @@ it("names SOURCE_URL_TIMEOUT when it is not a positive whole number", () => {
   expect(() => loadConfig({ SOURCE_URL_TIMEOUT: "0" })).toThrow(/SOURCE_URL_TIMEOUT/);
 });
 
+it("reads MAX_NAME_LENGTH, 255 by default and at most 1024", () => {
+  expect(loadConfig({}).maxNameLength).toBe(255);
+  expect(loadConfig({ MAX_NAME_LENGTH: "1024" }).maxNameLength).toBe(1024);
+  expect(() => loadConfig({ MAX_NAME_LENGTH: "1025" })).toThrow(/MAX_NAME_LENGTH must be at most 1024/);
+  expect(() => loadConfig({ MAX_NAME_LENGTH: "0" })).toThrow(/MAX_NAME_LENGTH/);
+});
+
 describe("STORAGE_DRIVER=azure", () => {
   const key = Buffer.alloc(64, 7).toString("base64");
 

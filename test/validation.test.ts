@@ -94,6 +94,59 @@ describe("createFile validation (DESIGN.md limits)", () => {
   it("reports every bad field at once", async () => {
     expect(await fieldErrorPaths({ name: "", source: "s".repeat(129) })).toEqual(["input.name", "input.source"]);
   });
+
+  const sessionId = "9b2f3c1e-57a4-4d0b-8e6f-0a1b2c3d4e5f";
+
+  it("requires a UUID sessionId for SESSION scope", async () => {
+    expect(await fieldErrorPaths({ scope: "SESSION", sessionId: "editor-session-1" })).toEqual(["input.sessionId"]);
+    await accepted({ scope: "SESSION", sessionId });
+  });
+
+  it("refuses an entityId beside scope SESSION, on entityId", async () => {
+    expect(await fieldErrorPaths({ scope: "SESSION", sessionId, entityId: "e-1" })).toEqual(["input.entityId"]);
+  });
+
+  it("refuses a sessionId beside scope ENTITY or WORKSPACE, on sessionId", async () => {
+    expect(await fieldErrorPaths({ scope: "ENTITY", entityId: "e-1", sessionId })).toEqual(["input.sessionId"]);
+    expect(await fieldErrorPaths({ sessionId })).toEqual(["input.sessionId"]);
+  });
+
+  it("accepts source times from 1970-01-01T00:00:00Z and refuses earlier ones", async () => {
+    await accepted({ sourceCreatedTime: "1970-01-01T00:00:00.000Z", sourceModifiedTime: "1970-01-01T00:00:00.000Z" });
+    expect(await fieldErrorPaths({ sourceCreatedTime: "1969-12-31T23:59:59.999Z" })).toEqual(["input.sourceCreatedTime"]);
+    expect(await fieldErrorPaths({ sourceModifiedTime: "1969-12-31T23:59:59.999Z" })).toEqual(["input.sourceModifiedTime"]);
+  });
+});
+
+describe("MAX_NAME_LENGTH", () => {
+  let long: TestServer;
+  beforeAll(async () => {
+    long = await startServer({ MAX_NAME_LENGTH: "1024" });
+  });
+  afterAll(() => long.close());
+
+  // Four-byte characters that do not repeat (CJK Extension B), so no compression shrinks them: 4 KiB
+  // in UTF-8, over what one PostgreSQL index entry holds.
+  const wide = (seed: number) =>
+    Array.from({ length: 1023 }, (_, i) => String.fromCodePoint(0x20000 + ((i * 7919 + seed) % 40000))).join("");
+
+  it("accepts names up to 1024 characters, four-byte ones included, and sorts them by name", async () => {
+    const [b, a] = [`b${wide(1)}`, `a${wide(2)}`];
+    for (const name of [b, a, "a".repeat(1024)]) {
+      const result = await createFile(long, { name });
+      expect(result.__typename, JSON.stringify(result).slice(0, 200)).toBe("CreateFilePayload");
+      expect(result.file?.name).toBe(name);
+    }
+    const listed = await long.graphql<{ files: { edges: { node: { name: string } }[] } }>(
+      `{ files(workspaceId: "default", orderBy: { field: NAME, direction: ASC }) { edges { node { name } } } }`,
+    );
+    expect(listed.data.files.edges.map((edge) => edge.node.name)).toEqual(["a".repeat(1024), a, b]);
+  });
+
+  it("refuses a name of 1025 characters", async () => {
+    const result = await createFile(long, { name: "a".repeat(1025) });
+    expect(result.fieldErrors).toEqual([{ path: ["input", "name"], message: "must be at most 1024 characters" }]);
+  });
 });
 
 describe("createFile limits and conflicts", () => {

@@ -23,10 +23,19 @@ export function buildFileData(fields: FileFields) {
   return data;
 }
 
+/**
+ * Code points of the folded name the NAME order compares. At 4 bytes each this stays within what
+ * one PostgreSQL B-tree entry holds (2704 bytes, the workspace and file ids included), whatever
+ * MAX_NAME_LENGTH allows; names alike in their first 512 characters are ordered by id.
+ */
+const ORDERED_NAME_LENGTH = 512;
+
 /** The name columns: the NFC name, its folded form for ordering, and its search form. */
 export function fileName(name: string): { name: string; nameFolded: string; nameSearch: string } {
   const normalized = normalizeName(name);
-  return { name: normalized, nameFolded: foldName(normalized), nameSearch: searchForm(normalized) };
+  const folded = foldName(normalized);
+  const ordered = folded.length <= ORDERED_NAME_LENGTH ? folded : [...folded].slice(0, ORDERED_NAME_LENGTH).join("");
+  return { name: normalized, nameFolded: ordered, nameSearch: searchForm(normalized) };
 }
 
 /** The form names are ordered in: NFC, lower case. */

@@ -21,6 +21,8 @@ export interface FileLimits {
   maxInlineBytes: number;
   maxSingleUploadBytes: number;
   maxFileBytes: number;
+  /** Longest file name, in characters after NFC (MAX_NAME_LENGTH). */
+  maxNameLength: number;
   /** Exact `type/subtype` or `type/*`, lower case; empty allows every type. */
   allowedMimeTypes: string[];
 }

@@ -16,6 +16,7 @@ const limits: FileLimits = {
   maxInlineBytes: 7 * MiB,
   maxSingleUploadBytes: 256 * MiB,
   maxFileBytes: 1024 * MiB,
+  maxNameLength: 255,
   allowedMimeTypes: [],
 };
 
@@ -32,6 +33,14 @@ describe("name", () => {
 
   it("accepts a name of 255 characters", () => {
     expect(validate({ name: "a".repeat(255) })).toEqual([]);
+  });
+
+  it("takes its length limit from MAX_NAME_LENGTH", () => {
+    expect(validate({ name: "a".repeat(1024) }, { maxNameLength: 1024 })).toEqual([]);
+    expect(errorsAt(validate({ name: "a".repeat(1025) }, { maxNameLength: 1024 }), "name")).toEqual([
+      "must be at most 1024 characters",
+    ]);
+    expect(errorsAt(validate({ name: "a".repeat(11) }, { maxNameLength: 10 }), "name")).toEqual(["must be at most 10 characters"]);
   });
 
   it("rejects a name of 256 characters", () => {
@@ -480,10 +489,29 @@ describe("scope", () => {
     ]);
   });
 
-  it("rejects a sessionId of 256 characters", () => {
-    expect(errorsAt(validate({ scope: "SESSION", sessionId: "s".repeat(256) }), "sessionId")).toEqual([
-      "must be at most 255 characters",
+  it("accepts SESSION scope with a UUID sessionId", () => {
+    expect(validate({ scope: "SESSION", sessionId: "3F2504E0-4F89-11D3-9A0C-0305E82C3301" })).toEqual([]);
+  });
+
+  it.each([
+    ["a word", "session-1"],
+    ["a UUID without hyphens", "3f2504e04f8911d39a0c0305e82c3301"],
+    ["a UUID with braces", "{3f2504e0-4f89-11d3-9a0c-0305e82c3301}"],
+    ["a UUID one digit short", "3f2504e0-4f89-11d3-9a0c-0305e82c330"],
+  ])("rejects a sessionId that is %s", (_label, sessionId) => {
+    expect(errorsAt(validate({ scope: "SESSION", sessionId }), "sessionId")).toEqual([
+      "must be a UUID (8-4-4-4-12 hexadecimal digits)",
     ]);
+  });
+
+  it.each(["WORKSPACE", "SESSION"] as const)("rejects an entityId beside scope %s, on entityId", (scope) => {
+    const errors = validate({ scope, entityId: "e1", ...(scope === "SESSION" ? { sessionId: "3f2504e0-4f89-11d3-9a0c-0305e82c3301" } : {}) });
+    expect(errors).toEqual([{ path: ["input", "entityId"], message: "is only allowed with scope ENTITY" }]);
+  });
+
+  it.each(["WORKSPACE", "ENTITY"] as const)("rejects a sessionId beside scope %s, on sessionId", (scope) => {
+    const errors = validate({ scope, sessionId: "3f2504e0-4f89-11d3-9a0c-0305e82c3301", ...(scope === "ENTITY" ? { entityId: "e1" } : {}) });
+    expect(errors).toEqual([{ path: ["input", "sessionId"], message: "is only allowed with scope SESSION" }]);
   });
 
   it("accepts WORKSPACE scope without ids", () => {
@@ -496,6 +524,13 @@ describe("source times", () => {
     expect(
       validate({ sourceCreatedTime: new Date("2024-02-01T00:00:00Z"), sourceModifiedTime: new Date("2024-01-01T00:00:00Z") }),
     ).toEqual([]);
+  });
+
+  it("accepts 1970-01-01T00:00:00Z and rejects the millisecond before", () => {
+    expect(validate({ sourceCreatedTime: new Date(0), sourceModifiedTime: new Date(0) })).toEqual([]);
+    const errors = validate({ sourceCreatedTime: new Date(-1), sourceModifiedTime: new Date(-1) });
+    expect(errors.map((error) => error.path.join("."))).toEqual(["input.sourceCreatedTime", "input.sourceModifiedTime"]);
+    expect(errors[0]?.message).toBe("must not be before 1970-01-01T00:00:00Z");
   });
 
   it("rejects an invalid date", () => {

@@ -17,7 +17,8 @@ export interface ValidateOptions {
   requireName?: boolean;
 }
 
-const MAX_NAME = 255;
+/** The longest MAX_NAME_LENGTH may allow. */
+export const MAX_NAME_LENGTH_CEILING = 1024;
 const MAX_EXTERNAL_ID = 255;
 const MAX_DIRECTORY = 512;
 const MAX_SOURCE = 128;
@@ -50,6 +51,10 @@ const MIME_TYPE = new RegExp(
 );
 const CHECKSUM = /^[0-9a-f]{64}$/i;
 const SCOPES: readonly string[] = ["WORKSPACE", "ENTITY", "SESSION"];
+/** RFC 9562 §4 string form: 8-4-4-4-12 hexadecimal digits (any version; the nil and max UUIDs included). */
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+/** Source times are Unix times: none before the epoch. */
+const EPOCH = 0;
 
 /** Whether `value` has more than `max` code points, without counting huge inputs to the end. */
 function longerThan(value: string, max: number): boolean {
@@ -118,9 +123,9 @@ export function checkDeclaredSize(
 }
 
 /** Problems with a file name, or undefined. Expects the NFC form. */
-function nameProblem(name: string): string | undefined {
+function nameProblem(name: string, maxLength: number): string | undefined {
   if (name.length === 0) return "must not be empty";
-  if (longerThan(name, MAX_NAME)) return `must be at most ${MAX_NAME} characters`;
+  if (longerThan(name, maxLength)) return `must be at most ${maxLength} characters`;
   if (name.includes("/") || name.includes("\\")) return "must not contain / or \\";
   if (CONTROL.test(name)) return "must not contain control characters";
   if (BIDI.test(name)) return "must not contain bidirectional control characters";
@@ -226,7 +231,7 @@ export function validateFileFields(
   if (input.name === null || (input.name === undefined && options.requireName === true)) {
     check("name", "is required");
   } else if (input.name !== undefined) {
-    check("name", nameProblem(normalizeName(input.name)));
+    check("name", nameProblem(normalizeName(input.name), limits.maxNameLength));
   }
 
   if (typeof input.externalId === "string") {
@@ -256,15 +261,22 @@ export function validateFileFields(
   if (input.scope !== undefined && input.scope !== null && !SCOPES.includes(input.scope)) {
     check("scope", "must be WORKSPACE, ENTITY or SESSION");
   }
+  // Each scope id belongs to its scope: an entityId beside scope SESSION (or a sessionId beside
+  // ENTITY) is refused rather than stored where no listing by scope would find it.
   for (const [field, scope] of [["entityId", "ENTITY"], ["sessionId", "SESSION"]] as const) {
     const value = input[field];
-    if (typeof value === "string" && value !== "") check(field, maxLength(value, MAX_SCOPE_ID));
-    else if (input.scope === scope) check(field, `is required when scope is ${scope}`);
+    if (typeof value === "string" && value !== "") {
+      if (input.scope !== undefined && input.scope !== scope) check(field, `is only allowed with scope ${scope}`);
+      else if (field === "sessionId") check(field, UUID.test(value) ? undefined : "must be a UUID (8-4-4-4-12 hexadecimal digits)");
+      else check(field, maxLength(value, MAX_SCOPE_ID));
+    } else if (input.scope === scope) check(field, `is required when scope is ${scope}`);
   }
 
   for (const field of ["sourceCreatedTime", "sourceModifiedTime"] as const) {
     const value = input[field];
-    if (value instanceof Date && Number.isNaN(value.getTime())) check(field, "must be a valid date and time");
+    if (!(value instanceof Date)) continue;
+    if (Number.isNaN(value.getTime())) check(field, "must be a valid date and time");
+    else if (value.getTime() < EPOCH) check(field, "must not be before 1970-01-01T00:00:00Z");
   }
   return errors;
 }

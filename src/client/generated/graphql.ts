@@ -21,6 +21,7 @@ export type CreateFileInput = {
   content?: string | null | undefined;
   description?: string | null | undefined;
   directory?: string | null | undefined;
+  /** Required with scope ENTITY, refused with any other scope. */
   entityId?: string | null | undefined;
   /** Your own id, unique in the workspace. */
   externalId?: string | null | undefined;
@@ -34,11 +35,14 @@ export type CreateFileInput = {
   /** With externalId: replace that file, keeping its content until the new upload completes. */
   overwrite?: boolean | null | undefined;
   scope?: FileScope | null | undefined;
+  /** A UUID; required with scope SESSION, refused with any other scope. */
   sessionId?: string | null | undefined;
   /** Bytes; when given, the upload must have exactly this size. */
   size?: number | null | undefined;
   source?: string | null | undefined;
+  /** Not before 1970-01-01T00:00:00Z. */
   sourceCreatedTime?: string | null | undefined;
+  /** Not before 1970-01-01T00:00:00Z. */
   sourceModifiedTime?: string | null | undefined;
   /** An http(s) URL the server downloads the bytes from. */
   sourceUrl?: string | null | undefined;
