@@ -70,6 +70,35 @@ describe(`migrations (${testProvider})`, () => {
     ]);
   });
 
+  it("upgrades a database of the schema before 0006 with files: their metadata is kept, as JSON, and filterable", async () => {
+    const database = await emptyDatabase();
+    await migrate(database.url, known.filter((migration) => migration.name < "0006"));
+    const now = new Date();
+    const at = testProvider === "postgresql" ? now : now.toISOString();
+    await execute(database.url, `INSERT INTO "Workspace" ("id", "slug", "name") VALUES ('w1', 'default', 'Default')`);
+    // Escapes in the stored JSON text: the hash of each value must be the one the server computes.
+    const metadata = { note: 'line\nbreak\u0001 "quoted" \\ é', plain: "x" };
+    for (const [id, stored] of [["f1", JSON.stringify(metadata)], ["f2", JSON.stringify({ plain: "y" })], ["f3", "{}"]] as const) {
+      await execute(
+        database.url,
+        `INSERT INTO "File" ("id", "workspaceId", "name", "nameFolded", "nameSearch", "status", "metadata", "storageKey", "uploadMethod", "createdAt", "updatedAt")
+         VALUES ($1, 'w1', $1, $1, $1, 'UPLOADED', $2, $1, 'PUT', $3, $3)`,
+        [id, stored, at],
+      );
+    }
+    const server = await startServer({ DATABASE_URL: database.url });
+    cleanups.push(() => server.close());
+    const files = await server.graphql<{ files: { edges: { node: { name: string; metadata: unknown } }[] } }>(
+      `query ($filter: FileFilter) { files(workspaceId: "default", filter: $filter) { edges { node { name metadata } } } }`,
+      { filter: { metadata: { note: metadata.note } } },
+    );
+    expect(files.data.files.edges).toEqual([{ node: { name: "f1", metadata } }]);
+    const byPlain = await server.graphql<{ files: { edges: { node: { name: string } }[] } }>(
+      `{ files(workspaceId: "default", filter: { metadata: { plain: "y" } }) { edges { node { name } } } }`,
+    );
+    expect(byPlain.data.files.edges).toEqual([{ node: { name: "f2" } }]);
+  });
+
   it("refuses to start against a database that is newer than the code", async () => {
     const database = await emptyDatabase();
     await migrate(database.url);

@@ -73,8 +73,15 @@ describe("createFile validation (DESIGN.md limits)", () => {
     expect(await fieldErrorPaths({ metadata: { k: "v".repeat(10240) } })).toHaveLength(1);
   });
 
-  it("rejects a metadata value that is not a string", async () => {
-    expect(await fieldErrorPaths({ metadata: { k: 1 } })).toEqual(["input.metadata.k"]);
+  it("accepts metadata values of any JSON, counted by their serialized JSON", async () => {
+    await accepted({ metadata: { n: 1, b: false, z: null, tags: ["a"], o: { x: [1] } } });
+    // ["…"] is the string and 4 bytes: 1 + 10235 + 4 = 10240 in all, then one byte more.
+    await accepted({ metadata: { k: ["v".repeat(10235)] } });
+    expect(await fieldErrorPaths({ metadata: { k: ["v".repeat(10236)] } })).toEqual(["input.metadata"]);
+  });
+
+  it("refuses NUL inside a metadata value, which PostgreSQL cannot store", async () => {
+    expect(await fieldErrorPaths({ metadata: { k: { note: "a\u0000b" } } })).toEqual(["input.metadata.k"]);
   });
 
   it("accepts 10 labels and rejects 11", async () => {

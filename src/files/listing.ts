@@ -1,6 +1,8 @@
 import type { Db, Prisma } from "../db/client.js";
 import { ValidationError } from "./errors.js";
+import { metadataRows } from "./metadata.js";
 import { searchForm, withLabels } from "./records.js";
+import { metadataErrors } from "./validation.js";
 import type { FileRecord, FileScope, FileStatus } from "./types.js";
 
 export interface FileFilter {
@@ -19,6 +21,8 @@ export interface FileFilter {
   scope?: FileScope | null;
   entityId?: string | null;
   sessionId?: string | null;
+  /** Files whose metadata has each of these keys with exactly that JSON value. */
+  metadata?: unknown;
 }
 
 export type FileOrderField = "CREATED_AT" | "UPLOADED_AT" | "NAME" | "SIZE";
@@ -83,7 +87,26 @@ function filterWhere(readable: Prisma.FileWhereInput, filter: FileFilter | null 
   if (filter.scope) and.push({ scope: filter.scope });
   if (filter.entityId != null) and.push({ entityId: filter.entityId });
   if (filter.sessionId != null) and.push({ sessionId: filter.sessionId });
+  if (filter.metadata != null) {
+    for (const { key, valueHash } of metadataRows("", filterMetadata(filter.metadata))) {
+      and.push({ metadataEntries: { some: { key, valueHash } } });
+    }
+  }
   return { AND: and };
+}
+
+/** Most keys a `metadata` filter may name. */
+const maxMetadataFilterKeys = 16;
+
+/** The `metadata` filter, checked: an object of JSON values naming at most 16 keys. */
+function filterMetadata(metadata: unknown): Record<string, unknown> {
+  const problems = metadataErrors(metadata, ["filter", "metadata"]);
+  if (problems.length > 0) throw new ValidationError(problems);
+  const entries = Object.entries(metadata as Record<string, unknown>);
+  if (entries.length > maxMetadataFilterKeys) {
+    throw ValidationError.field(["filter", "metadata"], `must name at most ${maxMetadataFilterKeys} keys`);
+  }
+  return Object.fromEntries(entries);
 }
 
 /**

@@ -1,4 +1,5 @@
 import type { Prisma } from "../db/client.js";
+import { type Metadata, metadataRows } from "./metadata.js";
 import type { FileFields } from "./types.js";
 import { normalizeChecksum, normalizeDirectory, normalizeMimeType, normalizeName } from "./validation.js";
 
@@ -12,7 +13,8 @@ export function buildFileData(fields: FileFields) {
     directory: fields.directory == null ? undefined : normalizeDirectory(fields.directory),
     description: fields.description ?? undefined,
     source: fields.source ?? undefined,
-    metadata: fields.metadata == null ? undefined : JSON.stringify(fields.metadata),
+    // Validated before it gets here (validateFileFields): a plain object of JSON values.
+    metadata: fields.metadata == null ? undefined : (fields.metadata as Metadata),
     scope: fields.scope ?? undefined,
     entityId: fields.entityId ?? undefined,
     sessionId: fields.sessionId ?? undefined,
@@ -74,15 +76,25 @@ export function ancestorRows(
   return segments.map((_, index) => ({ workspaceId, directory: `/${segments.slice(0, index + 1).join("/")}`, createdAt }));
 }
 
+/** What a new file's child rows are made from. */
+export interface FileChildren {
+  labels: readonly string[];
+  directory: string | null | undefined;
+  /** The validated metadata map, if any. */
+  metadata: unknown;
+}
+
 /**
- * The nested creates of a new file's labels and FileAncestor rows, each left out when empty:
- * Prisma runs a statement for a nested create even when it creates nothing.
+ * The nested creates of a new file's labels, FileAncestor and FileMetadata rows, each left out
+ * when empty: Prisma runs a statement for a nested create even when it creates nothing.
  */
-export function newFileChildren(workspaceId: string, labels: readonly string[], directory: string | null | undefined, createdAt: Date) {
+export function newFileChildren(workspaceId: string, { labels, directory, metadata }: FileChildren, createdAt: Date) {
   const ancestors = ancestorRows(workspaceId, directory, createdAt);
+  const entries = metadataRows(workspaceId, metadata);
   return {
     ...(labels.length > 0 ? { labels: { create: labels.map((label) => ({ workspaceId, label })) } } : {}),
     ...(ancestors.length > 0 ? { ancestors: { create: ancestors } } : {}),
+    ...(entries.length > 0 ? { metadataEntries: { create: entries } } : {}),
   };
 }
 

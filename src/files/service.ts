@@ -17,6 +17,7 @@ import {
 import { chooseSource, drainUnread, ingestError, openBytes, sourceLimit, storeInspected, type ByteSource } from "./ingest.js";
 import { mustDownloadAsAttachment } from "./inspect.js";
 import { type FileFilter, type FileOrder, type FilePage, listFiles, type PageRequest } from "./listing.js";
+import { metadataRows } from "./metadata.js";
 import { joinParts, multipartTarget } from "./multipart.js";
 import { ancestorRows, buildFileData, fileName, labelRows, newFileChildren, withLabels } from "./records.js";
 import { completeMismatch, inRequestMismatch, UploadSettler, type VerifiedBytes } from "./settle.js";
@@ -208,7 +209,7 @@ export class FileService {
           multipartUploadId,
           createdAt,
           expiresAt: new Date(createdAt.getTime() + this.options.pendingUploadTtl * 1000),
-          ...newFileChildren(workspaceId, labels, row.directory, createdAt),
+          ...newFileChildren(workspaceId, { labels, directory: row.directory, metadata: row.metadata }, createdAt),
         },
       });
       return { ...written, labels: labels.map((label) => ({ label })) };
@@ -325,6 +326,10 @@ export class FileService {
       if (request.labels != null) {
         await tx.fileLabel.deleteMany({ where: { fileId: file.id } });
         await tx.fileLabel.createMany({ data: labelRows(file.workspaceId, request.labels).map((row) => ({ ...row, fileId: file.id })) });
+      }
+      if (data.metadata !== undefined) {
+        await tx.fileMetadata.deleteMany({ where: { fileId: file.id } });
+        await tx.fileMetadata.createMany({ data: metadataRows(file.workspaceId, data.metadata).map((row) => ({ ...row, fileId: file.id })) });
       }
       if (data.directory !== undefined) {
         await tx.fileAncestor.deleteMany({ where: { fileId: file.id } });

@@ -316,7 +316,7 @@ describe("metadata", () => {
     // "€" is 3 bytes in UTF-8: 3413 × 3 + 2 = 10241.
     const value = `${"€".repeat(3413)}ab`;
     expect(validate({ metadata: { note: value } })).toEqual([
-      { path: ["input", "metadata", "note"], message: "must be at most 10240 bytes" },
+      { path: ["input", "metadata", "note"], message: "must be at most 10240 bytes (as JSON, unless a string)" },
     ]);
   });
 
@@ -331,9 +331,39 @@ describe("metadata", () => {
     ]);
   });
 
-  it("rejects a value that is not a string", () => {
-    expect(validate({ metadata: { count: 3, ok: "yes" } })).toEqual([
-      { path: ["input", "metadata", "count"], message: "must be a string" },
+  it("accepts any JSON value", () => {
+    const metadata = { count: 3, ratio: -0.5, ok: true, none: null, tags: ["a", "b"], nested: { deep: [{ x: 1 }] } };
+    expect(validate({ metadata })).toEqual([]);
+  });
+
+  it("counts a value that is not a string by its serialized JSON", () => {
+    // ["…"] serializes to the string's bytes and 4 more: 10236 + 4 = 10240, then 10241.
+    expect(validate({ metadata: { k: ["v".repeat(10236)] } })).toEqual([
+      { path: ["input", "metadata"], message: "keys and values must total at most 10240 bytes" },
+    ]);
+    expect(validate({ metadata: { k: ["v".repeat(10235)] } })).toEqual([]);
+    expect(errorsAt(validate({ metadata: { k: ["v".repeat(10237)] } }), "metadata", "k")).toEqual([
+      "must be at most 10240 bytes (as JSON, unless a string)",
+    ]);
+  });
+
+  it.each([
+    ["NUL in a string", { k: ["a\u0000b"] }, "must not contain NUL or unpaired surrogates"],
+    ["an unpaired surrogate", { k: { x: "\ud800" } }, "must not contain NUL or unpaired surrogates"],
+    ["NUL in a nested key", { k: { "a\u0000": 1 } }, "must not contain NUL or unpaired surrogates"],
+    ["an infinite number", { k: [Number.POSITIVE_INFINITY] }, "must hold finite numbers only"],
+    ["nesting 33 deep", { k: JSON.parse(`${"[".repeat(33)}${"]".repeat(33)}`) as unknown }, "must not nest arrays and objects more than 32 deep"],
+  ])("rejects a value with %s", (_label, metadata, message) => {
+    expect(errorsAt(validate({ metadata }), "metadata", "k")).toEqual([message]);
+  });
+
+  it("accepts nesting 32 deep", () => {
+    expect(validate({ metadata: { k: JSON.parse(`${"[".repeat(32)}${"]".repeat(32)}`) as unknown } })).toEqual([]);
+  });
+
+  it("rejects a key with NUL", () => {
+    expect(errorsAt(validate({ metadata: { "a\u0000": "v" } }), "metadata", "a\u0000")).toEqual([
+      "key must not contain NUL or unpaired surrogates",
     ]);
   });
 
@@ -343,7 +373,7 @@ describe("metadata", () => {
     ["a number", 1],
   ])("rejects metadata that is %s", (_label, metadata) => {
     expect(validate({ metadata })).toEqual([
-      { path: ["input", "metadata"], message: "must be an object of string values" },
+      { path: ["input", "metadata"], message: "must be an object" },
     ]);
   });
 

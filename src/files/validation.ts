@@ -162,8 +162,46 @@ function isPlainObject(value: unknown): value is Record<string, unknown> {
   return proto === Object.prototype || proto === null;
 }
 
-function metadataErrors(metadata: unknown, at: string[]): FieldError[] {
-  if (!isPlainObject(metadata)) return [{ path: at, message: "must be an object of string values" }];
+/** Deepest nesting of arrays and objects in a metadata value. */
+const MAX_METADATA_DEPTH = 32;
+/** NUL (which PostgreSQL's JSON and text types refuse) or a UTF-16 surrogate without its pair. */
+const UNSTORABLE = /\u0000|[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/u;
+
+/**
+ * What is wrong with a metadata value as JSON, or undefined: every string (object keys included)
+ * storable, every number finite, nesting bounded. Walks the value once.
+ */
+function jsonValueProblem(value: unknown, depth = 0): string | undefined {
+  if (value === null || typeof value === "boolean") return undefined;
+  if (typeof value === "string") return UNSTORABLE.test(value) ? "must not contain NUL or unpaired surrogates" : undefined;
+  if (typeof value === "number") return Number.isFinite(value) ? undefined : "must hold finite numbers only";
+  if (depth >= MAX_METADATA_DEPTH) return `must not nest arrays and objects more than ${MAX_METADATA_DEPTH} deep`;
+  if (Array.isArray(value)) {
+    for (const item of value) {
+      const problem = jsonValueProblem(item, depth + 1);
+      if (problem !== undefined) return problem;
+    }
+    return undefined;
+  }
+  if (!isPlainObject(value)) return "must be JSON";
+  for (const [key, item] of Object.entries(value)) {
+    const problem = jsonValueProblem(key, depth + 1) ?? jsonValueProblem(item, depth + 1);
+    if (problem !== undefined) return problem;
+  }
+  return undefined;
+}
+
+/**
+ * The bytes a metadata value counts for: a string its UTF-8 bytes (as when values were strings
+ * only), anything else its serialized JSON.
+ */
+function metadataValueBytes(value: unknown): number {
+  return typeof value === "string" ? utf8Bytes(value) : utf8Bytes(JSON.stringify(value));
+}
+
+/** Problems with a metadata map (as stored, or as a `metadata` filter), each at its key's path below `at`. */
+export function metadataErrors(metadata: unknown, at: string[]): FieldError[] {
+  if (!isPlainObject(metadata)) return [{ path: at, message: "must be an object" }];
   const entries = Object.entries(metadata);
   // Stop before looking at each pair: an oversized map is one error, not thousands.
   if (entries.length > MAX_METADATA_PAIRS) {
@@ -176,12 +214,15 @@ function metadataErrors(metadata: unknown, at: string[]): FieldError[] {
     let message: string | undefined;
     if (keyBytes === 0) message = "key must not be empty";
     else if (keyBytes > MAX_METADATA_KEY_BYTES) message = `key must be at most ${MAX_METADATA_KEY_BYTES} bytes`;
-    else if (typeof value !== "string") message = "must be a string";
-    else if (utf8Bytes(value) > MAX_METADATA_VALUE_BYTES) {
-      message = `must be at most ${MAX_METADATA_VALUE_BYTES} bytes`;
+    else if (UNSTORABLE.test(key)) message = "key must not contain NUL or unpaired surrogates";
+    else message = jsonValueProblem(value);
+    // Sizes are measured once the value is known to be JSON.
+    const valueBytes = message === undefined ? metadataValueBytes(value) : 0;
+    if (message === undefined && valueBytes > MAX_METADATA_VALUE_BYTES) {
+      message = `must be at most ${MAX_METADATA_VALUE_BYTES} bytes (as JSON, unless a string)`;
     }
     if (message !== undefined) errors.push({ path: [...at, key], message });
-    total += keyBytes + (typeof value === "string" ? utf8Bytes(value) : 0);
+    total += keyBytes + valueBytes;
   }
   // The total is only worth reporting once every pair is fine on its own.
   if (errors.length === 0 && total > MAX_METADATA_TOTAL_BYTES) {

@@ -146,7 +146,7 @@ const CreateFileInput = builder.inputType("CreateFileInput", {
     directory: t.string(),
     description: t.string(),
     source: t.string(),
-    metadata: t.field({ type: "JSON", description: "Object of string values." }),
+    metadata: t.field({ type: "JSON", description: "An object; its values may be any JSON (strings, numbers, booleans, null, arrays, objects)." }),
     labels: t.stringList(),
     scope: t.field({ type: FileScopeEnum, defaultValue: "WORKSPACE" }),
     entityId: t.string({ description: "Required with scope ENTITY, refused with any other scope." }),

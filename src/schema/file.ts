@@ -42,7 +42,7 @@ export const FileRef = builder.prismaNode("File", {
     directory: t.exposeString("directory", { nullable: true }),
     description: t.exposeString("description", { nullable: true }),
     source: t.exposeString("source", { nullable: true }),
-    metadata: t.field({ type: "JSON", resolve: (file) => JSON.parse(file.metadata) as unknown }),
+    metadata: t.field({ type: "JSON", description: "An object; its values may be any JSON.", resolve: (file) => file.metadata }),
     labels: t.stringList({ resolve: (file) => file.labels.map((row) => row.label).sort() }),
     scope: t.field({ type: FileScopeEnum, resolve: (file) => file.scope as never }),
     entityId: t.exposeString("entityId", { nullable: true }),
@@ -97,6 +97,11 @@ const FileFilterInput = builder.inputType("FileFilter", {
     scope: t.field({ type: FileScopeEnum }),
     entityId: t.string(),
     sessionId: t.string(),
+    metadata: t.field({
+      type: "JSON",
+      description:
+        'Files whose metadata has each of these keys with exactly that JSON value (objects compared whatever their key order): { "tags": ["a", "b"], "reviewed": true }. At most 16 keys.',
+    }),
   }),
 });
 

@@ -28,7 +28,7 @@ export type CreateFileInput = {
   /** The bytes, in this request (GraphQL multipart request spec). At most one of file, content, sourceUrl. */
   file?: File | Blob | null | undefined;
   labels?: Array<string> | null | undefined;
-  /** Object of string values. */
+  /** An object; its values may be any JSON (strings, numbers, booleans, null, arrays, objects). */
   metadata?: unknown;
   mimeType?: string | null | undefined;
   name: string;
@@ -62,6 +62,8 @@ export type FileFilter = {
   externalIdPrefix?: string | null | undefined;
   labelsAll?: Array<string> | null | undefined;
   labelsAny?: Array<string> | null | undefined;
+  /** Files whose metadata has each of these keys with exactly that JSON value (objects compared whatever their key order): { "tags": ["a", "b"], "reviewed": true }. At most 16 keys. */
+  metadata?: unknown;
   /** Exact type, or "image/*". */
   mimeType?: string | null | undefined;
   /** Case-insensitive. */
