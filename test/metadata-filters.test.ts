@@ -14,6 +14,8 @@ function metadataOf(i: number): Record<string, unknown> {
   return {
     colour: colours[i % 3],
     count: i % 4,
+    // A double whose shortest form has 17 digits: it must come back exactly.
+    ratio: 58.322791623046875 + (i % 2),
     ...(i % 5 === 0 ? { reviewed: i % 10 === 0 } : {}),
     ...(i % 6 === 0 ? { note: null } : {}),
     tags: i % 2 === 0 ? ["a", "b"] : ["b", "a"],
@@ -57,6 +59,7 @@ describe(`metadata filter (${testProvider})`, () => {
     ["a string", { colour: "red" }],
     ["a number", { count: 2 }],
     ["a number written as a float", { count: 2.0 }],
+    ["a double of 17 significant digits", { ratio: 59.322791623046875 }],
     ["a boolean", { reviewed: false }],
     ["null (the key present with null)", { note: null }],
     ["an array, in its order", { tags: ["a", "b"] }],

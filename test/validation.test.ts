@@ -80,6 +80,30 @@ describe("createFile validation (DESIGN.md limits)", () => {
     expect(await fieldErrorPaths({ metadata: { k: ["v".repeat(10236)] } })).toEqual(["input.metadata"]);
   });
 
+  it("accepts 1000 distinct asset ids and refuses 1001, none, a repeat or a zero", async () => {
+    await accepted({ assetIds: Array.from({ length: 1000 }, (_, i) => 2 ** 53 - 1 - i) });
+    expect(await fieldErrorPaths({ assetIds: Array.from({ length: 1001 }, (_, i) => i + 1) })).toEqual(["input.assetIds"]);
+    expect(await fieldErrorPaths({ assetIds: [] })).toEqual(["input.assetIds"]);
+    expect(await fieldErrorPaths({ assetIds: [5, 6, 5] })).toEqual(["input.assetIds.2"]);
+    expect(await fieldErrorPaths({ assetIds: [0] })).toEqual(["input.assetIds.0"]);
+  });
+
+  it("refuses a dataSetId below 1", async () => {
+    expect(await fieldErrorPaths({ dataSetId: 0 })).toEqual(["input.dataSetId"]);
+    await accepted({ dataSetId: 2 ** 53 - 1 });
+  });
+
+  it("refuses a geoLocation that is not a valid GeoJSON Feature, at the path inside it", async () => {
+    const ring = [[0, 0], [1, 0], [1, 1], [0, 1]];
+    expect(await fieldErrorPaths({ geoLocation: { type: "Feature", geometry: { type: "Polygon", coordinates: [ring] } } })).toEqual([
+      "input.geoLocation.geometry.coordinates.0.3",
+    ]);
+    expect(await fieldErrorPaths({ geoLocation: { type: "Feature", geometry: { type: "Point", coordinates: [10, 91] } } })).toEqual([
+      "input.geoLocation.geometry.coordinates.1",
+    ]);
+    await accepted({ geoLocation: { type: "Feature", properties: null, geometry: { type: "Polygon", coordinates: [[...ring, [0, 0]]] } } });
+  });
+
   it("refuses NUL inside a metadata value, which PostgreSQL cannot store", async () => {
     expect(await fieldErrorPaths({ metadata: { k: { note: "a\u0000b" } } })).toEqual(["input.metadata.k"]);
   });

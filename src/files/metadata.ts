@@ -6,10 +6,6 @@
  */
 import { createHash } from "node:crypto";
 import canonicalize from "canonicalize";
-import type { Prisma } from "../db/client.js";
-
-/** A validated metadata map (src/files/validation.ts: plain object, JSON values). */
-export type Metadata = Record<string, Prisma.InputJsonValue | null>;
 
 /** The hex SHA-256 of a JSON value's canonical form. */
 export function metadataValueHash(value: unknown): string {

@@ -209,7 +209,7 @@ export class FileService {
           multipartUploadId,
           createdAt,
           expiresAt: new Date(createdAt.getTime() + this.options.pendingUploadTtl * 1000),
-          ...newFileChildren(workspaceId, { labels, directory: row.directory, metadata: row.metadata }, createdAt),
+          ...newFileChildren(workspaceId, { ...row, labels }, createdAt),
         },
       });
       return { ...written, labels: labels.map((label) => ({ label })) };
@@ -329,7 +329,7 @@ export class FileService {
       }
       if (data.metadata !== undefined) {
         await tx.fileMetadata.deleteMany({ where: { fileId: file.id } });
-        await tx.fileMetadata.createMany({ data: metadataRows(file.workspaceId, data.metadata).map((row) => ({ ...row, fileId: file.id })) });
+        await tx.fileMetadata.createMany({ data: metadataRows(file.workspaceId, JSON.parse(data.metadata)).map((row) => ({ ...row, fileId: file.id })) });
       }
       if (data.directory !== undefined) {
         await tx.fileAncestor.deleteMany({ where: { fileId: file.id } });

@@ -136,7 +136,7 @@ export class UploadSettler {
       uploadedAt: now,
       updatedAt: now,
       expiresAt: null,
-      ...newFileChildren(row.workspaceId, { labels, directory: row.directory, metadata: row.metadata }, now),
+      ...newFileChildren(row.workspaceId, { ...row, labels }, now),
     };
     const externalId = row.externalId;
     let replacedKeys: string[] = [];

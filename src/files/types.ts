@@ -48,6 +48,11 @@ export interface FileFields {
   sessionId?: string | null;
   sourceCreatedTime?: Date | null;
   sourceModifiedTime?: Date | null;
+  /** 1 to 1000 distinct asset ids. */
+  assetIds?: readonly number[] | null;
+  dataSetId?: number | null;
+  /** A GeoJSON Feature (RFC 7946). */
+  geoLocation?: unknown;
 }
 
 export interface CreateFileRequest extends FileFields {

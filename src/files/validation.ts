@@ -10,6 +10,7 @@
  */
 
 import type { FieldError } from "./errors.js";
+import { checkFeature } from "./geo.js";
 import type { FileFields, FileLimits, FileScope } from "./types.js";
 
 export interface ValidateOptions {
@@ -31,6 +32,7 @@ const MAX_METADATA_VALUE_BYTES = 10240;
 const MAX_METADATA_TOTAL_BYTES = 10240;
 const MAX_LABELS = 10;
 const MAX_LABEL = 255;
+const MAX_ASSET_IDS = 1000;
 
 /** C0 controls (NUL included), DEL and C1 controls. */
 const CONTROL = /[\u0000-\u001f\u007f-\u009f]/u;
@@ -249,6 +251,25 @@ function labelErrors(labels: unknown, at: string[]): FieldError[] {
   return errors;
 }
 
+/** Ids of other resources (assets, data sets): int64 values JSON can carry exactly, from 1. */
+function isId(value: unknown): boolean {
+  return typeof value === "number" && Number.isSafeInteger(value) && value >= 1;
+}
+
+function assetIdErrors(assetIds: unknown, at: string[]): FieldError[] {
+  if (!Array.isArray(assetIds) || assetIds.length === 0 || assetIds.length > MAX_ASSET_IDS) {
+    return [{ path: at, message: `must list 1 to ${MAX_ASSET_IDS} asset ids` }];
+  }
+  const errors: FieldError[] = [];
+  const seen = new Set<unknown>();
+  assetIds.forEach((id: unknown, index) => {
+    if (!isId(id)) errors.push({ path: [...at, String(index)], message: "must be a whole number from 1 to 2^53-1" });
+    else if (seen.has(id)) errors.push({ path: [...at, String(index)], message: "must not repeat another asset id" });
+    seen.add(id);
+  });
+  return errors;
+}
+
 /**
  * Checks every field present in `input` (create or update) and returns one error per bad field;
  * an empty list means valid. Values are checked in their stored form (names and directories
@@ -298,6 +319,10 @@ export function validateFileFields(
 
   if (input.metadata !== undefined && input.metadata !== null) errors.push(...metadataErrors(input.metadata, at("metadata")));
   if (input.labels !== undefined && input.labels !== null) errors.push(...labelErrors(input.labels, at("labels")));
+
+  if (input.assetIds != null) errors.push(...assetIdErrors(input.assetIds, at("assetIds")));
+  if (input.dataSetId != null && !isId(input.dataSetId)) check("dataSetId", "must be a whole number from 1 to 2^53-1");
+  if (input.geoLocation != null) errors.push(...checkFeature(input.geoLocation, at("geoLocation")).errors);
 
   if (input.scope !== undefined && input.scope !== null && !SCOPES.includes(input.scope)) {
     check("scope", "must be WORKSPACE, ENTITY or SESSION");

@@ -148,6 +148,13 @@ const CreateFileInput = builder.inputType("CreateFileInput", {
     source: t.string(),
     metadata: t.field({ type: "JSON", description: "An object; its values may be any JSON (strings, numbers, booleans, null, arrays, objects)." }),
     labels: t.stringList(),
+    assetIds: t.field({ type: ["SafeInt"], description: "1 to 1000 distinct asset ids the file is linked to." }),
+    dataSetId: t.field({ type: "SafeInt" }),
+    geoLocation: t.field({
+      type: "JSON",
+      description:
+        "A GeoJSON Feature (RFC 7946) whose geometry is a Point, MultiPoint, LineString, MultiLineString, Polygon or MultiPolygon; positions [longitude, latitude(, altitude)]; at most 10000 positions.",
+    }),
     scope: t.field({ type: FileScopeEnum, defaultValue: "WORKSPACE" }),
     entityId: t.string({ description: "Required with scope ENTITY, refused with any other scope." }),
     sessionId: t.string({ description: "A UUID; required with scope SESSION, refused with any other scope." }),

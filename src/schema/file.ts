@@ -42,8 +42,25 @@ export const FileRef = builder.prismaNode("File", {
     directory: t.exposeString("directory", { nullable: true }),
     description: t.exposeString("description", { nullable: true }),
     source: t.exposeString("source", { nullable: true }),
-    metadata: t.field({ type: "JSON", description: "An object; its values may be any JSON.", resolve: (file) => file.metadata }),
+    metadata: t.field({ type: "JSON", description: "An object; its values may be any JSON.", resolve: (file) => JSON.parse(file.metadata) as unknown }),
     labels: t.stringList({ resolve: (file) => file.labels.map((row) => row.label).sort() }),
+    assetIds: t.field({
+      type: ["SafeInt"],
+      nullable: true,
+      description: "The assets the file is linked to, in the order given; empty when none.",
+      resolve: (file) => JSON.parse(file.assetIds) as number[],
+    }),
+    dataSetId: t.field({
+      type: "SafeInt",
+      nullable: true,
+      resolve: (file) => (file.dataSetId === null ? null : Number(file.dataSetId)),
+    }),
+    geoLocation: t.field({
+      type: "JSON",
+      nullable: true,
+      description: "A GeoJSON Feature (RFC 7946).",
+      resolve: (file) => (file.geoLocation === null ? null : (JSON.parse(file.geoLocation) as unknown)),
+    }),
     scope: t.field({ type: FileScopeEnum, resolve: (file) => file.scope as never }),
     entityId: t.exposeString("entityId", { nullable: true }),
     sessionId: t.exposeString("sessionId", { nullable: true }),
@@ -80,6 +97,17 @@ export function fileId(id: string | number): string {
   return decoded;
 }
 
+const GeoBoundingBoxInput = builder.inputType("GeoBoundingBox", {
+  description:
+    "A box in degrees (WGS 84, as in GeoJSON). minLongitude greater than maxLongitude is a box across the antimeridian.",
+  fields: (t) => ({
+    minLongitude: t.float({ required: true }),
+    minLatitude: t.float({ required: true }),
+    maxLongitude: t.float({ required: true }),
+    maxLatitude: t.float({ required: true }),
+  }),
+});
+
 const FileFilterInput = builder.inputType("FileFilter", {
   fields: (t) => ({
     status: t.field({ type: FileStatusEnum }),
@@ -97,6 +125,12 @@ const FileFilterInput = builder.inputType("FileFilter", {
     scope: t.field({ type: FileScopeEnum }),
     entityId: t.string(),
     sessionId: t.string(),
+    assetIdsAny: t.field({ type: ["SafeInt"], description: "Files linked to at least one of these assets (at most 100)." }),
+    dataSetIds: t.field({ type: ["SafeInt"], description: "Files in one of these data sets (at most 100)." }),
+    geoIntersects: t.field({
+      type: GeoBoundingBoxInput,
+      description: "Files whose geoLocation's bounding box meets this box.",
+    }),
     metadata: t.field({
       type: "JSON",
       description:

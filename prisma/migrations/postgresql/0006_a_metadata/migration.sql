@@ -1,7 +1,4 @@
--- Metadata values may be any JSON: the column becomes JSONB, its values kept.
-ALTER TABLE "File" ALTER COLUMN "metadata" DROP DEFAULT;
-ALTER TABLE "File" ALTER COLUMN "metadata" TYPE JSONB USING "metadata"::jsonb;
-ALTER TABLE "File" ALTER COLUMN "metadata" SET DEFAULT '{}';
+-- Metadata values may be any JSON. File.metadata stays JSON text (see prisma/schema.prisma).
 
 -- CreateTable
 CREATE TABLE "FileMetadata" (
@@ -17,7 +14,7 @@ CREATE TABLE "FileMetadata" (
 -- allowed no other), whose canonical JSON (RFC 8785) is the JSON text PostgreSQL writes for them.
 INSERT INTO "FileMetadata" ("fileId", "workspaceId", "key", "valueHash")
 SELECT f."id", f."workspaceId", m."key", encode(sha256(convert_to(m."value"::text, 'UTF8')), 'hex')
-FROM "File" f, jsonb_each(f."metadata") m;
+FROM "File" f, jsonb_each(f."metadata"::jsonb) m;
 
 -- CreateIndex
 CREATE INDEX "FileMetadata_workspaceId_key_valueHash_fileId_idx" ON "FileMetadata"("workspaceId", "key", "valueHash", "fileId");

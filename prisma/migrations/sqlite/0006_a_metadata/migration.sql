@@ -1,5 +1,4 @@
--- Metadata values may be any JSON. SQLite keeps JSON as text whatever the column's declared type,
--- so File.metadata stays the TEXT column it is (no table rebuild).
+-- Metadata values may be any JSON. File.metadata stays JSON text (see prisma/schema.prisma).
 
 -- CreateTable
 CREATE TABLE "FileMetadata" (
