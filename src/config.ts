@@ -26,6 +26,8 @@ export interface Config {
   maxFileBytes: number;
   /** Longest file name, in characters after NFC. */
   maxNameLength: number;
+  /** How many contents an overwrite replaced stay downloadable, per file. */
+  fileVersionsKept: number;
   /** Allowed MIME types (exact, or `type/*`); empty allows every type. */
   allowedMimeTypes: string[];
   /** Seconds a PENDING file lives before it and its bytes are removed. */
@@ -303,6 +305,7 @@ export function loadConfig(env: Env = process.env): Config {
     maxSingleUploadBytes: integer(env, "MAX_SINGLE_UPLOAD_BYTES", 256 * MiB, 1),
     maxFileBytes,
     maxNameLength: integer(env, "MAX_NAME_LENGTH", 255, 1),
+    fileVersionsKept: integer(env, "FILE_VERSIONS_KEPT", 0, 0),
     allowedMimeTypes,
     pendingUploadTtl: integer(env, "PENDING_UPLOAD_TTL", 24 * 3600, 1),
     sourceUrlAllowedHosts: allowedHosts(env, "SOURCE_URL_ALLOWED_HOSTS"),

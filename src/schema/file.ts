@@ -18,6 +18,13 @@ const ImageDimensionsRef = builder.objectRef<{ width: number; height: number }>(
 /** Longest lifetime of a download URL: 7 days, as for S3 presigned URLs. */
 const maxDownloadUrlTtl = 7 * 24 * 3600;
 
+/** A download URL's lifetime from `expiresIn` (900 s when left out), checked. */
+export function downloadUrlTtl(expiresIn: number | null | undefined): number {
+  const seconds = expiresIn ?? 900;
+  if (seconds < 1 || seconds > maxDownloadUrlTtl) throw badUserInput(`expiresIn must be between 1 and ${maxDownloadUrlTtl} seconds`);
+  return seconds;
+}
+
 export const FileRef = builder.prismaNode("File", {
   id: { field: "id" },
   // Files Pothos loads itself (`node`, `nodes`) come with their labels, as the services' do.
@@ -76,13 +83,7 @@ export const FileRef = builder.prismaNode("File", {
       nullable: true,
       description: "A signed URL for the bytes, valid for expiresIn seconds; null until uploaded.",
       args: { expiresIn: t.arg.int({ defaultValue: 900 }) },
-      resolve: (file, args, context) => {
-        const expiresIn = args.expiresIn ?? 900;
-        if (expiresIn < 1 || expiresIn > maxDownloadUrlTtl) {
-          throw badUserInput(`expiresIn must be between 1 and ${maxDownloadUrlTtl} seconds`);
-        }
-        return context.files.downloadUrl(file, expiresIn);
-      },
+      resolve: (file, args, context) => context.files.downloadUrl(file, downloadUrlTtl(args.expiresIn)),
     }),
     createdAt: t.expose("createdAt", { type: "DateTime" }),
     updatedAt: t.expose("updatedAt", { type: "DateTime" }),
