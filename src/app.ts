@@ -67,7 +67,7 @@ export async function createApp(config: Config, logger: Logger): Promise<App> {
   const sha256 = new Sha256Workers({ threads: Math.min(4, availableParallelism() - 1) });
   const files = new FileService({
     db,
-    storage: config.tracing ? tracedStorage(storage) : storage,
+    storage: config.tracing === undefined ? storage : tracedStorage(storage),
     limits: config,
     uploadUrlTtl: config.uploadUrlTtl,
     pendingUploadTtl: config.pendingUploadTtl,
@@ -83,7 +83,7 @@ export async function createApp(config: Config, logger: Logger): Promise<App> {
     maxJsonBodyBytes: jsonBodyLimit(config.maxInlineBytes),
     limits: config.graphqlLimits,
     registry: metrics.registry,
-    tracing: config.tracing,
+    tracing: config.tracing !== undefined,
   });
   const multipart = graphqlMultipart(graphql, {
     maxFileBytes: config.maxSingleUploadBytes,
@@ -131,7 +131,7 @@ export async function createApp(config: Config, logger: Logger): Promise<App> {
             else res.destroy();
           });
         });
-      if (config.tracing) inServerSpan(req, res, serve);
+      if (config.tracing !== undefined) inServerSpan(req, res, serve);
       else serve();
     },
     db,

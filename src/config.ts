@@ -60,8 +60,11 @@ export interface Config {
   logLevel: string;
   /** Seconds a shutdown waits for requests in flight before cutting their connections. */
   shutdownTimeout: number;
-  /** Spans are exported (OTLP over HTTP) when OTEL_EXPORTER_OTLP_ENDPOINT is set. */
-  tracing: boolean;
+  /**
+   * Spans are exported (OTLP over HTTP) when OTEL_EXPORTER_OTLP_ENDPOINT is set, under
+   * OTEL_SERVICE_NAME; the exporter reads the other OTEL_EXPORTER_OTLP_* variables itself.
+   */
+  tracing: { serviceName: string } | undefined;
   /** When set, `/metrics` needs it as a bearer token. */
   metricsToken: string | undefined;
   /** `auto`: pretty when stdout is a terminal, JSON lines otherwise. */
@@ -329,7 +332,10 @@ export function loadConfig(env: Env = process.env): Config {
     corsOrigins: list(env, "CORS_ORIGINS"),
     logLevel: env.LOG_LEVEL || "info",
     shutdownTimeout: integer(env, "SHUTDOWN_TIMEOUT", 30, 0),
-    tracing: absoluteUrl(env, "OTEL_EXPORTER_OTLP_ENDPOINT", ["http:", "https:"]) !== undefined,
+    tracing:
+      absoluteUrl(env, "OTEL_EXPORTER_OTLP_ENDPOINT", ["http:", "https:"]) === undefined
+        ? undefined
+        : { serviceName: env.OTEL_SERVICE_NAME || "graphql-files" },
     metricsToken: env.METRICS_TOKEN || undefined,
     logFormat: oneOf(env, "LOG_FORMAT", ["auto", "json", "pretty"] as const),
   };

@@ -1,3 +1,4 @@
+import { readFile } from "node:fs/promises";
 import { describe, expect, it } from "vitest";
 import { ConfigError, loadConfig } from "../src/config.js";
 
@@ -111,4 +112,44 @@ it("names each of the gate's variables when its value is bad", () => {
   expect(() => loadConfig({ RATE_LIMIT_PER_MINUTE: "0" })).toThrow(/^RATE_LIMIT_PER_MINUTE/);
   expect(() => loadConfig({ RATE_LIMIT_ANONYMOUS_PER_MINUTE: "lots" })).toThrow(/^RATE_LIMIT_ANONYMOUS_PER_MINUTE/);
   expect(() => loadConfig({ GRAPHQL_MAX_COST: "-1" })).toThrow(/^GRAPHQL_MAX_COST/);
+});
+
+describe("the variables, src/config.ts, .env.example and the README agree", () => {
+  /** Every variable `loadConfig` reads, over configurations that take each branch. */
+  function variablesRead(): Set<string> {
+    const key = Buffer.alloc(64, 7).toString("base64");
+    const environments: Record<string, string>[] = [
+      {},
+      { STORAGE_DRIVER: "s3", S3_BUCKET: "files" },
+      { STORAGE_DRIVER: "azure", AZURE_STORAGE_ACCOUNT: "acct", AZURE_STORAGE_KEY: key, AZURE_CONTAINER: "files" },
+      { OIDC_ISSUER: "https://issuer.example", OIDC_AUDIENCE: "files", OTEL_EXPORTER_OTLP_ENDPOINT: "http://127.0.0.1:4318" },
+    ];
+    const read = new Set<string>();
+    for (const values of environments) {
+      loadConfig(
+        new Proxy(values, {
+          get(target, name) {
+            if (typeof name === "string") read.add(name);
+            return target[name as string];
+          },
+        }),
+      );
+    }
+    return read;
+  }
+
+  const names = (text: string, pattern: RegExp) => new Set([...text.matchAll(pattern)].map((match) => match[1]!));
+  const sorted = (set: Set<string>) => [...set].sort();
+
+  it(".env.example names every variable the server reads, and no other", async () => {
+    const example = await readFile(new URL("../.env.example", import.meta.url), "utf8");
+    expect(sorted(names(example, /^#? ?([A-Z][A-Z0-9_]+)=/gm))).toEqual(sorted(variablesRead()));
+  });
+
+  it("the README's configuration table names every variable the server reads, and no other", async () => {
+    const readme = await readFile(new URL("../README.md", import.meta.url), "utf8");
+    const table = /## Configuration\n([\s\S]*?)\n\n/.exec(readme)?.[1] ?? "";
+    const firstColumns = table.split("\n").map((row) => row.split(" | ")[0] ?? "").join("\n");
+    expect(sorted(names(firstColumns, /`([A-Z][A-Z0-9_]+)`/g))).toEqual(sorted(variablesRead()));
+  });
 });
