@@ -1,9 +1,9 @@
 import { randomUUID } from "node:crypto";
 import contentDisposition from "content-disposition";
 import type { Caller } from "../access/caller.js";
-import { type Action, authorize, can } from "../access/policy.js";
+import { type Action, authorize, can, type WorkspaceAccess } from "../access/policy.js";
 import { findReadableWorkspace, readableFiles, readableFilesIn, workspaceOfReadable } from "../access/readable.js";
-import type { Db, FileVersion } from "../db/client.js";
+import type { Db, FileVersion, Prisma } from "../db/client.js";
 import { ignoreMissingRow, isUniqueViolation, prismaErrorCode } from "../db/errors.js";
 import type { StorageDriver } from "../storage/driver.js";
 import {
@@ -62,6 +62,8 @@ interface FileDraft {
   labelsGiven: string[] | undefined;
   /** Whether an existing file with the externalId is to be overwritten rather than refused. */
   overwrite: boolean;
+  /** The read filter of the caller in the workspace: an overwritten file must pass it. */
+  readable: Prisma.FileWhereInput;
 }
 
 /** Creating, completing, changing and removing files: everything but GraphQL. */
@@ -85,12 +87,12 @@ export class FileService {
    * cannot read is NotFoundError, never a hint that it exists; one it can read but not act in is
    * ForbiddenError (src/access/policy.ts).
    */
-  private async workspaceFor(caller: Caller, ref: string, action: Action): Promise<string> {
+  private async workspaceFor(caller: Caller, ref: string, action: Action): Promise<WorkspaceAccess> {
     const workspace = await findReadableWorkspace(this.db, caller, ref);
     const notFound = () => new NotFoundError(`workspace ${ref} was not found`);
     if (workspace === null) throw notFound();
     authorize(caller, action, workspace, notFound);
-    return workspace.id;
+    return workspace;
   }
 
   /** The file with this id, if the caller may do `action` to it (NotFoundError or ForbiddenError otherwise). */
@@ -151,22 +153,37 @@ export class FileService {
     }
   }
 
-  /** The id of the file holding the draft's externalId, if one does. */
-  private async holderOf({ row }: FileDraft): Promise<string | undefined> {
+  /**
+   * The id of the file holding the draft's externalId, if one does. To overwrite it the caller
+   * must be able to read it (hold its security categories): a ConflictError otherwise.
+   */
+  private async holderOf({ row, readable, overwrite }: FileDraft): Promise<string | undefined> {
     if (row.externalId == null) return undefined;
     const holder = await this.db.file.findUnique({
       where: { workspaceId_externalId: { workspaceId: row.workspaceId, externalId: row.externalId } },
       select: { id: true },
     });
-    return holder?.id;
+    if (holder === null || !overwrite) return holder?.id;
+    const allowed = await this.db.file.count({ where: { AND: [{ id: holder.id }, readable] } });
+    if (allowed === 0) {
+      throw new ConflictError(`a file with externalId "${row.externalId}" exists in this workspace and you may not change it`);
+    }
+    return holder.id;
   }
 
   /** Validates a create request and resolves what its row will hold; writes nothing. */
   private async prepareCreate(caller: Caller, request: CreateFileRequest, source: ByteSource | undefined): Promise<FileDraft> {
     const { limits } = this.options;
-    const workspaceId = await this.workspaceFor(caller, request.workspace, "file:create");
+    const workspace = await this.workspaceFor(caller, request.workspace, "file:create");
+    const workspaceId = workspace.id;
     const fieldErrors = validateFileFields(request, limits, ["input"], { requireName: true });
     if (fieldErrors.length > 0) throw new ValidationError(fieldErrors);
+    // A caller gives a file only categories it holds: it could not read the file otherwise.
+    const held = caller.categoriesIn(workspaceId);
+    const unheld = (request.securityCategories ?? []).flatMap((category, index) =>
+      held.includes(category) ? [] : [{ path: ["input", "securityCategories", String(index)], message: "is a category you do not hold in this workspace" }],
+    );
+    if (unheld.length > 0) throw new ValidationError(unheld);
     const tooLarge = checkDeclaredSize(request.size ?? undefined, limits);
     if (tooLarge !== undefined) {
       throw new PayloadTooLargeError(`size is over the largest file accepted (${tooLarge.maxSize} bytes)`, tooLarge.maxSize);
@@ -201,7 +218,13 @@ export class FileService {
     const storageKey = `${workspaceId}/${id}`;
     const row = { ...buildFileData(request), ...fileName(request.name), id, workspaceId, storageKey, uploadMethod: method };
     const labels = labelRows(workspaceId, request.labels).map(({ label }) => label);
-    return { row, labels, labelsGiven: request.labels == null ? undefined : labels, overwrite: request.overwrite === true };
+    return {
+      row,
+      labels,
+      labelsGiven: request.labels == null ? undefined : labels,
+      overwrite: request.overwrite === true,
+      readable: readableFilesIn(caller, workspace),
+    };
   }
 
   /**

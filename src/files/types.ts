@@ -51,6 +51,8 @@ export interface FileFields {
   /** 1 to 1000 distinct asset ids. */
   assetIds?: readonly number[] | null;
   dataSetId?: number | null;
+  /** At most 100 distinct security categories. */
+  securityCategories?: readonly number[] | null;
   /** A GeoJSON Feature (RFC 7946). */
   geoLocation?: unknown;
 }

@@ -33,6 +33,7 @@ const MAX_METADATA_TOTAL_BYTES = 10240;
 const MAX_LABELS = 10;
 const MAX_LABEL = 255;
 const MAX_ASSET_IDS = 1000;
+const MAX_SECURITY_CATEGORIES = 100;
 
 /** C0 controls (NUL included), DEL and C1 controls. */
 const CONTROL = /[\u0000-\u001f\u007f-\u009f]/u;
@@ -256,15 +257,16 @@ function isId(value: unknown): boolean {
   return typeof value === "number" && Number.isSafeInteger(value) && value >= 1;
 }
 
-function assetIdErrors(assetIds: unknown, at: string[]): FieldError[] {
-  if (!Array.isArray(assetIds) || assetIds.length === 0 || assetIds.length > MAX_ASSET_IDS) {
-    return [{ path: at, message: `must list 1 to ${MAX_ASSET_IDS} asset ids` }];
+/** A list of `least` to `most` distinct ids. */
+function idListErrors(ids: unknown, at: string[], least: number, most: number, what: string): FieldError[] {
+  if (!Array.isArray(ids) || ids.length < least || ids.length > most) {
+    return [{ path: at, message: `must list ${least === 0 ? "at most" : `${least} to`} ${most} ${what}` }];
   }
   const errors: FieldError[] = [];
   const seen = new Set<unknown>();
-  assetIds.forEach((id: unknown, index) => {
+  ids.forEach((id: unknown, index) => {
     if (!isId(id)) errors.push({ path: [...at, String(index)], message: "must be a whole number from 1 to 2^53-1" });
-    else if (seen.has(id)) errors.push({ path: [...at, String(index)], message: "must not repeat another asset id" });
+    else if (seen.has(id)) errors.push({ path: [...at, String(index)], message: "must not repeat another id of the list" });
     seen.add(id);
   });
   return errors;
@@ -320,7 +322,10 @@ export function validateFileFields(
   if (input.metadata !== undefined && input.metadata !== null) errors.push(...metadataErrors(input.metadata, at("metadata")));
   if (input.labels !== undefined && input.labels !== null) errors.push(...labelErrors(input.labels, at("labels")));
 
-  if (input.assetIds != null) errors.push(...assetIdErrors(input.assetIds, at("assetIds")));
+  if (input.assetIds != null) errors.push(...idListErrors(input.assetIds, at("assetIds"), 1, MAX_ASSET_IDS, "asset ids"));
+  if (input.securityCategories != null) {
+    errors.push(...idListErrors(input.securityCategories, at("securityCategories"), 0, MAX_SECURITY_CATEGORIES, "categories"));
+  }
   if (input.dataSetId != null && !isId(input.dataSetId)) check("dataSetId", "must be a whole number from 1 to 2^53-1");
   if (input.geoLocation != null) errors.push(...checkFeature(input.geoLocation, at("geoLocation")).errors);
 

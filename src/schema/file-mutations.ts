@@ -205,6 +205,10 @@ const CreateFileInput = builder.inputType("CreateFileInput", {
     labels: t.stringList(),
     assetIds: t.field({ type: ["SafeInt"], description: "1 to 1000 distinct asset ids the file is linked to." }),
     dataSetId: t.field({ type: "SafeInt" }),
+    securityCategories: t.field({
+      type: ["SafeInt"],
+      description: "At most 100 distinct categories, each held by the caller; only callers holding all of them can read or change the file.",
+    }),
     geoLocation: t.field({
       type: "JSON",
       description:

@@ -57,6 +57,12 @@ export const FileRef = builder.prismaNode("File", {
       description: "The assets the file is linked to, in the order given; empty when none.",
       resolve: (file) => JSON.parse(file.assetIds) as number[],
     }),
+    securityCategories: t.field({
+      type: ["SafeInt"],
+      nullable: true,
+      description: "Only callers holding every one of these categories can read or change the file; empty when none.",
+      resolve: (file) => JSON.parse(file.securityCategories) as number[],
+    }),
     dataSetId: t.field({
       type: "SafeInt",
       nullable: true,

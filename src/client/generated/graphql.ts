@@ -40,6 +40,8 @@ export type CreateFileInput = {
   /** With externalId: replace that file, keeping its content until the new upload completes. */
   overwrite?: boolean | null | undefined;
   scope?: FileScope | null | undefined;
+  /** At most 100 distinct categories, each held by the caller; only callers holding all of them can read or change the file. */
+  securityCategories?: Array<number> | null | undefined;
   /** A UUID; required with scope SESSION, refused with any other scope. */
   sessionId?: string | null | undefined;
   /** Bytes; when given, the upload must have exactly this size. */
