@@ -176,6 +176,7 @@ export class FileService {
     const { limits } = this.options;
     const workspace = await this.workspaceFor(caller, request.workspace, "file:create");
     const workspaceId = workspace.id;
+    if (request.folderId != null) request = { ...request, directory: await this.folderPath(workspaceId, request) };
     const fieldErrors = validateFileFields(request, limits, ["input"], { requireName: true });
     if (fieldErrors.length > 0) throw new ValidationError(fieldErrors);
     // A caller gives a file only categories it holds: it could not read the file otherwise.
@@ -225,6 +226,16 @@ export class FileService {
       overwrite: request.overwrite === true,
       readable: readableFilesIn(caller, workspace),
     };
+  }
+
+  /** The path of the folder `folderId` names in the workspace: the file's directory. */
+  private async folderPath(workspaceId: string, { folderId, directory }: CreateFileRequest): Promise<string> {
+    if (directory != null) {
+      throw ValidationError.field(["input", "folderId"], "give folderId or directory, not both");
+    }
+    const folder = await this.db.folder.findFirst({ where: { id: folderId ?? "", workspaceId }, select: { path: true } });
+    if (folder === null) throw new NotFoundError(`folderId ${folderId} names no folder of this workspace`);
+    return folder.path;
   }
 
   /**

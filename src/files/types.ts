@@ -69,6 +69,8 @@ export interface CreateFileRequest extends FileFields {
   content?: string | null;
   /** An http(s) URL the server downloads the bytes from. */
   sourceUrl?: string | null;
+  /** The internal id of the folder the file goes in (its path becomes the directory). */
+  folderId?: string | null;
 }
 
 /** A file arriving in the request body. */

@@ -138,7 +138,7 @@ function nameProblem(name: string, maxLength: number): string | undefined {
 }
 
 /** Problems with an absolute directory path, or undefined. Expects the normalized form. */
-function directoryProblem(directory: string): string | undefined {
+export function directoryProblem(directory: string): string | undefined {
   if (!directory.startsWith("/")) return 'must be an absolute path starting with "/"';
   if (longerThan(directory, MAX_DIRECTORY)) return `must be at most ${MAX_DIRECTORY} characters`;
   if (CONTROL.test(directory)) return "must not contain control characters";
