@@ -74,6 +74,7 @@ export async function createApp(config: Config, logger: Logger): Promise<App> {
     pendingUploadTtl: config.pendingUploadTtl,
     sourceUrl: { allowedHosts: config.sourceUrlAllowedHosts, timeoutMs: config.sourceUrlTimeout * 1000 },
     sha256,
+    versionsKept: config.fileVersionsKept,
   });
   const graphql = createGraphQL({
     db,

@@ -17,6 +17,19 @@ it("names SOURCE_URL_TIMEOUT when it is not a positive whole number", () => {
   expect(() => loadConfig({ SOURCE_URL_TIMEOUT: "0" })).toThrow(/SOURCE_URL_TIMEOUT/);
 });
 
+it("reads FILE_VERSIONS_KEPT, 0 by default", () => {
+  expect(loadConfig({}).fileVersionsKept).toBe(0);
+  expect(loadConfig({ FILE_VERSIONS_KEPT: "3" }).fileVersionsKept).toBe(3);
+  expect(() => loadConfig({ FILE_VERSIONS_KEPT: "-1" })).toThrow(/FILE_VERSIONS_KEPT/);
+});
+
+it("reads MAX_NAME_LENGTH, 255 by default and at most 1024", () => {
+  expect(loadConfig({}).maxNameLength).toBe(255);
+  expect(loadConfig({ MAX_NAME_LENGTH: "1024" }).maxNameLength).toBe(1024);
+  expect(() => loadConfig({ MAX_NAME_LENGTH: "1025" })).toThrow(/MAX_NAME_LENGTH must be at most 1024/);
+  expect(() => loadConfig({ MAX_NAME_LENGTH: "0" })).toThrow(/MAX_NAME_LENGTH/);
+});
+
 describe("STORAGE_DRIVER=azure", () => {
   const key = Buffer.alloc(64, 7).toString("base64");
 
