@@ -55,7 +55,8 @@ export interface App {
 export async function createApp(config: Config, logger: Logger): Promise<App> {
   const applied = await migrate(config.databaseUrl);
   if (applied.length > 0) logger.info({ migrations: applied }, "database migrated");
-  const db = createDb(config.databaseUrl);
+  const metrics = new Metrics();
+  const db = createDb(config.databaseUrl, metrics);
   if (config.bootstrapApiKey !== undefined) await ensureBootstrapKey(db, config.bootstrapApiKey);
   const storage = await createStorageDriver(storageOptions(config));
   // The local driver's signed URLs point at this server, which serves them.
@@ -75,7 +76,6 @@ export async function createApp(config: Config, logger: Logger): Promise<App> {
     sha256,
     versionsKept: config.fileVersionsKept,
   });
-  const metrics = new Metrics();
   const graphql = createGraphQL({
     db,
     files,
