@@ -57,10 +57,11 @@ export interface App {
 
 /** Migrates the database, bootstraps access, and builds the HTTP handler for a configuration. */
 export async function createApp(config: Config, logger: Logger): Promise<App> {
+  const metrics = new Metrics();
   const db = await startupStep("DATABASE_URL", describeDatabase(config.databaseUrl), async () => {
     const applied = await migrate(config.databaseUrl);
     if (applied.length > 0) logger.info({ migrations: applied }, "database migrated");
-    const opened = createDb(config.databaseUrl);
+    const opened = createDb(config.databaseUrl, metrics);
     if (config.bootstrapApiKey !== undefined) await ensureBootstrapKey(opened, config.bootstrapApiKey);
     return opened;
   });
@@ -69,12 +70,13 @@ export async function createApp(config: Config, logger: Logger): Promise<App> {
   const sha256 = new Sha256Workers({ threads: Math.min(4, availableParallelism() - 1) });
   const files = new FileService({
     db,
-    storage: config.tracing ? tracedStorage(storage) : storage,
+    storage: config.tracing === undefined ? storage : tracedStorage(storage),
     limits: config,
     uploadUrlTtl: config.uploadUrlTtl,
     pendingUploadTtl: config.pendingUploadTtl,
     sourceUrl: { allowedHosts: config.sourceUrlAllowedHosts, timeoutMs: config.sourceUrlTimeout * 1000 },
     sha256,
+    versionsKept: config.fileVersionsKept,
   });
   // The local driver's signed URLs point at this server, which serves them while their upload is open.
   const storageRoutes =
@@ -84,7 +86,6 @@ export async function createApp(config: Config, logger: Logger): Promise<App> {
           onError: (error) => logger.error({ err: error }, "storage request failed"),
         })
       : null;
-  const metrics = new Metrics();
   const graphql = createGraphQL({
     db,
     files,
@@ -92,7 +93,7 @@ export async function createApp(config: Config, logger: Logger): Promise<App> {
     maxJsonBodyBytes: jsonBodyLimit(config.maxInlineBytes),
     limits: config.graphqlLimits,
     registry: metrics.registry,
-    tracing: config.tracing,
+    tracing: config.tracing !== undefined,
   });
   const multipart = graphqlMultipart(graphql, {
     maxFileBytes: config.maxSingleUploadBytes,
@@ -155,7 +156,7 @@ export async function createApp(config: Config, logger: Logger): Promise<App> {
             else res.destroy();
           });
         });
-      if (config.tracing) inServerSpan(req, res, serve);
+      if (config.tracing !== undefined) inServerSpan(req, res, serve);
       else serve();
     },
     db,

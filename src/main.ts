@@ -17,7 +17,9 @@ if (process.env.SIGNING_SECRET === undefined) {
   logger.warn("SIGNING_SECRET is not set: signed URLs stop working when this process restarts and differ between instances");
 }
 // Tracing starts before the app's modules load, so its instrumentations can patch them.
-const stopTracing = config.tracing ? (await import("./telemetry/tracing.js")).startTracing() : async () => undefined;
+const stopTracing = config.tracing
+  ? (await import("./telemetry/tracing.js")).startTracing(config.tracing)
+  : async () => undefined;
 const { createApp } = await import("./app.js");
 let app;
 try {

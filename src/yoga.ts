@@ -11,6 +11,7 @@ import { AuthenticationError, ForbiddenError } from "./access/errors.js";
 import type { Context } from "./context.js";
 import type { Db } from "./db/client.js";
 import { ValidationError } from "./files/errors.js";
+import { FolderService } from "./files/folders.js";
 import type { FileService } from "./files/service.js";
 import { type DocumentLimits, documentLimitPlugins } from "./graphql-limits.js";
 import { useCsrfPrevention } from "./http/csrf.js";
@@ -109,6 +110,7 @@ function clientError(error: unknown): GraphQLError | null {
 /** The GraphQL endpoint; built apart from the HTTP server so tests and scripts can use it alone. */
 export function createGraphQL(options: YogaOptions): GraphQLServer {
   const { db, files, logger } = options;
+  const folders = new FolderService(db);
   // Errors maskError has dealt with (logged with the request id when unexpected): Yoga logs every
   // error whose masked form differs from it again, client mistakes included, which it skips.
   const masked = new WeakSet<object>();
@@ -185,6 +187,6 @@ export function createGraphQL(options: YogaOptions): GraphQLServer {
         });
       },
     },
-    context: ({ caller }): Context => ({ db, files, caller, requestId: requestScope.getStore()?.requestId ?? "" }),
+    context: ({ caller }): Context => ({ db, files, folders, caller, requestId: requestScope.getStore()?.requestId ?? "" }),
   });
 }

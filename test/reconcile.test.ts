@@ -40,6 +40,17 @@ describe.each(drivers)(`reconciliation of the store with the files (%s, ${testPr
     expect(await has(await storageKeyOf(server, pending.file!.id))).toBe(true);
   });
 
+  it("keeps the content an overwrite put in place, whose key names another row's id", async () => {
+    const externalId = `moved-${randomUUID()}`;
+    const content = (text: string) => Buffer.from(text).toString("base64");
+    await createFile(server, { name: "v1.txt", externalId, content: content("one") });
+    const second = await createFile(server, { name: "v2.txt", externalId, overwrite: true, content: content("two") });
+    expect(second.__typename).toBe("CreateFilePayload");
+    const key = await storageKeyOf(server, second.file!.id);
+    await server.app.sweeper.reconcile(later());
+    expect(await has(key)).toBe(true);
+  });
+
   it("deletes bytes sent to an upload URL after its file was deleted", async () => {
     const created = await createFile(server, { name: "doomed.txt", mimeType: "text/plain" });
     const key = await storageKeyOf(server, created.file!.id);

@@ -10,6 +10,8 @@ const requiredRoles = {
   "upload:sign": "WRITER",
   "upload:complete": "WRITER",
   "upload:abort": "WRITER",
+  "folder:create": "WRITER",
+  "folder:delete": "WRITER",
 } as const satisfies Record<string, Role>;
 
 export type Action = keyof typeof requiredRoles;

@@ -11,14 +11,31 @@ export function readableWorkspaces(caller: Caller): Prisma.WorkspaceWhereInput {
   return { OR: [{ id: { in: caller.memberWorkspaceIds } }, { public: true }] };
 }
 
-/** The files a caller can read, in any workspace. */
+/**
+ * The files a caller can read, in any workspace. A pending upload's row (an overwrite's new
+ * content, `pendingForId` set) is part of its file, never a file of its own.
+ */
 export function readableFiles(caller: Caller): Prisma.FileWhereInput {
-  return { OR: [{ workspaceId: { in: caller.memberWorkspaceIds } }, { workspace: { is: { public: true } } }] };
+  return {
+    pendingForId: null,
+    OR: [
+      ...caller.memberWorkspaceIds.map((workspaceId) => ({ workspaceId, ...holdsCategories(caller.categoriesIn(workspaceId)) })),
+      { workspace: { is: { public: true } }, ...holdsCategories([]) },
+    ],
+  };
 }
 
 /** The files a caller can read in a workspace it can read (found by `findReadableWorkspace`). */
-export function readableFilesIn(_caller: Caller, workspace: WorkspaceAccess): Prisma.FileWhereInput {
-  return { workspaceId: workspace.id };
+export function readableFilesIn(caller: Caller, workspace: WorkspaceAccess): Prisma.FileWhereInput {
+  return { workspaceId: workspace.id, pendingForId: null, ...holdsCategories(caller.categoriesIn(workspace.id)) };
+}
+
+/**
+ * Files whose security categories are all among `held`: no category of the file outside them
+ * (an anti-join on FileCategory's primary key, which files without categories pass at once).
+ */
+function holdsCategories(held: readonly number[]): Prisma.FileWhereInput {
+  return { categories: { none: held.length === 0 ? {} : { category: { notIn: held.map(BigInt) } } } };
 }
 
 /**

@@ -1,10 +1,10 @@
 import { randomUUID } from "node:crypto";
 import contentDisposition from "content-disposition";
 import type { Caller } from "../access/caller.js";
-import { type Action, authorize, can } from "../access/policy.js";
+import { type Action, authorize, can, type WorkspaceAccess } from "../access/policy.js";
 import { findReadableWorkspace, readableFiles, readableFilesIn, workspaceOfReadable } from "../access/readable.js";
-import type { Db } from "../db/client.js";
-import { ignoreMissingRow, isUniqueViolation } from "../db/errors.js";
+import type { Db, FileVersion, Prisma } from "../db/client.js";
+import { ignoreMissingRow, isUniqueViolation, prismaErrorCode } from "../db/errors.js";
 import type { StorageDriver } from "../storage/driver.js";
 import {
   ConflictError,
@@ -18,8 +18,9 @@ import { chooseSource, drainUnread, ingestError, openBytes, sourceLimit, storeIn
 import { mustDownloadAsAttachment } from "./inspect.js";
 import { fileIdOfKey, storageKeyOf } from "./keys.js";
 import { type FileFilter, type FileOrder, type FilePage, listFiles, type PageRequest } from "./listing.js";
+import { type FileUpdate, type NewContent, overwrittenFields, type ReleasedBytes, swapContent, updateFileIn } from "./overwrite.js";
 import { joinParts, multipartTarget } from "./multipart.js";
-import { ancestorRows, buildFileData, fileName, labelRows, newFileChildren, withLabels } from "./records.js";
+import { buildFileData, fileName, labelRows, newFileChildren, withLabels } from "./records.js";
 import { completeMismatch, inRequestMismatch, UploadSettler, type VerifiedBytes } from "./settle.js";
 import type { Sha256Source } from "./sha256.js";
 import { inSpan } from "../telemetry/spans.js";
@@ -49,6 +50,8 @@ export interface FileServiceOptions {
   sourceUrl: { allowedHosts: string[]; timeoutMs: number };
   /** Where the SHA-256 of incoming and stored bytes is computed. */
   sha256: Sha256Source;
+  /** How many replaced contents of a file keep their bytes (FILE_VERSIONS_KEPT). */
+  versionsKept: number;
 }
 
 /** A validated create request: its row's columns (no status yet), labels, and the file whose externalId it takes over. */
@@ -56,8 +59,12 @@ interface FileDraft {
   row: ReturnType<typeof buildFileData> &
     ReturnType<typeof fileName> & { id: string; workspaceId: string; storageKey: string; uploadMethod: UploadMethod };
   labels: string[];
-  /** With overwrite: the id of the file currently holding the externalId. */
-  replaced: string | undefined;
+  /** The labels when the request gives them (an overwrite keeps the file's labels otherwise). */
+  labelsGiven: string[] | undefined;
+  /** Whether an existing file with the externalId is to be overwritten rather than refused. */
+  overwrite: boolean;
+  /** The read filter of the caller in the workspace: an overwritten file must pass it. */
+  readable: Prisma.FileWhereInput;
 }
 
 /** Creating, completing, changing and removing files: everything but GraphQL. */
@@ -81,12 +88,12 @@ export class FileService {
    * cannot read is NotFoundError, never a hint that it exists; one it can read but not act in is
    * ForbiddenError (src/access/policy.ts).
    */
-  private async workspaceFor(caller: Caller, ref: string, action: Action): Promise<string> {
+  private async workspaceFor(caller: Caller, ref: string, action: Action): Promise<WorkspaceAccess> {
     const workspace = await findReadableWorkspace(this.db, caller, ref);
     const notFound = () => new NotFoundError(`workspace ${ref} was not found`);
     if (workspace === null) throw notFound();
     authorize(caller, action, workspace, notFound);
-    return workspace.id;
+    return workspace;
   }
 
   /** The file with this id, if the caller may do `action` to it (NotFoundError or ForbiddenError otherwise). */
@@ -132,25 +139,53 @@ export class FileService {
     try {
       const source = chooseSource(request, this.options.limits);
       const draft = await this.prepareCreate(caller, request, source);
-      if (source !== undefined) return { file: await this.ingest(draft, source), upload: null };
-      const file = await this.insertPending(draft);
+      const existing = await this.holderOf(draft);
+      if (existing !== undefined && !draft.overwrite) throw conflict(draft.row.externalId);
+      if (source !== undefined) return { file: await this.ingest(draft, source, existing), upload: null };
+      const { file, pending } = await this.insertPending(draft, existing);
       const expiresAt = new Date(Date.now() + this.options.uploadUrlTtl * 1000);
       const upload =
-        file.multipartUploadId === null
-          ? await this.uploadTarget(file, expiresAt)
-          : await multipartTarget(this.options, file, expiresAt, { uploadId: file.multipartUploadId, received: [] });
+        pending.multipartUploadId === null
+          ? await this.uploadTarget(pending, expiresAt)
+          : await multipartTarget(this.options, pending, expiresAt, { uploadId: pending.multipartUploadId, received: [] });
       return { file, upload };
     } finally {
       drainUnread(request.file);
     }
   }
 
+  /**
+   * The id of the file holding the draft's externalId, if one does. To overwrite it the caller
+   * must be able to read it (hold its security categories): a ConflictError otherwise.
+   */
+  private async holderOf({ row, readable, overwrite }: FileDraft): Promise<string | undefined> {
+    if (row.externalId == null) return undefined;
+    const holder = await this.db.file.findUnique({
+      where: { workspaceId_externalId: { workspaceId: row.workspaceId, externalId: row.externalId } },
+      select: { id: true },
+    });
+    if (holder === null || !overwrite) return holder?.id;
+    const allowed = await this.db.file.count({ where: { AND: [{ id: holder.id }, readable] } });
+    if (allowed === 0) {
+      throw new ConflictError(`a file with externalId "${row.externalId}" exists in this workspace and you may not change it`);
+    }
+    return holder.id;
+  }
+
   /** Validates a create request and resolves what its row will hold; writes nothing. */
   private async prepareCreate(caller: Caller, request: CreateFileRequest, source: ByteSource | undefined): Promise<FileDraft> {
     const { limits } = this.options;
-    const workspaceId = await this.workspaceFor(caller, request.workspace, "file:create");
+    const workspace = await this.workspaceFor(caller, request.workspace, "file:create");
+    const workspaceId = workspace.id;
+    if (request.folderId != null) request = { ...request, directory: await this.folderPath(workspaceId, request) };
     const fieldErrors = validateFileFields(request, limits, ["input"], { requireName: true });
     if (fieldErrors.length > 0) throw new ValidationError(fieldErrors);
+    // A caller gives a file only categories it holds: it could not read the file otherwise.
+    const held = caller.categoriesIn(workspaceId);
+    const unheld = (request.securityCategories ?? []).flatMap((category, index) =>
+      held.includes(category) ? [] : [{ path: ["input", "securityCategories", String(index)], message: "is a category you do not hold in this workspace" }],
+    );
+    if (unheld.length > 0) throw new ValidationError(unheld);
     const tooLarge = checkDeclaredSize(request.size ?? undefined, limits);
     if (tooLarge !== undefined) {
       throw new PayloadTooLargeError(`size is over the largest file accepted (${tooLarge.maxSize} bytes)`, tooLarge.maxSize);
@@ -182,50 +217,116 @@ export class FileService {
     }
 
     const id = randomUUID();
-    const replaced = await this.claimExternalId(workspaceId, request);
     const storageKey = storageKeyOf(workspaceId, id);
     const row = { ...buildFileData(request), ...fileName(request.name), id, workspaceId, storageKey, uploadMethod: method };
-    return { row, labels: labelRows(workspaceId, request.labels).map(({ label }) => label), replaced };
+    const labels = labelRows(workspaceId, request.labels).map(({ label }) => label);
+    return {
+      row,
+      labels,
+      labelsGiven: request.labels == null ? undefined : labels,
+      overwrite: request.overwrite === true,
+      readable: readableFilesIn(caller, workspace),
+    };
   }
 
-  /** Inserts the PENDING row of a file whose bytes will come to an upload target. */
-  private async insertPending({ row, labels, replaced }: FileDraft): Promise<FileRecord> {
+  /** The path of the folder `folderId` names in the workspace: the file's directory. */
+  private async folderPath(workspaceId: string, { folderId, directory }: CreateFileRequest): Promise<string> {
+    if (directory != null) {
+      throw ValidationError.field(["input", "folderId"], "give folderId or directory, not both");
+    }
+    const folder = await this.db.folder.findFirst({ where: { id: folderId ?? "", workspaceId }, select: { path: true } });
+    if (folder === null) throw new NotFoundError(`folderId ${folderId} names no folder of this workspace`);
+    return folder.path;
+  }
+
+  /**
+   * Inserts the PENDING row of a file whose bytes will come to an upload target, or, when
+   * `existing` is the file to overwrite (or another request creates the file first and the
+   * draft overwrites), that file's pending upload: a row holding the new content's upload that
+   * the read filter hides, written with the fields' changes to the file in one transaction. A
+   * file has at most one pending upload: another is a ConflictError.
+   */
+  private async insertPending(draft: FileDraft, existing: string | undefined): Promise<{ file: FileRecord; pending: FileRow }> {
+    const { row, labels } = draft;
     const { storageKey, workspaceId } = row;
     const multipartUploadId =
       row.uploadMethod === "MULTIPART"
         ? await this.storage.createMultipartUpload(storageKey, { contentType: row.mimeType ?? defaultContentType })
         : null;
     const createdAt = new Date();
+    const pendingColumns = {
+      status: "PENDING",
+      multipartUploadId,
+      createdAt,
+      expiresAt: new Date(createdAt.getTime() + this.options.pendingUploadTtl * 1000),
+    };
+    let target = existing;
     try {
-      // The row comes back from the INSERT itself and its labels are the ones just written: a
-      // single statement, where `include` would add two SELECTs in a transaction.
-      const written = await this.db.file.create({
-        data: {
-          ...row,
-          externalId: replaced === undefined ? row.externalId : null,
-          pendingExternalId: replaced === undefined ? null : row.externalId,
-          replacesId: replaced ?? null,
-          status: "PENDING",
-          multipartUploadId,
-          createdAt,
-          expiresAt: new Date(createdAt.getTime() + this.options.pendingUploadTtl * 1000),
-          ...newFileChildren(workspaceId, labels, row.directory, createdAt),
-        },
-      });
-      return { ...written, labels: labels.map((label) => ({ label })) };
+      for (;;) {
+        if (target !== undefined) return await this.insertPendingUpload(target, draft, pendingColumns);
+        try {
+          // The row comes back from the INSERT itself and its labels are the ones just written: a
+          // single statement, where `include` would add two SELECTs in a transaction.
+          const written = await this.db.file.create({
+            data: { ...row, ...pendingColumns, ...newFileChildren(workspaceId, { ...row, labels }, createdAt) },
+          });
+          const file = { ...written, labels: labels.map((label) => ({ label })) };
+          return { file, pending: file };
+        } catch (error) {
+          // Another request created the file first: overwrite it, or refuse.
+          if (!isUniqueViolation(error) || !draft.overwrite) throw error;
+          target = await this.holderOf(draft);
+          if (target === undefined) throw error;
+        }
+      }
     } catch (error) {
       if (multipartUploadId !== null) await this.storage.abortMultipartUpload(storageKey, multipartUploadId);
-      throw isUniqueViolation(error) ? conflict(row.externalId) : error;
+      if (!isUniqueViolation(error)) throw error;
+      throw target === undefined
+        ? conflict(row.externalId)
+        : new ConflictError(
+            `an upload of the file with externalId "${row.externalId}" is already pending: complete or abort it first, or send the bytes in the request`,
+          );
     }
+  }
+
+  /** The pending upload of file `id` (an overwrite), written with the draft's field changes to the file. */
+  private async insertPendingUpload(
+    id: string,
+    { row, labelsGiven }: FileDraft,
+    pendingColumns: { status: string; multipartUploadId: string | null; createdAt: Date; expiresAt: Date },
+  ): Promise<{ file: FileRecord; pending: FileRow }> {
+    const { size, checksumSha256, mimeType } = row;
+    return this.db.$transaction(async (tx) => {
+      const file = await updateFileIn(tx, id, overwrittenFields(row), labelsGiven);
+      const pending = await tx.file.create({
+        data: {
+          id: row.id,
+          workspaceId: row.workspaceId,
+          ...fileName(file.name),
+          storageKey: row.storageKey,
+          uploadMethod: row.uploadMethod,
+          size,
+          checksumSha256,
+          mimeType,
+          pendingForId: id,
+          ...pendingColumns,
+        },
+      });
+      return { file, pending };
+    });
   }
 
   /**
    * Streams an in-request source into the store, verifies it as completeUpload would, and only
-   * then writes the file's row, UPLOADED: one INSERT, where a PENDING row would need an INSERT
-   * and an UPDATE. The object is written while it is hashed and sniffed, and verified from those
-   * measurements without reading it again. On any failure the object is removed and no row exists.
+   * then writes: the new file's row, UPLOADED (one INSERT, where a PENDING row would need an
+   * INSERT and an UPDATE), or, overwriting `existing` (or a file another request creates first),
+   * that file's content and fields in one transaction. The object is written while it is hashed
+   * and sniffed, and verified from those measurements without reading it again. On any failure
+   * the object is removed and nothing was written.
    */
-  private async ingest({ row, labels, replaced }: FileDraft, source: ByteSource): Promise<FileRecord> {
+  private async ingest(draft: FileDraft, source: ByteSource, existing: string | undefined): Promise<FileRecord> {
+    const { row, labels, labelsGiven } = draft;
     const declaredSize = row.size == null ? undefined : Number(row.size);
     const maxBytes = sourceLimit(source, declaredSize, this.options.limits);
     const { allowedHosts, timeoutMs } = this.options.sourceUrl;
@@ -245,10 +346,48 @@ export class FileService {
       await this.storage.deleteObject(row.storageKey);
       throw ingestError(error, maxBytes);
     }
+    let target = existing;
     try {
-      return await this.settler.insertUploaded(row, labels, verified, replaced !== undefined);
+      for (;;) {
+        if (target !== undefined) {
+          const content = { ...verified, storageKey: row.storageKey, uploadMethod: row.uploadMethod };
+          return await this.replaceContent(target, content, overwrittenFields(row), labelsGiven);
+        }
+        try {
+          return await this.settler.insertUploaded(row, labels, verified);
+        } catch (error) {
+          // Another request created the file first: overwrite it, or refuse.
+          if (!isUniqueViolation(error) || !draft.overwrite) throw error;
+          target = await this.holderOf(draft);
+          if (target === undefined) throw error;
+        }
+      }
     } catch (error) {
+      await this.storage.deleteObject(row.storageKey);
       throw isUniqueViolation(error) ? conflict(row.externalId) : error;
+    }
+  }
+
+  /**
+   * Makes verified bytes the content of file `id`, with the fields `data` sets, in one
+   * transaction; the replaced bytes go once it has committed (or stay, as a version).
+   */
+  private async replaceContent(id: string, content: NewContent, data: FileUpdate, labels: readonly string[] | undefined): Promise<FileRecord> {
+    const { file, released } = await this.db
+      .$transaction((tx) => swapContent(tx, id, content, data, labels, this.options.versionsKept))
+      .catch((error: unknown) => {
+        if (prismaErrorCode(error) === "P2025") throw new ConflictError(`file ${id} was deleted while it was being overwritten`);
+        throw error;
+      });
+    await this.release(released);
+    return file;
+  }
+
+  /** Removes bytes no row refers to any more. */
+  private async release(released: ReleasedBytes[]): Promise<void> {
+    for (const { key, multipartUploadId } of released) {
+      if (multipartUploadId !== null) await this.storage.abortMultipartUpload(key, multipartUploadId);
+      await this.storage.deleteObject(key);
     }
   }
 
@@ -260,21 +399,6 @@ export class FileService {
   async resumeUpload(caller: Caller, file: FileRow): Promise<UploadTarget | null> {
     if (file.status !== "PENDING" || !can(caller, "upload:sign", workspaceOfReadable(caller, file))) return null;
     return this.uploadTarget(file, new Date(Date.now() + this.options.uploadUrlTtl * 1000));
-  }
-
-  /**
-   * With `overwrite`, an existing file keeps its externalId until the new upload completes:
-   * returns the id of the file to replace then. Without, an existing externalId is a conflict.
-   */
-  private async claimExternalId(workspaceId: string, request: CreateFileRequest): Promise<string | undefined> {
-    if (request.externalId == null) return undefined;
-    const existing = await this.db.file.findUnique({
-      where: { workspaceId_externalId: { workspaceId, externalId: request.externalId } },
-      select: { id: true },
-    });
-    if (existing === null) return undefined;
-    if (!request.overwrite) throw conflict(request.externalId);
-    return existing.id;
   }
 
   private async uploadTarget(file: FileRow, expiresAt: Date): Promise<UploadTarget> {
@@ -316,17 +440,58 @@ export class FileService {
 
   private async completeFound(file: FileRecord, parts: CompletedPart[] | null | undefined): Promise<FileRecord> {
     const { id } = file;
+    const pending = await this.pendingUploadOf(file.id);
+    if (pending !== null) return this.completePending(file, pending, parts);
     if (file.status === "UPLOADED") return file;
     if (file.status === "FAILED") throw new UploadIncompleteError(`file ${id} failed and can no longer be completed`);
-    if (file.uploadMethod === "MULTIPART") await joinParts(this.options, file, parts);
-    const object = await this.storage.headObject(file.storageKey);
-    if (object === null) throw new UploadIncompleteError(`no bytes have arrived for file ${id}`);
+    const measured = await this.measureUpload(file, parts);
+    return inSpan("upload.verify", { "file.id": file.id }, () => this.settler.settle(file, measured, undefined, completeMismatch));
+  }
+
+  /** The pending upload of a file (an overwrite's new content), if there is one. */
+  private pendingUploadOf(fileId: string): Promise<FileRecord | null> {
+    return this.db.file.findUnique({ where: { pendingForId: fileId }, include: withLabels });
+  }
+
+  /** The pending upload of file `id` if the caller can read the file, else null. */
+  async pendingUpload(caller: Caller, id: string): Promise<FileRow | null> {
+    const file = await this.file(caller, id);
+    return file === null ? null : this.pendingUploadOf(file.id);
+  }
+
+  /** Joins a MULTIPART upload, checks the stored size and measures the bytes that arrived for `upload`. */
+  private async measureUpload(upload: FileRecord, parts: CompletedPart[] | null | undefined) {
+    if (upload.uploadMethod === "MULTIPART") await joinParts(this.options, upload, parts);
+    const object = await this.storage.headObject(upload.storageKey);
+    if (object === null) throw new UploadIncompleteError(`no bytes have arrived for file ${upload.pendingForId ?? upload.id}`);
     // The stored size alone can already rule the bytes out, without reading them.
-    await this.settler.checkSize(file, object.size, completeMismatch);
-    return inSpan("upload.verify", { "file.id": file.id, "upload.size": object.size }, async () => {
-      const measured = await inspectStoredObject(this.storage, file.storageKey, object, this.options.limits.maxFileBytes, this.options.sha256);
-      return this.settler.settle(file, measured, undefined, completeMismatch);
+    await this.settler.checkSize(upload, object.size, completeMismatch);
+    return inSpan("upload.inspect", { "file.id": upload.id, "upload.size": object.size }, () =>
+      inspectStoredObject(this.storage, upload.storageKey, object, this.options.limits.maxFileBytes, this.options.sha256),
+    );
+  }
+
+  /**
+   * Verifies the bytes of an overwrite's pending upload and makes them the file's content, in
+   * one transaction that also removes the pending upload's row. When completions race, the one
+   * that removes the row wins; the others get the file as the winner left it. Bytes refused as
+   * an executable or a type not allowed end the pending upload.
+   */
+  private async completePending(file: FileRecord, pending: FileRecord, parts: CompletedPart[] | null | undefined): Promise<FileRecord> {
+    const measured = await this.measureUpload(pending, parts);
+    const verified = await this.settler.verify(pending, measured, undefined, completeMismatch).catch(async (error: unknown) => {
+      if (error instanceof UnsupportedMediaTypeError) await this.db.file.deleteMany({ where: { id: pending.id } });
+      throw error;
     });
+    const content = { ...verified, storageKey: pending.storageKey, uploadMethod: pending.uploadMethod as UploadMethod };
+    const outcome = await this.db.$transaction(async (tx) => {
+      const claimed = await tx.file.deleteMany({ where: { id: pending.id } });
+      if (claimed.count === 0) return null;
+      return swapContent(tx, file.id, content, {}, undefined, this.options.versionsKept);
+    });
+    if (outcome === null) return this.db.file.findUniqueOrThrow({ where: { id: file.id }, include: withLabels });
+    await this.release(outcome.released);
+    return outcome.file;
   }
 
   /**
@@ -355,37 +520,50 @@ export class FileService {
     const fieldErrors = validateFileFields(request, this.options.limits, ["input"], { requireName: false });
     if (fieldErrors.length > 0) throw new ValidationError(fieldErrors);
     const data = buildFileData(request);
-    return this.db.$transaction(async (tx) => {
-      if (request.labels != null) {
-        await tx.fileLabel.deleteMany({ where: { fileId: file.id } });
-        await tx.fileLabel.createMany({ data: labelRows(file.workspaceId, request.labels).map((row) => ({ ...row, fileId: file.id })) });
-      }
-      if (data.directory !== undefined) {
-        await tx.fileAncestor.deleteMany({ where: { fileId: file.id } });
-        await tx.fileAncestor.createMany({
-          data: ancestorRows(file.workspaceId, data.directory, file.createdAt).map((row) => ({ ...row, fileId: file.id })),
-        });
-      }
-      return tx.file.update({ where: { id: file.id }, data, include: withLabels });
-    });
+    return this.db.$transaction((tx) => updateFileIn(tx, file.id, data, request.labels));
   }
 
-  /** Removes a file's record and its bytes. */
+  /** Removes a file's record and its bytes: its content, its kept versions' and a pending upload's. */
   async deleteFile(caller: Caller, id: string): Promise<void> {
     const file = await this.fileFor(caller, id, "file:delete");
+    const [pending, versions] = await Promise.all([
+      this.pendingUploadOf(file.id),
+      this.db.fileVersion.findMany({ where: { fileId: file.id, storageKey: { not: null } }, select: { storageKey: true } }),
+    ]);
+    // The pending upload's row and the versions go with the file's (foreign keys cascade).
     await this.db.file.delete({ where: { id: file.id } }).catch(ignoreMissingRow);
-    if (file.multipartUploadId !== null) await this.storage.abortMultipartUpload(file.storageKey, file.multipartUploadId);
-    await this.storage.deleteObject(file.storageKey);
+    await this.release([
+      { key: file.storageKey, multipartUploadId: file.multipartUploadId },
+      ...(pending === null ? [] : [{ key: pending.storageKey, multipartUploadId: pending.multipartUploadId }]),
+      ...versions.flatMap((version) => (version.storageKey === null ? [] : [{ key: version.storageKey, multipartUploadId: null }])),
+    ]);
   }
 
-  /** Removes a PENDING file and any bytes that arrived for it; an uploaded file is not touched. */
+  /**
+   * Removes a PENDING file and any bytes that arrived for it; for an uploaded file, its pending
+   * upload (an overwrite's new content), keeping the current content. NotFoundError when there is
+   * no upload in progress.
+   */
   async abortUpload(caller: Caller, id: string): Promise<void> {
     const file = await this.fileFor(caller, id, "upload:abort");
-    if (file.status === "UPLOADED") throw new NotFoundError(`file ${id} has no upload in progress`);
-    const removed = await this.db.file.deleteMany({ where: { id: file.id, status: { not: "UPLOADED" } } });
-    if (removed.count === 0) throw new NotFoundError(`file ${id} has no upload in progress`);
-    if (file.multipartUploadId !== null) await this.storage.abortMultipartUpload(file.storageKey, file.multipartUploadId);
-    await this.storage.deleteObject(file.storageKey);
+    const noUpload = () => new NotFoundError(`file ${id} has no upload in progress`);
+    const pending = await this.pendingUploadOf(file.id);
+    const upload = pending ?? (file.status === "UPLOADED" ? null : file);
+    if (upload === null) throw noUpload();
+    const removed = await this.db.file.deleteMany({ where: { id: upload.id, status: { not: "UPLOADED" } } });
+    if (removed.count === 0) throw noUpload();
+    await this.release([{ key: upload.storageKey, multipartUploadId: upload.multipartUploadId }]);
+  }
+
+  /** The contents overwrites replaced, newest first. */
+  versions(file: { id: string }): Promise<FileVersion[]> {
+    return this.db.fileVersion.findMany({ where: { fileId: file.id }, orderBy: [{ replacedAt: "desc" }, { id: "desc" }] });
+  }
+
+  /** A signed, expiring URL for a replaced content's bytes; null once they are no longer kept. */
+  async versionDownloadUrl(file: Pick<FileRecord, "name">, version: FileVersion, expiresIn: number): Promise<string | null> {
+    if (version.storageKey === null) return null;
+    return this.downloadUrl({ status: "UPLOADED", storageKey: version.storageKey, mimeType: version.mimeType, name: file.name }, expiresIn);
   }
 
   /** A signed, expiring URL for an uploaded file's bytes; null until it is uploaded. */

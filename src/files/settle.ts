@@ -34,20 +34,6 @@ export type NewFileRow = Omit<Prisma.FileUncheckedCreateInput, "labels" | keyof 
 };
 
 /**
- * Inside an overwrite's transaction: removes the row of the file holding `externalId`, if any,
- * and returns its storage key, whose bytes go once the transaction has committed.
- */
-async function releaseExternalId(tx: Prisma.TransactionClient, workspaceId: string, externalId: string): Promise<string[]> {
-  const holder = await tx.file.findUnique({
-    where: { workspaceId_externalId: { workspaceId, externalId } },
-    select: { id: true, storageKey: true },
-  });
-  if (holder === null) return [];
-  await tx.file.delete({ where: { id: holder.id } });
-  return [holder.storageKey];
-}
-
-/**
  * How every upload path ends, whether the bytes came to a signed target (completeUpload) or in
  * the createFile request: the measurements are checked, then the PENDING file is marked UPLOADED
  * or, for bytes in the request, its row is written.
@@ -121,72 +107,36 @@ export class UploadSettler {
   }
 
   /**
-   * Writes the UPLOADED row of bytes verified in the createFile request, in one INSERT; with
-   * `takeOver`, the file holding its externalId goes in the same transaction and that file's
-   * bytes once it has committed. When the write fails the verified bytes are deleted: the
-   * request leaves nothing behind.
+   * Writes the UPLOADED row of bytes verified in the createFile request, in one INSERT. The
+   * caller removes the bytes when it fails.
    */
-  async insertUploaded(row: NewFileRow, labels: string[], verified: VerifiedBytes, takeOver: boolean): Promise<FileRecord> {
+  async insertUploaded(row: NewFileRow, labels: string[], verified: VerifiedBytes): Promise<FileRecord> {
     const now = new Date();
-    const data = {
-      ...row,
-      ...verified,
-      status: "UPLOADED",
-      createdAt: now,
-      uploadedAt: now,
-      updatedAt: now,
-      expiresAt: null,
-      ...newFileChildren(row.workspaceId, labels, row.directory, now),
-    };
-    const externalId = row.externalId;
-    let replacedKeys: string[] = [];
-    let written: FileRow;
-    try {
-      if (!takeOver || externalId == null) {
-        written = await this.db.file.create({ data });
-      } else {
-        [written, replacedKeys] = await this.db.$transaction(async (tx) => {
-          const released = await releaseExternalId(tx, row.workspaceId, externalId);
-          return [await tx.file.create({ data }), released] as const;
-        });
-      }
-    } catch (error) {
-      await this.storage.deleteObject(row.storageKey);
-      throw error;
-    }
-    // The old content goes only once the new file holds the externalId.
-    await Promise.all(replacedKeys.map((key) => this.storage.deleteObject(key)));
+    const written = await this.db.file.create({
+      data: {
+        ...row,
+        ...verified,
+        status: "UPLOADED",
+        createdAt: now,
+        uploadedAt: now,
+        updatedAt: now,
+        expiresAt: null,
+        ...newFileChildren(row.workspaceId, { ...row, labels }, now),
+      },
+    });
     return { ...written, labels: labels.map((label) => ({ label })) };
   }
 
   /**
-   * Marks a verified PENDING file UPLOADED, once even when completions race, and hands it the
-   * externalId of the file it replaces, whose row goes in the same transaction. Returns the file
-   * as it now is, built from what was written rather than read back; the one that loses a race
+   * Marks a verified PENDING file UPLOADED, once even when completions race. Returns the file as
+   * it now is, built from what was written rather than read back; the one that loses a race
    * reads the winner's row.
    */
-  private async markUploaded(
-    file: FileRecord,
-    measured: VerifiedBytes,
-  ): Promise<FileRecord> {
+  private async markUploaded(file: FileRecord, measured: VerifiedBytes): Promise<FileRecord> {
     const now = new Date();
     const uploaded = { ...measured, status: "UPLOADED", uploadedAt: now, updatedAt: now, expiresAt: null };
-    const takeover = file.pendingExternalId;
-    if (takeover === null) {
-      const marked = await this.db.file.updateMany({ where: { id: file.id, status: "PENDING" }, data: uploaded });
-      return marked.count === 1 ? { ...file, ...uploaded } : this.current(file.id);
-    }
-    const handover = { externalId: takeover, pendingExternalId: null, replacesId: null };
-    const outcome = await this.db.$transaction(async (tx) => {
-      const marked = await tx.file.updateMany({ where: { id: file.id, status: "PENDING" }, data: uploaded });
-      if (marked.count === 0) return { marked: false, replacedKeys: [] };
-      const replacedKeys = await releaseExternalId(tx, file.workspaceId, takeover);
-      await tx.file.update({ where: { id: file.id }, data: { ...handover, updatedAt: now } });
-      return { marked: true, replacedKeys };
-    });
-    // The old content goes only once the new file holds the externalId.
-    await Promise.all(outcome.replacedKeys.map((key) => this.storage.deleteObject(key)));
-    return outcome.marked ? { ...file, ...uploaded, ...handover } : this.current(file.id);
+    const marked = await this.db.file.updateMany({ where: { id: file.id, status: "PENDING" }, data: uploaded });
+    return marked.count === 1 ? { ...file, ...uploaded } : this.current(file.id);
   }
 
   /** The file as another completion left it; NotFoundError when it was deleted meanwhile. */

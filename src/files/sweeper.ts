@@ -139,13 +139,17 @@ export class PendingSweeper {
     if (storage.listObjects === undefined) return 0;
     let deleted = 0;
     for await (const page of storage.listObjects()) {
-      const old = page.filter((object) => object.lastModified < before);
-      const ids = old.flatMap((object) => fileIdOfKey(object.key) ?? []);
-      const rows = await db.file.findMany({ where: { id: { in: ids } }, select: { storageKey: true } });
-      const owned = new Set(rows.map((row) => row.storageKey));
+      // Keys not of our making are not ours to judge.
+      const old = page.filter((object) => object.lastModified < before && fileIdOfKey(object.key) !== undefined);
+      const keys = old.map((object) => object.key);
+      // A file's content, its pending upload's, or a kept version's (an overwrite moves keys between rows).
+      const [files, versions] = await Promise.all([
+        db.file.findMany({ where: { storageKey: { in: keys } }, select: { storageKey: true } }),
+        db.fileVersion.findMany({ where: { storageKey: { in: keys } }, select: { storageKey: true } }),
+      ]);
+      const owned = new Set([...files, ...versions].map((row) => row.storageKey));
       for (const object of old) {
-        // Keys not of our making are not ours to judge.
-        if (fileIdOfKey(object.key) === undefined || owned.has(object.key)) continue;
+        if (owned.has(object.key)) continue;
         await storage.deleteObject(object.key);
         this.options.logger.warn({ storageKey: object.key }, "deleted an object no file names");
         deleted += 1;

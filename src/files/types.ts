@@ -21,6 +21,8 @@ export interface FileLimits {
   maxInlineBytes: number;
   maxSingleUploadBytes: number;
   maxFileBytes: number;
+  /** Longest file name, in characters after NFC (MAX_NAME_LENGTH). */
+  maxNameLength: number;
   /** Exact `type/subtype` or `type/*`, lower case; empty allows every type. */
   allowedMimeTypes: string[];
 }
@@ -46,6 +48,13 @@ export interface FileFields {
   sessionId?: string | null;
   sourceCreatedTime?: Date | null;
   sourceModifiedTime?: Date | null;
+  /** 1 to 1000 distinct asset ids. */
+  assetIds?: readonly number[] | null;
+  dataSetId?: number | null;
+  /** At most 100 distinct security categories. */
+  securityCategories?: readonly number[] | null;
+  /** A GeoJSON Feature (RFC 7946). */
+  geoLocation?: unknown;
 }
 
 export interface CreateFileRequest extends FileFields {
@@ -60,6 +69,8 @@ export interface CreateFileRequest extends FileFields {
   content?: string | null;
   /** An http(s) URL the server downloads the bytes from. */
   sourceUrl?: string | null;
+  /** The internal id of the folder the file goes in (its path becomes the directory). */
+  folderId?: string | null;
 }
 
 /** A file arriving in the request body. */
