@@ -80,6 +80,11 @@ describe("a lone surrogate in any string input", () => {
     expect(await badInput(filesQuery, { filter: { labelsAll: ["x", lone] } })).toContain("filter.labelsAll.1:");
   });
 
+  it("a NUL in an id or a filter is BAD_USER_INPUT too (PostgreSQL cannot store it)", async () => {
+    expect(await badInput(`query ($id: ID!) { file(id: $id) { id } }`, { id: "a\u0000" })).toContain("NUL");
+    expect(await badInput(filesQuery, { filter: { nameContains: "a\u0000" } })).toContain("filter.nameContains:");
+  });
+
   it("in the workspace argument is BAD_USER_INPUT", async () => {
     expect(await badInput(`query ($w: ID!) { files(workspaceId: $w) { totalCount } }`, { w: lone })).toContain("workspaceId:");
   });
@@ -163,7 +168,7 @@ describe("filter bounds", () => {
   });
 
   it.each([
-    ["nameContains", 255],
+    ["nameContains", 1024],
     ["externalIdPrefix", 255],
     ["directoryPrefix", 512],
   ])("%s is at most %i characters", async (field, max) => {

@@ -87,11 +87,14 @@ function longerThan(value: string, max: number): boolean {
   return false;
 }
 /**
- * The check every string a client sends passes, whatever the field: well-formed Unicode.
+ * The check every string a client sends passes, whatever the field: well-formed Unicode, no NUL.
  * Returns the problem, or undefined.
  */
 export function textProblem(value: string): string | undefined {
-  return LONE_SURROGATE.test(value) ? "must be well-formed Unicode (it holds a lone surrogate)" : undefined;
+  if (LONE_SURROGATE.test(value)) return "must be well-formed Unicode (it holds a lone surrogate)";
+  // PostgreSQL's text cannot hold NUL, so no value with it could be stored or compared.
+  if (value.includes("\u0000")) return "must not contain the NUL character (U+0000)";
+  return undefined;
 }
 
 /** Names, directories, labels and external IDs: nothing invisible that could make two look alike. */
