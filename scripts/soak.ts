@@ -179,8 +179,10 @@ async function client(until: number): Promise<void> {
   while (Date.now() < until) {
     try {
       await flow();
-    } catch {
-      count("failed requests");
+    } catch (error) {
+      // By cause: refused connections while the server restarts, or anything else worth a look.
+      const cause = (error as { cause?: { code?: string } }).cause?.code;
+      count(`failed: ${cause ?? (error as Error).message.slice(0, 60)}`);
       await new Promise((resolve) => setTimeout(resolve, 50));
     }
   }
