@@ -85,6 +85,16 @@ describe("a lone surrogate in any string input", () => {
     expect(await badInput(filesQuery, { filter: { nameContains: "a\u0000" } })).toContain("filter.nameContains:");
   });
 
+  it("hidden in a global ID's base64 names nothing (file: null) or is BAD_USER_INPUT (node), not a fault", async () => {
+    for (const type of ["File", "Workspace", "Folder"]) {
+      const id = Buffer.from(`${type}:a\u0000`).toString("base64");
+      const file = await server.graphql(`query ($id: ID!) { file(id: $id) { id } }`, { id });
+      expect(file.errors, type).toBeUndefined();
+      expect(file.data).toEqual({ file: null });
+      expect(await badInput(`query ($id: ID!) { node(id: $id) { id } }`, { id })).toContain("NUL");
+    }
+  });
+
   it("in the workspace argument is BAD_USER_INPUT", async () => {
     expect(await badInput(`query ($w: ID!) { files(workspaceId: $w) { totalCount } }`, { w: lone })).toContain("workspaceId:");
   });

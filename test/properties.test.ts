@@ -138,13 +138,18 @@ describe(`property: hostile input is answered, never a fault (${testProvider})`,
   });
 
   it("file, node, deleteFile and completeUpload answer any id without a fault", async () => {
-    const id = fc.oneof(text, text.map((inner) => Buffer.from(`File:${inner}`).toString("base64")));
+    const id = fc.oneof(
+      text,
+      fc.tuple(fc.constantFrom("File", "Workspace", "Folder"), text).map(([type, inner]) => Buffer.from(`${type}:${inner}`).toString("base64")),
+    );
     await fc.assert(
       fc.asyncProperty(id, async (value) => {
         const before = await stored();
         for (const query of [
           `query ($id: ID!) { file(id: $id) { id } }`,
           `query ($id: ID!) { node(id: $id) { id } }`,
+          `query ($id: ID!) { workspace(id: $id) { id } }`,
+          `query ($id: ID!) { folder(id: $id) { id } }`,
           `mutation ($id: ID!) { deleteFile(id: $id) { __typename } }`,
           `mutation ($id: ID!) { completeUpload(input: { id: $id }) { __typename } }`,
         ]) {
@@ -152,7 +157,7 @@ describe(`property: hostile input is answered, never a fault (${testProvider})`,
         }
         expect(await stored()).toEqual(before);
       }),
-      { numRuns: 60 },
+      { numRuns: 100 },
     );
   });
 });

@@ -2,6 +2,7 @@ import { readableFiles } from "../access/readable.js";
 import { NotFoundError, ValidationError } from "../files/errors.js";
 import { defaultPageSize } from "../files/listing.js";
 import { withLabels } from "../files/records.js";
+import { textProblem } from "../files/validation.js";
 import type { FileRecord } from "../files/types.js";
 import { builder } from "./builder.js";
 import { badUserInput, notFound } from "./graphql-errors.js";
@@ -31,7 +32,8 @@ export const FileRef = builder.prismaNode("File", {
   include: withLabels,
   // `node`/`nodes` of a missing file, or one the caller cannot read, is null, never its data.
   nullable: true,
-  findUnique: (id, context) => ({ id, AND: [readableFiles(context.caller)] }),
+  // A decoded id holding what the database cannot compare (a NUL) names no file.
+  findUnique: (id, context) => ({ id: textProblem(id) === undefined ? id : "", AND: [readableFiles(context.caller)] }),
   fields: (t) => ({
     workspace: t.relation("workspace"),
     name: t.exposeString("name"),

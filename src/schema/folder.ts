@@ -6,12 +6,14 @@ import { builder } from "./builder.js";
 import { FileConnectionRef, FileFilterInput, FileOrderInput, FileRef } from "./file.js";
 import { badUserInput, notFound } from "./graphql-errors.js";
 import { internalId } from "./ids.js";
+import { textProblem } from "../files/validation.js";
 
 export const FolderRef = builder.prismaNode("Folder", {
   id: { field: "id" },
   // A folder of a workspace the caller cannot read reads as absent.
   nullable: true,
-  findUnique: (id, context) => ({ id, AND: [{ workspace: readableWorkspaces(context.caller) }] }),
+  // A decoded id holding what the database cannot compare (a NUL) names no folder.
+  findUnique: (id, context) => ({ id: textProblem(id) === undefined ? id : "", AND: [{ workspace: readableWorkspaces(context.caller) }] }),
   description: "A directory path made explicit. Its files are those whose directory is its path.",
   fields: (t) => ({
     workspace: t.relation("workspace"),

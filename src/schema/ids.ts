@@ -1,4 +1,5 @@
 import { decodeGlobalID } from "@pothos/plugin-relay";
+import { textProblem } from "../files/validation.js";
 
 /**
  * The internal id inside a global ID of `typename`. Anything that is not such a global ID is
@@ -7,7 +8,8 @@ import { decodeGlobalID } from "@pothos/plugin-relay";
 export function internalId(id: string, typename: string): string {
   try {
     const decoded = decodeGlobalID(id);
-    if (decoded.typename === typename) return decoded.id;
+    // The base64 may hide what no argument may hold (a NUL): such an id names nothing.
+    if (decoded.typename === typename && textProblem(decoded.id) === undefined) return decoded.id;
   } catch {
     // not a global ID
   }
