@@ -156,8 +156,10 @@ function cellConditions(box: BoundingBox): Prisma.FileGeoCellWhereInput[] {
 }
 
 /**
- * Files whose bounding box meets `box`: the index of quadtree cells (src/files/geo.ts) narrows
- * them down, the box columns decide. A box across the antimeridian is two boxes.
+ * Files whose bounding box meets `box`, by the box columns; a box across the antimeridian is two
+ * boxes. The quadtree cells (src/files/geo.ts) narrow the files down beforehand when few match
+ * (candidateIds); when many do, comparing the columns of each file in order costs less than
+ * probing its cells.
  */
 function geoIntersects(box: BoundingBox): Prisma.FileWhereInput {
   const problems = boxErrors(box, ["filter", "geoIntersects"]);
@@ -166,7 +168,6 @@ function geoIntersects(box: BoundingBox): Prisma.FileWhereInput {
     OR: splitAtAntimeridian(box).map((part) => {
       return {
         AND: [
-          { geoCells: { some: { OR: cellConditions(part) } } },
           { geoMinLongitude: { lte: part.maxLongitude } },
           { geoMaxLongitude: { gte: part.minLongitude } },
           { geoMinLatitude: { lte: part.maxLatitude } },
