@@ -304,8 +304,11 @@ export function validateFileFields(
   if (typeof input.directory === "string") {
     check("directory", directoryProblem(normalizeDirectory(input.directory)));
   }
-  check("source", maxLength(input.source, MAX_SOURCE));
-  check("description", maxLength(input.description, MAX_DESCRIPTION));
+  // Free text may hold control characters, but not NUL, which PostgreSQL's text cannot store.
+  const freeText = (value: string | null | undefined, max: number): string | undefined =>
+    typeof value === "string" && value.includes("\u0000") ? "must not contain NUL" : maxLength(value, max);
+  check("source", freeText(input.source, MAX_SOURCE));
+  check("description", freeText(input.description, MAX_DESCRIPTION));
 
   if (typeof input.mimeType === "string") {
     if (longerThan(input.mimeType, MAX_MIME_TYPE)) check("mimeType", `must be at most ${MAX_MIME_TYPE} characters`);
@@ -339,7 +342,7 @@ export function validateFileFields(
     if (typeof value === "string" && value !== "") {
       if (input.scope !== undefined && input.scope !== scope) check(field, `is only allowed with scope ${scope}`);
       else if (field === "sessionId") check(field, UUID.test(value) ? undefined : "must be a UUID (8-4-4-4-12 hexadecimal digits)");
-      else check(field, maxLength(value, MAX_SCOPE_ID));
+      else check(field, identifierProblem(value, MAX_SCOPE_ID));
     } else if (input.scope === scope) check(field, `is required when scope is ${scope}`);
   }
 

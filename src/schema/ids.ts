@@ -7,9 +7,15 @@ import { decodeGlobalID } from "@pothos/plugin-relay";
 export function internalId(id: string, typename: string): string {
   try {
     const decoded = decodeGlobalID(id);
-    if (decoded.typename === typename) return decoded.id;
+    // No id holds NUL, which PostgreSQL refuses in a parameter: "" names nothing either.
+    if (decoded.typename === typename) return storableId(decoded.id);
   } catch {
     // not a global ID
   }
-  return id;
+  return storableId(id);
+}
+
+/** An id as it can be looked up: no id holds NUL, which PostgreSQL refuses in a parameter, so "" (which names nothing) stands for one that does. */
+export function storableId(id: string): string {
+  return id.includes("\u0000") ? "" : id;
 }
