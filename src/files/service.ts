@@ -16,6 +16,7 @@ import {
 } from "./errors.js";
 import { chooseSource, drainUnread, ingestError, openBytes, sourceLimit, storeInspected, type ByteSource } from "./ingest.js";
 import { mustDownloadAsAttachment } from "./inspect.js";
+import { fileIdOfKey, storageKeyOf } from "./keys.js";
 import { type FileFilter, type FileOrder, type FilePage, listFiles, type PageRequest } from "./listing.js";
 import { type FileUpdate, type NewContent, overwrittenFields, type ReleasedBytes, swapContent, updateFileIn } from "./overwrite.js";
 import { joinParts, multipartTarget } from "./multipart.js";
@@ -217,7 +218,7 @@ export class FileService {
     }
 
     const id = randomUUID();
-    const storageKey = `${workspaceId}/${id}`;
+    const storageKey = storageKeyOf(workspaceId, id);
     const row = { ...buildFileData(request), ...fileName(request.name), id, workspaceId, storageKey, uploadMethod: method };
     const labels = labelRows(workspaceId, request.labels).map(({ label }) => label);
     return {
@@ -427,6 +428,19 @@ export class FileService {
    */
   async completeUpload(caller: Caller, id: string, parts?: CompletedPart[] | null): Promise<FileRecord> {
     const file = await this.fileFor(caller, id, "upload:complete");
+    try {
+      return await this.completeFound(file, parts);
+    } catch (error) {
+      // Deleted or aborted while it was being completed: whatever failed (a missing object, a
+      // row gone), the answer is that the file is not there, and bytes a join wrote go too.
+      if ((await this.db.file.count({ where: { id: file.id } })) > 0) throw error;
+      await this.storage.deleteObject(file.storageKey);
+      throw new NotFoundError(`file ${id} was deleted while it was being completed`);
+    }
+  }
+
+  private async completeFound(file: FileRecord, parts: CompletedPart[] | null | undefined): Promise<FileRecord> {
+    const { id } = file;
     const pending = await this.pendingUploadOf(file.id);
     if (pending !== null) return this.completePending(file, pending, parts);
     if (file.status === "UPLOADED") return file;
@@ -479,6 +493,26 @@ export class FileService {
     if (outcome === null) return this.db.file.findUniqueOrThrow({ where: { id: file.id }, include: withLabels });
     await this.release(outcome.released);
     return outcome.file;
+  }
+
+  /**
+   * Whether a signed upload may still write to `key` (with `multipartUploadId`, to that upload):
+   * only while the file it was issued for is PENDING, unexpired, and this is its current upload.
+   * The signed upload routes ask before and after writing (src/http/local-storage.ts).
+   */
+  async uploadOpen(key: string, multipartUploadId?: string): Promise<boolean> {
+    const id = fileIdOfKey(key);
+    if (id === undefined) return false;
+    const open = await this.db.file.count({
+      where: {
+        id,
+        storageKey: key,
+        status: "PENDING",
+        expiresAt: { gt: new Date() },
+        ...(multipartUploadId === undefined ? {} : { multipartUploadId }),
+      },
+    });
+    return open > 0;
   }
 
   /** Changes a file's name, metadata, labels, directory or description. */
