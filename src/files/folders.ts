@@ -26,8 +26,7 @@ export class FolderService {
   /** The folder at `path` in a workspace the caller can read, else null. */
   async folderByPath(caller: Caller, workspaceRef: string, path: string): Promise<Folder | null> {
     const workspace = await findReadableWorkspace(this.db, caller, workspaceRef);
-    // No folder path holds NUL (validation), which PostgreSQL refuses in a parameter.
-    if (workspace === null || path.includes("\u0000")) return null;
+    if (workspace === null) return null;
     return this.db.folder.findUnique({ where: { workspaceId_path: { workspaceId: workspace.id, path: normalizeDirectory(path) } } });
   }
 

@@ -109,13 +109,6 @@ function directoryPrefix(filter: FileFilter | null | undefined): string | undefi
 function filterWhere(readable: Prisma.FileWhereInput, filter: FileFilter | null | undefined): Prisma.FileWhereInput {
   const and: Prisma.FileWhereInput[] = [readable];
   if (!filter) return { AND: and };
-  // No stored string holds NUL (PostgreSQL's text cannot), and PostgreSQL refuses it in a parameter.
-  for (const [field, value] of Object.entries(filter)) {
-    const strings = typeof value === "string" ? [value] : Array.isArray(value) ? value : [];
-    if (strings.some((item) => typeof item === "string" && item.includes("\u0000"))) {
-      throw ValidationError.field(["filter", field], "must not contain NUL");
-    }
-  }
   if (filter.status) and.push({ status: filter.status });
   if (filter.directory != null) and.push({ directory: filter.directory });
   const prefix = directoryPrefix(filter);

@@ -344,11 +344,8 @@ export function validateFileFields(
   if (typeof input.directory === "string") {
     check("directory", directoryProblem(normalizeDirectory(input.directory)));
   }
-  // Free text may hold control characters, but not NUL, which PostgreSQL's text cannot store.
-  const freeText = (value: string | null | undefined, max: number): string | undefined =>
-    typeof value === "string" && value.includes("\u0000") ? "must not contain NUL" : maxLength(value, max);
-  check("source", freeText(input.source, MAX_SOURCE));
-  check("description", freeText(input.description, MAX_DESCRIPTION));
+  check("source", maxLength(input.source, MAX_SOURCE));
+  check("description", maxLength(input.description, MAX_DESCRIPTION));
 
   if (typeof input.mimeType === "string") {
     if (longerThan(input.mimeType, MAX_MIME_TYPE)) check("mimeType", `must be at most ${MAX_MIME_TYPE} characters`);

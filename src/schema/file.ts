@@ -5,7 +5,7 @@ import { withLabels } from "../files/records.js";
 import type { FileRecord } from "../files/types.js";
 import { builder } from "./builder.js";
 import { badUserInput, notFound } from "./graphql-errors.js";
-import { internalId, storableId } from "./ids.js";
+import { internalId } from "./ids.js";
 import { WorkspaceRef } from "./workspace.js";
 
 const FileStatusEnum = builder.enumType("FileStatus", { values: ["PENDING", "UPLOADED", "FAILED"] as const });
@@ -31,7 +31,7 @@ export const FileRef = builder.prismaNode("File", {
   include: withLabels,
   // `node`/`nodes` of a missing file, or one the caller cannot read, is null, never its data.
   nullable: true,
-  findUnique: (id, context) => ({ id: storableId(id), AND: [readableFiles(context.caller)] }),
+  findUnique: (id, context) => ({ id, AND: [readableFiles(context.caller)] }),
   fields: (t) => ({
     workspace: t.relation("workspace"),
     name: t.exposeString("name"),

@@ -5,13 +5,13 @@ import { defaultPageSize } from "../files/listing.js";
 import { builder } from "./builder.js";
 import { FileConnectionRef, FileFilterInput, FileOrderInput, FileRef } from "./file.js";
 import { badUserInput, notFound } from "./graphql-errors.js";
-import { internalId, storableId } from "./ids.js";
+import { internalId } from "./ids.js";
 
 export const FolderRef = builder.prismaNode("Folder", {
   id: { field: "id" },
   // A folder of a workspace the caller cannot read reads as absent.
   nullable: true,
-  findUnique: (id, context) => ({ id: storableId(id), AND: [{ workspace: readableWorkspaces(context.caller) }] }),
+  findUnique: (id, context) => ({ id, AND: [{ workspace: readableWorkspaces(context.caller) }] }),
   description: "A directory path made explicit. Its files are those whose directory is its path.",
   fields: (t) => ({
     workspace: t.relation("workspace"),

@@ -15,7 +15,11 @@ export function internalId(id: string, typename: string): string {
   return storableId(id);
 }
 
-/** An id as it can be looked up: no id holds NUL, which PostgreSQL refuses in a parameter, so "" (which names nothing) stands for one that does. */
-export function storableId(id: string): string {
+/**
+ * An id as it can be looked up. No id holds NUL, which PostgreSQL refuses in a parameter, and
+ * the check on every argument cannot see one inside a global ID's base64: "" (which names
+ * nothing) stands for such an id.
+ */
+function storableId(id: string): string {
   return id.includes("\u0000") ? "" : id;
 }

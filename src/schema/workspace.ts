@@ -2,7 +2,7 @@ import type { Caller } from "../access/caller.js";
 import { roles } from "../access/caller.js";
 import { findReadableWorkspace, readableWorkspaces } from "../access/readable.js";
 import { builder } from "./builder.js";
-import { internalId, storableId } from "./ids.js";
+import { internalId } from "./ids.js";
 
 const RoleEnum = builder.enumType("Role", {
   description: "ADMIN administers the workspace; WRITER creates, completes, changes and deletes files; READER reads and lists them.",
@@ -13,7 +13,7 @@ export const WorkspaceRef = builder.prismaNode("Workspace", {
   id: { field: "id" },
   // A workspace the caller cannot read reads as absent: `node` answers null.
   nullable: true,
-  findUnique: (id, context) => ({ id: storableId(id), AND: [readableWorkspaces(context.caller)] }),
+  findUnique: (id, context) => ({ id, AND: [readableWorkspaces(context.caller)] }),
   fields: (t) => ({
     name: t.exposeString("name"),
     slug: t.exposeString("slug", { description: 'Short handle, usable wherever a workspace ID is asked for (e.g. "default").' }),
