@@ -7,9 +7,19 @@ import { decodeGlobalID } from "@pothos/plugin-relay";
 export function internalId(id: string, typename: string): string {
   try {
     const decoded = decodeGlobalID(id);
-    if (decoded.typename === typename) return decoded.id;
+    // No id holds NUL, which PostgreSQL refuses in a parameter: "" names nothing either.
+    if (decoded.typename === typename) return storableId(decoded.id);
   } catch {
     // not a global ID
   }
-  return id;
+  return storableId(id);
+}
+
+/**
+ * An id as it can be looked up. No id holds NUL, which PostgreSQL refuses in a parameter, and
+ * the check on every argument cannot see one inside a global ID's base64: "" (which names
+ * nothing) stands for such an id.
+ */
+function storableId(id: string): string {
+  return id.includes("\u0000") ? "" : id;
 }
