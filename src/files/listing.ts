@@ -152,19 +152,59 @@ function idList(ids: readonly number[], field: string): readonly number[] {
   return ids;
 }
 
+/** Most files a filter on a side table may match for the listing to name them by id. */
+const maxCandidates = 5000;
+
 /**
- * Files whose bounding box meets `box`: the index of quadtree cells (src/files/geo.ts) narrows
- * them down, the box columns decide. A box across the antimeridian is two boxes.
+ * The ids of the files that `assetIdsAny`, `geoIntersects` and `metadata` can match, read from
+ * those filters' own indexes, when one of them matches at most `maxCandidates` (the intersection
+ * of those that do); undefined when none is given or each matches more. Without it both
+ * databases' planners walk the creation-order index and probe each file, which reads thousands
+ * of files for each match when matches are rare (0.1% and fewer); with it, they read the few
+ * candidates by id. The filters' own conditions still decide.
+ */
+async function candidateIds(db: Db, workspaceId: string, filter: FileFilter | null | undefined): Promise<string[] | undefined> {
+  if (!filter) return undefined;
+  const take = maxCandidates + 1;
+  const lookups: Promise<{ fileId: string }[]>[] = [];
+  if (filter.assetIdsAny != null) {
+    const assetId = { in: idList(filter.assetIdsAny, "assetIdsAny").map(BigInt) };
+    lookups.push(db.fileAsset.findMany({ where: { workspaceId, assetId }, select: { fileId: true }, take }));
+  }
+  if (filter.geoIntersects != null) {
+    const cells = splitAtAntimeridian(filter.geoIntersects).flatMap((part) => cellConditions(part));
+    lookups.push(db.fileGeoCell.findMany({ where: { workspaceId, OR: cells }, select: { fileId: true }, take }));
+  }
+  if (filter.metadata != null) {
+    for (const { key, valueHash } of metadataRows(workspaceId, filterMetadata(filter.metadata))) {
+      lookups.push(db.fileMetadata.findMany({ where: { workspaceId, key, valueHash }, select: { fileId: true }, take }));
+    }
+  }
+  const bounded = (await Promise.all(lookups)).filter((rows) => rows.length <= maxCandidates).map((rows) => new Set(rows.map((row) => row.fileId)));
+  const [first, ...others] = bounded;
+  if (first === undefined) return undefined;
+  return [...first].filter((id) => others.every((set) => set.has(id)));
+}
+
+/** The FileGeoCell conditions of a box that does not cross the antimeridian (src/files/geo.ts). */
+function cellConditions(box: BoundingBox): Prisma.FileGeoCellWhereInput[] {
+  const { exact, prefixes } = queryCells(box);
+  return [{ cell: { in: exact } }, ...prefixes.map((prefix) => ({ cell: startsWith(prefix) }))];
+}
+
+/**
+ * Files whose bounding box meets `box`, by the box columns; a box across the antimeridian is two
+ * boxes. The quadtree cells (src/files/geo.ts) narrow the files down beforehand when few match
+ * (candidateIds); when many do, comparing the columns of each file in order costs less than
+ * probing its cells.
  */
 function geoIntersects(box: BoundingBox): Prisma.FileWhereInput {
   const problems = boxErrors(box, ["filter", "geoIntersects"]);
   if (problems.length > 0) throw new ValidationError(problems);
   return {
     OR: splitAtAntimeridian(box).map((part) => {
-      const { exact, prefixes } = queryCells(part);
       return {
         AND: [
-          { geoCells: { some: { OR: [{ cell: { in: exact } }, ...prefixes.map((prefix) => ({ cell: startsWith(prefix) }))] } } },
           { geoMinLongitude: { lte: part.maxLongitude } },
           { geoMaxLongitude: { gte: part.minLongitude } },
           { geoMinLatitude: { lte: part.maxLatitude } },
@@ -333,13 +373,18 @@ export async function listFiles(
   const cursorText = backward ? page.before : page.after;
   // Walking backward means reading in the opposite order, then reversing the page.
   const ascending = (direction === "ASC") !== backward;
-  const where = filterWhere(workspace.readable, filter);
+  // The filter is checked (filterWhere throws on a bad one) before its candidates are looked up.
+  const unnarrowed = filterWhere(workspace.readable, filter);
+  const candidates = await candidateIds(db, workspace.id, filter);
+  const narrow = (condition: Prisma.FileWhereInput): Prisma.FileWhereInput =>
+    candidates === undefined ? condition : { AND: [condition, { id: { in: candidates } }] };
+  const where = narrow(unnarrowed);
   const cursor = cursorText == null ? undefined : decodeCursor(field, cursorText, backward ? "before" : "after");
   const sort = ascending ? "asc" : "desc";
   // Below a directory (the root aside), FileAncestor's index finds the files in creation order
   // and counts them; the rest of the filter is checked on each.
   const under = directoryPrefix(filter) || undefined;
-  const rest = filterWhere(workspace.readable, { ...filter, directoryPrefix: null });
+  const rest = narrow(filterWhere(workspace.readable, { ...filter, directoryPrefix: null }));
   const rows =
     under !== undefined && field === "CREATED_AT"
       ? await pageUnder(db, workspace.id, under, rest, {

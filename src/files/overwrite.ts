@@ -5,11 +5,31 @@
  * becomes a FileVersion (its bytes kept for the newest FILE_VERSIONS_KEPT, deleted otherwise).
  */
 import { randomUUID } from "node:crypto";
-import type { Prisma } from "../db/client.js";
+import type { Db, Prisma } from "../db/client.js";
+import { prismaErrorCode } from "../db/errors.js";
 import { ancestorRows, assetRows, boxOf, buildFileData, categoryRows, geoCellRows, labelRows, withLabels } from "./records.js";
 import { metadataRows } from "./metadata.js";
 import type { VerifiedBytes } from "./settle.js";
 import type { FileRecord, UploadMethod } from "./types.js";
+
+/**
+ * Runs a transaction that changes one file, retried when it could not start or finish in time
+ * (P2028: many changes of one file queue on its row lock, and each holds a pooled connection
+ * while it waits) or lost a write conflict (P2034). A rolled-back attempt changed nothing, so
+ * trying again is safe; when it keeps failing, `busy()` is the caller's typed answer.
+ */
+export async function fileTransaction<T>(db: Db, run: (tx: Prisma.TransactionClient) => Promise<T>, busy: () => Error): Promise<T> {
+  for (let attempt = 1; ; attempt += 1) {
+    try {
+      return await db.$transaction(run, { maxWait: 10_000, timeout: 20_000 });
+    } catch (error) {
+      const code = prismaErrorCode(error);
+      if (code !== "P2028" && code !== "P2034") throw error;
+      if (attempt === 3) throw busy();
+      await new Promise((resolve) => setTimeout(resolve, 50 * attempt * Math.random()));
+    }
+  }
+}
 
 /** Most FileVersion rows kept for a file; older ones are forgotten. */
 const MAX_VERSIONS = 100;

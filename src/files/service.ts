@@ -18,7 +18,15 @@ import { chooseSource, drainUnread, ingestError, openBytes, sourceLimit, storeIn
 import { mustDownloadAsAttachment } from "./inspect.js";
 import { fileIdOfKey, storageKeyOf } from "./keys.js";
 import { type FileFilter, type FileOrder, type FilePage, listFiles, type PageRequest } from "./listing.js";
-import { type FileUpdate, type NewContent, overwrittenFields, type ReleasedBytes, swapContent, updateFileIn } from "./overwrite.js";
+import {
+  fileTransaction,
+  type FileUpdate,
+  type NewContent,
+  overwrittenFields,
+  type ReleasedBytes,
+  swapContent,
+  updateFileIn,
+} from "./overwrite.js";
 import { joinParts, multipartTarget } from "./multipart.js";
 import { buildFileData, fileName, labelRows, newFileChildren, withLabels } from "./records.js";
 import { completeMismatch, inRequestMismatch, UploadSettler, type VerifiedBytes } from "./settle.js";
@@ -297,7 +305,7 @@ export class FileService {
     pendingColumns: { status: string; multipartUploadId: string | null; createdAt: Date; expiresAt: Date },
   ): Promise<{ file: FileRecord; pending: FileRow }> {
     const { size, checksumSha256, mimeType } = row;
-    return this.db.$transaction(async (tx) => {
+    return fileTransaction(this.db, async (tx) => {
       const file = await updateFileIn(tx, id, overwrittenFields(row), labelsGiven);
       const pending = await tx.file.create({
         data: {
@@ -314,7 +322,7 @@ export class FileService {
         },
       });
       return { file, pending };
-    });
+    }, busyOverwriting);
   }
 
   /**
@@ -373,9 +381,11 @@ export class FileService {
    * transaction; the replaced bytes go once it has committed (or stay, as a version).
    */
   private async replaceContent(id: string, content: NewContent, data: FileUpdate, labels: readonly string[] | undefined): Promise<FileRecord> {
-    const { file, released } = await this.db
-      .$transaction((tx) => swapContent(tx, id, content, data, labels, this.options.versionsKept))
-      .catch((error: unknown) => {
+    const { file, released } = await fileTransaction(
+      this.db,
+      (tx) => swapContent(tx, id, content, data, labels, this.options.versionsKept),
+      busyOverwriting,
+    ).catch((error: unknown) => {
         if (prismaErrorCode(error) === "P2025") throw new ConflictError(`file ${id} was deleted while it was being overwritten`);
         throw error;
       });
@@ -484,11 +494,11 @@ export class FileService {
       throw error;
     });
     const content = { ...verified, storageKey: pending.storageKey, uploadMethod: pending.uploadMethod as UploadMethod };
-    const outcome = await this.db.$transaction(async (tx) => {
+    const outcome = await fileTransaction(this.db, async (tx) => {
       const claimed = await tx.file.deleteMany({ where: { id: pending.id } });
       if (claimed.count === 0) return null;
       return swapContent(tx, file.id, content, {}, undefined, this.options.versionsKept);
-    });
+    }, () => new UploadIncompleteError(`file ${file.id} is busy with other changes; complete the upload again`));
     if (outcome === null) return this.db.file.findUniqueOrThrow({ where: { id: file.id }, include: withLabels });
     await this.release(outcome.released);
     return outcome.file;
@@ -580,6 +590,9 @@ export class FileService {
     });
   }
 }
+
+/** Changes of one file kept queueing past the transaction's limits. */
+const busyOverwriting = () => new ConflictError("the file is busy with other changes; try again");
 
 function conflict(externalId: string | null | undefined): ConflictError {
   return new ConflictError(`a file with externalId "${externalId}" already exists in this workspace; pass overwrite: true to replace it`);

@@ -379,7 +379,7 @@ export function validateFileFields(
     if (typeof value === "string" && value !== "") {
       if (input.scope !== undefined && input.scope !== scope) check(field, `is only allowed with scope ${scope}`);
       else if (field === "sessionId") check(field, UUID.test(value) ? undefined : "must be a UUID (8-4-4-4-12 hexadecimal digits)");
-      else check(field, maxLength(value, MAX_SCOPE_ID));
+      else check(field, identifierProblem(value, MAX_SCOPE_ID));
     } else if (input.scope === scope) check(field, `is required when scope is ${scope}`);
   }
 

@@ -1,5 +1,4 @@
 import { decodeGlobalID } from "@pothos/plugin-relay";
-import { textProblem } from "../files/validation.js";
 
 /**
  * The internal id inside a global ID of `typename`. Anything that is not such a global ID is
@@ -8,10 +7,19 @@ import { textProblem } from "../files/validation.js";
 export function internalId(id: string, typename: string): string {
   try {
     const decoded = decodeGlobalID(id);
-    // The base64 may hide what no argument may hold (a NUL): such an id names nothing.
-    if (decoded.typename === typename && textProblem(decoded.id) === undefined) return decoded.id;
+    // No id holds NUL, which PostgreSQL refuses in a parameter: "" names nothing either.
+    if (decoded.typename === typename) return storableId(decoded.id);
   } catch {
     // not a global ID
   }
-  return id;
+  return storableId(id);
+}
+
+/**
+ * An id as it can be looked up. No id holds NUL, which PostgreSQL refuses in a parameter, and
+ * the check on every argument cannot see one inside a global ID's base64: "" (which names
+ * nothing) stands for such an id.
+ */
+function storableId(id: string): string {
+  return id.includes("\u0000") ? "" : id;
 }
