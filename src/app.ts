@@ -10,6 +10,7 @@ import type { Config } from "./config.js";
 import { createDb, type Db } from "./db/client.js";
 import { migrate } from "./db/migrate.js";
 import { connectRedis } from "./db/redis.js";
+import { FileEventBus } from "./events/bus.js";
 import { FileService } from "./files/service.js";
 import { Sha256Workers } from "./files/sha256.js";
 import { PendingSweeper } from "./files/sweeper.js";
@@ -47,6 +48,8 @@ export interface App {
   db: Db;
   storage: StorageDriver;
   files: FileService;
+  /** The live file events (in process, or through Redis). */
+  events: FileEventBus;
   /** Stops background work and closes the database and the storage driver. */
   close(): Promise<void>;
 }
@@ -58,11 +61,8 @@ export async function createApp(config: Config, logger: Logger): Promise<App> {
   const db = createDb(config.databaseUrl);
   if (config.bootstrapApiKey !== undefined) await ensureBootstrapKey(db, config.bootstrapApiKey);
   const storage = await createStorageDriver(storageOptions(config));
-  // The local driver's signed URLs point at this server, which serves them.
-  const storageRoutes =
-    storage instanceof LocalStorage
-      ? localStorageRoutes(storage, { onError: (error) => logger.error({ err: error }, "storage request failed") })
-      : null;
+  const redis = config.redisUrl === undefined ? undefined : await connectRedis(config.redisUrl, logger);
+  const events = new FileEventBus({ redis: redis && { client: redis, keyPrefix: config.redisKeyPrefix, logger } });
   // One core is left to the thread that parses bodies and writes files.
   const sha256 = new Sha256Workers({ threads: Math.min(4, availableParallelism() - 1) });
   const files = new FileService({
@@ -73,7 +73,17 @@ export async function createApp(config: Config, logger: Logger): Promise<App> {
     pendingUploadTtl: config.pendingUploadTtl,
     sourceUrl: { allowedHosts: config.sourceUrlAllowedHosts, timeoutMs: config.sourceUrlTimeout * 1000 },
     sha256,
+    events,
+    progressIntervalMs: config.uploadProgressIntervalMs,
   });
+  // The local driver's signed URLs point at this server, which serves them.
+  const storageRoutes =
+    storage instanceof LocalStorage
+      ? localStorageRoutes(storage, {
+          onError: (error) => logger.error({ err: error }, "storage request failed"),
+          meter: (key, partNumber) => files.meterUpload(key, partNumber),
+        })
+      : null;
   const metrics = new Metrics();
   const graphql = createGraphQL({
     db,
@@ -89,9 +99,8 @@ export async function createApp(config: Config, logger: Logger): Promise<App> {
     maxFiles: MAX_FILES_PER_REQUEST,
     maxOperationsBytes: jsonBodyLimit(config.maxInlineBytes),
   });
-  const sweeper = new PendingSweeper({ db, storage, logger });
+  const sweeper = new PendingSweeper({ db, storage, logger, events });
   sweeper.start();
-  const redis = config.redisUrl === undefined ? undefined : await connectRedis(config.redisUrl, logger);
   const route = createRouter({
     gate: {
       authenticator: new Authenticator({ db, oidc: config.oidc === undefined ? undefined : new OidcVerifier(config.oidc) }),
@@ -136,8 +145,10 @@ export async function createApp(config: Config, logger: Logger): Promise<App> {
     db,
     storage,
     files,
+    events,
     async close() {
       sweeper.stop();
+      events.close();
       redis?.disconnect();
       await db.$disconnect();
       await storage.close();

@@ -35,6 +35,8 @@ export interface Config {
   sourceUrlAllowedHosts: string[];
   /** Seconds a `sourceUrl` download may take, from the first connection to the last byte. */
   sourceUrlTimeout: number;
+  /** Milliseconds between two PROGRESS events of one upload; 0 turns them off. */
+  uploadProgressIntervalMs: number;
   bootstrapApiKey: string | undefined;
   /** OIDC access tokens are accepted when set (OIDC_ISSUER and OIDC_AUDIENCE). */
   oidc: OidcOptions | undefined;
@@ -303,6 +305,7 @@ export function loadConfig(env: Env = process.env): Config {
     pendingUploadTtl: integer(env, "PENDING_UPLOAD_TTL", 24 * 3600, 1),
     sourceUrlAllowedHosts: allowedHosts(env, "SOURCE_URL_ALLOWED_HOSTS"),
     sourceUrlTimeout: integer(env, "SOURCE_URL_TIMEOUT", 30, 1),
+    uploadProgressIntervalMs: integer(env, "UPLOAD_PROGRESS_INTERVAL_MS", 250, 0),
     bootstrapApiKey: env.BOOTSTRAP_API_KEY || undefined,
     oidc: oidcConfig(env),
     rateLimits: {

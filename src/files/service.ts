@@ -8,6 +8,7 @@ import { ignoreMissingRow, isUniqueViolation } from "../db/errors.js";
 import type { StorageDriver } from "../storage/driver.js";
 import {
   ConflictError,
+  FileError,
   NotFoundError,
   PayloadTooLargeError,
   UnsupportedMediaTypeError,
@@ -22,6 +23,8 @@ import { ancestorRows, buildFileData, fileName, labelRows, newFileChildren, with
 import { completeMismatch, inRequestMismatch, UploadSettler, type VerifiedBytes } from "./settle.js";
 import type { Sha256Source } from "./sha256.js";
 import { inSpan } from "../telemetry/spans.js";
+import { type FileEventSink, type FileEventType, fileEvent, type UploadChannel, type UploadFacts } from "../events/file-event.js";
+import { type ByteMeter, ProgressThrottle } from "./progress.js";
 import { inspectStoredObject } from "./stored-bytes.js";
 import {
   defaultContentType,
@@ -48,6 +51,10 @@ export interface FileServiceOptions {
   sourceUrl: { allowedHosts: string[]; timeoutMs: number };
   /** Where the SHA-256 of incoming and stored bytes is computed. */
   sha256: Sha256Source;
+  /** Where the file events go (src/events/bus.ts). */
+  events: FileEventSink;
+  /** Milliseconds between two PROGRESS events of one upload; 0: no PROGRESS events. */
+  progressIntervalMs: number;
 }
 
 /** A validated create request: its row's columns (no status yet), labels, and the file whose externalId it takes over. */
@@ -62,9 +69,52 @@ interface FileDraft {
 /** Creating, completing, changing and removing files: everything but GraphQL. */
 export class FileService {
   private readonly settler: UploadSettler;
+  private readonly progress: ProgressThrottle;
 
   constructor(private readonly options: FileServiceOptions) {
     this.settler = new UploadSettler(options);
+    this.progress = new ProgressThrottle(options.progressIntervalMs);
+  }
+
+  /**
+   * The one place events leave the service: every event names its file as the change left it
+   * (as it was, for DELETED and UPLOAD_ABORTED).
+   */
+  private emit(type: FileEventType, file: FileRecord, upload?: UploadFacts): void {
+    this.options.events.publish(fileEvent(type, file, upload));
+  }
+
+  /** What an event of `file`'s upload says of it: how the bytes travel, where to, how many. */
+  private uploadFacts(file: FileRow, channel: UploadChannel, extra: Omit<UploadFacts, "method" | "driver"> = {}): UploadFacts {
+    return { method: channel, driver: this.storage.name, ...(file.size === null ? {} : { totalBytes: Number(file.size) }), ...extra };
+  }
+
+  /** The facts of an upload that ended now: its duration from `startedAt`, and the error code if it failed. */
+  private outcome(file: FileRow, channel: UploadChannel, startedAt: Date, error?: unknown): UploadFacts {
+    const durationMs = Date.now() - startedAt.getTime();
+    if (error === undefined) return this.uploadFacts(file, channel, { durationMs, receivedBytes: Number(file.size ?? 0) });
+    return this.uploadFacts(file, channel, { durationMs, errorCode: error instanceof FileError ? error.code : "INTERNAL" });
+  }
+
+  /**
+   * A meter for a body arriving at the local driver's signed URL `storageKey` (part
+   * `partNumber` of a MULTIPART upload, or a PUT/POST), reporting PROGRESS; undefined when
+   * progress is off or the key is no PENDING file's.
+   */
+  async meterUpload(storageKey: string, partNumber: number | undefined): Promise<ByteMeter | undefined> {
+    if (!this.progress.enabled) return undefined;
+    // Keys are `<workspace id>/<file id>` (prepareCreate).
+    const id = storageKey.slice(storageKey.lastIndexOf("/") + 1);
+    const file = await this.db.file.findUnique({ where: { id }, include: withLabels });
+    if (file === null || file.storageKey !== storageKey || file.status !== "PENDING") return undefined;
+    return this.progressMeter(file, file.uploadMethod as UploadChannel, partNumber);
+  }
+
+  private progressMeter(file: FileRecord, channel: UploadChannel, partNumber: number | undefined): ByteMeter | undefined {
+    if (!this.progress.enabled) return undefined;
+    return this.progress.meter(file.id, partNumber, (receivedBytes) =>
+      this.emit("PROGRESS", file, this.uploadFacts(file, channel, { receivedBytes })),
+    );
   }
 
   private get db(): Db {
@@ -133,6 +183,7 @@ export class FileService {
       const draft = await this.prepareCreate(caller, request, source);
       if (source !== undefined) return { file: await this.ingest(draft, source), upload: null };
       const file = await this.insertPending(draft);
+      this.emit("CREATED", file, this.uploadFacts(file, file.uploadMethod as UploadChannel));
       const expiresAt = new Date(Date.now() + this.options.uploadUrlTtl * 1000);
       const upload =
         file.multipartUploadId === null
@@ -224,7 +275,22 @@ export class FileService {
    * and an UPDATE. The object is written while it is hashed and sniffed, and verified from those
    * measurements without reading it again. On any failure the object is removed and no row exists.
    */
-  private async ingest({ row, labels, replaced }: FileDraft, source: ByteSource): Promise<FileRecord> {
+  private async ingest(draft: FileDraft, source: ByteSource): Promise<FileRecord> {
+    const channel = channelOf[source.kind];
+    const startedAt = new Date();
+    const pending = pendingRecord(draft, startedAt);
+    this.emit("CREATED", pending, this.uploadFacts(pending, channel));
+    try {
+      const file = await this.ingestBytes(draft, source, this.progressMeter(pending, channel, undefined));
+      this.emit("UPLOADED", file, this.outcome(file, channel, startedAt));
+      return file;
+    } catch (error) {
+      this.emit("FAILED", { ...pending, status: "FAILED" }, this.outcome(pending, channel, startedAt, error));
+      throw error;
+    }
+  }
+
+  private async ingestBytes({ row, labels, replaced }: FileDraft, source: ByteSource, meter: ByteMeter | undefined): Promise<FileRecord> {
     const declaredSize = row.size == null ? undefined : Number(row.size);
     const maxBytes = sourceLimit(source, declaredSize, this.options.limits);
     const { allowedHosts, timeoutMs } = this.options.sourceUrl;
@@ -235,7 +301,7 @@ export class FileService {
       release = opened.release;
       const contentType = row.mimeType ?? opened.declaredType ?? defaultContentType;
       verified = await inSpan("upload.ingest", { "file.id": row.id, "upload.source": source.kind }, async () => {
-        const measured = await storeInspected(this.storage, row.storageKey, opened, maxBytes, contentType, this.options.sha256);
+        const measured = await storeInspected(this.storage, row.storageKey, opened, { maxBytes, contentType, sha256: this.options.sha256, meter });
         const declared = { size: row.size ?? null, checksumSha256: row.checksumSha256 ?? null, mimeType: row.mimeType ?? null };
         return this.settler.verify({ ...declared, storageKey: row.storageKey }, measured, opened.declaredType, inRequestMismatch);
       });
@@ -307,12 +373,24 @@ export class FileService {
     if (file.uploadMethod === "MULTIPART") await joinParts(this.options, file, parts);
     const object = await this.storage.headObject(file.storageKey);
     if (object === null) throw new UploadIncompleteError(`no bytes have arrived for file ${id}`);
-    // The stored size alone can already rule the bytes out, without reading them.
-    await this.settler.checkSize(file, object.size, completeMismatch);
-    return inSpan("upload.verify", { "file.id": file.id, "upload.size": object.size }, async () => {
-      const measured = await inspectStoredObject(this.storage, file.storageKey, object, this.options.limits.maxFileBytes, this.options.sha256);
-      return this.settler.settle(file, measured, undefined, completeMismatch);
-    });
+    const channel = file.uploadMethod as UploadChannel;
+    this.progress.forget(file.id);
+    try {
+      // The stored size alone can already rule the bytes out, without reading them.
+      await this.settler.checkSize(file, object.size, completeMismatch);
+      const uploaded = await inSpan("upload.verify", { "file.id": file.id, "upload.size": object.size }, async () => {
+        const measured = await inspectStoredObject(this.storage, file.storageKey, object, this.options.limits.maxFileBytes, this.options.sha256);
+        return this.settler.settle(file, measured, undefined, completeMismatch);
+      });
+      this.emit("UPLOADED", uploaded, this.outcome(uploaded, channel, file.createdAt));
+      return uploaded;
+    } catch (error) {
+      // The bytes were refused and deleted: FAILED, and the file stays PENDING for another
+      // upload unless it was refused for its type (settle marked it FAILED).
+      const status = error instanceof UnsupportedMediaTypeError ? "FAILED" : file.status;
+      this.emit("FAILED", { ...file, status }, this.outcome(file, channel, file.createdAt, error));
+      throw error;
+    }
   }
 
   /** Changes a file's name, metadata, labels, directory or description. */
@@ -321,7 +399,7 @@ export class FileService {
     const fieldErrors = validateFileFields(request, this.options.limits, ["input"], { requireName: false });
     if (fieldErrors.length > 0) throw new ValidationError(fieldErrors);
     const data = buildFileData(request);
-    return this.db.$transaction(async (tx) => {
+    const updated = await this.db.$transaction(async (tx) => {
       if (request.labels != null) {
         await tx.fileLabel.deleteMany({ where: { fileId: file.id } });
         await tx.fileLabel.createMany({ data: labelRows(file.workspaceId, request.labels).map((row) => ({ ...row, fileId: file.id })) });
@@ -334,12 +412,16 @@ export class FileService {
       }
       return tx.file.update({ where: { id: file.id }, data, include: withLabels });
     });
+    this.emit("UPDATED", updated);
+    return updated;
   }
 
   /** Removes a file's record and its bytes. */
   async deleteFile(caller: Caller, id: string): Promise<void> {
     const file = await this.fileFor(caller, id, "file:delete");
     await this.db.file.delete({ where: { id: file.id } }).catch(ignoreMissingRow);
+    this.progress.forget(file.id);
+    this.emit("DELETED", file);
     if (file.multipartUploadId !== null) await this.storage.abortMultipartUpload(file.storageKey, file.multipartUploadId);
     await this.storage.deleteObject(file.storageKey);
   }
@@ -350,6 +432,8 @@ export class FileService {
     if (file.status === "UPLOADED") throw new NotFoundError(`file ${id} has no upload in progress`);
     const removed = await this.db.file.deleteMany({ where: { id: file.id, status: { not: "UPLOADED" } } });
     if (removed.count === 0) throw new NotFoundError(`file ${id} has no upload in progress`);
+    this.progress.forget(file.id);
+    this.emit("UPLOAD_ABORTED", file, this.uploadFacts(file, file.uploadMethod as UploadChannel));
     if (file.multipartUploadId !== null) await this.storage.abortMultipartUpload(file.storageKey, file.multipartUploadId);
     await this.storage.deleteObject(file.storageKey);
   }
@@ -367,6 +451,40 @@ export class FileService {
       expiresAt: new Date(Date.now() + expiresIn * 1000),
     });
   }
+}
+
+/** How the bytes of each in-request source travel, as events name it. */
+const channelOf: Record<ByteSource["kind"], UploadChannel> = { file: "FILE", content: "CONTENT", sourceUrl: "SOURCE_URL" };
+
+/** The file an in-request upload is creating, as it would be read while its bytes arrive (it has no row yet). */
+function pendingRecord({ row, labels }: FileDraft, createdAt: Date): FileRecord {
+  return {
+    ...row,
+    mimeType: row.mimeType ?? null,
+    size: row.size ?? null,
+    checksumSha256: row.checksumSha256 ?? null,
+    externalId: row.externalId ?? null,
+    directory: row.directory ?? null,
+    description: row.description ?? null,
+    source: row.source ?? null,
+    metadata: row.metadata ?? "{}",
+    scope: row.scope ?? "WORKSPACE",
+    entityId: row.entityId ?? null,
+    sessionId: row.sessionId ?? null,
+    sourceCreatedTime: row.sourceCreatedTime ?? null,
+    sourceModifiedTime: row.sourceModifiedTime ?? null,
+    status: "PENDING",
+    width: null,
+    height: null,
+    multipartUploadId: null,
+    replacesId: null,
+    pendingExternalId: null,
+    createdAt,
+    updatedAt: createdAt,
+    uploadedAt: null,
+    expiresAt: null,
+    labels: labels.map((label) => ({ label })),
+  };
 }
 
 function conflict(externalId: string | null | undefined): ConflictError {

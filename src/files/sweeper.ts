@@ -1,11 +1,15 @@
 import type { Logger } from "pino";
 import type { Db } from "../db/client.js";
+import { type FileEventSink, fileEvent, type UploadChannel } from "../events/file-event.js";
 import type { StorageDriver } from "../storage/driver.js";
+import { withLabels } from "./records.js";
 
 export interface PendingSweeperOptions {
   db: Db;
   storage: StorageDriver;
   logger: Logger;
+  /** Told of each upload removed (UPLOAD_ABORTED, error code EXPIRED). */
+  events: FileEventSink;
   /** Milliseconds between sweeps. */
   intervalMs?: number;
   /** Files removed per batch. */
@@ -49,7 +53,7 @@ export class PendingSweeper {
     await storage.removeAbandoned?.(new Date(now.getTime() - abandonedAfterMs));
     const expired = await db.file.findMany({
       where: { status: { not: "UPLOADED" }, expiresAt: { lt: now } },
-      select: { id: true, storageKey: true, multipartUploadId: true },
+      include: withLabels,
       take: this.options.batchSize ?? 100,
     });
     let removed = 0;
@@ -57,6 +61,8 @@ export class PendingSweeper {
       const deleted = await db.file.deleteMany({ where: { id: file.id, status: { not: "UPLOADED" }, expiresAt: { lt: now } } });
       if (deleted.count === 0) continue;
       removed += 1;
+      const upload = { method: file.uploadMethod as UploadChannel, driver: storage.name, errorCode: "EXPIRED" };
+      this.options.events.publish(fileEvent("UPLOAD_ABORTED", file, upload));
       if (file.multipartUploadId !== null) await storage.abortMultipartUpload(file.storageKey, file.multipartUploadId);
       await storage.deleteObject(file.storageKey);
     }

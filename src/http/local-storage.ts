@@ -3,6 +3,7 @@ import type { IncomingMessage, ServerResponse } from "node:http";
 import { Transform, type Readable, type TransformCallback } from "node:stream";
 import { pipeline } from "node:stream/promises";
 import busboy from "busboy";
+import type { ByteMeter } from "../files/progress.js";
 import { StorageError } from "../storage/driver.js";
 import { MAX_PART_BYTES, type LocalStorage } from "../storage/local.js";
 import { SignedUrlError } from "../storage/signing.js";
@@ -36,7 +37,10 @@ class MeteredBody extends Transform {
   /** Quoted hex MD5 of the body, as S3 returns it; set once the body has ended. */
   etag = "";
 
-  constructor(private readonly limits: { maxSize: number; exactSize?: number }) {
+  constructor(
+    private readonly limits: { maxSize: number; exactSize?: number },
+    private readonly meter: ByteMeter | undefined,
+  ) {
     super();
   }
 
@@ -48,6 +52,7 @@ class MeteredBody extends Transform {
       return;
     }
     this.md5.update(chunk);
+    this.meter?.add(chunk.length);
     callback(null, chunk);
   }
 
@@ -58,13 +63,14 @@ class MeteredBody extends Transform {
       return;
     }
     this.etag = `"${this.md5.digest("hex")}"`;
+    this.meter?.end();
     callback();
   }
 }
 
 /** Pipes `source` into a metered body, turning a source error or an early end into a body error. */
-function meter(source: Readable, limits: { maxSize: number; exactSize?: number }): MeteredBody {
-  const body = new MeteredBody(limits);
+function meter(source: Readable, limits: { maxSize: number; exactSize?: number }, progress: ByteMeter | undefined): MeteredBody {
+  const body = new MeteredBody(limits, progress);
   // pipe(), not pipeline(): a failing body must not destroy the request, or the 413 could not be sent.
   source.pipe(body);
   // Whatever stops the source early (a dropped connection, a truncated form) is the client's doing.
@@ -116,25 +122,28 @@ function decodeKey(encoded: string): string {
 /** One request to a signed endpoint, with the object key decoded from its path. */
 interface SignedRequest {
   storage: LocalStorage;
+  /** Counts an upload's bytes for its progress. */
+  progress: LocalStorageRoutesOptions["meter"];
   req: IncomingMessage;
   res: ServerResponse;
   key: string;
   query: URLSearchParams;
 }
 
-async function receivePut({ storage, req, res, key, query }: SignedRequest): Promise<void> {
+async function receivePut({ storage, progress, req, res, key, query }: SignedRequest): Promise<void> {
   if (query.has("uploadId")) {
     const grant = storage.urls.verifyPart(key, query);
     const limits = { maxSize: Math.min(grant.maxSize, MAX_PART_BYTES), exactSize: grant.exactSize };
     checkDeclaredLength(req, limits);
-    const part = await storage.putPart(key, grant.uploadId, grant.partNumber, meter(req, limits));
+    const counted = meter(req, limits, await progress?.(key, grant.partNumber));
+    const part = await storage.putPart(key, grant.uploadId, grant.partNumber, counted);
     res.writeHead(200, { ETag: part.etag, "Content-Length": "0" }).end();
     return;
   }
   const grant = storage.urls.verifyPut(key, query);
   checkContentType(req.headers["content-type"], grant.contentType);
   checkDeclaredLength(req, grant);
-  const body = meter(req, grant);
+  const body = meter(req, grant, await progress?.(key, undefined));
   await storage.putNewObject(key, body);
   res.writeHead(200, { ETag: body.etag, "Content-Length": "0" }).end();
 }
@@ -144,12 +153,14 @@ async function receivePut({ storage, req, res, key, query }: SignedRequest): Pro
  * are verified before the `file` part is read; as in S3, anything after the file is ignored.
  * Success is 204 with the ETag, S3's default `success_action_status`.
  */
-function receivePost({ storage, req, res, key, query }: SignedRequest): Promise<void> {
+async function receivePost({ storage, progress, req, res, key, query }: SignedRequest): Promise<void> {
   // A query signature is a PUT (or part) signature; a POST carries its signature in the form.
   if (query.has("sig")) throw new SignedUrlError("this URL is signed for PUT, not POST", "SIGNATURE_INVALID");
   if (mediaType(req.headers["content-type"]) !== "multipart/form-data") {
     throw new HttpError(400, "BAD_REQUEST", "a POST upload must be multipart/form-data");
   }
+  // Looked up before the form is read (its signature comes inside it): the file part is then counted as it streams.
+  const counter = await progress?.(key, undefined);
   let form: busboy.Busboy;
   try {
     form = busboy({ headers: req.headers, limits: { fields: 16, fieldSize: 16 * 1024, parts: 32 } });
@@ -189,7 +200,7 @@ function receivePost({ storage, req, res, key, query }: SignedRequest): Promise<
         }
         const grant = storage.urls.verifyPost(key, policy, signature);
         checkContentType(fields.get("content-type"), grant.contentType);
-        const metered = (body = meter(stream, grant));
+        const metered = (body = meter(stream, grant, counter));
         upload = storage.putNewObject(key, metered).then(() => metered.etag);
         upload.catch(fail);
       } catch (error) {
@@ -283,6 +294,11 @@ function asHttpError(error: unknown): HttpError | undefined {
 export interface LocalStorageRoutesOptions {
   /** Called with failures that are not the client's fault (disk full, permissions), which answer 500. */
   onError?: (error: unknown, req: IncomingMessage) => void;
+  /**
+   * A meter for the body of an upload to `key` (part `partNumber` of a MULTIPART upload), told
+   * of its bytes as they arrive: the file service's upload progress.
+   */
+  meter?: (key: string, partNumber: number | undefined) => Promise<ByteMeter | undefined>;
 }
 
 /**
@@ -299,7 +315,7 @@ export function localStorageRoutes(
     if (!match || req.method === "OPTIONS") return false;
     const area = match[1];
     try {
-      const request: SignedRequest = { storage, req, res, key: decodeKey(match[2]!), query: url.searchParams };
+      const request: SignedRequest = { storage, progress: options.meter, req, res, key: decodeKey(match[2]!), query: url.searchParams };
       if (area === "downloads" && (req.method === "GET" || req.method === "HEAD")) await serveDownload(request);
       else if (area === "uploads" && req.method === "PUT") await receivePut(request);
       else if (area === "uploads" && req.method === "POST") await receivePost(request);

@@ -1,0 +1,69 @@
+import { createRedisEventTarget } from "@graphql-yoga/redis-event-target";
+import { createPubSub, type PubSub } from "graphql-yoga";
+import type { Redis } from "ioredis";
+import type { Logger } from "pino";
+import type { FileEvent, FileEventSink } from "./file-event.js";
+
+type Topics = { [topic: string]: [workspaceId: string, event: FileEvent] };
+
+export interface FileEventBusOptions {
+  /**
+   * Redis shared by every instance (REDIS_URL): events go through its pub/sub, so a subscriber
+   * on one instance sees what another handled. Without it events stay in this process.
+   */
+  redis?: { client: Redis; keyPrefix: string; logger: Logger };
+}
+
+/**
+ * The live stream of file events, one topic per workspace (Yoga's pub/sub). Delivery is best
+ * effort: a subscriber that is not connected when an event passes never sees it (webhooks are
+ * the durable path).
+ */
+export class FileEventBus implements FileEventSink {
+  private readonly pubsub: PubSub<Topics>;
+  private readonly topic: string;
+  private readonly connections: Redis[] = [];
+
+  constructor(options: FileEventBusOptions = {}) {
+    const { redis } = options;
+    this.topic = `${redis?.keyPrefix ?? ""}file-events`;
+    if (redis === undefined) {
+      this.pubsub = createPubSub<Topics>();
+      return;
+    }
+    // A connection in subscriber mode can do nothing else; it queues its SUBSCRIBEs until connected
+    // and renews them after a reconnection (ioredis' autoResubscribe).
+    const subscriber = redis.client.duplicate({ enableOfflineQueue: true, maxRetriesPerRequest: null });
+    subscriber.on("error", () => undefined);
+    this.connections.push(subscriber);
+    let warned = false;
+    // The event target does not wait for PUBLISH: one that fails (Redis down) must not become an
+    // unhandled rejection. Only `publish` is called on this client.
+    const publisher = {
+      publish: (channel: string, message: string) =>
+        redis.client.publish(channel, message).then(
+          () => {
+            warned = false;
+          },
+          (error: unknown) => {
+            if (!warned) redis.logger.warn({ err: error }, "a file event could not be published to Redis: live subscribers miss it");
+            warned = true;
+          },
+        ),
+    } as unknown as Redis;
+    this.pubsub = createPubSub<Topics>({ eventTarget: createRedisEventTarget({ publishClient: publisher, subscribeClient: subscriber }) });
+  }
+
+  publish(event: FileEvent): void {
+    this.pubsub.publish(this.topic, event.workspaceId, event);
+  }
+
+  /** The events of a workspace from now on, until the iterator is returned. */
+  subscribe(workspaceId: string): AsyncIterableIterator<FileEvent> {
+    return this.pubsub.subscribe(this.topic, workspaceId) as AsyncIterableIterator<FileEvent>;
+  }
+
+  close(): void {
+    for (const connection of this.connections) connection.disconnect();
+  }
+}
