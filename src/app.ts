@@ -1,6 +1,7 @@
 import { randomUUID } from "node:crypto";
 import { availableParallelism } from "node:os";
 import type { IncomingMessage, ServerResponse } from "node:http";
+import type { Duplex } from "node:stream";
 import type { Logger } from "pino";
 import { Authenticator } from "./access/authenticate.js";
 import { ensureBootstrapKey } from "./access/bootstrap.js";
@@ -21,7 +22,9 @@ import { sendJson } from "./http/json.js";
 import { Metrics } from "./http/metrics.js";
 import { webRoutes } from "./http/web.js";
 import { localStorageRoutes } from "./http/local-storage.js";
-import { createRouter } from "./http/router.js";
+import { createRouter, createUpgrade } from "./http/router.js";
+import { graphqlWebSockets } from "./http/graphql-ws.js";
+import { FileEventFeed } from "./events/feed.js";
 import { logRequest } from "./http/access-log.js";
 import { inServerSpan } from "./telemetry/server-span.js";
 import { tracedStorage } from "./telemetry/storage.js";
@@ -30,6 +33,12 @@ import { createStorageDriver, type StorageOptions } from "./storage/index.js";
 import type { StorageDriver } from "./storage/driver.js";
 import { LocalStorage } from "./storage/local.js";
 import { createGraphQL } from "./yoga.js";
+
+/**
+ * Milliseconds a subscriber's access, once checked, holds before a delivery checks it again: a
+ * revoked key or a lost membership stops receiving events within about this long.
+ */
+const SUBSCRIBER_RECHECK_MS = 1000;
 
 /** Files one multipart request may carry (the GraphQL multipart `map` entries). */
 const MAX_FILES_PER_REQUEST = 10;
@@ -45,6 +54,8 @@ function jsonBodyLimit(maxInlineBytes: number): number {
 export interface App {
   /** The node:http request listener serving every endpoint. */
   handler: (req: IncomingMessage, res: ServerResponse) => void;
+  /** The node:http `upgrade` listener: graphql-ws on /graphql. */
+  upgrade: (req: IncomingMessage, socket: Duplex, head: Buffer) => void;
   db: Db;
   storage: StorageDriver;
   files: FileService;
@@ -88,6 +99,7 @@ export async function createApp(config: Config, logger: Logger): Promise<App> {
   const graphql = createGraphQL({
     db,
     files,
+    events: new FileEventFeed({ db, bus: events, recheckMs: SUBSCRIBER_RECHECK_MS }),
     logger,
     maxJsonBodyBytes: jsonBodyLimit(config.maxInlineBytes),
     limits: config.graphqlLimits,
@@ -101,12 +113,14 @@ export async function createApp(config: Config, logger: Logger): Promise<App> {
   });
   const sweeper = new PendingSweeper({ db, storage, logger, events });
   sweeper.start();
+  const gate = {
+    authenticator: new Authenticator({ db, oidc: config.oidc === undefined ? undefined : new OidcVerifier(config.oidc) }),
+    limits: new RateLimits({ ...config.rateLimits, redis, keyPrefix: config.redisKeyPrefix }),
+    trustProxy: config.trustProxy,
+  };
+  const webSockets = graphqlWebSockets(graphql, gate.authenticator);
   const route = createRouter({
-    gate: {
-      authenticator: new Authenticator({ db, oidc: config.oidc === undefined ? undefined : new OidcVerifier(config.oidc) }),
-      limits: new RateLimits({ ...config.rateLimits, redis, keyPrefix: config.redisKeyPrefix }),
-      trustProxy: config.trustProxy,
-    },
+    gate,
     graphql,
     multipart,
     isMultipart,
@@ -142,11 +156,13 @@ export async function createApp(config: Config, logger: Logger): Promise<App> {
       if (config.tracing) inServerSpan(req, res, serve);
       else serve();
     },
+    upgrade: createUpgrade(gate, webSockets, (budget) => metrics.rateLimited(budget)),
     db,
     storage,
     files,
     events,
     async close() {
+      await webSockets.close();
       sweeper.stop();
       events.close();
       redis?.disconnect();

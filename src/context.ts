@@ -1,5 +1,6 @@
 import type { AuthenticatedCaller, Caller } from "./access/caller.js";
 import type { Db } from "./db/client.js";
+import type { FileEventFeed, Subscriber } from "./events/feed.js";
 import type { FileService } from "./files/service.js";
 
 /** What every resolver gets: who is calling, and the services to act with. */
@@ -8,6 +9,10 @@ export interface Context {
   files: FileService;
   /** The request's caller from the gate (src/access/): an API key, an OIDC principal, or anonymous. */
   caller: Caller;
+  /** The caller as a subscription sees it: checked again before deliveries. */
+  subscriber: Subscriber;
+  /** The subscriptions' file events. */
+  events: FileEventFeed;
   requestId: string;
 }
 

@@ -22,6 +22,7 @@ const app = await createApp(config, logger);
 // Sockets and request bodies buffer up to 1 MiB (Node's default is 16 KiB), so an upload's socket
 // is not paused and resumed for nearly every chunk while the body is parsed, hashed and written.
 const server = createServer({ highWaterMark: 1024 * 1024 }, app.handler);
+server.on("upgrade", app.upgrade);
 // Uploads may take long; only a connection idle for 5 minutes is cut (Node's default is never),
 // so a client that stalls mid-body does not hold its socket and temporary file forever.
 server.requestTimeout = 0;

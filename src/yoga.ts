@@ -10,6 +10,8 @@ import type { Caller } from "./access/caller.js";
 import { AuthenticationError, ForbiddenError } from "./access/errors.js";
 import type { Context } from "./context.js";
 import type { Db } from "./db/client.js";
+import type { FileEventFeed } from "./events/feed.js";
+import { NotFoundError } from "./files/errors.js";
 import type { FileService } from "./files/service.js";
 import { type DocumentLimits, documentLimitPlugins } from "./graphql-limits.js";
 import { useCsrfPrevention } from "./http/csrf.js";
@@ -20,6 +22,7 @@ import { schema } from "./schema/index.js";
 export interface YogaOptions {
   db: Db;
   files: FileService;
+  events: FileEventFeed;
   logger: Logger;
   /** Largest JSON request body. */
   maxJsonBodyBytes: number;
@@ -34,6 +37,8 @@ export interface YogaOptions {
 export interface ServerContext {
   /** The request's caller, from the gate (src/access/authenticate.ts), which runs before Yoga. */
   caller: Caller;
+  /** Runs the gate again on the request's credentials: subscriptions check them before deliveries. */
+  reauthenticate: () => Promise<Caller>;
   /** The operations the multipart layer parsed, for multipart requests. */
   [MULTIPART_OPERATIONS]?: GraphQLParams | GraphQLParams[];
 }
@@ -74,6 +79,8 @@ function clientError(error: unknown): GraphQLError | null {
   if (error instanceof AuthenticationError) {
     return new GraphQLError(error.message, { extensions: { code: "UNAUTHENTICATED", http: { status: 401 } } });
   }
+  // A subscription's workspace or file that cannot be read (at subscribe time, or any more).
+  if (error instanceof NotFoundError) return new GraphQLError(error.message, { extensions: { code: "NOT_FOUND" } });
   if (error instanceof ForbiddenError) {
     return new GraphQLError(error.message, {
       extensions: { code: "FORBIDDEN", requiredRole: error.requiredRole, http: { status: 403 } },
@@ -84,7 +91,7 @@ function clientError(error: unknown): GraphQLError | null {
 
 /** The GraphQL endpoint; built apart from the HTTP server so tests and scripts can use it alone. */
 export function createGraphQL(options: YogaOptions): GraphQLServer {
-  const { db, files, logger } = options;
+  const { db, files, events, logger } = options;
   // Errors maskError has dealt with (logged with the request id when unexpected): Yoga logs every
   // error whose masked form differs from it again, client mistakes included, which it skips.
   const masked = new WeakSet<object>();
@@ -155,6 +162,13 @@ export function createGraphQL(options: YogaOptions): GraphQLServer {
         return new GraphQLError(message, { extensions: { code: "INTERNAL_SERVER_ERROR", requestId } });
       },
     },
-    context: ({ caller }): Context => ({ db, files, caller, requestId: requestScope.getStore()?.requestId ?? "" }),
+    context: ({ caller, reauthenticate }): Context => ({
+      db,
+      files,
+      caller,
+      subscriber: { caller, reauthenticate },
+      events,
+      requestId: requestScope.getStore()?.requestId ?? "",
+    }),
   });
 }

@@ -42,8 +42,8 @@ function graphqlError(res: ServerResponse, status: number, code: string, message
 export function graphqlMultipart(
   graphql: GraphQLServer,
   options: GraphQLMultipartOptions,
-): (req: IncomingMessage, res: ServerResponse, caller: Caller) => Promise<void> {
-  return async (req, res, caller) => {
+): (req: IncomingMessage, res: ServerResponse, caller: Caller, reauthenticate: () => Promise<Caller>) => Promise<void> {
+  return async (req, res, caller, reauthenticate) => {
     // The CSRF rule Yoga applies (src/http/csrf.ts), here before a byte of the body is parsed.
     const refusal = csrfRefusal("POST", req.headers["content-type"], (name) => req.headers[name] !== undefined);
     if (refusal !== undefined) return graphqlError(res, 400, CSRF_CODE, refusal.message);
@@ -68,7 +68,7 @@ export function graphqlMultipart(
       for (const item of Array.isArray(value) ? value : [value]) headers.append(name, item);
     }
     const request = new Request(new URL(req.url ?? "/graphql", "http://localhost"), { method: "POST", headers });
-    const response = await graphql.fetch(request, { caller, [MULTIPART_OPERATIONS]: operations });
+    const response = await graphql.fetch(request, { caller, reauthenticate, [MULTIPART_OPERATIONS]: operations });
     const body = Buffer.from(await response.arrayBuffer());
     if (!req.readableEnded) {
       // Parts no operation read (a refused request, an unused file): drop the rest of the body.

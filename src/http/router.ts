@@ -1,4 +1,5 @@
 import type { IncomingMessage, ServerResponse } from "node:http";
+import type { Duplex } from "node:stream";
 import proxyAddr from "proxy-addr";
 import { type Authenticator, carriesBearer } from "../access/authenticate.js";
 import type { Caller } from "../access/caller.js";
@@ -7,6 +8,7 @@ import type { Budget, RateLimits } from "../access/limits.js";
 import { IdentityProviderUnavailableError } from "../access/oidc.js";
 import { requestScope } from "../logger.js";
 import type { GraphQLServer } from "../yoga.js";
+import type { GraphQLWebSockets } from "./graphql-ws.js";
 import { sendJson } from "./json.js";
 import type { WebRoutes } from "./web.js";
 
@@ -26,7 +28,7 @@ export interface RouterOptions {
   gate: GateOptions;
   graphql: GraphQLServer;
   /** GraphQL multipart POSTs (src/http/graphql-multipart.ts). */
-  multipart: (req: IncomingMessage, res: ServerResponse, caller: Caller) => Promise<void>;
+  multipart: (req: IncomingMessage, res: ServerResponse, caller: Caller, reauthenticate: () => Promise<Caller>) => Promise<void>;
   isMultipart: (req: IncomingMessage) => boolean;
   /** The local driver's signed URLs; resolves false for a request that is not theirs. */
   storageRoutes: ((req: IncomingMessage, res: ServerResponse) => Promise<boolean>) | null;
@@ -120,7 +122,38 @@ export function createRouter(options: RouterOptions): Route {
     if (scope !== undefined && key !== null) scope.principal = key;
     const spent = key === null ? admit(req, res, "anonymous", clientAddress(req), true) : admit(req, res, "principal", key, true);
     if (!(await spent)) return;
-    if (path === "/graphql" && options.isMultipart(req)) return options.multipart(req, res, caller);
-    await options.graphql.handle(req, res, { caller });
+    const reauthenticate = () => gate.authenticator.authenticate(req.headers.authorization);
+    if (path === "/graphql" && options.isMultipart(req)) return options.multipart(req, res, caller, reauthenticate);
+    await options.graphql.handle(req, res, { caller, reauthenticate });
+  };
+}
+
+/**
+ * WebSocket upgrades: graphql-ws on /graphql, which authenticates in its `connection_init`. An
+ * upgrade spends its address's anonymous budget (429 when spent); any other upgrade is refused.
+ */
+export function createUpgrade(
+  gate: GateOptions,
+  webSockets: GraphQLWebSockets,
+  rateLimited: (budget: Budget) => void,
+): (req: IncomingMessage, socket: Duplex, head: Buffer) => void {
+  const trusted = proxyAddr.compile(gate.trustProxy);
+  const refuse = (socket: Duplex, status: string, headers: string[] = []) => {
+    socket.end([`HTTP/1.1 ${status}`, "Connection: close", "Content-Length: 0", ...headers, "", ""].join("\r\n"));
+  };
+  return (req, socket, head) => {
+    socket.on("error", () => socket.destroy());
+    const path = (req.url ?? "/").split("?")[0];
+    if (path !== "/graphql") return refuse(socket, "404 Not Found");
+    gate.limits.spend("anonymous", proxyAddr(req, trusted)).then(
+      (retryAfter) => {
+        if (retryAfter !== undefined) {
+          rateLimited("anonymous");
+          return refuse(socket, "429 Too Many Requests", [`Retry-After: ${retryAfter}`]);
+        }
+        if (!webSockets.upgrade(req, socket, head)) refuse(socket, "426 Upgrade Required", ["Sec-WebSocket-Protocol: graphql-transport-ws"]);
+      },
+      () => socket.destroy(),
+    );
   };
 }

@@ -3,5 +3,6 @@ import "./errors.js";
 import "./workspace.js";
 import "./file.js";
 import "./file-mutations.js";
+import "./events.js";
 
 export const schema = builder.toSchema({ sortSchema: false });

@@ -75,3 +75,73 @@ export function record<T>(iterator: AsyncIterator<T>): {
     },
   };
 }
+
+/** What a subscription delivered: a result's data, or its errors. */
+export interface SubscriptionResult<T> {
+  data?: T;
+  errors?: { message: string; extensions?: Record<string, unknown> }[];
+}
+
+/**
+ * A subscription over server-sent events, as Yoga serves them (POST /graphql with Accept:
+ * text/event-stream): yields each `next` event's payload until `complete` or the end of the
+ * stream; `return()` closes the connection.
+ */
+export function sseSubscription<T>(
+  url: string,
+  query: string,
+  variables: Record<string, unknown>,
+  headers: Record<string, string>,
+): AsyncIterableIterator<SubscriptionResult<T>> {
+  const controller = new AbortController();
+  const results = sseResults<T>(url, query, variables, headers, controller.signal);
+  return {
+    next: () => results.next().catch(() => ({ done: true, value: undefined })),
+    async return() {
+      controller.abort();
+      return { done: true, value: undefined };
+    },
+    [Symbol.asyncIterator]() {
+      return this;
+    },
+  };
+}
+
+async function* sseResults<T>(
+  url: string,
+  query: string,
+  variables: Record<string, unknown>,
+  headers: Record<string, string>,
+  signal: AbortSignal,
+): AsyncGenerator<SubscriptionResult<T>> {
+  const response = await fetch(`${url}/graphql`, {
+    method: "POST",
+    headers: { "content-type": "application/json", accept: "text/event-stream", ...headers },
+    body: JSON.stringify({ query, variables }),
+    signal,
+  });
+  if (response.body === null) throw new Error(`no event stream: ${response.status}`);
+  const contentType = response.headers.get("content-type") ?? "";
+  if (!contentType.startsWith("text/event-stream")) {
+    yield (await response.json()) as SubscriptionResult<T>;
+    return;
+  }
+  const decoder = new TextDecoder();
+  let buffered = "";
+  for await (const chunk of response.body as unknown as AsyncIterable<Uint8Array>) {
+    buffered += decoder.decode(chunk, { stream: true });
+    let end: number;
+    while ((end = buffered.indexOf("\n\n")) !== -1) {
+      const message = buffered.slice(0, end);
+      buffered = buffered.slice(end + 2);
+      const event = /^event: (.*)$/m.exec(message)?.[1];
+      const data = message
+        .split("\n")
+        .filter((line) => line.startsWith("data:"))
+        .map((line) => line.slice(5).trimStart())
+        .join("\n");
+      if (event === "complete") return;
+      if (event === "next" && data !== "") yield JSON.parse(data) as SubscriptionResult<T>;
+    }
+  }
+}

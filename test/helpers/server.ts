@@ -111,6 +111,7 @@ export async function startServer(
     throw error;
   }
   server.on("request", app.handler);
+  server.on("upgrade", app.upgrade);
 
   return {
     url,
