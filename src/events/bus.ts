@@ -33,12 +33,19 @@ export class FileEventBus implements FileEventSink {
     }
     // A connection in subscriber mode can do nothing else; it queues its SUBSCRIBEs until connected
     // and renews them after a reconnection (ioredis' autoResubscribe).
-    const subscriber = redis.client.duplicate({ enableOfflineQueue: true, maxRetriesPerRequest: null });
-    subscriber.on("error", () => undefined);
-    this.connections.push(subscriber);
+    const connection = redis.client.duplicate({ enableOfflineQueue: true, maxRetriesPerRequest: null });
+    connection.on("error", () => undefined);
+    this.connections.push(connection);
     let warned = false;
-    // The event target does not wait for PUBLISH: one that fails (Redis down) must not become an
-    // unhandled rejection. Only `publish` is called on this client.
+    // The event target waits for none of its commands: one that fails (Redis down, or the
+    // connection closed at shutdown) must not become an unhandled rejection. These are the only
+    // methods it calls on each client.
+    const ignore = () => undefined;
+    const subscriber = {
+      on: (event: "message", listener: (channel: string, message: string) => void) => connection.on(event, listener),
+      subscribe: (channel: string) => connection.subscribe(channel).catch(ignore),
+      unsubscribe: (channel: string) => connection.unsubscribe(channel).catch(ignore),
+    } as unknown as Redis;
     const publisher = {
       publish: (channel: string, message: string) =>
         redis.client.publish(channel, message).then(
