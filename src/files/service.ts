@@ -3,8 +3,8 @@ import contentDisposition from "content-disposition";
 import type { Caller } from "../access/caller.js";
 import { type Action, authorize, can } from "../access/policy.js";
 import { findReadableWorkspace, readableFiles, readableFilesIn, workspaceOfReadable } from "../access/readable.js";
-import type { Db } from "../db/client.js";
-import { ignoreMissingRow, isUniqueViolation } from "../db/errors.js";
+import type { Db, Prisma } from "../db/client.js";
+import { isUniqueViolation } from "../db/errors.js";
 import type { StorageDriver } from "../storage/driver.js";
 import {
   ConflictError,
@@ -20,10 +20,11 @@ import { mustDownloadAsAttachment } from "./inspect.js";
 import { type FileFilter, type FileOrder, type FilePage, listFiles, type PageRequest } from "./listing.js";
 import { joinParts, multipartTarget } from "./multipart.js";
 import { ancestorRows, buildFileData, fileName, labelRows, newFileChildren, withLabels } from "./records.js";
-import { completeMismatch, inRequestMismatch, UploadSettler, type VerifiedBytes } from "./settle.js";
+import { completeMismatch, inRequestMismatch, type RecordChange, UploadSettler, type VerifiedBytes } from "./settle.js";
 import type { Sha256Source } from "./sha256.js";
 import { inSpan } from "../telemetry/spans.js";
-import { type FileEventSink, type FileEventType, fileEvent, type UploadChannel, type UploadFacts } from "../events/file-event.js";
+import { type FileEvent, type FileEventSink, type FileEventType, fileEvent, type UploadChannel, type UploadFacts } from "../events/file-event.js";
+import { writeOutbox } from "../events/outbox.js";
 import { type ByteMeter, ProgressThrottle } from "./progress.js";
 import { inspectStoredObject } from "./stored-bytes.js";
 import {
@@ -82,6 +83,21 @@ export class FileService {
    */
   private emit(type: FileEventType, file: FileRecord, upload?: UploadFacts): void {
     this.options.events.publish(fileEvent(type, file, upload));
+  }
+
+  /**
+   * Runs a change whose events must not be lost: `record` writes an event to the webhook outbox
+   * in the change's transaction, and the events recorded are published once it has committed
+   * (all but those marked `live: false`, already published as they happened).
+   */
+  private async recorded<T>(change: (record: (tx: Prisma.TransactionClient, event: FileEvent, live?: boolean) => Promise<void>) => Promise<T>): Promise<T> {
+    const committed: FileEvent[] = [];
+    const result = await change(async (tx, event, live = true) => {
+      await writeOutbox(tx, event);
+      if (live) committed.push(event);
+    });
+    for (const event of committed) this.options.events.publish(event);
+    return result;
   }
 
   /** What an event of `file`'s upload says of it: how the bytes travel, where to, how many. */
@@ -183,7 +199,6 @@ export class FileService {
       const draft = await this.prepareCreate(caller, request, source);
       if (source !== undefined) return { file: await this.ingest(draft, source), upload: null };
       const file = await this.insertPending(draft);
-      this.emit("CREATED", file, this.uploadFacts(file, file.uploadMethod as UploadChannel));
       const expiresAt = new Date(Date.now() + this.options.uploadUrlTtl * 1000);
       const upload =
         file.multipartUploadId === null
@@ -247,22 +262,26 @@ export class FileService {
         : null;
     const createdAt = new Date();
     try {
-      // The row comes back from the INSERT itself and its labels are the ones just written: a
-      // single statement, where `include` would add two SELECTs in a transaction.
-      const written = await this.db.file.create({
-        data: {
-          ...row,
-          externalId: replaced === undefined ? row.externalId : null,
-          pendingExternalId: replaced === undefined ? null : row.externalId,
-          replacesId: replaced ?? null,
-          status: "PENDING",
-          multipartUploadId,
-          createdAt,
-          expiresAt: new Date(createdAt.getTime() + this.options.pendingUploadTtl * 1000),
-          ...newFileChildren(workspaceId, labels, row.directory, createdAt),
-        },
-      });
-      return { ...written, labels: labels.map((label) => ({ label })) };
+      // The row comes back from the INSERT itself and its labels are the ones just written,
+      // where `include` would add two SELECTs.
+      const data = {
+        ...row,
+        externalId: replaced === undefined ? row.externalId : null,
+        pendingExternalId: replaced === undefined ? null : row.externalId,
+        replacesId: replaced ?? null,
+        status: "PENDING",
+        multipartUploadId,
+        createdAt,
+        expiresAt: new Date(createdAt.getTime() + this.options.pendingUploadTtl * 1000),
+        ...newFileChildren(workspaceId, labels, row.directory, createdAt),
+      };
+      return await this.recorded((record) =>
+        this.db.$transaction(async (tx) => {
+          const file = { ...(await tx.file.create({ data })), labels: labels.map((label) => ({ label })) };
+          await record(tx, fileEvent("CREATED", file, this.uploadFacts(file, file.uploadMethod as UploadChannel)));
+          return file;
+        }),
+      );
     } catch (error) {
       if (multipartUploadId !== null) await this.storage.abortMultipartUpload(storageKey, multipartUploadId);
       throw isUniqueViolation(error) ? conflict(row.externalId) : error;
@@ -281,16 +300,25 @@ export class FileService {
     const pending = pendingRecord(draft, startedAt);
     this.emit("CREATED", pending, this.uploadFacts(pending, channel));
     try {
-      const file = await this.ingestBytes(draft, source, this.progressMeter(pending, channel, undefined));
-      this.emit("UPLOADED", file, this.outcome(file, channel, startedAt));
-      return file;
+      // The webhook outbox gets CREATED with UPLOADED, when the row is written; live subscribers had CREATED already.
+      return await this.recorded((record) =>
+        this.ingestBytes(draft, source, this.progressMeter(pending, channel, undefined), async (tx, file) => {
+          await record(tx, fileEvent("CREATED", file, this.uploadFacts(file, channel)), false);
+          await record(tx, fileEvent("UPLOADED", file, this.outcome(file, channel, startedAt)));
+        }),
+      );
     } catch (error) {
       this.emit("FAILED", { ...pending, status: "FAILED" }, this.outcome(pending, channel, startedAt, error));
       throw error;
     }
   }
 
-  private async ingestBytes({ row, labels, replaced }: FileDraft, source: ByteSource, meter: ByteMeter | undefined): Promise<FileRecord> {
+  private async ingestBytes(
+    { row, labels, replaced }: FileDraft,
+    source: ByteSource,
+    meter: ByteMeter | undefined,
+    record: RecordChange,
+  ): Promise<FileRecord> {
     const declaredSize = row.size == null ? undefined : Number(row.size);
     const maxBytes = sourceLimit(source, declaredSize, this.options.limits);
     const { allowedHosts, timeoutMs } = this.options.sourceUrl;
@@ -311,7 +339,7 @@ export class FileService {
       throw ingestError(error, maxBytes);
     }
     try {
-      return await this.settler.insertUploaded(row, labels, verified, replaced !== undefined);
+      return await this.settler.insertUploaded(row, labels, verified, replaced !== undefined, record);
     } catch (error) {
       throw isUniqueViolation(error) ? conflict(row.externalId) : error;
     }
@@ -378,17 +406,25 @@ export class FileService {
     try {
       // The stored size alone can already rule the bytes out, without reading them.
       await this.settler.checkSize(file, object.size, completeMismatch);
-      const uploaded = await inSpan("upload.verify", { "file.id": file.id, "upload.size": object.size }, async () => {
-        const measured = await inspectStoredObject(this.storage, file.storageKey, object, this.options.limits.maxFileBytes, this.options.sha256);
-        return this.settler.settle(file, measured, undefined, completeMismatch);
-      });
-      this.emit("UPLOADED", uploaded, this.outcome(uploaded, channel, file.createdAt));
-      return uploaded;
+      return await this.recorded((record) =>
+        inSpan("upload.verify", { "file.id": file.id, "upload.size": object.size }, async () => {
+          const measured = await inspectStoredObject(this.storage, file.storageKey, object, this.options.limits.maxFileBytes, this.options.sha256);
+          return this.settler.settle(file, measured, completeMismatch, (tx, uploaded) =>
+            record(tx, fileEvent("UPLOADED", uploaded, this.outcome(uploaded, channel, file.createdAt))),
+          );
+        }),
+      );
     } catch (error) {
-      // The bytes were refused and deleted: FAILED, and the file stays PENDING for another
-      // upload unless it was refused for its type (settle marked it FAILED).
+      // The bytes were refused and deleted: FAILED. The file stays PENDING for another upload,
+      // unless it was refused for its type (an executable, a type not allowed): then it is FAILED.
+      if (!(error instanceof FileError)) throw error;
       const status = error instanceof UnsupportedMediaTypeError ? "FAILED" : file.status;
-      this.emit("FAILED", { ...file, status }, this.outcome(file, channel, file.createdAt, error));
+      await this.recorded((record) =>
+        this.db.$transaction(async (tx) => {
+          if (status === "FAILED") await tx.file.updateMany({ where: { id: file.id, status: "PENDING" }, data: { status } });
+          await record(tx, fileEvent("FAILED", { ...file, status }, this.outcome(file, channel, file.createdAt, error)));
+        }),
+      );
       throw error;
     }
   }
@@ -399,7 +435,7 @@ export class FileService {
     const fieldErrors = validateFileFields(request, this.options.limits, ["input"], { requireName: false });
     if (fieldErrors.length > 0) throw new ValidationError(fieldErrors);
     const data = buildFileData(request);
-    const updated = await this.db.$transaction(async (tx) => {
+    return this.recorded((record) => this.db.$transaction(async (tx) => {
       if (request.labels != null) {
         await tx.fileLabel.deleteMany({ where: { fileId: file.id } });
         await tx.fileLabel.createMany({ data: labelRows(file.workspaceId, request.labels).map((row) => ({ ...row, fileId: file.id })) });
@@ -410,18 +446,22 @@ export class FileService {
           data: ancestorRows(file.workspaceId, data.directory, file.createdAt).map((row) => ({ ...row, fileId: file.id })),
         });
       }
-      return tx.file.update({ where: { id: file.id }, data, include: withLabels });
-    });
-    this.emit("UPDATED", updated);
-    return updated;
+      const changed = await tx.file.update({ where: { id: file.id }, data, include: withLabels });
+      await record(tx, fileEvent("UPDATED", changed));
+      return changed;
+    }));
   }
 
   /** Removes a file's record and its bytes. */
   async deleteFile(caller: Caller, id: string): Promise<void> {
     const file = await this.fileFor(caller, id, "file:delete");
-    await this.db.file.delete({ where: { id: file.id } }).catch(ignoreMissingRow);
+    await this.recorded((record) =>
+      this.db.$transaction(async (tx) => {
+        const removed = await tx.file.deleteMany({ where: { id: file.id } });
+        if (removed.count === 1) await record(tx, fileEvent("DELETED", file));
+      }),
+    );
     this.progress.forget(file.id);
-    this.emit("DELETED", file);
     if (file.multipartUploadId !== null) await this.storage.abortMultipartUpload(file.storageKey, file.multipartUploadId);
     await this.storage.deleteObject(file.storageKey);
   }
@@ -430,10 +470,14 @@ export class FileService {
   async abortUpload(caller: Caller, id: string): Promise<void> {
     const file = await this.fileFor(caller, id, "upload:abort");
     if (file.status === "UPLOADED") throw new NotFoundError(`file ${id} has no upload in progress`);
-    const removed = await this.db.file.deleteMany({ where: { id: file.id, status: { not: "UPLOADED" } } });
-    if (removed.count === 0) throw new NotFoundError(`file ${id} has no upload in progress`);
+    await this.recorded((record) =>
+      this.db.$transaction(async (tx) => {
+        const removed = await tx.file.deleteMany({ where: { id: file.id, status: { not: "UPLOADED" } } });
+        if (removed.count === 0) throw new NotFoundError(`file ${id} has no upload in progress`);
+        await record(tx, fileEvent("UPLOAD_ABORTED", file, this.uploadFacts(file, file.uploadMethod as UploadChannel)));
+      }),
+    );
     this.progress.forget(file.id);
-    this.emit("UPLOAD_ABORTED", file, this.uploadFacts(file, file.uploadMethod as UploadChannel));
     if (file.multipartUploadId !== null) await this.storage.abortMultipartUpload(file.storageKey, file.multipartUploadId);
     await this.storage.deleteObject(file.storageKey);
   }

@@ -7,6 +7,9 @@ import { newFileChildren, withLabels } from "./records.js";
 import { defaultContentType, type FileLimits, type FileRecord, type FileRow } from "./types.js";
 import { mimeTypeAllowed } from "./validation.js";
 
+/** Writes the events of a change inside its transaction (src/files/service.ts `recorded`). */
+export type RecordChange = (tx: Prisma.TransactionClient, file: FileRecord) => Promise<void>;
+
 /** Turns a mismatch between declared and received bytes into the error the caller's operation reports. */
 export type MismatchError = (field: "size" | "checksumSha256", message: string) => FileError;
 
@@ -107,17 +110,12 @@ export class UploadSettler {
   }
 
   /**
-   * Verifies the bytes of a PENDING file and marks it UPLOADED. An executable or refused type
-   * also marks the file FAILED.
+   * Verifies the bytes of a PENDING file and marks it UPLOADED; `record` writes its events in
+   * the same transaction. Throws the check's error when the bytes are refused.
    */
-  async settle(file: FileRecord, measured: InspectedBytes, typeHint: string | undefined, mismatch: MismatchError): Promise<FileRecord> {
-    const verified = await this.verify(file, measured, typeHint, mismatch).catch(async (error: unknown) => {
-      if (error instanceof UnsupportedMediaTypeError) {
-        await this.db.file.updateMany({ where: { id: file.id, status: "PENDING" }, data: { status: "FAILED" } });
-      }
-      throw error;
-    });
-    return this.markUploaded(file, verified);
+  async settle(file: FileRecord, measured: InspectedBytes, mismatch: MismatchError, record: RecordChange): Promise<FileRecord> {
+    const verified = await this.verify(file, measured, undefined, mismatch);
+    return this.markUploaded(file, verified, record);
   }
 
   /**
@@ -126,7 +124,7 @@ export class UploadSettler {
    * bytes once it has committed. When the write fails the verified bytes are deleted: the
    * request leaves nothing behind.
    */
-  async insertUploaded(row: NewFileRow, labels: string[], verified: VerifiedBytes, takeOver: boolean): Promise<FileRecord> {
+  async insertUploaded(row: NewFileRow, labels: string[], verified: VerifiedBytes, takeOver: boolean, record: RecordChange): Promise<FileRecord> {
     const now = new Date();
     const data = {
       ...row,
@@ -140,23 +138,21 @@ export class UploadSettler {
     };
     const externalId = row.externalId;
     let replacedKeys: string[] = [];
-    let written: FileRow;
+    let written: FileRecord;
     try {
-      if (!takeOver || externalId == null) {
-        written = await this.db.file.create({ data });
-      } else {
-        [written, replacedKeys] = await this.db.$transaction(async (tx) => {
-          const released = await releaseExternalId(tx, row.workspaceId, externalId);
-          return [await tx.file.create({ data }), released] as const;
-        });
-      }
+      [written, replacedKeys] = await this.db.$transaction(async (tx) => {
+        const released = takeOver && externalId != null ? await releaseExternalId(tx, row.workspaceId, externalId) : [];
+        const file = { ...(await tx.file.create({ data })), labels: labels.map((label) => ({ label })) };
+        await record(tx, file);
+        return [file, released] as const;
+      });
     } catch (error) {
       await this.storage.deleteObject(row.storageKey);
       throw error;
     }
     // The old content goes only once the new file holds the externalId.
     await Promise.all(replacedKeys.map((key) => this.storage.deleteObject(key)));
-    return { ...written, labels: labels.map((label) => ({ label })) };
+    return written;
   }
 
   /**
@@ -165,23 +161,20 @@ export class UploadSettler {
    * as it now is, built from what was written rather than read back; the one that loses a race
    * reads the winner's row.
    */
-  private async markUploaded(
-    file: FileRecord,
-    measured: VerifiedBytes,
-  ): Promise<FileRecord> {
+  private async markUploaded(file: FileRecord, measured: VerifiedBytes, record: RecordChange): Promise<FileRecord> {
     const now = new Date();
     const uploaded = { ...measured, status: "UPLOADED", uploadedAt: now, updatedAt: now, expiresAt: null };
     const takeover = file.pendingExternalId;
-    if (takeover === null) {
-      const marked = await this.db.file.updateMany({ where: { id: file.id, status: "PENDING" }, data: uploaded });
-      return marked.count === 1 ? { ...file, ...uploaded } : this.current(file.id);
-    }
-    const handover = { externalId: takeover, pendingExternalId: null, replacesId: null };
+    const handover = takeover === null ? {} : { externalId: takeover, pendingExternalId: null, replacesId: null };
     const outcome = await this.db.$transaction(async (tx) => {
       const marked = await tx.file.updateMany({ where: { id: file.id, status: "PENDING" }, data: uploaded });
       if (marked.count === 0) return { marked: false, replacedKeys: [] };
-      const replacedKeys = await releaseExternalId(tx, file.workspaceId, takeover);
-      await tx.file.update({ where: { id: file.id }, data: { ...handover, updatedAt: now } });
+      let replacedKeys: string[] = [];
+      if (takeover !== null) {
+        replacedKeys = await releaseExternalId(tx, file.workspaceId, takeover);
+        await tx.file.update({ where: { id: file.id }, data: { ...handover, updatedAt: now } });
+      }
+      await record(tx, { ...file, ...uploaded, ...handover });
       return { marked: true, replacedKeys };
     });
     // The old content goes only once the new file holds the externalId.

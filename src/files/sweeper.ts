@@ -1,6 +1,7 @@
 import type { Logger } from "pino";
 import type { Db } from "../db/client.js";
 import { type FileEventSink, fileEvent, type UploadChannel } from "../events/file-event.js";
+import { writeOutbox } from "../events/outbox.js";
 import type { StorageDriver } from "../storage/driver.js";
 import { withLabels } from "./records.js";
 
@@ -58,11 +59,16 @@ export class PendingSweeper {
     });
     let removed = 0;
     for (const file of expired) {
-      const deleted = await db.file.deleteMany({ where: { id: file.id, status: { not: "UPLOADED" }, expiresAt: { lt: now } } });
-      if (deleted.count === 0) continue;
-      removed += 1;
       const upload = { method: file.uploadMethod as UploadChannel, driver: storage.name, errorCode: "EXPIRED" };
-      this.options.events.publish(fileEvent("UPLOAD_ABORTED", file, upload));
+      const event = fileEvent("UPLOAD_ABORTED", file, upload);
+      const deleted = await db.$transaction(async (tx) => {
+        const gone = await tx.file.deleteMany({ where: { id: file.id, status: { not: "UPLOADED" }, expiresAt: { lt: now } } });
+        if (gone.count === 1) await writeOutbox(tx, event);
+        return gone.count === 1;
+      });
+      if (!deleted) continue;
+      removed += 1;
+      this.options.events.publish(event);
       if (file.multipartUploadId !== null) await storage.abortMultipartUpload(file.storageKey, file.multipartUploadId);
       await storage.deleteObject(file.storageKey);
     }
