@@ -8,7 +8,7 @@ import { ensureBootstrapKey } from "./access/bootstrap.js";
 import { RateLimits } from "./access/limits.js";
 import { OidcVerifier } from "./access/oidc.js";
 import type { Config } from "./config.js";
-import { createDb, type Db } from "./db/client.js";
+import { createDb, type Db, providerOf } from "./db/client.js";
 import { migrate } from "./db/migrate.js";
 import { connectRedis } from "./db/redis.js";
 import { FileEventBus } from "./events/bus.js";
@@ -25,6 +25,8 @@ import { localStorageRoutes } from "./http/local-storage.js";
 import { createRouter, createUpgrade } from "./http/router.js";
 import { graphqlWebSockets } from "./http/graphql-ws.js";
 import { FileEventFeed } from "./events/feed.js";
+import { WebhookWorker } from "./events/webhook-worker.js";
+import { WebhookService } from "./events/webhooks.js";
 import { logRequest } from "./http/access-log.js";
 import { inServerSpan } from "./telemetry/server-span.js";
 import { tracedStorage } from "./telemetry/storage.js";
@@ -76,6 +78,7 @@ export async function createApp(config: Config, logger: Logger): Promise<App> {
   const events = new FileEventBus({ redis: redis && { client: redis, keyPrefix: config.redisKeyPrefix, logger } });
   // One core is left to the thread that parses bodies and writes files.
   const sha256 = new Sha256Workers({ threads: Math.min(4, availableParallelism() - 1) });
+  const webhookWorker = new WebhookWorker({ db, provider: providerOf(config.databaseUrl), logger, ...config.webhooks });
   const files = new FileService({
     db,
     storage: config.tracing ? tracedStorage(storage) : storage,
@@ -86,6 +89,7 @@ export async function createApp(config: Config, logger: Logger): Promise<App> {
     sha256,
     events,
     progressIntervalMs: config.uploadProgressIntervalMs,
+    outboxWritten: () => webhookWorker.nudge(),
   });
   // The local driver's signed URLs point at this server, which serves them.
   const storageRoutes =
@@ -100,6 +104,7 @@ export async function createApp(config: Config, logger: Logger): Promise<App> {
     db,
     files,
     events: new FileEventFeed({ db, bus: events, recheckMs: SUBSCRIBER_RECHECK_MS }),
+    webhooks: new WebhookService({ db, allowedHosts: config.webhooks.allowedHosts, deliveryDue: () => webhookWorker.nudge() }),
     logger,
     maxJsonBodyBytes: jsonBodyLimit(config.maxInlineBytes),
     limits: config.graphqlLimits,
@@ -113,6 +118,7 @@ export async function createApp(config: Config, logger: Logger): Promise<App> {
   });
   const sweeper = new PendingSweeper({ db, storage, logger, events });
   sweeper.start();
+  webhookWorker.start();
   const gate = {
     authenticator: new Authenticator({ db, oidc: config.oidc === undefined ? undefined : new OidcVerifier(config.oidc) }),
     limits: new RateLimits({ ...config.rateLimits, redis, keyPrefix: config.redisKeyPrefix }),
@@ -164,6 +170,7 @@ export async function createApp(config: Config, logger: Logger): Promise<App> {
     async close() {
       await webSockets.close();
       sweeper.stop();
+      await webhookWorker.stop();
       events.close();
       redis?.disconnect();
       await db.$disconnect();

@@ -1,6 +1,7 @@
 import type { AuthenticatedCaller, Caller } from "./access/caller.js";
 import type { Db } from "./db/client.js";
 import type { FileEventFeed, Subscriber } from "./events/feed.js";
+import type { WebhookService } from "./events/webhooks.js";
 import type { FileService } from "./files/service.js";
 
 /** What every resolver gets: who is calling, and the services to act with. */
@@ -13,6 +14,7 @@ export interface Context {
   subscriber: Subscriber;
   /** The subscriptions' file events. */
   events: FileEventFeed;
+  webhooks: WebhookService;
   requestId: string;
 }
 

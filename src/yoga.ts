@@ -11,6 +11,7 @@ import { AuthenticationError, ForbiddenError } from "./access/errors.js";
 import type { Context } from "./context.js";
 import type { Db } from "./db/client.js";
 import type { FileEventFeed } from "./events/feed.js";
+import type { WebhookService } from "./events/webhooks.js";
 import { NotFoundError } from "./files/errors.js";
 import type { FileService } from "./files/service.js";
 import { type DocumentLimits, documentLimitPlugins } from "./graphql-limits.js";
@@ -23,6 +24,7 @@ export interface YogaOptions {
   db: Db;
   files: FileService;
   events: FileEventFeed;
+  webhooks: WebhookService;
   logger: Logger;
   /** Largest JSON request body. */
   maxJsonBodyBytes: number;
@@ -91,7 +93,7 @@ function clientError(error: unknown): GraphQLError | null {
 
 /** The GraphQL endpoint; built apart from the HTTP server so tests and scripts can use it alone. */
 export function createGraphQL(options: YogaOptions): GraphQLServer {
-  const { db, files, events, logger } = options;
+  const { db, files, events, webhooks, logger } = options;
   // Errors maskError has dealt with (logged with the request id when unexpected): Yoga logs every
   // error whose masked form differs from it again, client mistakes included, which it skips.
   const masked = new WeakSet<object>();
@@ -168,6 +170,7 @@ export function createGraphQL(options: YogaOptions): GraphQLServer {
       caller,
       subscriber: { caller, reauthenticate },
       events,
+      webhooks,
       requestId: requestScope.getStore()?.requestId ?? "",
     }),
   });

@@ -10,6 +10,7 @@ const requiredRoles = {
   "upload:sign": "WRITER",
   "upload:complete": "WRITER",
   "upload:abort": "WRITER",
+  "webhook:manage": "ADMIN",
 } as const satisfies Record<string, Role>;
 
 export type Action = keyof typeof requiredRoles;

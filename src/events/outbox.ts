@@ -42,13 +42,13 @@ export function webhookPayload(event: FileEvent): string {
 /**
  * Writes an event's deliveries, one per webhook of its workspace that asked for its type,
  * inside the transaction of the change that caused it: the event is delivered exactly when
- * the change is committed, whatever happens to this process afterwards.
+ * the change is committed, whatever happens to this process afterwards. Returns how many it wrote.
  */
-export async function writeOutbox(tx: Prisma.TransactionClient, event: FileEvent): Promise<void> {
-  if (event.type === "PROGRESS") return;
+export async function writeOutbox(tx: Prisma.TransactionClient, event: FileEvent): Promise<number> {
+  if (event.type === "PROGRESS") return 0;
   const webhooks = await tx.webhook.findMany({ where: { workspaceId: event.workspaceId }, select: { id: true, events: true } });
   const subscribed = webhooks.filter((webhook) => webhook.events.split(",").includes(event.type));
-  if (subscribed.length === 0) return;
+  if (subscribed.length === 0) return 0;
   const now = new Date();
   const payload = webhookPayload(event);
   await tx.webhookDelivery.createMany({
@@ -64,4 +64,5 @@ export async function writeOutbox(tx: Prisma.TransactionClient, event: FileEvent
       createdAt: now,
     })),
   });
+  return subscribed.length;
 }

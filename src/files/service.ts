@@ -56,6 +56,8 @@ export interface FileServiceOptions {
   events: FileEventSink;
   /** Milliseconds between two PROGRESS events of one upload; 0: no PROGRESS events. */
   progressIntervalMs: number;
+  /** Called once a change that wrote webhook deliveries has committed (the worker delivers them at once). */
+  outboxWritten?: () => void;
 }
 
 /** A validated create request: its row's columns (no status yet), labels, and the file whose externalId it takes over. */
@@ -92,11 +94,13 @@ export class FileService {
    */
   private async recorded<T>(change: (record: (tx: Prisma.TransactionClient, event: FileEvent, live?: boolean) => Promise<void>) => Promise<T>): Promise<T> {
     const committed: FileEvent[] = [];
+    let deliveries = 0;
     const result = await change(async (tx, event, live = true) => {
-      await writeOutbox(tx, event);
+      deliveries += await writeOutbox(tx, event);
       if (live) committed.push(event);
     });
     for (const event of committed) this.options.events.publish(event);
+    if (deliveries > 0) this.options.outboxWritten?.();
     return result;
   }
 

@@ -4,5 +4,6 @@ import "./workspace.js";
 import "./file.js";
 import "./file-mutations.js";
 import "./events.js";
+import "./webhook.js";
 
 export const schema = builder.toSchema({ sortSchema: false });
