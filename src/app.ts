@@ -63,6 +63,11 @@ export interface App {
   files: FileService;
   /** The live file events (in process, or through Redis). */
   events: FileEventBus;
+  /**
+   * Closes the WebSocket connections (graphql-ws): the HTTP server's close waits for them, and
+   * closeAllConnections does not see upgraded sockets. Called when a shutdown starts.
+   */
+  closeWebSockets(): Promise<void>;
   /** Stops background work and closes the database and the storage driver. */
   close(): Promise<void>;
 }
@@ -167,6 +172,7 @@ export async function createApp(config: Config, logger: Logger): Promise<App> {
     storage,
     files,
     events,
+    closeWebSockets: () => webSockets.close(),
     async close() {
       await webSockets.close();
       sweeper.stop();

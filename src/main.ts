@@ -58,5 +58,8 @@ for (const signal of ["SIGINT", "SIGTERM"] as const) {
         );
     });
     server.closeIdleConnections();
+    // Subscriptions never end by themselves: WebSocket clients are told to reconnect elsewhere
+    // (1001, going away); server-sent event streams last until the drain deadline.
+    void app.closeWebSockets();
   });
 }
