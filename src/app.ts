@@ -94,6 +94,7 @@ export async function createApp(config: Config, logger: Logger): Promise<App> {
     sha256,
     events,
     progressIntervalMs: config.uploadProgressIntervalMs,
+    seesUploadBytes: storage instanceof LocalStorage,
     outboxWritten: () => webhookWorker.nudge(),
   });
   // The local driver's signed URLs point at this server, which serves them.

@@ -112,3 +112,33 @@ describe("file events", () => {
     expect(later[0]!.file.name).toBe("renamed.txt");
   });
 });
+
+describe("file events on S3, where the bytes bypass the server", () => {
+  let s3: TestServer;
+  beforeAll(async () => {
+    s3 = await startServer({}, "s3");
+  });
+  afterAll(() => s3.close());
+
+  it("a MULTIPART upload's PROGRESS comes from the parts listed when File.upload is asked", async () => {
+    const s3Workspace = (await s3.app.db.workspace.findUniqueOrThrow({ where: { slug: "default" } })).id;
+    const events = record(s3.app.events.subscribe(s3Workspace));
+    const partSize = 8 * MiB;
+    const body = randomBytes(partSize + 1000);
+    const created = await createFile(s3, { name: "remote.bin", size: body.length, uploadMethod: "MULTIPART" });
+    const first = created.upload!.parts[0]!;
+    const sent = await fetch(first.url, { method: "PUT", headers: Object.fromEntries(first.headers.map((h) => [h.name, h.value])), body: Uint8Array.from(body.subarray(0, partSize)) });
+    expect(sent.ok).toBe(true);
+    const asked = await s3.graphql<{ file: { upload: { receivedParts: { size: number }[] } } }>(
+      `query ($id: ID!) { file(id: $id) { upload { receivedParts { size } } } }`,
+      { id: created.file!.id },
+    );
+    expect(asked.data.file.upload.receivedParts).toEqual([{ size: partSize }]);
+    const seen = await events.until((event) => event.type === "PROGRESS");
+    await events.stop();
+    expect(seen.filter(ofFile(internalFileId(created.file!.id))).map((event) => [event.type, event.upload?.receivedBytes])).toEqual([
+      ["CREATED", undefined],
+      ["PROGRESS", partSize],
+    ]);
+  });
+});

@@ -56,6 +56,12 @@ export interface FileServiceOptions {
   events: FileEventSink;
   /** Milliseconds between two PROGRESS events of one upload; 0: no PROGRESS events. */
   progressIntervalMs: number;
+  /**
+   * Whether upload targets point at this server (the local driver's signed URLs), which then
+   * counts PROGRESS as bytes arrive; otherwise PROGRESS comes from the parts a MULTIPART upload
+   * lists when a client asks for its target again.
+   */
+  seesUploadBytes: boolean;
   /** Called once a change that wrote webhook deliveries has committed (the worker delivers them at once). */
   outboxWritten?: () => void;
 }
@@ -354,9 +360,15 @@ export class FileService {
    * MULTIPART it lists the parts already received and signs URLs only for the missing ones, so
    * a client that reloads resumes where it stopped.
    */
-  async resumeUpload(caller: Caller, file: FileRow): Promise<UploadTarget | null> {
+  async resumeUpload(caller: Caller, file: FileRecord): Promise<UploadTarget | null> {
     if (file.status !== "PENDING" || !can(caller, "upload:sign", workspaceOfReadable(caller, file))) return null;
-    return this.uploadTarget(file, new Date(Date.now() + this.options.uploadUrlTtl * 1000));
+    const target = await this.uploadTarget(file, new Date(Date.now() + this.options.uploadUrlTtl * 1000));
+    // Bytes that go straight to the store pass no meter here: the parts it lists are their progress.
+    if (!this.options.seesUploadBytes && this.progress.enabled && target.receivedParts.length > 0) {
+      const receivedBytes = target.receivedParts.reduce((sum, part) => sum + part.size, 0);
+      this.emit("PROGRESS", file, this.uploadFacts(file, "MULTIPART", { receivedBytes }));
+    }
+    return target;
   }
 
   /**
