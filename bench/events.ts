@@ -1,11 +1,13 @@
 /**
  * Live file events under load: two servers in the same run, one emitting PROGRESS events (the
  * default, one per 250 ms per upload) and one with them off (UPLOAD_PROGRESS_INTERVAL_MS=0).
- * Each has 100 subscribers on `fileEvents` over server-sent events while uploads run: 4 clients
- * at a time, each a signed PUT of 32 MiB followed by completeUpload. Reported: events per second
- * delivered to the subscribers (summed over them), and the upload throughput (MB/s of the PUTs)
- * of each server, whose ratio is the cost of emitting progress (target: at most 5 %). Rounds
- * alternate between the servers so that machine noise falls on both.
+ * Uploads run 4 clients at a time, each a signed PUT of 32 MiB followed by completeUpload; the
+ * upload throughput (MB/s of the PUTs) of the two servers gives the cost of progress (target: at
+ * most 5 %). Measured twice: with nobody subscribed (the cost of emitting), then with 100
+ * subscribers on `fileEvents` over server-sent events on each server (the cost of delivering),
+ * where the events per second they receive (summed over them) are reported too. Rounds alternate
+ * between the servers so that machine noise falls on both; the bench client runs on the same
+ * machine, and reading 100 event streams costs it CPU the servers then lack.
  */
 import type { ChildProcess } from "node:child_process";
 import { mkdtemp, rm } from "node:fs/promises";
@@ -146,40 +148,51 @@ async function start(name: string, work: string, progressMs: string): Promise<Se
   });
   const url = `http://127.0.0.1:${port}`;
   await waitFor(`${url}/healthz`);
-  const server: Server = { name, url, child, delivered: 0, subscriptions: [] };
-  for (let i = 0; i < SUBSCRIBERS; i++) await subscribe(server);
-  return server;
+  return { name, url, child, delivered: 0, subscriptions: [] };
 }
 
 const median = (values: number[]): number => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)]!;
+
+/** Alternating rounds on both servers; medians of upload MB/s and of events/s delivered. */
+async function compare(on: Server, off: Server): Promise<Record<string, { mbps: number; eventsPerSecond: number; rounds: number[] }>> {
+  const results: Record<string, { mbps: number[]; eventsPerSecond: number[] }> = { [on.name]: { mbps: [], eventsPerSecond: [] }, [off.name]: { mbps: [], eventsPerSecond: [] } };
+  for (let i = 0; i < ROUNDS; i++) {
+    for (const server of i % 2 === 0 ? [on, off] : [off, on]) {
+      const { putSeconds, wallSeconds, events } = await round(server);
+      // Throughput as each PUT saw it: bytes over the time the PUTs took, CONCURRENT at a time.
+      results[server.name]!.mbps.push(mbps(UPLOADS_PER_ROUND * UPLOAD_BYTES, putSeconds / CONCURRENT));
+      results[server.name]!.eventsPerSecond.push(events / wallSeconds);
+    }
+  }
+  return Object.fromEntries(
+    Object.entries(results).map(([name, result]) => [name, { mbps: median(result.mbps), eventsPerSecond: median(result.eventsPerSecond), rounds: result.mbps }]),
+  );
+}
+
+function report(title: string, on: Server, off: Server, results: Awaited<ReturnType<typeof compare>>, subscribers: boolean): void {
+  console.log(`\n### ${title}\n`);
+  console.log(subscribers ? "| server | upload MB/s | events/s delivered (all subscribers) |\n|---|---|---|" : "| server | upload MB/s |\n|---|---|");
+  for (const server of [on, off]) {
+    const result = results[server.name]!;
+    console.log(`| ${server.name} | ${result.mbps.toFixed(1)} |${subscribers ? ` ${result.eventsPerSecond.toFixed(0)} |` : ""}`);
+  }
+  const ratio = results[on.name]!.mbps / results[off.name]!.mbps;
+  console.log(`\nupload throughput with progress / without: ${ratio.toFixed(3)} (cost ${((1 - ratio) * 100).toFixed(1)} %; target ≤ 5 %)`);
+  console.log(`per-round MB/s, progress on: ${results[on.name]!.rounds.map((v) => v.toFixed(0)).join(", ")}; off: ${results[off.name]!.rounds.map((v) => v.toFixed(0)).join(", ")}`);
+}
 
 export async function run(): Promise<void> {
   const work = await mkdtemp(path.join(os.tmpdir(), "files-bench-events-"));
   const on = await start("progress-on", work, "250");
   const off = await start("progress-off", work, "0");
   try {
+    console.log(`${ROUNDS} rounds per server of ${UPLOADS_PER_ROUND} signed PUTs of ${UPLOAD_BYTES / MiB} MiB, ${CONCURRENT} at a time; medians`);
     // One warm-up round each (JIT, page cache, SQLite's first writes).
     await round(on);
     await round(off);
-    const results: Record<string, { mbps: number[]; eventsPerSecond: number[] }> = { [on.name]: { mbps: [], eventsPerSecond: [] }, [off.name]: { mbps: [], eventsPerSecond: [] } };
-    for (let i = 0; i < ROUNDS; i++) {
-      for (const server of i % 2 === 0 ? [on, off] : [off, on]) {
-        const { putSeconds, wallSeconds, events } = await round(server);
-        // Throughput as each PUT saw it: bytes over the time the PUTs took, CONCURRENT at a time.
-        results[server.name]!.mbps.push(mbps(UPLOADS_PER_ROUND * UPLOAD_BYTES, putSeconds / CONCURRENT));
-        results[server.name]!.eventsPerSecond.push(events / wallSeconds);
-      }
-    }
-    console.log(`${SUBSCRIBERS} SSE subscribers; ${ROUNDS} rounds of ${UPLOADS_PER_ROUND} signed PUTs of ${UPLOAD_BYTES / MiB} MiB, ${CONCURRENT} at a time (medians)\n`);
-    console.log("| server | upload MB/s | events/s delivered (all subscribers) |");
-    console.log("|---|---|---|");
-    for (const server of [on, off]) {
-      const result = results[server.name]!;
-      console.log(`| ${server.name} | ${median(result.mbps).toFixed(1)} | ${median(result.eventsPerSecond).toFixed(0)} |`);
-    }
-    const ratio = median(results[on.name]!.mbps) / median(results[off.name]!.mbps);
-    console.log(`\nupload throughput with progress / without: ${ratio.toFixed(3)} (cost ${((1 - ratio) * 100).toFixed(1)} %; target ≤ 5 %)`);
-    console.log(`per-round MB/s, progress on: ${results[on.name]!.mbps.map((v) => v.toFixed(0)).join(", ")}; off: ${results[off.name]!.mbps.map((v) => v.toFixed(0)).join(", ")}`);
+    report("emitting progress, nobody subscribed", on, off, await compare(on, off), false);
+    for (const server of [on, off]) for (let i = 0; i < SUBSCRIBERS; i++) await subscribe(server);
+    report(`${SUBSCRIBERS} SSE subscribers on fileEvents`, on, off, await compare(on, off), true);
   } finally {
     for (const server of [on, off]) {
       for (const subscription of server.subscriptions) subscription.destroy();

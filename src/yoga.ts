@@ -41,6 +41,8 @@ export interface ServerContext {
   caller: Caller;
   /** Runs the gate again on the request's credentials: subscriptions check them before deliveries. */
   reauthenticate: () => Promise<Caller>;
+  /** Names the request's credentials (`credentialKey` in src/access/authenticate.ts). */
+  credentialKey: string;
   /** The operations the multipart layer parsed, for multipart requests. */
   [MULTIPART_OPERATIONS]?: GraphQLParams | GraphQLParams[];
 }
@@ -164,11 +166,11 @@ export function createGraphQL(options: YogaOptions): GraphQLServer {
         return new GraphQLError(message, { extensions: { code: "INTERNAL_SERVER_ERROR", requestId } });
       },
     },
-    context: ({ caller, reauthenticate }): Context => ({
+    context: ({ caller, reauthenticate, credentialKey }): Context => ({
       db,
       files,
       caller,
-      subscriber: { caller, reauthenticate },
+      subscriber: { caller, reauthenticate, credentialKey },
       events,
       webhooks,
       requestId: requestScope.getStore()?.requestId ?? "",

@@ -1,3 +1,4 @@
+import { setMaxListeners } from "node:events";
 import { createRedisEventTarget } from "@graphql-yoga/redis-event-target";
 import { createPubSub, type PubSub } from "graphql-yoga";
 import type { Redis } from "ioredis";
@@ -28,7 +29,10 @@ export class FileEventBus implements FileEventSink {
     const { redis } = options;
     this.topic = `${redis?.keyPrefix ?? ""}file-events`;
     if (redis === undefined) {
-      this.pubsub = createPubSub<Topics>();
+      // Every subscriber of a workspace listens on its topic: hundreds are expected, not a leak.
+      const eventTarget = new EventTarget();
+      setMaxListeners(0, eventTarget);
+      this.pubsub = createPubSub<Topics>({ eventTarget });
       return;
     }
     // A connection in subscriber mode can do nothing else; it queues its SUBSCRIBEs until connected

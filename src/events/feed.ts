@@ -9,6 +9,8 @@ import type { FileEvent, FileEventType } from "./file-event.js";
 /** Who subscribes: the caller at subscribe time, and how to learn who it is now (the gate, again). */
 export interface Subscriber {
   caller: Caller;
+  /** Names the credentials (src/access/authenticate.ts `credentialKey`): subscriptions with the same ones share checks. */
+  credentialKey: string;
   /** Authenticates the subscription's credentials again; throws AuthenticationError once they are revoked or expired. */
   reauthenticate(): Promise<Caller>;
 }
@@ -51,6 +53,9 @@ const uploadEnds: Partial<Record<FileEventType, true>> = { UPLOADED: true, DELET
  * stream with the gate's error).
  */
 export class FileEventFeed {
+  /** The latest check of each credential, shared by the subscriptions that use it. */
+  private readonly recent = new Map<string, { at: number; caller: Promise<Caller> }>();
+
   constructor(private readonly options: FileEventFeedOptions) {}
 
   /** The events of a workspace the subscriber can read; NotFoundError for any other workspace. */
@@ -139,11 +144,28 @@ export class FileEventFeed {
     let checkedAt = Date.now();
     return async () => {
       if (Date.now() - checkedAt < this.options.recheckMs) return;
-      const caller = await subscriber.reauthenticate();
+      const caller = await this.current(subscriber);
       const workspace = await findReadableWorkspace(this.options.db, caller, workspaceId);
       if (workspace === null) throw new NotFoundError("the workspace can no longer be read");
       checkedAt = Date.now();
     };
+  }
+
+  /**
+   * The subscriber's caller as the gate sees it now. One check of the same credentials serves all
+   * their subscriptions for `recheckMs`: a hundred tabs of one user cost one query a second, not a hundred.
+   */
+  private current(subscriber: Subscriber): Promise<Caller> {
+    const key = subscriber.credentialKey;
+    const now = Date.now();
+    const cached = this.recent.get(key);
+    if (cached !== undefined && now - cached.at < this.options.recheckMs) return cached.caller;
+    const caller = subscriber.reauthenticate();
+    this.recent.set(key, { at: now, caller });
+    // A failed check is not kept: the next delivery asks again.
+    caller.catch(() => this.recent.delete(key));
+    for (const [other, entry] of this.recent) if (now - entry.at >= this.options.recheckMs) this.recent.delete(other);
+    return caller;
   }
 }
 

@@ -1,8 +1,7 @@
 import type { IncomingMessage, ServerResponse } from "node:http";
 import { processRequest } from "graphql-upload-minimal";
 import type { GraphQLParams } from "graphql-yoga";
-import type { Caller } from "../access/caller.js";
-import type { GraphQLServer } from "../yoga.js";
+import type { GraphQLServer, ServerContext } from "../yoga.js";
 import { CSRF_CODE, csrfRefusal } from "./csrf.js";
 import { sendJson } from "./json.js";
 
@@ -42,8 +41,8 @@ function graphqlError(res: ServerResponse, status: number, code: string, message
 export function graphqlMultipart(
   graphql: GraphQLServer,
   options: GraphQLMultipartOptions,
-): (req: IncomingMessage, res: ServerResponse, caller: Caller, reauthenticate: () => Promise<Caller>) => Promise<void> {
-  return async (req, res, caller, reauthenticate) => {
+): (req: IncomingMessage, res: ServerResponse, context: Omit<ServerContext, typeof MULTIPART_OPERATIONS>) => Promise<void> {
+  return async (req, res, context) => {
     // The CSRF rule Yoga applies (src/http/csrf.ts), here before a byte of the body is parsed.
     const refusal = csrfRefusal("POST", req.headers["content-type"], (name) => req.headers[name] !== undefined);
     if (refusal !== undefined) return graphqlError(res, 400, CSRF_CODE, refusal.message);
@@ -68,7 +67,7 @@ export function graphqlMultipart(
       for (const item of Array.isArray(value) ? value : [value]) headers.append(name, item);
     }
     const request = new Request(new URL(req.url ?? "/graphql", "http://localhost"), { method: "POST", headers });
-    const response = await graphql.fetch(request, { caller, reauthenticate, [MULTIPART_OPERATIONS]: operations });
+    const response = await graphql.fetch(request, { ...context, [MULTIPART_OPERATIONS]: operations });
     const body = Buffer.from(await response.arrayBuffer());
     if (!req.readableEnded) {
       // Parts no operation read (a refused request, an unused file): drop the rest of the body.

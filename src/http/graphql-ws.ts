@@ -3,7 +3,7 @@ import type { Duplex } from "node:stream";
 import type { ExecutionArgs } from "graphql";
 import { useServer } from "graphql-ws/use/ws";
 import { WebSocketServer } from "ws";
-import type { Authenticator } from "../access/authenticate.js";
+import { type Authenticator, credentialKey } from "../access/authenticate.js";
 import type { Caller } from "../access/caller.js";
 import { AuthenticationError } from "../access/errors.js";
 import type { GraphQLServer } from "../yoga.js";
@@ -56,6 +56,7 @@ export function graphqlWebSockets(graphql: GraphQLServer, authenticator: Authent
         const enveloped = graphql.getEnveloped({
           caller,
           reauthenticate: () => authenticator.authenticate(authorization),
+          credentialKey: credentialKey(authorization),
           req: ctx.extra.request,
           socket: ctx.extra.socket,
           params: payload,

@@ -1,16 +1,20 @@
 import type { IncomingMessage, ServerResponse } from "node:http";
 import type { Duplex } from "node:stream";
 import proxyAddr from "proxy-addr";
-import { type Authenticator, carriesBearer } from "../access/authenticate.js";
+import { type Authenticator, carriesBearer, credentialKey } from "../access/authenticate.js";
 import type { Caller } from "../access/caller.js";
 import { AuthenticationError, RateLimitedError } from "../access/errors.js";
 import type { Budget, RateLimits } from "../access/limits.js";
 import { IdentityProviderUnavailableError } from "../access/oidc.js";
 import { requestScope } from "../logger.js";
-import type { GraphQLServer } from "../yoga.js";
+import type { GraphQLServer, ServerContext } from "../yoga.js";
 import type { GraphQLWebSockets } from "./graphql-ws.js";
+import type { MULTIPART_OPERATIONS } from "./graphql-multipart.js";
 import { sendJson } from "./json.js";
 import type { WebRoutes } from "./web.js";
+
+/** What the router hands the GraphQL layer with each request (the multipart layer adds its operations). */
+type GraphQLContext = Omit<ServerContext, typeof MULTIPART_OPERATIONS>;
 
 export type Route = (req: IncomingMessage, res: ServerResponse) => Promise<void>;
 
@@ -28,7 +32,7 @@ export interface RouterOptions {
   gate: GateOptions;
   graphql: GraphQLServer;
   /** GraphQL multipart POSTs (src/http/graphql-multipart.ts). */
-  multipart: (req: IncomingMessage, res: ServerResponse, caller: Caller, reauthenticate: () => Promise<Caller>) => Promise<void>;
+  multipart: (req: IncomingMessage, res: ServerResponse, context: GraphQLContext) => Promise<void>;
   isMultipart: (req: IncomingMessage) => boolean;
   /** The local driver's signed URLs; resolves false for a request that is not theirs. */
   storageRoutes: ((req: IncomingMessage, res: ServerResponse) => Promise<boolean>) | null;
@@ -122,9 +126,13 @@ export function createRouter(options: RouterOptions): Route {
     if (scope !== undefined && key !== null) scope.principal = key;
     const spent = key === null ? admit(req, res, "anonymous", clientAddress(req), true) : admit(req, res, "principal", key, true);
     if (!(await spent)) return;
-    const reauthenticate = () => gate.authenticator.authenticate(req.headers.authorization);
-    if (path === "/graphql" && options.isMultipart(req)) return options.multipart(req, res, caller, reauthenticate);
-    await options.graphql.handle(req, res, { caller, reauthenticate });
+    const subscriber = {
+      caller,
+      reauthenticate: () => gate.authenticator.authenticate(req.headers.authorization),
+      credentialKey: credentialKey(req.headers.authorization),
+    };
+    if (path === "/graphql" && options.isMultipart(req)) return options.multipart(req, res, subscriber);
+    await options.graphql.handle(req, res, subscriber);
   };
 }
 
