@@ -6,6 +6,7 @@ const benchmarks: { name: string; run: () => Promise<void> }[] = [
   { name: "gate", run: async () => (await import("./gate.js")).run() },
   { name: "start", run: async () => (await import("./start.js")).run() },
   { name: "events", run: async () => (await import("./events.js")).run() },
+  { name: "flows", run: async () => (await import("./flows.js")).run() },
 ];
 
 const only = process.argv.slice(2);

@@ -1,6 +1,8 @@
 /**
  * GraphQL multipart uploads to the local driver against a raw Node server that streams the body
  * to disk: MB/s of each, their ratio, and the real server's peak RSS growth during a 1 GiB upload.
+ * With PEER_DIRECTUS_URL (and PEER_DIRECTUS_TOKEN) set, the peer's `POST /files` is measured in
+ * the same rounds, and 4 KiB uploads at 16 concurrent compare requests per second.
  * The target ratio is against that minimal raw server, whose file stream has Node's default
  * 16 KiB buffer. A second, buffered baseline (the same server with a 1 MiB file stream buffer, as
  * the local driver uses) is reported beside it, so the comparison is not flattered by the minimal
@@ -24,8 +26,15 @@ export const apiKey = "bench-key";
 const sizes = [
   { label: "1 MiB", bytes: MiB, runs: 20 },
   { label: "64 MiB", bytes: 64 * MiB, runs: 3 },
+  { label: "512 MiB", bytes: 512 * MiB, runs: 2 },
   { label: "1 GiB", bytes: 1024 * MiB, runs: 1 },
 ];
+/** The peer measured beside us when PEER_DIRECTUS_URL is set (../shared/peers/run-directus.sh). */
+export const peer =
+  process.env.PEER_DIRECTUS_URL === undefined
+    ? undefined
+    : { url: process.env.PEER_DIRECTUS_URL.replace(/\/+$/, ""), token: process.env.PEER_DIRECTUS_TOKEN ?? "peer-bench-static-token" };
+const smallFile = { bytes: 4096, concurrency: 16, seconds: 10 };
 const warmUpRequests = 50;
 const floorRequests = 100;
 /** Sent over and over as the file's bytes: random, so nothing compresses or dedupes. */
@@ -107,20 +116,67 @@ export function multipartParts(size: number): { headers: Record<string, string>;
   };
 }
 
+/** The peer's upload: one multipart/form-data POST to /files with the bytes in field `file`. */
+export function directusParts(token: string): { headers: Record<string, string>; head: Buffer; tail: Buffer } {
+  const boundary = "----bench-boundary-7MA4YWxkTrZu0gW";
+  return {
+    headers: { authorization: `Bearer ${token}`, "content-type": `multipart/form-data; boundary=${boundary}` },
+    head: Buffer.from(
+      `--${boundary}\r\nContent-Disposition: form-data; name="file"; filename="bench.bin"\r\nContent-Type: application/octet-stream\r\n\r\n`,
+    ),
+    tail: Buffer.from(`\r\n--${boundary}--\r\n`),
+  };
+}
+
+/** Runs `once` from `concurrency` loops for `seconds`; resolves with completions per second. */
+export async function throughput(once: () => Promise<unknown>, concurrency: number, seconds: number): Promise<number> {
+  const deadline = performance.now() + seconds * 1000;
+  let done = 0;
+  const started = performance.now();
+  await Promise.all(
+    Array.from({ length: concurrency }, async () => {
+      while (performance.now() < deadline) {
+        await once();
+        done += 1;
+      }
+    }),
+  );
+  return done / ((performance.now() - started) / 1000);
+}
+
+/**
+ * Starts a script as a child process: `.js` files (the compiled server, as documented) with plain
+ * node, TypeScript through tsx.
+ */
 export function startChild(args: string[], env: Record<string, string>): ChildProcess {
-  // BENCH_CPU_PROFILE=<dir> writes V8 CPU profiles of both servers there, for finding hot spots.
+  // BENCH_CPU_PROFILE=<dir> writes V8 CPU profiles of the servers there, for finding hot spots.
   const profile = process.env.BENCH_CPU_PROFILE ? ["--cpu-prof", `--cpu-prof-dir=${process.env.BENCH_CPU_PROFILE}`] : [];
-  const child = spawn(process.execPath, [...profile, "--import", "tsx", ...args], { cwd: root, env: { ...process.env, ...env }, stdio: ["ignore", "pipe", "inherit"] });
-  return child;
+  const loader = args[0]?.endsWith(".ts") ? ["--import", "tsx"] : [];
+  return spawn(process.execPath, [...profile, ...loader, ...args], { cwd: root, env: { ...process.env, ...env }, stdio: ["ignore", "pipe", "inherit"] });
 }
 
 export const mbps = (bytes: number, seconds: number): number => bytes / seconds / 1e6;
+
+/** 4 KiB files at 16 concurrent: our in-request GraphQL multipart against the peer's POST /files. */
+async function smallFiles(graphqlUrl: string, directus: { url: string; token: string }): Promise<void> {
+  const ours = multipartParts(smallFile.bytes);
+  const theirs = directusParts(directus.token);
+  const oursOnce = () => send(graphqlUrl, ours.headers, ours.head, smallFile.bytes, ours.tail);
+  const theirsOnce = () => send(`${directus.url}/files`, theirs.headers, theirs.head, smallFile.bytes, theirs.tail);
+  await throughput(theirsOnce, smallFile.concurrency, 2);
+  const peerRate = await throughput(theirsOnce, smallFile.concurrency, smallFile.seconds);
+  const ourRate = await throughput(oursOnce, smallFile.concurrency, smallFile.seconds);
+  console.log(
+    `4 KiB uploads, ${smallFile.concurrency} concurrent, ${smallFile.seconds} s each: ours ${ourRate.toFixed(0)}/s (in-request GraphQL multipart), ` +
+      `directus ${peerRate.toFixed(0)}/s (POST /files): ${(ourRate / peerRate).toFixed(2)}x\n`,
+  );
+}
 const fmt = (value: number): string => value.toFixed(1).padStart(8);
 
 export async function run(): Promise<void> {
   const work = await mkdtemp(path.join(os.tmpdir(), "files-bench-"));
   const port = await freePort();
-  const server = startChild(["src/main.ts"], {
+  const server = startChild(["dist/main.js"], {
     PORT: String(port),
     HOST: "127.0.0.1",
     DATABASE_URL: `file:${path.join(work, "app.db")}`,
@@ -181,14 +237,24 @@ export async function run(): Promise<void> {
       `1-byte upload, median of ${floorRequests}: raw ${median(tinyMs.raw).toFixed(2)} ms, graphql ${median(tinyMs.graphql).toFixed(2)} ms\n`,
     );
 
-    console.log("size       runs   raw MB/s  graphql MB/s   ratio | buffered raw MB/s   ratio");
+    if (peer !== undefined) await smallFiles(graphqlUrl, peer);
+
+    console.log(
+      "size       runs   raw MB/s  graphql MB/s   ratio | buffered raw MB/s   ratio" + (peer === undefined ? "" : " | directus MB/s  ours/directus"),
+    );
+    const directus = peer === undefined ? undefined : directusParts(peer.token);
     let peakGrowth = 0;
     let rssAt = { baseline: 0, peak: 0 };
     const cpu = { raw: 0, graphql: 0 };
     for (const { label, bytes, runs } of sizes) {
       let rawBest = 0;
       let graphqlBest = 0;
+      let peerBest = 0;
       for (let i = 0; i < runs; i++) {
+        if (peer !== undefined && directus !== undefined) {
+          const peerRun = await send(`${peer.url}/files`, directus.headers, directus.head, bytes, directus.tail);
+          peerBest = Math.max(peerBest, mbps(bytes, peerRun.seconds));
+        }
         const rawCpu = await cpuSeconds(raw.pid!);
         const rawRun = await send(rawUrl, {}, Buffer.alloc(0), bytes, Buffer.alloc(0));
         if (bytes === 1024 * MiB) cpu.raw = (await cpuSeconds(raw.pid!)) - rawCpu;
@@ -213,7 +279,8 @@ export async function run(): Promise<void> {
       const bufferedMbps = bufferedBest.get(bytes) ?? Number.NaN;
       console.log(
         `${label.padEnd(10)} ${String(runs).padStart(4)} ${fmt(rawBest)} ${fmt(graphqlBest)}      ${(graphqlBest / rawBest).toFixed(2)} |` +
-          `          ${fmt(bufferedMbps)}    ${(graphqlBest / bufferedMbps).toFixed(2)}`,
+          `          ${fmt(bufferedMbps)}    ${(graphqlBest / bufferedMbps).toFixed(2)}` +
+          (peer === undefined ? "" : ` |      ${fmt(peerBest)}          ${(graphqlBest / peerBest).toFixed(2)}`),
       );
     }
     console.log(`\nserver peak RSS growth during the 1 GiB upload: ${(peakGrowth / MiB).toFixed(1)} MiB (target <= 64 MiB; ${(rssAt.baseline / MiB).toFixed(1)} MiB before, peak ${(rssAt.peak / MiB).toFixed(1)} MiB)`);

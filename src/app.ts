@@ -76,7 +76,8 @@ export interface App {
 export async function createApp(config: Config, logger: Logger): Promise<App> {
   const applied = await migrate(config.databaseUrl);
   if (applied.length > 0) logger.info({ migrations: applied }, "database migrated");
-  const db = createDb(config.databaseUrl);
+  const metrics = new Metrics();
+  const db = createDb(config.databaseUrl, metrics);
   if (config.bootstrapApiKey !== undefined) await ensureBootstrapKey(db, config.bootstrapApiKey);
   const storage = await createStorageDriver(storageOptions(config));
   const redis = config.redisUrl === undefined ? undefined : await connectRedis(config.redisUrl, logger);
@@ -86,12 +87,13 @@ export async function createApp(config: Config, logger: Logger): Promise<App> {
   const webhookWorker = new WebhookWorker({ db, provider: providerOf(config.databaseUrl), logger, ...config.webhooks });
   const files = new FileService({
     db,
-    storage: config.tracing ? tracedStorage(storage) : storage,
+    storage: config.tracing === undefined ? storage : tracedStorage(storage),
     limits: config,
     uploadUrlTtl: config.uploadUrlTtl,
     pendingUploadTtl: config.pendingUploadTtl,
     sourceUrl: { allowedHosts: config.sourceUrlAllowedHosts, timeoutMs: config.sourceUrlTimeout * 1000 },
     sha256,
+    versionsKept: config.fileVersionsKept,
     events,
     progressIntervalMs: config.uploadProgressIntervalMs,
     seesUploadBytes: storage instanceof LocalStorage,
@@ -105,7 +107,6 @@ export async function createApp(config: Config, logger: Logger): Promise<App> {
           meter: (key, partNumber) => files.meterUpload(key, partNumber),
         })
       : null;
-  const metrics = new Metrics();
   const graphql = createGraphQL({
     db,
     files,
@@ -115,7 +116,7 @@ export async function createApp(config: Config, logger: Logger): Promise<App> {
     maxJsonBodyBytes: jsonBodyLimit(config.maxInlineBytes),
     limits: config.graphqlLimits,
     registry: metrics.registry,
-    tracing: config.tracing,
+    tracing: config.tracing !== undefined,
   });
   const multipart = graphqlMultipart(graphql, {
     maxFileBytes: config.maxSingleUploadBytes,
@@ -165,7 +166,7 @@ export async function createApp(config: Config, logger: Logger): Promise<App> {
             else res.destroy();
           });
         });
-      if (config.tracing) inServerSpan(req, res, serve);
+      if (config.tracing !== undefined) inServerSpan(req, res, serve);
       else serve();
     },
     upgrade: createUpgrade(gate, webSockets, (budget) => metrics.rateLimited(budget)),

@@ -4,6 +4,7 @@ import { isIP } from "node:net";
 import ipaddr from "ipaddr.js";
 import proxyAddr from "proxy-addr";
 import type { OidcOptions } from "./access/oidc.js";
+import { MAX_NAME_LENGTH_CEILING } from "./files/validation.js";
 import type { DocumentLimits } from "./graphql-limits.js";
 
 const MiB = 1024 * 1024;
@@ -23,6 +24,10 @@ export interface Config {
   maxInlineBytes: number;
   maxSingleUploadBytes: number;
   maxFileBytes: number;
+  /** Longest file name, in characters after NFC. */
+  maxNameLength: number;
+  /** How many contents an overwrite replaced stay downloadable, per file. */
+  fileVersionsKept: number;
   /** Allowed MIME types (exact, or `type/*`); empty allows every type. */
   allowedMimeTypes: string[];
   /** Seconds a PENDING file lives before it and its bytes are removed. */
@@ -67,8 +72,11 @@ export interface Config {
   logLevel: string;
   /** Seconds a shutdown waits for requests in flight before cutting their connections. */
   shutdownTimeout: number;
-  /** Spans are exported (OTLP over HTTP) when OTEL_EXPORTER_OTLP_ENDPOINT is set. */
-  tracing: boolean;
+  /**
+   * Spans are exported (OTLP over HTTP) when OTEL_EXPORTER_OTLP_ENDPOINT is set, under
+   * OTEL_SERVICE_NAME; the exporter reads the other OTEL_EXPORTER_OTLP_* variables itself.
+   */
+  tracing: { serviceName: string } | undefined;
   /** When set, `/metrics` needs it as a bearer token. */
   metricsToken: string | undefined;
   /** `auto`: pretty when stdout is a terminal, JSON lines otherwise. */
@@ -311,6 +319,8 @@ export function loadConfig(env: Env = process.env): Config {
     maxInlineBytes: integer(env, "MAX_INLINE_BYTES", 7 * MiB, 0),
     maxSingleUploadBytes: integer(env, "MAX_SINGLE_UPLOAD_BYTES", 256 * MiB, 1),
     maxFileBytes,
+    maxNameLength: integer(env, "MAX_NAME_LENGTH", 255, 1),
+    fileVersionsKept: integer(env, "FILE_VERSIONS_KEPT", 0, 0),
     allowedMimeTypes,
     pendingUploadTtl: integer(env, "PENDING_UPLOAD_TTL", 24 * 3600, 1),
     sourceUrlAllowedHosts: allowedHosts(env, "SOURCE_URL_ALLOWED_HOSTS"),
@@ -341,10 +351,16 @@ export function loadConfig(env: Env = process.env): Config {
     corsOrigins: list(env, "CORS_ORIGINS"),
     logLevel: env.LOG_LEVEL || "info",
     shutdownTimeout: integer(env, "SHUTDOWN_TIMEOUT", 30, 0),
-    tracing: absoluteUrl(env, "OTEL_EXPORTER_OTLP_ENDPOINT", ["http:", "https:"]) !== undefined,
+    tracing:
+      absoluteUrl(env, "OTEL_EXPORTER_OTLP_ENDPOINT", ["http:", "https:"]) === undefined
+        ? undefined
+        : { serviceName: env.OTEL_SERVICE_NAME || "graphql-files" },
     metricsToken: env.METRICS_TOKEN || undefined,
     logFormat: oneOf(env, "LOG_FORMAT", ["auto", "json", "pretty"] as const),
   };
+  if (config.maxNameLength > MAX_NAME_LENGTH_CEILING) {
+    throw new ConfigError(`MAX_NAME_LENGTH must be at most ${MAX_NAME_LENGTH_CEILING}, got "${env.MAX_NAME_LENGTH}"`);
+  }
   if (!["fatal", "error", "warn", "info", "debug", "trace", "silent"].includes(config.logLevel)) {
     throw new ConfigError(`LOG_LEVEL must be one of fatal, error, warn, info, debug, trace, silent, got "${config.logLevel}"`);
   }

@@ -16,7 +16,9 @@ if (process.env.SIGNING_SECRET === undefined) {
   logger.warn("SIGNING_SECRET is not set: signed URLs stop working when this process restarts and differ between instances");
 }
 // Tracing starts before the app's modules load, so its instrumentations can patch them.
-const stopTracing = config.tracing ? (await import("./telemetry/tracing.js")).startTracing() : async () => undefined;
+const stopTracing = config.tracing
+  ? (await import("./telemetry/tracing.js")).startTracing(config.tracing)
+  : async () => undefined;
 const { createApp } = await import("./app.js");
 const app = await createApp(config, logger);
 // Sockets and request bodies buffer up to 1 MiB (Node's default is 16 KiB), so an upload's socket

@@ -144,13 +144,14 @@ describe.each(testDrivers)("%s storage", (driver) => {
       const lookup = `query { fileByExternalId(workspaceId: "default", externalId: "doc-1") { id name } }`;
       expect((await server.graphql<{ fileByExternalId: { id: string } }>(lookup)).data.fileByExternalId.id).toBe(old.id);
 
+      expect(replacing.file).toMatchObject({ id: old.id, status: "UPLOADED", checksumSha256: old.checksumSha256 });
+
       await putBytes(replacing.upload, Buffer.from("version two"));
-      const done = await completeUpload(server, replacing.file.id);
-      expect(done.file).toMatchObject({ externalId: "doc-1", name: "v2.txt" });
+      const done = await completeUpload(server, old.id);
+      expect(done.file).toMatchObject({ id: old.id, externalId: "doc-1", name: "v2.txt", checksumSha256: sha256(Buffer.from("version two")) });
       const now = await server.graphql<{ fileByExternalId: { id: string; name: string } }>(lookup);
-      expect(now.data.fileByExternalId).toEqual({ id: replacing.file.id, name: "v2.txt" });
-      const gone = await server.graphql<{ file: null }>(`query ($id: ID!) { file(id: $id) { id } }`, { id: old.id });
-      expect(gone.data.file).toBeNull();
+      expect(now.data.fileByExternalId).toEqual({ id: old.id, name: "v2.txt" });
+      expect(await (await fetch(done.file!.downloadUrl!)).text()).toBe("version two");
     });
   });
 

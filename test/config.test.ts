@@ -1,3 +1,4 @@
+import { readFile } from "node:fs/promises";
 import { describe, expect, it } from "vitest";
 import { ConfigError, loadConfig } from "../src/config.js";
 
@@ -14,6 +15,19 @@ it("names SOURCE_URL_ALLOWED_HOSTS when an entry is not a host, IP or CIDR", () 
 
 it("names SOURCE_URL_TIMEOUT when it is not a positive whole number", () => {
   expect(() => loadConfig({ SOURCE_URL_TIMEOUT: "0" })).toThrow(/SOURCE_URL_TIMEOUT/);
+});
+
+it("reads FILE_VERSIONS_KEPT, 0 by default", () => {
+  expect(loadConfig({}).fileVersionsKept).toBe(0);
+  expect(loadConfig({ FILE_VERSIONS_KEPT: "3" }).fileVersionsKept).toBe(3);
+  expect(() => loadConfig({ FILE_VERSIONS_KEPT: "-1" })).toThrow(/FILE_VERSIONS_KEPT/);
+});
+
+it("reads MAX_NAME_LENGTH, 255 by default and at most 1024", () => {
+  expect(loadConfig({}).maxNameLength).toBe(255);
+  expect(loadConfig({ MAX_NAME_LENGTH: "1024" }).maxNameLength).toBe(1024);
+  expect(() => loadConfig({ MAX_NAME_LENGTH: "1025" })).toThrow(/MAX_NAME_LENGTH must be at most 1024/);
+  expect(() => loadConfig({ MAX_NAME_LENGTH: "0" })).toThrow(/MAX_NAME_LENGTH/);
 });
 
 describe("STORAGE_DRIVER=azure", () => {
@@ -98,4 +112,44 @@ it("names each of the gate's variables when its value is bad", () => {
   expect(() => loadConfig({ RATE_LIMIT_PER_MINUTE: "0" })).toThrow(/^RATE_LIMIT_PER_MINUTE/);
   expect(() => loadConfig({ RATE_LIMIT_ANONYMOUS_PER_MINUTE: "lots" })).toThrow(/^RATE_LIMIT_ANONYMOUS_PER_MINUTE/);
   expect(() => loadConfig({ GRAPHQL_MAX_COST: "-1" })).toThrow(/^GRAPHQL_MAX_COST/);
+});
+
+describe("the variables, src/config.ts, .env.example and the README agree", () => {
+  /** Every variable `loadConfig` reads, over configurations that take each branch. */
+  function variablesRead(): Set<string> {
+    const key = Buffer.alloc(64, 7).toString("base64");
+    const environments: Record<string, string>[] = [
+      {},
+      { STORAGE_DRIVER: "s3", S3_BUCKET: "files" },
+      { STORAGE_DRIVER: "azure", AZURE_STORAGE_ACCOUNT: "acct", AZURE_STORAGE_KEY: key, AZURE_CONTAINER: "files" },
+      { OIDC_ISSUER: "https://issuer.example", OIDC_AUDIENCE: "files", OTEL_EXPORTER_OTLP_ENDPOINT: "http://127.0.0.1:4318" },
+    ];
+    const read = new Set<string>();
+    for (const values of environments) {
+      loadConfig(
+        new Proxy(values, {
+          get(target, name) {
+            if (typeof name === "string") read.add(name);
+            return target[name as string];
+          },
+        }),
+      );
+    }
+    return read;
+  }
+
+  const names = (text: string, pattern: RegExp) => new Set([...text.matchAll(pattern)].map((match) => match[1]!));
+  const sorted = (set: Set<string>) => [...set].sort();
+
+  it(".env.example names every variable the server reads, and no other", async () => {
+    const example = await readFile(new URL("../.env.example", import.meta.url), "utf8");
+    expect(sorted(names(example, /^#? ?([A-Z][A-Z0-9_]+)=/gm))).toEqual(sorted(variablesRead()));
+  });
+
+  it("the README's configuration table names every variable the server reads, and no other", async () => {
+    const readme = await readFile(new URL("../README.md", import.meta.url), "utf8");
+    const table = /## Configuration\n([\s\S]*?)\n\n/.exec(readme)?.[1] ?? "";
+    const firstColumns = table.split("\n").map((row) => row.split(" | ")[0] ?? "").join("\n");
+    expect(sorted(names(firstColumns, /`([A-Z][A-Z0-9_]+)`/g))).toEqual(sorted(variablesRead()));
+  });
 });

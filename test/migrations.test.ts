@@ -1,7 +1,9 @@
 import { mkdtemp, rm } from "node:fs/promises";
 import os from "node:os";
 import path from "node:path";
+import { Readable } from "node:stream";
 import { afterEach, describe, expect, it } from "vitest";
+import { completeUpload, sha256 } from "./helpers/files.js";
 import { knownMigrations, migrate } from "../src/db/migrate.js";
 import { createTestDatabase, execute, testProvider, type TestDatabase } from "./helpers/database.js";
 import { startServer } from "./helpers/server.js";
@@ -68,6 +70,62 @@ describe(`migrations (${testProvider})`, () => {
       { fileId: "f4", directory: "/a/b c" },
       { fileId: "f4", directory: "/a/b c/é" },
     ]);
+  });
+
+  it("upgrades a database of the schema before 0006 with files: their metadata is kept, as JSON, and filterable", async () => {
+    const database = await emptyDatabase();
+    await migrate(database.url, known.filter((migration) => migration.name < "0006"));
+    const now = new Date();
+    const at = testProvider === "postgresql" ? now : now.toISOString();
+    await execute(database.url, `INSERT INTO "Workspace" ("id", "slug", "name") VALUES ('w1', 'default', 'Default')`);
+    // Escapes in the stored JSON text: the hash of each value must be the one the server computes.
+    const metadata = { note: 'line\nbreak\u0001 "quoted" \\ é', plain: "x" };
+    for (const [id, stored] of [["f1", JSON.stringify(metadata)], ["f2", JSON.stringify({ plain: "y" })], ["f3", "{}"]] as const) {
+      await execute(
+        database.url,
+        `INSERT INTO "File" ("id", "workspaceId", "name", "nameFolded", "nameSearch", "status", "metadata", "storageKey", "uploadMethod", "createdAt", "updatedAt")
+         VALUES ($1, 'w1', $1, $1, $1, 'UPLOADED', $2, $1, 'PUT', $3, $3)`,
+        [id, stored, at],
+      );
+    }
+    const server = await startServer({ DATABASE_URL: database.url });
+    cleanups.push(() => server.close());
+    const files = await server.graphql<{ files: { edges: { node: { name: string; metadata: unknown } }[] } }>(
+      `query ($filter: FileFilter) { files(workspaceId: "default", filter: $filter) { edges { node { name metadata } } } }`,
+      { filter: { metadata: { note: metadata.note } } },
+    );
+    expect(files.data.files.edges).toEqual([{ node: { name: "f1", metadata } }]);
+    const byPlain = await server.graphql<{ files: { edges: { node: { name: string } }[] } }>(
+      `{ files(workspaceId: "default", filter: { metadata: { plain: "y" } }) { edges { node { name } } } }`,
+    );
+    expect(byPlain.data.files.edges).toEqual([{ node: { name: "f2" } }]);
+  });
+
+  it("upgrades an overwrite in flight under the previous schema into the file's pending upload", async () => {
+    const database = await emptyDatabase();
+    await migrate(database.url, known.filter((migration) => migration.name < "0006_c"));
+    const at = testProvider === "postgresql" ? new Date() : new Date().toISOString();
+    await execute(database.url, `INSERT INTO "Workspace" ("id", "slug", "name") VALUES ('w1', 'default', 'Default')`);
+    const insert = `INSERT INTO "File" ("id", "workspaceId", "name", "nameFolded", "nameSearch", "status", "externalId", "size", "checksumSha256",
+        "storageKey", "uploadMethod", "replacesId", "pendingExternalId", "createdAt", "updatedAt", "uploadedAt")
+      VALUES ($1, 'w1', $1, $1, $1, $2, $3, $4, $5, $6, 'PUT', $7, $8, $9, $9, $10)`;
+    const old = Buffer.from("old");
+    await execute(database.url, insert, ["x", "UPLOADED", "doc", 3, sha256(old), "w1/x", null, null, at, at]);
+    await execute(database.url, insert, ["n", "PENDING", null, 3, null, "w1/n", "x", "doc", at, null]);
+    await execute(database.url, `INSERT INTO "FileLabel" ("fileId", "workspaceId", "label") VALUES ('n', 'w1', 'new')`);
+
+    const server = await startServer({ DATABASE_URL: database.url });
+    cleanups.push(() => server.close());
+    await server.app.storage.putObject("w1/x", Readable.from([old]), { contentType: "text/plain" });
+    await server.app.storage.putObject("w1/n", Readable.from([Buffer.from("new")]), { contentType: "text/plain" });
+    const query = `{ fileByExternalId(workspaceId: "default", externalId: "doc") { id name checksumSha256 pendingUpload { size } }
+      files(workspaceId: "default") { totalCount } }`;
+    const before = await server.graphql<{ fileByExternalId: { id: string }; files: { totalCount: number } }>(query);
+    expect(before.data).toMatchObject({ fileByExternalId: { name: "x", checksumSha256: sha256(old), pendingUpload: { size: 3 } }, files: { totalCount: 1 } });
+    const done = await completeUpload(server, before.data.fileByExternalId.id);
+    expect(done.file).toMatchObject({ name: "x", checksumSha256: sha256(Buffer.from("new")) });
+    const labels = await execute(database.url, `SELECT "label" FROM "FileLabel"`);
+    expect(labels).toEqual([]);
   });
 
   it("refuses to start against a database that is newer than the code", async () => {

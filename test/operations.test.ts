@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { uploadFile } from "./helpers/files.js";
 import { apiKey, startServer, type TestServer } from "./helpers/server.js";
+import { testProvider } from "./helpers/database.js";
 
 const metricsToken = "metrics-secret-token";
 const logs: Record<string, unknown>[] = [];
@@ -54,5 +55,21 @@ describe("/metrics", () => {
     expect(text).toMatch(/graphql_envelop_request_duration_count\{[^}]*operationName="Counted"[^}]*operationType="query"[^}]*\} 1/);
     expect(text).toMatch(/http_request_duration_seconds_count\{route="\/graphql",method="POST",status="200"\} \d+/);
     expect(text).toMatch(/rate_limit_refusals_total\{budget="anonymous"\} [1-9]/);
+  });
+
+  it("reports SQL statement durations, and the PostgreSQL pool on PostgreSQL", async () => {
+    const metrics = async () =>
+      (await fetch(`${server.url}/metrics`, { headers: { authorization: `Bearer ${metricsToken}` } })).text();
+    const selects = (text: string) => Number(/db_statement_duration_seconds_count\{kind="SELECT"\} (\d+)/.exec(text)?.[1] ?? 0);
+    const before = selects(await metrics());
+    await server.graphql(`query { viewer { workspaces { slug } } }`);
+    const after = await metrics();
+    expect(selects(after)).toBeGreaterThan(before);
+    if (testProvider === "postgresql") {
+      expect(after).toMatch(/db_pool_connections\{state="total"\} [1-9]/);
+      expect(after).toMatch(/db_pool_connections\{state="waiting"\} 0/);
+    } else {
+      expect(after).not.toMatch(/db_pool_connections/);
+    }
   });
 });

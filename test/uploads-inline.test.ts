@@ -55,7 +55,7 @@ describe("base64 content", () => {
     expect(result.file).toMatchObject({ mimeType: "image/png", dimensions: { width: 1, height: 1 } });
   });
 
-  it("replaces a file by externalId with overwrite, the new content taking over", async () => {
+  it("overwrites a file by externalId in place, the new content taking over", async () => {
     const first = await createFile(server, { name: "v1.txt", externalId: "doc-1", content: Buffer.from("one").toString("base64") });
     const second = await createFile(server, {
       name: "v2.txt",
@@ -63,8 +63,8 @@ describe("base64 content", () => {
       overwrite: true,
       content: Buffer.from("two").toString("base64"),
     });
-    expect(second.file).toMatchObject({ status: "UPLOADED", externalId: "doc-1", size: 3 });
-    expect(await server.app.db.file.count({ where: { id: first.file!.id } })).toBe(0);
+    expect(second.file).toMatchObject({ id: first.file!.id, name: "v2.txt", status: "UPLOADED", externalId: "doc-1", size: 3 });
+    expect(await (await fetch(second.file!.downloadUrl!)).text()).toBe("two");
   });
 
   it("refuses more than one of file, content and sourceUrl", async () => {

@@ -11,14 +11,17 @@ export function readableWorkspaces(caller: Caller): Prisma.WorkspaceWhereInput {
   return { OR: [{ id: { in: caller.memberWorkspaceIds } }, { public: true }] };
 }
 
-/** The files a caller can read, in any workspace. */
+/**
+ * The files a caller can read, in any workspace. A pending upload's row (an overwrite's new
+ * content, `pendingForId` set) is part of its file, never a file of its own.
+ */
 export function readableFiles(caller: Caller): Prisma.FileWhereInput {
-  return { OR: [{ workspaceId: { in: caller.memberWorkspaceIds } }, { workspace: { is: { public: true } } }] };
+  return { pendingForId: null, OR: [{ workspaceId: { in: caller.memberWorkspaceIds } }, { workspace: { is: { public: true } } }] };
 }
 
 /** The files a caller can read in a workspace it can read (found by `findReadableWorkspace`). */
 export function readableFilesIn(_caller: Caller, workspace: WorkspaceAccess): Prisma.FileWhereInput {
-  return { workspaceId: workspace.id };
+  return { workspaceId: workspace.id, pendingForId: null };
 }
 
 /**

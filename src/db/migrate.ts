@@ -118,6 +118,10 @@ function migrateSqlite(databaseUrl: string, known: Migration[]): string[] {
     // The pragma is ignored inside a transaction, so it is set here; foreign_key_check below
     // verifies the result before commit.
     db.pragma("foreign_keys = OFF");
+    // SQLite has no SHA-256 of its own; migration 0006_a_metadata hashes metadata values with it.
+    db.function("sha256_hex", { deterministic: true }, (text: unknown) =>
+      createHash("sha256").update(String(text), "utf8").digest("hex"),
+    );
     db.exec(
       `CREATE TABLE IF NOT EXISTS "_migrations" ("name" TEXT PRIMARY KEY, "checksum" TEXT NOT NULL, "appliedAt" TEXT NOT NULL)`,
     );

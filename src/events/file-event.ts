@@ -31,7 +31,7 @@ export interface UploadFacts {
 }
 
 /** A file row with its labels in JSON form: the state after the event (before it, for DELETED and UPLOAD_ABORTED). */
-export type FileSnapshot = Omit<File, "size" | DateColumn> & { size: number | null; labels: string[] } & {
+export type FileSnapshot = Omit<File, "size" | "dataSetId" | DateColumn> & { size: number | null; dataSetId: number | null; labels: string[] } & {
   [K in DateColumn]: File[K] extends Date ? string : string | null;
 };
 
@@ -60,6 +60,7 @@ export function fileSnapshot(file: File & { labels: Pick<FileLabel, "label">[] }
   return {
     ...file,
     size: file.size === null ? null : Number(file.size),
+    dataSetId: file.dataSetId === null ? null : Number(file.dataSetId),
     labels: file.labels.map((row) => row.label),
     sourceCreatedTime: iso(file.sourceCreatedTime),
     sourceModifiedTime: iso(file.sourceModifiedTime),
@@ -77,6 +78,7 @@ export function fileOfSnapshot(snapshot: FileSnapshot): File & { labels: Pick<Fi
   return {
     ...snapshot,
     size: snapshot.size === null ? null : BigInt(snapshot.size),
+    dataSetId: snapshot.dataSetId === null ? null : BigInt(snapshot.dataSetId),
     labels: snapshot.labels.map((label) => ({ label })),
     sourceCreatedTime: date(snapshot.sourceCreatedTime),
     sourceModifiedTime: date(snapshot.sourceModifiedTime),

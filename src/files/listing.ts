@@ -1,6 +1,9 @@
 import type { Db, Prisma } from "../db/client.js";
 import { ValidationError } from "./errors.js";
+import { type BoundingBox, boxErrors, queryCells, splitAtAntimeridian } from "./geo.js";
+import { metadataRows } from "./metadata.js";
 import { searchForm, withLabels } from "./records.js";
+import { metadataErrors } from "./validation.js";
 import type { FileRecord, FileScope, FileStatus } from "./types.js";
 
 export interface FileFilter {
@@ -19,6 +22,14 @@ export interface FileFilter {
   scope?: FileScope | null;
   entityId?: string | null;
   sessionId?: string | null;
+  /** Files whose metadata has each of these keys with exactly that JSON value. */
+  metadata?: unknown;
+  /** Files linked to at least one of these assets. */
+  assetIdsAny?: readonly number[] | null;
+  /** Files in one of these data sets. */
+  dataSetIds?: readonly number[] | null;
+  /** Files whose geoLocation's bounding box meets this box (west > east crosses the antimeridian). */
+  geoIntersects?: BoundingBox | null;
 }
 
 export type FileOrderField = "CREATED_AT" | "UPLOADED_AT" | "NAME" | "SIZE";
@@ -83,7 +94,62 @@ function filterWhere(readable: Prisma.FileWhereInput, filter: FileFilter | null 
   if (filter.scope) and.push({ scope: filter.scope });
   if (filter.entityId != null) and.push({ entityId: filter.entityId });
   if (filter.sessionId != null) and.push({ sessionId: filter.sessionId });
+  if (filter.assetIdsAny != null) {
+    and.push({ assets: { some: { assetId: { in: idList(filter.assetIdsAny, "assetIdsAny").map(BigInt) } } } });
+  }
+  if (filter.dataSetIds != null) and.push({ dataSetId: { in: idList(filter.dataSetIds, "dataSetIds").map(BigInt) } });
+  if (filter.geoIntersects != null) and.push(geoIntersects(filter.geoIntersects));
+  if (filter.metadata != null) {
+    for (const { key, valueHash } of metadataRows("", filterMetadata(filter.metadata))) {
+      and.push({ metadataEntries: { some: { key, valueHash } } });
+    }
+  }
   return { AND: and };
+}
+
+/** Most ids an `assetIdsAny` or `dataSetIds` filter may list. */
+const maxFilterIds = 100;
+
+function idList(ids: readonly number[], field: string): readonly number[] {
+  if (ids.length > maxFilterIds) throw ValidationError.field(["filter", field], `must list at most ${maxFilterIds} ids`);
+  return ids;
+}
+
+/**
+ * Files whose bounding box meets `box`: the index of quadtree cells (src/files/geo.ts) narrows
+ * them down, the box columns decide. A box across the antimeridian is two boxes.
+ */
+function geoIntersects(box: BoundingBox): Prisma.FileWhereInput {
+  const problems = boxErrors(box, ["filter", "geoIntersects"]);
+  if (problems.length > 0) throw new ValidationError(problems);
+  return {
+    OR: splitAtAntimeridian(box).map((part) => {
+      const { exact, prefixes } = queryCells(part);
+      return {
+        AND: [
+          { geoCells: { some: { OR: [{ cell: { in: exact } }, ...prefixes.map((prefix) => ({ cell: startsWith(prefix) }))] } } },
+          { geoMinLongitude: { lte: part.maxLongitude } },
+          { geoMaxLongitude: { gte: part.minLongitude } },
+          { geoMinLatitude: { lte: part.maxLatitude } },
+          { geoMaxLatitude: { gte: part.minLatitude } },
+        ],
+      };
+    }),
+  };
+}
+
+/** Most keys a `metadata` filter may name. */
+const maxMetadataFilterKeys = 16;
+
+/** The `metadata` filter, checked: an object of JSON values naming at most 16 keys. */
+function filterMetadata(metadata: unknown): Record<string, unknown> {
+  const problems = metadataErrors(metadata, ["filter", "metadata"]);
+  if (problems.length > 0) throw new ValidationError(problems);
+  const entries = Object.entries(metadata as Record<string, unknown>);
+  if (entries.length > maxMetadataFilterKeys) {
+    throw ValidationError.field(["filter", "metadata"], `must name at most ${maxMetadataFilterKeys} keys`);
+  }
+  return Object.fromEntries(entries);
 }
 
 /**

@@ -1,4 +1,6 @@
 import type { Prisma } from "../db/client.js";
+import { type BoundingBox, boxCells, checkFeature } from "./geo.js";
+import { metadataRows } from "./metadata.js";
 import type { FileFields } from "./types.js";
 import { normalizeChecksum, normalizeDirectory, normalizeMimeType, normalizeName } from "./validation.js";
 
@@ -12,7 +14,11 @@ export function buildFileData(fields: FileFields) {
     directory: fields.directory == null ? undefined : normalizeDirectory(fields.directory),
     description: fields.description ?? undefined,
     source: fields.source ?? undefined,
+    // Validated before it gets here (validateFileFields): a plain object of JSON values.
     metadata: fields.metadata == null ? undefined : JSON.stringify(fields.metadata),
+    assetIds: fields.assetIds == null ? undefined : JSON.stringify(fields.assetIds),
+    dataSetId: fields.dataSetId == null ? undefined : BigInt(fields.dataSetId),
+    ...geoColumns(fields.geoLocation),
     scope: fields.scope ?? undefined,
     entityId: fields.entityId ?? undefined,
     sessionId: fields.sessionId ?? undefined,
@@ -23,10 +29,54 @@ export function buildFileData(fields: FileFields) {
   return data;
 }
 
+/**
+ * Code points of the folded name the NAME order compares. At 4 bytes each this stays within what
+ * one PostgreSQL B-tree entry holds (2704 bytes, the workspace and file ids included), whatever
+ * MAX_NAME_LENGTH allows; names alike in their first 512 characters are ordered by id.
+ */
+const ORDERED_NAME_LENGTH = 512;
+
+/** The geoLocation column and its bounding box's, for a (validated) Feature; nothing when none is given. */
+function geoColumns(geoLocation: unknown) {
+  if (geoLocation == null) return {};
+  const box = checkFeature(geoLocation, []).box;
+  return {
+    geoLocation: JSON.stringify(geoLocation),
+    geoMinLongitude: box?.minLongitude ?? null,
+    geoMinLatitude: box?.minLatitude ?? null,
+    geoMaxLongitude: box?.maxLongitude ?? null,
+    geoMaxLatitude: box?.maxLatitude ?? null,
+  };
+}
+
+/** FileGeoCell rows (without fileId) for a file's bounding box. */
+export function geoCellRows(workspaceId: string, box: BoundingBox | null): { workspaceId: string; cell: string }[] {
+  return box === null ? [] : boxCells(box).map((cell) => ({ workspaceId, cell }));
+}
+
+/** The bounding box of a row's geo columns, if it has one. */
+export function boxOf(row: {
+  geoMinLongitude?: number | null;
+  geoMinLatitude?: number | null;
+  geoMaxLongitude?: number | null;
+  geoMaxLatitude?: number | null;
+}): BoundingBox | null {
+  const { geoMinLongitude, geoMinLatitude, geoMaxLongitude, geoMaxLatitude } = row;
+  if (geoMinLongitude == null || geoMinLatitude == null || geoMaxLongitude == null || geoMaxLatitude == null) return null;
+  return { minLongitude: geoMinLongitude, minLatitude: geoMinLatitude, maxLongitude: geoMaxLongitude, maxLatitude: geoMaxLatitude };
+}
+
+/** FileAsset rows (without fileId). */
+export function assetRows(workspaceId: string, assetIds: unknown): { workspaceId: string; assetId: bigint }[] {
+  return Array.isArray(assetIds) ? assetIds.map((id) => ({ workspaceId, assetId: BigInt(id as number) })) : [];
+}
+
 /** The name columns: the NFC name, its folded form for ordering, and its search form. */
 export function fileName(name: string): { name: string; nameFolded: string; nameSearch: string } {
   const normalized = normalizeName(name);
-  return { name: normalized, nameFolded: foldName(normalized), nameSearch: searchForm(normalized) };
+  const folded = foldName(normalized);
+  const ordered = folded.length <= ORDERED_NAME_LENGTH ? folded : [...folded].slice(0, ORDERED_NAME_LENGTH).join("");
+  return { name: normalized, nameFolded: ordered, nameSearch: searchForm(normalized) };
 }
 
 /** The form names are ordered in: NFC, lower case. */
@@ -65,15 +115,33 @@ export function ancestorRows(
   return segments.map((_, index) => ({ workspaceId, directory: `/${segments.slice(0, index + 1).join("/")}`, createdAt }));
 }
 
+/** What a new file's child rows are made from: its labels and the (validated) columns of its row. */
+export type FileChildren = Parameters<typeof boxOf>[0] & {
+  labels: readonly string[];
+  directory?: string | null;
+  /** JSON text, as in the row. */
+  metadata?: string;
+  /** JSON text, as in the row. */
+  assetIds?: string;
+};
+
 /**
- * The nested creates of a new file's labels and FileAncestor rows, each left out when empty:
- * Prisma runs a statement for a nested create even when it creates nothing.
+ * The nested creates of a new file's labels, FileAncestor and FileMetadata rows, each left out
+ * when empty: Prisma runs a statement for a nested create even when it creates nothing.
  */
-export function newFileChildren(workspaceId: string, labels: readonly string[], directory: string | null | undefined, createdAt: Date) {
+export function newFileChildren(workspaceId: string, children: FileChildren, createdAt: Date) {
+  const { labels, directory, metadata, assetIds } = children;
+  const box = boxOf(children);
   const ancestors = ancestorRows(workspaceId, directory, createdAt);
+  const entries = metadataRows(workspaceId, metadata === undefined ? undefined : JSON.parse(metadata));
+  const assets = assetRows(workspaceId, assetIds === undefined ? undefined : JSON.parse(assetIds));
+  const cells = geoCellRows(workspaceId, box);
   return {
+    ...(assets.length > 0 ? { assets: { create: assets } } : {}),
+    ...(cells.length > 0 ? { geoCells: { create: cells } } : {}),
     ...(labels.length > 0 ? { labels: { create: labels.map((label) => ({ workspaceId, label })) } } : {}),
     ...(ancestors.length > 0 ? { ancestors: { create: ancestors } } : {}),
+    ...(entries.length > 0 ? { metadataEntries: { create: entries } } : {}),
   };
 }
 

@@ -3,8 +3,8 @@ import contentDisposition from "content-disposition";
 import type { Caller } from "../access/caller.js";
 import { type Action, authorize, can } from "../access/policy.js";
 import { findReadableWorkspace, readableFiles, readableFilesIn, workspaceOfReadable } from "../access/readable.js";
-import type { Db, Prisma } from "../db/client.js";
-import { isUniqueViolation } from "../db/errors.js";
+import type { Db, FileVersion, Prisma } from "../db/client.js";
+import { isUniqueViolation, prismaErrorCode } from "../db/errors.js";
 import type { StorageDriver } from "../storage/driver.js";
 import {
   ConflictError,
@@ -18,8 +18,9 @@ import {
 import { chooseSource, drainUnread, ingestError, openBytes, sourceLimit, storeInspected, type ByteSource } from "./ingest.js";
 import { mustDownloadAsAttachment } from "./inspect.js";
 import { type FileFilter, type FileOrder, type FilePage, listFiles, type PageRequest } from "./listing.js";
+import { type FileUpdate, type NewContent, overwrittenFields, type ReleasedBytes, swapContent, updateFileIn } from "./overwrite.js";
 import { joinParts, multipartTarget } from "./multipart.js";
-import { ancestorRows, buildFileData, fileName, labelRows, newFileChildren, withLabels } from "./records.js";
+import { buildFileData, fileName, labelRows, newFileChildren, withLabels } from "./records.js";
 import { completeMismatch, inRequestMismatch, type RecordChange, UploadSettler, type VerifiedBytes } from "./settle.js";
 import type { Sha256Source } from "./sha256.js";
 import { inSpan } from "../telemetry/spans.js";
@@ -52,6 +53,8 @@ export interface FileServiceOptions {
   sourceUrl: { allowedHosts: string[]; timeoutMs: number };
   /** Where the SHA-256 of incoming and stored bytes is computed. */
   sha256: Sha256Source;
+  /** How many replaced contents of a file keep their bytes (FILE_VERSIONS_KEPT). */
+  versionsKept: number;
   /** Where the file events go (src/events/bus.ts). */
   events: FileEventSink;
   /** Milliseconds between two PROGRESS events of one upload; 0: no PROGRESS events. */
@@ -71,8 +74,10 @@ interface FileDraft {
   row: ReturnType<typeof buildFileData> &
     ReturnType<typeof fileName> & { id: string; workspaceId: string; storageKey: string; uploadMethod: UploadMethod };
   labels: string[];
-  /** With overwrite: the id of the file currently holding the externalId. */
-  replaced: string | undefined;
+  /** The labels when the request gives them (an overwrite keeps the file's labels otherwise). */
+  labelsGiven: string[] | undefined;
+  /** Whether an existing file with the externalId is to be overwritten rather than refused. */
+  overwrite: boolean;
 }
 
 /** Creating, completing, changing and removing files: everything but GraphQL. */
@@ -131,15 +136,19 @@ export class FileService {
     if (!this.progress.enabled) return undefined;
     // Keys are `<workspace id>/<file id>` (prepareCreate).
     const id = storageKey.slice(storageKey.lastIndexOf("/") + 1);
-    const file = await this.db.file.findUnique({ where: { id }, include: withLabels });
-    if (file === null || file.storageKey !== storageKey || file.status !== "PENDING") return undefined;
-    return this.progressMeter(file, file.uploadMethod as UploadChannel, partNumber);
+    const upload = await this.db.file.findUnique({ where: { id }, include: withLabels });
+    if (upload === null || upload.storageKey !== storageKey || upload.status !== "PENDING") return undefined;
+    // An overwrite's pending upload: its progress is the file's.
+    const file = upload.pendingForId === null ? upload : await this.db.file.findUnique({ where: { id: upload.pendingForId }, include: withLabels });
+    if (file === null) return undefined;
+    return this.progressMeter(file, upload.uploadMethod as UploadChannel, partNumber, upload);
   }
 
-  private progressMeter(file: FileRecord, channel: UploadChannel, partNumber: number | undefined): ByteMeter | undefined {
+  /** A meter reporting the PROGRESS of `file`, whose bytes are `upload`'s (the file itself, or an overwrite's pending upload). */
+  private progressMeter(file: FileRecord, channel: UploadChannel, partNumber: number | undefined, upload: FileRow = file): ByteMeter | undefined {
     if (!this.progress.enabled) return undefined;
     return this.progress.meter(file.id, partNumber, (receivedBytes) =>
-      this.emit("PROGRESS", file, this.uploadFacts(file, channel, { receivedBytes })),
+      this.emit("PROGRESS", file, this.uploadFacts(upload, channel, { receivedBytes })),
     );
   }
 
@@ -207,17 +216,29 @@ export class FileService {
     try {
       const source = chooseSource(request, this.options.limits);
       const draft = await this.prepareCreate(caller, request, source);
-      if (source !== undefined) return { file: await this.ingest(draft, source), upload: null };
-      const file = await this.insertPending(draft);
+      const existing = await this.holderOf(draft);
+      if (existing !== undefined && !draft.overwrite) throw conflict(draft.row.externalId);
+      if (source !== undefined) return { file: await this.ingest(draft, source, existing), upload: null };
+      const { file, pending } = await this.insertPending(draft, existing);
       const expiresAt = new Date(Date.now() + this.options.uploadUrlTtl * 1000);
       const upload =
-        file.multipartUploadId === null
-          ? await this.uploadTarget(file, expiresAt)
-          : await multipartTarget(this.options, file, expiresAt, { uploadId: file.multipartUploadId, received: [] });
+        pending.multipartUploadId === null
+          ? await this.uploadTarget(pending, expiresAt)
+          : await multipartTarget(this.options, pending, expiresAt, { uploadId: pending.multipartUploadId, received: [] });
       return { file, upload };
     } finally {
       drainUnread(request.file);
     }
+  }
+
+  /** The id of the file holding the draft's externalId, if one does. */
+  private async holderOf({ row }: FileDraft): Promise<string | undefined> {
+    if (row.externalId == null) return undefined;
+    const holder = await this.db.file.findUnique({
+      where: { workspaceId_externalId: { workspaceId: row.workspaceId, externalId: row.externalId } },
+      select: { id: true },
+    });
+    return holder?.id;
   }
 
   /** Validates a create request and resolves what its row will hold; writes nothing. */
@@ -257,78 +278,137 @@ export class FileService {
     }
 
     const id = randomUUID();
-    const replaced = await this.claimExternalId(workspaceId, request);
     const storageKey = `${workspaceId}/${id}`;
     const row = { ...buildFileData(request), ...fileName(request.name), id, workspaceId, storageKey, uploadMethod: method };
-    return { row, labels: labelRows(workspaceId, request.labels).map(({ label }) => label), replaced };
+    const labels = labelRows(workspaceId, request.labels).map(({ label }) => label);
+    return { row, labels, labelsGiven: request.labels == null ? undefined : labels, overwrite: request.overwrite === true };
   }
 
-  /** Inserts the PENDING row of a file whose bytes will come to an upload target. */
-  private async insertPending({ row, labels, replaced }: FileDraft): Promise<FileRecord> {
+  /**
+   * Inserts the PENDING row of a file whose bytes will come to an upload target, or, when
+   * `existing` is the file to overwrite (or another request creates the file first and the
+   * draft overwrites), that file's pending upload: a row holding the new content's upload that
+   * the read filter hides, written with the fields' changes to the file in one transaction. A
+   * file has at most one pending upload: another is a ConflictError.
+   */
+  private async insertPending(draft: FileDraft, existing: string | undefined): Promise<{ file: FileRecord; pending: FileRow }> {
+    const { row, labels } = draft;
     const { storageKey, workspaceId } = row;
     const multipartUploadId =
       row.uploadMethod === "MULTIPART"
         ? await this.storage.createMultipartUpload(storageKey, { contentType: row.mimeType ?? defaultContentType })
         : null;
     const createdAt = new Date();
+    const pendingColumns = {
+      status: "PENDING",
+      multipartUploadId,
+      createdAt,
+      expiresAt: new Date(createdAt.getTime() + this.options.pendingUploadTtl * 1000),
+    };
+    let target = existing;
     try {
-      // The row comes back from the INSERT itself and its labels are the ones just written,
-      // where `include` would add two SELECTs.
-      const data = {
-        ...row,
-        externalId: replaced === undefined ? row.externalId : null,
-        pendingExternalId: replaced === undefined ? null : row.externalId,
-        replacesId: replaced ?? null,
-        status: "PENDING",
-        multipartUploadId,
-        createdAt,
-        expiresAt: new Date(createdAt.getTime() + this.options.pendingUploadTtl * 1000),
-        ...newFileChildren(workspaceId, labels, row.directory, createdAt),
-      };
-      return await this.recorded((record) =>
-        this.db.$transaction(async (tx) => {
-          const file = { ...(await tx.file.create({ data })), labels: labels.map((label) => ({ label })) };
-          await record(tx, fileEvent("CREATED", file, this.uploadFacts(file, file.uploadMethod as UploadChannel)));
-          return file;
-        }),
-      );
+      for (;;) {
+        if (target !== undefined) return await this.insertPendingUpload(target, draft, pendingColumns);
+        try {
+          // The row comes back from the INSERT itself and its labels are the ones just written,
+          // where `include` would add two SELECTs.
+          const data = { ...row, ...pendingColumns, ...newFileChildren(workspaceId, { ...row, labels }, createdAt) };
+          const file = await this.recorded((record) =>
+            this.db.$transaction(async (tx) => {
+              const written = { ...(await tx.file.create({ data })), labels: labels.map((label) => ({ label })) };
+              await record(tx, fileEvent("CREATED", written, this.uploadFacts(written, written.uploadMethod as UploadChannel)));
+              return written;
+            }),
+          );
+          return { file, pending: file };
+        } catch (error) {
+          // Another request created the file first: overwrite it, or refuse.
+          if (!isUniqueViolation(error) || !draft.overwrite) throw error;
+          target = await this.holderOf(draft);
+          if (target === undefined) throw error;
+        }
+      }
     } catch (error) {
       if (multipartUploadId !== null) await this.storage.abortMultipartUpload(storageKey, multipartUploadId);
-      throw isUniqueViolation(error) ? conflict(row.externalId) : error;
+      if (!isUniqueViolation(error)) throw error;
+      throw target === undefined
+        ? conflict(row.externalId)
+        : new ConflictError(
+            `an upload of the file with externalId "${row.externalId}" is already pending: complete or abort it first, or send the bytes in the request`,
+          );
     }
+  }
+
+  /** The pending upload of file `id` (an overwrite), written with the draft's field changes to the file. */
+  private async insertPendingUpload(
+    id: string,
+    { row, labelsGiven }: FileDraft,
+    pendingColumns: { status: string; multipartUploadId: string | null; createdAt: Date; expiresAt: Date },
+  ): Promise<{ file: FileRecord; pending: FileRow }> {
+    const { size, checksumSha256, mimeType } = row;
+    return this.recorded((record) => this.db.$transaction(async (tx) => {
+      const file = await updateFileIn(tx, id, overwrittenFields(row), labelsGiven);
+      // The file's fields changed now; its new content is UPLOADED at completeUpload.
+      await record(tx, fileEvent("UPDATED", file));
+      const pending = await tx.file.create({
+        data: {
+          id: row.id,
+          workspaceId: row.workspaceId,
+          ...fileName(file.name),
+          storageKey: row.storageKey,
+          uploadMethod: row.uploadMethod,
+          size,
+          checksumSha256,
+          mimeType,
+          pendingForId: id,
+          ...pendingColumns,
+        },
+      });
+      return { file, pending };
+    }));
   }
 
   /**
    * Streams an in-request source into the store, verifies it as completeUpload would, and only
-   * then writes the file's row, UPLOADED: one INSERT, where a PENDING row would need an INSERT
-   * and an UPDATE. The object is written while it is hashed and sniffed, and verified from those
-   * measurements without reading it again. On any failure the object is removed and no row exists.
+   * then writes: the new file's row, UPLOADED (one INSERT, where a PENDING row would need an
+   * INSERT and an UPDATE), or, overwriting `existing` (or a file another request creates first),
+   * that file's content and fields in one transaction. The object is written while it is hashed
+   * and sniffed, and verified from those measurements without reading it again. On any failure
+   * the object is removed and nothing was written.
    */
-  private async ingest(draft: FileDraft, source: ByteSource): Promise<FileRecord> {
+  private async ingest(draft: FileDraft, source: ByteSource, existing: string | undefined): Promise<FileRecord> {
     const channel = channelOf[source.kind];
     const startedAt = new Date();
-    const pending = pendingRecord(draft, startedAt);
-    this.emit("CREATED", pending, this.uploadFacts(pending, channel));
+    // A new file is announced as its bytes start; an overwritten one once its new content is in.
+    const pending = existing === undefined ? pendingRecord(draft, startedAt) : undefined;
+    if (pending !== undefined) this.emit("CREATED", pending, this.uploadFacts(pending, channel));
     try {
-      // The webhook outbox gets CREATED with UPLOADED, when the row is written; live subscribers had CREATED already.
-      return await this.recorded((record) =>
-        this.ingestBytes(draft, source, this.progressMeter(pending, channel, undefined), async (tx, file) => {
-          await record(tx, fileEvent("CREATED", file, this.uploadFacts(file, channel)), false);
-          await record(tx, fileEvent("UPLOADED", file, this.outcome(file, channel, startedAt)));
-        }),
-      );
+      return await this.recorded((record) => {
+        const uploaded = (tx: Prisma.TransactionClient, file: FileRecord) =>
+          record(tx, fileEvent("UPLOADED", file, this.outcome(file, channel, startedAt)));
+        return this.ingestBytes(draft, source, existing, pending && this.progressMeter(pending, channel, undefined), {
+          // The webhook outbox gets CREATED with UPLOADED, when the row is written; live subscribers had CREATED already.
+          created: async (tx, file) => {
+            await record(tx, fileEvent("CREATED", file, this.uploadFacts(file, channel)), pending === undefined);
+            await uploaded(tx, file);
+          },
+          replaced: uploaded,
+        });
+      });
     } catch (error) {
-      this.emit("FAILED", { ...pending, status: "FAILED" }, this.outcome(pending, channel, startedAt, error));
+      if (pending !== undefined) this.emit("FAILED", { ...pending, status: "FAILED" }, this.outcome(pending, channel, startedAt, error));
       throw error;
     }
   }
 
   private async ingestBytes(
-    { row, labels, replaced }: FileDraft,
+    draft: FileDraft,
     source: ByteSource,
+    existing: string | undefined,
     meter: ByteMeter | undefined,
-    record: RecordChange,
+    record: { created: RecordChange; replaced: RecordChange },
   ): Promise<FileRecord> {
+    const { row, labels, labelsGiven } = draft;
     const declaredSize = row.size == null ? undefined : Number(row.size);
     const maxBytes = sourceLimit(source, declaredSize, this.options.limits);
     const { allowedHosts, timeoutMs } = this.options.sourceUrl;
@@ -348,10 +428,58 @@ export class FileService {
       await this.storage.deleteObject(row.storageKey);
       throw ingestError(error, maxBytes);
     }
+    let target = existing;
     try {
-      return await this.settler.insertUploaded(row, labels, verified, replaced !== undefined, record);
+      for (;;) {
+        if (target !== undefined) {
+          const content = { ...verified, storageKey: row.storageKey, uploadMethod: row.uploadMethod };
+          return await this.replaceContent(target, content, overwrittenFields(row), labelsGiven, record.replaced);
+        }
+        try {
+          return await this.settler.insertUploaded(row, labels, verified, record.created);
+        } catch (error) {
+          // Another request created the file first: overwrite it, or refuse.
+          if (!isUniqueViolation(error) || !draft.overwrite) throw error;
+          target = await this.holderOf(draft);
+          if (target === undefined) throw error;
+        }
+      }
     } catch (error) {
+      await this.storage.deleteObject(row.storageKey);
       throw isUniqueViolation(error) ? conflict(row.externalId) : error;
+    }
+  }
+
+  /**
+   * Makes verified bytes the content of file `id`, with the fields `data` sets, in one
+   * transaction; the replaced bytes go once it has committed (or stay, as a version).
+   */
+  private async replaceContent(
+    id: string,
+    content: NewContent,
+    data: FileUpdate,
+    labels: readonly string[] | undefined,
+    record: RecordChange,
+  ): Promise<FileRecord> {
+    const { file, released } = await this.db
+      .$transaction(async (tx) => {
+        const swapped = await swapContent(tx, id, content, data, labels, this.options.versionsKept);
+        await record(tx, swapped.file);
+        return swapped;
+      })
+      .catch((error: unknown) => {
+        if (prismaErrorCode(error) === "P2025") throw new ConflictError(`file ${id} was deleted while it was being overwritten`);
+        throw error;
+      });
+    await this.release(released);
+    return file;
+  }
+
+  /** Removes bytes no row refers to any more. */
+  private async release(released: ReleasedBytes[]): Promise<void> {
+    for (const { key, multipartUploadId } of released) {
+      if (multipartUploadId !== null) await this.storage.abortMultipartUpload(key, multipartUploadId);
+      await this.storage.deleteObject(key);
     }
   }
 
@@ -360,30 +488,17 @@ export class FileService {
    * MULTIPART it lists the parts already received and signs URLs only for the missing ones, so
    * a client that reloads resumes where it stopped.
    */
-  async resumeUpload(caller: Caller, file: FileRecord): Promise<UploadTarget | null> {
+  async resumeUpload(caller: Caller, file: FileRow): Promise<UploadTarget | null> {
     if (file.status !== "PENDING" || !can(caller, "upload:sign", workspaceOfReadable(caller, file))) return null;
     const target = await this.uploadTarget(file, new Date(Date.now() + this.options.uploadUrlTtl * 1000));
-    // Bytes that go straight to the store pass no meter here: the parts it lists are their progress.
+    // Bytes that go straight to the store pass no meter here: the parts it lists are their progress
+    // (an overwrite's pending upload reports as its file).
     if (!this.options.seesUploadBytes && this.progress.enabled && target.receivedParts.length > 0) {
       const receivedBytes = target.receivedParts.reduce((sum, part) => sum + part.size, 0);
-      this.emit("PROGRESS", file, this.uploadFacts(file, "MULTIPART", { receivedBytes }));
+      const subject = await this.db.file.findUnique({ where: { id: file.pendingForId ?? file.id }, include: withLabels });
+      if (subject !== null) this.emit("PROGRESS", subject, this.uploadFacts(file, "MULTIPART", { receivedBytes }));
     }
     return target;
-  }
-
-  /**
-   * With `overwrite`, an existing file keeps its externalId until the new upload completes:
-   * returns the id of the file to replace then. Without, an existing externalId is a conflict.
-   */
-  private async claimExternalId(workspaceId: string, request: CreateFileRequest): Promise<string | undefined> {
-    if (request.externalId == null) return undefined;
-    const existing = await this.db.file.findUnique({
-      where: { workspaceId_externalId: { workspaceId, externalId: request.externalId } },
-      select: { id: true },
-    });
-    if (existing === null) return undefined;
-    if (!request.overwrite) throw conflict(request.externalId);
-    return existing.id;
   }
 
   private async uploadTarget(file: FileRow, expiresAt: Date): Promise<UploadTarget> {
@@ -412,37 +527,86 @@ export class FileService {
    */
   async completeUpload(caller: Caller, id: string, parts?: CompletedPart[] | null): Promise<FileRecord> {
     const file = await this.fileFor(caller, id, "upload:complete");
-    if (file.status === "UPLOADED") return file;
-    if (file.status === "FAILED") throw new UploadIncompleteError(`file ${id} failed and can no longer be completed`);
-    if (file.uploadMethod === "MULTIPART") await joinParts(this.options, file, parts);
-    const object = await this.storage.headObject(file.storageKey);
-    if (object === null) throw new UploadIncompleteError(`no bytes have arrived for file ${id}`);
-    const channel = file.uploadMethod as UploadChannel;
+    const pending = await this.pendingUploadOf(file.id);
+    if (pending === null && file.status === "UPLOADED") return file;
+    if (pending === null && file.status === "FAILED") throw new UploadIncompleteError(`file ${id} failed and can no longer be completed`);
+    const upload = pending ?? file;
+    const channel = upload.uploadMethod as UploadChannel;
     this.progress.forget(file.id);
     try {
-      // The stored size alone can already rule the bytes out, without reading them.
-      await this.settler.checkSize(file, object.size, completeMismatch);
-      return await this.recorded((record) =>
-        inSpan("upload.verify", { "file.id": file.id, "upload.size": object.size }, async () => {
-          const measured = await inspectStoredObject(this.storage, file.storageKey, object, this.options.limits.maxFileBytes, this.options.sha256);
-          return this.settler.settle(file, measured, completeMismatch, (tx, uploaded) =>
-            record(tx, fileEvent("UPLOADED", uploaded, this.outcome(uploaded, channel, file.createdAt))),
-          );
-        }),
-      );
+      return await this.recorded(async (record) => {
+        const uploaded: RecordChange = (tx, done) => record(tx, fileEvent("UPLOADED", done, this.outcome(done, channel, upload.createdAt)));
+        if (pending !== null) return this.completePending(file, pending, parts, uploaded);
+        const measured = await this.measureUpload(file, parts);
+        return inSpan("upload.verify", { "file.id": file.id }, () => this.settler.settle(file, measured, completeMismatch, uploaded));
+      });
     } catch (error) {
-      // The bytes were refused and deleted: FAILED. The file stays PENDING for another upload,
-      // unless it was refused for its type (an executable, a type not allowed): then it is FAILED.
       if (!(error instanceof FileError)) throw error;
-      const status = error instanceof UnsupportedMediaTypeError ? "FAILED" : file.status;
+      // The upload failed: refused bytes were deleted, and another upload may follow, unless the
+      // bytes were refused for their type (an executable, a type not allowed): then a new file is
+      // FAILED, and an overwrite's pending upload ends (completePending).
+      const status = error instanceof UnsupportedMediaTypeError && pending === null ? "FAILED" : file.status;
       await this.recorded((record) =>
         this.db.$transaction(async (tx) => {
-          if (status === "FAILED") await tx.file.updateMany({ where: { id: file.id, status: "PENDING" }, data: { status } });
-          await record(tx, fileEvent("FAILED", { ...file, status }, this.outcome(file, channel, file.createdAt, error)));
+          if (status !== file.status) await tx.file.updateMany({ where: { id: file.id, status: "PENDING" }, data: { status } });
+          await record(tx, fileEvent("FAILED", { ...file, status }, this.outcome(upload, channel, upload.createdAt, error)));
         }),
       );
       throw error;
     }
+  }
+
+  /** The pending upload of a file (an overwrite's new content), if there is one. */
+  private pendingUploadOf(fileId: string): Promise<FileRecord | null> {
+    return this.db.file.findUnique({ where: { pendingForId: fileId }, include: withLabels });
+  }
+
+  /** The pending upload of file `id` if the caller can read the file, else null. */
+  async pendingUpload(caller: Caller, id: string): Promise<FileRow | null> {
+    const file = await this.file(caller, id);
+    return file === null ? null : this.pendingUploadOf(file.id);
+  }
+
+  /** Joins a MULTIPART upload, checks the stored size and measures the bytes that arrived for `upload`. */
+  private async measureUpload(upload: FileRecord, parts: CompletedPart[] | null | undefined) {
+    if (upload.uploadMethod === "MULTIPART") await joinParts(this.options, upload, parts);
+    const object = await this.storage.headObject(upload.storageKey);
+    if (object === null) throw new UploadIncompleteError(`no bytes have arrived for file ${upload.pendingForId ?? upload.id}`);
+    // The stored size alone can already rule the bytes out, without reading them.
+    await this.settler.checkSize(upload, object.size, completeMismatch);
+    return inSpan("upload.inspect", { "file.id": upload.id, "upload.size": object.size }, () =>
+      inspectStoredObject(this.storage, upload.storageKey, object, this.options.limits.maxFileBytes, this.options.sha256),
+    );
+  }
+
+  /**
+   * Verifies the bytes of an overwrite's pending upload and makes them the file's content, in
+   * one transaction that also removes the pending upload's row. When completions race, the one
+   * that removes the row wins; the others get the file as the winner left it. Bytes refused as
+   * an executable or a type not allowed end the pending upload.
+   */
+  private async completePending(
+    file: FileRecord,
+    pending: FileRecord,
+    parts: CompletedPart[] | null | undefined,
+    record: RecordChange,
+  ): Promise<FileRecord> {
+    const measured = await this.measureUpload(pending, parts);
+    const verified = await this.settler.verify(pending, measured, undefined, completeMismatch).catch(async (error: unknown) => {
+      if (error instanceof UnsupportedMediaTypeError) await this.db.file.deleteMany({ where: { id: pending.id } });
+      throw error;
+    });
+    const content = { ...verified, storageKey: pending.storageKey, uploadMethod: pending.uploadMethod as UploadMethod };
+    const outcome = await this.db.$transaction(async (tx) => {
+      const claimed = await tx.file.deleteMany({ where: { id: pending.id } });
+      if (claimed.count === 0) return null;
+      const swapped = await swapContent(tx, file.id, content, {}, undefined, this.options.versionsKept);
+      await record(tx, swapped.file);
+      return swapped;
+    });
+    if (outcome === null) return this.db.file.findUniqueOrThrow({ where: { id: file.id }, include: withLabels });
+    await this.release(outcome.released);
+    return outcome.file;
   }
 
   /** Changes a file's name, metadata, labels, directory or description. */
@@ -451,26 +615,23 @@ export class FileService {
     const fieldErrors = validateFileFields(request, this.options.limits, ["input"], { requireName: false });
     if (fieldErrors.length > 0) throw new ValidationError(fieldErrors);
     const data = buildFileData(request);
-    return this.recorded((record) => this.db.$transaction(async (tx) => {
-      if (request.labels != null) {
-        await tx.fileLabel.deleteMany({ where: { fileId: file.id } });
-        await tx.fileLabel.createMany({ data: labelRows(file.workspaceId, request.labels).map((row) => ({ ...row, fileId: file.id })) });
-      }
-      if (data.directory !== undefined) {
-        await tx.fileAncestor.deleteMany({ where: { fileId: file.id } });
-        await tx.fileAncestor.createMany({
-          data: ancestorRows(file.workspaceId, data.directory, file.createdAt).map((row) => ({ ...row, fileId: file.id })),
-        });
-      }
-      const changed = await tx.file.update({ where: { id: file.id }, data, include: withLabels });
-      await record(tx, fileEvent("UPDATED", changed));
-      return changed;
-    }));
+    return this.recorded((record) =>
+      this.db.$transaction(async (tx) => {
+        const updated = await updateFileIn(tx, file.id, data, request.labels);
+        await record(tx, fileEvent("UPDATED", updated));
+        return updated;
+      }),
+    );
   }
 
-  /** Removes a file's record and its bytes. */
+  /** Removes a file's record and its bytes: its content, its kept versions' and a pending upload's. */
   async deleteFile(caller: Caller, id: string): Promise<void> {
     const file = await this.fileFor(caller, id, "file:delete");
+    const [pending, versions] = await Promise.all([
+      this.pendingUploadOf(file.id),
+      this.db.fileVersion.findMany({ where: { fileId: file.id, storageKey: { not: null } }, select: { storageKey: true } }),
+    ]);
+    // The pending upload's row and the versions go with the file's (foreign keys cascade).
     await this.recorded((record) =>
       this.db.$transaction(async (tx) => {
         const removed = await tx.file.deleteMany({ where: { id: file.id } });
@@ -478,24 +639,45 @@ export class FileService {
       }),
     );
     this.progress.forget(file.id);
-    if (file.multipartUploadId !== null) await this.storage.abortMultipartUpload(file.storageKey, file.multipartUploadId);
-    await this.storage.deleteObject(file.storageKey);
+    await this.release([
+      { key: file.storageKey, multipartUploadId: file.multipartUploadId },
+      ...(pending === null ? [] : [{ key: pending.storageKey, multipartUploadId: pending.multipartUploadId }]),
+      ...versions.flatMap((version) => (version.storageKey === null ? [] : [{ key: version.storageKey, multipartUploadId: null }])),
+    ]);
   }
 
-  /** Removes a PENDING file and any bytes that arrived for it; an uploaded file is not touched. */
+  /**
+   * Removes a PENDING file and any bytes that arrived for it; for an uploaded file, its pending
+   * upload (an overwrite's new content), keeping the current content. NotFoundError when there is
+   * no upload in progress.
+   */
   async abortUpload(caller: Caller, id: string): Promise<void> {
     const file = await this.fileFor(caller, id, "upload:abort");
-    if (file.status === "UPLOADED") throw new NotFoundError(`file ${id} has no upload in progress`);
+    const noUpload = () => new NotFoundError(`file ${id} has no upload in progress`);
+    const pending = await this.pendingUploadOf(file.id);
+    const upload = pending ?? (file.status === "UPLOADED" ? null : file);
+    if (upload === null) throw noUpload();
     await this.recorded((record) =>
       this.db.$transaction(async (tx) => {
-        const removed = await tx.file.deleteMany({ where: { id: file.id, status: { not: "UPLOADED" } } });
-        if (removed.count === 0) throw new NotFoundError(`file ${id} has no upload in progress`);
-        await record(tx, fileEvent("UPLOAD_ABORTED", file, this.uploadFacts(file, file.uploadMethod as UploadChannel)));
+        const removed = await tx.file.deleteMany({ where: { id: upload.id, status: { not: "UPLOADED" } } });
+        if (removed.count === 0) throw noUpload();
+        // An overwrite's pending upload went: the file stays, with its current content.
+        await record(tx, fileEvent("UPLOAD_ABORTED", file, this.uploadFacts(upload, upload.uploadMethod as UploadChannel)));
       }),
     );
     this.progress.forget(file.id);
-    if (file.multipartUploadId !== null) await this.storage.abortMultipartUpload(file.storageKey, file.multipartUploadId);
-    await this.storage.deleteObject(file.storageKey);
+    await this.release([{ key: upload.storageKey, multipartUploadId: upload.multipartUploadId }]);
+  }
+
+  /** The contents overwrites replaced, newest first. */
+  versions(file: { id: string }): Promise<FileVersion[]> {
+    return this.db.fileVersion.findMany({ where: { fileId: file.id }, orderBy: [{ replacedAt: "desc" }, { id: "desc" }] });
+  }
+
+  /** A signed, expiring URL for a replaced content's bytes; null once they are no longer kept. */
+  async versionDownloadUrl(file: Pick<FileRecord, "name">, version: FileVersion, expiresIn: number): Promise<string | null> {
+    if (version.storageKey === null) return null;
+    return this.downloadUrl({ status: "UPLOADED", storageKey: version.storageKey, mimeType: version.mimeType, name: file.name }, expiresIn);
   }
 
   /** A signed, expiring URL for an uploaded file's bytes; null until it is uploaded. */
@@ -533,12 +715,18 @@ function pendingRecord({ row, labels }: FileDraft, createdAt: Date): FileRecord 
     sessionId: row.sessionId ?? null,
     sourceCreatedTime: row.sourceCreatedTime ?? null,
     sourceModifiedTime: row.sourceModifiedTime ?? null,
+    assetIds: row.assetIds ?? "[]",
+    dataSetId: row.dataSetId ?? null,
+    geoLocation: row.geoLocation ?? null,
+    geoMinLongitude: row.geoMinLongitude ?? null,
+    geoMinLatitude: row.geoMinLatitude ?? null,
+    geoMaxLongitude: row.geoMaxLongitude ?? null,
+    geoMaxLatitude: row.geoMaxLatitude ?? null,
     status: "PENDING",
     width: null,
     height: null,
     multipartUploadId: null,
-    replacesId: null,
-    pendingExternalId: null,
+    pendingForId: null,
     createdAt,
     updatedAt: createdAt,
     uploadedAt: null,

@@ -37,20 +37,6 @@ export type NewFileRow = Omit<Prisma.FileUncheckedCreateInput, "labels" | keyof 
 };
 
 /**
- * Inside an overwrite's transaction: removes the row of the file holding `externalId`, if any,
- * and returns its storage key, whose bytes go once the transaction has committed.
- */
-async function releaseExternalId(tx: Prisma.TransactionClient, workspaceId: string, externalId: string): Promise<string[]> {
-  const holder = await tx.file.findUnique({
-    where: { workspaceId_externalId: { workspaceId, externalId } },
-    select: { id: true, storageKey: true },
-  });
-  if (holder === null) return [];
-  await tx.file.delete({ where: { id: holder.id } });
-  return [holder.storageKey];
-}
-
-/**
  * How every upload path ends, whether the bytes came to a signed target (completeUpload) or in
  * the createFile request: the measurements are checked, then the PENDING file is marked UPLOADED
  * or, for bytes in the request, its row is written.
@@ -119,12 +105,10 @@ export class UploadSettler {
   }
 
   /**
-   * Writes the UPLOADED row of bytes verified in the createFile request, in one INSERT; with
-   * `takeOver`, the file holding its externalId goes in the same transaction and that file's
-   * bytes once it has committed. When the write fails the verified bytes are deleted: the
-   * request leaves nothing behind.
+   * Writes the UPLOADED row of bytes verified in the createFile request, and its events, in one
+   * transaction. The caller removes the bytes when it fails.
    */
-  async insertUploaded(row: NewFileRow, labels: string[], verified: VerifiedBytes, takeOver: boolean, record: RecordChange): Promise<FileRecord> {
+  async insertUploaded(row: NewFileRow, labels: string[], verified: VerifiedBytes, record: RecordChange): Promise<FileRecord> {
     const now = new Date();
     const data = {
       ...row,
@@ -134,52 +118,29 @@ export class UploadSettler {
       uploadedAt: now,
       updatedAt: now,
       expiresAt: null,
-      ...newFileChildren(row.workspaceId, labels, row.directory, now),
+      ...newFileChildren(row.workspaceId, { ...row, labels }, now),
     };
-    const externalId = row.externalId;
-    let replacedKeys: string[] = [];
-    let written: FileRecord;
-    try {
-      [written, replacedKeys] = await this.db.$transaction(async (tx) => {
-        const released = takeOver && externalId != null ? await releaseExternalId(tx, row.workspaceId, externalId) : [];
-        const file = { ...(await tx.file.create({ data })), labels: labels.map((label) => ({ label })) };
-        await record(tx, file);
-        return [file, released] as const;
-      });
-    } catch (error) {
-      await this.storage.deleteObject(row.storageKey);
-      throw error;
-    }
-    // The old content goes only once the new file holds the externalId.
-    await Promise.all(replacedKeys.map((key) => this.storage.deleteObject(key)));
-    return written;
+    return this.db.$transaction(async (tx) => {
+      const file = { ...(await tx.file.create({ data })), labels: labels.map((label) => ({ label })) };
+      await record(tx, file);
+      return file;
+    });
   }
 
   /**
-   * Marks a verified PENDING file UPLOADED, once even when completions race, and hands it the
-   * externalId of the file it replaces, whose row goes in the same transaction. Returns the file
-   * as it now is, built from what was written rather than read back; the one that loses a race
-   * reads the winner's row.
+   * Marks a verified PENDING file UPLOADED, once even when completions race, with its events in
+   * the same transaction. Returns the file as it now is, built from what was written rather than
+   * read back; the one that loses a race reads the winner's row (and records nothing).
    */
   private async markUploaded(file: FileRecord, measured: VerifiedBytes, record: RecordChange): Promise<FileRecord> {
     const now = new Date();
     const uploaded = { ...measured, status: "UPLOADED", uploadedAt: now, updatedAt: now, expiresAt: null };
-    const takeover = file.pendingExternalId;
-    const handover = takeover === null ? {} : { externalId: takeover, pendingExternalId: null, replacesId: null };
-    const outcome = await this.db.$transaction(async (tx) => {
-      const marked = await tx.file.updateMany({ where: { id: file.id, status: "PENDING" }, data: uploaded });
-      if (marked.count === 0) return { marked: false, replacedKeys: [] };
-      let replacedKeys: string[] = [];
-      if (takeover !== null) {
-        replacedKeys = await releaseExternalId(tx, file.workspaceId, takeover);
-        await tx.file.update({ where: { id: file.id }, data: { ...handover, updatedAt: now } });
-      }
-      await record(tx, { ...file, ...uploaded, ...handover });
-      return { marked: true, replacedKeys };
+    const marked = await this.db.$transaction(async (tx) => {
+      const changed = await tx.file.updateMany({ where: { id: file.id, status: "PENDING" }, data: uploaded });
+      if (changed.count === 1) await record(tx, { ...file, ...uploaded });
+      return changed.count === 1;
     });
-    // The old content goes only once the new file holds the externalId.
-    await Promise.all(outcome.replacedKeys.map((key) => this.storage.deleteObject(key)));
-    return outcome.marked ? { ...file, ...uploaded, ...handover } : this.current(file.id);
+    return marked ? { ...file, ...uploaded } : this.current(file.id);
   }
 
   private current(id: string): Promise<FileRecord> {

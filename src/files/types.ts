@@ -21,6 +21,8 @@ export interface FileLimits {
   maxInlineBytes: number;
   maxSingleUploadBytes: number;
   maxFileBytes: number;
+  /** Longest file name, in characters after NFC (MAX_NAME_LENGTH). */
+  maxNameLength: number;
   /** Exact `type/subtype` or `type/*`, lower case; empty allows every type. */
   allowedMimeTypes: string[];
 }
@@ -46,6 +48,11 @@ export interface FileFields {
   sessionId?: string | null;
   sourceCreatedTime?: Date | null;
   sourceModifiedTime?: Date | null;
+  /** 1 to 1000 distinct asset ids. */
+  assetIds?: readonly number[] | null;
+  dataSetId?: number | null;
+  /** A GeoJSON Feature (RFC 7946). */
+  geoLocation?: unknown;
 }
 
 export interface CreateFileRequest extends FileFields {

@@ -16,6 +16,7 @@ const limits: FileLimits = {
   maxInlineBytes: 7 * MiB,
   maxSingleUploadBytes: 256 * MiB,
   maxFileBytes: 1024 * MiB,
+  maxNameLength: 255,
   allowedMimeTypes: [],
 };
 
@@ -32,6 +33,14 @@ describe("name", () => {
 
   it("accepts a name of 255 characters", () => {
     expect(validate({ name: "a".repeat(255) })).toEqual([]);
+  });
+
+  it("takes its length limit from MAX_NAME_LENGTH", () => {
+    expect(validate({ name: "a".repeat(1024) }, { maxNameLength: 1024 })).toEqual([]);
+    expect(errorsAt(validate({ name: "a".repeat(1025) }, { maxNameLength: 1024 }), "name")).toEqual([
+      "must be at most 1024 characters",
+    ]);
+    expect(errorsAt(validate({ name: "a".repeat(11) }, { maxNameLength: 10 }), "name")).toEqual(["must be at most 10 characters"]);
   });
 
   it("rejects a name of 256 characters", () => {
@@ -307,7 +316,7 @@ describe("metadata", () => {
     // "€" is 3 bytes in UTF-8: 3413 × 3 + 2 = 10241.
     const value = `${"€".repeat(3413)}ab`;
     expect(validate({ metadata: { note: value } })).toEqual([
-      { path: ["input", "metadata", "note"], message: "must be at most 10240 bytes" },
+      { path: ["input", "metadata", "note"], message: "must be at most 10240 bytes (as JSON, unless a string)" },
     ]);
   });
 
@@ -322,9 +331,39 @@ describe("metadata", () => {
     ]);
   });
 
-  it("rejects a value that is not a string", () => {
-    expect(validate({ metadata: { count: 3, ok: "yes" } })).toEqual([
-      { path: ["input", "metadata", "count"], message: "must be a string" },
+  it("accepts any JSON value", () => {
+    const metadata = { count: 3, ratio: -0.5, ok: true, none: null, tags: ["a", "b"], nested: { deep: [{ x: 1 }] } };
+    expect(validate({ metadata })).toEqual([]);
+  });
+
+  it("counts a value that is not a string by its serialized JSON", () => {
+    // ["…"] serializes to the string's bytes and 4 more: 10236 + 4 = 10240, then 10241.
+    expect(validate({ metadata: { k: ["v".repeat(10236)] } })).toEqual([
+      { path: ["input", "metadata"], message: "keys and values must total at most 10240 bytes" },
+    ]);
+    expect(validate({ metadata: { k: ["v".repeat(10235)] } })).toEqual([]);
+    expect(errorsAt(validate({ metadata: { k: ["v".repeat(10237)] } }), "metadata", "k")).toEqual([
+      "must be at most 10240 bytes (as JSON, unless a string)",
+    ]);
+  });
+
+  it.each([
+    ["NUL in a string", { k: ["a\u0000b"] }, "must not contain NUL or unpaired surrogates"],
+    ["an unpaired surrogate", { k: { x: "\ud800" } }, "must not contain NUL or unpaired surrogates"],
+    ["NUL in a nested key", { k: { "a\u0000": 1 } }, "must not contain NUL or unpaired surrogates"],
+    ["an infinite number", { k: [Number.POSITIVE_INFINITY] }, "must hold finite numbers only"],
+    ["nesting 33 deep", { k: JSON.parse(`${"[".repeat(33)}${"]".repeat(33)}`) as unknown }, "must not nest arrays and objects more than 32 deep"],
+  ])("rejects a value with %s", (_label, metadata, message) => {
+    expect(errorsAt(validate({ metadata }), "metadata", "k")).toEqual([message]);
+  });
+
+  it("accepts nesting 32 deep", () => {
+    expect(validate({ metadata: { k: JSON.parse(`${"[".repeat(32)}${"]".repeat(32)}`) as unknown } })).toEqual([]);
+  });
+
+  it("rejects a key with NUL", () => {
+    expect(errorsAt(validate({ metadata: { "a\u0000": "v" } }), "metadata", "a\u0000")).toEqual([
+      "key must not contain NUL or unpaired surrogates",
     ]);
   });
 
@@ -334,7 +373,7 @@ describe("metadata", () => {
     ["a number", 1],
   ])("rejects metadata that is %s", (_label, metadata) => {
     expect(validate({ metadata })).toEqual([
-      { path: ["input", "metadata"], message: "must be an object of string values" },
+      { path: ["input", "metadata"], message: "must be an object" },
     ]);
   });
 
@@ -480,10 +519,29 @@ describe("scope", () => {
     ]);
   });
 
-  it("rejects a sessionId of 256 characters", () => {
-    expect(errorsAt(validate({ scope: "SESSION", sessionId: "s".repeat(256) }), "sessionId")).toEqual([
-      "must be at most 255 characters",
+  it("accepts SESSION scope with a UUID sessionId", () => {
+    expect(validate({ scope: "SESSION", sessionId: "3F2504E0-4F89-11D3-9A0C-0305E82C3301" })).toEqual([]);
+  });
+
+  it.each([
+    ["a word", "session-1"],
+    ["a UUID without hyphens", "3f2504e04f8911d39a0c0305e82c3301"],
+    ["a UUID with braces", "{3f2504e0-4f89-11d3-9a0c-0305e82c3301}"],
+    ["a UUID one digit short", "3f2504e0-4f89-11d3-9a0c-0305e82c330"],
+  ])("rejects a sessionId that is %s", (_label, sessionId) => {
+    expect(errorsAt(validate({ scope: "SESSION", sessionId }), "sessionId")).toEqual([
+      "must be a UUID (8-4-4-4-12 hexadecimal digits)",
     ]);
+  });
+
+  it.each(["WORKSPACE", "SESSION"] as const)("rejects an entityId beside scope %s, on entityId", (scope) => {
+    const errors = validate({ scope, entityId: "e1", ...(scope === "SESSION" ? { sessionId: "3f2504e0-4f89-11d3-9a0c-0305e82c3301" } : {}) });
+    expect(errors).toEqual([{ path: ["input", "entityId"], message: "is only allowed with scope ENTITY" }]);
+  });
+
+  it.each(["WORKSPACE", "ENTITY"] as const)("rejects a sessionId beside scope %s, on sessionId", (scope) => {
+    const errors = validate({ scope, sessionId: "3f2504e0-4f89-11d3-9a0c-0305e82c3301", ...(scope === "ENTITY" ? { entityId: "e1" } : {}) });
+    expect(errors).toEqual([{ path: ["input", "sessionId"], message: "is only allowed with scope SESSION" }]);
   });
 
   it("accepts WORKSPACE scope without ids", () => {
@@ -496,6 +554,13 @@ describe("source times", () => {
     expect(
       validate({ sourceCreatedTime: new Date("2024-02-01T00:00:00Z"), sourceModifiedTime: new Date("2024-01-01T00:00:00Z") }),
     ).toEqual([]);
+  });
+
+  it("accepts 1970-01-01T00:00:00Z and rejects the millisecond before", () => {
+    expect(validate({ sourceCreatedTime: new Date(0), sourceModifiedTime: new Date(0) })).toEqual([]);
+    const errors = validate({ sourceCreatedTime: new Date(-1), sourceModifiedTime: new Date(-1) });
+    expect(errors.map((error) => error.path.join("."))).toEqual(["input.sourceCreatedTime", "input.sourceModifiedTime"]);
+    expect(errors[0]?.message).toBe("must not be before 1970-01-01T00:00:00Z");
   });
 
   it("rejects an invalid date", () => {

@@ -10,6 +10,7 @@
  */
 
 import type { FieldError } from "./errors.js";
+import { checkFeature } from "./geo.js";
 import type { FileFields, FileLimits, FileScope } from "./types.js";
 
 export interface ValidateOptions {
@@ -17,7 +18,8 @@ export interface ValidateOptions {
   requireName?: boolean;
 }
 
-const MAX_NAME = 255;
+/** The longest MAX_NAME_LENGTH may allow. */
+export const MAX_NAME_LENGTH_CEILING = 1024;
 const MAX_EXTERNAL_ID = 255;
 const MAX_DIRECTORY = 512;
 const MAX_SOURCE = 128;
@@ -30,6 +32,7 @@ const MAX_METADATA_VALUE_BYTES = 10240;
 const MAX_METADATA_TOTAL_BYTES = 10240;
 const MAX_LABELS = 10;
 const MAX_LABEL = 255;
+const MAX_ASSET_IDS = 1000;
 
 /** C0 controls (NUL included), DEL and C1 controls. */
 const CONTROL = /[\u0000-\u001f\u007f-\u009f]/u;
@@ -50,6 +53,10 @@ const MIME_TYPE = new RegExp(
 );
 const CHECKSUM = /^[0-9a-f]{64}$/i;
 const SCOPES: readonly string[] = ["WORKSPACE", "ENTITY", "SESSION"];
+/** RFC 9562 §4 string form: 8-4-4-4-12 hexadecimal digits (any version; the nil and max UUIDs included). */
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+/** Source times are Unix times: none before the epoch. */
+const EPOCH = 0;
 
 /** Whether `value` has more than `max` code points, without counting huge inputs to the end. */
 function longerThan(value: string, max: number): boolean {
@@ -118,9 +125,9 @@ export function checkDeclaredSize(
 }
 
 /** Problems with a file name, or undefined. Expects the NFC form. */
-function nameProblem(name: string): string | undefined {
+function nameProblem(name: string, maxLength: number): string | undefined {
   if (name.length === 0) return "must not be empty";
-  if (longerThan(name, MAX_NAME)) return `must be at most ${MAX_NAME} characters`;
+  if (longerThan(name, maxLength)) return `must be at most ${maxLength} characters`;
   if (name.includes("/") || name.includes("\\")) return "must not contain / or \\";
   if (CONTROL.test(name)) return "must not contain control characters";
   if (BIDI.test(name)) return "must not contain bidirectional control characters";
@@ -157,8 +164,46 @@ function isPlainObject(value: unknown): value is Record<string, unknown> {
   return proto === Object.prototype || proto === null;
 }
 
-function metadataErrors(metadata: unknown, at: string[]): FieldError[] {
-  if (!isPlainObject(metadata)) return [{ path: at, message: "must be an object of string values" }];
+/** Deepest nesting of arrays and objects in a metadata value. */
+const MAX_METADATA_DEPTH = 32;
+/** NUL (which PostgreSQL's JSON and text types refuse) or a UTF-16 surrogate without its pair. */
+const UNSTORABLE = /\u0000|[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/u;
+
+/**
+ * What is wrong with a metadata value as JSON, or undefined: every string (object keys included)
+ * storable, every number finite, nesting bounded. Walks the value once.
+ */
+function jsonValueProblem(value: unknown, depth = 0): string | undefined {
+  if (value === null || typeof value === "boolean") return undefined;
+  if (typeof value === "string") return UNSTORABLE.test(value) ? "must not contain NUL or unpaired surrogates" : undefined;
+  if (typeof value === "number") return Number.isFinite(value) ? undefined : "must hold finite numbers only";
+  if (depth >= MAX_METADATA_DEPTH) return `must not nest arrays and objects more than ${MAX_METADATA_DEPTH} deep`;
+  if (Array.isArray(value)) {
+    for (const item of value) {
+      const problem = jsonValueProblem(item, depth + 1);
+      if (problem !== undefined) return problem;
+    }
+    return undefined;
+  }
+  if (!isPlainObject(value)) return "must be JSON";
+  for (const [key, item] of Object.entries(value)) {
+    const problem = jsonValueProblem(key, depth + 1) ?? jsonValueProblem(item, depth + 1);
+    if (problem !== undefined) return problem;
+  }
+  return undefined;
+}
+
+/**
+ * The bytes a metadata value counts for: a string its UTF-8 bytes (as when values were strings
+ * only), anything else its serialized JSON.
+ */
+function metadataValueBytes(value: unknown): number {
+  return typeof value === "string" ? utf8Bytes(value) : utf8Bytes(JSON.stringify(value));
+}
+
+/** Problems with a metadata map (as stored, or as a `metadata` filter), each at its key's path below `at`. */
+export function metadataErrors(metadata: unknown, at: string[]): FieldError[] {
+  if (!isPlainObject(metadata)) return [{ path: at, message: "must be an object" }];
   const entries = Object.entries(metadata);
   // Stop before looking at each pair: an oversized map is one error, not thousands.
   if (entries.length > MAX_METADATA_PAIRS) {
@@ -171,12 +216,15 @@ function metadataErrors(metadata: unknown, at: string[]): FieldError[] {
     let message: string | undefined;
     if (keyBytes === 0) message = "key must not be empty";
     else if (keyBytes > MAX_METADATA_KEY_BYTES) message = `key must be at most ${MAX_METADATA_KEY_BYTES} bytes`;
-    else if (typeof value !== "string") message = "must be a string";
-    else if (utf8Bytes(value) > MAX_METADATA_VALUE_BYTES) {
-      message = `must be at most ${MAX_METADATA_VALUE_BYTES} bytes`;
+    else if (UNSTORABLE.test(key)) message = "key must not contain NUL or unpaired surrogates";
+    else message = jsonValueProblem(value);
+    // Sizes are measured once the value is known to be JSON.
+    const valueBytes = message === undefined ? metadataValueBytes(value) : 0;
+    if (message === undefined && valueBytes > MAX_METADATA_VALUE_BYTES) {
+      message = `must be at most ${MAX_METADATA_VALUE_BYTES} bytes (as JSON, unless a string)`;
     }
     if (message !== undefined) errors.push({ path: [...at, key], message });
-    total += keyBytes + (typeof value === "string" ? utf8Bytes(value) : 0);
+    total += keyBytes + valueBytes;
   }
   // The total is only worth reporting once every pair is fine on its own.
   if (errors.length === 0 && total > MAX_METADATA_TOTAL_BYTES) {
@@ -199,6 +247,25 @@ function labelErrors(labels: unknown, at: string[]): FieldError[] {
     const message = identifierProblem(label, MAX_LABEL) ?? (seen.has(label) ? "must not repeat another label" : undefined);
     if (message !== undefined) errors.push({ path, message });
     seen.add(label);
+  });
+  return errors;
+}
+
+/** Ids of other resources (assets, data sets): int64 values JSON can carry exactly, from 1. */
+function isId(value: unknown): boolean {
+  return typeof value === "number" && Number.isSafeInteger(value) && value >= 1;
+}
+
+function assetIdErrors(assetIds: unknown, at: string[]): FieldError[] {
+  if (!Array.isArray(assetIds) || assetIds.length === 0 || assetIds.length > MAX_ASSET_IDS) {
+    return [{ path: at, message: `must list 1 to ${MAX_ASSET_IDS} asset ids` }];
+  }
+  const errors: FieldError[] = [];
+  const seen = new Set<unknown>();
+  assetIds.forEach((id: unknown, index) => {
+    if (!isId(id)) errors.push({ path: [...at, String(index)], message: "must be a whole number from 1 to 2^53-1" });
+    else if (seen.has(id)) errors.push({ path: [...at, String(index)], message: "must not repeat another asset id" });
+    seen.add(id);
   });
   return errors;
 }
@@ -226,7 +293,7 @@ export function validateFileFields(
   if (input.name === null || (input.name === undefined && options.requireName === true)) {
     check("name", "is required");
   } else if (input.name !== undefined) {
-    check("name", nameProblem(normalizeName(input.name)));
+    check("name", nameProblem(normalizeName(input.name), limits.maxNameLength));
   }
 
   if (typeof input.externalId === "string") {
@@ -253,18 +320,29 @@ export function validateFileFields(
   if (input.metadata !== undefined && input.metadata !== null) errors.push(...metadataErrors(input.metadata, at("metadata")));
   if (input.labels !== undefined && input.labels !== null) errors.push(...labelErrors(input.labels, at("labels")));
 
+  if (input.assetIds != null) errors.push(...assetIdErrors(input.assetIds, at("assetIds")));
+  if (input.dataSetId != null && !isId(input.dataSetId)) check("dataSetId", "must be a whole number from 1 to 2^53-1");
+  if (input.geoLocation != null) errors.push(...checkFeature(input.geoLocation, at("geoLocation")).errors);
+
   if (input.scope !== undefined && input.scope !== null && !SCOPES.includes(input.scope)) {
     check("scope", "must be WORKSPACE, ENTITY or SESSION");
   }
+  // Each scope id belongs to its scope: an entityId beside scope SESSION (or a sessionId beside
+  // ENTITY) is refused rather than stored where no listing by scope would find it.
   for (const [field, scope] of [["entityId", "ENTITY"], ["sessionId", "SESSION"]] as const) {
     const value = input[field];
-    if (typeof value === "string" && value !== "") check(field, maxLength(value, MAX_SCOPE_ID));
-    else if (input.scope === scope) check(field, `is required when scope is ${scope}`);
+    if (typeof value === "string" && value !== "") {
+      if (input.scope !== undefined && input.scope !== scope) check(field, `is only allowed with scope ${scope}`);
+      else if (field === "sessionId") check(field, UUID.test(value) ? undefined : "must be a UUID (8-4-4-4-12 hexadecimal digits)");
+      else check(field, maxLength(value, MAX_SCOPE_ID));
+    } else if (input.scope === scope) check(field, `is required when scope is ${scope}`);
   }
 
   for (const field of ["sourceCreatedTime", "sourceModifiedTime"] as const) {
     const value = input[field];
-    if (value instanceof Date && Number.isNaN(value.getTime())) check(field, "must be a valid date and time");
+    if (!(value instanceof Date)) continue;
+    if (Number.isNaN(value.getTime())) check(field, "must be a valid date and time");
+    else if (value.getTime() < EPOCH) check(field, "must not be before 1970-01-01T00:00:00Z");
   }
   return errors;
 }

@@ -7,9 +7,10 @@ import {
   ValidationError,
 } from "../files/errors.js";
 import { MAX_PARTS } from "../files/multipart.js";
-import type { FileRecord, UploadTarget } from "../files/types.js";
+import type { FileVersion } from "../db/client.js";
+import type { FileRecord, FileRow, UploadTarget } from "../files/types.js";
 import { builder } from "./builder.js";
-import { FileRef, FileScopeEnum, fileId } from "./file.js";
+import { downloadUrlTtl, FileRef, FileScopeEnum, fileId } from "./file.js";
 import { internalId } from "./ids.js";
 
 const UploadMethodEnum = builder.enumType("UploadMethod", {
@@ -127,6 +128,60 @@ builder.objectField(FileRef, "upload", (t) =>
   }),
 );
 
+const PendingUploadRef = builder.objectRef<FileRow>("PendingUpload").implement({
+  description:
+    "New content on its way to an uploaded file (createFile with overwrite and no bytes in the request). The file keeps " +
+    "serving its current content until completeUpload verifies these bytes; abortUpload drops them.",
+  fields: (t) => ({
+    size: t.field({ type: "SafeInt", nullable: true, resolve: (pending) => (pending.size === null ? null : Number(pending.size)) }),
+    checksumSha256: t.exposeString("checksumSha256", { nullable: true }),
+    mimeType: t.exposeString("mimeType", { nullable: true }),
+    createdAt: t.expose("createdAt", { type: "DateTime" }),
+    expiresAt: t.expose("expiresAt", { type: "DateTime", nullable: true, description: "When it is removed unless completed." }),
+    upload: t.field({
+      type: UploadTargetRef,
+      nullable: true,
+      description: "A freshly signed target for the bytes when the caller may write to the file, null otherwise.",
+      resolve: (pending, _args, context) => context.files.resumeUpload(context.caller, pending),
+    }),
+  }),
+});
+
+builder.objectField(FileRef, "pendingUpload", (t) =>
+  t.field({
+    type: PendingUploadRef,
+    nullable: true,
+    description: "An overwrite's new content not completed yet, if any.",
+    resolve: (file, _args, context) => context.files.pendingUpload(context.caller, file.id),
+  }),
+);
+
+const FileVersionRef = builder.objectRef<{ version: FileVersion; file: FileRecord }>("FileVersion").implement({
+  description: "A content of the file that an overwrite replaced.",
+  fields: (t) => ({
+    size: t.field({ type: "SafeInt", resolve: ({ version }) => Number(version.size) }),
+    checksumSha256: t.string({ resolve: ({ version }) => version.checksumSha256 }),
+    mimeType: t.string({ nullable: true, resolve: ({ version }) => version.mimeType }),
+    uploadedAt: t.field({ type: "DateTime", resolve: ({ version }) => version.uploadedAt }),
+    replacedAt: t.field({ type: "DateTime", resolve: ({ version }) => version.replacedAt }),
+    downloadUrl: t.string({
+      nullable: true,
+      description: "A signed URL for these bytes while they are kept (the newest FILE_VERSIONS_KEPT versions), null otherwise.",
+      args: { expiresIn: t.arg.int({ defaultValue: 900 }) },
+      resolve: ({ version, file }, args, context) =>
+        context.files.versionDownloadUrl(file, version, downloadUrlTtl(args.expiresIn)),
+    }),
+  }),
+});
+
+builder.objectField(FileRef, "versions", (t) =>
+  t.field({
+    type: [FileVersionRef],
+    description: "The contents overwrites replaced, newest first (at most 100).",
+    resolve: async (file, _args, context) => (await context.files.versions(file)).map((version) => ({ version, file })),
+  }),
+);
+
 function filePayload(file: FileRecord): { file: FileRecord; kind: "FilePayload" } {
   return { file, kind: "FilePayload" };
 }
@@ -146,13 +201,20 @@ const CreateFileInput = builder.inputType("CreateFileInput", {
     directory: t.string(),
     description: t.string(),
     source: t.string(),
-    metadata: t.field({ type: "JSON", description: "Object of string values." }),
+    metadata: t.field({ type: "JSON", description: "An object; its values may be any JSON (strings, numbers, booleans, null, arrays, objects)." }),
     labels: t.stringList(),
+    assetIds: t.field({ type: ["SafeInt"], description: "1 to 1000 distinct asset ids the file is linked to." }),
+    dataSetId: t.field({ type: "SafeInt" }),
+    geoLocation: t.field({
+      type: "JSON",
+      description:
+        "A GeoJSON Feature (RFC 7946) whose geometry is a Point, MultiPoint, LineString, MultiLineString, Polygon or MultiPolygon; positions [longitude, latitude(, altitude)]; at most 10000 positions.",
+    }),
     scope: t.field({ type: FileScopeEnum, defaultValue: "WORKSPACE" }),
-    entityId: t.string(),
-    sessionId: t.string(),
-    sourceCreatedTime: t.field({ type: "DateTime" }),
-    sourceModifiedTime: t.field({ type: "DateTime" }),
+    entityId: t.string({ description: "Required with scope ENTITY, refused with any other scope." }),
+    sessionId: t.string({ description: "A UUID; required with scope SESSION, refused with any other scope." }),
+    sourceCreatedTime: t.field({ type: "DateTime", description: "Not before 1970-01-01T00:00:00Z." }),
+    sourceModifiedTime: t.field({ type: "DateTime", description: "Not before 1970-01-01T00:00:00Z." }),
     file: t.field({
       type: "Upload",
       description: "The bytes, in this request (GraphQL multipart request spec). At most one of file, content, sourceUrl.",

@@ -18,6 +18,13 @@ const ImageDimensionsRef = builder.objectRef<{ width: number; height: number }>(
 /** Longest lifetime of a download URL: 7 days, as for S3 presigned URLs. */
 const maxDownloadUrlTtl = 7 * 24 * 3600;
 
+/** A download URL's lifetime from `expiresIn` (900 s when left out), checked. */
+export function downloadUrlTtl(expiresIn: number | null | undefined): number {
+  const seconds = expiresIn ?? 900;
+  if (seconds < 1 || seconds > maxDownloadUrlTtl) throw badUserInput(`expiresIn must be between 1 and ${maxDownloadUrlTtl} seconds`);
+  return seconds;
+}
+
 export const FileRef = builder.prismaNode("File", {
   id: { field: "id" },
   // Files Pothos loads itself (`node`, `nodes`) come with their labels, as the services' do.
@@ -42,8 +49,25 @@ export const FileRef = builder.prismaNode("File", {
     directory: t.exposeString("directory", { nullable: true }),
     description: t.exposeString("description", { nullable: true }),
     source: t.exposeString("source", { nullable: true }),
-    metadata: t.field({ type: "JSON", resolve: (file) => JSON.parse(file.metadata) as unknown }),
+    metadata: t.field({ type: "JSON", description: "An object; its values may be any JSON.", resolve: (file) => JSON.parse(file.metadata) as unknown }),
     labels: t.stringList({ resolve: (file) => file.labels.map((row) => row.label).sort() }),
+    assetIds: t.field({
+      type: ["SafeInt"],
+      nullable: true,
+      description: "The assets the file is linked to, in the order given; empty when none.",
+      resolve: (file) => JSON.parse(file.assetIds) as number[],
+    }),
+    dataSetId: t.field({
+      type: "SafeInt",
+      nullable: true,
+      resolve: (file) => (file.dataSetId === null ? null : Number(file.dataSetId)),
+    }),
+    geoLocation: t.field({
+      type: "JSON",
+      nullable: true,
+      description: "A GeoJSON Feature (RFC 7946).",
+      resolve: (file) => (file.geoLocation === null ? null : (JSON.parse(file.geoLocation) as unknown)),
+    }),
     scope: t.field({ type: FileScopeEnum, resolve: (file) => file.scope as never }),
     entityId: t.exposeString("entityId", { nullable: true }),
     sessionId: t.exposeString("sessionId", { nullable: true }),
@@ -59,13 +83,7 @@ export const FileRef = builder.prismaNode("File", {
       nullable: true,
       description: "A signed URL for the bytes, valid for expiresIn seconds; null until uploaded.",
       args: { expiresIn: t.arg.int({ defaultValue: 900 }) },
-      resolve: (file, args, context) => {
-        const expiresIn = args.expiresIn ?? 900;
-        if (expiresIn < 1 || expiresIn > maxDownloadUrlTtl) {
-          throw badUserInput(`expiresIn must be between 1 and ${maxDownloadUrlTtl} seconds`);
-        }
-        return context.files.downloadUrl(file, expiresIn);
-      },
+      resolve: (file, args, context) => context.files.downloadUrl(file, downloadUrlTtl(args.expiresIn)),
     }),
     createdAt: t.expose("createdAt", { type: "DateTime" }),
     updatedAt: t.expose("updatedAt", { type: "DateTime" }),
@@ -79,6 +97,17 @@ export function fileId(id: string | number): string {
   if (decoded === String(id)) throw new NotFoundError(`file ${id} was not found`);
   return decoded;
 }
+
+const GeoBoundingBoxInput = builder.inputType("GeoBoundingBox", {
+  description:
+    "A box in degrees (WGS 84, as in GeoJSON). minLongitude greater than maxLongitude is a box across the antimeridian.",
+  fields: (t) => ({
+    minLongitude: t.float({ required: true }),
+    minLatitude: t.float({ required: true }),
+    maxLongitude: t.float({ required: true }),
+    maxLatitude: t.float({ required: true }),
+  }),
+});
 
 const FileFilterInput = builder.inputType("FileFilter", {
   fields: (t) => ({
@@ -97,6 +126,17 @@ const FileFilterInput = builder.inputType("FileFilter", {
     scope: t.field({ type: FileScopeEnum }),
     entityId: t.string(),
     sessionId: t.string(),
+    assetIdsAny: t.field({ type: ["SafeInt"], description: "Files linked to at least one of these assets (at most 100)." }),
+    dataSetIds: t.field({ type: ["SafeInt"], description: "Files in one of these data sets (at most 100)." }),
+    geoIntersects: t.field({
+      type: GeoBoundingBoxInput,
+      description: "Files whose geoLocation's bounding box meets this box.",
+    }),
+    metadata: t.field({
+      type: "JSON",
+      description:
+        'Files whose metadata has each of these keys with exactly that JSON value (objects compared whatever their key order): { "tags": ["a", "b"], "reviewed": true }. At most 16 keys.',
+    }),
   }),
 });
 

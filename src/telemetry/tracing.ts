@@ -5,6 +5,8 @@ import { OTLPTraceExporter } from "@opentelemetry/exporter-trace-otlp-http";
 import { PrismaInstrumentation } from "@prisma/instrumentation";
 
 export interface TracingOptions {
+  /** The service the spans are recorded under (OTEL_SERVICE_NAME). */
+  serviceName?: string;
   /**
    * Where spans go, each as it ends (tests). Default: batched, OTLP over HTTP to
    * OTEL_EXPORTER_OTLP_ENDPOINT (the exporter reads the OTEL_EXPORTER_OTLP_* variables).
@@ -21,7 +23,7 @@ export interface TracingOptions {
  */
 export function startTracing(options: TracingOptions = {}): () => Promise<void> {
   const sdk = new NodeSDK({
-    serviceName: process.env.OTEL_SERVICE_NAME ?? "graphql-files",
+    serviceName: options.serviceName ?? "graphql-files",
     ...(options.exporter === undefined
       ? { traceExporter: new OTLPTraceExporter() }
       : { spanProcessors: [new tracing.SimpleSpanProcessor(options.exporter)] }),

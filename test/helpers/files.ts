@@ -2,7 +2,7 @@ import { createHash } from "node:crypto";
 import type { TestServer } from "./server.js";
 
 export const fileFields = `id name mimeType size checksumSha256 status uploaded externalId directory description source
-  metadata labels scope entityId sessionId sourceCreatedTime sourceModifiedTime dimensions { width height }
+  metadata labels assetIds dataSetId geoLocation scope entityId sessionId sourceCreatedTime sourceModifiedTime dimensions { width height }
   downloadUrl createdAt updatedAt uploadedAt`;
 
 const errorFields = `... on Error { __typename message code }

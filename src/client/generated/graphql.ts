@@ -15,30 +15,39 @@ export type CompletedPart = {
 };
 
 export type CreateFileInput = {
+  /** 1 to 1000 distinct asset ids the file is linked to. */
+  assetIds?: Array<number> | null | undefined;
   /** Hex SHA-256; when given, the upload must match it. */
   checksumSha256?: string | null | undefined;
   /** The bytes as standard, padded base64; at most MAX_INLINE_BYTES decoded. */
   content?: string | null | undefined;
+  dataSetId?: number | null | undefined;
   description?: string | null | undefined;
   directory?: string | null | undefined;
+  /** Required with scope ENTITY, refused with any other scope. */
   entityId?: string | null | undefined;
   /** Your own id, unique in the workspace. */
   externalId?: string | null | undefined;
   /** The bytes, in this request (GraphQL multipart request spec). At most one of file, content, sourceUrl. */
   file?: File | Blob | null | undefined;
+  /** A GeoJSON Feature (RFC 7946) whose geometry is a Point, MultiPoint, LineString, MultiLineString, Polygon or MultiPolygon; positions [longitude, latitude(, altitude)]; at most 10000 positions. */
+  geoLocation?: unknown;
   labels?: Array<string> | null | undefined;
-  /** Object of string values. */
+  /** An object; its values may be any JSON (strings, numbers, booleans, null, arrays, objects). */
   metadata?: unknown;
   mimeType?: string | null | undefined;
   name: string;
   /** With externalId: replace that file, keeping its content until the new upload completes. */
   overwrite?: boolean | null | undefined;
   scope?: FileScope | null | undefined;
+  /** A UUID; required with scope SESSION, refused with any other scope. */
   sessionId?: string | null | undefined;
   /** Bytes; when given, the upload must have exactly this size. */
   size?: number | null | undefined;
   source?: string | null | undefined;
+  /** Not before 1970-01-01T00:00:00Z. */
   sourceCreatedTime?: string | null | undefined;
+  /** Not before 1970-01-01T00:00:00Z. */
   sourceModifiedTime?: string | null | undefined;
   /** An http(s) URL the server downloads the bytes from. */
   sourceUrl?: string | null | undefined;
@@ -48,16 +57,24 @@ export type CreateFileInput = {
 };
 
 export type FileFilter = {
+  /** Files linked to at least one of these assets (at most 100). */
+  assetIdsAny?: Array<number> | null | undefined;
   createdAfter?: string | null | undefined;
   createdBefore?: string | null | undefined;
+  /** Files in one of these data sets (at most 100). */
+  dataSetIds?: Array<number> | null | undefined;
   /** Exact directory. */
   directory?: string | null | undefined;
   /** "/a/b" matches "/a/b" and everything below it. */
   directoryPrefix?: string | null | undefined;
   entityId?: string | null | undefined;
   externalIdPrefix?: string | null | undefined;
+  /** Files whose geoLocation's bounding box meets this box. */
+  geoIntersects?: GeoBoundingBox | null | undefined;
   labelsAll?: Array<string> | null | undefined;
   labelsAny?: Array<string> | null | undefined;
+  /** Files whose metadata has each of these keys with exactly that JSON value (objects compared whatever their key order): { "tags": ["a", "b"], "reviewed": true }. At most 16 keys. */
+  metadata?: unknown;
   /** Exact type, or "image/*". */
   mimeType?: string | null | undefined;
   /** Case-insensitive. */
@@ -78,6 +95,14 @@ export type FileStatus =
   | 'FAILED'
   | 'PENDING'
   | 'UPLOADED';
+
+/** A box in degrees (WGS 84, as in GeoJSON). minLongitude greater than maxLongitude is a box across the antimeridian. */
+export type GeoBoundingBox = {
+  maxLatitude: number;
+  maxLongitude: number;
+  minLatitude: number;
+  minLongitude: number;
+};
 
 /** How the client sends a PENDING file's bytes. Which methods a deployment offers depends on its storage driver (STORAGE_DRIVER): local and s3 offer all three, azure offers PUT and MULTIPART. createFile answers a method the deployment does not offer with a ValidationError on uploadMethod naming those it does. */
 export type UploadMethod =
