@@ -113,6 +113,36 @@ describe("file events", () => {
   });
 });
 
+describe("file events of an overwrite", () => {
+  it("bytes in the request replacing a file's content: UPLOADED for the same file, no CREATED", async () => {
+    const first = await createFile(server, { name: "report.txt", externalId: "report", content: Buffer.from("v1").toString("base64") });
+    const events = record(server.app.events.subscribe(workspaceId));
+    const second = await createFile(server, { name: "report.txt", externalId: "report", overwrite: true, content: Buffer.from("v2!").toString("base64") });
+    expect(second.file!.id).toBe(first.file!.id);
+    const seen = await events.until((event) => event.type === "UPLOADED");
+    await events.stop();
+    expect(seen.map((event) => [event.type, event.file.id, event.file.size])).toEqual([["UPLOADED", internalFileId(first.file!.id), 3]]);
+  });
+
+  it("a pending overwrite: UPDATED when it starts, PROGRESS and UPLOADED of the same file", async () => {
+    const first = await createFile(server, { name: "doc.txt", externalId: "doc", content: Buffer.from("old").toString("base64") });
+    const id = internalFileId(first.file!.id);
+    const events = record(server.app.events.subscribe(workspaceId));
+    const body = Buffer.from("new content");
+    const pending = await createFile(server, { name: "doc.txt", externalId: "doc", overwrite: true, size: body.length });
+    await putBytes(pending.upload!, body);
+    expect((await completeUpload(server, first.file!.id)).__typename).toBe("FilePayload");
+    const seen = await events.until((event) => event.type === "UPLOADED");
+    await events.stop();
+    expect(seen.map((event) => [event.type, event.file.id])).toEqual([
+      ["UPDATED", id],
+      ["PROGRESS", id],
+      ["UPLOADED", id],
+    ]);
+    expect(seen.at(-1)!.file.size).toBe(body.length);
+  });
+});
+
 describe("file events on S3, where the bytes bypass the server", () => {
   let s3: TestServer;
   beforeAll(async () => {
