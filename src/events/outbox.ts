@@ -1,5 +1,5 @@
 import { encodeGlobalID } from "@pothos/plugin-relay";
-import type { Prisma } from "../db/client.js";
+import type { Db, Prisma } from "../db/client.js";
 import type { FileEvent, FileEventType } from "./file-event.js";
 
 /** The event types a webhook may ask for: every one but PROGRESS, which is live only. */
@@ -39,14 +39,21 @@ export function webhookPayload(event: FileEvent): string {
   });
 }
 
+/** The webhooks of a workspace and the event types each asked for. */
+export type WorkspaceWebhooks = { id: string; events: string }[];
+
+export function webhooksOf(db: Pick<Db, "webhook">, workspaceId: string): Promise<WorkspaceWebhooks> {
+  return db.webhook.findMany({ where: { workspaceId }, select: { id: true, events: true } });
+}
+
 /**
- * Writes an event's deliveries, one per webhook of its workspace that asked for its type,
- * inside the transaction of the change that caused it: the event is delivered exactly when
- * the change is committed, whatever happens to this process afterwards. Returns how many it wrote.
+ * Writes an event's deliveries, one per webhook of its workspace (`webhooks`, read before the
+ * change began) that asked for its type, inside the transaction of the change that caused it:
+ * the event is delivered exactly when the change is committed, whatever happens to this process
+ * afterwards. Returns how many it wrote.
  */
-export async function writeOutbox(tx: Prisma.TransactionClient, event: FileEvent): Promise<number> {
+export async function writeOutbox(tx: Prisma.TransactionClient, event: FileEvent, webhooks: WorkspaceWebhooks): Promise<number> {
   if (event.type === "PROGRESS") return 0;
-  const webhooks = await tx.webhook.findMany({ where: { workspaceId: event.workspaceId }, select: { id: true, events: true } });
   const subscribed = webhooks.filter((webhook) => webhook.events.split(",").includes(event.type));
   if (subscribed.length === 0) return 0;
   const now = new Date();

@@ -25,7 +25,7 @@ import { completeMismatch, inRequestMismatch, type RecordChange, UploadSettler, 
 import type { Sha256Source } from "./sha256.js";
 import { inSpan } from "../telemetry/spans.js";
 import { type FileEvent, type FileEventSink, type FileEventType, fileEvent, type UploadChannel, type UploadFacts } from "../events/file-event.js";
-import { writeOutbox } from "../events/outbox.js";
+import { webhooksOf, writeOutbox } from "../events/outbox.js";
 import { type ByteMeter, ProgressThrottle } from "./progress.js";
 import { inspectStoredObject } from "./stored-bytes.js";
 import {
@@ -101,13 +101,19 @@ export class FileService {
   /**
    * Runs a change whose events must not be lost: `record` writes an event to the webhook outbox
    * in the change's transaction, and the events recorded are published once it has committed
-   * (all but those marked `live: false`, already published as they happened).
+   * (all but those marked `live: false`, already published as they happened). The workspace's
+   * webhooks are read before the change, so a transaction without deliveries to write holds its
+   * locks no longer for them.
    */
-  private async recorded<T>(change: (record: (tx: Prisma.TransactionClient, event: FileEvent, live?: boolean) => Promise<void>) => Promise<T>): Promise<T> {
+  private async recorded<T>(
+    workspaceId: string,
+    change: (record: (tx: Prisma.TransactionClient, event: FileEvent, live?: boolean) => Promise<void>) => Promise<T>,
+  ): Promise<T> {
+    const webhooks = await webhooksOf(this.db, workspaceId);
     const committed: FileEvent[] = [];
     let deliveries = 0;
     const result = await change(async (tx, event, live = true) => {
-      deliveries += await writeOutbox(tx, event);
+      deliveries += await writeOutbox(tx, event, webhooks);
       if (live) committed.push(event);
     });
     for (const event of committed) this.options.events.publish(event);
@@ -313,7 +319,7 @@ export class FileService {
           // The row comes back from the INSERT itself and its labels are the ones just written,
           // where `include` would add two SELECTs.
           const data = { ...row, ...pendingColumns, ...newFileChildren(workspaceId, { ...row, labels }, createdAt) };
-          const file = await this.recorded((record) =>
+          const file = await this.recorded(workspaceId, (record) =>
             this.db.$transaction(async (tx) => {
               const written = { ...(await tx.file.create({ data })), labels: labels.map((label) => ({ label })) };
               await record(tx, fileEvent("CREATED", written, this.uploadFacts(written, written.uploadMethod as UploadChannel)));
@@ -346,7 +352,7 @@ export class FileService {
     pendingColumns: { status: string; multipartUploadId: string | null; createdAt: Date; expiresAt: Date },
   ): Promise<{ file: FileRecord; pending: FileRow }> {
     const { size, checksumSha256, mimeType } = row;
-    return this.recorded((record) => this.db.$transaction(async (tx) => {
+    return this.recorded(row.workspaceId, (record) => this.db.$transaction(async (tx) => {
       const file = await updateFileIn(tx, id, overwrittenFields(row), labelsGiven);
       // The file's fields changed now; its new content is UPLOADED at completeUpload.
       await record(tx, fileEvent("UPDATED", file));
@@ -383,7 +389,7 @@ export class FileService {
     const pending = existing === undefined ? pendingRecord(draft, startedAt) : undefined;
     if (pending !== undefined) this.emit("CREATED", pending, this.uploadFacts(pending, channel));
     try {
-      return await this.recorded((record) => {
+      return await this.recorded(draft.row.workspaceId, (record) => {
         const uploaded = (tx: Prisma.TransactionClient, file: FileRecord) =>
           record(tx, fileEvent("UPLOADED", file, this.outcome(file, channel, startedAt)));
         return this.ingestBytes(draft, source, existing, pending && this.progressMeter(pending, channel, undefined), {
@@ -534,7 +540,7 @@ export class FileService {
     const channel = upload.uploadMethod as UploadChannel;
     this.progress.forget(file.id);
     try {
-      return await this.recorded(async (record) => {
+      return await this.recorded(file.workspaceId, async (record) => {
         const uploaded: RecordChange = (tx, done) => record(tx, fileEvent("UPLOADED", done, this.outcome(done, channel, upload.createdAt)));
         if (pending !== null) return this.completePending(file, pending, parts, uploaded);
         const measured = await this.measureUpload(file, parts);
@@ -546,7 +552,7 @@ export class FileService {
       // bytes were refused for their type (an executable, a type not allowed): then a new file is
       // FAILED, and an overwrite's pending upload ends (completePending).
       const status = error instanceof UnsupportedMediaTypeError && pending === null ? "FAILED" : file.status;
-      await this.recorded((record) =>
+      await this.recorded(file.workspaceId, (record) =>
         this.db.$transaction(async (tx) => {
           if (status !== file.status) await tx.file.updateMany({ where: { id: file.id, status: "PENDING" }, data: { status } });
           await record(tx, fileEvent("FAILED", { ...file, status }, this.outcome(upload, channel, upload.createdAt, error)));
@@ -615,7 +621,7 @@ export class FileService {
     const fieldErrors = validateFileFields(request, this.options.limits, ["input"], { requireName: false });
     if (fieldErrors.length > 0) throw new ValidationError(fieldErrors);
     const data = buildFileData(request);
-    return this.recorded((record) =>
+    return this.recorded(file.workspaceId, (record) =>
       this.db.$transaction(async (tx) => {
         const updated = await updateFileIn(tx, file.id, data, request.labels);
         await record(tx, fileEvent("UPDATED", updated));
@@ -632,7 +638,7 @@ export class FileService {
       this.db.fileVersion.findMany({ where: { fileId: file.id, storageKey: { not: null } }, select: { storageKey: true } }),
     ]);
     // The pending upload's row and the versions go with the file's (foreign keys cascade).
-    await this.recorded((record) =>
+    await this.recorded(file.workspaceId, (record) =>
       this.db.$transaction(async (tx) => {
         const removed = await tx.file.deleteMany({ where: { id: file.id } });
         if (removed.count === 1) await record(tx, fileEvent("DELETED", file));
@@ -657,7 +663,7 @@ export class FileService {
     const pending = await this.pendingUploadOf(file.id);
     const upload = pending ?? (file.status === "UPLOADED" ? null : file);
     if (upload === null) throw noUpload();
-    await this.recorded((record) =>
+    await this.recorded(file.workspaceId, (record) =>
       this.db.$transaction(async (tx) => {
         const removed = await tx.file.deleteMany({ where: { id: upload.id, status: { not: "UPLOADED" } } });
         if (removed.count === 0) throw noUpload();

@@ -1,7 +1,7 @@
 import type { Logger } from "pino";
 import type { Db } from "../db/client.js";
 import { type FileEventSink, fileEvent, type UploadChannel } from "../events/file-event.js";
-import { writeOutbox } from "../events/outbox.js";
+import { webhooksOf, writeOutbox } from "../events/outbox.js";
 import type { StorageDriver } from "../storage/driver.js";
 import { withLabels } from "./records.js";
 
@@ -61,9 +61,10 @@ export class PendingSweeper {
     for (const file of expired) {
       const upload = { method: file.uploadMethod as UploadChannel, driver: storage.name, errorCode: "EXPIRED" };
       const event = fileEvent("UPLOAD_ABORTED", file, upload);
+      const webhooks = await webhooksOf(db, file.workspaceId);
       const deleted = await db.$transaction(async (tx) => {
         const gone = await tx.file.deleteMany({ where: { id: file.id, status: { not: "UPLOADED" }, expiresAt: { lt: now } } });
-        if (gone.count === 1) await writeOutbox(tx, event);
+        if (gone.count === 1) await writeOutbox(tx, event, webhooks);
         return gone.count === 1;
       });
       if (!deleted) continue;
