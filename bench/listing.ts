@@ -14,12 +14,16 @@ import { pino } from "pino";
 import { createApp } from "../src/app.js";
 import { loadConfig } from "../src/config.js";
 import { sqlitePath, type Provider } from "../src/db/client.js";
+import { boxCells } from "../src/files/geo.js";
+import { metadataValueHash } from "../src/files/metadata.js";
 import { createTestDatabase } from "../test/helpers/database.js";
 
 const rows = Number(process.env.BENCH_ROWS ?? 1_000_000);
 const runs = Number(process.env.BENCH_RUNS ?? 200);
 const countRuns = Number(process.env.BENCH_COUNT_RUNS ?? 20);
 const providers = (process.env.BENCH_PROVIDERS ?? "sqlite,postgresql").split(",") as Provider[];
+/** BENCH_QUERIES: run only the queries whose names contain one of these comma-separated parts. */
+const only = process.env.BENCH_QUERIES?.split(",");
 const apiKey = "bench-key";
 
 /**
@@ -55,7 +59,63 @@ function seedSql(provider: Provider, workspaceId: string): string[] {
      SELECT ${id}, '${workspaceId}', 'l' || (${div("i", 100)} % 20) FROM (${numbers}) AS n`,
     `INSERT INTO "FileLabel" ("fileId", "workspaceId", "label")
      SELECT ${id}, '${workspaceId}', 'important' FROM (${numbers}) AS n WHERE i % 10 = 0`,
+    // Metadata { project: "p{i mod 100}" } (1% a value), as FileMetadata rows of the value's hash.
+    `UPDATE "File" SET "metadata" = '{"project":"p' || (CAST(substr("id", 2) AS INTEGER) % 100) || '"}'`,
+    `INSERT INTO "FileMetadata" ("fileId", "workspaceId", "key", "valueHash")
+     SELECT ${id}, '${workspaceId}', 'project', CASE i % 100 ${projectHashes} END FROM (${numbers}) AS n`,
+    // Asset {i mod 1000} + 1 (0.1% an asset), data set {i mod 50} + 1 (2% a data set).
+    `INSERT INTO "FileAsset" ("fileId", "workspaceId", "assetId") SELECT ${id}, '${workspaceId}', i % 1000 + 1 FROM (${numbers}) AS n`,
+    `UPDATE "File" SET "dataSetId" = CAST(substr("id", 2) AS INTEGER) % 50 + 1`,
     provider === "postgresql" ? `VACUUM ANALYZE` : `ANALYZE`,
+  ];
+}
+
+/** CASE branches: the FileMetadata hash of the value "p{n}" for each n. */
+const projectHashes = Array.from({ length: 100 }, (_, n) => `WHEN ${n} THEN '${metadataValueHash(`p${n}`)}'`).join(" ");
+
+/**
+ * Every 10th file has a point geoLocation spread over the globe (a fixed pseudo-random walk),
+ * written in batches with its bounding box and quadtree cell as the service writes them.
+ */
+function* geoBatches(workspaceId: string): Generator<{ files: unknown[][]; cells: unknown[][] }> {
+  let state = 7;
+  const next = () => {
+    state = (state * 1103515245 + 12345) % 2 ** 31;
+    return state / 2 ** 31;
+  };
+  let files: unknown[][] = [];
+  let cells: unknown[][] = [];
+  for (let i = 10; i <= rows; i += 10) {
+    const longitude = Math.round((next() * 360 - 180) * 1e4) / 1e4;
+    const latitude = Math.round((next() * 180 - 90) * 1e4) / 1e4;
+    const id = `f${String(i).padStart(8, "0")}`;
+    const feature = JSON.stringify({ type: "Feature", properties: null, geometry: { type: "Point", coordinates: [longitude, latitude] } });
+    files.push([id, feature, longitude, latitude]);
+    for (const cell of boxCells({ minLongitude: longitude, minLatitude: latitude, maxLongitude: longitude, maxLatitude: latitude })) {
+      cells.push([id, workspaceId, cell]);
+    }
+    if (files.length === 1000) {
+      yield { files, cells };
+      files = [];
+      cells = [];
+    }
+  }
+  if (files.length > 0) yield { files, cells };
+}
+
+/** PostgreSQL statements writing one batch of geoLocations, with their cells. */
+function geoStatements(batch: { files: unknown[][]; cells: unknown[][] }): [string, unknown[]][] {
+  let n = 0;
+  const values = batch.files.map(() => `($${++n}, $${++n}, $${++n}, $${++n})`).join(", ");
+  n = 0;
+  const cellValues = batch.cells.map(() => `($${++n}, $${++n}, $${++n})`).join(", ");
+  return [
+    [
+      `UPDATE "File" f SET "geoLocation" = v.g, "geoMinLongitude" = v.x::float8, "geoMaxLongitude" = v.x::float8,
+         "geoMinLatitude" = v.y::float8, "geoMaxLatitude" = v.y::float8 FROM (VALUES ${values}) AS v(id, g, x, y) WHERE f."id" = v.id`,
+      batch.files.flat(),
+    ],
+    [`INSERT INTO "FileGeoCell" ("fileId", "workspaceId", "cell") VALUES ${cellValues}`, batch.cells.flat()],
   ];
 }
 
@@ -64,13 +124,23 @@ async function seed(provider: Provider, url: string, workspaceId: string): Promi
   if (provider === "postgresql") {
     const client = new pg.Client({ connectionString: url });
     await client.connect();
-    for (const sql of statements) await client.query(sql);
+    for (const sql of statements.slice(0, -1)) await client.query(sql);
+    for (const batch of geoBatches(workspaceId)) for (const [sql, params] of geoStatements(batch)) await client.query(sql, params);
+    await client.query(statements.at(-1) ?? "");
     await client.end();
     return;
   }
   const db = new Database(sqlitePath(url));
+  const geo = db.prepare(
+    `UPDATE "File" SET "geoLocation" = ?, "geoMinLongitude" = ?, "geoMaxLongitude" = ?, "geoMinLatitude" = ?, "geoMaxLatitude" = ? WHERE "id" = ?`,
+  );
+  const cell = db.prepare(`INSERT INTO "FileGeoCell" ("fileId", "workspaceId", "cell") VALUES (?, ?, ?)`);
   db.transaction(() => {
     for (const sql of statements.slice(0, -1)) db.exec(sql);
+    for (const batch of geoBatches(workspaceId)) {
+      for (const [id, feature, x, y] of batch.files) geo.run(feature, x, x, y, y, id);
+      for (const row of batch.cells) cell.run(...row);
+    }
   })();
   db.exec(statements.at(-1) ?? "");
   db.close();
@@ -81,6 +151,13 @@ const queries: Record<string, Record<string, unknown>> = {
   "directoryPrefix /projects/p42 (1%)": { directoryPrefix: "/projects/p42" },
   "labelsAny [l7] (5%)": { labelsAny: ["l7"] },
   "directoryPrefix + labelsAny (0.05%)": { directoryPrefix: "/projects/p42", labelsAny: ["l7"] },
+  "metadata {project: p42} (1%)": { metadata: { project: "p42" } },
+  "assetIdsAny [42] (0.1%)": { assetIdsAny: [42] },
+  "assetIdsAny [1..10] (1%)": { assetIdsAny: [1, 2, 3, 4, 5, 6, 7, 8, 9, 10] },
+  "dataSetIds [7] (2%)": { dataSetIds: [7] },
+  "dataSetIds [7, 8, 9] (6%)": { dataSetIds: [7, 8, 9] },
+  "geoIntersects 10° box (~0.02%)": { geoIntersects: { minLongitude: 10, minLatitude: 10, maxLongitude: 20, maxLatitude: 20 } },
+  "geoIntersects 90° box (~1.2%)": { geoIntersects: { minLongitude: 0, minLatitude: 0, maxLongitude: 90, maxLatitude: 90 } },
 };
 
 function percentile(sorted: number[], p: number): number {
@@ -111,6 +188,7 @@ async function benchProvider(provider: Provider): Promise<void> {
     console.log(`${provider}: seeded ${rows} files in ${((performance.now() - started) / 1000).toFixed(1)} s`);
     for (const totalCount of [false, true]) {
       for (const [name, filter] of Object.entries(queries)) {
+        if (only !== undefined && !only.some((part) => name.includes(part))) continue;
         const query = `query ($filter: FileFilter) { files(workspaceId: "default", first: 50, filter: $filter) {
           ${totalCount ? "totalCount" : ""} edges { cursor node { ${process.env.BENCH_FIELDS ?? "id name mimeType size status directory labels createdAt uploadedAt"} } }
           pageInfo { hasNextPage endCursor } } }`;

@@ -3,6 +3,7 @@ import { parseArgs } from "node:util";
 import {
   createApiKey,
   createWorkspace,
+  grantCategory,
   grantRole,
   listKeys,
   listMembers,
@@ -22,6 +23,7 @@ const usage = `usage: npm run admin -- <command>
   revoke-key <key>
   grant <workspace-slug> (--subject <sub> | --group <group>) --role ADMIN|WRITER|READER [--issuer <url>]
   revoke <workspace-slug> (--subject <sub> | --group <group>) [--issuer <url>]
+  grant-category <workspace-slug> <category> (--subject <sub> | --group <group> | --key-label <label>) [--issuer <url>]
   list-workspaces
   list-members <workspace-slug>
   list-keys <workspace-slug>
@@ -40,6 +42,7 @@ const { positionals, values } = parseArgs({
     subject: { type: "string" },
     group: { type: "string" },
     issuer: { type: "string" },
+    "key-label": { type: "string" },
   },
 });
 
@@ -56,7 +59,7 @@ function binding(defaultIssuer: string | undefined): OidcBinding {
   return values.subject !== undefined ? { issuer, subject: values.subject } : { issuer, group: values.group ?? "" };
 }
 
-const [command, argument] = positionals;
+const [command, argument, second] = positionals;
 const config = loadConfig();
 await migrate(config.databaseUrl);
 const db = createDb(config.databaseUrl);
@@ -74,13 +77,23 @@ try {
     console.log(`granted ${role()} in ${argument}`);
   } else if (command === "revoke" && argument) {
     console.log((await revokeRole(db, argument, binding(config.oidc?.issuer))) ? "revoked" : "no such member");
+  } else if (command === "grant-category" && argument && second) {
+    const category = Number(second);
+    if (!/^\d+$/.test(second) || !Number.isSafeInteger(category) || category < 1) throw new UsageError("<category> must be a whole number from 1");
+    const label = values["key-label"];
+    const granted = label === undefined ? binding(config.oidc?.issuer) : { keyLabel: label };
+    if (label !== undefined && (values.subject !== undefined || values.group !== undefined)) {
+      throw new UsageError("give exactly one of --subject, --group or --key-label");
+    }
+    const changed = await grantCategory(db, argument, category, granted);
+    console.log(`granted category ${category} in ${argument} (${changed} membership${changed === 1 ? "" : "s"})`);
   } else if (command === "list-workspaces") {
     for (const workspace of await listWorkspaces(db)) {
       console.log([workspace.slug, workspace.public ? "public" : "private", workspace.name].join("\t"));
     }
   } else if (command === "list-members" && argument) {
     for (const member of await listMembers(db, argument)) {
-      console.log([member.role, member.kind, member.subject ?? "", member.issuer ?? ""].join("\t"));
+      console.log([member.role, member.kind, member.subject ?? "", member.issuer ?? "", member.categories.join(",")].join("\t"));
     }
   } else if (command === "list-keys" && argument) {
     for (const key of await listKeys(db, argument)) {

@@ -2,13 +2,14 @@ import { randomUUID } from "node:crypto";
 import { availableParallelism } from "node:os";
 import type { IncomingMessage, ServerResponse } from "node:http";
 import type { Duplex } from "node:stream";
+import path from "node:path";
 import type { Logger } from "pino";
 import { Authenticator } from "./access/authenticate.js";
 import { ensureBootstrapKey } from "./access/bootstrap.js";
 import { RateLimits } from "./access/limits.js";
 import { OidcVerifier } from "./access/oidc.js";
 import type { Config } from "./config.js";
-import { createDb, type Db, providerOf } from "./db/client.js";
+import { createDb, type Db, providerOf, sqlitePath } from "./db/client.js";
 import { migrate } from "./db/migrate.js";
 import { connectRedis } from "./db/redis.js";
 import { FileEventBus } from "./events/bus.js";
@@ -18,7 +19,7 @@ import { PendingSweeper } from "./files/sweeper.js";
 import { corsHandler } from "./http/cors.js";
 import { graphqlMultipart, isMultipart } from "./http/graphql-multipart.js";
 import { probes } from "./http/health.js";
-import { sendJson } from "./http/json.js";
+import { sendError } from "./http/json.js";
 import { Metrics } from "./http/metrics.js";
 import { webRoutes } from "./http/web.js";
 import { localStorageRoutes } from "./http/local-storage.js";
@@ -34,6 +35,7 @@ import { type RequestScope, requestScope } from "./logger.js";
 import { createStorageDriver, type StorageOptions } from "./storage/index.js";
 import type { StorageDriver } from "./storage/driver.js";
 import { LocalStorage } from "./storage/local.js";
+import { startupStep } from "./startup.js";
 import { createGraphQL } from "./yoga.js";
 
 /**
@@ -68,19 +70,25 @@ export interface App {
    * closeAllConnections does not see upgraded sockets. Called when a shutdown starts.
    */
   closeWebSockets(): Promise<void>;
+  /** Expires pending uploads and reconciles the store with the rows (every instance runs one). */
+  sweeper: PendingSweeper;
   /** Stops background work and closes the database and the storage driver. */
   close(): Promise<void>;
 }
 
 /** Migrates the database, bootstraps access, and builds the HTTP handler for a configuration. */
 export async function createApp(config: Config, logger: Logger): Promise<App> {
-  const applied = await migrate(config.databaseUrl);
-  if (applied.length > 0) logger.info({ migrations: applied }, "database migrated");
   const metrics = new Metrics();
-  const db = createDb(config.databaseUrl, metrics);
-  if (config.bootstrapApiKey !== undefined) await ensureBootstrapKey(db, config.bootstrapApiKey);
-  const storage = await createStorageDriver(storageOptions(config));
-  const redis = config.redisUrl === undefined ? undefined : await connectRedis(config.redisUrl, logger);
+  const db = await startupStep("DATABASE_URL", describeDatabase(config.databaseUrl), async () => {
+    const applied = await migrate(config.databaseUrl);
+    if (applied.length > 0) logger.info({ migrations: applied }, "database migrated");
+    const opened = createDb(config.databaseUrl, metrics);
+    if (config.bootstrapApiKey !== undefined) await ensureBootstrapKey(opened, config.bootstrapApiKey);
+    return opened;
+  });
+  const storage = await startupStep(...describeStorage(config), () => createStorageDriver(storageOptions(config)));
+  const { redisUrl } = config;
+  const redis = redisUrl === undefined ? undefined : await startupStep("REDIS_URL", "cannot connect to Redis", () => connectRedis(redisUrl, logger));
   const events = new FileEventBus({ redis: redis && { client: redis, keyPrefix: config.redisKeyPrefix, logger } });
   // One core is left to the thread that parses bodies and writes files.
   const sha256 = new Sha256Workers({ threads: Math.min(4, availableParallelism() - 1) });
@@ -99,10 +107,11 @@ export async function createApp(config: Config, logger: Logger): Promise<App> {
     seesUploadBytes: storage instanceof LocalStorage,
     outboxWritten: () => webhookWorker.nudge(),
   });
-  // The local driver's signed URLs point at this server, which serves them.
+  // The local driver's signed URLs point at this server, which serves them while their upload is open.
   const storageRoutes =
     storage instanceof LocalStorage
       ? localStorageRoutes(storage, {
+          uploadOpen: (key, uploadId) => files.uploadOpen(key, uploadId),
           onError: (error) => logger.error({ err: error }, "storage request failed"),
           meter: (key, partNumber) => files.meterUpload(key, partNumber),
         })
@@ -123,7 +132,14 @@ export async function createApp(config: Config, logger: Logger): Promise<App> {
     maxFiles: MAX_FILES_PER_REQUEST,
     maxOperationsBytes: jsonBodyLimit(config.maxInlineBytes),
   });
-  const sweeper = new PendingSweeper({ db, storage, logger, events });
+  const sweeper = new PendingSweeper({
+    db,
+    provider: providerOf(config.databaseUrl),
+    storage,
+    logger,
+    events,
+    onMissingObjects: (count) => metrics.missingObjects(count),
+  });
   sweeper.start();
   webhookWorker.start();
   const gate = {
@@ -140,7 +156,14 @@ export async function createApp(config: Config, logger: Logger): Promise<App> {
     storageRoutes,
     cors: corsHandler(config.corsOrigins),
     web: await webRoutes(),
-    probes: probes(() => db.$queryRawUnsafe("SELECT 1"), logger),
+    probes: probes(
+      {
+        database: () => db.$queryRawUnsafe("SELECT 1"),
+        // A key no file has: the store answers "not there" when it is reachable and readable.
+        storage: () => storage.headObject("readyz-probe"),
+      },
+      logger,
+    ),
     metrics: {
       async serve(res) {
         res.writeHead(200, { "content-type": metrics.registry.contentType });
@@ -158,11 +181,12 @@ export async function createApp(config: Config, logger: Logger): Promise<App> {
       res.setHeader("x-request-id", requestId);
       const scope: RequestScope = { requestId };
       logRequest(logger, req, res, scope);
+      if (!isUpload(req)) requestScope.run(scope, () => limitRequestTime(req, res, config.requestTimeout * 1000));
       const serve = () =>
         requestScope.run(scope, () => {
           route(req, res).catch((error: unknown) => {
             logger.error({ err: error }, "request failed");
-            if (!res.headersSent) sendJson(res, 500, { error: { code: "INTERNAL_SERVER_ERROR", requestId } });
+            if (!res.headersSent) sendError(res, 500, "INTERNAL_SERVER_ERROR", "the request failed on the server");
             else res.destroy();
           });
         });
@@ -175,6 +199,7 @@ export async function createApp(config: Config, logger: Logger): Promise<App> {
     files,
     events,
     closeWebSockets: () => webSockets.close(),
+    sweeper,
     async close() {
       await webSockets.close();
       sweeper.stop();
@@ -186,6 +211,55 @@ export async function createApp(config: Config, logger: Logger): Promise<App> {
       await sha256.close();
     },
   };
+}
+
+/** What opening the database means, for a start-up failure: the file or the server, never the password. */
+function describeDatabase(url: string): string {
+  if (providerOf(url) === "sqlite") return `cannot open SQLite file ${sqlitePath(url)}`;
+  try {
+    const { hostname, port, pathname } = new URL(url);
+    return `cannot use PostgreSQL at ${hostname}:${port || "5432"}${pathname}`;
+  } catch {
+    return "cannot use PostgreSQL";
+  }
+}
+
+/** The variable that names the store, and what failed, for a start-up failure of the storage driver. */
+function describeStorage(config: Config): [string, string] {
+  const { storage } = config;
+  if (storage.driver === "local") return ["STORAGE_LOCAL_DIR", `cannot write to ${path.resolve(storage.dir)}`];
+  if (storage.driver === "s3") return ["S3_BUCKET", `cannot use S3 bucket ${storage.bucket}`];
+  return ["AZURE_CONTAINER", `cannot use Azure container ${storage.container}`];
+}
+
+/** Whether a request carries an upload's bytes: a signed PUT/POST, or a GraphQL multipart POST. */
+function isUpload(req: IncomingMessage): boolean {
+  const path = (req.url ?? "/").split("?", 1)[0] ?? "/";
+  return ((req.method === "PUT" || req.method === "POST") && path.startsWith("/uploads/")) || (path === "/graphql" && isMultipart(req));
+}
+
+/**
+ * Answers 408 and closes the connection when a request has not fully arrived within `ms` (Node's
+ * own requestTimeout is per server, and uploads must not have it): a client trickling a body
+ * cannot hold a socket and a parser without bound.
+ */
+function limitRequestTime(req: IncomingMessage, res: ServerResponse, ms: number): void {
+  if (req.complete) return;
+  const timer = setTimeout(() => {
+    if (req.complete) return;
+    if (res.headersSent) {
+      res.destroy();
+      return;
+    }
+    res.once("finish", () => req.socket.destroy());
+    res.setHeader("connection", "close");
+    sendError(res, 408, "REQUEST_TIMEOUT", `the request did not arrive within ${ms / 1000} seconds`);
+  }, ms);
+  timer.unref();
+  const stop = (): void => clearTimeout(timer);
+  req.once("end", stop);
+  req.once("close", stop);
+  res.once("close", stop);
 }
 
 /** The storage driver's options: the configured store, and for the local driver where its signed URLs live. */

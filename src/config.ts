@@ -73,6 +73,11 @@ export interface Config {
   /** Seconds a shutdown waits for requests in flight before cutting their connections. */
   shutdownTimeout: number;
   /**
+   * Seconds a client has to send a whole request (headers and body), on every route but uploads
+   * (signed PUT/POST, GraphQL multipart), which only the 5-minute idle cut bounds.
+   */
+  requestTimeout: number;
+  /**
    * Spans are exported (OTLP over HTTP) when OTEL_EXPORTER_OTLP_ENDPOINT is set, under
    * OTEL_SERVICE_NAME; the exporter reads the other OTEL_EXPORTER_OTLP_* variables itself.
    */
@@ -351,6 +356,7 @@ export function loadConfig(env: Env = process.env): Config {
     corsOrigins: list(env, "CORS_ORIGINS"),
     logLevel: env.LOG_LEVEL || "info",
     shutdownTimeout: integer(env, "SHUTDOWN_TIMEOUT", 30, 0),
+    requestTimeout: integer(env, "REQUEST_TIMEOUT", 60, 1),
     tracing:
       absoluteUrl(env, "OTEL_EXPORTER_OTLP_ENDPOINT", ["http:", "https:"]) === undefined
         ? undefined

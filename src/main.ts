@@ -1,6 +1,7 @@
 import { createServer } from "node:http";
 import { ConfigError, loadConfig } from "./config.js";
 import { createLogger } from "./logger.js";
+import { failureReason, StartupError } from "./startup.js";
 
 // The only module that listens: configuration → tracing → app → HTTP server → orderly shutdown.
 let config;
@@ -20,14 +21,26 @@ const stopTracing = config.tracing
   ? (await import("./telemetry/tracing.js")).startTracing(config.tracing)
   : async () => undefined;
 const { createApp } = await import("./app.js");
-const app = await createApp(config, logger);
+let app;
+try {
+  app = await createApp(config, logger);
+} catch (error) {
+  // One line naming the variable to fix (src/startup.ts); the cause in full at debug level.
+  logger.debug({ err: error }, "start-up failed");
+  console.error(`Start-up failed: ${error instanceof StartupError ? error.message : failureReason(error)}`);
+  await stopTracing();
+  process.exit(1);
+}
 // Sockets and request bodies buffer up to 1 MiB (Node's default is 16 KiB), so an upload's socket
 // is not paused and resumed for nearly every chunk while the body is parsed, hashed and written.
 const server = createServer({ highWaterMark: 1024 * 1024 }, app.handler);
 server.on("upgrade", app.upgrade);
 // Uploads may take long; only a connection idle for 5 minutes is cut (Node's default is never),
-// so a client that stalls mid-body does not hold its socket and temporary file forever.
+// so a client that stalls mid-body does not hold its socket and temporary file forever. Every
+// other request must arrive within REQUEST_TIMEOUT (the app's own timer, as Node's requestTimeout
+// cannot spare uploads), and the headers of any request within that too.
 server.requestTimeout = 0;
+server.headersTimeout = config.requestTimeout * 1000;
 server.timeout = 5 * 60 * 1000;
 server.listen(config.port, config.host, () => {
   const address = server.address();

@@ -1,5 +1,5 @@
 import { PothosValidationError } from "@pothos/core";
-import { GraphQLError, getOperationAST } from "graphql";
+import { type ExecutionResult, GraphQLError, getOperationAST } from "graphql";
 import { createYoga, type GraphQLParams, type Plugin, type YogaServerInstance } from "graphql-yoga";
 import { useOpenTelemetry } from "@envelop/opentelemetry";
 import { usePrometheus } from "@graphql-yoga/plugin-prometheus";
@@ -12,13 +12,15 @@ import type { Context } from "./context.js";
 import type { Db } from "./db/client.js";
 import type { FileEventFeed } from "./events/feed.js";
 import type { WebhookService } from "./events/webhooks.js";
-import { NotFoundError } from "./files/errors.js";
+import { NotFoundError, ValidationError } from "./files/errors.js";
+import { FolderService } from "./files/folders.js";
 import type { FileService } from "./files/service.js";
 import { type DocumentLimits, documentLimitPlugins } from "./graphql-limits.js";
 import { useCsrfPrevention } from "./http/csrf.js";
 import { MULTIPART_OPERATIONS } from "./http/graphql-multipart.js";
 import { requestScope } from "./logger.js";
 import { schema } from "./schema/index.js";
+import { StorageError } from "./storage/driver.js";
 
 export interface YogaOptions {
   db: Db;
@@ -60,6 +62,26 @@ const useMultipartOperations: Plugin<ServerContext> = {
   },
 };
 
+/** The error with the request's id added to its extensions. */
+function withRequestId(error: GraphQLError, requestId: string): GraphQLError {
+  const { nodes, source, positions, path, originalError, extensions } = error;
+  return new GraphQLError(error.message, { nodes, source, positions, path, originalError, extensions: { ...extensions, requestId } });
+}
+
+/**
+ * Every error of every answer carries the request's id in `extensions.requestId` (as every other
+ * endpoint's errors do, src/http/json.ts), so a client can quote it and an operator find the logs.
+ */
+const useRequestIdOnErrors: Plugin = {
+  onResultProcess({ result, setResult }) {
+    const requestId = requestScope.getStore()?.requestId;
+    if (requestId === undefined || Symbol.asyncIterator in result) return;
+    const tag = (one: ExecutionResult): ExecutionResult =>
+      one.errors === undefined ? one : { ...one, errors: one.errors.map((error) => withRequestId(error, requestId)) };
+    setResult(Array.isArray(result) ? result.map(tag) : tag(result as ExecutionResult));
+  },
+};
+
 /** Records each operation a request runs in its scope, for the access log. */
 const useOperationScope: Plugin = {
   onExecute({ args }) {
@@ -71,8 +93,8 @@ const useOperationScope: Plugin = {
 };
 
 /**
- * The GraphQL error a client sees for a failure of the gate's, or for input Pothos refused
- * (a malformed global ID…), or null when it is neither.
+ * The GraphQL error a client sees for a failure of the gate's, or for input Pothos or our checks
+ * refused (a malformed global ID, ill-formed text…), or null when it is none of these.
  */
 function clientError(error: unknown): GraphQLError | null {
   if (error instanceof PothosValidationError) {
@@ -80,6 +102,8 @@ function clientError(error: unknown): GraphQLError | null {
     const message = error.message.length > 200 ? `${error.message.slice(0, 200)}…` : error.message;
     return new GraphQLError(message, { extensions: { code: "BAD_USER_INPUT" } });
   }
+  // A field with no error union to carry it (src/schema/well-formed.ts checks every argument).
+  if (error instanceof ValidationError) return new GraphQLError(error.message, { extensions: { code: "BAD_USER_INPUT" } });
   if (error instanceof AuthenticationError) {
     return new GraphQLError(error.message, { extensions: { code: "UNAUTHENTICATED", http: { status: 401 } } });
   }
@@ -96,6 +120,7 @@ function clientError(error: unknown): GraphQLError | null {
 /** The GraphQL endpoint; built apart from the HTTP server so tests and scripts can use it alone. */
 export function createGraphQL(options: YogaOptions): GraphQLServer {
   const { db, files, events, webhooks, logger } = options;
+  const folders = new FolderService(db);
   // Errors maskError has dealt with (logged with the request id when unexpected): Yoga logs every
   // error whose masked form differs from it again, client mistakes included, which it skips.
   const masked = new WeakSet<object>();
@@ -113,6 +138,7 @@ export function createGraphQL(options: YogaOptions): GraphQLServer {
       useCsrfPrevention as Plugin<ServerContext>,
       useMultipartOperations,
       useOperationScope as Plugin<ServerContext>,
+      useRequestIdOnErrors as Plugin<ServerContext>,
       ...(documentLimitPlugins(options.limits) as Plugin<ServerContext>[]),
       // Operations by name and type, with their outcome and the time of each phase. HTTP timing
       // is the router's (http_request_duration_seconds); summaries and per-field work are off.
@@ -154,21 +180,27 @@ export function createGraphQL(options: YogaOptions): GraphQLServer {
       maskError(error, message) {
         if (typeof error === "object" && error !== null) masked.add(error);
         const original = error instanceof GraphQLError ? error.originalError : error;
+        const located = error instanceof GraphQLError ? error : undefined;
         const refused = clientError(original);
         if (refused !== null) {
-          const located = error instanceof GraphQLError ? error : undefined;
           return new GraphQLError(refused.message, { nodes: located?.nodes, path: located?.path, extensions: refused.extensions });
         }
         // Errors raised as GraphQLError (auth, bad input, the parser's) are meant for the client.
         if (error instanceof GraphQLError && (original == null || original instanceof GraphQLError)) return error;
-        const requestId = requestScope.getStore()?.requestId;
         logger.error({ err: original ?? error }, "unexpected error");
-        return new GraphQLError(message, { extensions: { code: "INTERNAL_SERVER_ERROR", requestId } });
+        // A fault the client cannot fix but should know of: say what it is, still as an internal error.
+        const full = original instanceof StorageError && original.code === "FULL";
+        return new GraphQLError(full ? "The storage is full: the file could not be stored. Try again later." : message, {
+          nodes: located?.nodes,
+          path: located?.path,
+          extensions: { code: "INTERNAL_SERVER_ERROR" },
+        });
       },
     },
     context: ({ caller, reauthenticate, credentialKey }): Context => ({
       db,
       files,
+      folders,
       caller,
       subscriber: { caller, reauthenticate, credentialKey },
       events,

@@ -90,7 +90,10 @@ describe("the gate", () => {
     });
     expect(response.status).toBe(403);
     expect(response.errors).toEqual([
-      expect.objectContaining({ message: "this needs the WRITER role in the workspace", extensions: { code: "FORBIDDEN", requiredRole: "WRITER" } }),
+      expect.objectContaining({
+        message: "this needs the WRITER role in the workspace",
+        extensions: { code: "FORBIDDEN", requiredRole: "WRITER", requestId: response.headers.get("x-request-id") },
+      }),
     ]);
   });
 });

@@ -31,9 +31,13 @@ describe("npm run admin", () => {
     expect(await admin("grant", "acme", "--group", "auditors", "--role", "READER")).toBe("granted READER in acme");
     // Granting again replaces the role.
     expect(await admin("grant", "acme", "--subject", "alice", "--role", "ADMIN")).toBe("granted ADMIN in acme");
+    expect(await admin("grant-category", "acme", "42", "--key-label", "ci")).toBe("granted category 42 in acme (1 membership)");
+    expect(await admin("grant-category", "acme", "7", "--subject", "alice")).toBe("granted category 7 in acme (1 membership)");
+    expect(await admin("grant-category", "acme", "3", "--subject", "alice")).toBe("granted category 3 in acme (1 membership)");
     expect((await admin("list-members", "acme")).split("\n")).toEqual([
-      "READER\tAPI_KEY\tci\t",
-      "ADMIN\tOIDC_SUBJECT\talice\thttps://id.example",
+      "READER\tAPI_KEY\tci\t\t42",
+      "ADMIN\tOIDC_SUBJECT\talice\thttps://id.example\t3,7",
+      // The output is trimmed: the last line's empty categories column goes with it.
       "READER\tOIDC_GROUP\tauditors\thttps://id.example",
     ]);
     expect(await admin("revoke", "acme", "--group", "auditors")).toBe("revoked");
@@ -47,6 +51,8 @@ describe("npm run admin", () => {
     for (const args of [
       ["grant", "acme", "--subject", "alice"],
       ["grant", "acme", "--subject", "alice", "--group", "g", "--role", "READER"],
+      ["grant-category", "acme", "x1", "--subject", "alice"],
+      ["grant-category", "acme", "5", "--subject", "alice", "--key-label", "ci"],
       ["no-such-command"],
     ]) {
       const failure = await run(node[0], [...node.slice(1), ...args], { env }).then(

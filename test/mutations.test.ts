@@ -131,7 +131,13 @@ describe("expiry of pending uploads", () => {
     await mkdir(path.dirname(abandoned), { recursive: true });
     await writeFile(abandoned, "half a file");
 
-    const sweeper = new PendingSweeper({ db: server.app.db, storage: server.app.storage, logger: pino({ level: "silent" }), events: server.app.events });
+    const sweeper = new PendingSweeper({
+      db: server.app.db,
+      provider: server.database.provider,
+      storage: server.app.storage,
+      logger: pino({ level: "silent" }),
+      events: server.app.events,
+    });
     expect(await sweeper.sweep(new Date())).toBe(0);
     expect(existsSync(abandoned)).toBe(true);
     expect(await sweeper.sweep(new Date(Date.now() + 61_000))).toBeGreaterThanOrEqual(1);

@@ -42,7 +42,7 @@ function expectRateLimited(response: { status: number; headers: Headers; errors?
   expect(response.status).toBe(429);
   const retryAfter = Number(response.headers.get("retry-after"));
   expect(Number.isInteger(retryAfter) && retryAfter >= 1 && retryAfter <= 60).toBe(true);
-  expect(response.errors?.[0]?.extensions).toEqual({ code: "RATE_LIMITED", retryAfter });
+  expect(response.errors?.[0]?.extensions).toEqual({ code: "RATE_LIMITED", retryAfter, requestId: response.headers.get("x-request-id") });
   return retryAfter;
 }
 

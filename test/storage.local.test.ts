@@ -31,6 +31,8 @@ async function startLocalStorage(): Promise<LocalFixture> {
   const baseUrl = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
   const storage = new LocalStorage({ dir, publicUrl: baseUrl, signingSecret: "test-secret" });
   routes = localStorageRoutes(storage, {
+    // No file domain here: every upload is open (the app's answer is tested end to end in signed-urls.test.ts).
+    uploadOpen: async () => true,
     onError: (error) => {
       throw error;
     },

@@ -1,9 +1,10 @@
 import { randomBytes } from "node:crypto";
 import { readdir } from "node:fs/promises";
+import os from "node:os";
 import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createFileMutation, sha256, type MutationResult } from "./helpers/files.js";
-import { createFileWithUpload, postMultipart, startPartialUpload } from "./helpers/multipart.js";
+import { createFileWithUpload, multipartForm, postMultipart, startPartialUpload } from "./helpers/multipart.js";
 import { apiKey, startServer, type TestServer } from "./helpers/server.js";
 
 const MiB = 1024 * 1024;
@@ -93,6 +94,65 @@ describe("GraphQL multipart uploads", () => {
     expect(await server.app.db.file.count()).toBe(before);
   });
 
+  it("answers all of 90 concurrent multipart requests without a CSRF header with the 400 (none sees a reset)", async () => {
+    const before = await server.app.db.file.count();
+    const operations = { query: createFileMutation, variables: { input: { workspaceId: "default", name: "csrf.txt", file: null } } };
+    // 63 KiB each: under the 64 KiB drained before the refusal.
+    const results = await Promise.allSettled(
+      Array.from({ length: 90 }, () =>
+        postMultipart(server, operations, [{ paths: ["variables.input.file"], body: randomBytes(63 * 1024) }], {}),
+      ),
+    );
+    expect(results.filter((result) => result.status === "rejected")).toEqual([]);
+    expect(results.map((result) => (result.status === "fulfilled" ? result.value.status : 0))).toEqual(Array(90).fill(400));
+    expect(await server.app.db.file.count()).toBe(before);
+  });
+
+  it("answers the CSRF 400 to a client still sending its small body", async () => {
+    const form = new Response(
+      multipartForm({ query: createFileMutation, variables: { input: { workspaceId: "default", name: "slow.txt", file: null } } }, [
+        { paths: ["variables.input.file"], body: randomBytes(60 * 1024) },
+      ]),
+    );
+    const bytes = Buffer.from(await form.arrayBuffer());
+    const body = new ReadableStream<Uint8Array>({
+      async start(controller) {
+        // Trickled after the headers, so the server decides while the body is still coming.
+        for (let offset = 0; offset < bytes.length; offset += 8192) {
+          await new Promise((resolve) => setTimeout(resolve, 20));
+          controller.enqueue(bytes.subarray(offset, offset + 8192));
+        }
+        controller.close();
+      },
+    });
+    const response = await fetch(`${server.url}/graphql`, {
+      method: "POST",
+      headers: { authorization: `Bearer ${apiKey}`, "content-type": form.headers.get("content-type")! },
+      body,
+      duplex: "half",
+    } as RequestInit);
+    expect(response.status).toBe(400);
+    expect(((await response.json()) as { errors: { extensions: { code: string } }[] }).errors[0]?.extensions.code).toBe("CSRF_HEADER_REQUIRED");
+  });
+
+  it("closes the connection after the CSRF 400 when the body is over 64 KiB, without reading it", async () => {
+    const response = await fetch(`${server.url}/graphql`, {
+      method: "POST",
+      headers: { authorization: `Bearer ${apiKey}`, "content-type": "multipart/form-data; boundary=x", "content-length": String(10 * MiB) },
+      // Only the head of the declared body is ever sent: the answer must not wait for the rest.
+      body: new ReadableStream({
+        start(controller) {
+          controller.enqueue(Buffer.from("--x\r\n"));
+        },
+      }),
+      duplex: "half",
+    } as RequestInit).catch((error: unknown) => error as Error);
+    if (response instanceof Response) {
+      expect(response.status).toBe(400);
+      expect(response.headers.get("connection")).toBe("close");
+    }
+  });
+
   it("accepts apollo-require-preflight as the CSRF header", async () => {
     const { status } = await postMultipart(
       server,
@@ -149,6 +209,63 @@ describe("GraphQL multipart uploads", () => {
     expect(await server.app.db.file.count({ where: { name: "aborted.bin" } })).toBe(0);
   });
 });
+
+describe("multipart files in any order", () => {
+  const twoFiles = `mutation ($a: CreateFileInput!, $b: CreateFileInput!) {
+    a: createFile(input: $a) { __typename ... on CreateFilePayload { file { checksumSha256 status } } }
+    b: createFile(input: $b) { __typename ... on CreateFilePayload { file { checksumSha256 status } } }
+  }`;
+  const variables = { a: { workspaceId: "default", name: "a.bin", file: null }, b: { workspaceId: "default", name: "b.bin", file: null } };
+  type Files = { data: Record<string, { file: { checksumSha256: string; status: string } }> };
+
+  it("stores two 5 MiB files sent in the opposite order to their mutations, and leaves no spooled file", async () => {
+    const spooledBefore = await spooled();
+    const first = randomBytes(5 * MiB);
+    const second = randomBytes(5 * MiB);
+    const started = Date.now();
+    const { status, body } = await postMultipart(server, { query: twoFiles, variables }, [
+      { paths: ["variables.b.file"], body: second },
+      { paths: ["variables.a.file"], body: first },
+    ]);
+    expect(status).toBe(200);
+    const data = (body as Files).data;
+    expect(data.a?.file).toMatchObject({ checksumSha256: sha256(first), status: "UPLOADED" });
+    expect(data.b?.file).toMatchObject({ checksumSha256: sha256(second), status: "UPLOADED" });
+    expect(Date.now() - started).toBeLessThan(30_000);
+    expect(await spooled()).toEqual(spooledBefore);
+  });
+
+  it("skips a part no operation uses when it comes before a used one", async () => {
+    const used = randomBytes(1 * MiB);
+    const query = `mutation ($a: CreateFileInput!) { a: createFile(input: $a) { __typename ... on CreateFilePayload { file { checksumSha256 status } } } }`;
+    const { status, body } = await postMultipart(server, { query, variables: { a: variables.a, unused: null } }, [
+      { paths: ["variables.unused"], body: randomBytes(2 * MiB) },
+      { paths: ["variables.a.file"], body: used },
+    ]);
+    expect(status).toBe(200);
+    expect((body as Files).data.a?.file).toMatchObject({ checksumSha256: sha256(used), status: "UPLOADED" });
+  });
+
+  it("refuses a spooled part over MAX_SINGLE_UPLOAD_BYTES with PayloadTooLargeError", async () => {
+    const small = await startServer({ MAX_SINGLE_UPLOAD_BYTES: String(1 * MiB) });
+    try {
+      const { body } = await postMultipart(small, { query: twoFiles, variables }, [
+        { paths: ["variables.b.file"], body: randomBytes(2 * MiB) },
+        { paths: ["variables.a.file"], body: randomBytes(1000) },
+      ]);
+      const data = (body as { data: Record<string, { __typename: string }> }).data;
+      expect(data.a?.__typename).toBe("CreateFilePayload");
+      expect(data.b?.__typename).toBe("PayloadTooLargeError");
+    } finally {
+      await small.close();
+    }
+  });
+});
+
+/** Spool files of the multipart layer in the temporary directory. */
+async function spooled(): Promise<string[]> {
+  return (await readdir(os.tmpdir())).filter((name) => name.startsWith("graphql-files-spool-"));
+}
 
 describe("multipart requests that name a missing file", () => {
   it("answers with a ValidationError on file and keeps no row", async () => {

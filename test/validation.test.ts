@@ -105,7 +105,8 @@ describe("createFile validation (DESIGN.md limits)", () => {
   });
 
   it("refuses NUL inside a metadata value, which PostgreSQL cannot store", async () => {
-    expect(await fieldErrorPaths({ metadata: { k: { note: "a\u0000b" } } })).toEqual(["input.metadata.k"]);
+    // The check every argument passes (src/schema/well-formed.ts) names the string itself.
+    expect(await fieldErrorPaths({ metadata: { k: { note: "a\u0000b" } } })).toEqual(["input.metadata.k.note"]);
   });
 
   it("accepts 10 labels and rejects 11", async () => {

@@ -74,23 +74,53 @@ export async function revokeRole(db: Db, workspaceSlug: string, binding: OidcBin
   return removed.count > 0;
 }
 
+/** Who a security category is granted to: an OIDC subject or group, or the API keys with a label. */
+export type CategoryBinding = OidcBinding | { keyLabel: string };
+
+/**
+ * Adds a security category to the memberships a binding has in a workspace (every key with the
+ * label, for `keyLabel`); returns how many memberships changed. The binding must be a member.
+ */
+export async function grantCategory(db: Db, workspaceSlug: string, category: number, binding: CategoryBinding): Promise<number> {
+  if (!Number.isSafeInteger(category) || category < 1) throw new Error("a category is a whole number from 1 to 2^53-1");
+  const id = await workspaceId(db, workspaceSlug);
+  const principal = "keyLabel" in binding ? { kind: principalKinds.apiKey, subject: binding.keyLabel } : principalOf(binding);
+  const memberships = await db.membership.findMany({ where: { workspaceId: id, principal }, select: { principalId: true, categories: true } });
+  if (memberships.length === 0) throw new Error(`no such member of "${workspaceSlug}": grant it a role first`);
+  for (const membership of memberships) {
+    const categories = JSON.parse(membership.categories) as number[];
+    if (categories.includes(category)) continue;
+    await db.membership.update({
+      where: { principalId_workspaceId: { principalId: membership.principalId, workspaceId: id } },
+      data: { categories: JSON.stringify([...categories, category].sort((a, b) => a - b)) },
+    });
+  }
+  return memberships.length;
+}
+
 export async function listWorkspaces(db: Db): Promise<{ slug: string; name: string; public: boolean }[]> {
   return db.workspace.findMany({ select: { slug: true, name: true, public: true }, orderBy: { slug: "asc" } });
 }
 
-/** Who holds a role in a workspace: keys (by label), OIDC subjects and groups. */
+/** Who holds a role in a workspace: keys (by label), OIDC subjects and groups, with their security categories. */
 export async function listMembers(
   db: Db,
   workspaceSlug: string,
-): Promise<{ kind: string; issuer: string | null; subject: string | null; role: string }[]> {
+): Promise<{ kind: string; issuer: string | null; subject: string | null; role: string; categories: number[] }[]> {
   const id = await workspaceId(db, workspaceSlug);
   const members = await db.membership.findMany({
     where: { workspaceId: id },
-    select: { role: true, principal: { select: { kind: true, issuer: true, subject: true, createdAt: true } } },
+    select: { role: true, categories: true, principal: { select: { kind: true, issuer: true, subject: true, createdAt: true } } },
   });
   return members
     .sort((a, b) => a.principal.createdAt.getTime() - b.principal.createdAt.getTime())
-    .map(({ role, principal }) => ({ kind: principal.kind, issuer: principal.issuer, subject: principal.subject, role }));
+    .map(({ role, categories, principal }) => ({
+      kind: principal.kind,
+      issuer: principal.issuer,
+      subject: principal.subject,
+      role,
+      categories: JSON.parse(categories) as number[],
+    }));
 }
 
 /** The API keys with a role in a workspace (never the keys themselves: only their ids and labels). */

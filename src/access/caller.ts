@@ -23,6 +23,8 @@ export interface Grant {
   /** Whether the workspace is public (anyone may read it). */
   public: boolean;
   role: Role;
+  /** The security categories the binding holds in the workspace. */
+  categories: readonly number[];
 }
 
 /**
@@ -39,11 +41,13 @@ export class Caller {
     grants: readonly Grant[],
   ) {
     // A principal may hold a workspace through several bindings (its subject and its groups):
-    // the highest role counts.
+    // the highest role counts, and the categories of every binding.
     const byWorkspace = new Map<string, Grant>();
     for (const grant of grants) {
       const held = byWorkspace.get(grant.workspaceId);
-      if (held === undefined || !includesRole(held.role, grant.role)) byWorkspace.set(grant.workspaceId, grant);
+      const categories = [...new Set([...(held?.categories ?? []), ...grant.categories])];
+      const role = held === undefined || !includesRole(held.role, grant.role) ? grant.role : held.role;
+      byWorkspace.set(grant.workspaceId, { ...grant, role, categories });
     }
     this.grants = byWorkspace;
   }
@@ -71,6 +75,11 @@ export class Caller {
   /** The caller's role in a workspace, if a member. */
   roleIn(workspaceId: string): Role | undefined {
     return this.grants.get(workspaceId)?.role;
+  }
+
+  /** The security categories the caller holds in a workspace (none outside its memberships). */
+  categoriesIn(workspaceId: string): readonly number[] {
+    return this.grants.get(workspaceId)?.categories ?? [];
   }
 
   /** The caller's grant in the workspace `ref` names, by internal id or slug. */

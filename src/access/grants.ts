@@ -20,21 +20,30 @@ interface GrantRow {
   slug: string | null;
   public: unknown;
   role: string | null;
+  categories: string | null;
 }
 
 function toGrants(rows: readonly GrantRow[]): Grant[] {
-  return rows.flatMap(({ workspaceId, slug, role, public: isPublic }) =>
+  return rows.flatMap(({ workspaceId, slug, role, public: isPublic, categories }) =>
     workspaceId === null || slug === null || role === null
       ? []
-      : // SQLite answers booleans as 0/1 (a bigint through the adapter), PostgreSQL as booleans.
-        [{ workspaceId, slug, role: role as Role, public: isPublic === true || Number(isPublic) === 1 }],
+      : [
+          {
+            workspaceId,
+            slug,
+            role: role as Role,
+            // SQLite answers booleans as 0/1 (a bigint through the adapter), PostgreSQL as booleans.
+            public: isPublic === true || Number(isPublic) === 1,
+            categories: JSON.parse(categories ?? "[]") as number[],
+          },
+        ],
   );
 }
 
 /** The principal and grants of an API key, or null when the key is unknown or revoked. */
 export async function apiKeyGrants(db: Db, key: string): Promise<{ principalId: string; grants: Grant[] } | null> {
   const rows = await db.$queryRaw<(GrantRow & { principalId: string })[]>`
-    SELECT k."principalId", m."workspaceId", w."slug", w."public", m."role"
+    SELECT k."principalId", m."workspaceId", w."slug", w."public", m."role", m."categories"
     FROM "ApiKey" k
     LEFT JOIN "Membership" m ON m."principalId" = k."principalId"
     LEFT JOIN "Workspace" w ON w."id" = m."workspaceId"
@@ -50,7 +59,7 @@ export async function oidcGrants(db: Db, issuer: string, subject: string, groups
       ? Prisma.empty
       : Prisma.sql` OR (p."kind" = ${principalKinds.oidcGroup} AND p."subject" IN (${Prisma.join(groups)}))`;
   const rows = await db.$queryRaw<GrantRow[]>`
-    SELECT m."workspaceId", w."slug", w."public", m."role"
+    SELECT m."workspaceId", w."slug", w."public", m."role", m."categories"
     FROM "Principal" p
     JOIN "Membership" m ON m."principalId" = p."id"
     JOIN "Workspace" w ON w."id" = m."workspaceId"

@@ -11,6 +11,8 @@ const requiredRoles = {
   "upload:complete": "WRITER",
   "upload:abort": "WRITER",
   "webhook:manage": "ADMIN",
+  "folder:create": "WRITER",
+  "folder:delete": "WRITER",
 } as const satisfies Record<string, Role>;
 
 export type Action = keyof typeof requiredRoles;

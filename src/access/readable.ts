@@ -16,12 +16,26 @@ export function readableWorkspaces(caller: Caller): Prisma.WorkspaceWhereInput {
  * content, `pendingForId` set) is part of its file, never a file of its own.
  */
 export function readableFiles(caller: Caller): Prisma.FileWhereInput {
-  return { pendingForId: null, OR: [{ workspaceId: { in: caller.memberWorkspaceIds } }, { workspace: { is: { public: true } } }] };
+  return {
+    pendingForId: null,
+    OR: [
+      ...caller.memberWorkspaceIds.map((workspaceId) => ({ workspaceId, ...holdsCategories(caller.categoriesIn(workspaceId)) })),
+      { workspace: { is: { public: true } }, ...holdsCategories([]) },
+    ],
+  };
 }
 
 /** The files a caller can read in a workspace it can read (found by `findReadableWorkspace`). */
-export function readableFilesIn(_caller: Caller, workspace: WorkspaceAccess): Prisma.FileWhereInput {
-  return { workspaceId: workspace.id, pendingForId: null };
+export function readableFilesIn(caller: Caller, workspace: WorkspaceAccess): Prisma.FileWhereInput {
+  return { workspaceId: workspace.id, pendingForId: null, ...holdsCategories(caller.categoriesIn(workspace.id)) };
+}
+
+/**
+ * Files whose security categories are all among `held`: no category of the file outside them
+ * (an anti-join on FileCategory's primary key, which files without categories pass at once).
+ */
+function holdsCategories(held: readonly number[]): Prisma.FileWhereInput {
+  return { categories: { none: held.length === 0 ? {} : { category: { notIn: held.map(BigInt) } } } };
 }
 
 /**
@@ -47,4 +61,15 @@ export async function findReadableWorkspace(
  */
 export function workspaceOfReadable(caller: Caller, file: { workspaceId: string }): WorkspaceAccess {
   return { id: file.workspaceId, public: caller.grantFor(file.workspaceId)?.public ?? true };
+}
+
+/**
+ * Whether the caller may read a file it already has in hand (a live event's snapshot), in a
+ * workspace it can read: the same rule as `readableFilesIn`, in memory: not an overwrite's hidden
+ * pending upload, and every security category of the file held.
+ */
+export function canReadFileInHand(caller: Caller, file: { workspaceId: string; pendingForId: string | null; securityCategories: string }): boolean {
+  if (file.pendingForId !== null) return false;
+  const held = caller.categoriesIn(file.workspaceId);
+  return (JSON.parse(file.securityCategories) as number[]).every((category) => held.includes(category));
 }

@@ -16,7 +16,7 @@ export type Db = PrismaClient;
  * Prisma's query and row types, named once here so the rest of the code names no provider
  * (both providers' clients share them, as `Db` explains).
  */
-export type { File, FileLabel, FileVersion } from "./generated/sqlite/client.js";
+export type { File, FileLabel, FileVersion, Folder } from "./generated/sqlite/client.js";
 export { Prisma } from "./generated/sqlite/client.js";
 export type Provider = "sqlite" | "postgresql";
 

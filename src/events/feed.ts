@@ -1,6 +1,6 @@
 import { Repeater } from "graphql-yoga";
 import type { Caller } from "../access/caller.js";
-import { findReadableWorkspace, readableFiles } from "../access/readable.js";
+import { canReadFileInHand, findReadableWorkspace, readableFiles } from "../access/readable.js";
 import type { Db } from "../db/client.js";
 import { NotFoundError } from "../files/errors.js";
 import type { FileEventBus } from "./bus.js";
@@ -65,8 +65,8 @@ export class FileEventFeed {
     const guard = this.guard(subscriber, workspace.id);
     return this.deliver(workspace.id, async (event, push) => {
       if (!matches(filter, event)) return;
-      await guard();
-      await push(event);
+      const caller = await guard();
+      if (canReadFileInHand(caller, event.file)) await push(event);
     });
   }
 
@@ -86,7 +86,7 @@ export class FileEventFeed {
         if (event.file.id !== file.id) return;
         const final = uploadEnds[event.type] === true || (event.type === "FAILED" && event.file.status === "FAILED");
         if (event.type !== "PROGRESS" && !final && event.type !== "FAILED") return;
-        await guard();
+        if (!canReadFileInHand(await guard(), event.file)) return;
         const upload = event.upload;
         await push({
           fileId: file.id,
@@ -138,16 +138,20 @@ export class FileEventFeed {
 
   /**
    * The check before a delivery: the subscriber's credentials still hold and it can still read
-   * the workspace. Checked at most once per `recheckMs`; throws the gate's error, or NotFoundError.
+   * the workspace. Checked at most once per `recheckMs`; resolves with the caller as last checked
+   * (for the file's own rule, `canReadFileInHand`), or throws the gate's error, or NotFoundError.
    */
-  private guard(subscriber: Subscriber, workspaceId: string): () => Promise<void> {
+  private guard(subscriber: Subscriber, workspaceId: string): () => Promise<Caller> {
     let checkedAt = Date.now();
+    let latest = subscriber.caller;
     return async () => {
-      if (Date.now() - checkedAt < this.options.recheckMs) return;
+      if (Date.now() - checkedAt < this.options.recheckMs) return latest;
       const caller = await this.current(subscriber);
       const workspace = await findReadableWorkspace(this.options.db, caller, workspaceId);
       if (workspace === null) throw new NotFoundError("the workspace can no longer be read");
       checkedAt = Date.now();
+      latest = caller;
+      return caller;
     };
   }
 

@@ -1,10 +1,11 @@
 import type { Db, Prisma } from "../db/client.js";
-import { ValidationError } from "./errors.js";
+import { type FieldError, ValidationError } from "./errors.js";
 import { type BoundingBox, boxErrors, queryCells, splitAtAntimeridian } from "./geo.js";
 import { metadataRows } from "./metadata.js";
 import { searchForm, withLabels } from "./records.js";
 import { metadataErrors } from "./validation.js";
 import type { FileRecord, FileScope, FileStatus } from "./types.js";
+import { MAX_DIRECTORY, MAX_EXTERNAL_ID, MAX_LABEL, MAX_LABELS, MAX_MIME_TYPE, MAX_NAME_LENGTH_CEILING, MAX_SCOPE_ID, textProblem } from "./validation.js";
 
 export interface FileFilter {
   status?: FileStatus | null;
@@ -63,6 +64,42 @@ const maxPageSize = 1000;
 /** Files in a page when neither `first` nor `last` is given. */
 export const defaultPageSize = 100;
 
+/**
+ * Most labels `labelsAny` may name, and `labelsAll`: a file holds at most 10 labels, so more
+ * could match nothing (and each is a condition PostgreSQL's planner pays for).
+ */
+export const maxFilterLabels = { labelsAny: 100, labelsAll: MAX_LABELS } as const;
+
+/**
+ * Bounds on a filter's values: a list of labels is bounded (each one is a condition of the
+ * query), and no string is longer than the field it is compared with can be.
+ */
+function filterErrors(filter: FileFilter): FieldError[] {
+  const errors: FieldError[] = [];
+  const strings = {
+    directory: MAX_DIRECTORY,
+    directoryPrefix: MAX_DIRECTORY,
+    mimeType: MAX_MIME_TYPE,
+    externalIdPrefix: MAX_EXTERNAL_ID,
+    nameContains: MAX_NAME_LENGTH_CEILING,
+    entityId: MAX_SCOPE_ID,
+    sessionId: MAX_SCOPE_ID,
+  } as const;
+  for (const [field, max] of Object.entries(strings) as [keyof typeof strings, number][]) {
+    const value = filter[field];
+    if (value != null && [...value].length > max) errors.push({ path: ["filter", field], message: `must be at most ${max} characters` });
+  }
+  for (const field of ["labelsAny", "labelsAll"] as const) {
+    const labels = filter[field] ?? [];
+    if (labels.length > maxFilterLabels[field]) {
+      errors.push({ path: ["filter", field], message: `must have at most ${maxFilterLabels[field]} labels` });
+    } else if (labels.some((label) => [...label].length > MAX_LABEL)) {
+      errors.push({ path: ["filter", field], message: `labels must be at most ${MAX_LABEL} characters` });
+    }
+  }
+  return errors;
+}
+
 /** The directory a `directoryPrefix` names, trailing slashes removed ("" for the root), if any. */
 function directoryPrefix(filter: FileFilter | null | undefined): string | undefined {
   return filter?.directoryPrefix?.replace(/\/+$/, "");
@@ -84,7 +121,7 @@ function filterWhere(readable: Prisma.FileWhereInput, filter: FileFilter | null 
     and.push(type.endsWith("/*") ? { mimeType: startsWith(type.slice(0, -1)) } : { mimeType: type });
   }
   if (filter.labelsAny?.length) and.push({ labels: { some: { label: { in: filter.labelsAny } } } });
-  for (const label of filter.labelsAll ?? []) and.push({ labels: { some: { label } } });
+  for (const label of new Set(filter.labelsAll)) and.push({ labels: { some: { label } } });
   if (filter.externalIdPrefix != null) and.push({ externalId: startsWith(filter.externalIdPrefix) });
   if (filter.nameContains != null) and.push({ nameSearch: { contains: searchForm(filter.nameContains) } });
   if (filter.createdAfter) and.push({ createdAt: { gt: filter.createdAfter } });
@@ -177,15 +214,34 @@ function encodeCursor(field: FileOrderField, file: FileRecord): string {
   return Buffer.from(JSON.stringify([field, value, file.id])).toString("base64url");
 }
 
+/** Whether `value` is a sort value `field` can hold: what encodeCursor writes for it. */
+function sortValueOf(field: FileOrderField, value: unknown): value is SortValue {
+  switch (field) {
+    case "CREATED_AT":
+      return typeof value === "string" && !Number.isNaN(Date.parse(value));
+    case "UPLOADED_AT":
+      return value === null || (typeof value === "string" && !Number.isNaN(Date.parse(value)));
+    case "SIZE":
+      return value === null || (Number.isSafeInteger(value) && (value as number) >= 0);
+    case "NAME":
+      return typeof value === "string" && textProblem(value) === undefined;
+  }
+}
+
+/** Longest cursor accepted: one holds a name of 255 characters (up to 4 bytes each), an id and a field, base64. */
+const maxCursorLength = 2048;
+
 function decodeCursor(field: FileOrderField, cursor: string, argument: string): { value: SortValue; id: string } {
-  try {
-    const parsed: unknown = JSON.parse(Buffer.from(cursor, "base64url").toString("utf8"));
-    if (Array.isArray(parsed) && parsed.length === 3 && parsed[0] === field && typeof parsed[2] === "string") {
-      const value: unknown = parsed[1];
-      if (value === null || typeof value === "string" || typeof value === "number") return { value, id: parsed[2] };
+  if (cursor.length <= maxCursorLength) {
+    try {
+      const parsed: unknown = JSON.parse(Buffer.from(cursor, "base64url").toString("utf8"));
+      if (Array.isArray(parsed) && parsed.length === 3 && parsed[0] === field && sortValueOf(field, parsed[1])) {
+        const id: unknown = parsed[2];
+        if (typeof id === "string" && id.length <= maxCursorLength && textProblem(id) === undefined) return { value: parsed[1], id };
+      }
+    } catch {
+      // fall through to the error below
     }
-  } catch {
-    // fall through to the error below
   }
   throw ValidationError.field([argument], "is not a cursor of this listing (was the order changed?)");
 }
@@ -270,6 +326,8 @@ export async function listFiles(
     }
   }
   if (page.first != null && page.last != null) throw ValidationError.field(["last"], "cannot be combined with first");
+  const badFilter = filter == null ? [] : filterErrors(filter);
+  if (badFilter.length > 0) throw new ValidationError(badFilter);
   const backward = page.last != null || (page.before != null && page.first == null);
   const take = (backward ? page.last : page.first) ?? defaultPageSize;
   const cursorText = backward ? page.before : page.after;

@@ -6,7 +6,7 @@
  */
 import { randomUUID } from "node:crypto";
 import type { Prisma } from "../db/client.js";
-import { ancestorRows, assetRows, boxOf, buildFileData, geoCellRows, labelRows, withLabels } from "./records.js";
+import { ancestorRows, assetRows, boxOf, buildFileData, categoryRows, geoCellRows, labelRows, withLabels } from "./records.js";
 import { metadataRows } from "./metadata.js";
 import type { VerifiedBytes } from "./settle.js";
 import type { FileRecord, UploadMethod } from "./types.js";
@@ -22,6 +22,7 @@ type ChildColumns = {
   directory?: string | null;
   metadata?: string;
   assetIds?: string;
+  securityCategories?: string;
   geoLocation?: string | null;
 } & Parameters<typeof boxOf>[0];
 
@@ -76,6 +77,10 @@ export async function replaceChildren(
   if (data.assetIds !== undefined) {
     await tx.fileAsset.deleteMany({ where: { fileId } });
     await tx.fileAsset.createMany({ data: withFile(assetRows(file.workspaceId, JSON.parse(data.assetIds))) });
+  }
+  if (data.securityCategories !== undefined) {
+    await tx.fileCategory.deleteMany({ where: { fileId } });
+    await tx.fileCategory.createMany({ data: withFile(categoryRows(file.workspaceId, JSON.parse(data.securityCategories))) });
   }
   if (data.geoLocation !== undefined) {
     await tx.fileGeoCell.deleteMany({ where: { fileId } });

@@ -18,6 +18,7 @@ export function buildFileData(fields: FileFields) {
     metadata: fields.metadata == null ? undefined : JSON.stringify(fields.metadata),
     assetIds: fields.assetIds == null ? undefined : JSON.stringify(fields.assetIds),
     dataSetId: fields.dataSetId == null ? undefined : BigInt(fields.dataSetId),
+    securityCategories: fields.securityCategories == null ? undefined : JSON.stringify(fields.securityCategories),
     ...geoColumns(fields.geoLocation),
     scope: fields.scope ?? undefined,
     entityId: fields.entityId ?? undefined,
@@ -64,6 +65,11 @@ export function boxOf(row: {
   const { geoMinLongitude, geoMinLatitude, geoMaxLongitude, geoMaxLatitude } = row;
   if (geoMinLongitude == null || geoMinLatitude == null || geoMaxLongitude == null || geoMaxLatitude == null) return null;
   return { minLongitude: geoMinLongitude, minLatitude: geoMinLatitude, maxLongitude: geoMaxLongitude, maxLatitude: geoMaxLatitude };
+}
+
+/** FileCategory rows (without fileId). */
+export function categoryRows(workspaceId: string, categories: unknown): { workspaceId: string; category: bigint }[] {
+  return Array.isArray(categories) ? categories.map((category) => ({ workspaceId, category: BigInt(category as number) })) : [];
 }
 
 /** FileAsset rows (without fileId). */
@@ -123,6 +129,8 @@ export type FileChildren = Parameters<typeof boxOf>[0] & {
   metadata?: string;
   /** JSON text, as in the row. */
   assetIds?: string;
+  /** JSON text, as in the row. */
+  securityCategories?: string;
 };
 
 /**
@@ -136,7 +144,9 @@ export function newFileChildren(workspaceId: string, children: FileChildren, cre
   const entries = metadataRows(workspaceId, metadata === undefined ? undefined : JSON.parse(metadata));
   const assets = assetRows(workspaceId, assetIds === undefined ? undefined : JSON.parse(assetIds));
   const cells = geoCellRows(workspaceId, box);
+  const categories = categoryRows(workspaceId, children.securityCategories === undefined ? undefined : JSON.parse(children.securityCategories));
   return {
+    ...(categories.length > 0 ? { categories: { create: categories } } : {}),
     ...(assets.length > 0 ? { assets: { create: assets } } : {}),
     ...(cells.length > 0 ? { geoCells: { create: cells } } : {}),
     ...(labels.length > 0 ? { labels: { create: labels.map((label) => ({ workspaceId, label })) } } : {}),

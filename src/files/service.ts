@@ -1,7 +1,7 @@
 import { randomUUID } from "node:crypto";
 import contentDisposition from "content-disposition";
 import type { Caller } from "../access/caller.js";
-import { type Action, authorize, can } from "../access/policy.js";
+import { type Action, authorize, can, type WorkspaceAccess } from "../access/policy.js";
 import { findReadableWorkspace, readableFiles, readableFilesIn, workspaceOfReadable } from "../access/readable.js";
 import type { Db, FileVersion, Prisma } from "../db/client.js";
 import { isUniqueViolation, prismaErrorCode } from "../db/errors.js";
@@ -17,6 +17,7 @@ import {
 } from "./errors.js";
 import { chooseSource, drainUnread, ingestError, openBytes, sourceLimit, storeInspected, type ByteSource } from "./ingest.js";
 import { mustDownloadAsAttachment } from "./inspect.js";
+import { fileIdOfKey, storageKeyOf } from "./keys.js";
 import { type FileFilter, type FileOrder, type FilePage, listFiles, type PageRequest } from "./listing.js";
 import { type FileUpdate, type NewContent, overwrittenFields, type ReleasedBytes, swapContent, updateFileIn } from "./overwrite.js";
 import { joinParts, multipartTarget } from "./multipart.js";
@@ -78,6 +79,8 @@ interface FileDraft {
   labelsGiven: string[] | undefined;
   /** Whether an existing file with the externalId is to be overwritten rather than refused. */
   overwrite: boolean;
+  /** The read filter of the caller in the workspace: an overwritten file must pass it. */
+  readable: Prisma.FileWhereInput;
 }
 
 /** Creating, completing, changing and removing files: everything but GraphQL. */
@@ -171,12 +174,12 @@ export class FileService {
    * cannot read is NotFoundError, never a hint that it exists; one it can read but not act in is
    * ForbiddenError (src/access/policy.ts).
    */
-  private async workspaceFor(caller: Caller, ref: string, action: Action): Promise<string> {
+  private async workspaceFor(caller: Caller, ref: string, action: Action): Promise<WorkspaceAccess> {
     const workspace = await findReadableWorkspace(this.db, caller, ref);
     const notFound = () => new NotFoundError(`workspace ${ref} was not found`);
     if (workspace === null) throw notFound();
     authorize(caller, action, workspace, notFound);
-    return workspace.id;
+    return workspace;
   }
 
   /** The file with this id, if the caller may do `action` to it (NotFoundError or ForbiddenError otherwise). */
@@ -237,22 +240,38 @@ export class FileService {
     }
   }
 
-  /** The id of the file holding the draft's externalId, if one does. */
-  private async holderOf({ row }: FileDraft): Promise<string | undefined> {
+  /**
+   * The id of the file holding the draft's externalId, if one does. To overwrite it the caller
+   * must be able to read it (hold its security categories): a ConflictError otherwise.
+   */
+  private async holderOf({ row, readable, overwrite }: FileDraft): Promise<string | undefined> {
     if (row.externalId == null) return undefined;
     const holder = await this.db.file.findUnique({
       where: { workspaceId_externalId: { workspaceId: row.workspaceId, externalId: row.externalId } },
       select: { id: true },
     });
-    return holder?.id;
+    if (holder === null || !overwrite) return holder?.id;
+    const allowed = await this.db.file.count({ where: { AND: [{ id: holder.id }, readable] } });
+    if (allowed === 0) {
+      throw new ConflictError(`a file with externalId "${row.externalId}" exists in this workspace and you may not change it`);
+    }
+    return holder.id;
   }
 
   /** Validates a create request and resolves what its row will hold; writes nothing. */
   private async prepareCreate(caller: Caller, request: CreateFileRequest, source: ByteSource | undefined): Promise<FileDraft> {
     const { limits } = this.options;
-    const workspaceId = await this.workspaceFor(caller, request.workspace, "file:create");
+    const workspace = await this.workspaceFor(caller, request.workspace, "file:create");
+    const workspaceId = workspace.id;
+    if (request.folderId != null) request = { ...request, directory: await this.folderPath(workspaceId, request) };
     const fieldErrors = validateFileFields(request, limits, ["input"], { requireName: true });
     if (fieldErrors.length > 0) throw new ValidationError(fieldErrors);
+    // A caller gives a file only categories it holds: it could not read the file otherwise.
+    const held = caller.categoriesIn(workspaceId);
+    const unheld = (request.securityCategories ?? []).flatMap((category, index) =>
+      held.includes(category) ? [] : [{ path: ["input", "securityCategories", String(index)], message: "is a category you do not hold in this workspace" }],
+    );
+    if (unheld.length > 0) throw new ValidationError(unheld);
     const tooLarge = checkDeclaredSize(request.size ?? undefined, limits);
     if (tooLarge !== undefined) {
       throw new PayloadTooLargeError(`size is over the largest file accepted (${tooLarge.maxSize} bytes)`, tooLarge.maxSize);
@@ -284,10 +303,26 @@ export class FileService {
     }
 
     const id = randomUUID();
-    const storageKey = `${workspaceId}/${id}`;
+    const storageKey = storageKeyOf(workspaceId, id);
     const row = { ...buildFileData(request), ...fileName(request.name), id, workspaceId, storageKey, uploadMethod: method };
     const labels = labelRows(workspaceId, request.labels).map(({ label }) => label);
-    return { row, labels, labelsGiven: request.labels == null ? undefined : labels, overwrite: request.overwrite === true };
+    return {
+      row,
+      labels,
+      labelsGiven: request.labels == null ? undefined : labels,
+      overwrite: request.overwrite === true,
+      readable: readableFilesIn(caller, workspace),
+    };
+  }
+
+  /** The path of the folder `folderId` names in the workspace: the file's directory. */
+  private async folderPath(workspaceId: string, { folderId, directory }: CreateFileRequest): Promise<string> {
+    if (directory != null) {
+      throw ValidationError.field(["input", "folderId"], "give folderId or directory, not both");
+    }
+    const folder = await this.db.folder.findFirst({ where: { id: folderId ?? "", workspaceId }, select: { path: true } });
+    if (folder === null) throw new NotFoundError(`folderId ${folderId} names no folder of this workspace`);
+    return folder.path;
   }
 
   /**
@@ -533,6 +568,19 @@ export class FileService {
    */
   async completeUpload(caller: Caller, id: string, parts?: CompletedPart[] | null): Promise<FileRecord> {
     const file = await this.fileFor(caller, id, "upload:complete");
+    try {
+      return await this.completeFound(file, parts);
+    } catch (error) {
+      // Deleted or aborted while it was being completed: whatever failed (a missing object, a
+      // row gone), the answer is that the file is not there, and bytes a join wrote go too.
+      if ((await this.db.file.count({ where: { id: file.id } })) > 0) throw error;
+      await this.storage.deleteObject(file.storageKey);
+      throw new NotFoundError(`file ${id} was deleted while it was being completed`);
+    }
+  }
+
+  private async completeFound(file: FileRecord, parts: CompletedPart[] | null | undefined): Promise<FileRecord> {
+    const { id } = file;
     const pending = await this.pendingUploadOf(file.id);
     if (pending === null && file.status === "UPLOADED") return file;
     if (pending === null && file.status === "FAILED") throw new UploadIncompleteError(`file ${id} failed and can no longer be completed`);
@@ -613,6 +661,26 @@ export class FileService {
     if (outcome === null) return this.db.file.findUniqueOrThrow({ where: { id: file.id }, include: withLabels });
     await this.release(outcome.released);
     return outcome.file;
+  }
+
+  /**
+   * Whether a signed upload may still write to `key` (with `multipartUploadId`, to that upload):
+   * only while the file it was issued for is PENDING, unexpired, and this is its current upload.
+   * The signed upload routes ask before and after writing (src/http/local-storage.ts).
+   */
+  async uploadOpen(key: string, multipartUploadId?: string): Promise<boolean> {
+    const id = fileIdOfKey(key);
+    if (id === undefined) return false;
+    const open = await this.db.file.count({
+      where: {
+        id,
+        storageKey: key,
+        status: "PENDING",
+        expiresAt: { gt: new Date() },
+        ...(multipartUploadId === undefined ? {} : { multipartUploadId }),
+      },
+    });
+    return open > 0;
   }
 
   /** Changes a file's name, metadata, labels, directory or description. */
@@ -722,6 +790,7 @@ function pendingRecord({ row, labels }: FileDraft, createdAt: Date): FileRecord 
     sourceCreatedTime: row.sourceCreatedTime ?? null,
     sourceModifiedTime: row.sourceModifiedTime ?? null,
     assetIds: row.assetIds ?? "[]",
+    securityCategories: row.securityCategories ?? "[]",
     dataSetId: row.dataSetId ?? null,
     geoLocation: row.geoLocation ?? null,
     geoMinLongitude: row.geoMinLongitude ?? null,

@@ -1,7 +1,7 @@
 import type { Db } from "../db/client.js";
 import type { Prisma } from "../db/client.js";
 import type { StorageDriver } from "../storage/driver.js";
-import { type FileError, PayloadTooLargeError, UnsupportedMediaTypeError, UploadIncompleteError, ValidationError } from "./errors.js";
+import { type FileError, NotFoundError, PayloadTooLargeError, UnsupportedMediaTypeError, UploadIncompleteError, ValidationError } from "./errors.js";
 import { sniff, type InspectedBytes } from "./inspect.js";
 import { newFileChildren, withLabels } from "./records.js";
 import { defaultContentType, type FileLimits, type FileRecord, type FileRow } from "./types.js";
@@ -143,7 +143,10 @@ export class UploadSettler {
     return marked ? { ...file, ...uploaded } : this.current(file.id);
   }
 
-  private current(id: string): Promise<FileRecord> {
-    return this.db.file.findUniqueOrThrow({ where: { id }, include: withLabels });
+  /** The file as another completion left it; NotFoundError when it was deleted meanwhile. */
+  private async current(id: string): Promise<FileRecord> {
+    const file = await this.db.file.findUnique({ where: { id }, include: withLabels });
+    if (file === null) throw new NotFoundError(`file ${id} was deleted while it was being completed`);
+    return file;
   }
 }

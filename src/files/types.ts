@@ -51,6 +51,8 @@ export interface FileFields {
   /** 1 to 1000 distinct asset ids. */
   assetIds?: readonly number[] | null;
   dataSetId?: number | null;
+  /** At most 100 distinct security categories. */
+  securityCategories?: readonly number[] | null;
   /** A GeoJSON Feature (RFC 7946). */
   geoLocation?: unknown;
 }
@@ -67,6 +69,8 @@ export interface CreateFileRequest extends FileFields {
   content?: string | null;
   /** An http(s) URL the server downloads the bytes from. */
   sourceUrl?: string | null;
+  /** The internal id of the folder the file goes in (its path becomes the directory). */
+  folderId?: string | null;
 }
 
 /** A file arriving in the request body. */

@@ -20,19 +20,20 @@ export interface ValidateOptions {
 
 /** The longest MAX_NAME_LENGTH may allow. */
 export const MAX_NAME_LENGTH_CEILING = 1024;
-const MAX_EXTERNAL_ID = 255;
-const MAX_DIRECTORY = 512;
+export const MAX_EXTERNAL_ID = 255;
+export const MAX_DIRECTORY = 512;
 const MAX_SOURCE = 128;
-const MAX_MIME_TYPE = 256;
+export const MAX_MIME_TYPE = 256;
 const MAX_DESCRIPTION = 1000;
-const MAX_SCOPE_ID = 255;
+export const MAX_SCOPE_ID = 255;
 const MAX_METADATA_PAIRS = 256;
 const MAX_METADATA_KEY_BYTES = 128;
 const MAX_METADATA_VALUE_BYTES = 10240;
 const MAX_METADATA_TOTAL_BYTES = 10240;
-const MAX_LABELS = 10;
-const MAX_LABEL = 255;
+export const MAX_LABELS = 10;
+export const MAX_LABEL = 255;
 const MAX_ASSET_IDS = 1000;
+const MAX_SECURITY_CATEGORIES = 100;
 
 /** C0 controls (NUL included), DEL and C1 controls. */
 const CONTROL = /[\u0000-\u001f\u007f-\u009f]/u;
@@ -52,6 +53,24 @@ const MIME_TYPE = new RegExp(
   "i",
 );
 const CHECKSUM = /^[0-9a-f]{64}$/i;
+/**
+ * A lone surrogate: half of a UTF-16 pair with no other half. It is no character at all, cannot
+ * be encoded as UTF-8, and the databases refuse it (with the u flag, a pair is one code point
+ * and only unpaired halves match).
+ */
+const LONE_SURROGATE = /\p{Surrogate}/u;
+/**
+ * Code points that draw nothing and let two different names look the same: zero-width spaces and
+ * joiners, the byte-order mark, soft hyphens, variation selectors, tags (Unicode's
+ * Default_Ignorable_Code_Point), the 66 noncharacters such as U+FFFF, and the line and paragraph
+ * separators U+2028/U+2029.
+ */
+const INVISIBLE = /[\p{Default_Ignorable_Code_Point}\p{Noncharacter_Code_Point}\u2028\u2029]/u;
+/**
+ * An emoji with its presentation selector, skin tone and zero-width joins ("👩‍💻", "❤️"): the
+ * only place a joiner or variation selector belongs in a name.
+ */
+const EMOJI_SEQUENCE = /\p{Extended_Pictographic}[\ufe0f\p{Emoji_Modifier}]?(?:\u200d\p{Extended_Pictographic}[\ufe0f\p{Emoji_Modifier}]?)*/gu;
 const SCOPES: readonly string[] = ["WORKSPACE", "ENTITY", "SESSION"];
 /** RFC 9562 §4 string form: 8-4-4-4-12 hexadecimal digits (any version; the nil and max UUIDs included). */
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
@@ -67,6 +86,24 @@ function longerThan(value: string, max: number): boolean {
   for (const _codePoint of value) if (++count > max) return true;
   return false;
 }
+/**
+ * The check every string a client sends passes, whatever the field: well-formed Unicode, no NUL.
+ * Returns the problem, or undefined.
+ */
+export function textProblem(value: string): string | undefined {
+  if (LONE_SURROGATE.test(value)) return "must be well-formed Unicode (it holds a lone surrogate)";
+  // PostgreSQL's text cannot hold NUL, so no value with it could be stored or compared.
+  if (value.includes("\u0000")) return "must not contain the NUL character (U+0000)";
+  return undefined;
+}
+
+/** Names, directories, labels and external IDs: nothing invisible that could make two look alike. */
+function invisibleProblem(value: string): string | undefined {
+  if (!INVISIBLE.test(value)) return undefined;
+  if (!INVISIBLE.test(value.replace(EMOJI_SEQUENCE, "x"))) return undefined;
+  return "must not contain invisible characters (zero-width spaces or joiners, byte-order marks, line separators) or noncharacters";
+}
+
 const utf8Bytes = (value: string): number => Buffer.byteLength(value, "utf8");
 
 /** The form a name is stored and compared in: Unicode NFC, so "é" typed two ways is one name. */
@@ -131,16 +168,20 @@ function nameProblem(name: string, maxLength: number): string | undefined {
   if (name.includes("/") || name.includes("\\")) return "must not contain / or \\";
   if (CONTROL.test(name)) return "must not contain control characters";
   if (BIDI.test(name)) return "must not contain bidirectional control characters";
+  const invisible = invisibleProblem(name);
+  if (invisible !== undefined) return invisible;
   if (name === "." || name === "..") return 'must not be "." or ".."';
   if (/^\s+$/u.test(name)) return "must not be only whitespace";
   return undefined;
 }
 
 /** Problems with an absolute directory path, or undefined. Expects the normalized form. */
-function directoryProblem(directory: string): string | undefined {
+export function directoryProblem(directory: string): string | undefined {
   if (!directory.startsWith("/")) return 'must be an absolute path starting with "/"';
   if (longerThan(directory, MAX_DIRECTORY)) return `must be at most ${MAX_DIRECTORY} characters`;
   if (CONTROL.test(directory)) return "must not contain control characters";
+  const invisible = invisibleProblem(directory);
+  if (invisible !== undefined) return invisible;
   if (directory === "/") return undefined;
   const segments = directory.slice(1).split("/");
   if (segments.some((segment) => segment === "")) return "must not contain empty segments (//)";
@@ -150,12 +191,12 @@ function directoryProblem(directory: string): string | undefined {
   return undefined;
 }
 
-/** A short single-line string: required non-empty, bounded, no control characters. */
+/** A short single-line string: required non-empty, bounded, no control or invisible characters. */
 function identifierProblem(value: string, max: number): string | undefined {
   if (value.length === 0) return "must not be empty";
   if (longerThan(value, max)) return `must be at most ${max} characters`;
   if (CONTROL.test(value)) return "must not contain control characters";
-  return undefined;
+  return invisibleProblem(value);
 }
 
 function isPlainObject(value: unknown): value is Record<string, unknown> {
@@ -256,15 +297,16 @@ function isId(value: unknown): boolean {
   return typeof value === "number" && Number.isSafeInteger(value) && value >= 1;
 }
 
-function assetIdErrors(assetIds: unknown, at: string[]): FieldError[] {
-  if (!Array.isArray(assetIds) || assetIds.length === 0 || assetIds.length > MAX_ASSET_IDS) {
-    return [{ path: at, message: `must list 1 to ${MAX_ASSET_IDS} asset ids` }];
+/** A list of `least` to `most` distinct ids. */
+function idListErrors(ids: unknown, at: string[], least: number, most: number, what: string): FieldError[] {
+  if (!Array.isArray(ids) || ids.length < least || ids.length > most) {
+    return [{ path: at, message: `must list ${least === 0 ? "at most" : `${least} to`} ${most} ${what}` }];
   }
   const errors: FieldError[] = [];
   const seen = new Set<unknown>();
-  assetIds.forEach((id: unknown, index) => {
+  ids.forEach((id: unknown, index) => {
     if (!isId(id)) errors.push({ path: [...at, String(index)], message: "must be a whole number from 1 to 2^53-1" });
-    else if (seen.has(id)) errors.push({ path: [...at, String(index)], message: "must not repeat another asset id" });
+    else if (seen.has(id)) errors.push({ path: [...at, String(index)], message: "must not repeat another id of the list" });
     seen.add(id);
   });
   return errors;
@@ -320,7 +362,10 @@ export function validateFileFields(
   if (input.metadata !== undefined && input.metadata !== null) errors.push(...metadataErrors(input.metadata, at("metadata")));
   if (input.labels !== undefined && input.labels !== null) errors.push(...labelErrors(input.labels, at("labels")));
 
-  if (input.assetIds != null) errors.push(...assetIdErrors(input.assetIds, at("assetIds")));
+  if (input.assetIds != null) errors.push(...idListErrors(input.assetIds, at("assetIds"), 1, MAX_ASSET_IDS, "asset ids"));
+  if (input.securityCategories != null) {
+    errors.push(...idListErrors(input.securityCategories, at("securityCategories"), 0, MAX_SECURITY_CATEGORIES, "categories"));
+  }
   if (input.dataSetId != null && !isId(input.dataSetId)) check("dataSetId", "must be a whole number from 1 to 2^53-1");
   if (input.geoLocation != null) errors.push(...checkFeature(input.geoLocation, at("geoLocation")).errors);
 

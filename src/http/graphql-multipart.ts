@@ -3,7 +3,9 @@ import { processRequest } from "graphql-upload-minimal";
 import type { GraphQLParams } from "graphql-yoga";
 import type { GraphQLServer, ServerContext } from "../yoga.js";
 import { CSRF_CODE, csrfRefusal } from "./csrf.js";
-import { sendJson } from "./json.js";
+import { refuseUnread } from "./drain.js";
+import { UploadSpool } from "./upload-spool.js";
+import { sendGraphQLError } from "./json.js";
 
 /**
  * GraphQL multipart requests (https://github.com/jaydenseric/graphql-multipart-request-spec) in
@@ -34,7 +36,7 @@ export function isMultipart(req: IncomingMessage): boolean {
 function graphqlError(res: ServerResponse, status: number, code: string, message: string): void {
   // The body was not (fully) read: the connection cannot carry another request.
   res.setHeader("connection", "close");
-  sendJson(res, status, { errors: [{ message, extensions: { code } }] });
+  sendGraphQLError(res, status, code, message);
 }
 
 /** A handler for multipart POSTs to the GraphQL endpoint. */
@@ -45,7 +47,9 @@ export function graphqlMultipart(
   return async (req, res, context) => {
     // The CSRF rule Yoga applies (src/http/csrf.ts), here before a byte of the body is parsed.
     const refusal = csrfRefusal("POST", req.headers["content-type"], (name) => req.headers[name] !== undefined);
-    if (refusal !== undefined) return graphqlError(res, 400, CSRF_CODE, refusal.message);
+    if (refusal !== undefined) {
+      return refuseUnread(req, res, () => sendGraphQLError(res, 400, CSRF_CODE, refusal.message));
+    }
     let operations: GraphQLParams | GraphQLParams[];
     try {
       // graphql-upload-minimal's operation type is the spec's shape, which is Yoga's GraphQLParams.
@@ -61,14 +65,24 @@ export function graphqlMultipart(
       const code = status === 413 ? "REQUEST_ENTITY_TOO_LARGE" : "BAD_REQUEST";
       return graphqlError(res, typeof status === "number" && status < 500 ? status : 400, code, (error as Error).message);
     }
+    // Parts that arrive before the resolver wanting them are spooled (src/http/upload-spool.ts).
+    const spool = new UploadSpool();
+    spool.watch(operations);
     const headers = new Headers();
     for (const [name, value] of Object.entries(req.headers)) {
       if (value === undefined || name === "content-length" || name === "transfer-encoding") continue;
       for (const item of Array.isArray(value) ? value : [value]) headers.append(name, item);
     }
     const request = new Request(new URL(req.url ?? "/graphql", "http://localhost"), { method: "POST", headers });
-    const response = await graphql.fetch(request, { ...context, [MULTIPART_OPERATIONS]: operations });
-    const body = Buffer.from(await response.arrayBuffer());
+    let response: Response;
+    let body: Buffer;
+    try {
+      response = await graphql.fetch(request, { ...context, [MULTIPART_OPERATIONS]: operations });
+      body = Buffer.from(await response.arrayBuffer());
+    } finally {
+      // The operations are done with the parts: spooled copies go before the client hears back.
+      await spool.close();
+    }
     if (!req.readableEnded) {
       // Parts no operation read (a refused request, an unused file): drop the rest of the body.
       req.unpipe();

@@ -2,24 +2,31 @@ import type { ServerResponse } from "node:http";
 import type { Logger } from "pino";
 import { sendJson } from "./json.js";
 
+/** What an instance needs to serve requests: each check resolves when that part answers. */
+export type ReadinessChecks = Record<string, () => Promise<unknown>>;
+
 /**
- * `/healthz` (the process answers) and `/readyz` (its database answers: `check` resolves).
- * Resolves false for any other path. A failed readiness check is logged with its reason.
+ * `/healthz` (the process answers) and `/readyz` (every check resolves: the database and the
+ * storage answer). Resolves false for any other path. A failed readiness check is logged with
+ * its reason, and named in the 503's `failing`.
  */
-export function probes(check: () => Promise<unknown>, logger: Logger): (res: ServerResponse, path: string) => Promise<boolean> {
+export function probes(checks: ReadinessChecks, logger: Logger): (res: ServerResponse, path: string) => Promise<boolean> {
   return async (res, path) => {
     if (path === "/healthz") {
       sendJson(res, 200, { status: "ok" });
       return true;
     }
     if (path !== "/readyz") return false;
-    try {
-      await check();
-      sendJson(res, 200, { status: "ready" });
-    } catch (error) {
-      logger.warn({ err: error }, "not ready: the database does not answer");
-      sendJson(res, 503, { status: "database unreachable" });
-    }
+    const names = Object.keys(checks);
+    const outcomes = await Promise.allSettled(names.map((name) => checks[name]!()));
+    const failing = names.filter((name, index) => {
+      const outcome = outcomes[index]!;
+      if (outcome.status === "fulfilled") return false;
+      logger.warn({ err: outcome.reason, check: name }, `not ready: the ${name} does not answer`);
+      return true;
+    });
+    if (failing.length === 0) sendJson(res, 200, { status: "ready" });
+    else sendJson(res, 503, { status: "not ready", failing });
     return true;
   };
 }

@@ -7,6 +7,8 @@ import type { ByteMeter } from "../files/progress.js";
 import { StorageError } from "../storage/driver.js";
 import { MAX_PART_BYTES, type LocalStorage } from "../storage/local.js";
 import { SignedUrlError } from "../storage/signing.js";
+import { refuseUnread } from "./drain.js";
+import { errorBody } from "./json.js";
 
 /**
  * The local driver's signed endpoints: `PUT /uploads/<key>` (single object or one multipart
@@ -119,22 +121,51 @@ function decodeKey(encoded: string): string {
   }
 }
 
+/**
+ * Whether an upload may still write to `key` (with `uploadId`, to that multipart upload): the
+ * domain's answer, since a signature only proves the URL was issued, not that its file is still
+ * waiting for these bytes (it may have been completed, aborted or deleted since).
+ */
+export type UploadOpen = (key: string, uploadId?: string) => Promise<boolean>;
+
+const uploadClosed = (): HttpError =>
+  new HttpError(403, "UPLOAD_CLOSED", "this upload is no longer open: its file was completed, aborted or deleted");
+
+/** Refuses, before a byte of the body is read, an upload that is no longer open. */
+async function ensureOpen({ uploadOpen, key }: SignedRequest, uploadId?: string): Promise<void> {
+  if (!(await uploadOpen(key, uploadId))) throw uploadClosed();
+}
+
+/**
+ * Once a whole object is in place, asks again: a file deleted while its bytes were arriving has
+ * them removed, so no object outlives its row. (A part that arrives after its upload was aborted
+ * or completed has no directory to land in.)
+ */
+async function keepIfOpen({ storage, uploadOpen, key }: SignedRequest): Promise<void> {
+  if (await uploadOpen(key)) return;
+  await storage.deleteObject(key);
+  throw uploadClosed();
+}
+
 /** One request to a signed endpoint, with the object key decoded from its path. */
 interface SignedRequest {
   storage: LocalStorage;
   /** Counts an upload's bytes for its progress. */
   progress: LocalStorageRoutesOptions["meter"];
+  uploadOpen: UploadOpen;
   req: IncomingMessage;
   res: ServerResponse;
   key: string;
   query: URLSearchParams;
 }
 
-async function receivePut({ storage, progress, req, res, key, query }: SignedRequest): Promise<void> {
+async function receivePut(request: SignedRequest): Promise<void> {
+  const { storage, progress, req, res, key, query } = request;
   if (query.has("uploadId")) {
     const grant = storage.urls.verifyPart(key, query);
     const limits = { maxSize: Math.min(grant.maxSize, MAX_PART_BYTES), exactSize: grant.exactSize };
     checkDeclaredLength(req, limits);
+    await ensureOpen(request, grant.uploadId);
     const counted = meter(req, limits, await progress?.(key, grant.partNumber));
     const part = await storage.putPart(key, grant.uploadId, grant.partNumber, counted);
     res.writeHead(200, { ETag: part.etag, "Content-Length": "0" }).end();
@@ -143,8 +174,10 @@ async function receivePut({ storage, progress, req, res, key, query }: SignedReq
   const grant = storage.urls.verifyPut(key, query);
   checkContentType(req.headers["content-type"], grant.contentType);
   checkDeclaredLength(req, grant);
+  await ensureOpen(request);
   const body = meter(req, grant, await progress?.(key, undefined));
   await storage.putNewObject(key, body);
+  await keepIfOpen(request);
   res.writeHead(200, { ETag: body.etag, "Content-Length": "0" }).end();
 }
 
@@ -153,7 +186,8 @@ async function receivePut({ storage, progress, req, res, key, query }: SignedReq
  * are verified before the `file` part is read; as in S3, anything after the file is ignored.
  * Success is 204 with the ETag, S3's default `success_action_status`.
  */
-async function receivePost({ storage, progress, req, res, key, query }: SignedRequest): Promise<void> {
+async function receivePost(request: SignedRequest): Promise<void> {
+  const { storage, progress, req, res, key, query } = request;
   // A query signature is a PUT (or part) signature; a POST carries its signature in the form.
   if (query.has("sig")) throw new SignedUrlError("this URL is signed for PUT, not POST", "SIGNATURE_INVALID");
   if (mediaType(req.headers["content-type"]) !== "multipart/form-data") {
@@ -167,6 +201,8 @@ async function receivePost({ storage, progress, req, res, key, query }: SignedRe
   } catch {
     throw new HttpError(400, "BAD_REQUEST", "the multipart/form-data body has no boundary");
   }
+  // The key is in the URL: whether its upload is open is known before the form is read.
+  await ensureOpen(request);
   return new Promise<void>((resolve, reject) => {
     const fields = new Map<string, string>();
     let upload: Promise<string> | undefined;
@@ -201,7 +237,10 @@ async function receivePost({ storage, progress, req, res, key, query }: SignedRe
         const grant = storage.urls.verifyPost(key, policy, signature);
         checkContentType(fields.get("content-type"), grant.contentType);
         const metered = (body = meter(stream, grant, counter));
-        upload = storage.putNewObject(key, metered).then(() => metered.etag);
+        upload = storage
+          .putNewObject(key, metered)
+          .then(() => keepIfOpen(request))
+          .then(() => metered.etag);
         upload.catch(fail);
       } catch (error) {
         stream.resume();
@@ -251,38 +290,38 @@ async function serveDownload({ storage, req, res, key, query }: SignedRequest): 
     res.end();
     return;
   }
-  // A client that goes away mid-download only ends its own stream.
-  await pipeline(await storage.getObject(key), res).catch(() => undefined);
+  await pipeline(await storage.getObject(key), res).catch((error: unknown) => {
+    // A client that goes away mid-download only ends its own stream; a failed read of the disk
+    // is ours, and goes on to be logged (the response is cut, as its headers are already sent).
+    if ((error as NodeJS.ErrnoException).code === "ERR_STREAM_PREMATURE_CLOSE") return;
+    throw error;
+  });
 }
 
-function sendError(req: IncomingMessage, res: ServerResponse, status: number, code: string, message: string): void {
+async function sendError(req: IncomingMessage, res: ServerResponse, status: number, code: string, message: string): Promise<void> {
   if (res.headersSent || res.destroyed) {
     // Too late for an error response (a download that failed mid-way, a client that left).
     res.destroy();
     return;
   }
-  const body = JSON.stringify({ error: { code, message } });
+  const body = JSON.stringify(errorBody(code, message));
   const headers: Record<string, string> = {
     "Content-Type": "application/json; charset=utf-8",
     "Content-Length": String(Buffer.byteLength(body)),
     "Cache-Control": "no-store",
   };
-  // The client may still be sending a body we refuse to read. Closing the connection stops it;
-  // discarding what is already in flight keeps the socket from being reset before it reads this.
-  const unread = !req.complete;
-  if (unread) headers.Connection = "close";
-  res.writeHead(status, headers).end(req.method === "HEAD" ? undefined : body);
-  if (unread) {
-    req.unpipe();
-    req.resume();
-  }
+  // The client may still be sending a body we refused to read: a small one is drained first.
+  await refuseUnread(req, res, () => res.writeHead(status, headers).end(req.method === "HEAD" ? undefined : body));
 }
 
 /** The response for an expected failure; undefined for one that is our fault. */
 function asHttpError(error: unknown): HttpError | undefined {
   if (error instanceof HttpError) return error;
   if (error instanceof SignedUrlError) return new HttpError(403, error.code, error.message);
-  if (error instanceof StorageError && error.code !== "FAILED") {
+  if (error instanceof StorageError && error.code === "FULL") {
+    return new HttpError(507, "INSUFFICIENT_STORAGE", "the storage is full: the bytes were not kept; try again later");
+  }
+  if (error instanceof StorageError && error.code !== "FAILED" && error.code !== "FULL") {
     // EXISTS is 412, as S3 answers a conditional write (If-None-Match: *) whose key is taken.
     const status = { NOT_FOUND: 404, INVALID_PART: 400, TOO_LARGE: 413, EXISTS: 412 }[error.code];
     const code = error.code === "EXISTS" ? "OBJECT_EXISTS" : error.code;
@@ -292,7 +331,9 @@ function asHttpError(error: unknown): HttpError | undefined {
 }
 
 export interface LocalStorageRoutesOptions {
-  /** Called with failures that are not the client's fault (disk full, permissions), which answer 500. */
+  /** Whether an upload may still write (the file service answers); signed uploads are refused when not. */
+  uploadOpen: UploadOpen;
+  /** Called with failures that are not the client's fault: a full disk (507), permissions and the rest (500). */
   onError?: (error: unknown, req: IncomingMessage) => void;
   /**
    * A meter for the body of an upload to `key` (part `partNumber` of a MULTIPART upload), told
@@ -307,7 +348,7 @@ export interface LocalStorageRoutesOptions {
  */
 export function localStorageRoutes(
   storage: LocalStorage,
-  options: LocalStorageRoutesOptions = {},
+  options: LocalStorageRoutesOptions,
 ): (req: IncomingMessage, res: ServerResponse) => Promise<boolean> {
   return async (req, res) => {
     const url = new URL(req.url ?? "/", "http://localhost");
@@ -315,16 +356,17 @@ export function localStorageRoutes(
     if (!match || req.method === "OPTIONS") return false;
     const area = match[1];
     try {
-      const request: SignedRequest = { storage, progress: options.meter, req, res, key: decodeKey(match[2]!), query: url.searchParams };
+      const key = decodeKey(match[2]!);
+      const request: SignedRequest = { storage, progress: options.meter, uploadOpen: options.uploadOpen, req, res, key, query: url.searchParams };
       if (area === "downloads" && (req.method === "GET" || req.method === "HEAD")) await serveDownload(request);
       else if (area === "uploads" && req.method === "PUT") await receivePut(request);
       else if (area === "uploads" && req.method === "POST") await receivePost(request);
       else throw new SignedUrlError(`this URL is not signed for ${req.method}`, "SIGNATURE_INVALID");
     } catch (error) {
       const refusal = asHttpError(error);
-      if (!refusal) options.onError?.(error, req);
-      const { status, code, message } = refusal ?? new HttpError(500, "INTERNAL", "the request failed on the server");
-      sendError(req, res, status, code, message);
+      if (!refusal || refusal.status >= 500) options.onError?.(error, req);
+      const { status, code, message } = refusal ?? new HttpError(500, "INTERNAL_SERVER_ERROR", "the request failed on the server");
+      await sendError(req, res, status, code, message);
     }
     return true;
   };

@@ -24,6 +24,11 @@ export class Metrics implements DbObserver {
     registers: [this.registry],
   });
 
+  private readonly missing = new Counter({
+    name: "files_missing_objects_total",
+    help: "UPLOADED files the sweeper found without their object in the store (marked FAILED)",
+    registers: [this.registry],
+  });
   private readonly statements = new Histogram({
     name: "db_statement_duration_seconds",
     help: "SQL statements by kind (SELECT, INSERT, UPDATE, DELETE, WITH, BEGIN, COMMIT, ROLLBACK, OTHER), as Prisma timed them",
@@ -59,6 +64,10 @@ export class Metrics implements DbObserver {
   observe(req: IncomingMessage, res: ServerResponse): void {
     const stop = this.requests.startTimer({ route: routeOf(req.url ?? "/"), method: req.method ?? "" });
     res.once("close", () => stop({ status: String(res.statusCode) }));
+  }
+
+  missingObjects(count: number): void {
+    this.missing.inc(count);
   }
 
   rateLimited(budget: Budget): void {

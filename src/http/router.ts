@@ -10,7 +10,7 @@ import { requestScope } from "../logger.js";
 import type { GraphQLServer, ServerContext } from "../yoga.js";
 import type { GraphQLWebSockets } from "./graphql-ws.js";
 import type { MULTIPART_OPERATIONS } from "./graphql-multipart.js";
-import { sendJson } from "./json.js";
+import { sendError, sendGraphQLError } from "./json.js";
 import type { WebRoutes } from "./web.js";
 
 /** What the router hands the GraphQL layer with each request (the multipart layer adds its operations). */
@@ -70,8 +70,7 @@ export function createRouter(options: RouterOptions): Route {
     options.metrics.rateLimited(budget);
     const refusal = new RateLimitedError(retryAfter);
     res.setHeader("retry-after", String(retryAfter));
-    const extensions = { code: "RATE_LIMITED", retryAfter };
-    sendJson(res, 429, graphql ? { errors: [{ message: refusal.message, extensions }] } : { error: { ...extensions, message: refusal.message } });
+    (graphql ? sendGraphQLError : sendError)(res, 429, "RATE_LIMITED", refusal.message, { retryAfter });
     return false;
   }
 
@@ -84,13 +83,11 @@ export function createRouter(options: RouterOptions): Route {
         // Failed credentials spend the address's budget, so guessing keys is throttled.
         if (!(await admit(req, res, "anonymous", address, true))) return undefined;
         res.setHeader("www-authenticate", 'Bearer error="invalid_token"');
-        sendJson(res, 401, { errors: [{ message: error.message, extensions: { code: "UNAUTHENTICATED" } }] });
+        sendGraphQLError(res, 401, "UNAUTHENTICATED", error.message);
         return undefined;
       }
       if (error instanceof IdentityProviderUnavailableError) {
-        sendJson(res, 503, {
-          errors: [{ message: `The token could not be verified now: ${error.message}`, extensions: { code: "IDENTITY_PROVIDER_UNAVAILABLE" } }],
-        });
+        sendGraphQLError(res, 503, "IDENTITY_PROVIDER_UNAVAILABLE", `The token could not be verified now: ${error.message}`);
         return undefined;
       }
       throw error;
@@ -112,7 +109,7 @@ export function createRouter(options: RouterOptions): Route {
       if (!(await admit(req, res, "anonymous", clientAddress(req), false))) return;
       if (token === undefined) return options.metrics.serve(res);
       res.setHeader("www-authenticate", "Bearer");
-      return sendJson(res, 401, { error: { code: "UNAUTHENTICATED", message: "/metrics needs Authorization: Bearer <METRICS_TOKEN>" } });
+      return sendError(res, 401, "UNAUTHENTICATED", "/metrics needs Authorization: Bearer <METRICS_TOKEN>");
     }
     // Static files anyone may load: each spends its address's anonymous budget.
     if (options.web.matches(req)) {

@@ -11,6 +11,7 @@ import type { AuthenticatedContext, Context } from "../context.js";
 import type PrismaTypes from "../db/generated/pothos-types.js";
 import { getDatamodel } from "../db/generated/pothos-types.js";
 import { badUserInput } from "./graphql-errors.js";
+import WellFormedTextPlugin from "./well-formed.js";
 
 /** Most IDs one `nodes` query resolves. */
 const maxNodeIds = 100;
@@ -29,7 +30,8 @@ export const builder = new SchemaBuilder<{
   };
   DefaultFieldNullability: false;
 }>({
-  plugins: [ScopeAuthPlugin, RelayPlugin, ErrorsPlugin, PrismaPlugin, ComplexityPlugin],
+  // Last, so its check on argument text runs inside the errors plugin's wrapper (src/schema/well-formed.ts).
+  plugins: [ScopeAuthPlugin, RelayPlugin, ErrorsPlugin, PrismaPlugin, ComplexityPlugin, WellFormedTextPlugin],
   defaultFieldNullability: false,
   scopeAuth: {
     authScopes: (context) => ({ authenticated: context.caller.isAuthenticated() }),

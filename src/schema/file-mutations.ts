@@ -205,6 +205,10 @@ const CreateFileInput = builder.inputType("CreateFileInput", {
     labels: t.stringList(),
     assetIds: t.field({ type: ["SafeInt"], description: "1 to 1000 distinct asset ids the file is linked to." }),
     dataSetId: t.field({ type: "SafeInt" }),
+    securityCategories: t.field({
+      type: ["SafeInt"],
+      description: "At most 100 distinct categories, each held by the caller; only callers holding all of them can read or change the file.",
+    }),
     geoLocation: t.field({
       type: "JSON",
       description:
@@ -221,6 +225,7 @@ const CreateFileInput = builder.inputType("CreateFileInput", {
     }),
     content: t.string({ description: "The bytes as standard, padded base64; at most MAX_INLINE_BYTES decoded." }),
     sourceUrl: t.string({ description: "An http(s) URL the server downloads the bytes from." }),
+    folderId: t.id({ description: "The folder the file goes in: its path becomes the file's directory (give this or directory)." }),
     uploadMethod: t.field({ type: UploadMethodEnum, defaultValue: "PUT" }),
   }),
 });
@@ -281,6 +286,7 @@ builder.mutationFields((t) => ({
       return context.files.createFile(context.caller, {
         ...input,
         workspace: internalId(String(input.workspaceId), "Workspace"),
+        folderId: input.folderId == null ? input.folderId : internalId(String(input.folderId), "Folder"),
         file,
       });
     },

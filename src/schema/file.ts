@@ -57,6 +57,12 @@ export const FileRef = builder.prismaNode("File", {
       description: "The assets the file is linked to, in the order given; empty when none.",
       resolve: (file) => JSON.parse(file.assetIds) as number[],
     }),
+    securityCategories: t.field({
+      type: ["SafeInt"],
+      nullable: true,
+      description: "Only callers holding every one of these categories can read or change the file; empty when none.",
+      resolve: (file) => JSON.parse(file.securityCategories) as number[],
+    }),
     dataSetId: t.field({
       type: "SafeInt",
       nullable: true,
@@ -109,7 +115,7 @@ const GeoBoundingBoxInput = builder.inputType("GeoBoundingBox", {
   }),
 });
 
-const FileFilterInput = builder.inputType("FileFilter", {
+export const FileFilterInput = builder.inputType("FileFilter", {
   fields: (t) => ({
     status: t.field({ type: FileStatusEnum }),
     directory: t.string({ description: "Exact directory." }),
@@ -144,13 +150,30 @@ const FileOrderField = builder.enumType("FileOrderField", {
   values: ["CREATED_AT", "UPLOADED_AT", "NAME", "SIZE"] as const,
 });
 const OrderDirection = builder.enumType("OrderDirection", { values: ["ASC", "DESC"] as const });
-const FileOrderInput = builder.inputType("FileOrder", {
+export const FileOrderInput = builder.inputType("FileOrder", {
   description: "Default: CREATED_AT DESC. Files without a value for the field (not uploaded yet) come last.",
   fields: (t) => ({
     field: t.field({ type: FileOrderField, required: true }),
     direction: t.field({ type: OrderDirection, required: true }),
   }),
 });
+
+/** The connection of files, shared by `files` and `Folder.files`. */
+export const FileConnectionRef = builder.connectionObject(
+  {
+    type: FileRef,
+    name: "FileConnection",
+    // The page's multiplier is on the field that lists: its edges count once.
+    edgesField: { complexity: { field: 1, multiplier: 1 } },
+    fields: (t) => ({
+      totalCount: t.int({
+        description: "Files matching the filter, on every page.",
+        resolve: (connection) => (connection as unknown as { totalCount: () => Promise<number> }).totalCount(),
+      }),
+    }),
+  },
+  { name: "FileEdge" },
+);
 
 builder.queryFields((t) => ({
   file: t.field({
@@ -187,18 +210,7 @@ builder.queryFields((t) => ({
             throw error;
           }),
     },
-    {
-      name: "FileConnection",
-      // The page's multiplier is on `files`: its edges count once.
-      edgesField: { complexity: { field: 1, multiplier: 1 } },
-      fields: (t) => ({
-        totalCount: t.int({
-          description: "Files matching the filter, on every page.",
-          resolve: (connection) => (connection as unknown as { totalCount: () => Promise<number> }).totalCount(),
-        }),
-      }),
-    },
-    { name: "FileEdge" },
+    FileConnectionRef,
   ),
 }));
 

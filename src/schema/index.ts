@@ -5,5 +5,6 @@ import "./file.js";
 import "./file-mutations.js";
 import "./events.js";
 import "./webhook.js";
+import "./folder.js";
 
 export const schema = builder.toSchema({ sortSchema: false });

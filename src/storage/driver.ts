@@ -46,6 +46,19 @@ export interface PutObjectOptions {
 }
 
 /** A stored object as the store reports it. */
+/** An object as a listing shows it. */
+export interface ListedObject {
+  key: string;
+  lastModified: Date;
+}
+
+/** A multipart upload in progress as a listing shows it. */
+export interface ListedUpload {
+  key: string;
+  uploadId: string;
+  initiated: Date;
+}
+
 export interface ObjectInfo {
   size: number;
   /** Hex SHA-256 when the store knows it without reading the bytes; undefined otherwise. */
@@ -161,19 +174,29 @@ export interface StorageDriver {
    */
   removeAbandoned?(before: Date): Promise<number>;
 
+  /**
+   * Every stored object, a page at a time, with when it was last written: what the sweeper
+   * reconciles with the rows (objects no row names). Staging areas (temporary files, parts of
+   * multipart uploads) are not listed.
+   */
+  listObjects?(): AsyncIterable<ListedObject[]>;
+
+  /** Multipart uploads begun and neither completed nor aborted, a page at a time. */
+  listMultipartUploads?(): AsyncIterable<ListedUpload[]>;
+
   /** Releases the driver's connections; the driver is not used afterwards. */
   close(): Promise<void>;
 }
 
 /**
  * Raised by drivers for a failure the caller can act on (missing upload, bad part list, an object
- * that a create-only write would replace), and by drivers that convert every SDK failure (Azure)
+ * that a create-only write would replace, a store out of space: `FULL`), and by drivers that convert every SDK failure (Azure)
  * for any other failure of the store: `FAILED`, with the SDK's error as `cause`.
  */
 export class StorageError extends Error {
   constructor(
     message: string,
-    readonly code: "NOT_FOUND" | "INVALID_PART" | "TOO_LARGE" | "EXISTS" | "FAILED",
+    readonly code: "NOT_FOUND" | "INVALID_PART" | "TOO_LARGE" | "EXISTS" | "FULL" | "FAILED",
     options?: { cause?: unknown },
   ) {
     super(message, options);

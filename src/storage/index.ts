@@ -10,12 +10,12 @@ export type StorageOptions =
   | ({ driver: "azure" } & AzureStorageOptions);
 
 /**
- * The storage driver the options name. A remote store is checked first, so that a missing bucket
- * or container stops the server at start with a message naming it rather than failing the first
- * upload. The local driver's signed URLs are served by `http/local-storage.ts`, which the app mounts.
+ * The storage driver the options name. The store is checked first, so that a missing bucket or
+ * container, or a directory that cannot be written, stops the server at start with a message
+ * naming it rather than failing the first upload. The local driver's signed URLs are served by `http/local-storage.ts`, which the app mounts.
  */
 export async function createStorageDriver(options: StorageOptions): Promise<StorageDriver> {
-  if (options.driver === "local") return new LocalStorage(options);
+  if (options.driver === "local") return checked(new LocalStorage(options), (driver) => driver.checkDir());
   if (options.driver === "s3") return checked(new S3Storage(options), (driver) => driver.checkBucket());
   return checked(new AzureStorage(options), (driver) => driver.checkContainer());
 }

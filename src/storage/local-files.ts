@@ -57,6 +57,21 @@ export async function writeAtomically(
   tempDir: string,
   options: { createDirs?: boolean; exclusive?: boolean } = {},
 ): Promise<number> {
+  try {
+    return await writeThroughTemp(target, source, tempDir, options);
+  } catch (error) {
+    // A full disk (or quota) is a fault the uploader and the operator must be told of as such.
+    if (hasCode(error, "ENOSPC", "EDQUOT")) throw new StorageError("the storage is full", "FULL", { cause: error });
+    throw error;
+  }
+}
+
+async function writeThroughTemp(
+  target: string,
+  source: Readable | (() => AsyncIterable<Buffer>),
+  tempDir: string,
+  options: { createDirs?: boolean; exclusive?: boolean },
+): Promise<number> {
   const { createDirs = true, exclusive = false } = options;
   if (createDirs) await mkdir(tempDir, { recursive: true });
   const temp = path.join(tempDir, `${randomUUID()}.tmp`);

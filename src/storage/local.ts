@@ -4,6 +4,8 @@ import path from "node:path";
 import type { Readable } from "node:stream";
 import {
   StorageError,
+  type ListedObject,
+  type ListedUpload,
   type ObjectInfo,
   type PutObjectOptions,
   type SignDownloadOptions,
@@ -52,6 +54,26 @@ export function encodeKeyPath(key: string): string {
 }
 
 /** Stores objects as files under a directory and signs URLs served by `localStorageRoutes`. */
+/** Objects per page of a listing. */
+const listPageSize = 1000;
+
+/** The regular files under `dir`, depth first, skipping dot-named entries; with their mtime. */
+async function* walkFiles(dir: string): AsyncIterable<{ path: string; mtime: Date }> {
+  const entries = await readdir(dir, { withFileTypes: true }).catch((error: unknown) => {
+    if (hasCode(error, "ENOENT")) return [];
+    throw error;
+  });
+  for (const entry of entries) {
+    if (entry.name.startsWith(".")) continue;
+    const full = path.join(dir, entry.name);
+    if (entry.isDirectory()) yield* walkFiles(full);
+    else if (entry.isFile()) {
+      const info = await stat(full).catch(() => undefined);
+      if (info !== undefined) yield { path: full, mtime: info.mtime };
+    }
+  }
+}
+
 export class LocalStorage implements StorageDriver {
   readonly name = "local";
   readonly capabilities: StorageCapabilities = {
@@ -70,6 +92,14 @@ export class LocalStorage implements StorageDriver {
     this.tmpDir = path.join(this.dir, ".tmp");
     this.publicUrl = options.publicUrl.replace(/\/+$/, "");
     this.urls = new UrlSigner(options.signingSecret);
+  }
+
+  /** Checks at start that the directory can be created and written (a probe file in `.tmp`). */
+  async checkDir(): Promise<void> {
+    await mkdir(this.tmpDir, { recursive: true });
+    const probe = path.join(this.tmpDir, `${randomUUID()}.start`);
+    await writeFile(probe, "", { flag: "wx" });
+    await rm(probe, { force: true });
   }
 
   private objectPath(key: string): string {
@@ -114,6 +144,35 @@ export class LocalStorage implements StorageDriver {
       removed += 1;
     }
     return removed;
+  }
+
+  async *listObjects(): AsyncIterable<ListedObject[]> {
+    let page: ListedObject[] = [];
+    // Dot-named entries are ours (.tmp, .multipart); no key has a dot-prefixed segment.
+    for await (const entry of walkFiles(this.dir)) {
+      page.push({ key: path.relative(this.dir, entry.path).split(path.sep).join("/"), lastModified: entry.mtime });
+      if (page.length === listPageSize) {
+        yield page;
+        page = [];
+      }
+    }
+    if (page.length > 0) yield page;
+  }
+
+  async *listMultipartUploads(): AsyncIterable<ListedUpload[]> {
+    const root = path.join(this.dir, ".multipart");
+    const ids = await readdir(root).catch((error: unknown) => {
+      if (hasCode(error, "ENOENT")) return [];
+      throw error;
+    });
+    const page: ListedUpload[] = [];
+    for (const uploadId of ids) {
+      const manifestFile = path.join(root, uploadId, "upload.json");
+      const [manifest, info] = await Promise.all([readFile(manifestFile, "utf8").catch(() => undefined), stat(manifestFile).catch(() => undefined)]);
+      if (manifest === undefined || info === undefined) continue;
+      page.push({ key: (JSON.parse(manifest) as UploadManifest).key, uploadId, initiated: info.mtime });
+    }
+    if (page.length > 0) yield page;
   }
 
   async headObject(key: string): Promise<ObjectInfo | null> {

@@ -7,7 +7,9 @@ import {
   GetObjectCommand,
   HeadBucketCommand,
   HeadObjectCommand,
+  ListMultipartUploadsCommand,
   ListPartsCommand,
+  paginateListObjectsV2,
   PutObjectCommand,
   S3Client,
   UploadPartCommand,
@@ -18,6 +20,8 @@ import { getSignedUrl } from "@aws-sdk/s3-request-presigner";
 import {
   StorageError,
   type KeyValue,
+  type ListedObject,
+  type ListedUpload,
   type ObjectInfo,
   type PutObjectOptions,
   type SignDownloadOptions,
@@ -147,6 +151,32 @@ export class S3Storage implements StorageDriver {
       return got.Body as Readable;
     } catch (error) {
       throw converted(error, `no object at ${key}`);
+    }
+  }
+
+  async *listObjects(): AsyncIterable<ListedObject[]> {
+    for await (const page of paginateListObjectsV2({ client: this.client }, { Bucket: this.bucket })) {
+      yield (page.Contents ?? []).flatMap((object) =>
+        object.Key === undefined ? [] : [{ key: object.Key, lastModified: object.LastModified ?? new Date(0) }],
+      );
+    }
+  }
+
+  async *listMultipartUploads(): AsyncIterable<ListedUpload[]> {
+    let keyMarker: string | undefined;
+    let uploadIdMarker: string | undefined;
+    for (;;) {
+      const page = await this.client.send(
+        new ListMultipartUploadsCommand({ Bucket: this.bucket, KeyMarker: keyMarker, UploadIdMarker: uploadIdMarker }),
+      );
+      yield (page.Uploads ?? []).flatMap((upload) =>
+        upload.Key === undefined || upload.UploadId === undefined
+          ? []
+          : [{ key: upload.Key, uploadId: upload.UploadId, initiated: upload.Initiated ?? new Date(0) }],
+      );
+      if (page.IsTruncated !== true) return;
+      keyMarker = page.NextKeyMarker;
+      uploadIdMarker = page.NextUploadIdMarker;
     }
   }
 

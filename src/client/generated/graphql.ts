@@ -30,6 +30,8 @@ export type CreateFileInput = {
   externalId?: string | null | undefined;
   /** The bytes, in this request (GraphQL multipart request spec). At most one of file, content, sourceUrl. */
   file?: File | Blob | null | undefined;
+  /** The folder the file goes in: its path becomes the file's directory (give this or directory). */
+  folderId?: string | number | null | undefined;
   /** A GeoJSON Feature (RFC 7946) whose geometry is a Point, MultiPoint, LineString, MultiLineString, Polygon or MultiPolygon; positions [longitude, latitude(, altitude)]; at most 10000 positions. */
   geoLocation?: unknown;
   labels?: Array<string> | null | undefined;
@@ -40,6 +42,8 @@ export type CreateFileInput = {
   /** With externalId: replace that file, keeping its content until the new upload completes. */
   overwrite?: boolean | null | undefined;
   scope?: FileScope | null | undefined;
+  /** At most 100 distinct categories, each held by the caller; only callers holding all of them can read or change the file. */
+  securityCategories?: Array<number> | null | undefined;
   /** A UUID; required with scope SESSION, refused with any other scope. */
   sessionId?: string | null | undefined;
   /** Bytes; when given, the upload must have exactly this size. */

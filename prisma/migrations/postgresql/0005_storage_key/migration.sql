@@ -1,0 +1,3 @@
+-- CreateIndex
+CREATE INDEX "File_storageKey_idx" ON "File"("storageKey");
+
