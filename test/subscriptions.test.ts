@@ -3,7 +3,7 @@ import { setTimeout as sleep } from "node:timers/promises";
 import { createClient, type Client } from "graphql-ws";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import WebSocket from "ws";
-import { createApiKey, createWorkspace, revokeApiKey } from "../src/access/admin.js";
+import { createApiKey, createWorkspace, grantCategory, revokeApiKey } from "../src/access/admin.js";
 import { record, slowPut, sseSubscription, type SubscriptionResult } from "./helpers/events.js";
 import { completeUpload, createFile, putBytes } from "./helpers/files.js";
 import { peStub } from "./helpers/samples.js";
@@ -216,5 +216,33 @@ describe("who sees what", () => {
     await createFile(server, { name: "later.txt", content: Buffer.from("later").toString("base64") });
     await sleep(300);
     expect(stream.items.length).toBe(all.length);
+  });
+
+  it("sends a file with security categories only to subscribers holding every one of them", async () => {
+    await createWorkspace(server.app.db, "vault");
+    const holder = await createApiKey(server.app.db, "vault", "WRITER", "vault-holder");
+    await grantCategory(server.app.db, "vault", 7, { keyLabel: "vault-holder" });
+    const plain = await createApiKey(server.app.db, "vault", "READER", "vault-plain");
+    const subscribe = (key: string) =>
+      record(sseSubscription<FileEventResult>(server.url, fileEventsSubscription, { workspaceId: "vault" }, { authorization: `Bearer ${key}` }));
+    const holding = subscribe(holder);
+    const without = subscribe(plain);
+    await sleep(300);
+    const as = (name: string, categories: number[]) =>
+      server.graphql(
+        `mutation ($input: CreateFileInput!) { createFile(input: $input) { __typename } }`,
+        { input: { workspaceId: "vault", name, securityCategories: categories, content: Buffer.from(name).toString("base64") } },
+        { authorization: `Bearer ${holder}` },
+      );
+    expect((await as("secret.txt", [7])).data).toEqual({ createFile: { __typename: "CreateFilePayload" } });
+    await as("open.txt", []);
+    const seen = await holding.until((delivery) => delivery.data?.fileEvents.file.name === "open.txt" && delivery.data.fileEvents.type === "UPLOADED");
+    const unseen = await without.until((delivery) => delivery.data?.fileEvents.file.name === "open.txt" && delivery.data.fileEvents.type === "UPLOADED");
+    await holding.stop();
+    await without.stop();
+    expect(seen.map((delivery) => delivery.data?.fileEvents.file.name)).toContain("secret.txt");
+    const names = unseen.map((delivery) => delivery.data?.fileEvents.file.name);
+    expect(names).toContain("open.txt");
+    expect(names).not.toContain("secret.txt");
   });
 });
