@@ -5,6 +5,7 @@ const benchmarks: { name: string; run: () => Promise<void> }[] = [
   { name: "listing", run: async () => void (await import("./listing.js")) },
   { name: "gate", run: async () => (await import("./gate.js")).run() },
   { name: "start", run: async () => (await import("./start.js")).run() },
+  { name: "events", run: async () => (await import("./events.js")).run() },
   { name: "flows", run: async () => (await import("./flows.js")).run() },
 ];
 

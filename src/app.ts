@@ -1,6 +1,7 @@
 import { randomUUID } from "node:crypto";
 import { availableParallelism } from "node:os";
 import type { IncomingMessage, ServerResponse } from "node:http";
+import type { Duplex } from "node:stream";
 import path from "node:path";
 import type { Logger } from "pino";
 import { Authenticator } from "./access/authenticate.js";
@@ -11,6 +12,7 @@ import type { Config } from "./config.js";
 import { createDb, type Db, providerOf, sqlitePath } from "./db/client.js";
 import { migrate } from "./db/migrate.js";
 import { connectRedis } from "./db/redis.js";
+import { FileEventBus } from "./events/bus.js";
 import { FileService } from "./files/service.js";
 import { Sha256Workers } from "./files/sha256.js";
 import { PendingSweeper } from "./files/sweeper.js";
@@ -21,7 +23,11 @@ import { sendError } from "./http/json.js";
 import { Metrics } from "./http/metrics.js";
 import { webRoutes } from "./http/web.js";
 import { localStorageRoutes } from "./http/local-storage.js";
-import { createRouter } from "./http/router.js";
+import { createRouter, createUpgrade } from "./http/router.js";
+import { graphqlWebSockets } from "./http/graphql-ws.js";
+import { FileEventFeed } from "./events/feed.js";
+import { WebhookWorker } from "./events/webhook-worker.js";
+import { WebhookService } from "./events/webhooks.js";
 import { logRequest } from "./http/access-log.js";
 import { inServerSpan } from "./telemetry/server-span.js";
 import { tracedStorage } from "./telemetry/storage.js";
@@ -31,6 +37,12 @@ import type { StorageDriver } from "./storage/driver.js";
 import { LocalStorage } from "./storage/local.js";
 import { startupStep } from "./startup.js";
 import { createGraphQL } from "./yoga.js";
+
+/**
+ * Milliseconds a subscriber's access, once checked, holds before a delivery checks it again: a
+ * revoked key or a lost membership stops receiving events within about this long.
+ */
+const SUBSCRIBER_RECHECK_MS = 1000;
 
 /** Files one multipart request may carry (the GraphQL multipart `map` entries). */
 const MAX_FILES_PER_REQUEST = 10;
@@ -46,9 +58,18 @@ function jsonBodyLimit(maxInlineBytes: number): number {
 export interface App {
   /** The node:http request listener serving every endpoint. */
   handler: (req: IncomingMessage, res: ServerResponse) => void;
+  /** The node:http `upgrade` listener: graphql-ws on /graphql. */
+  upgrade: (req: IncomingMessage, socket: Duplex, head: Buffer) => void;
   db: Db;
   storage: StorageDriver;
   files: FileService;
+  /** The live file events (in process, or through Redis). */
+  events: FileEventBus;
+  /**
+   * Closes the WebSocket connections (graphql-ws): the HTTP server's close waits for them, and
+   * closeAllConnections does not see upgraded sockets. Called when a shutdown starts.
+   */
+  closeWebSockets(): Promise<void>;
   /** Expires pending uploads and reconciles the store with the rows (every instance runs one). */
   sweeper: PendingSweeper;
   /** Stops background work and closes the database and the storage driver. */
@@ -66,8 +87,12 @@ export async function createApp(config: Config, logger: Logger): Promise<App> {
     return opened;
   });
   const storage = await startupStep(...describeStorage(config), () => createStorageDriver(storageOptions(config)));
+  const { redisUrl } = config;
+  const redis = redisUrl === undefined ? undefined : await startupStep("REDIS_URL", "cannot connect to Redis", () => connectRedis(redisUrl, logger));
+  const events = new FileEventBus({ redis: redis && { client: redis, keyPrefix: config.redisKeyPrefix, logger } });
   // One core is left to the thread that parses bodies and writes files.
   const sha256 = new Sha256Workers({ threads: Math.min(4, availableParallelism() - 1) });
+  const webhookWorker = new WebhookWorker({ db, provider: providerOf(config.databaseUrl), logger, ...config.webhooks });
   const files = new FileService({
     db,
     storage: config.tracing === undefined ? storage : tracedStorage(storage),
@@ -77,6 +102,10 @@ export async function createApp(config: Config, logger: Logger): Promise<App> {
     sourceUrl: { allowedHosts: config.sourceUrlAllowedHosts, timeoutMs: config.sourceUrlTimeout * 1000 },
     sha256,
     versionsKept: config.fileVersionsKept,
+    events,
+    progressIntervalMs: config.uploadProgressIntervalMs,
+    seesUploadBytes: storage instanceof LocalStorage,
+    outboxWritten: () => webhookWorker.nudge(),
   });
   // The local driver's signed URLs point at this server, which serves them while their upload is open.
   const storageRoutes =
@@ -84,11 +113,14 @@ export async function createApp(config: Config, logger: Logger): Promise<App> {
       ? localStorageRoutes(storage, {
           uploadOpen: (key, uploadId) => files.uploadOpen(key, uploadId),
           onError: (error) => logger.error({ err: error }, "storage request failed"),
+          meter: (key, partNumber) => files.meterUpload(key, partNumber),
         })
       : null;
   const graphql = createGraphQL({
     db,
     files,
+    events: new FileEventFeed({ db, bus: events, recheckMs: SUBSCRIBER_RECHECK_MS }),
+    webhooks: new WebhookService({ db, allowedHosts: config.webhooks.allowedHosts, deliveryDue: () => webhookWorker.nudge() }),
     logger,
     maxJsonBodyBytes: jsonBodyLimit(config.maxInlineBytes),
     limits: config.graphqlLimits,
@@ -105,17 +137,19 @@ export async function createApp(config: Config, logger: Logger): Promise<App> {
     provider: providerOf(config.databaseUrl),
     storage,
     logger,
+    events,
     onMissingObjects: (count) => metrics.missingObjects(count),
   });
   sweeper.start();
-  const { redisUrl } = config;
-  const redis = redisUrl === undefined ? undefined : await startupStep("REDIS_URL", "cannot connect to Redis", () => connectRedis(redisUrl, logger));
+  webhookWorker.start();
+  const gate = {
+    authenticator: new Authenticator({ db, oidc: config.oidc === undefined ? undefined : new OidcVerifier(config.oidc) }),
+    limits: new RateLimits({ ...config.rateLimits, redis, keyPrefix: config.redisKeyPrefix }),
+    trustProxy: config.trustProxy,
+  };
+  const webSockets = graphqlWebSockets(graphql, gate.authenticator);
   const route = createRouter({
-    gate: {
-      authenticator: new Authenticator({ db, oidc: config.oidc === undefined ? undefined : new OidcVerifier(config.oidc) }),
-      limits: new RateLimits({ ...config.rateLimits, redis, keyPrefix: config.redisKeyPrefix }),
-      trustProxy: config.trustProxy,
-    },
+    gate,
     graphql,
     multipart,
     isMultipart,
@@ -159,12 +193,18 @@ export async function createApp(config: Config, logger: Logger): Promise<App> {
       if (config.tracing !== undefined) inServerSpan(req, res, serve);
       else serve();
     },
+    upgrade: createUpgrade(gate, webSockets, (budget) => metrics.rateLimited(budget)),
     db,
     storage,
     files,
+    events,
+    closeWebSockets: () => webSockets.close(),
     sweeper,
     async close() {
+      await webSockets.close();
       sweeper.stop();
+      await webhookWorker.stop();
+      events.close();
       redis?.disconnect();
       await db.$disconnect();
       await storage.close();

@@ -40,6 +40,18 @@ export interface Config {
   sourceUrlAllowedHosts: string[];
   /** Seconds a `sourceUrl` download may take, from the first connection to the last byte. */
   sourceUrlTimeout: number;
+  /** Milliseconds between two PROGRESS events of one upload; 0 turns them off. */
+  uploadProgressIntervalMs: number;
+  webhooks: {
+    /** Hosts webhook URLs may reach although private: host names, IPs or CIDR ranges. */
+    allowedHosts: string[];
+    /** The first retry's delay in milliseconds (doubling, with jitter, up to an hour). */
+    retryBaseMs: number;
+    /** Milliseconds between two looks at the outbox for deliveries due. */
+    pollMs: number;
+    /** Milliseconds a receiver has to answer. */
+    timeoutMs: number;
+  };
   bootstrapApiKey: string | undefined;
   /** OIDC access tokens are accepted when set (OIDC_ISSUER and OIDC_AUDIENCE). */
   oidc: OidcOptions | undefined;
@@ -318,6 +330,13 @@ export function loadConfig(env: Env = process.env): Config {
     pendingUploadTtl: integer(env, "PENDING_UPLOAD_TTL", 24 * 3600, 1),
     sourceUrlAllowedHosts: allowedHosts(env, "SOURCE_URL_ALLOWED_HOSTS"),
     sourceUrlTimeout: integer(env, "SOURCE_URL_TIMEOUT", 30, 1),
+    uploadProgressIntervalMs: integer(env, "UPLOAD_PROGRESS_INTERVAL_MS", 250, 0),
+    webhooks: {
+      allowedHosts: allowedHosts(env, "WEBHOOK_ALLOWED_HOSTS"),
+      retryBaseMs: integer(env, "WEBHOOK_RETRY_BASE_MS", 5000, 1),
+      pollMs: integer(env, "WEBHOOK_POLL_INTERVAL_MS", 1000, 10),
+      timeoutMs: integer(env, "WEBHOOK_TIMEOUT", 10, 1) * 1000,
+    },
     bootstrapApiKey: env.BOOTSTRAP_API_KEY || undefined,
     oidc: oidcConfig(env),
     rateLimits: {

@@ -1,5 +1,7 @@
 import type { AuthenticatedCaller, Caller } from "./access/caller.js";
 import type { Db } from "./db/client.js";
+import type { FileEventFeed, Subscriber } from "./events/feed.js";
+import type { WebhookService } from "./events/webhooks.js";
 import type { FolderService } from "./files/folders.js";
 import type { FileService } from "./files/service.js";
 
@@ -10,6 +12,11 @@ export interface Context {
   folders: FolderService;
   /** The request's caller from the gate (src/access/): an API key, an OIDC principal, or anonymous. */
   caller: Caller;
+  /** The caller as a subscription sees it: checked again before deliveries. */
+  subscriber: Subscriber;
+  /** The subscriptions' file events. */
+  events: FileEventFeed;
+  webhooks: WebhookService;
   requestId: string;
 }
 

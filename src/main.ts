@@ -34,6 +34,7 @@ try {
 // Sockets and request bodies buffer up to 1 MiB (Node's default is 16 KiB), so an upload's socket
 // is not paused and resumed for nearly every chunk while the body is parsed, hashed and written.
 const server = createServer({ highWaterMark: 1024 * 1024 }, app.handler);
+server.on("upgrade", app.upgrade);
 // Uploads may take long; only a connection idle for 5 minutes is cut (Node's default is never),
 // so a client that stalls mid-body does not hold its socket and temporary file forever. Every
 // other request must arrive within REQUEST_TIMEOUT (the app's own timer, as Node's requestTimeout
@@ -72,5 +73,8 @@ for (const signal of ["SIGINT", "SIGTERM"] as const) {
         );
     });
     server.closeIdleConnections();
+    // Subscriptions never end by themselves: WebSocket clients are told to reconnect elsewhere
+    // (1001, going away); server-sent event streams last until the drain deadline.
+    void app.closeWebSockets();
   });
 }

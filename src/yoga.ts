@@ -10,7 +10,9 @@ import type { Caller } from "./access/caller.js";
 import { AuthenticationError, ForbiddenError } from "./access/errors.js";
 import type { Context } from "./context.js";
 import type { Db } from "./db/client.js";
-import { ValidationError } from "./files/errors.js";
+import type { FileEventFeed } from "./events/feed.js";
+import type { WebhookService } from "./events/webhooks.js";
+import { NotFoundError, ValidationError } from "./files/errors.js";
 import { FolderService } from "./files/folders.js";
 import type { FileService } from "./files/service.js";
 import { type DocumentLimits, documentLimitPlugins } from "./graphql-limits.js";
@@ -23,6 +25,8 @@ import { StorageError } from "./storage/driver.js";
 export interface YogaOptions {
   db: Db;
   files: FileService;
+  events: FileEventFeed;
+  webhooks: WebhookService;
   logger: Logger;
   /** Largest JSON request body. */
   maxJsonBodyBytes: number;
@@ -37,6 +41,10 @@ export interface YogaOptions {
 export interface ServerContext {
   /** The request's caller, from the gate (src/access/authenticate.ts), which runs before Yoga. */
   caller: Caller;
+  /** Runs the gate again on the request's credentials: subscriptions check them before deliveries. */
+  reauthenticate: () => Promise<Caller>;
+  /** Names the request's credentials (`credentialKey` in src/access/authenticate.ts). */
+  credentialKey: string;
   /** The operations the multipart layer parsed, for multipart requests. */
   [MULTIPART_OPERATIONS]?: GraphQLParams | GraphQLParams[];
 }
@@ -99,6 +107,8 @@ function clientError(error: unknown): GraphQLError | null {
   if (error instanceof AuthenticationError) {
     return new GraphQLError(error.message, { extensions: { code: "UNAUTHENTICATED", http: { status: 401 } } });
   }
+  // A subscription's workspace or file that cannot be read (at subscribe time, or any more).
+  if (error instanceof NotFoundError) return new GraphQLError(error.message, { extensions: { code: "NOT_FOUND" } });
   if (error instanceof ForbiddenError) {
     return new GraphQLError(error.message, {
       extensions: { code: "FORBIDDEN", requiredRole: error.requiredRole, http: { status: 403 } },
@@ -109,7 +119,7 @@ function clientError(error: unknown): GraphQLError | null {
 
 /** The GraphQL endpoint; built apart from the HTTP server so tests and scripts can use it alone. */
 export function createGraphQL(options: YogaOptions): GraphQLServer {
-  const { db, files, logger } = options;
+  const { db, files, events, webhooks, logger } = options;
   const folders = new FolderService(db);
   // Errors maskError has dealt with (logged with the request id when unexpected): Yoga logs every
   // error whose masked form differs from it again, client mistakes included, which it skips.
@@ -187,6 +197,15 @@ export function createGraphQL(options: YogaOptions): GraphQLServer {
         });
       },
     },
-    context: ({ caller }): Context => ({ db, files, folders, caller, requestId: requestScope.getStore()?.requestId ?? "" }),
+    context: ({ caller, reauthenticate, credentialKey }): Context => ({
+      db,
+      files,
+      folders,
+      caller,
+      subscriber: { caller, reauthenticate, credentialKey },
+      events,
+      webhooks,
+      requestId: requestScope.getStore()?.requestId ?? "",
+    }),
   });
 }

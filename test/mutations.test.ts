@@ -136,6 +136,7 @@ describe("expiry of pending uploads", () => {
       provider: server.database.provider,
       storage: server.app.storage,
       logger: pino({ level: "silent" }),
+      events: server.app.events,
     });
     expect(await sweeper.sweep(new Date())).toBe(0);
     expect(existsSync(abandoned)).toBe(true);

@@ -9,6 +9,12 @@ import path from "node:path";
 import { promisify } from "node:util";
 import { type CodegenConfig, generate } from "@graphql-codegen/cli";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
+import { EventSource as NodeEventSource } from "eventsource";
+import { WebSocket as NodeWebSocket } from "ws";
+import { createApiKey, createWorkspace } from "../src/access/admin.js";
+import { slowPut } from "./helpers/events.js";
+import { peStub } from "./helpers/samples.js";
+import { WebhookReceiver } from "./helpers/webhook-receiver.js";
 import { apiKey, startServer, type TestServer } from "./helpers/server.js";
 
 const run = promisify(execFile);
@@ -29,13 +35,30 @@ async function clientBlocks(): Promise<Map<string, string>> {
 }
 
 beforeAll(async () => {
-  server = await startServer();
+  // The webhook receiver runs on loopback.
+  server = await startServer({ WEBHOOK_ALLOWED_HOSTS: "127.0.0.1", WEBHOOK_POLL_INTERVAL_MS: "100" });
   dir = path.join(root, "test-output", `readme-clients-${randomBytes(4).toString("hex")}`);
   const blocks = await clientBlocks();
-  expect([...blocks.keys()].sort()).toEqual(["codegen.ts", "src/apollo.ts", "src/fetch.ts", "src/upload.ts", "src/urql.ts"]);
+  expect([...blocks.keys()].sort()).toEqual([
+    "codegen.ts",
+    "src/apollo.ts",
+    "src/fetch.ts",
+    "src/live-apollo.ts",
+    "src/live-eventsource.ts",
+    "src/live-urql.ts",
+    "src/upload.ts",
+    "src/urql.ts",
+    "src/verify-webhook.ts",
+  ]);
   for (const [name, code] of blocks) {
     await mkdir(path.dirname(path.join(dir, name)), { recursive: true });
-    await writeFile(path.join(dir, name), code.replaceAll("http://localhost:4000", server.url).replaceAll("dev-key", apiKey));
+    await writeFile(
+      path.join(dir, name),
+      code
+        .replaceAll("http://localhost:4000", server.url)
+        .replaceAll("ws://localhost:4000", server.url.replace(/^http/, "ws"))
+        .replaceAll("dev-key", apiKey),
+    );
   }
   // A browser app's settings: a bundler resolves modules, the DOM's types, strict.
   await writeFile(
@@ -141,5 +164,85 @@ describe("the README's Clients section", () => {
     await cancel(cancelled);
     const { data } = await server.graphql<{ file: unknown }>(`query ($id: ID!) { file(id: $id) { id } }`, { id: cancelled });
     expect(data.file).toBeNull();
+  });
+
+  describe("live updates", () => {
+    // What browsers have built in; Node.js 20 has neither.
+    beforeAll(() => {
+      globalThis.EventSource ??= NodeEventSource as unknown as typeof EventSource;
+      globalThis.WebSocket ??= NodeWebSocket as unknown as typeof WebSocket;
+    });
+
+    it("EventSource follows a public workspace's files", async () => {
+      await createWorkspace(server.app.db, "plaza", "Plaza", true);
+      const writer = await createApiKey(server.app.db, "plaza", "WRITER");
+      const { watchPublicWorkspace } = await load<{ watchPublicWorkspace(id: string, onEvent: (event: { type: string; file: { name: string } }) => void): () => void }>(
+        "src/live-eventsource.ts",
+      );
+      const seen: string[] = [];
+      const stop = watchPublicWorkspace("plaza", (event) => seen.push(`${event.type} ${event.file.name}`));
+      await new Promise((resolve) => setTimeout(resolve, 500));
+      const created = await server.graphql(
+        `mutation { createFile(input: { workspaceId: "plaza", name: "notice.txt", content: "aGk=" }) { __typename } }`,
+        {},
+        { authorization: `Bearer ${writer}` },
+      );
+      expect(created.data).toEqual({ createFile: { __typename: "CreateFilePayload" } });
+      for (let i = 0; i < 100 && !seen.includes("UPLOADED notice.txt"); i++) await new Promise((resolve) => setTimeout(resolve, 50));
+      stop();
+      expect(seen).toEqual(["CREATED notice.txt", "PROGRESS notice.txt", "UPLOADED notice.txt"]);
+    });
+
+    it("urql follows an upload's progress to UPLOADED over graphql-ws", async () => {
+      const { followUpload } = await load<{ followUpload(id: string, onProgress: (received: number, total: number | null) => void): Promise<string> }>(
+        "src/live-urql.ts",
+      );
+      const body = randomBytes(4 * 1024 * 1024);
+      const { data } = await server.graphql<{ createFile: { file: { id: string }; upload: { url: string; headers: { name: string; value: string }[] } } }>(
+        `mutation ($input: CreateFileInput!) { createFile(input: $input) { ... on CreateFilePayload { file { id } upload { url headers { name value } } } } }`,
+        { input: { workspaceId: "default", name: "followed.bin", size: body.length } },
+      );
+      const counts: number[] = [];
+      const done = followUpload(data.createFile.file.id, (received) => counts.push(received));
+      await new Promise((resolve) => setTimeout(resolve, 500));
+      await slowPut({ ...data.createFile.upload, method: "PUT", fields: [], expiresAt: "", maxSize: null, partSize: null, parts: [], receivedParts: [] }, body, 8, 80);
+      await server.graphql(`mutation ($id: ID!) { completeUpload(input: { id: $id }) { __typename } }`, { id: data.createFile.file.id });
+      expect(await done).toBe("UPLOADED");
+      expect(counts.length).toBeGreaterThanOrEqual(2);
+      expect(counts).toEqual([...counts].sort((a, b) => a - b));
+      expect(counts.at(-1)).toBe(body.length);
+    });
+
+    it("Apollo tells of uploaded and refused files over graphql-ws", async () => {
+      const { watchUploads } = await load<{ watchUploads(id: string, onEvent: (type: string, name: string) => void): () => void }>("src/live-apollo.ts");
+      const seen: string[] = [];
+      const stop = watchUploads("default", (type, name) => seen.push(`${type} ${name}`));
+      await new Promise((resolve) => setTimeout(resolve, 500));
+      await server.graphql(`mutation { createFile(input: { workspaceId: "default", name: "apollo-live.txt", content: "aGk=" }) { __typename } }`);
+      await server.graphql(`mutation ($content: String!) { createFile(input: { workspaceId: "default", name: "tool.exe", content: $content }) { __typename } }`, {
+        content: peStub().toString("base64"),
+      });
+      for (let i = 0; i < 100 && seen.length < 2; i++) await new Promise((resolve) => setTimeout(resolve, 50));
+      stop();
+      expect(seen).toEqual(["UPLOADED apollo-live.txt", "FAILED tool.exe"]);
+    });
+  });
+
+  it("verifies a webhook delivery's signature, and refuses a changed body", async () => {
+    const receiver = new WebhookReceiver();
+    await receiver.up();
+    const hook = await server.graphql<{ createWebhook: { secret: string } }>(
+      `mutation ($url: String!) { createWebhook(input: { workspaceId: "default", url: $url, events: [UPLOADED] }) { ... on CreateWebhookPayload { secret } } }`,
+      { url: receiver.url },
+    );
+    await server.graphql(`mutation { createFile(input: { workspaceId: "default", name: "hooked.txt", content: "aGk=" }) { __typename } }`);
+    const [delivery] = await receiver.waitFor(1);
+    await receiver.down();
+    const { verifyDelivery } = await load<{ verifyDelivery(secret: string, body: string, headers: Record<string, string>): { type: string; file: { name: string } } }>(
+      "src/verify-webhook.ts",
+    );
+    const { secret } = hook.data.createWebhook;
+    expect(verifyDelivery(secret, delivery!.body, delivery!.headers)).toMatchObject({ type: "UPLOADED", file: { name: "hooked.txt" } });
+    expect(() => verifyDelivery(secret, delivery!.body.replace("hooked", "forged"), delivery!.headers)).toThrow();
   });
 });

@@ -1,4 +1,4 @@
-import { timingSafeEqual } from "node:crypto";
+import { createHash, timingSafeEqual } from "node:crypto";
 import type { Db } from "../db/client.js";
 import { Caller } from "./caller.js";
 import { AuthenticationError } from "./errors.js";
@@ -58,4 +58,12 @@ export function carriesBearer(authorization: string | undefined, secret: string)
   const sent = Buffer.from(match?.[1] ?? "");
   const expected = Buffer.from(secret);
   return sent.length === expected.length && timingSafeEqual(sent, expected);
+}
+
+/**
+ * A stable name for the credentials a request carries (a hash of its Authorization header), so
+ * that checks of the same credentials can be shared without keeping them.
+ */
+export function credentialKey(authorization: string | null | undefined): string {
+  return createHash("sha256").update(authorization ?? "").digest("base64url");
 }

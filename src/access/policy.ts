@@ -10,6 +10,7 @@ const requiredRoles = {
   "upload:sign": "WRITER",
   "upload:complete": "WRITER",
   "upload:abort": "WRITER",
+  "webhook:manage": "ADMIN",
   "folder:create": "WRITER",
   "folder:delete": "WRITER",
 } as const satisfies Record<string, Role>;

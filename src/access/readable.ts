@@ -62,3 +62,14 @@ export async function findReadableWorkspace(
 export function workspaceOfReadable(caller: Caller, file: { workspaceId: string }): WorkspaceAccess {
   return { id: file.workspaceId, public: caller.grantFor(file.workspaceId)?.public ?? true };
 }
+
+/**
+ * Whether the caller may read a file it already has in hand (a live event's snapshot), in a
+ * workspace it can read: the same rule as `readableFilesIn`, in memory: not an overwrite's hidden
+ * pending upload, and every security category of the file held.
+ */
+export function canReadFileInHand(caller: Caller, file: { workspaceId: string; pendingForId: string | null; securityCategories: string }): boolean {
+  if (file.pendingForId !== null) return false;
+  const held = caller.categoriesIn(file.workspaceId);
+  return (JSON.parse(file.securityCategories) as number[]).every((category) => held.includes(category));
+}

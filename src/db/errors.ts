@@ -9,8 +9,3 @@ export function prismaErrorCode(error: unknown): unknown {
 export function isUniqueViolation(error: unknown): boolean {
   return prismaErrorCode(error) === "P2002";
 }
-
-/** Swallows "the row to change was not found" (P2025); rethrows anything else. */
-export function ignoreMissingRow(error: unknown): void {
-  if (prismaErrorCode(error) !== "P2025") throw error;
-}

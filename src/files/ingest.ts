@@ -7,6 +7,7 @@ import { Readable } from "node:stream";
 import type { StorageDriver } from "../storage/driver.js";
 import { FileError, PayloadTooLargeError, ValidationError } from "./errors.js";
 import { ByteInspector, TooLargeError, type InspectedBytes } from "./inspect.js";
+import type { ByteMeter } from "./progress.js";
 import type { Sha256Source } from "./sha256.js";
 import { openSourceUrl, SourceUrlError, type SourceUrlOptions } from "./source-url.js";
 import type { CreateFileRequest, FileLimits, IncomingFile } from "./types.js";
@@ -95,12 +96,10 @@ export async function storeInspected(
   storage: StorageDriver,
   key: string,
   opened: OpenedBytes,
-  maxBytes: number,
-  contentType: string,
-  sha256: Sha256Source,
+  { maxBytes, contentType, sha256, meter }: { maxBytes: number; contentType: string; sha256: Sha256Source; meter: ByteMeter | undefined },
 ): Promise<InspectedBytes> {
   const { stream } = opened;
-  const inspector = new ByteInspector({ maxBytes, sha256 });
+  const inspector = new ByteInspector({ maxBytes, sha256, meter });
   const fail = (error: unknown): void => {
     inspector.destroy(error instanceof Error ? error : new Error(String(error)));
   };

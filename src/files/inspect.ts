@@ -7,6 +7,7 @@ import { Transform, type TransformCallback } from "node:stream";
 import { fileTypeFromBuffer } from "file-type";
 import { imageSize } from "image-size";
 import { inlineSha256, type Sha256, type Sha256Source } from "./sha256.js";
+import type { ByteMeter } from "./progress.js";
 
 /** The bytes went past the allowed size; nothing beyond the limit was passed on. */
 export class TooLargeError extends Error {
@@ -28,6 +29,8 @@ export interface ByteInspectorOptions {
   highWaterMark?: number;
   /** Where the running SHA-256 comes from (default: computed inline). */
   sha256?: Sha256Source;
+  /** Told of the bytes as they pass (upload progress). */
+  meter?: ByteMeter;
 }
 
 /** What a ByteInspector measured once the stream ended. */
@@ -59,12 +62,14 @@ export class ByteInspector extends Transform {
   private headLength = 0;
   private size = 0;
   private sha256: string | undefined;
+  private readonly meter: ByteMeter | undefined;
 
   constructor(options: ByteInspectorOptions) {
     // Chunks are passed on without copies, so a deep buffer costs no memory per byte, and it saves
     // a pause/resume of the source for nearly every 64 KiB socket chunk (Node's default is 16 KiB).
     super({ highWaterMark: options.highWaterMark ?? 1024 * 1024 });
     this.maxBytes = options.maxBytes;
+    this.meter = options.meter;
     this.hash = (options.sha256 ?? inlineSha256).stream();
     this.head = Buffer.allocUnsafe(Math.max(0, Math.min(options.headBytes ?? DEFAULT_HEAD_BYTES, options.maxBytes)));
   }
@@ -77,6 +82,7 @@ export class ByteInspector extends Transform {
       return;
     }
     this.size += chunk.length;
+    this.meter?.add(chunk.length);
     if (this.headLength < this.head.length) {
       this.headLength += chunk.copy(this.head, this.headLength, 0, this.head.length - this.headLength);
     }
@@ -86,6 +92,7 @@ export class ByteInspector extends Transform {
   override _flush(callback: TransformCallback): void {
     this.hash.digest().then((hex) => {
       this.sha256 = hex;
+      this.meter?.end();
       callback();
     }, callback);
   }

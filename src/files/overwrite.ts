@@ -18,8 +18,15 @@ import type { FileRecord, UploadMethod } from "./types.js";
  * while it waits) or lost a write conflict (P2034). A rolled-back attempt changed nothing, so
  * trying again is safe; when it keeps failing, `busy()` is the caller's typed answer.
  */
-export async function fileTransaction<T>(db: Db, run: (tx: Prisma.TransactionClient) => Promise<T>, busy: () => Error): Promise<T> {
+export async function fileTransaction<T>(
+  db: Db,
+  run: (tx: Prisma.TransactionClient) => Promise<T>,
+  busy: () => Error,
+  /** Called before a retry: what the rolled-back attempt recorded must be forgotten. */
+  restart: () => void = () => undefined,
+): Promise<T> {
   for (let attempt = 1; ; attempt += 1) {
+    if (attempt > 1) restart();
     try {
       return await db.$transaction(run, { maxWait: 10_000, timeout: 20_000 });
     } catch (error) {

@@ -4,10 +4,11 @@ import type { Caller } from "../access/caller.js";
 import { type Action, authorize, can, type WorkspaceAccess } from "../access/policy.js";
 import { findReadableWorkspace, readableFiles, readableFilesIn, workspaceOfReadable } from "../access/readable.js";
 import type { Db, FileVersion, Prisma } from "../db/client.js";
-import { ignoreMissingRow, isUniqueViolation, prismaErrorCode } from "../db/errors.js";
+import { isUniqueViolation, prismaErrorCode } from "../db/errors.js";
 import type { StorageDriver } from "../storage/driver.js";
 import {
   ConflictError,
+  FileError,
   NotFoundError,
   PayloadTooLargeError,
   UnsupportedMediaTypeError,
@@ -29,9 +30,12 @@ import {
 } from "./overwrite.js";
 import { joinParts, multipartTarget } from "./multipart.js";
 import { buildFileData, fileName, labelRows, newFileChildren, withLabels } from "./records.js";
-import { completeMismatch, inRequestMismatch, UploadSettler, type VerifiedBytes } from "./settle.js";
+import { completeMismatch, inRequestMismatch, type RecordChange, UploadSettler, type VerifiedBytes } from "./settle.js";
 import type { Sha256Source } from "./sha256.js";
 import { inSpan } from "../telemetry/spans.js";
+import { type FileEvent, type FileEventSink, type FileEventType, fileEvent, type UploadChannel, type UploadFacts } from "../events/file-event.js";
+import { webhooksOf, writeOutbox } from "../events/outbox.js";
+import { type ByteMeter, ProgressThrottle } from "./progress.js";
 import { inspectStoredObject } from "./stored-bytes.js";
 import {
   defaultContentType,
@@ -60,6 +64,18 @@ export interface FileServiceOptions {
   sha256: Sha256Source;
   /** How many replaced contents of a file keep their bytes (FILE_VERSIONS_KEPT). */
   versionsKept: number;
+  /** Where the file events go (src/events/bus.ts). */
+  events: FileEventSink;
+  /** Milliseconds between two PROGRESS events of one upload; 0: no PROGRESS events. */
+  progressIntervalMs: number;
+  /**
+   * Whether upload targets point at this server (the local driver's signed URLs), which then
+   * counts PROGRESS as bytes arrive; otherwise PROGRESS comes from the parts a MULTIPART upload
+   * lists when a client asks for its target again.
+   */
+  seesUploadBytes: boolean;
+  /** Called once a change that wrote webhook deliveries has committed (the worker delivers them at once). */
+  outboxWritten?: () => void;
 }
 
 /** A validated create request: its row's columns (no status yet), labels, and the file whose externalId it takes over. */
@@ -78,9 +94,87 @@ interface FileDraft {
 /** Creating, completing, changing and removing files: everything but GraphQL. */
 export class FileService {
   private readonly settler: UploadSettler;
+  private readonly progress: ProgressThrottle;
 
   constructor(private readonly options: FileServiceOptions) {
     this.settler = new UploadSettler(options);
+    this.progress = new ProgressThrottle(options.progressIntervalMs);
+  }
+
+  /**
+   * The one place events leave the service: every event names its file as the change left it
+   * (as it was, for DELETED and UPLOAD_ABORTED).
+   */
+  private emit(type: FileEventType, file: FileRecord, upload?: UploadFacts): void {
+    this.options.events.publish(fileEvent(type, file, upload));
+  }
+
+  /**
+   * Runs a change whose events must not be lost: `record` writes an event to the webhook outbox
+   * in the change's transaction, and the events recorded are published once it has committed
+   * (all but those marked `live: false`, already published as they happened). The workspace's
+   * webhooks are read before the change, so a transaction without deliveries to write holds its
+   * locks no longer for them.
+   */
+  private async recorded<T>(
+    workspaceId: string,
+    change: (
+      record: (tx: Prisma.TransactionClient, event: FileEvent, live?: boolean) => Promise<void>,
+      /** Forgets what was recorded so far: the transaction was rolled back and runs again (fileTransaction). */
+      restart: () => void,
+    ) => Promise<T>,
+  ): Promise<T> {
+    const webhooks = await webhooksOf(this.db, workspaceId);
+    const committed: FileEvent[] = [];
+    let deliveries = 0;
+    const restart = () => {
+      committed.length = 0;
+      deliveries = 0;
+    };
+    const result = await change(async (tx, event, live = true) => {
+      deliveries += await writeOutbox(tx, event, webhooks);
+      if (live) committed.push(event);
+    }, restart);
+    for (const event of committed) this.options.events.publish(event);
+    if (deliveries > 0) this.options.outboxWritten?.();
+    return result;
+  }
+
+  /** What an event of `file`'s upload says of it: how the bytes travel, where to, how many. */
+  private uploadFacts(file: FileRow, channel: UploadChannel, extra: Omit<UploadFacts, "method" | "driver"> = {}): UploadFacts {
+    return { method: channel, driver: this.storage.name, ...(file.size === null ? {} : { totalBytes: Number(file.size) }), ...extra };
+  }
+
+  /** The facts of an upload that ended now: its duration from `startedAt`, and the error code if it failed. */
+  private outcome(file: FileRow, channel: UploadChannel, startedAt: Date, error?: unknown): UploadFacts {
+    const durationMs = Date.now() - startedAt.getTime();
+    if (error === undefined) return this.uploadFacts(file, channel, { durationMs, receivedBytes: Number(file.size ?? 0) });
+    return this.uploadFacts(file, channel, { durationMs, errorCode: error instanceof FileError ? error.code : "INTERNAL" });
+  }
+
+  /**
+   * A meter for a body arriving at the local driver's signed URL `storageKey` (part
+   * `partNumber` of a MULTIPART upload, or a PUT/POST), reporting PROGRESS; undefined when
+   * progress is off or the key is no PENDING file's.
+   */
+  async meterUpload(storageKey: string, partNumber: number | undefined): Promise<ByteMeter | undefined> {
+    if (!this.progress.enabled) return undefined;
+    // Keys are `<workspace id>/<file id>` (prepareCreate).
+    const id = storageKey.slice(storageKey.lastIndexOf("/") + 1);
+    const upload = await this.db.file.findUnique({ where: { id }, include: withLabels });
+    if (upload === null || upload.storageKey !== storageKey || upload.status !== "PENDING") return undefined;
+    // An overwrite's pending upload: its progress is the file's.
+    const file = upload.pendingForId === null ? upload : await this.db.file.findUnique({ where: { id: upload.pendingForId }, include: withLabels });
+    if (file === null) return undefined;
+    return this.progressMeter(file, upload.uploadMethod as UploadChannel, partNumber, upload);
+  }
+
+  /** A meter reporting the PROGRESS of `file`, whose bytes are `upload`'s (the file itself, or an overwrite's pending upload). */
+  private progressMeter(file: FileRecord, channel: UploadChannel, partNumber: number | undefined, upload: FileRow = file): ByteMeter | undefined {
+    if (!this.progress.enabled) return undefined;
+    return this.progress.meter(file.id, partNumber, (receivedBytes) =>
+      this.emit("PROGRESS", file, this.uploadFacts(upload, channel, { receivedBytes })),
+    );
   }
 
   private get db(): Db {
@@ -273,12 +367,16 @@ export class FileService {
       for (;;) {
         if (target !== undefined) return await this.insertPendingUpload(target, draft, pendingColumns);
         try {
-          // The row comes back from the INSERT itself and its labels are the ones just written: a
-          // single statement, where `include` would add two SELECTs in a transaction.
-          const written = await this.db.file.create({
-            data: { ...row, ...pendingColumns, ...newFileChildren(workspaceId, { ...row, labels }, createdAt) },
-          });
-          const file = { ...written, labels: labels.map((label) => ({ label })) };
+          // The row comes back from the INSERT itself and its labels are the ones just written,
+          // where `include` would add two SELECTs.
+          const data = { ...row, ...pendingColumns, ...newFileChildren(workspaceId, { ...row, labels }, createdAt) };
+          const file = await this.recorded(workspaceId, (record) =>
+            this.db.$transaction(async (tx) => {
+              const written = { ...(await tx.file.create({ data })), labels: labels.map((label) => ({ label })) };
+              await record(tx, fileEvent("CREATED", written, this.uploadFacts(written, written.uploadMethod as UploadChannel)));
+              return written;
+            }),
+          );
           return { file, pending: file };
         } catch (error) {
           // Another request created the file first: overwrite it, or refuse.
@@ -305,8 +403,10 @@ export class FileService {
     pendingColumns: { status: string; multipartUploadId: string | null; createdAt: Date; expiresAt: Date },
   ): Promise<{ file: FileRecord; pending: FileRow }> {
     const { size, checksumSha256, mimeType } = row;
-    return fileTransaction(this.db, async (tx) => {
+    return this.recorded(row.workspaceId, (record, restart) => fileTransaction(this.db, async (tx) => {
       const file = await updateFileIn(tx, id, overwrittenFields(row), labelsGiven);
+      // The file's fields changed now; its new content is UPLOADED at completeUpload.
+      await record(tx, fileEvent("UPDATED", file));
       const pending = await tx.file.create({
         data: {
           id: row.id,
@@ -322,7 +422,7 @@ export class FileService {
         },
       });
       return { file, pending };
-    }, busyOverwriting);
+    }, busyOverwriting, restart));
   }
 
   /**
@@ -334,6 +434,38 @@ export class FileService {
    * the object is removed and nothing was written.
    */
   private async ingest(draft: FileDraft, source: ByteSource, existing: string | undefined): Promise<FileRecord> {
+    const channel = channelOf[source.kind];
+    const startedAt = new Date();
+    // A new file is announced as its bytes start; an overwritten one once its new content is in.
+    const pending = existing === undefined ? pendingRecord(draft, startedAt) : undefined;
+    if (pending !== undefined) this.emit("CREATED", pending, this.uploadFacts(pending, channel));
+    try {
+      return await this.recorded(draft.row.workspaceId, (record, restart) => {
+        const uploaded = (tx: Prisma.TransactionClient, file: FileRecord) =>
+          record(tx, fileEvent("UPLOADED", file, this.outcome(file, channel, startedAt)));
+        return this.ingestBytes(draft, source, existing, pending && this.progressMeter(pending, channel, undefined), {
+          // The webhook outbox gets CREATED with UPLOADED, when the row is written; live subscribers had CREATED already.
+          created: async (tx, file) => {
+            await record(tx, fileEvent("CREATED", file, this.uploadFacts(file, channel)), pending === undefined);
+            await uploaded(tx, file);
+          },
+          replaced: uploaded,
+          restart,
+        });
+      });
+    } catch (error) {
+      if (pending !== undefined) this.emit("FAILED", { ...pending, status: "FAILED" }, this.outcome(pending, channel, startedAt, error));
+      throw error;
+    }
+  }
+
+  private async ingestBytes(
+    draft: FileDraft,
+    source: ByteSource,
+    existing: string | undefined,
+    meter: ByteMeter | undefined,
+    record: { created: RecordChange; replaced: RecordChange; restart: () => void },
+  ): Promise<FileRecord> {
     const { row, labels, labelsGiven } = draft;
     const declaredSize = row.size == null ? undefined : Number(row.size);
     const maxBytes = sourceLimit(source, declaredSize, this.options.limits);
@@ -345,7 +477,7 @@ export class FileService {
       release = opened.release;
       const contentType = row.mimeType ?? opened.declaredType ?? defaultContentType;
       verified = await inSpan("upload.ingest", { "file.id": row.id, "upload.source": source.kind }, async () => {
-        const measured = await storeInspected(this.storage, row.storageKey, opened, maxBytes, contentType, this.options.sha256);
+        const measured = await storeInspected(this.storage, row.storageKey, opened, { maxBytes, contentType, sha256: this.options.sha256, meter });
         const declared = { size: row.size ?? null, checksumSha256: row.checksumSha256 ?? null, mimeType: row.mimeType ?? null };
         return this.settler.verify({ ...declared, storageKey: row.storageKey }, measured, opened.declaredType, inRequestMismatch);
       });
@@ -359,10 +491,10 @@ export class FileService {
       for (;;) {
         if (target !== undefined) {
           const content = { ...verified, storageKey: row.storageKey, uploadMethod: row.uploadMethod };
-          return await this.replaceContent(target, content, overwrittenFields(row), labelsGiven);
+          return await this.replaceContent(target, content, overwrittenFields(row), labelsGiven, record.replaced, record.restart);
         }
         try {
-          return await this.settler.insertUploaded(row, labels, verified);
+          return await this.settler.insertUploaded(row, labels, verified, record.created);
         } catch (error) {
           // Another request created the file first: overwrite it, or refuse.
           if (!isUniqueViolation(error) || !draft.overwrite) throw error;
@@ -380,11 +512,23 @@ export class FileService {
    * Makes verified bytes the content of file `id`, with the fields `data` sets, in one
    * transaction; the replaced bytes go once it has committed (or stay, as a version).
    */
-  private async replaceContent(id: string, content: NewContent, data: FileUpdate, labels: readonly string[] | undefined): Promise<FileRecord> {
+  private async replaceContent(
+    id: string,
+    content: NewContent,
+    data: FileUpdate,
+    labels: readonly string[] | undefined,
+    record: RecordChange,
+    restart: () => void,
+  ): Promise<FileRecord> {
     const { file, released } = await fileTransaction(
       this.db,
-      (tx) => swapContent(tx, id, content, data, labels, this.options.versionsKept),
+      async (tx) => {
+        const swapped = await swapContent(tx, id, content, data, labels, this.options.versionsKept);
+        await record(tx, swapped.file);
+        return swapped;
+      },
       busyOverwriting,
+      restart,
     ).catch((error: unknown) => {
         if (prismaErrorCode(error) === "P2025") throw new ConflictError(`file ${id} was deleted while it was being overwritten`);
         throw error;
@@ -408,7 +552,15 @@ export class FileService {
    */
   async resumeUpload(caller: Caller, file: FileRow): Promise<UploadTarget | null> {
     if (file.status !== "PENDING" || !can(caller, "upload:sign", workspaceOfReadable(caller, file))) return null;
-    return this.uploadTarget(file, new Date(Date.now() + this.options.uploadUrlTtl * 1000));
+    const target = await this.uploadTarget(file, new Date(Date.now() + this.options.uploadUrlTtl * 1000));
+    // Bytes that go straight to the store pass no meter here: the parts it lists are their progress
+    // (an overwrite's pending upload reports as its file).
+    if (!this.options.seesUploadBytes && this.progress.enabled && target.receivedParts.length > 0) {
+      const receivedBytes = target.receivedParts.reduce((sum, part) => sum + part.size, 0);
+      const subject = await this.db.file.findUnique({ where: { id: file.pendingForId ?? file.id }, include: withLabels });
+      if (subject !== null) this.emit("PROGRESS", subject, this.uploadFacts(file, "MULTIPART", { receivedBytes }));
+    }
+    return target;
   }
 
   private async uploadTarget(file: FileRow, expiresAt: Date): Promise<UploadTarget> {
@@ -451,11 +603,32 @@ export class FileService {
   private async completeFound(file: FileRecord, parts: CompletedPart[] | null | undefined): Promise<FileRecord> {
     const { id } = file;
     const pending = await this.pendingUploadOf(file.id);
-    if (pending !== null) return this.completePending(file, pending, parts);
-    if (file.status === "UPLOADED") return file;
-    if (file.status === "FAILED") throw new UploadIncompleteError(`file ${id} failed and can no longer be completed`);
-    const measured = await this.measureUpload(file, parts);
-    return inSpan("upload.verify", { "file.id": file.id }, () => this.settler.settle(file, measured, undefined, completeMismatch));
+    if (pending === null && file.status === "UPLOADED") return file;
+    if (pending === null && file.status === "FAILED") throw new UploadIncompleteError(`file ${id} failed and can no longer be completed`);
+    const upload = pending ?? file;
+    const channel = upload.uploadMethod as UploadChannel;
+    this.progress.forget(file.id);
+    try {
+      return await this.recorded(file.workspaceId, async (record, restart) => {
+        const uploaded: RecordChange = (tx, done) => record(tx, fileEvent("UPLOADED", done, this.outcome(done, channel, upload.createdAt)));
+        if (pending !== null) return this.completePending(file, pending, parts, uploaded, restart);
+        const measured = await this.measureUpload(file, parts);
+        return inSpan("upload.verify", { "file.id": file.id }, () => this.settler.settle(file, measured, completeMismatch, uploaded));
+      });
+    } catch (error) {
+      if (!(error instanceof FileError)) throw error;
+      // The upload failed: refused bytes were deleted, and another upload may follow, unless the
+      // bytes were refused for their type (an executable, a type not allowed): then a new file is
+      // FAILED, and an overwrite's pending upload ends (completePending).
+      const status = error instanceof UnsupportedMediaTypeError && pending === null ? "FAILED" : file.status;
+      await this.recorded(file.workspaceId, (record) =>
+        this.db.$transaction(async (tx) => {
+          if (status !== file.status) await tx.file.updateMany({ where: { id: file.id, status: "PENDING" }, data: { status } });
+          await record(tx, fileEvent("FAILED", { ...file, status }, this.outcome(upload, channel, upload.createdAt, error)));
+        }),
+      );
+      throw error;
+    }
   }
 
   /** The pending upload of a file (an overwrite's new content), if there is one. */
@@ -487,7 +660,13 @@ export class FileService {
    * that removes the row wins; the others get the file as the winner left it. Bytes refused as
    * an executable or a type not allowed end the pending upload.
    */
-  private async completePending(file: FileRecord, pending: FileRecord, parts: CompletedPart[] | null | undefined): Promise<FileRecord> {
+  private async completePending(
+    file: FileRecord,
+    pending: FileRecord,
+    parts: CompletedPart[] | null | undefined,
+    record: RecordChange,
+    restart: () => void,
+  ): Promise<FileRecord> {
     const measured = await this.measureUpload(pending, parts);
     const verified = await this.settler.verify(pending, measured, undefined, completeMismatch).catch(async (error: unknown) => {
       if (error instanceof UnsupportedMediaTypeError) await this.db.file.deleteMany({ where: { id: pending.id } });
@@ -497,8 +676,10 @@ export class FileService {
     const outcome = await fileTransaction(this.db, async (tx) => {
       const claimed = await tx.file.deleteMany({ where: { id: pending.id } });
       if (claimed.count === 0) return null;
-      return swapContent(tx, file.id, content, {}, undefined, this.options.versionsKept);
-    }, () => new UploadIncompleteError(`file ${file.id} is busy with other changes; complete the upload again`));
+      const swapped = await swapContent(tx, file.id, content, {}, undefined, this.options.versionsKept);
+      await record(tx, swapped.file);
+      return swapped;
+    }, () => new UploadIncompleteError(`file ${file.id} is busy with other changes; complete the upload again`), restart);
     if (outcome === null) return this.db.file.findUniqueOrThrow({ where: { id: file.id }, include: withLabels });
     await this.release(outcome.released);
     return outcome.file;
@@ -530,7 +711,13 @@ export class FileService {
     const fieldErrors = validateFileFields(request, this.options.limits, ["input"], { requireName: false });
     if (fieldErrors.length > 0) throw new ValidationError(fieldErrors);
     const data = buildFileData(request);
-    return this.db.$transaction((tx) => updateFileIn(tx, file.id, data, request.labels));
+    return this.recorded(file.workspaceId, (record) =>
+      this.db.$transaction(async (tx) => {
+        const updated = await updateFileIn(tx, file.id, data, request.labels);
+        await record(tx, fileEvent("UPDATED", updated));
+        return updated;
+      }),
+    );
   }
 
   /** Removes a file's record and its bytes: its content, its kept versions' and a pending upload's. */
@@ -541,7 +728,13 @@ export class FileService {
       this.db.fileVersion.findMany({ where: { fileId: file.id, storageKey: { not: null } }, select: { storageKey: true } }),
     ]);
     // The pending upload's row and the versions go with the file's (foreign keys cascade).
-    await this.db.file.delete({ where: { id: file.id } }).catch(ignoreMissingRow);
+    await this.recorded(file.workspaceId, (record) =>
+      this.db.$transaction(async (tx) => {
+        const removed = await tx.file.deleteMany({ where: { id: file.id } });
+        if (removed.count === 1) await record(tx, fileEvent("DELETED", file));
+      }),
+    );
+    this.progress.forget(file.id);
     await this.release([
       { key: file.storageKey, multipartUploadId: file.multipartUploadId },
       ...(pending === null ? [] : [{ key: pending.storageKey, multipartUploadId: pending.multipartUploadId }]),
@@ -560,8 +753,15 @@ export class FileService {
     const pending = await this.pendingUploadOf(file.id);
     const upload = pending ?? (file.status === "UPLOADED" ? null : file);
     if (upload === null) throw noUpload();
-    const removed = await this.db.file.deleteMany({ where: { id: upload.id, status: { not: "UPLOADED" } } });
-    if (removed.count === 0) throw noUpload();
+    await this.recorded(file.workspaceId, (record) =>
+      this.db.$transaction(async (tx) => {
+        const removed = await tx.file.deleteMany({ where: { id: upload.id, status: { not: "UPLOADED" } } });
+        if (removed.count === 0) throw noUpload();
+        // An overwrite's pending upload went: the file stays, with its current content.
+        await record(tx, fileEvent("UPLOAD_ABORTED", file, this.uploadFacts(upload, upload.uploadMethod as UploadChannel)));
+      }),
+    );
+    this.progress.forget(file.id);
     await this.release([{ key: upload.storageKey, multipartUploadId: upload.multipartUploadId }]);
   }
 
@@ -593,6 +793,47 @@ export class FileService {
 
 /** Changes of one file kept queueing past the transaction's limits. */
 const busyOverwriting = () => new ConflictError("the file is busy with other changes; try again");
+
+/** How the bytes of each in-request source travel, as events name it. */
+const channelOf: Record<ByteSource["kind"], UploadChannel> = { file: "FILE", content: "CONTENT", sourceUrl: "SOURCE_URL" };
+
+/** The file an in-request upload is creating, as it would be read while its bytes arrive (it has no row yet). */
+function pendingRecord({ row, labels }: FileDraft, createdAt: Date): FileRecord {
+  return {
+    ...row,
+    mimeType: row.mimeType ?? null,
+    size: row.size ?? null,
+    checksumSha256: row.checksumSha256 ?? null,
+    externalId: row.externalId ?? null,
+    directory: row.directory ?? null,
+    description: row.description ?? null,
+    source: row.source ?? null,
+    metadata: row.metadata ?? "{}",
+    scope: row.scope ?? "WORKSPACE",
+    entityId: row.entityId ?? null,
+    sessionId: row.sessionId ?? null,
+    sourceCreatedTime: row.sourceCreatedTime ?? null,
+    sourceModifiedTime: row.sourceModifiedTime ?? null,
+    assetIds: row.assetIds ?? "[]",
+    securityCategories: row.securityCategories ?? "[]",
+    dataSetId: row.dataSetId ?? null,
+    geoLocation: row.geoLocation ?? null,
+    geoMinLongitude: row.geoMinLongitude ?? null,
+    geoMinLatitude: row.geoMinLatitude ?? null,
+    geoMaxLongitude: row.geoMaxLongitude ?? null,
+    geoMaxLatitude: row.geoMaxLatitude ?? null,
+    status: "PENDING",
+    width: null,
+    height: null,
+    multipartUploadId: null,
+    pendingForId: null,
+    createdAt,
+    updatedAt: createdAt,
+    uploadedAt: null,
+    expiresAt: null,
+    labels: labels.map((label) => ({ label })),
+  };
+}
 
 function conflict(externalId: string | null | undefined): ConflictError {
   return new ConflictError(`a file with externalId "${externalId}" already exists in this workspace; pass overwrite: true to replace it`);

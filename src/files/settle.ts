@@ -7,6 +7,9 @@ import { newFileChildren, withLabels } from "./records.js";
 import { defaultContentType, type FileLimits, type FileRecord, type FileRow } from "./types.js";
 import { mimeTypeAllowed } from "./validation.js";
 
+/** Writes the events of a change inside its transaction (src/files/service.ts `recorded`). */
+export type RecordChange = (tx: Prisma.TransactionClient, file: FileRecord) => Promise<void>;
+
 /** Turns a mismatch between declared and received bytes into the error the caller's operation reports. */
 export type MismatchError = (field: "size" | "checksumSha256", message: string) => FileError;
 
@@ -93,50 +96,51 @@ export class UploadSettler {
   }
 
   /**
-   * Verifies the bytes of a PENDING file and marks it UPLOADED. An executable or refused type
-   * also marks the file FAILED.
+   * Verifies the bytes of a PENDING file and marks it UPLOADED; `record` writes its events in
+   * the same transaction. Throws the check's error when the bytes are refused.
    */
-  async settle(file: FileRecord, measured: InspectedBytes, typeHint: string | undefined, mismatch: MismatchError): Promise<FileRecord> {
-    const verified = await this.verify(file, measured, typeHint, mismatch).catch(async (error: unknown) => {
-      if (error instanceof UnsupportedMediaTypeError) {
-        await this.db.file.updateMany({ where: { id: file.id, status: "PENDING" }, data: { status: "FAILED" } });
-      }
-      throw error;
-    });
-    return this.markUploaded(file, verified);
+  async settle(file: FileRecord, measured: InspectedBytes, mismatch: MismatchError, record: RecordChange): Promise<FileRecord> {
+    const verified = await this.verify(file, measured, undefined, mismatch);
+    return this.markUploaded(file, verified, record);
   }
 
   /**
-   * Writes the UPLOADED row of bytes verified in the createFile request, in one INSERT. The
-   * caller removes the bytes when it fails.
+   * Writes the UPLOADED row of bytes verified in the createFile request, and its events, in one
+   * transaction. The caller removes the bytes when it fails.
    */
-  async insertUploaded(row: NewFileRow, labels: string[], verified: VerifiedBytes): Promise<FileRecord> {
+  async insertUploaded(row: NewFileRow, labels: string[], verified: VerifiedBytes, record: RecordChange): Promise<FileRecord> {
     const now = new Date();
-    const written = await this.db.file.create({
-      data: {
-        ...row,
-        ...verified,
-        status: "UPLOADED",
-        createdAt: now,
-        uploadedAt: now,
-        updatedAt: now,
-        expiresAt: null,
-        ...newFileChildren(row.workspaceId, { ...row, labels }, now),
-      },
+    const data = {
+      ...row,
+      ...verified,
+      status: "UPLOADED",
+      createdAt: now,
+      uploadedAt: now,
+      updatedAt: now,
+      expiresAt: null,
+      ...newFileChildren(row.workspaceId, { ...row, labels }, now),
+    };
+    return this.db.$transaction(async (tx) => {
+      const file = { ...(await tx.file.create({ data })), labels: labels.map((label) => ({ label })) };
+      await record(tx, file);
+      return file;
     });
-    return { ...written, labels: labels.map((label) => ({ label })) };
   }
 
   /**
-   * Marks a verified PENDING file UPLOADED, once even when completions race. Returns the file as
-   * it now is, built from what was written rather than read back; the one that loses a race
-   * reads the winner's row.
+   * Marks a verified PENDING file UPLOADED, once even when completions race, with its events in
+   * the same transaction. Returns the file as it now is, built from what was written rather than
+   * read back; the one that loses a race reads the winner's row (and records nothing).
    */
-  private async markUploaded(file: FileRecord, measured: VerifiedBytes): Promise<FileRecord> {
+  private async markUploaded(file: FileRecord, measured: VerifiedBytes, record: RecordChange): Promise<FileRecord> {
     const now = new Date();
     const uploaded = { ...measured, status: "UPLOADED", uploadedAt: now, updatedAt: now, expiresAt: null };
-    const marked = await this.db.file.updateMany({ where: { id: file.id, status: "PENDING" }, data: uploaded });
-    return marked.count === 1 ? { ...file, ...uploaded } : this.current(file.id);
+    const marked = await this.db.$transaction(async (tx) => {
+      const changed = await tx.file.updateMany({ where: { id: file.id, status: "PENDING" }, data: uploaded });
+      if (changed.count === 1) await record(tx, { ...file, ...uploaded });
+      return changed.count === 1;
+    });
+    return marked ? { ...file, ...uploaded } : this.current(file.id);
   }
 
   /** The file as another completion left it; NotFoundError when it was deleted meanwhile. */

@@ -4,11 +4,10 @@
  * a check and the connection cannot slip through), redirects are followed by hand and every hop
  * is checked again, and the whole download has a time limit and a size limit.
  */
-import { lookup as dnsLookup, type LookupAddress } from "node:dns";
 import http, { type IncomingMessage } from "node:http";
 import https from "node:https";
-import { isIP, type LookupFunction } from "node:net";
-import ipaddr from "ipaddr.js";
+import type { LookupFunction } from "node:net";
+import { OutboundGuard } from "../net/outbound.js";
 import { TooLargeError } from "./inspect.js";
 
 /** Why a sourceUrl could not be imported; the message is shown to the client. */
@@ -34,85 +33,6 @@ export interface SourceDownload {
 
 const MAX_REDIRECTS = 5;
 const REDIRECTS = new Set([301, 302, 303, 307, 308]);
-
-/** Parsed allow-list entries. */
-class AllowList {
-  private readonly names = new Set<string>();
-  private readonly ranges: [ipaddr.IPv4 | ipaddr.IPv6, number][] = [];
-
-  constructor(entries: readonly string[]) {
-    for (const entry of entries) {
-      if (entry.includes("/")) this.ranges.push(ipaddr.parseCIDR(entry));
-      else if (isIP(entry) !== 0) {
-        const address = ipaddr.process(entry);
-        this.ranges.push([address, address.kind() === "ipv4" ? 32 : 128]);
-      } else this.names.add(entry.toLowerCase());
-    }
-  }
-
-  hasName(host: string): boolean {
-    return this.names.has(host.toLowerCase());
-  }
-
-  /** Whether `address` may be connected to: a public address, or one in an allowed range. */
-  permitsAddress(address: string): boolean {
-    if (isPublicAddress(address)) return true;
-    const parsed = ipaddr.process(address);
-    return this.ranges.some(([range, bits]) => range.kind() === parsed.kind() && parsed.match(range, bits));
-  }
-}
-
-/**
- * Whether an address is one a download may connect to: only ordinary (global unicast) addresses.
- * ipaddr.js names every special range (loopback, private, link-local — which holds the
- * 169.254.169.254 cloud metadata service —, unique-local, carrier-grade NAT, 6to4, NAT64, …);
- * IPv4-mapped IPv6 addresses are judged as the IPv4 address they carry.
- */
-export function isPublicAddress(address: string): boolean {
-  if (!ipaddr.isValid(address)) return false;
-  return ipaddr.process(address).range() === "unicast";
-}
-
-function refused(host: string, address: string): SourceUrlError {
-  return new SourceUrlError(`sourceUrl host ${host} resolves to ${address}, a private or reserved address, which is refused`);
-}
-
-/** A DNS lookup that fails when any address it would hand to the connection is refused. */
-function guardedLookup(allow: AllowList, resolve: typeof dnsLookup = dnsLookup): LookupFunction {
-  return (hostname, options, callback) => {
-    resolve(hostname, { ...options, all: true }, (error, addresses: LookupAddress[]) => {
-      if (error) return callback(error, "", 0);
-      const bad = allow.hasName(hostname)
-        ? undefined
-        : addresses.find((entry) => !allow.permitsAddress(entry.address));
-      if (bad !== undefined) return callback(refused(hostname, bad.address), "", 0);
-      if (options.all) return (callback as (err: null, all: LookupAddress[]) => void)(null, addresses);
-      const first = addresses[0];
-      if (first === undefined) return callback(new SourceUrlError(`sourceUrl host ${hostname} has no address`), "", 0);
-      callback(null, first.address, first.family);
-    });
-  };
-}
-
-/** The URL if it may be fetched at all (scheme, literal address), else a SourceUrlError. */
-function checkUrl(raw: string, allow: AllowList): URL {
-  let url: URL;
-  try {
-    url = new URL(raw);
-  } catch {
-    throw new SourceUrlError("sourceUrl is not a valid absolute URL");
-  }
-  if (url.protocol !== "http:" && url.protocol !== "https:") {
-    throw new SourceUrlError(`sourceUrl must use http or https, not ${url.protocol.replace(/:$/, "")}`);
-  }
-  if (url.username !== "" || url.password !== "") throw new SourceUrlError("sourceUrl must not contain credentials");
-  // Node connects to a literal IP without calling `lookup`, so literal addresses are checked here.
-  const host = url.hostname.replace(/^\[(.*)\]$/, "$1");
-  if (isIP(host) !== 0 && !allow.hasName(host) && !allow.permitsAddress(host)) {
-    throw refused(host, host);
-  }
-  return url;
-}
 
 /** Cuts off whatever request or response is in flight when the time limit passes. */
 class Deadline {
@@ -148,12 +68,12 @@ class Deadline {
  * failure) or TooLargeError (declared Content-Length over the limit).
  */
 export async function openSourceUrl(sourceUrl: string, options: SourceUrlOptions): Promise<SourceDownload> {
-  const allow = new AllowList(options.allowedHosts);
-  const lookup = guardedLookup(allow);
+  const guard = new OutboundGuard(options.allowedHosts, "sourceUrl", (message) => new SourceUrlError(message));
+  const lookup = guard.lookup;
   const deadline = new Deadline(options.timeoutMs);
   let response: IncomingMessage | undefined;
   try {
-    let url = checkUrl(sourceUrl, allow);
+    let url = guard.checkUrl(sourceUrl);
     for (let hop = 0; ; hop++) {
       response = await get(url, lookup, deadline);
       deadline.watch(response);
@@ -162,7 +82,7 @@ export async function openSourceUrl(sourceUrl: string, options: SourceUrlOptions
         response.resume();
         if (hop >= MAX_REDIRECTS) throw new SourceUrlError(`sourceUrl redirected more than ${MAX_REDIRECTS} times`);
         try {
-          url = checkUrl(new URL(response.headers.location, url).href, allow);
+          url = guard.checkUrl(new URL(response.headers.location, url).href);
         } catch (error) {
           if (error instanceof SourceUrlError) throw new SourceUrlError(`sourceUrl redirected to a refused location: ${error.message}`);
           throw error;

@@ -1,7 +1,10 @@
 import type { Logger } from "pino";
 import type { Db, Provider } from "../db/client.js";
+import { type FileEventSink, fileEvent, type UploadChannel } from "../events/file-event.js";
+import { webhooksOf, writeOutbox } from "../events/outbox.js";
 import type { StorageDriver } from "../storage/driver.js";
 import { fileIdOfKey } from "./keys.js";
+import { withLabels } from "./records.js";
 
 export interface PendingSweeperOptions {
   db: Db;
@@ -9,6 +12,8 @@ export interface PendingSweeperOptions {
   provider: Provider;
   storage: StorageDriver;
   logger: Logger;
+  /** Told of each upload removed (UPLOAD_ABORTED, error code EXPIRED). */
+  events: FileEventSink;
   /** Milliseconds between sweeps. */
   intervalMs?: number;
   /** Milliseconds between reconciliations of the store with the rows (each lists the whole store). */
@@ -85,14 +90,22 @@ export class PendingSweeper {
     await storage.removeAbandoned?.(new Date(now.getTime() - abandonedAfterMs));
     const expired = await db.file.findMany({
       where: { status: { not: "UPLOADED" }, expiresAt: { lt: now } },
-      select: { id: true, storageKey: true, multipartUploadId: true },
+      include: withLabels,
       take: this.options.batchSize ?? 100,
     });
     let removed = 0;
     for (const file of expired) {
-      const deleted = await db.file.deleteMany({ where: { id: file.id, status: { not: "UPLOADED" }, expiresAt: { lt: now } } });
-      if (deleted.count === 0) continue;
+      const upload = { method: file.uploadMethod as UploadChannel, driver: storage.name, errorCode: "EXPIRED" };
+      const event = fileEvent("UPLOAD_ABORTED", file, upload);
+      const webhooks = await webhooksOf(db, file.workspaceId);
+      const deleted = await db.$transaction(async (tx) => {
+        const gone = await tx.file.deleteMany({ where: { id: file.id, status: { not: "UPLOADED" }, expiresAt: { lt: now } } });
+        if (gone.count === 1) await writeOutbox(tx, event, webhooks);
+        return gone.count === 1;
+      });
+      if (!deleted) continue;
       removed += 1;
+      this.options.events.publish(event);
       if (file.multipartUploadId !== null) await storage.abortMultipartUpload(file.storageKey, file.multipartUploadId);
       await storage.deleteObject(file.storageKey);
     }

@@ -1,8 +1,7 @@
 import type { IncomingMessage, ServerResponse } from "node:http";
 import { processRequest } from "graphql-upload-minimal";
 import type { GraphQLParams } from "graphql-yoga";
-import type { Caller } from "../access/caller.js";
-import type { GraphQLServer } from "../yoga.js";
+import type { GraphQLServer, ServerContext } from "../yoga.js";
 import { CSRF_CODE, csrfRefusal } from "./csrf.js";
 import { refuseUnread } from "./drain.js";
 import { UploadSpool } from "./upload-spool.js";
@@ -44,8 +43,8 @@ function graphqlError(res: ServerResponse, status: number, code: string, message
 export function graphqlMultipart(
   graphql: GraphQLServer,
   options: GraphQLMultipartOptions,
-): (req: IncomingMessage, res: ServerResponse, caller: Caller) => Promise<void> {
-  return async (req, res, caller) => {
+): (req: IncomingMessage, res: ServerResponse, context: Omit<ServerContext, typeof MULTIPART_OPERATIONS>) => Promise<void> {
+  return async (req, res, context) => {
     // The CSRF rule Yoga applies (src/http/csrf.ts), here before a byte of the body is parsed.
     const refusal = csrfRefusal("POST", req.headers["content-type"], (name) => req.headers[name] !== undefined);
     if (refusal !== undefined) {
@@ -78,7 +77,7 @@ export function graphqlMultipart(
     let response: Response;
     let body: Buffer;
     try {
-      response = await graphql.fetch(request, { caller, [MULTIPART_OPERATIONS]: operations });
+      response = await graphql.fetch(request, { ...context, [MULTIPART_OPERATIONS]: operations });
       body = Buffer.from(await response.arrayBuffer());
     } finally {
       // The operations are done with the parts: spooled copies go before the client hears back.

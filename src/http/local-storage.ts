@@ -3,6 +3,7 @@ import type { IncomingMessage, ServerResponse } from "node:http";
 import { Transform, type Readable, type TransformCallback } from "node:stream";
 import { pipeline } from "node:stream/promises";
 import busboy from "busboy";
+import type { ByteMeter } from "../files/progress.js";
 import { StorageError } from "../storage/driver.js";
 import { MAX_PART_BYTES, type LocalStorage } from "../storage/local.js";
 import { SignedUrlError } from "../storage/signing.js";
@@ -38,7 +39,10 @@ class MeteredBody extends Transform {
   /** Quoted hex MD5 of the body, as S3 returns it; set once the body has ended. */
   etag = "";
 
-  constructor(private readonly limits: { maxSize: number; exactSize?: number }) {
+  constructor(
+    private readonly limits: { maxSize: number; exactSize?: number },
+    private readonly meter: ByteMeter | undefined,
+  ) {
     super();
   }
 
@@ -50,6 +54,7 @@ class MeteredBody extends Transform {
       return;
     }
     this.md5.update(chunk);
+    this.meter?.add(chunk.length);
     callback(null, chunk);
   }
 
@@ -60,13 +65,14 @@ class MeteredBody extends Transform {
       return;
     }
     this.etag = `"${this.md5.digest("hex")}"`;
+    this.meter?.end();
     callback();
   }
 }
 
 /** Pipes `source` into a metered body, turning a source error or an early end into a body error. */
-function meter(source: Readable, limits: { maxSize: number; exactSize?: number }): MeteredBody {
-  const body = new MeteredBody(limits);
+function meter(source: Readable, limits: { maxSize: number; exactSize?: number }, progress: ByteMeter | undefined): MeteredBody {
+  const body = new MeteredBody(limits, progress);
   // pipe(), not pipeline(): a failing body must not destroy the request, or the 413 could not be sent.
   source.pipe(body);
   // Whatever stops the source early (a dropped connection, a truncated form) is the client's doing.
@@ -144,6 +150,8 @@ async function keepIfOpen({ storage, uploadOpen, key }: SignedRequest): Promise<
 /** One request to a signed endpoint, with the object key decoded from its path. */
 interface SignedRequest {
   storage: LocalStorage;
+  /** Counts an upload's bytes for its progress. */
+  progress: LocalStorageRoutesOptions["meter"];
   uploadOpen: UploadOpen;
   req: IncomingMessage;
   res: ServerResponse;
@@ -152,13 +160,14 @@ interface SignedRequest {
 }
 
 async function receivePut(request: SignedRequest): Promise<void> {
-  const { storage, req, res, key, query } = request;
+  const { storage, progress, req, res, key, query } = request;
   if (query.has("uploadId")) {
     const grant = storage.urls.verifyPart(key, query);
     const limits = { maxSize: Math.min(grant.maxSize, MAX_PART_BYTES), exactSize: grant.exactSize };
     checkDeclaredLength(req, limits);
     await ensureOpen(request, grant.uploadId);
-    const part = await storage.putPart(key, grant.uploadId, grant.partNumber, meter(req, limits));
+    const counted = meter(req, limits, await progress?.(key, grant.partNumber));
+    const part = await storage.putPart(key, grant.uploadId, grant.partNumber, counted);
     res.writeHead(200, { ETag: part.etag, "Content-Length": "0" }).end();
     return;
   }
@@ -166,7 +175,7 @@ async function receivePut(request: SignedRequest): Promise<void> {
   checkContentType(req.headers["content-type"], grant.contentType);
   checkDeclaredLength(req, grant);
   await ensureOpen(request);
-  const body = meter(req, grant);
+  const body = meter(req, grant, await progress?.(key, undefined));
   await storage.putNewObject(key, body);
   await keepIfOpen(request);
   res.writeHead(200, { ETag: body.etag, "Content-Length": "0" }).end();
@@ -178,12 +187,14 @@ async function receivePut(request: SignedRequest): Promise<void> {
  * Success is 204 with the ETag, S3's default `success_action_status`.
  */
 async function receivePost(request: SignedRequest): Promise<void> {
-  const { storage, req, res, key, query } = request;
+  const { storage, progress, req, res, key, query } = request;
   // A query signature is a PUT (or part) signature; a POST carries its signature in the form.
   if (query.has("sig")) throw new SignedUrlError("this URL is signed for PUT, not POST", "SIGNATURE_INVALID");
   if (mediaType(req.headers["content-type"]) !== "multipart/form-data") {
     throw new HttpError(400, "BAD_REQUEST", "a POST upload must be multipart/form-data");
   }
+  // Looked up before the form is read (its signature comes inside it): the file part is then counted as it streams.
+  const counter = await progress?.(key, undefined);
   let form: busboy.Busboy;
   try {
     form = busboy({ headers: req.headers, limits: { fields: 16, fieldSize: 16 * 1024, parts: 32 } });
@@ -225,7 +236,7 @@ async function receivePost(request: SignedRequest): Promise<void> {
         }
         const grant = storage.urls.verifyPost(key, policy, signature);
         checkContentType(fields.get("content-type"), grant.contentType);
-        const metered = (body = meter(stream, grant));
+        const metered = (body = meter(stream, grant, counter));
         upload = storage
           .putNewObject(key, metered)
           .then(() => keepIfOpen(request))
@@ -324,6 +335,11 @@ export interface LocalStorageRoutesOptions {
   uploadOpen: UploadOpen;
   /** Called with failures that are not the client's fault: a full disk (507), permissions and the rest (500). */
   onError?: (error: unknown, req: IncomingMessage) => void;
+  /**
+   * A meter for the body of an upload to `key` (part `partNumber` of a MULTIPART upload), told
+   * of its bytes as they arrive: the file service's upload progress.
+   */
+  meter?: (key: string, partNumber: number | undefined) => Promise<ByteMeter | undefined>;
 }
 
 /**
@@ -341,7 +357,7 @@ export function localStorageRoutes(
     const area = match[1];
     try {
       const key = decodeKey(match[2]!);
-      const request: SignedRequest = { storage, uploadOpen: options.uploadOpen, req, res, key, query: url.searchParams };
+      const request: SignedRequest = { storage, progress: options.meter, uploadOpen: options.uploadOpen, req, res, key, query: url.searchParams };
       if (area === "downloads" && (req.method === "GET" || req.method === "HEAD")) await serveDownload(request);
       else if (area === "uploads" && req.method === "PUT") await receivePut(request);
       else if (area === "uploads" && req.method === "POST") await receivePost(request);

@@ -1,14 +1,20 @@
 import type { IncomingMessage, ServerResponse } from "node:http";
+import type { Duplex } from "node:stream";
 import proxyAddr from "proxy-addr";
-import { type Authenticator, carriesBearer } from "../access/authenticate.js";
+import { type Authenticator, carriesBearer, credentialKey } from "../access/authenticate.js";
 import type { Caller } from "../access/caller.js";
 import { AuthenticationError, RateLimitedError } from "../access/errors.js";
 import type { Budget, RateLimits } from "../access/limits.js";
 import { IdentityProviderUnavailableError } from "../access/oidc.js";
 import { requestScope } from "../logger.js";
-import type { GraphQLServer } from "../yoga.js";
+import type { GraphQLServer, ServerContext } from "../yoga.js";
+import type { GraphQLWebSockets } from "./graphql-ws.js";
+import type { MULTIPART_OPERATIONS } from "./graphql-multipart.js";
 import { sendError, sendGraphQLError } from "./json.js";
 import type { WebRoutes } from "./web.js";
+
+/** What the router hands the GraphQL layer with each request (the multipart layer adds its operations). */
+type GraphQLContext = Omit<ServerContext, typeof MULTIPART_OPERATIONS>;
 
 export type Route = (req: IncomingMessage, res: ServerResponse) => Promise<void>;
 
@@ -26,7 +32,7 @@ export interface RouterOptions {
   gate: GateOptions;
   graphql: GraphQLServer;
   /** GraphQL multipart POSTs (src/http/graphql-multipart.ts). */
-  multipart: (req: IncomingMessage, res: ServerResponse, caller: Caller) => Promise<void>;
+  multipart: (req: IncomingMessage, res: ServerResponse, context: GraphQLContext) => Promise<void>;
   isMultipart: (req: IncomingMessage) => boolean;
   /** The local driver's signed URLs; resolves false for a request that is not theirs. */
   storageRoutes: ((req: IncomingMessage, res: ServerResponse) => Promise<boolean>) | null;
@@ -117,7 +123,42 @@ export function createRouter(options: RouterOptions): Route {
     if (scope !== undefined && key !== null) scope.principal = key;
     const spent = key === null ? admit(req, res, "anonymous", clientAddress(req), true) : admit(req, res, "principal", key, true);
     if (!(await spent)) return;
-    if (path === "/graphql" && options.isMultipart(req)) return options.multipart(req, res, caller);
-    await options.graphql.handle(req, res, { caller });
+    const subscriber = {
+      caller,
+      reauthenticate: () => gate.authenticator.authenticate(req.headers.authorization),
+      credentialKey: credentialKey(req.headers.authorization),
+    };
+    if (path === "/graphql" && options.isMultipart(req)) return options.multipart(req, res, subscriber);
+    await options.graphql.handle(req, res, subscriber);
+  };
+}
+
+/**
+ * WebSocket upgrades: graphql-ws on /graphql, which authenticates in its `connection_init`. An
+ * upgrade spends its address's anonymous budget (429 when spent); any other upgrade is refused.
+ */
+export function createUpgrade(
+  gate: GateOptions,
+  webSockets: GraphQLWebSockets,
+  rateLimited: (budget: Budget) => void,
+): (req: IncomingMessage, socket: Duplex, head: Buffer) => void {
+  const trusted = proxyAddr.compile(gate.trustProxy);
+  const refuse = (socket: Duplex, status: string, headers: string[] = []) => {
+    socket.end([`HTTP/1.1 ${status}`, "Connection: close", "Content-Length: 0", ...headers, "", ""].join("\r\n"));
+  };
+  return (req, socket, head) => {
+    socket.on("error", () => socket.destroy());
+    const path = (req.url ?? "/").split("?")[0];
+    if (path !== "/graphql") return refuse(socket, "404 Not Found");
+    gate.limits.spend("anonymous", proxyAddr(req, trusted)).then(
+      (retryAfter) => {
+        if (retryAfter !== undefined) {
+          rateLimited("anonymous");
+          return refuse(socket, "429 Too Many Requests", [`Retry-After: ${retryAfter}`]);
+        }
+        if (!webSockets.upgrade(req, socket, head)) refuse(socket, "426 Upgrade Required", ["Sec-WebSocket-Protocol: graphql-transport-ws"]);
+      },
+      () => socket.destroy(),
+    );
   };
 }

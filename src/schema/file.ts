@@ -9,7 +9,7 @@ import { badUserInput, notFound } from "./graphql-errors.js";
 import { internalId } from "./ids.js";
 import { WorkspaceRef } from "./workspace.js";
 
-const FileStatusEnum = builder.enumType("FileStatus", { values: ["PENDING", "UPLOADED", "FAILED"] as const });
+export const FileStatusEnum = builder.enumType("FileStatus", { values: ["PENDING", "UPLOADED", "FAILED"] as const });
 export const FileScopeEnum = builder.enumType("FileScope", { values: ["WORKSPACE", "ENTITY", "SESSION"] as const });
 
 const ImageDimensionsRef = builder.objectRef<{ width: number; height: number }>("ImageDimensions").implement({

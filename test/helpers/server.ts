@@ -111,6 +111,7 @@ export async function startServer(
     throw error;
   }
   server.on("request", app.handler);
+  server.on("upgrade", app.upgrade);
 
   return {
     url,
@@ -129,6 +130,7 @@ export async function startServer(
       return { status: response.status, headers: response.headers, data: body.data, errors: body.errors };
     },
     async close() {
+      await app.closeWebSockets();
       server.closeAllConnections();
       await new Promise<void>((resolve) => server.close(() => resolve()));
       await app.close();

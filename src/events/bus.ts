@@ -1,0 +1,80 @@
+import { setMaxListeners } from "node:events";
+import { createRedisEventTarget } from "@graphql-yoga/redis-event-target";
+import { createPubSub, type PubSub } from "graphql-yoga";
+import type { Redis } from "ioredis";
+import type { Logger } from "pino";
+import type { FileEvent, FileEventSink } from "./file-event.js";
+
+type Topics = { [topic: string]: [workspaceId: string, event: FileEvent] };
+
+export interface FileEventBusOptions {
+  /**
+   * Redis shared by every instance (REDIS_URL): events go through its pub/sub, so a subscriber
+   * on one instance sees what another handled. Without it events stay in this process.
+   */
+  redis?: { client: Redis; keyPrefix: string; logger: Logger };
+}
+
+/**
+ * The live stream of file events, one topic per workspace (Yoga's pub/sub). Delivery is best
+ * effort: a subscriber that is not connected when an event passes never sees it (webhooks are
+ * the durable path).
+ */
+export class FileEventBus implements FileEventSink {
+  private readonly pubsub: PubSub<Topics>;
+  private readonly topic: string;
+  private readonly connections: Redis[] = [];
+
+  constructor(options: FileEventBusOptions = {}) {
+    const { redis } = options;
+    this.topic = `${redis?.keyPrefix ?? ""}file-events`;
+    if (redis === undefined) {
+      // Every subscriber of a workspace listens on its topic: hundreds are expected, not a leak.
+      const eventTarget = new EventTarget();
+      setMaxListeners(0, eventTarget);
+      this.pubsub = createPubSub<Topics>({ eventTarget });
+      return;
+    }
+    // A connection in subscriber mode can do nothing else; it queues its SUBSCRIBEs until connected
+    // and renews them after a reconnection (ioredis' autoResubscribe).
+    const connection = redis.client.duplicate({ enableOfflineQueue: true, maxRetriesPerRequest: null });
+    connection.on("error", () => undefined);
+    this.connections.push(connection);
+    let warned = false;
+    // The event target waits for none of its commands: one that fails (Redis down, or the
+    // connection closed at shutdown) must not become an unhandled rejection. These are the only
+    // methods it calls on each client.
+    const ignore = () => undefined;
+    const subscriber = {
+      on: (event: "message", listener: (channel: string, message: string) => void) => connection.on(event, listener),
+      subscribe: (channel: string) => connection.subscribe(channel).catch(ignore),
+      unsubscribe: (channel: string) => connection.unsubscribe(channel).catch(ignore),
+    } as unknown as Redis;
+    const publisher = {
+      publish: (channel: string, message: string) =>
+        redis.client.publish(channel, message).then(
+          () => {
+            warned = false;
+          },
+          (error: unknown) => {
+            if (!warned) redis.logger.warn({ err: error }, "a file event could not be published to Redis: live subscribers miss it");
+            warned = true;
+          },
+        ),
+    } as unknown as Redis;
+    this.pubsub = createPubSub<Topics>({ eventTarget: createRedisEventTarget({ publishClient: publisher, subscribeClient: subscriber }) });
+  }
+
+  publish(event: FileEvent): void {
+    this.pubsub.publish(this.topic, event.workspaceId, event);
+  }
+
+  /** The events of a workspace from now on, until the iterator is returned. */
+  subscribe(workspaceId: string): AsyncIterableIterator<FileEvent> {
+    return this.pubsub.subscribe(this.topic, workspaceId) as AsyncIterableIterator<FileEvent>;
+  }
+
+  close(): void {
+    for (const connection of this.connections) connection.disconnect();
+  }
+}

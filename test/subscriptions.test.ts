@@ -1,0 +1,248 @@
+import { randomBytes } from "node:crypto";
+import { setTimeout as sleep } from "node:timers/promises";
+import { createClient, type Client } from "graphql-ws";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import WebSocket from "ws";
+import { createApiKey, createWorkspace, grantCategory, revokeApiKey } from "../src/access/admin.js";
+import { record, slowPut, sseSubscription, type SubscriptionResult } from "./helpers/events.js";
+import { completeUpload, createFile, putBytes } from "./helpers/files.js";
+import { peStub } from "./helpers/samples.js";
+import { apiKey, startServer, type TestServer } from "./helpers/server.js";
+
+const MiB = 1024 * 1024;
+
+const fileEventsSubscription = `subscription ($workspaceId: ID!, $filter: FileEventFilter) {
+  fileEvents(workspaceId: $workspaceId, filter: $filter) { id type occurredAt receivedBytes totalBytes errorCode file { id name status size } }
+}`;
+
+interface FileEventResult {
+  fileEvents: {
+    type: string;
+    receivedBytes: number | null;
+    totalBytes: number | null;
+    errorCode: string | null;
+    file: { id: string; name: string; status: string; size: number | null };
+  };
+}
+type Delivery = SubscriptionResult<FileEventResult>;
+
+let server: TestServer;
+beforeAll(async () => {
+  server = await startServer();
+});
+afterAll(() => server.close());
+
+/** A graphql-ws subscription as an async iterator of results. */
+function wsSubscription<T>(client: Client, query: string, variables: Record<string, unknown>): AsyncIterableIterator<SubscriptionResult<T>> {
+  return client.iterate({ query, variables }) as AsyncIterableIterator<SubscriptionResult<T>>;
+}
+
+function wsClient(authorization: string): Client {
+  return createClient({
+    url: `${server.url.replace(/^http/, "ws")}/graphql`,
+    webSocketImpl: WebSocket,
+    connectionParams: { authorization },
+    retryAttempts: 0,
+  });
+}
+
+/** The events of one file, in the order they came. */
+const ofFile = (deliveries: Delivery[], id: string) =>
+  deliveries.flatMap((delivery) => (delivery.data?.fileEvents.file.id === id ? [delivery.data.fileEvents] : []));
+
+/** A 20 MiB signed PUT, sent slowly enough for several PROGRESS events; returns the file's global id. */
+async function bigUpload(): Promise<{ id: string; size: number }> {
+  const body = randomBytes(20 * MiB);
+  const created = await createFile(server, { name: "big.bin", size: body.length });
+  expect((await slowPut(created.upload!, body, 20, 60)).status).toBe(200);
+  expect((await completeUpload(server, created.file!.id)).__typename).toBe("FilePayload");
+  return { id: created.file!.id, size: body.length };
+}
+
+function expectUploadSequence(events: FileEventResult["fileEvents"][], size: number): void {
+  expect(events[0]).toMatchObject({ type: "CREATED", totalBytes: size, file: { status: "PENDING" } });
+  expect(events.at(-1)).toMatchObject({ type: "UPLOADED", receivedBytes: size, file: { status: "UPLOADED", size } });
+  const progress = events.slice(1, -1);
+  expect(progress.length).toBeGreaterThanOrEqual(3);
+  expect(progress.every((event) => event.type === "PROGRESS")).toBe(true);
+  const counts = progress.map((event) => event.receivedBytes!);
+  for (let i = 1; i < counts.length; i++) expect(counts[i]!).toBeGreaterThan(counts[i - 1]!);
+  expect(counts.at(-1)).toBe(size);
+}
+
+describe("fileEvents over server-sent events", () => {
+  it("sees CREATED, PROGRESS with growing counts up to the size, then UPLOADED for a 20 MiB signed PUT", async () => {
+    const stream = record(sseSubscription<FileEventResult>(server.url, fileEventsSubscription, { workspaceId: "default" }, { authorization: `Bearer ${apiKey}` }));
+    await sleep(200);
+    const { id, size } = await bigUpload();
+    await stream.until((delivery) => delivery.data?.fileEvents.type === "UPLOADED" && delivery.data.fileEvents.file.id === id);
+    await stream.stop();
+    expectUploadSequence(ofFile(stream.items, id), size);
+  });
+
+  it("sees FAILED with UNSUPPORTED_MEDIA_TYPE for an executable", async () => {
+    const filter = { types: ["FAILED"] };
+    const stream = record(sseSubscription<FileEventResult>(server.url, fileEventsSubscription, { workspaceId: "default", filter }, { authorization: `Bearer ${apiKey}` }));
+    await sleep(200);
+    const created = await createFile(server, { name: "tool.bin", size: peStub().length });
+    await putBytes(created.upload!, peStub());
+    await completeUpload(server, created.file!.id);
+    await stream.until((delivery) => delivery.data?.fileEvents.type === "FAILED");
+    await stream.stop();
+    expect(ofFile(stream.items, created.file!.id)).toEqual([
+      expect.objectContaining({ type: "FAILED", errorCode: "UNSUPPORTED_MEDIA_TYPE", file: expect.objectContaining({ status: "FAILED" }) }),
+    ]);
+  });
+});
+
+describe("fileEvents over graphql-ws", () => {
+  it("sees CREATED, PROGRESS with growing counts up to the size, then UPLOADED for a 20 MiB signed PUT", async () => {
+    const client = wsClient(`Bearer ${apiKey}`);
+    const stream = record(wsSubscription<FileEventResult>(client, fileEventsSubscription, { workspaceId: "default" }));
+    await sleep(300);
+    const { id, size } = await bigUpload();
+    await stream.until((delivery) => delivery.data?.fileEvents.type === "UPLOADED" && delivery.data.fileEvents.file.id === id);
+    await stream.stop();
+    await client.dispose();
+    expectUploadSequence(ofFile(stream.items, id), size);
+  });
+
+  it("sees FAILED with UNSUPPORTED_MEDIA_TYPE for an executable", async () => {
+    const client = wsClient(`Bearer ${apiKey}`);
+    const stream = record(wsSubscription<FileEventResult>(client, fileEventsSubscription, { workspaceId: "default", filter: { types: ["FAILED"] } }));
+    await sleep(300);
+    const created = await createFile(server, { name: "tool.bin", size: peStub().length });
+    await putBytes(created.upload!, peStub());
+    await completeUpload(server, created.file!.id);
+    await stream.until((delivery) => delivery.data?.fileEvents.type === "FAILED");
+    await stream.stop();
+    await client.dispose();
+    expect(ofFile(stream.items, created.file!.id)).toMatchObject([{ type: "FAILED", errorCode: "UNSUPPORTED_MEDIA_TYPE" }]);
+  });
+
+  it("refuses a connection whose key is not valid", async () => {
+    const client = wsClient("Bearer not-a-key");
+    const stream = record(wsSubscription<FileEventResult>(client, fileEventsSubscription, { workspaceId: "default" }));
+    const closed = await stream.until(() => false, 3000);
+    await client.dispose();
+    expect(closed).toEqual([]);
+  });
+});
+
+describe("uploadProgress", () => {
+  const progressSubscription = `subscription ($fileId: ID!) { uploadProgress(fileId: $fileId) { fileId receivedBytes totalBytes status } }`;
+  type Progress = { uploadProgress: { fileId: string; receivedBytes: number; totalBytes: number | null; status: string } };
+
+  it("reports growing counts of one upload and ends with UPLOADED", async () => {
+    const body = randomBytes(8 * MiB);
+    const created = await createFile(server, { name: "watched.bin", size: body.length });
+    const stream = record(sseSubscription<Progress>(server.url, progressSubscription, { fileId: created.file!.id }, { authorization: `Bearer ${apiKey}` }));
+    await sleep(200);
+    await slowPut(created.upload!, body, 16, 60);
+    await completeUpload(server, created.file!.id);
+    const all = await stream.until((delivery) => delivery.data?.uploadProgress.status === "UPLOADED");
+    const states = all.map((delivery) => delivery.data!.uploadProgress);
+    expect(states.length).toBeGreaterThanOrEqual(3);
+    expect(states.every((state) => state.fileId === created.file!.id && state.totalBytes === body.length)).toBe(true);
+    const counts = states.map((state) => state.receivedBytes);
+    expect(counts).toEqual([...counts].sort((a, b) => a - b));
+    expect(states.at(-1)).toMatchObject({ status: "UPLOADED", receivedBytes: body.length });
+    // The stream completes after the last state.
+    await sleep(200);
+    expect(stream.items.length).toBe(all.length);
+    await stream.stop();
+  });
+
+  it("reports a file already uploaded once, and completes", async () => {
+    const created = await createFile(server, { name: "done.txt", content: Buffer.from("done").toString("base64") });
+    const results = sseSubscription<Progress>(server.url, progressSubscription, { fileId: created.file!.id }, { authorization: `Bearer ${apiKey}` });
+    expect((await results.next()).value?.data?.uploadProgress).toMatchObject({ status: "UPLOADED", receivedBytes: 4, totalBytes: 4 });
+    expect((await results.next()).done).toBe(true);
+  });
+});
+
+describe("who sees what", () => {
+  let outsiderKey: string;
+  let readerKey: string;
+  beforeAll(async () => {
+    await createWorkspace(server.app.db, "outside");
+    outsiderKey = await createApiKey(server.app.db, "outside", "ADMIN");
+    readerKey = await createApiKey(server.app.db, "default", "READER");
+  });
+
+  it("answers NOT_FOUND for a workspace the caller cannot read, over both transports", async () => {
+    const sse = (
+      await sseSubscription<FileEventResult>(server.url, fileEventsSubscription, { workspaceId: "default" }, { authorization: `Bearer ${outsiderKey}` }).next()
+    ).value;
+    expect(sse?.errors?.[0]?.extensions?.code).toBe("NOT_FOUND");
+    const client = wsClient(`Bearer ${outsiderKey}`);
+    const ws = await wsSubscription<FileEventResult>(client, fileEventsSubscription, { workspaceId: "default" }).next();
+    expect(ws.value?.errors?.[0]?.extensions?.code).toBe("NOT_FOUND");
+    await client.dispose();
+  });
+
+  it("sends nothing of another workspace's files", async () => {
+    const stream = record(sseSubscription<FileEventResult>(server.url, fileEventsSubscription, { workspaceId: "outside" }, { authorization: `Bearer ${outsiderKey}` }));
+    await sleep(200);
+    await createFile(server, { name: "secret.txt", content: Buffer.from("secret").toString("base64") });
+    const own = await server.graphql(
+      `mutation { createFile(input: { workspaceId: "outside", name: "mine.txt", content: "bWluZQ==" }) { __typename } }`,
+      {},
+      { authorization: `Bearer ${outsiderKey}` },
+    );
+    expect(own.errors).toBeUndefined();
+    await stream.until((delivery) => delivery.data?.fileEvents.type === "UPLOADED");
+    await stream.stop();
+    const names = stream.items.map((delivery) => delivery.data?.fileEvents.file.name);
+    expect(names).toContain("mine.txt");
+    expect(names).not.toContain("secret.txt");
+  });
+
+  it("stops a subscriber whose key is revoked, with UNAUTHENTICATED", async () => {
+    const stream = record(sseSubscription<FileEventResult>(server.url, fileEventsSubscription, { workspaceId: "default" }, { authorization: `Bearer ${readerKey}` }));
+    await sleep(200);
+    await createFile(server, { name: "before.txt", content: Buffer.from("before").toString("base64") });
+    await stream.until((delivery) => delivery.data?.fileEvents.file.name === "before.txt" && delivery.data.fileEvents.type === "UPLOADED");
+    expect(await revokeApiKey(server.app.db, readerKey)).toBe(true);
+    // Access once checked holds for a second (src/app.ts, SUBSCRIBER_RECHECK_MS).
+    await sleep(1100);
+    await createFile(server, { name: "after.txt", content: Buffer.from("after").toString("base64") });
+    const all = await stream.until((delivery) => delivery.errors !== undefined, 5000);
+    const names = all.map((delivery) => delivery.data?.fileEvents?.file.name);
+    expect(names).toContain("before.txt");
+    expect(names).not.toContain("after.txt");
+    expect(all.at(-1)?.errors?.[0]?.extensions?.code).toBe("UNAUTHENTICATED");
+    // The stream is over: nothing more arrives.
+    await createFile(server, { name: "later.txt", content: Buffer.from("later").toString("base64") });
+    await sleep(300);
+    expect(stream.items.length).toBe(all.length);
+  });
+
+  it("sends a file with security categories only to subscribers holding every one of them", async () => {
+    await createWorkspace(server.app.db, "vault");
+    const holder = await createApiKey(server.app.db, "vault", "WRITER", "vault-holder");
+    await grantCategory(server.app.db, "vault", 7, { keyLabel: "vault-holder" });
+    const plain = await createApiKey(server.app.db, "vault", "READER", "vault-plain");
+    const subscribe = (key: string) =>
+      record(sseSubscription<FileEventResult>(server.url, fileEventsSubscription, { workspaceId: "vault" }, { authorization: `Bearer ${key}` }));
+    const holding = subscribe(holder);
+    const without = subscribe(plain);
+    await sleep(300);
+    const as = (name: string, categories: number[]) =>
+      server.graphql(
+        `mutation ($input: CreateFileInput!) { createFile(input: $input) { __typename } }`,
+        { input: { workspaceId: "vault", name, securityCategories: categories, content: Buffer.from(name).toString("base64") } },
+        { authorization: `Bearer ${holder}` },
+      );
+    expect((await as("secret.txt", [7])).data).toEqual({ createFile: { __typename: "CreateFilePayload" } });
+    await as("open.txt", []);
+    const seen = await holding.until((delivery) => delivery.data?.fileEvents.file.name === "open.txt" && delivery.data.fileEvents.type === "UPLOADED");
+    const unseen = await without.until((delivery) => delivery.data?.fileEvents.file.name === "open.txt" && delivery.data.fileEvents.type === "UPLOADED");
+    await holding.stop();
+    await without.stop();
+    expect(seen.map((delivery) => delivery.data?.fileEvents.file.name)).toContain("secret.txt");
+    const names = unseen.map((delivery) => delivery.data?.fileEvents.file.name);
+    expect(names).toContain("open.txt");
+    expect(names).not.toContain("secret.txt");
+  });
+});
