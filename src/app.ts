@@ -13,6 +13,7 @@ import { createDb, type Db, providerOf, sqlitePath } from "./db/client.js";
 import { migrate } from "./db/migrate.js";
 import { connectRedis } from "./db/redis.js";
 import { FileEventBus } from "./events/bus.js";
+import type { FileEventSink } from "./events/file-event.js";
 import { FileService } from "./files/service.js";
 import { Sha256Workers } from "./files/sha256.js";
 import { PendingSweeper } from "./files/sweeper.js";
@@ -90,6 +91,13 @@ export async function createApp(config: Config, logger: Logger): Promise<App> {
   const { redisUrl } = config;
   const redis = redisUrl === undefined ? undefined : await startupStep("REDIS_URL", "cannot connect to Redis", () => connectRedis(redisUrl, logger));
   const events = new FileEventBus({ redis: redis && { client: redis, keyPrefix: config.redisKeyPrefix, logger } });
+  // What the file service and the sweeper emit is counted here (this instance's uploads), then published.
+  const emitted: FileEventSink = {
+    publish(event) {
+      metrics.fileEvent(event);
+      events.publish(event);
+    },
+  };
   // One core is left to the thread that parses bodies and writes files.
   const sha256 = new Sha256Workers({ threads: Math.min(4, availableParallelism() - 1) });
   const webhookWorker = new WebhookWorker({ db, provider: providerOf(config.databaseUrl), logger, ...config.webhooks });
@@ -102,7 +110,7 @@ export async function createApp(config: Config, logger: Logger): Promise<App> {
     sourceUrl: { allowedHosts: config.sourceUrlAllowedHosts, timeoutMs: config.sourceUrlTimeout * 1000 },
     sha256,
     versionsKept: config.fileVersionsKept,
-    events,
+    events: emitted,
     progressIntervalMs: config.uploadProgressIntervalMs,
     seesUploadBytes: storage instanceof LocalStorage,
     outboxWritten: () => webhookWorker.nudge(),
@@ -137,8 +145,8 @@ export async function createApp(config: Config, logger: Logger): Promise<App> {
     provider: providerOf(config.databaseUrl),
     storage,
     logger,
-    events,
-    onMissingObjects: (count) => metrics.missingObjects(count),
+    events: emitted,
+    observer: metrics,
   });
   sweeper.start();
   webhookWorker.start();

@@ -57,6 +57,25 @@ describe("/metrics", () => {
     expect(text).toMatch(/rate_limit_refusals_total\{budget="anonymous"\} [1-9]/);
   });
 
+  it("reports uploads by outcome, method and driver, their bytes and durations, and the bytes downloads served", async () => {
+    const metrics = async () =>
+      (await fetch(`${server.url}/metrics`, { headers: { authorization: `Bearer ${metricsToken}` } })).text();
+    const count = (text: string, pattern: RegExp) => Number(pattern.exec(text)?.[1] ?? 0);
+    const completed = /uploads_total\{outcome="completed",method="PUT",driver="local",code=""\} (\d+)/;
+    const bytes = /upload_bytes_total\{method="PUT",driver="local"\} (\d+)/;
+    const served = /download_bytes_total (\d+)/;
+    const before = await metrics();
+    const file = await uploadFile(server, { workspaceId: "default", name: "counted.txt" }, Buffer.from("twelve bytes"));
+    const { data } = await server.graphql<{ file: { downloadUrl: string } }>(`query ($id: ID!) { file(id: $id) { downloadUrl } }`, { id: file.id });
+    expect(await (await fetch(data.file.downloadUrl)).text()).toBe("twelve bytes");
+    const after = await metrics();
+    expect(count(after, completed)).toBe(count(before, completed) + 1);
+    expect(count(after, bytes)).toBe(count(before, bytes) + 12);
+    expect(count(after, served)).toBeGreaterThan(count(before, served) + 12);
+    expect(after).toMatch(/uploads_total\{outcome="started",method="PUT",driver="local",code=""\} [1-9]/);
+    expect(after).toMatch(/upload_duration_seconds_count\{outcome="completed",method="PUT",driver="local"\} [1-9]/);
+  });
+
   it("reports SQL statement durations, and the PostgreSQL pool on PostgreSQL", async () => {
     const metrics = async () =>
       (await fetch(`${server.url}/metrics`, { headers: { authorization: `Bearer ${metricsToken}` } })).text();

@@ -74,7 +74,8 @@ describe.each(drivers)(`reconciliation of the store with the files (%s, ${testPr
     );
     expect(after.data.file).toEqual({ status: "FAILED", downloadUrl: null });
     const metrics = await (await fetch(`${server.url}/metrics`)).text();
-    expect(metrics).toMatch(/^files_missing_objects_total 1$/m);
+    expect(metrics).toMatch(/^reconciliation_items_total\{kind="missing_object"\} 1$/m);
+    expect(metrics).toMatch(/^reconciliations_total\{result="ran"\} [1-9]/m);
   });
 
   // s3rver answers ListMultipartUploads with NotImplemented (AWS S3, MinIO and R2 implement it).

@@ -20,8 +20,15 @@ export interface PendingSweeperOptions {
   reconcileIntervalMs?: number;
   /** Files removed per batch, and UPLOADED files checked for their object per reconciliation. */
   batchSize?: number;
-  /** Called with the number of UPLOADED files found without their object (for the metrics). */
-  onMissingObjects?: (count: number) => void;
+  /** Told what each sweep and reconciliation did (the metrics). */
+  observer?: SweepObserver;
+}
+
+/** What the sweeper reports after each run. */
+export interface SweepObserver {
+  /** Expired uploads this instance removed in one sweep. */
+  swept(removed: number): void;
+  reconciled(result: Reconciliation): void;
 }
 
 /** What one reconciliation did; `ran` is false when another instance held the lock. */
@@ -109,6 +116,7 @@ export class PendingSweeper {
       if (file.multipartUploadId !== null) await storage.abortMultipartUpload(file.storageKey, file.multipartUploadId);
       await storage.deleteObject(file.storageKey);
     }
+    this.options.observer?.swept(removed);
     return removed;
   }
 
@@ -123,6 +131,7 @@ export class PendingSweeper {
         missingObjects: await this.step("missing objects", () => this.markMissingObjects()),
       };
       if (result.orphansDeleted + result.uploadsAborted > 0) this.options.logger.info(result, "reconciled the store with the files");
+      this.options.observer?.reconciled(result);
       return result;
     };
     if (this.options.provider !== "postgresql") return work();
@@ -212,7 +221,6 @@ export class PendingSweeper {
       logger.error({ fileId: file.id, storageKey: file.storageKey }, "an uploaded file's bytes are missing from the store: marked FAILED");
       missing += 1;
     }
-    if (missing > 0) this.options.onMissingObjects?.(missing);
     return missing;
   }
 }
