@@ -47,10 +47,15 @@ async function graphql<T>(url: string, query: string, variables: Record<string, 
 /** Opens one SSE subscription and counts the `next` events it receives into `server.delivered`. */
 function subscribe(server: Server): Promise<void> {
   return new Promise((resolve, reject) => {
-    const body = JSON.stringify({ query: `subscription { fileEvents(workspaceId: "default") { type receivedBytes file { id status } } }` });
+    const body = JSON.stringify({
+      query: `subscription { fileEvents(workspaceId: "default") { type receivedBytes file { id status } } }`,
+    });
     const req = request(
       `${server.url}/graphql`,
-      { method: "POST", headers: { "content-type": "application/json", accept: "text/event-stream", authorization: `Bearer ${apiKey}` } },
+      {
+        method: "POST",
+        headers: { "content-type": "application/json", accept: "text/event-stream", authorization: `Bearer ${apiKey}` },
+      },
       (res) => {
         if (res.statusCode !== 200) reject(new Error(`subscription answered ${res.statusCode}`));
         res.setEncoding("utf8");
@@ -103,15 +108,21 @@ function put(url: string, headers: Record<string, string>, size: number): Promis
 
 /** One upload: createFile, the PUT, completeUpload; resolves with the PUT's seconds. */
 async function upload(server: Server, index: number): Promise<number> {
-  type Created = { createFile: { file: { id: string }; upload: { url: string; headers: { name: string; value: string }[] } } };
+  type Created = {
+    createFile: { file: { id: string }; upload: { url: string; headers: { name: string; value: string }[] } };
+  };
   const { createFile } = await graphql<Created>(
     server.url,
     `mutation ($input: CreateFileInput!) { createFile(input: $input) { ... on CreateFilePayload { file { id } upload { url headers { name value } } } } }`,
     { input: { workspaceId: "default", name: `bench-${index}.bin`, size: UPLOAD_BYTES } },
   );
-  const headers = Object.fromEntries(createFile.upload.headers.filter((h) => h.name !== "Content-Length").map((h) => [h.name, h.value]));
+  const headers = Object.fromEntries(
+    createFile.upload.headers.filter((h) => h.name !== "Content-Length").map((h) => [h.name, h.value]),
+  );
   const seconds = await put(createFile.upload.url, headers, UPLOAD_BYTES);
-  await graphql(server.url, `mutation ($id: ID!) { completeUpload(input: { id: $id }) { __typename } }`, { id: createFile.file.id });
+  await graphql(server.url, `mutation ($id: ID!) { completeUpload(input: { id: $id }) { __typename } }`, {
+    id: createFile.file.id,
+  });
   return seconds;
 }
 
@@ -154,8 +165,14 @@ async function start(name: string, work: string, progressMs: string): Promise<Se
 const median = (values: number[]): number => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)]!;
 
 /** Alternating rounds on both servers; medians of upload MB/s and of events/s delivered. */
-async function compare(on: Server, off: Server): Promise<Record<string, { mbps: number; eventsPerSecond: number; rounds: number[] }>> {
-  const results: Record<string, { mbps: number[]; eventsPerSecond: number[] }> = { [on.name]: { mbps: [], eventsPerSecond: [] }, [off.name]: { mbps: [], eventsPerSecond: [] } };
+async function compare(
+  on: Server,
+  off: Server,
+): Promise<Record<string, { mbps: number; eventsPerSecond: number; rounds: number[] }>> {
+  const results: Record<string, { mbps: number[]; eventsPerSecond: number[] }> = {
+    [on.name]: { mbps: [], eventsPerSecond: [] },
+    [off.name]: { mbps: [], eventsPerSecond: [] },
+  };
   for (let i = 0; i < ROUNDS; i++) {
     for (const server of i % 2 === 0 ? [on, off] : [off, on]) {
       const { putSeconds, wallSeconds, events } = await round(server);
@@ -165,24 +182,43 @@ async function compare(on: Server, off: Server): Promise<Record<string, { mbps: 
     }
   }
   return Object.fromEntries(
-    Object.entries(results).map(([name, result]) => [name, { mbps: median(result.mbps), eventsPerSecond: median(result.eventsPerSecond), rounds: result.mbps }]),
+    Object.entries(results).map(([name, result]) => [
+      name,
+      { mbps: median(result.mbps), eventsPerSecond: median(result.eventsPerSecond), rounds: result.mbps },
+    ]),
   );
 }
 
-function report(title: string, on: Server, off: Server, results: Awaited<ReturnType<typeof compare>>, subscribers: boolean): void {
+function report(
+  title: string,
+  on: Server,
+  off: Server,
+  results: Awaited<ReturnType<typeof compare>>,
+  subscribers: boolean,
+): void {
   console.log(`\n### ${title}\n`);
-  console.log(subscribers ? "| server | upload MB/s | events/s delivered (all subscribers) |\n|---|---|---|" : "| server | upload MB/s |\n|---|---|");
+  console.log(
+    subscribers
+      ? "| server | upload MB/s | events/s delivered (all subscribers) |\n|---|---|---|"
+      : "| server | upload MB/s |\n|---|---|",
+  );
   for (const server of [on, off]) {
     const result = results[server.name]!;
-    console.log(`| ${server.name} | ${result.mbps.toFixed(1)} |${subscribers ? ` ${result.eventsPerSecond.toFixed(0)} |` : ""}`);
+    console.log(
+      `| ${server.name} | ${result.mbps.toFixed(1)} |${subscribers ? ` ${result.eventsPerSecond.toFixed(0)} |` : ""}`,
+    );
   }
   // Each round of one server is paired with the other's next to it: the median of the pairs'
   // ratios is steadier than the ratio of medians when the machine's load drifts.
   const onRounds = results[on.name]!.rounds;
   const offRounds = results[off.name]!.rounds;
   const ratio = median(onRounds.map((value, i) => value / offRounds[i]!));
-  console.log(`\nupload throughput with progress / without (median of paired rounds): ${ratio.toFixed(3)} (cost ${((1 - ratio) * 100).toFixed(1)} %; target ≤ 5 %)`);
-  console.log(`per-round MB/s, progress on: ${results[on.name]!.rounds.map((v) => v.toFixed(0)).join(", ")}; off: ${results[off.name]!.rounds.map((v) => v.toFixed(0)).join(", ")}`);
+  console.log(
+    `\nupload throughput with progress / without (median of paired rounds): ${ratio.toFixed(3)} (cost ${((1 - ratio) * 100).toFixed(1)} %; target ≤ 5 %)`,
+  );
+  console.log(
+    `per-round MB/s, progress on: ${results[on.name]!.rounds.map((v) => v.toFixed(0)).join(", ")}; off: ${results[off.name]!.rounds.map((v) => v.toFixed(0)).join(", ")}`,
+  );
 }
 
 export async function run(): Promise<void> {
@@ -190,7 +226,9 @@ export async function run(): Promise<void> {
   const on = await start("progress-on", work, "250");
   const off = await start("progress-off", work, "0");
   try {
-    console.log(`${ROUNDS} rounds per server of ${UPLOADS_PER_ROUND} signed PUTs of ${UPLOAD_BYTES / MiB} MiB, ${CONCURRENT} at a time; medians`);
+    console.log(
+      `${ROUNDS} rounds per server of ${UPLOADS_PER_ROUND} signed PUTs of ${UPLOAD_BYTES / MiB} MiB, ${CONCURRENT} at a time; medians`,
+    );
     // One warm-up round each (JIT, page cache, SQLite's first writes).
     await round(on);
     await round(off);

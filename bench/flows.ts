@@ -23,13 +23,22 @@ const runs = Number(process.env.BENCH_FLOW_RUNS ?? 1000);
 const agent = new Agent({ keepAlive: true, maxSockets: 64 });
 
 /** One HTTP exchange on a keep-alive connection; resolves with the status and the body. */
-function exchange(url: string, method: string, headers: Record<string, string>, body: Buffer | string): Promise<{ status: number; body: string }> {
+function exchange(
+  url: string,
+  method: string,
+  headers: Record<string, string>,
+  body: Buffer | string,
+): Promise<{ status: number; body: string }> {
   return new Promise((resolve, reject) => {
-    const req = request(url, { method, agent, headers: { ...headers, "content-length": String(Buffer.byteLength(body)) } }, (res) => {
-      const chunks: Buffer[] = [];
-      res.on("data", (chunk: Buffer) => chunks.push(chunk));
-      res.on("end", () => resolve({ status: res.statusCode ?? 0, body: Buffer.concat(chunks).toString() }));
-    });
+    const req = request(
+      url,
+      { method, agent, headers: { ...headers, "content-length": String(Buffer.byteLength(body)) } },
+      (res) => {
+        const chunks: Buffer[] = [];
+        res.on("data", (chunk: Buffer) => chunks.push(chunk));
+        res.on("end", () => resolve({ status: res.statusCode ?? 0, body: Buffer.concat(chunks).toString() }));
+      },
+    );
     req.on("error", reject);
     req.end(body);
   });
@@ -62,7 +71,9 @@ interface Target {
 }
 
 async function create(url: string, name: string): Promise<Target> {
-  const answer = await graphql(url, createFile, { input: { workspaceId: "default", name, mimeType: "application/octet-stream", size: fileBytes.length } });
+  const answer = await graphql(url, createFile, {
+    input: { workspaceId: "default", name, mimeType: "application/octet-stream", size: fileBytes.length },
+  });
   const payload = answer.data?.createFile as { __typename: string; file: { id: string }; upload: Omit<Target, "id"> };
   if (payload.__typename !== "CreateFilePayload") throw new Error(JSON.stringify(payload));
   return { id: payload.file.id, ...payload.upload };
@@ -75,11 +86,12 @@ async function flow(url: string): Promise<void> {
   const put = await exchange(target.url, "PUT", headers, fileBytes);
   if (put.status !== 200) throw new Error(`PUT answered ${put.status}: ${put.body}`);
   const done = await graphql(url, completeUpload, { input: { id: target.id } });
-  const status = (done.data?.completeUpload as { file?: { status: string } }).file?.status;
+  const status = (done.data?.completeUpload as { file?: { status: string } } | undefined)?.file?.status;
   if (status !== "UPLOADED") throw new Error(JSON.stringify(done));
 }
 
-const percentile = (values: number[], p: number): number => [...values].sort((a, b) => a - b)[Math.floor((values.length - 1) * p)] ?? Number.NaN;
+const percentile = (values: number[], p: number): number =>
+  [...values].sort((a, b) => a - b)[Math.floor((values.length - 1) * p)] ?? Number.NaN;
 
 export async function run(): Promise<void> {
   const work = await mkdtemp(path.join(os.tmpdir(), "files-bench-flows-"));
@@ -116,7 +128,8 @@ export async function run(): Promise<void> {
     if (peer !== undefined) {
       const { url: peerUrl, token } = peer;
       const parts = directusParts(token);
-      const upload = () => send(`${peerUrl}/files`, parts.headers, Buffer.concat([parts.head, fileBytes]), 0, parts.tail);
+      const upload = () =>
+        send(`${peerUrl}/files`, parts.headers, Buffer.concat([parts.head, fileBytes]), 0, parts.tail);
       await throughput(upload, concurrency, 2);
       const peerRate = await throughput(upload, concurrency, seconds);
       line += `; directus ${peerRate.toFixed(0)} uploads/s (POST /files, one request each): ${(flows / peerRate).toFixed(2)}x`;
@@ -139,9 +152,16 @@ export async function run(): Promise<void> {
     console.log(`\nserver time (access log durationMs), ${runs} runs each, one at a time:`);
     for (const operation of ["query FileById", "mutation CreateFile"]) {
       const times = serverMs.get(operation) ?? [];
-      console.log(`  ${operation.padEnd(20)} n=${times.length}  p50 ${percentile(times, 0.5).toFixed(3)} ms  p95 ${percentile(times, 0.95).toFixed(3)} ms`);
+      console.log(
+        `  ${operation.padEnd(20)} n=${times.length}  p50 ${percentile(times, 0.5).toFixed(3)} ms  p95 ${percentile(times, 0.95).toFixed(3)} ms`,
+      );
     }
-    console.log(`load average at the end: ${os.loadavg().map((load) => load.toFixed(2)).join(" ")} on ${os.cpus().length} cores`);
+    console.log(
+      `load average at the end: ${os
+        .loadavg()
+        .map((load) => load.toFixed(2))
+        .join(" ")} on ${os.cpus().length} cores`,
+    );
   } finally {
     agent.destroy();
     const exited = new Promise((resolve) => server.once("exit", resolve));

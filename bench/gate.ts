@@ -65,10 +65,21 @@ export async function run(): Promise<void> {
     RATE_LIMIT_ANONYMOUS_PER_MINUTE: "100000000",
     LOG_LEVEL: "warn",
   };
-  const server = spawn(process.execPath, ["--import", "tsx", "src/main.ts"], { cwd: root, env: { ...process.env, ...env }, stdio: "inherit" });
+  const server = spawn(process.execPath, ["--import", "tsx", "src/main.ts"], {
+    cwd: root,
+    env: { ...process.env, ...env },
+    stdio: "inherit",
+  });
   const db = createDb(env.DATABASE_URL);
   try {
-    for (let attempt = 0; !(await fetch(`${url}/healthz`).then((r) => r.ok, () => false)); attempt += 1) {
+    for (
+      let attempt = 0;
+      !(await fetch(`${url}/healthz`).then(
+        (r) => r.ok,
+        () => false,
+      ));
+      attempt += 1
+    ) {
       if (attempt > 300) throw new Error("the server did not come up");
       await new Promise((resolve) => setTimeout(resolve, 100));
     }
@@ -76,14 +87,23 @@ export async function run(): Promise<void> {
     await db.workspace.update({ where: { slug: "default" }, data: { public: true } });
     await grantRole(db, "default", { issuer: issuer.url, subject: "bench-user" }, "READER");
     const post = (body: unknown, headers: Record<string, string> = {}) =>
-      fetch(`${url}/graphql`, { method: "POST", headers: { "content-type": "application/json", ...headers }, body: JSON.stringify(body) });
+      fetch(`${url}/graphql`, {
+        method: "POST",
+        headers: { "content-type": "application/json", ...headers },
+        body: JSON.stringify(body),
+      });
     const created = (await (
       await post(
-        { query: `mutation { createFile(input: { workspaceId: "default", name: "one.txt", content: "b25l" }) { ... on CreateFilePayload { file { id } } } }` },
+        {
+          query: `mutation { createFile(input: { workspaceId: "default", name: "one.txt", content: "b25l" }) { ... on CreateFilePayload { file { id } } } }`,
+        },
         { authorization: `Bearer ${apiKey}` },
       )
     ).json()) as { data: { createFile: { file: { id: string } } } };
-    const query = { query: `query ($id: ID!) { file(id: $id) { id name size } }`, variables: { id: created.data.createFile.file.id } };
+    const query = {
+      query: `query ($id: ID!) { file(id: $id) { id name size } }`,
+      variables: { id: created.data.createFile.file.id },
+    };
     // A token valid for the whole run; the same one every request, as a client reuses it.
     const jwt = await issuer.token({ sub: "bench-user", exp: Math.floor(Date.now() / 1000) + 3600 });
     const kinds: Record<string, Record<string, string>> = {
@@ -102,17 +122,28 @@ export async function run(): Promise<void> {
       }
     }
     console.log(`one-row file(id) query over HTTP, ${runs} runs each, interleaved (client-side ms):`);
-    const baseline = percentile([...(times.anonymous ?? [])].sort((a, b) => a - b), 50);
+    const baseline = percentile(
+      [...(times.anonymous ?? [])].sort((a, b) => a - b),
+      50,
+    );
     for (const [kind, values] of Object.entries(times)) {
       const sorted = [...values].sort((a, b) => a - b);
       const p50 = percentile(sorted, 50);
-      console.log(`  ${kind.padEnd(10)} p50 ${ms(p50)}  p95 ${ms(percentile(sorted, 95))}  added vs anonymous (p50) ${ms(p50 - baseline)}`);
+      console.log(
+        `  ${kind.padEnd(10)} p50 ${ms(p50)}  p95 ${ms(percentile(sorted, 95))}  added vs anonymous (p50) ${ms(p50 - baseline)}`,
+      );
     }
 
     // Authentication alone, in this process, against the same database.
     const authenticator = new Authenticator({
       db,
-      oidc: new OidcVerifier({ issuer: issuer.url, audience, clockToleranceSeconds: 60, groupsClaim: "groups", jwksCooldownMs: 30_000 }),
+      oidc: new OidcVerifier({
+        issuer: issuer.url,
+        audience,
+        clockToleranceSeconds: 60,
+        groupsClaim: "groups",
+        jwksCooldownMs: 30_000,
+      }),
     });
     console.log(`\nAuthenticator.authenticate alone, ${runs} calls each (ms):`);
     for (const [kind, headers] of Object.entries(kinds)) {

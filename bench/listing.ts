@@ -13,7 +13,7 @@ import pg from "pg";
 import { pino } from "pino";
 import { createApp } from "../src/app.js";
 import { loadConfig } from "../src/config.js";
-import { sqlitePath, type Provider } from "../src/db/client.js";
+import { type Provider, sqlitePath } from "../src/db/client.js";
 import { boxCells } from "../src/files/geo.js";
 import { metadataValueHash } from "../src/files/metadata.js";
 import { createTestDatabase } from "../test/helpers/database.js";
@@ -51,7 +51,11 @@ function seedSql(provider: Provider, workspaceId: string): string[] {
        ${createdAt}, ${createdAt}, ${createdAt}
      FROM (${numbers}) AS n`,
     // Each file's directory and its ancestors but "/", as the service writes them.
-    ...["'/projects'", "'/projects/p' || (i % 100)", `'/projects/p' || (i % 100) || '/d' || (${div("i", 100)} % 10)`].map(
+    ...[
+      "'/projects'",
+      "'/projects/p' || (i % 100)",
+      `'/projects/p' || (i % 100) || '/d' || (${div("i", 100)} % 10)`,
+    ].map(
       (directory) => `INSERT INTO "FileAncestor" ("fileId", "workspaceId", "directory", "createdAt")
        SELECT ${id}, '${workspaceId}', ${directory}, ${createdAt} FROM (${numbers}) AS n`,
     ),
@@ -89,9 +93,18 @@ function* geoBatches(workspaceId: string): Generator<{ files: unknown[][]; cells
     const longitude = Math.round((next() * 360 - 180) * 1e4) / 1e4;
     const latitude = Math.round((next() * 180 - 90) * 1e4) / 1e4;
     const id = `f${String(i).padStart(8, "0")}`;
-    const feature = JSON.stringify({ type: "Feature", properties: null, geometry: { type: "Point", coordinates: [longitude, latitude] } });
+    const feature = JSON.stringify({
+      type: "Feature",
+      properties: null,
+      geometry: { type: "Point", coordinates: [longitude, latitude] },
+    });
     files.push([id, feature, longitude, latitude]);
-    for (const cell of boxCells({ minLongitude: longitude, minLatitude: latitude, maxLongitude: longitude, maxLatitude: latitude })) {
+    for (const cell of boxCells({
+      minLongitude: longitude,
+      minLatitude: latitude,
+      maxLongitude: longitude,
+      maxLatitude: latitude,
+    })) {
       cells.push([id, workspaceId, cell]);
     }
     if (files.length === 1000) {
@@ -125,7 +138,8 @@ async function seed(provider: Provider, url: string, workspaceId: string): Promi
     const client = new pg.Client({ connectionString: url });
     await client.connect();
     for (const sql of statements.slice(0, -1)) await client.query(sql);
-    for (const batch of geoBatches(workspaceId)) for (const [sql, params] of geoStatements(batch)) await client.query(sql, params);
+    for (const batch of geoBatches(workspaceId))
+      for (const [sql, params] of geoStatements(batch)) await client.query(sql, params);
     await client.query(statements.at(-1) ?? "");
     await client.end();
     return;
@@ -156,8 +170,12 @@ const queries: Record<string, Record<string, unknown>> = {
   "assetIdsAny [1..10] (1%)": { assetIdsAny: [1, 2, 3, 4, 5, 6, 7, 8, 9, 10] },
   "dataSetIds [7] (2%)": { dataSetIds: [7] },
   "dataSetIds [7, 8, 9] (6%)": { dataSetIds: [7, 8, 9] },
-  "geoIntersects 10° box (~0.02%)": { geoIntersects: { minLongitude: 10, minLatitude: 10, maxLongitude: 20, maxLatitude: 20 } },
-  "geoIntersects 90° box (~1.2%)": { geoIntersects: { minLongitude: 0, minLatitude: 0, maxLongitude: 90, maxLatitude: 90 } },
+  "geoIntersects 10° box (~0.02%)": {
+    geoIntersects: { minLongitude: 10, minLatitude: 10, maxLongitude: 20, maxLatitude: 20 },
+  },
+  "geoIntersects 90° box (~1.2%)": {
+    geoIntersects: { minLongitude: 0, minLatitude: 0, maxLongitude: 90, maxLatitude: 90 },
+  },
 };
 
 function percentile(sorted: number[], p: number): number {

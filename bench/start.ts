@@ -37,7 +37,11 @@ async function tree(pid: number): Promise<{ pid: number; command: string; rss: n
   const visit = async (current: number): Promise<void> => {
     const status = await readFile(`/proc/${current}/status`, "utf8").catch(() => "");
     const cmdline = (await readFile(`/proc/${current}/cmdline`, "utf8").catch(() => "")).replaceAll("\0", " ").trim();
-    found.push({ pid: current, command: cmdline.slice(0, 80), rss: Number(/VmRSS:\s+(\d+) kB/.exec(status)?.[1] ?? 0) / 1024 });
+    found.push({
+      pid: current,
+      command: cmdline.slice(0, 80),
+      rss: Number(/VmRSS:\s+(\d+) kB/.exec(status)?.[1] ?? 0) / 1024,
+    });
     for (const child of parents.get(current) ?? []) await visit(child);
   };
   await visit(pid);
@@ -63,7 +67,12 @@ export async function run(): Promise<void> {
     stdio: ["ignore", "ignore", "inherit"],
   });
   try {
-    while (!(await fetch(`${url}/healthz`).then((response) => response.ok, () => false))) {
+    while (
+      !(await fetch(`${url}/healthz`).then(
+        (response) => response.ok,
+        () => false,
+      ))
+    ) {
       if (performance.now() - started > 120_000) throw new Error("the server did not come up in 2 minutes");
       await new Promise((resolve) => setTimeout(resolve, 20));
     }
@@ -73,7 +82,9 @@ export async function run(): Promise<void> {
       const response = await fetch(`${url}/graphql`, {
         method: "POST",
         headers: { "content-type": "application/json", authorization: `Bearer ${apiKey}` },
-        body: JSON.stringify({ query: `{ files(workspaceId: "default", first: 10) { totalCount edges { node { id name } } } }` }),
+        body: JSON.stringify({
+          query: `{ files(workspaceId: "default", first: 10) { totalCount edges { node { id name } } } }`,
+        }),
       });
       if (!response.ok) throw new Error(`HTTP ${response.status}: ${await response.text()}`);
       await response.json();
@@ -86,9 +97,12 @@ export async function run(): Promise<void> {
     const processes = await tree(child.pid ?? 0);
     const total = processes.reduce((sum, entry) => sum + entry.rss, 0);
     console.log(`command: ${command}`);
-    console.log(`ready (/healthz answers) after ${ready.toFixed(0)} ms; first GraphQL request ${first.toFixed(1)} ms, tenth ${tenth.toFixed(1)} ms`);
+    console.log(
+      `ready (/healthz answers) after ${ready.toFixed(0)} ms; first GraphQL request ${first.toFixed(1)} ms, tenth ${tenth.toFixed(1)} ms`,
+    );
     console.log(`idle RSS of the process tree after 5 s: ${total.toFixed(1)} MiB in ${processes.length} processes`);
-    for (const entry of processes) console.log(`  ${String(entry.pid).padStart(7)} ${entry.rss.toFixed(1).padStart(7)} MiB  ${entry.command}`);
+    for (const entry of processes)
+      console.log(`  ${String(entry.pid).padStart(7)} ${entry.rss.toFixed(1).padStart(7)} MiB  ${entry.command}`);
   } finally {
     child.kill("SIGTERM");
     await new Promise((resolve) => setTimeout(resolve, 500));

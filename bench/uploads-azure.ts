@@ -19,7 +19,11 @@ const sizes = [
   { label: "512 MiB", bytes: 512 * MiB, runs: 1 },
 ];
 
-async function startServer(work: string, name: string, env: Record<string, string>): Promise<{ child: ChildProcess; url: string }> {
+async function startServer(
+  work: string,
+  name: string,
+  env: Record<string, string>,
+): Promise<{ child: ChildProcess; url: string }> {
   const port = await freePort();
   const child = startChild(["src/main.ts"], {
     PORT: String(port),
@@ -36,14 +40,22 @@ async function startServer(work: string, name: string, env: Record<string, strin
 }
 
 /** One upload; the best MB/s is kept by the caller, and the server's peak RSS growth is sampled during it. */
-async function upload(server: { child: ChildProcess; url: string }, bytes: number): Promise<{ mbps: number; growth: number }> {
+async function upload(
+  server: { child: ChildProcess; url: string },
+  bytes: number,
+): Promise<{ mbps: number; growth: number }> {
   const parts = multipartParts(bytes);
   const baseline = await rssBytes(server.child.pid!);
   let peak = baseline;
   const sampler = setInterval(() => {
-    rssBytes(server.child.pid!).then((rss) => (peak = Math.max(peak, rss)), () => undefined);
+    rssBytes(server.child.pid!).then(
+      (rss) => (peak = Math.max(peak, rss)),
+      () => undefined,
+    );
   }, 20);
-  const result = await send(server.url, parts.headers, parts.head, bytes, parts.tail).finally(() => clearInterval(sampler));
+  const result = await send(server.url, parts.headers, parts.head, bytes, parts.tail).finally(() =>
+    clearInterval(sampler),
+  );
   if (!result.body.includes('"UPLOADED"')) throw new Error(`upload failed: ${result.body}`);
   return { mbps: mbps(bytes, result.seconds), growth: peak - baseline };
 }
@@ -78,8 +90,15 @@ export async function run(): Promise<void> {
           `   ${(azureBest / localBest).toFixed(2).padStart(5)}   ${(growth / MiB).toFixed(1)} MiB`,
       );
     }
-    console.log(`load average at the end: ${os.loadavg().map((load) => load.toFixed(2)).join(" ")} on ${os.cpus().length} cores`);
-    console.log("MB/s = 10^6 bytes per second, best of the runs; client, servers and Azurite on loopback on this machine.");
+    console.log(
+      `load average at the end: ${os
+        .loadavg()
+        .map((load) => load.toFixed(2))
+        .join(" ")} on ${os.cpus().length} cores`,
+    );
+    console.log(
+      "MB/s = 10^6 bytes per second, best of the runs; client, servers and Azurite on loopback on this machine.",
+    );
   } finally {
     await Promise.all(
       servers.map((child) => {

@@ -11,7 +11,7 @@
  * start, which therefore run as they would without it.
  * All servers run as child processes on loopback; their RSS is read from /proc/<pid>/status.
  */
-import { spawn, type ChildProcess } from "node:child_process";
+import { type ChildProcess, spawn } from "node:child_process";
 import { randomBytes } from "node:crypto";
 import { mkdir, mkdtemp, readFile, rm } from "node:fs/promises";
 import { request } from "node:http";
@@ -33,7 +33,10 @@ const sizes = [
 export const peer =
   process.env.PEER_DIRECTUS_URL === undefined
     ? undefined
-    : { url: process.env.PEER_DIRECTUS_URL.replace(/\/+$/, ""), token: process.env.PEER_DIRECTUS_TOKEN ?? "peer-bench-static-token" };
+    : {
+        url: process.env.PEER_DIRECTUS_URL.replace(/\/+$/, ""),
+        token: process.env.PEER_DIRECTUS_TOKEN ?? "peer-bench-static-token",
+      };
 const smallFile = { bytes: 4096, concurrency: 16, seconds: 10 };
 const warmUpRequests = 50;
 const floorRequests = 100;
@@ -51,7 +54,13 @@ export function freePort(): Promise<number> {
 
 export async function waitFor(url: string): Promise<void> {
   for (let attempt = 0; attempt < 200; attempt++) {
-    if (await fetch(url).then((response) => response.ok, () => false)) return;
+    if (
+      await fetch(url).then(
+        (response) => response.ok,
+        () => false,
+      )
+    )
+      return;
     await new Promise((resolve) => setTimeout(resolve, 100));
   }
   throw new Error(`${url} did not come up`);
@@ -71,19 +80,29 @@ async function cpuSeconds(pid: number): Promise<number> {
 }
 
 /** Sends `head`, `size` file bytes and `tail` as one POST body; resolves with seconds taken and the response. */
-export function send(url: string, headers: Record<string, string>, head: Buffer, size: number, tail: Buffer): Promise<{ seconds: number; body: string }> {
+export function send(
+  url: string,
+  headers: Record<string, string>,
+  head: Buffer,
+  size: number,
+  tail: Buffer,
+): Promise<{ seconds: number; body: string }> {
   return new Promise((resolve, reject) => {
     const started = process.hrtime.bigint();
-    const req = request(url, { method: "POST", headers: { ...headers, "content-length": String(head.length + size + tail.length) } }, (res) => {
-      const chunks: Buffer[] = [];
-      res.on("data", (chunk: Buffer) => chunks.push(chunk));
-      res.on("end", () => {
-        const seconds = Number(process.hrtime.bigint() - started) / 1e9;
-        const body = Buffer.concat(chunks).toString();
-        if (res.statusCode !== 200) reject(new Error(`HTTP ${res.statusCode}: ${body}`));
-        else resolve({ seconds, body });
-      });
-    });
+    const req = request(
+      url,
+      { method: "POST", headers: { ...headers, "content-length": String(head.length + size + tail.length) } },
+      (res) => {
+        const chunks: Buffer[] = [];
+        res.on("data", (chunk: Buffer) => chunks.push(chunk));
+        res.on("end", () => {
+          const seconds = Number(process.hrtime.bigint() - started) / 1e9;
+          const body = Buffer.concat(chunks).toString();
+          if (res.statusCode !== 200) reject(new Error(`HTTP ${res.statusCode}: ${body}`));
+          else resolve({ seconds, body });
+        });
+      },
+    );
     req.on("error", reject);
     req.write(head);
     let sent = 0;
@@ -102,11 +121,16 @@ export function send(url: string, headers: Record<string, string>, head: Buffer,
 export function multipartParts(size: number): { headers: Record<string, string>; head: Buffer; tail: Buffer } {
   const boundary = "----bench-boundary-7MA4YWxkTrZu0gW";
   const operations = JSON.stringify({
-    query: "mutation ($input: CreateFileInput!) { createFile(input: $input) { __typename ... on CreateFilePayload { file { size status } } ... on Error { message } } }",
+    query:
+      "mutation ($input: CreateFileInput!) { createFile(input: $input) { __typename ... on CreateFilePayload { file { size status } } ... on Error { message } } }",
     variables: { input: { workspaceId: "default", name: "bench.bin", size, file: null } },
   });
   return {
-    headers: { authorization: `Bearer ${apiKey}`, "x-graphql-csrf": "1", "content-type": `multipart/form-data; boundary=${boundary}` },
+    headers: {
+      authorization: `Bearer ${apiKey}`,
+      "x-graphql-csrf": "1",
+      "content-type": `multipart/form-data; boundary=${boundary}`,
+    },
     head: Buffer.from(
       `--${boundary}\r\nContent-Disposition: form-data; name="operations"\r\n\r\n${operations}\r\n` +
         `--${boundary}\r\nContent-Disposition: form-data; name="map"\r\n\r\n{"0":["variables.input.file"]}\r\n` +
@@ -150,9 +174,15 @@ export async function throughput(once: () => Promise<unknown>, concurrency: numb
  */
 export function startChild(args: string[], env: Record<string, string>): ChildProcess {
   // BENCH_CPU_PROFILE=<dir> writes V8 CPU profiles of the servers there, for finding hot spots.
-  const profile = process.env.BENCH_CPU_PROFILE ? ["--cpu-prof", `--cpu-prof-dir=${process.env.BENCH_CPU_PROFILE}`] : [];
+  const profile = process.env.BENCH_CPU_PROFILE
+    ? ["--cpu-prof", `--cpu-prof-dir=${process.env.BENCH_CPU_PROFILE}`]
+    : [];
   const loader = args[0]?.endsWith(".ts") ? ["--import", "tsx"] : [];
-  return spawn(process.execPath, [...profile, ...loader, ...args], { cwd: root, env: { ...process.env, ...env }, stdio: ["ignore", "pipe", "inherit"] });
+  return spawn(process.execPath, [...profile, ...loader, ...args], {
+    cwd: root,
+    env: { ...process.env, ...env },
+    stdio: ["ignore", "pipe", "inherit"],
+  });
 }
 
 export const mbps = (bytes: number, seconds: number): number => bytes / seconds / 1e6;
@@ -194,7 +224,9 @@ export async function run(): Promise<void> {
   await mkdir(bufferedDir);
   const buffered = startChild(["bench/raw-server.ts", bufferedDir, String(MiB)], {});
   const portOf = (child: ChildProcess): Promise<number> =>
-    new Promise<number>((resolve) => child.stdout?.once("data", (data: Buffer) => resolve(Number(data.toString().trim()))));
+    new Promise<number>((resolve) =>
+      child.stdout?.once("data", (data: Buffer) => resolve(Number(data.toString().trim()))),
+    );
   try {
     const rawPort = await portOf(raw);
     const bufferedPort = await portOf(buffered);
@@ -240,7 +272,8 @@ export async function run(): Promise<void> {
     if (peer !== undefined) await smallFiles(graphqlUrl, peer);
 
     console.log(
-      "size       runs   raw MB/s  graphql MB/s   ratio | buffered raw MB/s   ratio" + (peer === undefined ? "" : " | directus MB/s  ours/directus"),
+      "size       runs   raw MB/s  graphql MB/s   ratio | buffered raw MB/s   ratio" +
+        (peer === undefined ? "" : " | directus MB/s  ours/directus"),
     );
     const directus = peer === undefined ? undefined : directusParts(peer.token);
     let peakGrowth = 0;
@@ -263,7 +296,10 @@ export async function run(): Promise<void> {
         const baseline = await rssBytes(server.pid!);
         let peak = baseline;
         const sampler = setInterval(() => {
-          rssBytes(server.pid!).then((rss) => (peak = Math.max(peak, rss)), () => undefined);
+          rssBytes(server.pid!).then(
+            (rss) => (peak = Math.max(peak, rss)),
+            () => undefined,
+          );
         }, 20);
         const serverCpu = await cpuSeconds(server.pid!);
         const result = await send(graphqlUrl, parts.headers, parts.head, bytes, parts.tail);
@@ -283,11 +319,18 @@ export async function run(): Promise<void> {
           (peer === undefined ? "" : ` |      ${fmt(peerBest)}          ${(graphqlBest / peerBest).toFixed(2)}`),
       );
     }
-    console.log(`\nserver peak RSS growth during the 1 GiB upload: ${(peakGrowth / MiB).toFixed(1)} MiB (target <= 64 MiB; ${(rssAt.baseline / MiB).toFixed(1)} MiB before, peak ${(rssAt.peak / MiB).toFixed(1)} MiB)`);
+    console.log(
+      `\nserver peak RSS growth during the 1 GiB upload: ${(peakGrowth / MiB).toFixed(1)} MiB (target <= 64 MiB; ${(rssAt.baseline / MiB).toFixed(1)} MiB before, peak ${(rssAt.peak / MiB).toFixed(1)} MiB)`,
+    );
     console.log(
       `server CPU time for the 1 GiB upload: raw ${cpu.raw.toFixed(2)} s, graphql ${cpu.graphql.toFixed(2)} s, buffered raw ${bufferedCpu.toFixed(2)} s`,
     );
-    console.log(`load average at the end: ${os.loadavg().map((load) => load.toFixed(2)).join(" ")} on ${os.cpus().length} cores`);
+    console.log(
+      `load average at the end: ${os
+        .loadavg()
+        .map((load) => load.toFixed(2))
+        .join(" ")} on ${os.cpus().length} cores`,
+    );
     console.log("MB/s = 10^6 bytes per second, best of the runs, client and servers on loopback on this machine.");
   } finally {
     const exited = (child: ChildProcess): Promise<unknown> => new Promise((resolve) => child.once("exit", resolve));

@@ -55,7 +55,8 @@ function role(fallback?: Role): Role {
 function binding(defaultIssuer: string | undefined): OidcBinding {
   const issuer = values.issuer ?? defaultIssuer;
   if (issuer === undefined) throw new UsageError("set OIDC_ISSUER or pass --issuer <url>");
-  if ((values.subject === undefined) === (values.group === undefined)) throw new UsageError("give exactly one of --subject or --group");
+  if ((values.subject === undefined) === (values.group === undefined))
+    throw new UsageError("give exactly one of --subject or --group");
   return values.subject !== undefined ? { issuer, subject: values.subject } : { issuer, group: values.group ?? "" };
 }
 
@@ -79,7 +80,8 @@ try {
     console.log((await revokeRole(db, argument, binding(config.oidc?.issuer))) ? "revoked" : "no such member");
   } else if (command === "grant-category" && argument && second) {
     const category = Number(second);
-    if (!/^\d+$/.test(second) || !Number.isSafeInteger(category) || category < 1) throw new UsageError("<category> must be a whole number from 1");
+    if (!/^\d+$/.test(second) || !Number.isSafeInteger(category) || category < 1)
+      throw new UsageError("<category> must be a whole number from 1");
     const label = values["key-label"];
     const granted = label === undefined ? binding(config.oidc?.issuer) : { keyLabel: label };
     if (label !== undefined && (values.subject !== undefined || values.group !== undefined)) {
@@ -93,7 +95,9 @@ try {
     }
   } else if (command === "list-members" && argument) {
     for (const member of await listMembers(db, argument)) {
-      console.log([member.role, member.kind, member.subject ?? "", member.issuer ?? "", member.categories.join(",")].join("\t"));
+      console.log(
+        [member.role, member.kind, member.subject ?? "", member.issuer ?? "", member.categories.join(",")].join("\t"),
+      );
     }
   } else if (command === "list-keys" && argument) {
     for (const key of await listKeys(db, argument)) {
@@ -101,7 +105,9 @@ try {
       console.log([key.id, key.role, key.label ?? "", key.createdAt.toISOString(), state].join("\t"));
     }
   } else {
-    throw new UsageError(command === undefined ? "no command given" : `unknown command or missing argument: ${command}`);
+    throw new UsageError(
+      command === undefined ? "no command given" : `unknown command or missing argument: ${command}`,
+    );
   }
 } catch (error) {
   console.error(error instanceof Error ? error.message : error);

@@ -104,7 +104,9 @@ function diff(name: string): void {
         continue;
       }
       const dir = migrationsDir(provider);
-      const numbers = readdirSync(dir).map((entry) => Number.parseInt(entry, 10)).filter(Number.isFinite);
+      const numbers = readdirSync(dir)
+        .map((entry) => Number.parseInt(entry, 10))
+        .filter(Number.isFinite);
       const folder = path.join(dir, `${String(Math.max(0, ...numbers) + 1).padStart(4, "0")}_${name}`);
       mkdirSync(folder);
       writeFileSync(path.join(folder, "migration.sql"), sql);
@@ -124,5 +126,6 @@ if (process.argv[1] !== undefined && fileURLToPath(import.meta.url) === path.res
     console.error("usage: tsx scripts/prisma-providers.ts generate | diff <migration_name>");
     process.exit(2);
   }
-  if (!existsSync(migratedSchemaFile)) console.warn(`${migratedSchemaFile} is missing: copy the schema of the newest migration there`);
+  if (!existsSync(migratedSchemaFile))
+    console.warn(`${migratedSchemaFile} is missing: copy the schema of the newest migration there`);
 }

@@ -68,9 +68,10 @@ async function stopServer(signal: NodeJS.Signals): Promise<void> {
   await exited;
 }
 
-const sha256 = (bytes: Uint8Array) => createHash("sha256").update(bytes).digest("hex");
 const counts: Record<string, number> = {};
-const count = (name: string) => void (counts[name] = (counts[name] ?? 0) + 1);
+const count = (name: string): void => {
+  counts[name] = (counts[name] ?? 0) + 1;
+};
 
 /** Files a client saw completed: id → the checksums they may hold (one, or two after an overwrite whose answer was lost). */
 const expected = new Map<string, Set<string>>();
@@ -104,14 +105,20 @@ interface Created {
   };
 }
 const createFile = (input: Record<string, unknown>) =>
-  graphql<Created>(`mutation ($input: CreateFileInput!) { createFile(input: $input) { ${created} } }`, { input: { workspaceId: "default", ...input } });
+  graphql<Created>(`mutation ($input: CreateFileInput!) { createFile(input: $input) { ${created} } }`, {
+    input: { workspaceId: "default", ...input },
+  });
 const complete = (id: string, parts?: unknown[]) =>
   graphql<{ completeUpload: { __typename: string; file?: { checksumSha256: string } } }>(
     `mutation ($id: ID!, $parts: [CompletedPart!]) { completeUpload(input: { id: $id, parts: $parts }) { __typename ... on FilePayload { file { checksumSha256 } } } }`,
     { id, parts },
   );
 const headersOf = (list: { name: string; value: string }[]) =>
-  Object.fromEntries(list.filter((header) => header.name.toLowerCase() !== "content-length").map((header) => [header.name, header.value]));
+  Object.fromEntries(
+    list
+      .filter((header) => header.name.toLowerCase() !== "content-length")
+      .map((header) => [header.name, header.value]),
+  );
 
 function confirmed(id: string, checksum: string | undefined | null): void {
   if (checksum == null) return;
@@ -122,7 +129,9 @@ function confirmed(id: string, checksum: string | undefined | null): void {
 async function flow(): Promise<void> {
   const bytes = randomBytes(randomInt(1, 64 * 1024));
   const name = `soak-${randomInt(1e9)}.bin`;
-  const kind = ["put", "post", "multipart", "graphqlMultipart", "base64", "overwrite", "delete", "abort", "list"][randomInt(9)]!;
+  const kind = ["put", "post", "multipart", "graphqlMultipart", "base64", "overwrite", "delete", "abort", "list"][
+    randomInt(9)
+  ]!;
   count(kind);
   if (kind === "put" || kind === "post" || kind === "multipart") {
     const method = kind.toUpperCase();
@@ -145,28 +154,47 @@ async function flow(): Promise<void> {
     if (done.completeUpload.__typename === "FilePayload") confirmed(file.id, done.completeUpload.file?.checksumSha256);
   } else if (kind === "graphqlMultipart") {
     const form = new FormData();
-    form.append("operations", JSON.stringify({ query: `mutation ($input: CreateFileInput!) { createFile(input: $input) { ${created} } }`, variables: { input: { workspaceId: "default", name, file: null } } }));
+    form.append(
+      "operations",
+      JSON.stringify({
+        query: `mutation ($input: CreateFileInput!) { createFile(input: $input) { ${created} } }`,
+        variables: { input: { workspaceId: "default", name, file: null } },
+      }),
+    );
     form.append("map", JSON.stringify({ 0: ["variables.input.file"] }));
     form.append("0", new Blob([bytes]), name);
-    const response = await fetch(`${base}/graphql`, { method: "POST", headers: { authorization: `Bearer ${apiKey}`, "x-graphql-csrf": "1" }, body: form });
+    const response = await fetch(`${base}/graphql`, {
+      method: "POST",
+      headers: { authorization: `Bearer ${apiKey}`, "x-graphql-csrf": "1" },
+      body: form,
+    });
     const body = (await response.json()) as { data?: Created };
     const file = body.data?.createFile.file;
     if (file !== undefined) confirmed(file.id, file.checksumSha256);
   } else if (kind === "base64" || kind === "overwrite") {
     const externalId = kind === "overwrite" ? `soak-shared-${randomInt(4)}` : undefined;
-    const { createFile: result } = await createFile({ name, externalId, overwrite: externalId !== undefined, content: Buffer.from(bytes).toString("base64") });
+    const { createFile: result } = await createFile({
+      name,
+      externalId,
+      overwrite: externalId !== undefined,
+      content: Buffer.from(bytes).toString("base64"),
+    });
     if (result.file !== undefined) confirmed(result.file.id, result.file.checksumSha256);
   } else if (kind === "delete" || kind === "abort") {
     if (kind === "abort") {
       const { createFile: result } = await createFile({ name });
-      if (result.file !== undefined) await graphql(`mutation ($id: ID!) { abortUpload(id: $id) { __typename } }`, { id: result.file.id });
+      if (result.file !== undefined)
+        await graphql(`mutation ($id: ID!) { abortUpload(id: $id) { __typename } }`, { id: result.file.id });
       return;
     }
     const ids = [...expected.keys()];
     const id = ids[randomInt(Math.max(1, ids.length))];
     if (id === undefined) return;
     uncertain.add(id);
-    const result = await graphql<{ deleteFile: { __typename: string } }>(`mutation ($id: ID!) { deleteFile(id: $id) { __typename } }`, { id });
+    const result = await graphql<{ deleteFile: { __typename: string } }>(
+      `mutation ($id: ID!) { deleteFile(id: $id) { __typename } }`,
+      { id },
+    );
     if (result.deleteFile.__typename === "DeletedFile") expected.delete(id);
     uncertain.delete(id);
   } else {
@@ -209,7 +237,10 @@ const app = await createApp(loadConfig({ ...env, PUBLIC_URL: base }), pino({ lev
 const losses: string[] = [];
 try {
   const reconciled = await app.sweeper.reconcile(new Date(Date.now() + 16 * 60_000));
-  const rows = await app.db.file.findMany({ where: { status: "UPLOADED" }, select: { id: true, storageKey: true, checksumSha256: true } });
+  const rows = await app.db.file.findMany({
+    where: { status: "UPLOADED" },
+    select: { id: true, storageKey: true, checksumSha256: true },
+  });
   for (const row of rows) {
     const stream = await app.storage.getObject(row.storageKey).catch(() => undefined);
     if (stream === undefined) {
@@ -224,7 +255,9 @@ try {
   let overwritten = 0;
   for (const [globalId, checksums] of expected) {
     if (uncertain.has(globalId)) continue;
-    const id = Buffer.from(globalId, "base64").toString("utf8").replace(/^File:/, "");
+    const id = Buffer.from(globalId, "base64")
+      .toString("utf8")
+      .replace(/^File:/, "");
     const checksum = byId.get(id);
     if (checksum === undefined) losses.push(`file ${id}, completed, is gone`);
     // A shared externalId's file was overwritten by another client since: its content changed by design.

@@ -1,8 +1,8 @@
 import { randomUUID } from "node:crypto";
-import { availableParallelism } from "node:os";
 import type { IncomingMessage, ServerResponse } from "node:http";
-import type { Duplex } from "node:stream";
+import { availableParallelism } from "node:os";
 import path from "node:path";
+import type { Duplex } from "node:stream";
 import type { Logger } from "pino";
 import { Authenticator } from "./access/authenticate.js";
 import { ensureBootstrapKey } from "./access/bootstrap.js";
@@ -13,30 +13,30 @@ import { createDb, type Db, providerOf, sqlitePath } from "./db/client.js";
 import { migrate } from "./db/migrate.js";
 import { connectRedis } from "./db/redis.js";
 import { FileEventBus } from "./events/bus.js";
+import { FileEventFeed } from "./events/feed.js";
 import type { FileEventSink } from "./events/file-event.js";
+import { WebhookWorker } from "./events/webhook-worker.js";
+import { WebhookService } from "./events/webhooks.js";
 import { FileService } from "./files/service.js";
 import { Sha256Workers } from "./files/sha256.js";
 import { PendingSweeper } from "./files/sweeper.js";
+import { logRequest } from "./http/access-log.js";
 import { corsHandler } from "./http/cors.js";
 import { graphqlMultipart, isMultipart } from "./http/graphql-multipart.js";
+import { graphqlWebSockets } from "./http/graphql-ws.js";
 import { probes } from "./http/health.js";
 import { sendError } from "./http/json.js";
-import { Metrics } from "./http/metrics.js";
-import { webRoutes } from "./http/web.js";
 import { localStorageRoutes } from "./http/local-storage.js";
+import { Metrics } from "./http/metrics.js";
 import { createRouter, createUpgrade } from "./http/router.js";
-import { graphqlWebSockets } from "./http/graphql-ws.js";
-import { FileEventFeed } from "./events/feed.js";
-import { WebhookWorker } from "./events/webhook-worker.js";
-import { WebhookService } from "./events/webhooks.js";
-import { logRequest } from "./http/access-log.js";
+import { webRoutes } from "./http/web.js";
+import { type RequestScope, requestScope } from "./logger.js";
+import { startupStep } from "./startup.js";
+import type { StorageDriver } from "./storage/driver.js";
+import { createStorageDriver, type StorageOptions } from "./storage/index.js";
+import { LocalStorage } from "./storage/local.js";
 import { inServerSpan } from "./telemetry/server-span.js";
 import { tracedStorage } from "./telemetry/storage.js";
-import { type RequestScope, requestScope } from "./logger.js";
-import { createStorageDriver, type StorageOptions } from "./storage/index.js";
-import type { StorageDriver } from "./storage/driver.js";
-import { LocalStorage } from "./storage/local.js";
-import { startupStep } from "./startup.js";
 import { createGraphQL } from "./yoga.js";
 
 /**
@@ -89,7 +89,10 @@ export async function createApp(config: Config, logger: Logger): Promise<App> {
   });
   const storage = await startupStep(...describeStorage(config), () => createStorageDriver(storageOptions(config)));
   const { redisUrl } = config;
-  const redis = redisUrl === undefined ? undefined : await startupStep("REDIS_URL", "cannot connect to Redis", () => connectRedis(redisUrl, logger));
+  const redis =
+    redisUrl === undefined
+      ? undefined
+      : await startupStep("REDIS_URL", "cannot connect to Redis", () => connectRedis(redisUrl, logger));
   const events = new FileEventBus({ redis: redis && { client: redis, keyPrefix: config.redisKeyPrefix, logger } });
   // What the file service and the sweeper emit is counted here (this instance's uploads), then published.
   const emitted: FileEventSink = {
@@ -128,7 +131,11 @@ export async function createApp(config: Config, logger: Logger): Promise<App> {
     db,
     files,
     events: new FileEventFeed({ db, bus: events, recheckMs: SUBSCRIBER_RECHECK_MS }),
-    webhooks: new WebhookService({ db, allowedHosts: config.webhooks.allowedHosts, deliveryDue: () => webhookWorker.nudge() }),
+    webhooks: new WebhookService({
+      db,
+      allowedHosts: config.webhooks.allowedHosts,
+      deliveryDue: () => webhookWorker.nudge(),
+    }),
     logger,
     maxJsonBodyBytes: jsonBodyLimit(config.maxInlineBytes),
     limits: config.graphqlLimits,
@@ -151,7 +158,10 @@ export async function createApp(config: Config, logger: Logger): Promise<App> {
   sweeper.start();
   webhookWorker.start();
   const gate = {
-    authenticator: new Authenticator({ db, oidc: config.oidc === undefined ? undefined : new OidcVerifier(config.oidc) }),
+    authenticator: new Authenticator({
+      db,
+      oidc: config.oidc === undefined ? undefined : new OidcVerifier(config.oidc),
+    }),
     limits: new RateLimits({ ...config.rateLimits, redis, keyPrefix: config.redisKeyPrefix }),
     trustProxy: config.trustProxy,
   };
@@ -243,7 +253,10 @@ function describeStorage(config: Config): [string, string] {
 /** Whether a request carries an upload's bytes: a signed PUT/POST, or a GraphQL multipart POST. */
 function isUpload(req: IncomingMessage): boolean {
   const path = (req.url ?? "/").split("?", 1)[0] ?? "/";
-  return ((req.method === "PUT" || req.method === "POST") && path.startsWith("/uploads/")) || (path === "/graphql" && isMultipart(req));
+  return (
+    ((req.method === "PUT" || req.method === "POST") && path.startsWith("/uploads/")) ||
+    (path === "/graphql" && isMultipart(req))
+  );
 }
 
 /**

@@ -1,6 +1,6 @@
 import { randomBytes } from "node:crypto";
-import path from "node:path";
 import { isIP } from "node:net";
+import path from "node:path";
 import ipaddr from "ipaddr.js";
 import proxyAddr from "proxy-addr";
 import type { OidcOptions } from "./access/oidc.js";
@@ -185,12 +185,17 @@ function azureAccount(env: Env): Pick<AzureStorageConfig, "accountName" | "accou
   const connectionString = env.AZURE_STORAGE_CONNECTION_STRING || undefined;
   if (connectionString !== undefined) {
     if (env.AZURE_STORAGE_ACCOUNT || env.AZURE_STORAGE_KEY) {
-      throw new ConfigError("set AZURE_STORAGE_CONNECTION_STRING or AZURE_STORAGE_ACCOUNT and AZURE_STORAGE_KEY, not both");
+      throw new ConfigError(
+        "set AZURE_STORAGE_CONNECTION_STRING or AZURE_STORAGE_ACCOUNT and AZURE_STORAGE_KEY, not both",
+      );
     }
     return parseConnectionString(connectionString);
   }
   const accountName = env.AZURE_STORAGE_ACCOUNT;
-  if (!accountName) throw new ConfigError("AZURE_STORAGE_CONNECTION_STRING, or AZURE_STORAGE_ACCOUNT and AZURE_STORAGE_KEY, is required");
+  if (!accountName)
+    throw new ConfigError(
+      "AZURE_STORAGE_CONNECTION_STRING, or AZURE_STORAGE_ACCOUNT and AZURE_STORAGE_KEY, is required",
+    );
   if (!/^[a-z0-9]{3,24}$/.test(accountName)) {
     throw new ConfigError(`AZURE_STORAGE_ACCOUNT must be 3 to 24 lower-case letters and digits, got "${accountName}"`);
   }
@@ -205,18 +210,25 @@ function parseConnectionString(value: string): Pick<AzureStorageConfig, "account
   for (const pair of value.split(";")) {
     const at = pair.indexOf("=");
     if (pair.trim() === "") continue;
-    if (at <= 0) throw new ConfigError("AZURE_STORAGE_CONNECTION_STRING must be Name=value pairs separated by semicolons");
+    if (at <= 0)
+      throw new ConfigError("AZURE_STORAGE_CONNECTION_STRING must be Name=value pairs separated by semicolons");
     parts.set(pair.slice(0, at).trim().toLowerCase(), pair.slice(at + 1).trim());
   }
   if (parts.get("usedevelopmentstorage")?.toLowerCase() === "true") return azuriteAccount;
   const accountName = parts.get("accountname");
   const accountKey = parts.get("accountkey");
   if (!accountName || !accountKey) {
-    throw new ConfigError("AZURE_STORAGE_CONNECTION_STRING must hold AccountName and AccountKey (the server signs SAS URLs with the key)");
+    throw new ConfigError(
+      "AZURE_STORAGE_CONNECTION_STRING must hold AccountName and AccountKey (the server signs SAS URLs with the key)",
+    );
   }
-  if (!base64Pattern.test(accountKey)) throw new ConfigError("AZURE_STORAGE_CONNECTION_STRING's AccountKey must be the account key in base64");
+  if (!base64Pattern.test(accountKey))
+    throw new ConfigError("AZURE_STORAGE_CONNECTION_STRING's AccountKey must be the account key in base64");
   const protocol = parts.get("defaultendpointsprotocol") || "https";
-  const endpoint = (parts.get("blobendpoint") || `${protocol}://${accountName}.blob.${parts.get("endpointsuffix") || "core.windows.net"}`).replace(/\/+$/, "");
+  const endpoint = (
+    parts.get("blobendpoint") ||
+    `${protocol}://${accountName}.blob.${parts.get("endpointsuffix") || "core.windows.net"}`
+  ).replace(/\/+$/, "");
   try {
     if (!/^https?:$/.test(new URL(endpoint).protocol)) throw new Error("not http(s)");
   } catch {
@@ -229,7 +241,9 @@ function parseConnectionString(value: string): Pick<AzureStorageConfig, "account
 function azureContainer(env: Env): string {
   const container = required(env, "AZURE_CONTAINER");
   if (!/^(?=.{3,63}$)[a-z0-9]+(-[a-z0-9]+)*$/.test(container)) {
-    throw new ConfigError(`AZURE_CONTAINER must be 3 to 63 lower-case letters, digits and single hyphens, got "${container}"`);
+    throw new ConfigError(
+      `AZURE_CONTAINER must be 3 to 63 lower-case letters, digits and single hyphens, got "${container}"`,
+    );
   }
   return container;
 }
@@ -253,7 +267,8 @@ const mimeTypePattern = /^[a-z0-9][a-z0-9!#$&^_.+-]*\/(\*|[a-z0-9][a-z0-9!#$&^_.
 function oneOf<T extends string>(env: Env, name: string, values: readonly [T, ...T[]]): T {
   const raw = env[name];
   if (raw === undefined || raw === "") return values[0];
-  if (!(values as readonly string[]).includes(raw)) throw new ConfigError(`${name} must be one of ${values.join(", ")}, got "${raw}"`);
+  if (!(values as readonly string[]).includes(raw))
+    throw new ConfigError(`${name} must be one of ${values.join(", ")}, got "${raw}"`);
   return raw as T;
 }
 
@@ -266,7 +281,8 @@ function absoluteUrl(env: Env, name: string, protocols: string[]): string | unde
   } catch {
     throw new ConfigError(`${name} must be an absolute URL, got "${raw}"`);
   }
-  if (!protocols.includes(url.protocol)) throw new ConfigError(`${name} must be a ${protocols.join(" or ")} URL, got "${raw}"`);
+  if (!protocols.includes(url.protocol))
+    throw new ConfigError(`${name} must be a ${protocols.join(" or ")} URL, got "${raw}"`);
   return raw;
 }
 
@@ -287,7 +303,9 @@ function trustProxy(env: Env): string[] {
   try {
     proxyAddr.compile(entries);
   } catch (error) {
-    throw new ConfigError(`TRUST_PROXY must list addresses, CIDR ranges, loopback, linklocal or uniquelocal: ${(error as Error).message}`);
+    throw new ConfigError(
+      `TRUST_PROXY must list addresses, CIDR ranges, loopback, linklocal or uniquelocal: ${(error as Error).message}`,
+    );
   }
   return entries;
 }
@@ -368,7 +386,9 @@ export function loadConfig(env: Env = process.env): Config {
     throw new ConfigError(`MAX_NAME_LENGTH must be at most ${MAX_NAME_LENGTH_CEILING}, got "${env.MAX_NAME_LENGTH}"`);
   }
   if (!["fatal", "error", "warn", "info", "debug", "trace", "silent"].includes(config.logLevel)) {
-    throw new ConfigError(`LOG_LEVEL must be one of fatal, error, warn, info, debug, trace, silent, got "${config.logLevel}"`);
+    throw new ConfigError(
+      `LOG_LEVEL must be one of fatal, error, warn, info, debug, trace, silent, got "${config.logLevel}"`,
+    );
   }
   return config;
 }

@@ -2,10 +2,10 @@ import { maxAliasesPlugin } from "@escape.tech/graphql-armor-max-aliases";
 import { maxDepthPlugin } from "@escape.tech/graphql-armor-max-depth";
 import { maxDirectivesPlugin } from "@escape.tech/graphql-armor-max-directives";
 import { maxTokensPlugin } from "@escape.tech/graphql-armor-max-tokens";
+import type { GraphQLArmorCallbackConfiguration } from "@escape.tech/graphql-armor-types";
 import { complexityFromQuery } from "@pothos/plugin-complexity";
 import { GraphQLError } from "graphql";
 import type { GraphQLParams, Plugin } from "graphql-yoga";
-import type { GraphQLArmorCallbackConfiguration } from "@escape.tech/graphql-armor-types";
 
 /** Bounds every GraphQL document must keep, checked before a resolver runs. */
 export interface DocumentLimits {
@@ -42,7 +42,11 @@ function costLimit(maxCost: number): Plugin {
         const variables = (context as { params?: GraphQLParams }).params?.variables ?? {};
         let complexity: number;
         try {
-          ({ complexity } = complexityFromQuery(params.documentAST, { schema: params.schema, ctx: context, variables }));
+          ({ complexity } = complexityFromQuery(params.documentAST, {
+            schema: params.schema,
+            ctx: context,
+            variables,
+          }));
         } catch {
           // Variables that do not fit their types: execution refuses them with its own error.
           return;
@@ -69,7 +73,9 @@ function costLimit(maxCost: number): Plugin {
 function reportAs(code: string): GraphQLArmorCallbackConfiguration {
   return {
     propagateOnRejection: false,
-    onReject: [(context, error) => context?.reportError(limitError(error.message.replace(/^Syntax Error: /, ""), code))],
+    onReject: [
+      (context, error) => context?.reportError(limitError(error.message.replace(/^Syntax Error: /, ""), code)),
+    ],
   };
 }
 
@@ -82,7 +88,13 @@ export function documentLimitPlugins(limits: DocumentLimits): Plugin[] {
   return [
     // Counted while parsing, so the parser gives up at the limit; a parse error names it.
     maxTokensPlugin({ exposeLimits: true, n: limits.maxTokens }),
-    maxDepthPlugin({ exposeLimits: true, n: limits.maxDepth, ignoreIntrospection: false, flattenFragments: true, ...reportAs("QUERY_TOO_DEEP") }),
+    maxDepthPlugin({
+      exposeLimits: true,
+      n: limits.maxDepth,
+      ignoreIntrospection: false,
+      flattenFragments: true,
+      ...reportAs("QUERY_TOO_DEEP"),
+    }),
     maxAliasesPlugin({ exposeLimits: true, n: limits.maxAliases, allowList: [], ...reportAs("TOO_MANY_ALIASES") }),
     maxDirectivesPlugin({ exposeLimits: true, n: limits.maxDirectives, ...reportAs("TOO_MANY_DIRECTIVES") }),
     costLimit(limits.maxCost),

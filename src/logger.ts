@@ -1,5 +1,5 @@
 import { AsyncLocalStorage } from "node:async_hooks";
-import { pino, type Logger } from "pino";
+import { type Logger, pino } from "pino";
 
 /** What the access log and error reports know of the request being served. */
 export interface RequestScope {
@@ -26,6 +26,8 @@ export function createLogger(level: string, format: LogFormat): Logger {
       const scope = requestScope.getStore();
       return scope === undefined ? {} : { requestId: scope.requestId };
     },
-    ...(format === "pretty" ? { transport: { target: "pino-pretty", options: { translateTime: "SYS:HH:MM:ss.l", ignore: "pid,hostname" } } } : {}),
+    ...(format === "pretty"
+      ? { transport: { target: "pino-pretty", options: { translateTime: "SYS:HH:MM:ss.l", ignore: "pid,hostname" } } }
+      : {}),
   });
 }

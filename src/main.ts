@@ -1,10 +1,11 @@
 import { createServer } from "node:http";
-import { ConfigError, loadConfig } from "./config.js";
+import type { App } from "./app.js";
+import { type Config, ConfigError, loadConfig } from "./config.js";
 import { createLogger } from "./logger.js";
 import { failureReason, StartupError } from "./startup.js";
 
 // The only module that listens: configuration → tracing → app → HTTP server → orderly shutdown.
-let config;
+let config: Config;
 try {
   config = loadConfig();
 } catch (error) {
@@ -12,16 +13,21 @@ try {
   console.error(`Configuration error: ${error.message}`);
   process.exit(1);
 }
-const logger = createLogger(config.logLevel, config.logFormat === "auto" ? (process.stdout.isTTY ? "pretty" : "json") : config.logFormat);
+const logger = createLogger(
+  config.logLevel,
+  config.logFormat === "auto" ? (process.stdout.isTTY ? "pretty" : "json") : config.logFormat,
+);
 if (process.env.SIGNING_SECRET === undefined) {
-  logger.warn("SIGNING_SECRET is not set: signed URLs stop working when this process restarts and differ between instances");
+  logger.warn(
+    "SIGNING_SECRET is not set: signed URLs stop working when this process restarts and differ between instances",
+  );
 }
 // Tracing starts before the app's modules load, so its instrumentations can patch them.
 const stopTracing = config.tracing
   ? (await import("./telemetry/tracing.js")).startTracing(config.tracing)
   : async () => undefined;
 const { createApp } = await import("./app.js");
-let app;
+let app: App;
 try {
   app = await createApp(config, logger);
 } catch (error) {

@@ -1,9 +1,9 @@
-import { PothosValidationError } from "@pothos/core";
-import { type ExecutionResult, GraphQLError, getOperationAST } from "graphql";
-import { createYoga, type GraphQLParams, type Plugin, type YogaServerInstance } from "graphql-yoga";
 import { useOpenTelemetry } from "@envelop/opentelemetry";
 import { usePrometheus } from "@graphql-yoga/plugin-prometheus";
 import { SpanKind, trace } from "@opentelemetry/api";
+import { PothosValidationError } from "@pothos/core";
+import { type ExecutionResult, GraphQLError, getOperationAST } from "graphql";
+import { createYoga, type GraphQLParams, type Plugin, type YogaServerInstance } from "graphql-yoga";
 import type { Logger } from "pino";
 import type { Registry } from "prom-client";
 import type { Caller } from "./access/caller.js";
@@ -65,7 +65,14 @@ const useMultipartOperations: Plugin<ServerContext> = {
 /** The error with the request's id added to its extensions. */
 function withRequestId(error: GraphQLError, requestId: string): GraphQLError {
   const { nodes, source, positions, path, originalError, extensions } = error;
-  return new GraphQLError(error.message, { nodes, source, positions, path, originalError, extensions: { ...extensions, requestId } });
+  return new GraphQLError(error.message, {
+    nodes,
+    source,
+    positions,
+    path,
+    originalError,
+    extensions: { ...extensions, requestId },
+  });
 }
 
 /**
@@ -88,7 +95,8 @@ const useOperationScope: Plugin = {
     const scope = requestScope.getStore();
     const operation = getOperationAST(args.document, args.operationName);
     if (scope === undefined || operation == null) return;
-    (scope.operations ??= []).push(`${operation.operation} ${operation.name?.value ?? "(anonymous)"}`);
+    scope.operations ??= [];
+    scope.operations.push(`${operation.operation} ${operation.name?.value ?? "(anonymous)"}`);
   },
 };
 
@@ -103,7 +111,8 @@ function clientError(error: unknown): GraphQLError | null {
     return new GraphQLError(message, { extensions: { code: "BAD_USER_INPUT" } });
   }
   // A field with no error union to carry it (src/schema/well-formed.ts checks every argument).
-  if (error instanceof ValidationError) return new GraphQLError(error.message, { extensions: { code: "BAD_USER_INPUT" } });
+  if (error instanceof ValidationError)
+    return new GraphQLError(error.message, { extensions: { code: "BAD_USER_INPUT" } });
   if (error instanceof AuthenticationError) {
     return new GraphQLError(error.message, { extensions: { code: "UNAUTHENTICATED", http: { status: 401 } } });
   }
@@ -162,7 +171,13 @@ export function createGraphQL(options: YogaOptions): GraphQLServer {
       }) as Plugin<ServerContext>,
       // No variables or results on the spans: they may hold file contents and personal data.
       ...(options.tracing
-        ? [useOpenTelemetry({ resolvers: false, variables: false, result: false }, trace.getTracerProvider(), SpanKind.INTERNAL) as Plugin<ServerContext>]
+        ? [
+            useOpenTelemetry(
+              { resolvers: false, variables: false, result: false },
+              trace.getTracerProvider(),
+              SpanKind.INTERNAL,
+            ) as Plugin<ServerContext>,
+          ]
         : []),
     ],
     // CORS is answered in front of Yoga for every endpoint (src/http/cors.ts).
@@ -183,18 +198,25 @@ export function createGraphQL(options: YogaOptions): GraphQLServer {
         const located = error instanceof GraphQLError ? error : undefined;
         const refused = clientError(original);
         if (refused !== null) {
-          return new GraphQLError(refused.message, { nodes: located?.nodes, path: located?.path, extensions: refused.extensions });
+          return new GraphQLError(refused.message, {
+            nodes: located?.nodes,
+            path: located?.path,
+            extensions: refused.extensions,
+          });
         }
         // Errors raised as GraphQLError (auth, bad input, the parser's) are meant for the client.
         if (error instanceof GraphQLError && (original == null || original instanceof GraphQLError)) return error;
         logger.error({ err: original ?? error }, "unexpected error");
         // A fault the client cannot fix but should know of: say what it is, still as an internal error.
         const full = original instanceof StorageError && original.code === "FULL";
-        return new GraphQLError(full ? "The storage is full: the file could not be stored. Try again later." : message, {
-          nodes: located?.nodes,
-          path: located?.path,
-          extensions: { code: "INTERNAL_SERVER_ERROR" },
-        });
+        return new GraphQLError(
+          full ? "The storage is full: the file could not be stored. Try again later." : message,
+          {
+            nodes: located?.nodes,
+            path: located?.path,
+            extensions: { code: "INTERNAL_SERVER_ERROR" },
+          },
+        );
       },
     },
     context: ({ caller, reauthenticate, credentialKey }): Context => ({

@@ -42,7 +42,9 @@ describe("the gate", () => {
   });
 
   it("answers another authorization scheme with 401 saying what is wrong", async () => {
-    const basic = await server.graphql(`{ viewer { workspaces { slug } } }`, undefined, { authorization: "Basic dXNlcjpwYXNz" });
+    const basic = await server.graphql(`{ viewer { workspaces { slug } } }`, undefined, {
+      authorization: "Basic dXNlcjpwYXNz",
+    });
     expect(basic.status).toBe(401);
     expect(basic.errors?.[0]?.message).toMatch(/must be: Bearer/);
   });
@@ -71,7 +73,11 @@ describe("the gate", () => {
       schemaDescription: true,
       inputValueDeprecation: true,
     });
-    const response = await server.graphql<{ __schema: { queryType: { name: string }; types: unknown[] } }>(query, undefined, anonymous);
+    const response = await server.graphql<{ __schema: { queryType: { name: string }; types: unknown[] } }>(
+      query,
+      undefined,
+      anonymous,
+    );
     expect(response.errors).toBeUndefined();
     expect(response.data.__schema.queryType.name).toBe("Query");
     expect(response.data.__schema.types.length).toBeGreaterThan(20);
@@ -85,9 +91,13 @@ describe("the gate", () => {
 
   it("answers FORBIDDEN with HTTP 403 naming the role, for a READER's write", async () => {
     const reader = await createApiKey(server.app.db, "default", "READER");
-    const response = await server.graphql(createFileMutation, { input: { workspaceId: "default", name: "r.txt" } }, {
-      authorization: `Bearer ${reader}`,
-    });
+    const response = await server.graphql(
+      createFileMutation,
+      { input: { workspaceId: "default", name: "r.txt" } },
+      {
+        authorization: `Bearer ${reader}`,
+      },
+    );
     expect(response.status).toBe(403);
     expect(response.errors).toEqual([
       expect.objectContaining({

@@ -14,7 +14,12 @@ let dir: string;
 let env: NodeJS.ProcessEnv;
 beforeAll(async () => {
   dir = await mkdtemp(path.join(os.tmpdir(), "files-admin-"));
-  env = { ...process.env, DATABASE_URL: `file:${path.join(dir, "app.db")}`, OIDC_ISSUER: "https://id.example", OIDC_AUDIENCE: "files" };
+  env = {
+    ...process.env,
+    DATABASE_URL: `file:${path.join(dir, "app.db")}`,
+    OIDC_ISSUER: "https://id.example",
+    OIDC_AUDIENCE: "files",
+  };
 });
 afterAll(() => rm(dir, { recursive: true, force: true }));
 
@@ -23,7 +28,9 @@ async function admin(...args: string[]): Promise<string> {
 }
 
 describe("npm run admin", () => {
-  it("creates a workspace and a key, grants and revokes OIDC subjects and groups, and lists them", { timeout: 180_000 }, async () => {
+  it("creates a workspace and a key, grants and revokes OIDC subjects and groups, and lists them", {
+    timeout: 180_000,
+  }, async () => {
     expect(await admin("create-workspace", "acme", "--public")).toBe("created workspace acme");
     const key = await admin("create-key", "acme", "--role", "READER", "--label", "ci");
     expect(key).toMatch(/^fk_[\w-]{32}$/);
@@ -31,9 +38,15 @@ describe("npm run admin", () => {
     expect(await admin("grant", "acme", "--group", "auditors", "--role", "READER")).toBe("granted READER in acme");
     // Granting again replaces the role.
     expect(await admin("grant", "acme", "--subject", "alice", "--role", "ADMIN")).toBe("granted ADMIN in acme");
-    expect(await admin("grant-category", "acme", "42", "--key-label", "ci")).toBe("granted category 42 in acme (1 membership)");
-    expect(await admin("grant-category", "acme", "7", "--subject", "alice")).toBe("granted category 7 in acme (1 membership)");
-    expect(await admin("grant-category", "acme", "3", "--subject", "alice")).toBe("granted category 3 in acme (1 membership)");
+    expect(await admin("grant-category", "acme", "42", "--key-label", "ci")).toBe(
+      "granted category 42 in acme (1 membership)",
+    );
+    expect(await admin("grant-category", "acme", "7", "--subject", "alice")).toBe(
+      "granted category 7 in acme (1 membership)",
+    );
+    expect(await admin("grant-category", "acme", "3", "--subject", "alice")).toBe(
+      "granted category 3 in acme (1 membership)",
+    );
     expect((await admin("list-members", "acme")).split("\n")).toEqual([
       "READER\tAPI_KEY\tci\t\t42",
       "ADMIN\tOIDC_SUBJECT\talice\thttps://id.example\t3,7",
@@ -47,7 +60,9 @@ describe("npm run admin", () => {
     expect(await admin("list-keys", "acme")).toMatch(/^[\w-]+\tREADER\tci\t\S+\trevoked \S+$/);
   });
 
-  it("refuses a grant without a role or with both --subject and --group, with the usage and exit code 2", { timeout: 90_000 }, async () => {
+  it("refuses a grant without a role or with both --subject and --group, with the usage and exit code 2", {
+    timeout: 90_000,
+  }, async () => {
     for (const args of [
       ["grant", "acme", "--subject", "alice"],
       ["grant", "acme", "--subject", "alice", "--group", "g", "--role", "READER"],
@@ -68,9 +83,15 @@ describe("npm run admin", () => {
 describe("npm run db:backup", () => {
   it("copies the SQLite database consistently, rows included", { timeout: 60_000 }, async () => {
     const copy = path.join(dir, "copy.db");
-    const { stdout } = await run(process.execPath, ["--import", "tsx", path.resolve(import.meta.dirname, "../scripts/backup.ts"), copy], { env });
+    const { stdout } = await run(
+      process.execPath,
+      ["--import", "tsx", path.resolve(import.meta.dirname, "../scripts/backup.ts"), copy],
+      { env },
+    );
     expect(stdout).toMatch(/^backed up .*app\.db to .*copy\.db \(\d+ pages\)/);
-    const listed = await run(node[0], [...node.slice(1), "list-workspaces"], { env: { ...env, DATABASE_URL: `file:${copy}` } });
+    const listed = await run(node[0], [...node.slice(1), "list-workspaces"], {
+      env: { ...env, DATABASE_URL: `file:${copy}` },
+    });
     expect(listed.stdout.trim()).toBe("acme\tpublic\tacme");
   });
 });

@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { createFile } from "./helpers/files.js";
 import { testProvider } from "./helpers/database.js";
+import { createFile } from "./helpers/files.js";
 import { startServer, type TestServer } from "./helpers/server.js";
 
 interface Box {
@@ -31,7 +31,10 @@ function random(seed: number): () => number {
 function geometryOf(i: number, next: () => number): { type: string; coordinates: unknown } {
   const lon = () => Math.round((next() * 360 - 180) * 1e6) / 1e6;
   const lat = () => Math.round((next() * 180 - 90) * 1e6) / 1e6;
-  const near = (x: number, y: number, d: number) => [Math.max(-180, Math.min(180, x + d)), Math.max(-90, Math.min(90, y + d))];
+  const near = (x: number, y: number, d: number) => [
+    Math.max(-180, Math.min(180, x + d)),
+    Math.max(-90, Math.min(90, y + d)),
+  ];
   const [x, y] = [lon(), lat()];
   switch (i % 6) {
     case 0:
@@ -41,7 +44,13 @@ function geometryOf(i: number, next: () => number): { type: string; coordinates:
     case 2:
       return { type: "LineString", coordinates: [[x, y], near(x, y, next() * 20), near(x, y, -next() * 3)] };
     case 3:
-      return { type: "MultiLineString", coordinates: [[[x, y], near(x, y, 0.001)], [near(x, y, -1), near(x, y, 2)]] };
+      return {
+        type: "MultiLineString",
+        coordinates: [
+          [[x, y], near(x, y, 0.001)],
+          [near(x, y, -1), near(x, y, 2)],
+        ],
+      };
     case 4: {
       const d = next() * 10;
       const ring = [[x, y], near(x, y, d), [near(x, y, d)[0], y], [x, y]];
@@ -58,16 +67,29 @@ beforeAll(async () => {
   server = await startServer();
   const next = random(11);
   for (let i = 0; i < 72; i += 1) {
-    const assetIds = i % 4 === 3 ? undefined : [...new Set(Array.from({ length: 1 + (i % 3) }, () => 1 + Math.floor(next() * 15)))];
+    const assetIds =
+      i % 4 === 3 ? undefined : [...new Set(Array.from({ length: 1 + (i % 3) }, () => 1 + Math.floor(next() * 15)))];
     const dataSetId = i % 5 === 4 ? undefined : 1 + (i % 4) * 2 ** 40;
-    const geoLocation = i % 7 === 6 ? undefined : ({ type: "Feature", properties: null, geometry: geometryOf(i, next) } as const);
+    const geoLocation =
+      i % 7 === 6 ? undefined : ({ type: "Feature", properties: null, geometry: geometryOf(i, next) } as const);
     const result = await createFile(server, { name: `g${i}.txt`, assetIds, dataSetId, geoLocation });
     if (result.file === undefined) throw new Error(JSON.stringify(result));
-    expect(result.file).toMatchObject({ assetIds: assetIds ?? [], dataSetId: dataSetId ?? null, geoLocation: geoLocation ?? null });
+    expect(result.file).toMatchObject({
+      assetIds: assetIds ?? [],
+      dataSetId: dataSetId ?? null,
+      geoLocation: geoLocation ?? null,
+    });
     fixture.push({ id: result.file.id, assetIds, dataSetId, geoLocation });
   }
   // Around the antimeridian and the poles, where boxes and cells meet their edges.
-  for (const coordinates of [[180, 10], [-180, -10], [179.5, 0], [-179.5, 0], [0, 90], [0, -90]]) {
+  for (const coordinates of [
+    [180, 10],
+    [-180, -10],
+    [179.5, 0],
+    [-179.5, 0],
+    [0, 90],
+    [0, -90],
+  ]) {
     const geoLocation = { type: "Feature", properties: null, geometry: { type: "Point", coordinates } } as const;
     const result = await createFile(server, { name: `edge.txt`, geoLocation });
     if (result.file === undefined) throw new Error(JSON.stringify(result));
@@ -99,16 +121,28 @@ function boxOf(coordinates: unknown): Box {
   walk(coordinates);
   const lons = positions.map((p) => p[0] as number);
   const lats = positions.map((p) => p[1] as number);
-  return { minLongitude: Math.min(...lons), maxLongitude: Math.max(...lons), minLatitude: Math.min(...lats), maxLatitude: Math.max(...lats) };
+  return {
+    minLongitude: Math.min(...lons),
+    maxLongitude: Math.max(...lons),
+    minLatitude: Math.min(...lats),
+    maxLatitude: Math.max(...lats),
+  };
 }
 
 function meets(a: Box, query: Box): boolean {
   const parts =
     query.minLongitude <= query.maxLongitude
       ? [query]
-      : [{ ...query, maxLongitude: 180 }, { ...query, minLongitude: -180 }];
+      : [
+          { ...query, maxLongitude: 180 },
+          { ...query, minLongitude: -180 },
+        ];
   return parts.some(
-    (q) => a.minLongitude <= q.maxLongitude && a.maxLongitude >= q.minLongitude && a.minLatitude <= q.maxLatitude && a.maxLatitude >= q.minLatitude,
+    (q) =>
+      a.minLongitude <= q.maxLongitude &&
+      a.maxLongitude >= q.minLongitude &&
+      a.minLatitude <= q.maxLatitude &&
+      a.maxLatitude >= q.minLatitude,
   );
 }
 
@@ -120,7 +154,9 @@ describe(`assetIdsAny, dataSetIds and geoIntersects (${testProvider}) agree with
   });
 
   it.each([[[1]], [[1 + 2 ** 40, 1 + 3 * 2 ** 40]], [[5]], [[]]])("dataSetIds %j", async (dataSetIds) => {
-    expect(await listed({ dataSetIds })).toEqual(ids(fixture.filter((file) => file.dataSetId !== undefined && dataSetIds.includes(file.dataSetId))));
+    expect(await listed({ dataSetIds })).toEqual(
+      ids(fixture.filter((file) => file.dataSetId !== undefined && dataSetIds.includes(file.dataSetId))),
+    );
   });
 
   const boxes: [string, Box][] = [
@@ -136,12 +172,18 @@ describe(`assetIdsAny, dataSetIds and geoIntersects (${testProvider}) agree with
   ];
   it.each(boxes)("geoIntersects %s", async (_label, box) => {
     expect(await listed({ geoIntersects: box })).toEqual(
-      ids(fixture.filter((file) => file.geoLocation !== undefined && meets(boxOf(file.geoLocation.geometry.coordinates), box))),
+      ids(
+        fixture.filter(
+          (file) => file.geoLocation !== undefined && meets(boxOf(file.geoLocation.geometry.coordinates), box),
+        ),
+      ),
     );
   });
 
   it("finds some files for most boxes (the fixture is spread out)", () => {
-    const found = boxes.filter(([, box]) => fixture.some((file) => file.geoLocation && meets(boxOf(file.geoLocation.geometry.coordinates), box)));
+    const found = boxes.filter(([, box]) =>
+      fixture.some((file) => file.geoLocation && meets(boxOf(file.geoLocation.geometry.coordinates), box)),
+    );
     expect(found.length).toBeGreaterThanOrEqual(6);
   });
 
@@ -151,7 +193,12 @@ describe(`assetIdsAny, dataSetIds and geoIntersects (${testProvider}) agree with
       if (file.geoLocation === undefined) continue;
       const box = boxOf(file.geoLocation.geometry.coordinates);
       expect(await listed({ geoIntersects: box })).toContain(file.id);
-      const corner = { minLongitude: box.maxLongitude, minLatitude: box.maxLatitude, maxLongitude: box.maxLongitude, maxLatitude: box.maxLatitude };
+      const corner = {
+        minLongitude: box.maxLongitude,
+        minLatitude: box.maxLatitude,
+        maxLongitude: box.maxLongitude,
+        maxLatitude: box.maxLatitude,
+      };
       expect(await listed({ geoIntersects: corner })).toContain(file.id);
     }
   });
@@ -178,9 +225,14 @@ describe(`assetIdsAny, dataSetIds and geoIntersects (${testProvider}) agree with
       { assetIdsAny: Array.from({ length: 101 }, (_, i) => i + 1) },
       { dataSetIds: Array.from({ length: 101 }, (_, i) => i + 1) },
     ]) {
-      const response = await server.graphql(`query ($filter: FileFilter) { files(workspaceId: "default", filter: $filter) { totalCount } }`, { filter });
+      const response = await server.graphql(
+        `query ($filter: FileFilter) { files(workspaceId: "default", filter: $filter) { totalCount } }`,
+        { filter },
+      );
       expect(response.errors?.[0]?.extensions?.code, JSON.stringify(filter).slice(0, 50)).toBe("BAD_USER_INPUT");
     }
-    expect(await listed({ assetIdsAny: Array.from({ length: 100 }, (_, i) => i + 1) })).toEqual(ids(fixture.filter((file) => file.assetIds)));
+    expect(await listed({ assetIdsAny: Array.from({ length: 100 }, (_, i) => i + 1) })).toEqual(
+      ids(fixture.filter((file) => file.assetIds)),
+    );
   });
 });

@@ -24,7 +24,11 @@ let server: TestServer;
 let dir: string;
 beforeAll(async () => {
   if (onPostgres) return;
-  [browser, server, dir] = await Promise.all([launchChromium(), startServer(), mkdtemp(path.join(os.tmpdir(), "files-browser-"))]);
+  [browser, server, dir] = await Promise.all([
+    launchChromium(),
+    startServer(),
+    mkdtemp(path.join(os.tmpdir(), "files-browser-")),
+  ]);
 }, 60_000);
 afterAll(async () => {
   await browser?.close();
@@ -47,8 +51,12 @@ async function signIn(page: Page, pageUrl: string): Promise<void> {
   await page.waitForSelector("#workspace-view:not([hidden])");
 }
 
-async function fileByName(name: string): Promise<{ id: string; status: string; checksumSha256: string | null } | undefined> {
-  const { data } = await server.graphql<{ files: { edges: { node: { id: string; name: string; status: string; checksumSha256: string | null } }[] } }>(
+async function fileByName(
+  name: string,
+): Promise<{ id: string; status: string; checksumSha256: string | null } | undefined> {
+  const { data } = await server.graphql<{
+    files: { edges: { node: { id: string; name: string; status: string; checksumSha256: string | null } }[] };
+  }>(
     `query ($name: String!) { files(workspaceId: "default", filter: { nameContains: $name }) { edges { node { id name status checksumSha256 } } } }`,
     { name },
   );
@@ -68,9 +76,12 @@ describe.skipIf(onPostgres)("in Chromium", () => {
     await page.goto(`${server.url}/graphql`);
     const statuses: number[] = [];
     page.on("response", (response) => {
-      if (response.url().endsWith("/graphql") && response.request().method() === "POST") statuses.push(response.status());
+      if (response.url().endsWith("/graphql") && response.request().method() === "POST")
+        statuses.push(response.status());
     });
-    await expect.poll(() => textOf(page, ".graphiql-editor-tool"), { timeout: 20_000 }).toContain("Bearer <your API key>");
+    await expect
+      .poll(() => textOf(page, ".graphiql-editor-tool"), { timeout: 20_000 })
+      .toContain("Bearer <your API key>");
     // The schema loads (introspection as the anonymous caller) while the placeholder is there.
     await expect.poll(() => statuses, { timeout: 20_000 }).toContain(200);
     expect(statuses).not.toContain(401);
@@ -111,9 +122,14 @@ describe.skipIf(onPostgres)("in Chromium", () => {
         for (const record of records) {
           const bar = record.target as HTMLProgressElement;
           const name = bar.closest("li")?.dataset.name ?? "";
-          (seen[name] ??= []).push(bar.value);
+          seen[name] ??= [];
+          seen[name].push(bar.value);
         }
-      }).observe(document.getElementById("uploads") as HTMLElement, { subtree: true, attributes: true, attributeFilter: ["value"] });
+      }).observe(document.getElementById("uploads") as HTMLElement, {
+        subtree: true,
+        attributes: true,
+        attributeFilter: ["value"],
+      });
     });
 
     await page.fill("#upload-labels", "photos");
@@ -123,7 +139,9 @@ describe.skipIf(onPostgres)("in Chromium", () => {
     }
     expect(await upload(page, "twenty.bin").locator(".method").innerText()).toBe("PUT");
     expect(await upload(page, "forty.bin").locator(".method").innerText()).toBe("MULTIPART");
-    const seen = await page.evaluate(() => (window as unknown as { progressSeen: Record<string, number[]> }).progressSeen);
+    const seen = await page.evaluate(
+      () => (window as unknown as { progressSeen: Record<string, number[]> }).progressSeen,
+    );
     for (const name of ["twenty.bin", "forty.bin"]) {
       // Progress came in steps as bytes went out, and ended at 100 %.
       expect(new Set(seen[name]).size, name).toBeGreaterThan(2);
@@ -133,7 +151,9 @@ describe.skipIf(onPostgres)("in Chromium", () => {
     expect(await fileByName("forty.bin")).toMatchObject({ status: "UPLOADED", checksumSha256: multipart.sha256 });
 
     const thumbnail = page.locator('#files li.file[data-name="pixels.png"] img.thumb');
-    await expect.poll(() => thumbnail.evaluate((img: HTMLImageElement) => img.complete && img.naturalWidth), { timeout: 20_000 }).toBe(64);
+    await expect
+      .poll(() => thumbnail.evaluate((img: HTMLImageElement) => img.complete && img.naturalWidth), { timeout: 20_000 })
+      .toBe(64);
     await page.screenshot({ path: path.join(screenshotsDir, "page-after-upload.png"), fullPage: true });
 
     // Search by label, then by name.
@@ -143,7 +163,11 @@ describe.skipIf(onPostgres)("in Chromium", () => {
     await page.fill("#search-label", "");
     await page.fill("#search-name", "pixel");
     await page.click("#search button[type=submit]");
-    await expect.poll(() => page.locator("#files li.file").evaluateAll((items) => items.map((item) => (item as HTMLElement).dataset.name))).toEqual(["pixels.png"]);
+    await expect
+      .poll(() =>
+        page.locator("#files li.file").evaluateAll((items) => items.map((item) => (item as HTMLElement).dataset.name)),
+      )
+      .toEqual(["pixels.png"]);
     expect(problems).toEqual([]);
     await context.close();
   }, 120_000);
@@ -182,7 +206,8 @@ describe.skipIf(onPostgres)("in Chromium", () => {
     expect(await received()).toBe(2);
     partsSent.length = 0;
     page.on("request", (request) => {
-      if (request.url().includes("/uploads/")) partsSent.push(Number(new URL(request.url()).searchParams.get("partNumber")));
+      if (request.url().includes("/uploads/"))
+        partsSent.push(Number(new URL(request.url()).searchParams.get("partNumber")));
     });
     const interrupted = page.locator('#interrupted-list li.interrupted[data-name="resumed.bin"]');
     await interrupted.waitFor();
@@ -203,8 +228,11 @@ describe.skipIf(onPostgres)("in Chromium", () => {
     await page.selectOption("#upload-method", "MULTIPART");
     await page.evaluate(() => {
       const transfer = new DataTransfer();
-      for (const name of ["paused.bin", "cancelled.bin"]) transfer.items.add(new File([new Uint8Array(17 * 1024 * 1024).fill(7)], name));
-      document.getElementById("drop-zone")?.dispatchEvent(new DragEvent("drop", { dataTransfer: transfer, bubbles: true, cancelable: true }));
+      for (const name of ["paused.bin", "cancelled.bin"])
+        transfer.items.add(new File([new Uint8Array(17 * 1024 * 1024).fill(7)], name));
+      document
+        .getElementById("drop-zone")
+        ?.dispatchEvent(new DragEvent("drop", { dataTransfer: transfer, bubbles: true, cancelable: true }));
     });
     for (const name of ["paused.bin", "cancelled.bin"]) {
       await expect.poll(() => upload(page, name).locator("button.pause").isEnabled(), { timeout: 20_000 }).toBe(true);
@@ -219,7 +247,9 @@ describe.skipIf(onPostgres)("in Chromium", () => {
     await page.unrouteAll({ behavior: "ignoreErrors" });
     await upload(page, "paused.bin").locator("button.resume").click();
     await expect.poll(() => upload(page, "paused.bin").getAttribute("data-state"), { timeout: 60_000 }).toBe("done");
-    const sha256 = createHash("sha256").update(Buffer.alloc(17 * MiB, 7)).digest("hex");
+    const sha256 = createHash("sha256")
+      .update(Buffer.alloc(17 * MiB, 7))
+      .digest("hex");
     expect(await fileByName("paused.bin")).toMatchObject({ status: "UPLOADED", checksumSha256: sha256 });
     await context.close();
   }, 120_000);
@@ -232,9 +262,9 @@ describe.skipIf(onPostgres)("in Chromium", () => {
       // The same built page, served from a second origin.
       const routes = await webRoutes();
       pageServer = createServer((req, res) => {
-      if (routes.matches(req)) void routes.serve(req, res);
-      else res.writeHead(404).end();
-    });
+        if (routes.matches(req)) void routes.serve(req, res);
+        else res.writeHead(404).end();
+      });
       await new Promise<void>((resolve) => pageServer.listen(0, "127.0.0.1", resolve));
       pageOrigin = `http://127.0.0.1:${(pageServer.address() as AddressInfo).port}`;
       corsServer = await startServer({ CORS_ORIGINS: pageOrigin });
@@ -252,10 +282,14 @@ describe.skipIf(onPostgres)("in Chromium", () => {
       const { problems } = watchPage(page, [pageOrigin, corsServer.url]);
       await signIn(page, `${pageOrigin}/?api=${encodeURIComponent(`${corsServer.url}/graphql`)}`);
       await page.setInputFiles("#file-input", small.path);
-      await expect.poll(() => upload(page, "cors-small.bin").getAttribute("data-state"), { timeout: 30_000 }).toBe("done");
+      await expect
+        .poll(() => upload(page, "cors-small.bin").getAttribute("data-state"), { timeout: 30_000 })
+        .toBe("done");
       await page.selectOption("#upload-method", "MULTIPART");
       await page.setInputFiles("#file-input", large.path);
-      await expect.poll(() => upload(page, "cors-large.bin").getAttribute("data-state"), { timeout: 60_000 }).toBe("done");
+      await expect
+        .poll(() => upload(page, "cors-large.bin").getAttribute("data-state"), { timeout: 60_000 })
+        .toBe("done");
       await expect.poll(() => page.locator("#files li.file").count()).toBe(2);
       expect(problems).toEqual([]);
       await context.close();
@@ -267,7 +301,9 @@ describe.skipIf(onPostgres)("in Chromium", () => {
       await page.goto(`${pageOrigin}/?api=${encodeURIComponent(`${server.url}/graphql`)}`);
       await page.fill("#api-key", apiKey);
       await page.click("#sign-in button[type=submit]");
-      await expect.poll(() => page.locator("#sign-in-error").innerText()).toContain(`list ${pageOrigin} in CORS_ORIGINS`);
+      await expect
+        .poll(() => page.locator("#sign-in-error").innerText())
+        .toContain(`list ${pageOrigin} in CORS_ORIGINS`);
       await context.close();
     });
   });

@@ -3,9 +3,9 @@ import { openAsBlob } from "node:fs";
 import { mkdtemp, rm, writeFile } from "node:fs/promises";
 import os from "node:os";
 import path from "node:path";
-import { type Api, resumeUpload, UploadError, uploadFile, type UploadProgress } from "graphql-files/client";
+import { type Api, resumeUpload, UploadError, type UploadProgress, uploadFile } from "graphql-files/client";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
-import { apiKey, startServer, testDrivers, type TestServer } from "./helpers/server.js";
+import { apiKey, startServer, type TestServer, testDrivers } from "./helpers/server.js";
 
 const MiB = 1024 * 1024;
 let server: TestServer;
@@ -29,7 +29,10 @@ interface Sent {
   url: string;
   method: string;
 }
-function watchTransfers(intercept: (sent: Sent, index: number) => Response | Error | undefined = () => undefined): { sent: Sent[]; maxInFlight: () => number } {
+function watchTransfers(intercept: (sent: Sent, index: number) => Response | Error | undefined = () => undefined): {
+  sent: Sent[];
+  maxInFlight: () => number;
+} {
   const sent: Sent[] = [];
   let inFlight = 0;
   let max = 0;
@@ -62,7 +65,10 @@ describe("graphql-files/client uploadFile", () => {
     const bytes = randomBytes(1000);
     const { sent } = watchTransfers();
     const created: string[] = [];
-    const file = await uploadFile(api, new File([bytes], "small.bin"), { workspaceId: "default", onCreated: (f) => created.push(f.id) });
+    const file = await uploadFile(api, new File([bytes], "small.bin"), {
+      workspaceId: "default",
+      onCreated: (f) => created.push(f.id),
+    });
     expect(file).toMatchObject({ name: "small.bin", status: "UPLOADED", size: 1000, checksumSha256: sha256(bytes) });
     expect(sent).toEqual([]);
     expect(created).toEqual([]);
@@ -81,7 +87,12 @@ describe("graphql-files/client uploadFile", () => {
         input: { name: `disk-${method}.bin`, labels: ["client"] },
         onProgress: (p) => progress.push(p),
       });
-      expect(file).toMatchObject({ status: "UPLOADED", size: bytes.length, checksumSha256: sha256(bytes), labels: ["client"] });
+      expect(file).toMatchObject({
+        status: "UPLOADED",
+        size: bytes.length,
+        checksumSha256: sha256(bytes),
+        labels: ["client"],
+      });
       expect(sent.map((s) => s.method)).toEqual([method]);
       expect(progress.at(-1)).toEqual({ loaded: bytes.length, total: bytes.length });
     });
@@ -110,7 +121,13 @@ describe("graphql-files/client uploadFile", () => {
       if (index === 2) return new Response("busy", { status: 503, headers: { "retry-after": "0" } });
       return undefined;
     });
-    const file = await uploadFile(api, new Blob([bytes]), { workspaceId: "default", method: "MULTIPART", input: { name: "retried.bin" }, concurrency: 1, retryDelayMs: 10 });
+    const file = await uploadFile(api, new Blob([bytes]), {
+      workspaceId: "default",
+      method: "MULTIPART",
+      input: { name: "retried.bin" },
+      concurrency: 1,
+      retryDelayMs: 10,
+    });
     expect(file).toMatchObject({ status: "UPLOADED", checksumSha256: sha256(bytes) });
     // Three parts, two of the attempts failed.
     expect(sent).toHaveLength(5);
@@ -146,7 +163,9 @@ describe("graphql-files/client uploadFile", () => {
       onCreated: (file) => (fileId = file.id),
     }).catch((e: unknown) => e);
     expect(error).toMatchObject({ code: "ABORTED" });
-    const { data } = await server.graphql<{ file: unknown }>(`query ($id: ID!) { file(id: $id) { id } }`, { id: fileId });
+    const { data } = await server.graphql<{ file: unknown }>(`query ($id: ID!) { file(id: $id) { id } }`, {
+      id: fileId,
+    });
     expect(data.file).toBeNull();
   });
 
@@ -181,7 +200,9 @@ describe("graphql-files/client uploadFile", () => {
   });
 
   it("rejects with the typed refusal the API answered", async () => {
-    const error = await uploadFile(api, new File(["x"], "a/b.txt"), { workspaceId: "default" }).catch((e: unknown) => e);
+    const error = await uploadFile(api, new File(["x"], "a/b.txt"), { workspaceId: "default" }).catch(
+      (e: unknown) => e,
+    );
     expect(error).toBeInstanceOf(UploadError);
     const refusal = (error as UploadError).details.refusal;
     expect(refusal?.__typename).toBe("ValidationError");
@@ -220,7 +241,12 @@ describe("graphql-files/client on every storage driver", () => {
         }).catch((e: unknown) => e);
         expect(paused).toMatchObject({ code: "ABORTED" });
         const file = await resumeUpload(otherApi, fileId, new Blob([bytes]));
-        expect(file).toMatchObject({ id: fileId, status: "UPLOADED", size: bytes.length, checksumSha256: sha256(bytes) });
+        expect(file).toMatchObject({
+          id: fileId,
+          status: "UPLOADED",
+          size: bytes.length,
+          checksumSha256: sha256(bytes),
+        });
       } finally {
         await other.close();
       }

@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { completeUpload, createFile, hasStoredObject, putBytes, sha256, uploadFile } from "./helpers/files.js";
-import { png, peStub, elf } from "./helpers/samples.js";
-import { startServer, testDrivers, type TestServer } from "./helpers/server.js";
+import { elf, peStub, png } from "./helpers/samples.js";
+import { startServer, type TestServer, testDrivers } from "./helpers/server.js";
 
 describe.each(testDrivers)("%s storage", (driver) => {
   let server: TestServer;
@@ -17,14 +17,22 @@ describe.each(testDrivers)("%s storage", (driver) => {
   }
 
   const fileStatus = async (id: string): Promise<{ status: string; uploaded: boolean } | null> =>
-    (await server.graphql<{ file: { status: string; uploaded: boolean } | null }>(`query ($id: ID!) { file(id: $id) { status uploaded } }`, { id })).data.file;
+    (
+      await server.graphql<{ file: { status: string; uploaded: boolean } | null }>(
+        `query ($id: ID!) { file(id: $id) { status uploaded } }`,
+        { id },
+      )
+    ).data.file;
 
   describe("completeUpload verification", () => {
     it("answers UploadIncompleteError when no bytes arrived, and the file stays PENDING", async () => {
       const { file } = await created({ name: "never.txt" });
       const result = await completeUpload(server, file.id);
       expect(result).toMatchObject({ __typename: "UploadIncompleteError", code: "UPLOAD_INCOMPLETE" });
-      const again = await server.graphql<{ file: { status: string } }>(`query ($id: ID!) { file(id: $id) { status } }`, { id: file.id });
+      const again = await server.graphql<{ file: { status: string } }>(
+        `query ($id: ID!) { file(id: $id) { status } }`,
+        { id: file.id },
+      );
       expect(again.data.file.status).toBe("PENDING");
     });
 
@@ -112,7 +120,11 @@ describe.each(testDrivers)("%s storage", (driver) => {
 
   describe("downloads", () => {
     it("serves HTML as an attachment with nosniff, so it cannot script our origin", async () => {
-      const uploaded = await uploadFile(server, { name: "page.html", mimeType: "text/html" }, Buffer.from("<!doctype html><script>alert(1)</script>"));
+      const uploaded = await uploadFile(
+        server,
+        { name: "page.html", mimeType: "text/html" },
+        Buffer.from("<!doctype html><script>alert(1)</script>"),
+      );
       expect(uploaded.mimeType).toBe("text/html");
       const response = await fetch(uploaded.downloadUrl!);
       expect(response.headers.get("content-type")).toMatch(/^text\/html/);
@@ -143,13 +155,20 @@ describe.each(testDrivers)("%s storage", (driver) => {
       const old = await uploadFile(server, { name: "v1.txt", externalId: "doc-1" }, Buffer.from("version one"));
       const replacing = await created({ name: "v2.txt", externalId: "doc-1", overwrite: true });
       const lookup = `query { fileByExternalId(workspaceId: "default", externalId: "doc-1") { id name } }`;
-      expect((await server.graphql<{ fileByExternalId: { id: string } }>(lookup)).data.fileByExternalId.id).toBe(old.id);
+      expect((await server.graphql<{ fileByExternalId: { id: string } }>(lookup)).data.fileByExternalId.id).toBe(
+        old.id,
+      );
 
       expect(replacing.file).toMatchObject({ id: old.id, status: "UPLOADED", checksumSha256: old.checksumSha256 });
 
       await putBytes(replacing.upload, Buffer.from("version two"));
       const done = await completeUpload(server, old.id);
-      expect(done.file).toMatchObject({ id: old.id, externalId: "doc-1", name: "v2.txt", checksumSha256: sha256(Buffer.from("version two")) });
+      expect(done.file).toMatchObject({
+        id: old.id,
+        externalId: "doc-1",
+        name: "v2.txt",
+        checksumSha256: sha256(Buffer.from("version two")),
+      });
       const now = await server.graphql<{ fileByExternalId: { id: string; name: string } }>(lookup);
       expect(now.data.fileByExternalId).toEqual({ id: old.id, name: "v2.txt" });
       expect(await (await fetch(done.file!.downloadUrl!)).text()).toBe("version two");

@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { completeUpload, createFile, putBytes, type MutationResult } from "./helpers/files.js";
 import { testProvider } from "./helpers/database.js";
+import { completeUpload, createFile, type MutationResult, putBytes } from "./helpers/files.js";
 import { startServer, type TestServer } from "./helpers/server.js";
 
 let server: TestServer;
@@ -61,8 +61,9 @@ describe(`cursor stability (${testProvider})`, () => {
       const seen: string[] = [];
       let after: string | null = null;
       for (let page = 0; page < 20; page += 1) {
-        const response: { data: { files: { edges: { node: { id: string } }[]; pageInfo: { hasNextPage: boolean; endCursor: string } } } } =
-          await server.graphql(pageQuery, { after, order, filter: { directory } });
+        const response: {
+          data: { files: { edges: { node: { id: string } }[]; pageInfo: { hasNextPage: boolean; endCursor: string } } };
+        } = await server.graphql(pageQuery, { after, order, filter: { directory } });
         if (response.data === null) throw new Error(JSON.stringify(response));
         seen.push(...response.data.files.edges.map((edge) => edge.node.id));
         // Rows that sort before, among and after the ones read so far.

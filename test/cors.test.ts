@@ -14,7 +14,11 @@ describe("CORS", () => {
     const created = await createFile(server, { name: "cors.txt" });
     const response = await fetch(created.upload!.url!, {
       method: "OPTIONS",
-      headers: { origin, "access-control-request-method": "PUT", "access-control-request-headers": "content-type,if-none-match" },
+      headers: {
+        origin,
+        "access-control-request-method": "PUT",
+        "access-control-request-headers": "content-type,if-none-match",
+      },
     });
     expect(response.status).toBe(204);
     expect(response.headers.get("access-control-allow-origin")).toBe(origin);

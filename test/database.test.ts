@@ -1,12 +1,12 @@
-import { mkdtemp, rm } from "node:fs/promises";
 import { readFileSync } from "node:fs";
+import { mkdtemp, rm } from "node:fs/promises";
 import os from "node:os";
 import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { migrate } from "../src/db/migrate.js";
-import { getDatamodel } from "../src/db/generated/pothos-types.js";
 import { deriveSchema, migratedSchemaFile, schemaFileOf, sourceSchemaFile } from "../scripts/prisma-providers.js";
-import { createTestDatabase, execute, testProvider, type TestDatabase } from "./helpers/database.js";
+import { getDatamodel } from "../src/db/generated/pothos-types.js";
+import { migrate } from "../src/db/migrate.js";
+import { createTestDatabase, execute, type TestDatabase, testProvider } from "./helpers/database.js";
 
 describe("derived Prisma schemas", () => {
   it("prisma/postgresql/schema.prisma is derived from prisma/schema.prisma (run npm run generate)", () => {
@@ -41,7 +41,9 @@ describe(`migrated database against the datamodel (${testProvider})`, () => {
              WHERE table_schema = current_schema() AND table_name = $1`,
             [table],
           )
-        : await execute(database.url, `SELECT "name", "notnull" AS "notNull", "pk" FROM pragma_table_info($1)`, [table]);
+        : await execute(database.url, `SELECT "name", "notnull" AS "notNull", "pk" FROM pragma_table_info($1)`, [
+            table,
+          ]);
     // SQLite reports a TEXT primary key as nullable unless declared NOT NULL; ours are.
     return new Map(rows.map((row) => [String(row.name), Boolean(row.notNull) || Boolean(row.pk)]));
   }

@@ -2,7 +2,14 @@ import { readdir } from "node:fs/promises";
 import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { testProvider } from "./helpers/database.js";
-import { completeUpload, createFile, putBytes, storageKeyOf, uploadFile, type MutationResult } from "./helpers/files.js";
+import {
+  completeUpload,
+  createFile,
+  type MutationResult,
+  putBytes,
+  storageKeyOf,
+  uploadFile,
+} from "./helpers/files.js";
 import { startServer, type TestServer } from "./helpers/server.js";
 
 let server: TestServer;
@@ -12,7 +19,10 @@ beforeAll(async () => {
 afterAll(() => server.close());
 
 const remove = (mutation: "deleteFile" | "abortUpload", id: string) =>
-  server.graphql<Record<string, { __typename: string }>>(`mutation ($id: ID!) { ${mutation}(id: $id) { __typename } }`, { id });
+  server.graphql<Record<string, { __typename: string }>>(
+    `mutation ($id: ID!) { ${mutation}(id: $id) { __typename } }`,
+    { id },
+  );
 
 async function pending(input: Record<string, unknown>) {
   const result = await createFile(server, input);
@@ -84,7 +94,9 @@ describe("signed upload URLs of files that are gone", () => {
 
   it("refuses a PUT to the URL of a file that expired", async () => {
     const { file, upload } = await pending({ name: "expired.txt" });
-    const id = Buffer.from(file.id, "base64").toString("utf8").replace(/^File:/, "");
+    const id = Buffer.from(file.id, "base64")
+      .toString("utf8")
+      .replace(/^File:/, "");
     await server.app.db.file.update({ where: { id }, data: { expiresAt: new Date(Date.now() - 1000) } });
     expect((await putBytes(upload, Buffer.from("late"))).status).toBe(403);
   });
@@ -102,7 +114,9 @@ describe("signed upload URLs of files that are gone", () => {
         };
       },
     });
-    const headers = Object.fromEntries(upload.headers.filter((h) => h.name !== "Content-Length").map((h) => [h.name, h.value]));
+    const headers = Object.fromEntries(
+      upload.headers.filter((h) => h.name !== "Content-Length").map((h) => [h.name, h.value]),
+    );
     const put = fetch(upload.url!, { method: "PUT", headers, body, duplex: "half" } as RequestInit);
     await new Promise((resolve) => setTimeout(resolve, 200));
     await remove("deleteFile", file.id);

@@ -61,18 +61,28 @@ describe("document limits", () => {
   });
 
   it("refuses more directives than the limit", async () => {
-    await expectRefused(`{ __typename ${"@include(if: true) ".repeat(51)} }`, "TOO_MANY_DIRECTIVES", /Directives limit of 50 exceeded/);
+    await expectRefused(
+      `{ __typename ${"@include(if: true) ".repeat(51)} }`,
+      "TOO_MANY_DIRECTIVES",
+      /Directives limit of 50 exceeded/,
+    );
   });
 
   it("refuses 1,000 aliases of files(first: 1000) by their cost, even with the alias limit raised", async () => {
     const permissive = await startServer({ GRAPHQL_MAX_ALIASES: "5000", GRAPHQL_MAX_TOKENS: "100000" });
     try {
-      const response = await permissive.graphql(aliased(1000, `files(workspaceId: "default", first: 1000) { edges { node { id name } } }`), undefined, {
-        accept: "application/graphql-response+json",
-      });
+      const response = await permissive.graphql(
+        aliased(1000, `files(workspaceId: "default", first: 1000) { edges { node { id name } } }`),
+        undefined,
+        {
+          accept: "application/graphql-response+json",
+        },
+      );
       expect(response.status).toBe(400);
       expect(response.errors?.[0]?.extensions?.code).toBe("QUERY_TOO_COSTLY");
-      expect(response.errors?.[0]?.message).toMatch(/estimated cost is \d+, over the limit of 500000 \(GRAPHQL_MAX_COST\)/);
+      expect(response.errors?.[0]?.message).toMatch(
+        /estimated cost is \d+, over the limit of 500000 \(GRAPHQL_MAX_COST\)/,
+      );
     } finally {
       await permissive.close();
     }

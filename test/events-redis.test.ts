@@ -1,13 +1,16 @@
 import { randomBytes } from "node:crypto";
 import { setTimeout as sleep } from "node:timers/promises";
 import { afterAll, beforeAll, expect, it } from "vitest";
-import { record, slowPut, sseSubscription, type SubscriptionResult } from "./helpers/events.js";
+import { record, type SubscriptionResult, slowPut, sseSubscription } from "./helpers/events.js";
 import { completeUpload, createFile } from "./helpers/files.js";
 import { apiKey, startServer, type TestServer } from "./helpers/server.js";
 
 // Two instances on one database, one object directory and one Redis, as behind a load balancer.
 
-const redisEnv = { REDIS_URL: process.env.TEST_REDIS_URL ?? "redis://127.0.0.1:6379", REDIS_KEY_PREFIX: `test-${randomBytes(6).toString("hex")}:` };
+const redisEnv = {
+  REDIS_URL: process.env.TEST_REDIS_URL ?? "redis://127.0.0.1:6379",
+  REDIS_KEY_PREFIX: `test-${randomBytes(6).toString("hex")}:`,
+};
 let a: TestServer;
 let b: TestServer;
 beforeAll(async () => {
@@ -19,13 +22,20 @@ afterAll(async () => {
   await a?.close();
 });
 
-type Delivery = SubscriptionResult<{ fileEvents: { type: string; receivedBytes: number | null; file: { id: string } } }>;
+type Delivery = SubscriptionResult<{
+  fileEvents: { type: string; receivedBytes: number | null; file: { id: string } };
+}>;
 
 it("a subscriber on instance B sees CREATED, PROGRESS and UPLOADED of an upload handled by instance A", async () => {
   const stream = record(
-    sseSubscription<Delivery["data"]>(b.url, `subscription { fileEvents(workspaceId: "default") { type receivedBytes file { id } } }`, {}, {
-      authorization: `Bearer ${apiKey}`,
-    }),
+    sseSubscription<Delivery["data"]>(
+      b.url,
+      `subscription { fileEvents(workspaceId: "default") { type receivedBytes file { id } } }`,
+      {},
+      {
+        authorization: `Bearer ${apiKey}`,
+      },
+    ),
   );
   await sleep(300);
   const body = randomBytes(4 * 1024 * 1024);

@@ -1,5 +1,4 @@
-import { spawn } from "node:child_process";
-import { execFileSync } from "node:child_process";
+import { execFileSync, spawn } from "node:child_process";
 import { mkdir, mkdtemp, rename, rm, symlink } from "node:fs/promises";
 import os from "node:os";
 import path from "node:path";
@@ -45,7 +44,9 @@ describe("slow clients", () => {
   it("lets a signed upload take longer than REQUEST_TIMEOUT", async () => {
     const created = await createFile(server, { name: "slow.txt", mimeType: "text/plain", size: 8 });
     const upload = created.upload!;
-    const headers = Object.fromEntries(upload.headers.filter((h) => h.name !== "Content-Length").map((h) => [h.name, h.value]));
+    const headers = Object.fromEntries(
+      upload.headers.filter((h) => h.name !== "Content-Length").map((h) => [h.name, h.value]),
+    );
     const response = await fetch(upload.url!, {
       method: "PUT",
       headers,
@@ -61,7 +62,11 @@ describe("one error shape", () => {
     const response = await fetch(`${server.url}/downloads/nothing/here?sig=x`);
     const body = (await response.json()) as { error: { code: string; message: string; requestId: string } };
     expect(response.status).toBe(403);
-    expect(body.error).toEqual({ code: expect.any(String), message: expect.any(String), requestId: response.headers.get("x-request-id") });
+    expect(body.error).toEqual({
+      code: expect.any(String),
+      message: expect.any(String),
+      requestId: response.headers.get("x-request-id"),
+    });
   });
 
   it("gives GraphQL errors the request id in their extensions", async () => {
@@ -109,31 +114,37 @@ async function smallDisk(size: string): Promise<{ dir: string; unmount(): Promis
 describe("a full disk", async () => {
   const disk = await smallDisk("1m");
   // Mounting a small file system needs root (as in CI's container); elsewhere this is skipped.
-  it.skipIf(disk === undefined)("answers 507 INSUFFICIENT_STORAGE to a signed PUT and a clear GraphQL error, keeping nothing", async () => {
-    const objects = path.join(disk!.dir, "objects");
-    await mkdir(objects);
-    const full = await startServer({ STORAGE_LOCAL_DIR: objects });
-    try {
-      const bytes = Buffer.alloc(2 * 1024 * 1024, 7);
-      const created = await createFile(full, { name: "big.bin", size: bytes.length });
-      const put = await putBytes(created.upload!, bytes);
-      expect(put.status).toBe(507);
-      const body = (await put.json()) as { error: { code: string; requestId: string } };
-      expect(body.error).toMatchObject({ code: "INSUFFICIENT_STORAGE", requestId: put.headers.get("x-request-id") });
+  it.skipIf(disk === undefined)(
+    "answers 507 INSUFFICIENT_STORAGE to a signed PUT and a clear GraphQL error, keeping nothing",
+    async () => {
+      const objects = path.join(disk!.dir, "objects");
+      await mkdir(objects);
+      const full = await startServer({ STORAGE_LOCAL_DIR: objects });
+      try {
+        const bytes = Buffer.alloc(2 * 1024 * 1024, 7);
+        const created = await createFile(full, { name: "big.bin", size: bytes.length });
+        const put = await putBytes(created.upload!, bytes);
+        expect(put.status).toBe(507);
+        const body = (await put.json()) as { error: { code: string; requestId: string } };
+        expect(body.error).toMatchObject({ code: "INSUFFICIENT_STORAGE", requestId: put.headers.get("x-request-id") });
 
-      const before = await full.app.db.file.count();
-      const inline = await full.graphql(
-        `mutation ($input: CreateFileInput!) { createFile(input: $input) { __typename } }`,
-        { input: { workspaceId: "default", name: "inline.bin", content: bytes.toString("base64") } },
-      );
-      expect(inline.errors?.[0]?.message).toContain("storage is full");
-      expect(inline.errors?.[0]?.extensions).toMatchObject({ code: "INTERNAL_SERVER_ERROR", requestId: inline.headers.get("x-request-id") });
-      expect(await full.app.db.file.count()).toBe(before);
-    } finally {
-      await full.close();
-      await disk!.unmount();
-    }
-  });
+        const before = await full.app.db.file.count();
+        const inline = await full.graphql(
+          `mutation ($input: CreateFileInput!) { createFile(input: $input) { __typename } }`,
+          { input: { workspaceId: "default", name: "inline.bin", content: bytes.toString("base64") } },
+        );
+        expect(inline.errors?.[0]?.message).toContain("storage is full");
+        expect(inline.errors?.[0]?.extensions).toMatchObject({
+          code: "INTERNAL_SERVER_ERROR",
+          requestId: inline.headers.get("x-request-id"),
+        });
+        expect(await full.app.db.file.count()).toBe(before);
+      } finally {
+        await full.close();
+        await disk!.unmount();
+      }
+    },
+  );
 });
 
 /** Runs the compiled server with `env` until it exits; resolves with its exit code and output. */
@@ -151,17 +162,29 @@ function failedStart(env: Record<string, string>): Promise<{ code: number | null
 
 describe("start-up failures", () => {
   it.each([
-    ["an SQLite file that cannot be created", { DATABASE_URL: "file:/sys/graphql-files/app.db" }, /^Start-up failed: DATABASE_URL: cannot open SQLite file \/sys\/graphql-files\/app\.db \(.+\)$/],
+    [
+      "an SQLite file that cannot be created",
+      { DATABASE_URL: "file:/sys/graphql-files/app.db" },
+      /^Start-up failed: DATABASE_URL: cannot open SQLite file \/sys\/graphql-files\/app\.db \(.+\)$/,
+    ],
     [
       "an unreachable PostgreSQL, without its password",
       { DATABASE_URL: "postgresql://files:hunter2@127.0.0.1:1/files" },
       /^Start-up failed: DATABASE_URL: cannot use PostgreSQL at 127\.0\.0\.1:1\/files \(connection refused\)$/,
     ],
-    ["a storage directory that cannot be written", { STORAGE_LOCAL_DIR: "/sys/graphql-files" }, /^Start-up failed: STORAGE_LOCAL_DIR: cannot write to \/sys\/graphql-files \(.+\)$/],
+    [
+      "a storage directory that cannot be written",
+      { STORAGE_LOCAL_DIR: "/sys/graphql-files" },
+      /^Start-up failed: STORAGE_LOCAL_DIR: cannot write to \/sys\/graphql-files \(.+\)$/,
+    ],
   ])("names the variable and the reason in one line for %s", { timeout: 30_000 }, async (_label, env, line) => {
     const dir = await mkdtemp(path.join(os.tmpdir(), "files-start-"));
     try {
-      const { code, stderr } = await failedStart({ DATABASE_URL: `file:${dir}/app.db`, STORAGE_LOCAL_DIR: `${dir}/objects`, ...env });
+      const { code, stderr } = await failedStart({
+        DATABASE_URL: `file:${dir}/app.db`,
+        STORAGE_LOCAL_DIR: `${dir}/objects`,
+        ...env,
+      });
       expect(code).toBe(1);
       expect(stderr.trim()).toMatch(line);
       expect(stderr).not.toContain("hunter2");

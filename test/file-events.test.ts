@@ -31,7 +31,11 @@ describe("file events", () => {
     const seen = (await events.until((event) => event.type === "UPLOADED" && event.file.id === id)).filter(ofFile(id));
     await events.stop();
 
-    expect(seen[0]).toMatchObject({ type: "CREATED", workspaceId, upload: { method: "PUT", driver: "local", totalBytes: body.length } });
+    expect(seen[0]).toMatchObject({
+      type: "CREATED",
+      workspaceId,
+      upload: { method: "PUT", driver: "local", totalBytes: body.length },
+    });
     expect(seen.at(-1)).toMatchObject({
       type: "UPLOADED",
       file: { status: "UPLOADED", size: body.length },
@@ -54,7 +58,9 @@ describe("file events", () => {
     await slowPut(created.upload!, body, 100, 15);
     const seconds = (Date.now() - started) / 1000;
     const id = internalFileId(created.file!.id);
-    const seen = await events.until((event) => event.type === "PROGRESS" && event.upload!.receivedBytes === body.length);
+    const seen = await events.until(
+      (event) => event.type === "PROGRESS" && event.upload!.receivedBytes === body.length,
+    );
     await events.stop();
     const progress = seen.filter((event) => event.type === "PROGRESS" && event.file.id === id);
     // One every 250 ms, plus the last when the body ends.
@@ -71,7 +77,11 @@ describe("file events", () => {
     const id = internalFileId(created.file!.id);
     const seen = (await events.until((event) => event.type === "FAILED")).filter(ofFile(id));
     await events.stop();
-    expect(seen.at(-1)).toMatchObject({ type: "FAILED", file: { status: "FAILED" }, upload: { errorCode: "UNSUPPORTED_MEDIA_TYPE", method: "PUT" } });
+    expect(seen.at(-1)).toMatchObject({
+      type: "FAILED",
+      file: { status: "FAILED" },
+      upload: { errorCode: "UNSUPPORTED_MEDIA_TYPE", method: "PUT" },
+    });
   });
 
   it("bytes in the request: CREATED, then UPLOADED naming the channel", async () => {
@@ -90,7 +100,10 @@ describe("file events", () => {
     expect(result.__typename).toBe("UnsupportedMediaTypeError");
     const seen = await events.until((event) => event.type === "FAILED");
     await events.stop();
-    expect(seen.at(-1)).toMatchObject({ type: "FAILED", upload: { method: "CONTENT", errorCode: "UNSUPPORTED_MEDIA_TYPE" } });
+    expect(seen.at(-1)).toMatchObject({
+      type: "FAILED",
+      upload: { method: "CONTENT", errorCode: "UNSUPPORTED_MEDIA_TYPE" },
+    });
     expect(await server.app.db.file.findUnique({ where: { id: seen.at(-1)!.file.id } })).toBeNull();
   });
 
@@ -98,7 +111,9 @@ describe("file events", () => {
     const events = record(server.app.events.subscribe(workspaceId));
     const kept = await createFile(server, { name: "a.txt", content: Buffer.from("a").toString("base64") });
     const pending = await createFile(server, { name: "b.txt", size: 1 });
-    await server.graphql(`mutation ($id: ID!) { updateFile(input: { id: $id, name: "renamed.txt" }) { __typename } }`, { id: kept.file!.id });
+    await server.graphql(`mutation ($id: ID!) { updateFile(input: { id: $id, name: "renamed.txt" }) { __typename } }`, {
+      id: kept.file!.id,
+    });
     await server.graphql(`mutation ($id: ID!) { deleteFile(id: $id) { __typename } }`, { id: kept.file!.id });
     await server.graphql(`mutation ($id: ID!) { abortUpload(id: $id) { __typename } }`, { id: pending.file!.id });
     const seen = await events.until((event) => event.type === "UPLOAD_ABORTED");
@@ -115,21 +130,41 @@ describe("file events", () => {
 
 describe("file events of an overwrite", () => {
   it("bytes in the request replacing a file's content: UPLOADED for the same file, no CREATED", async () => {
-    const first = await createFile(server, { name: "report.txt", externalId: "report", content: Buffer.from("v1").toString("base64") });
+    const first = await createFile(server, {
+      name: "report.txt",
+      externalId: "report",
+      content: Buffer.from("v1").toString("base64"),
+    });
     const events = record(server.app.events.subscribe(workspaceId));
-    const second = await createFile(server, { name: "report.txt", externalId: "report", overwrite: true, content: Buffer.from("v2!").toString("base64") });
+    const second = await createFile(server, {
+      name: "report.txt",
+      externalId: "report",
+      overwrite: true,
+      content: Buffer.from("v2!").toString("base64"),
+    });
     expect(second.file!.id).toBe(first.file!.id);
     const seen = await events.until((event) => event.type === "UPLOADED");
     await events.stop();
-    expect(seen.map((event) => [event.type, event.file.id, event.file.size])).toEqual([["UPLOADED", internalFileId(first.file!.id), 3]]);
+    expect(seen.map((event) => [event.type, event.file.id, event.file.size])).toEqual([
+      ["UPLOADED", internalFileId(first.file!.id), 3],
+    ]);
   });
 
   it("a pending overwrite: UPDATED when it starts, PROGRESS and UPLOADED of the same file", async () => {
-    const first = await createFile(server, { name: "doc.txt", externalId: "doc", content: Buffer.from("old").toString("base64") });
+    const first = await createFile(server, {
+      name: "doc.txt",
+      externalId: "doc",
+      content: Buffer.from("old").toString("base64"),
+    });
     const id = internalFileId(first.file!.id);
     const events = record(server.app.events.subscribe(workspaceId));
     const body = Buffer.from("new content");
-    const pending = await createFile(server, { name: "doc.txt", externalId: "doc", overwrite: true, size: body.length });
+    const pending = await createFile(server, {
+      name: "doc.txt",
+      externalId: "doc",
+      overwrite: true,
+      size: body.length,
+    });
     await putBytes(pending.upload!, body);
     expect((await completeUpload(server, first.file!.id)).__typename).toBe("FilePayload");
     const seen = await events.until((event) => event.type === "UPLOADED");
@@ -157,7 +192,11 @@ describe("file events on S3, where the bytes bypass the server", () => {
     const body = randomBytes(partSize + 1000);
     const created = await createFile(s3, { name: "remote.bin", size: body.length, uploadMethod: "MULTIPART" });
     const first = created.upload!.parts[0]!;
-    const sent = await fetch(first.url, { method: "PUT", headers: Object.fromEntries(first.headers.map((h) => [h.name, h.value])), body: Uint8Array.from(body.subarray(0, partSize)) });
+    const sent = await fetch(first.url, {
+      method: "PUT",
+      headers: Object.fromEntries(first.headers.map((h) => [h.name, h.value])),
+      body: Uint8Array.from(body.subarray(0, partSize)),
+    });
     expect(sent.ok).toBe(true);
     const asked = await s3.graphql<{ file: { upload: { receivedParts: { size: number }[] } } }>(
       `query ($id: ID!) { file(id: $id) { upload { receivedParts { size } } } }`,
@@ -166,7 +205,9 @@ describe("file events on S3, where the bytes bypass the server", () => {
     expect(asked.data.file.upload.receivedParts).toEqual([{ size: partSize }]);
     const seen = await events.until((event) => event.type === "PROGRESS");
     await events.stop();
-    expect(seen.filter(ofFile(internalFileId(created.file!.id))).map((event) => [event.type, event.upload?.receivedBytes])).toEqual([
+    expect(
+      seen.filter(ofFile(internalFileId(created.file!.id))).map((event) => [event.type, event.upload?.receivedBytes]),
+    ).toEqual([
       ["CREATED", undefined],
       ["PROGRESS", partSize],
     ]);

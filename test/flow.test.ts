@@ -1,8 +1,16 @@
 import { randomUUID } from "node:crypto";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { hashApiKey } from "../src/access/grants.js";
-import { completeUpload, createFile, putBytes, sha256, storageKeyOf, uploadFile, type UploadTargetResult } from "./helpers/files.js";
-import { startServer, testDrivers, type TestServer } from "./helpers/server.js";
+import {
+  completeUpload,
+  createFile,
+  putBytes,
+  sha256,
+  storageKeyOf,
+  type UploadTargetResult,
+  uploadFile,
+} from "./helpers/files.js";
+import { startServer, type TestServer, testDrivers } from "./helpers/server.js";
 
 describe.each(testDrivers)("presigned PUT flow (%s storage)", (driver) => {
   let server: TestServer;
@@ -24,7 +32,12 @@ describe.each(testDrivers)("presigned PUT flow (%s storage)", (driver) => {
     expect(put.ok).toBe(true);
     const completed = await completeUpload(server, created.file!.id);
     expect(completed.__typename).toBe("FilePayload");
-    expect(completed.file).toMatchObject({ status: "UPLOADED", uploaded: true, size: body.length, checksumSha256: sha256(body) });
+    expect(completed.file).toMatchObject({
+      status: "UPLOADED",
+      uploaded: true,
+      size: body.length,
+      checksumSha256: sha256(body),
+    });
 
     const download = await fetch(completed.file!.downloadUrl!);
     expect(download.status).toBe(200);
@@ -44,7 +57,12 @@ describe.each(testDrivers.filter((driver) => driver !== "azure"))("presigned POS
 
   it("creates, posts the form with the file last, completes and downloads the same bytes", async () => {
     const body = Buffer.from("a,b\n1,2\n");
-    const created = await createFile(server, { name: "data.csv", mimeType: "text/csv", size: body.length, uploadMethod: "POST" });
+    const created = await createFile(server, {
+      name: "data.csv",
+      mimeType: "text/csv",
+      size: body.length,
+      uploadMethod: "POST",
+    });
     expect(created.upload).toMatchObject({ method: "POST", headers: [] });
     const form = new FormData();
     for (const field of created.upload!.fields) form.append(field.name, field.value);
@@ -59,27 +77,37 @@ describe.each(testDrivers.filter((driver) => driver !== "azure"))("presigned POS
   });
 });
 
-describe.each(testDrivers.filter((driver) => driver === "azure"))("an upload method the storage lacks (%s storage)", (driver) => {
-  let server: TestServer;
-  beforeAll(async () => {
-    server = await startServer({}, driver);
-  });
-  afterAll(() => server.close());
+describe.each(testDrivers.filter((driver) => driver === "azure"))(
+  "an upload method the storage lacks (%s storage)",
+  (driver) => {
+    let server: TestServer;
+    beforeAll(async () => {
+      server = await startServer({}, driver);
+    });
+    afterAll(() => server.close());
 
-  it("answers uploadMethod POST with a ValidationError on uploadMethod naming the methods it offers", async () => {
-    const result = await createFile(server, { name: "data.csv", mimeType: "text/csv", uploadMethod: "POST" });
-    expect(result.__typename).toBe("ValidationError");
-    expect(result.fieldErrors).toEqual([
-      { path: ["input", "uploadMethod"], message: "uploadMethod POST is not available with this deployment's azure storage; use one of PUT, MULTIPART" },
-    ]);
-    expect(await server.app.db.file.count()).toBe(0);
-  });
+    it("answers uploadMethod POST with a ValidationError on uploadMethod naming the methods it offers", async () => {
+      const result = await createFile(server, { name: "data.csv", mimeType: "text/csv", uploadMethod: "POST" });
+      expect(result.__typename).toBe("ValidationError");
+      expect(result.fieldErrors).toEqual([
+        {
+          path: ["input", "uploadMethod"],
+          message: "uploadMethod POST is not available with this deployment's azure storage; use one of PUT, MULTIPART",
+        },
+      ]);
+      expect(await server.app.db.file.count()).toBe(0);
+    });
 
-  it("still takes the bytes in the request whatever uploadMethod says", async () => {
-    const result = await createFile(server, { name: "inline.txt", content: Buffer.from("inline").toString("base64"), uploadMethod: "POST" });
-    expect(result.file).toMatchObject({ status: "UPLOADED", size: 6 });
-  });
-});
+    it("still takes the bytes in the request whatever uploadMethod says", async () => {
+      const result = await createFile(server, {
+        name: "inline.txt",
+        content: Buffer.from("inline").toString("base64"),
+        uploadMethod: "POST",
+      });
+      expect(result.file).toMatchObject({ status: "UPLOADED", size: 6 });
+    });
+  },
+);
 
 describe.each(testDrivers)("resuming and removing (%s storage)", (driver) => {
   let server: TestServer;
@@ -89,11 +117,13 @@ describe.each(testDrivers)("resuming and removing (%s storage)", (driver) => {
   afterAll(() => server.close());
 
   const uploadOf = async (id: string) =>
-    (await server.graphql<{ file: { upload: UploadTargetResult | null } }>(
-      `query ($id: ID!) { file(id: $id) { upload { method url headers { name value } fields { name value } expiresAt maxSize partSize
+    (
+      await server.graphql<{ file: { upload: UploadTargetResult | null } }>(
+        `query ($id: ID!) { file(id: $id) { upload { method url headers { name value } fields { name value } expiresAt maxSize partSize
         parts { partNumber url headers { name value } etag } receivedParts { partNumber etag size } } } }`,
-      { id },
-    )).data.file.upload;
+        { id },
+      )
+    ).data.file.upload;
 
   it("File.upload re-signs a PENDING PUT target that still works, and is null once uploaded", async () => {
     const body = Buffer.from("later");
@@ -107,11 +137,13 @@ describe.each(testDrivers)("resuming and removing (%s storage)", (driver) => {
 
   it("File.upload resolves on files listed through the connection too", async () => {
     const created = await createFile(server, { name: "listed.txt", size: 10, uploadMethod: "MULTIPART" });
-    const listed = await server.graphql<{ files: { edges: { node: { id: string; upload: { method: string } | null } }[] } }>(
-      `{ files(workspaceId: "default", filter: { status: PENDING }) { edges { node { id upload { method } } } } }`,
-    );
+    const listed = await server.graphql<{
+      files: { edges: { node: { id: string; upload: { method: string } | null } }[] };
+    }>(`{ files(workspaceId: "default", filter: { status: PENDING }) { edges { node { id upload { method } } } } }`);
     expect(listed.errors).toBeUndefined();
-    expect(listed.data.files.edges.find((edge) => edge.node.id === created.file!.id)?.node.upload).toEqual({ method: "MULTIPART" });
+    expect(listed.data.files.edges.find((edge) => edge.node.id === created.file!.id)?.node.upload).toEqual({
+      method: "MULTIPART",
+    });
   });
 
   it("File.upload is null for a caller who may only read the workspace", async () => {
@@ -133,7 +165,10 @@ describe.each(testDrivers)("resuming and removing (%s storage)", (driver) => {
   it("deleteFile removes the record and the stored object", async () => {
     const file = await uploadFile(server, { name: "gone.txt" }, Buffer.from("bye"));
     const key = await storageKeyOf(server, file.id);
-    const deleted = await server.graphql<{ deleteFile: { __typename: string } }>(`mutation ($id: ID!) { deleteFile(id: $id) { __typename } }`, { id: file.id });
+    const deleted = await server.graphql<{ deleteFile: { __typename: string } }>(
+      `mutation ($id: ID!) { deleteFile(id: $id) { __typename } }`,
+      { id: file.id },
+    );
     expect(deleted.data.deleteFile.__typename).toBe("DeletedFile");
     await expect(server.app.storage.headObject(key)).resolves.toBeNull();
   });

@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createApiKey, createWorkspace } from "../src/access/admin.js";
-import { createFile } from "./helpers/files.js";
 import { testProvider } from "./helpers/database.js";
+import { createFile } from "./helpers/files.js";
 import { startServer, type TestServer } from "./helpers/server.js";
 
 let server: TestServer;
@@ -19,7 +19,9 @@ interface FolderResult {
 const folderFields = `id path name parent { path }`;
 
 async function createFolder(path: string, headers?: Record<string, string>, workspaceId = "default") {
-  const response = await server.graphql<{ createFolder: { __typename: string; folder?: FolderResult; fieldErrors?: { path: string[] }[] } }>(
+  const response = await server.graphql<{
+    createFolder: { __typename: string; folder?: FolderResult; fieldErrors?: { path: string[] }[] };
+  }>(
     `mutation ($input: CreateFolderInput!) { createFolder(input: $input) { __typename
       ... on FolderPayload { folder { ${folderFields} } } ... on ValidationError { fieldErrors { path message } } } }`,
     { input: { workspaceId, path } },
@@ -41,7 +43,11 @@ async function deleteFolder(id: string) {
 describe(`folders (${testProvider})`, () => {
   it("creates a nested folder with its parents, finds each by id and by path", async () => {
     const created = await createFolder("/projects/alpha/specs/");
-    expect(created.folder).toMatchObject({ path: "/projects/alpha/specs", name: "specs", parent: { path: "/projects/alpha" } });
+    expect(created.folder).toMatchObject({
+      path: "/projects/alpha/specs",
+      name: "specs",
+      parent: { path: "/projects/alpha" },
+    });
     const byPath = await server.graphql<{ top: FolderResult & { folders: { path: string }[] }; missing: null }>(
       `{ top: folderByPath(workspaceId: "default", path: "/projects") { ${folderFields} folders { path } } missing: folderByPath(workspaceId: "default", path: "/nope") { id } }`,
     );
@@ -62,25 +68,38 @@ describe(`folders (${testProvider})`, () => {
     expect(byFolder.file).toMatchObject({ directory: "/docs/2026" });
     await createFile(server, { name: "b.txt", directory: "/docs/2026" });
     await createFile(server, { name: "below.txt", directory: "/docs/2026/deeper" });
-    const listed = await server.graphql<{ folder: { files: { totalCount: number; edges: { node: { name: string } }[] } } }>(
+    const listed = await server.graphql<{
+      folder: { files: { totalCount: number; edges: { node: { name: string } }[] } };
+    }>(
       `query ($id: ID!) { folder(id: $id) { files(orderBy: { field: NAME, direction: ASC }) { totalCount edges { node { name } } } } }`,
       { id: folder.id },
     );
-    expect(listed.data.folder.files).toEqual({ totalCount: 2, edges: [{ node: { name: "a.txt" } }, { node: { name: "b.txt" } }] });
+    expect(listed.data.folder.files).toEqual({
+      totalCount: 2,
+      edges: [{ node: { name: "a.txt" } }, { node: { name: "b.txt" } }],
+    });
   });
 
   it("answers NotFoundError for an unknown folderId or one of another workspace", async () => {
-    const unknown = await createFile(server, { name: "x.txt", folderId: Buffer.from("Folder:no-such-folder").toString("base64") });
+    const unknown = await createFile(server, {
+      name: "x.txt",
+      folderId: Buffer.from("Folder:no-such-folder").toString("base64"),
+    });
     expect(unknown).toMatchObject({ __typename: "NotFoundError" });
     expect(unknown.message).toContain("folderId");
     await createWorkspace(server.app.db, "other");
     const otherKey = await createApiKey(server.app.db, "other", "WRITER");
     const foreign = await createFolder("/theirs", { authorization: `Bearer ${otherKey}` }, "other");
-    expect((await createFile(server, { name: "x.txt", folderId: foreign.folder?.id })).__typename).toBe("NotFoundError");
+    expect((await createFile(server, { name: "x.txt", folderId: foreign.folder?.id })).__typename).toBe(
+      "NotFoundError",
+    );
     // The bootstrap key is no member of "other": its folder reads as absent.
-    const read = await server.graphql<{ folder: null; node: null }>(`query ($id: ID!) { folder(id: $id) { id } node(id: $id) { id } }`, {
-      id: foreign.folder?.id,
-    });
+    const read = await server.graphql<{ folder: null; node: null }>(
+      `query ($id: ID!) { folder(id: $id) { id } node(id: $id) { id } }`,
+      {
+        id: foreign.folder?.id,
+      },
+    );
     expect(read.data).toEqual({ folder: null, node: null });
     expect(await deleteFolder(foreign.folder?.id as string)).toBe("NotFoundError");
   });
@@ -90,7 +109,10 @@ describe(`folders (${testProvider})`, () => {
     const both = await createFile(server, { name: "x.txt", folderId: folder.id, directory: "/both" });
     expect(both.fieldErrors?.map((error) => error.path.join("."))).toEqual(["input.folderId"]);
     for (const path of ["/", "relative", "/a//b", "/a/../b"]) {
-      expect((await createFolder(path)).fieldErrors?.map((error) => error.path.join(".")), path).toEqual(["input.path"]);
+      expect(
+        (await createFolder(path)).fieldErrors?.map((error) => error.path.join(".")),
+        path,
+      ).toEqual(["input.path"]);
     }
   });
 

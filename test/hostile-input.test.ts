@@ -56,16 +56,21 @@ describe("a lone surrogate in any string input", () => {
       `mutation ($input: UpdateFileInput!) { updateFile(input: $input) { __typename ... on ValidationError { fieldErrors { path } } } }`,
       { input: { id: file.id, labels: [lone] } },
     );
-    expect(response.data.updateFile).toEqual({ __typename: "ValidationError", fieldErrors: [{ path: ["input", "labels", "0"] }] });
+    expect(response.data.updateFile).toEqual({
+      __typename: "ValidationError",
+      fieldErrors: [{ path: ["input", "labels", "0"] }],
+    });
     const row = await server.app.db.file.findFirstOrThrow({ where: { name: "keep.txt" }, include: { labels: true } });
     expect(row.labels).toEqual([]);
   });
 
   it("in file(id), fileByExternalId and node(id) is BAD_USER_INPUT", async () => {
     expect(await badInput(`query ($id: ID!) { file(id: $id) { id } }`, { id: lone })).toContain("id:");
-    expect(await badInput(`query ($x: String!) { fileByExternalId(workspaceId: "default", externalId: $x) { id } }`, { x: lone })).toContain(
-      "externalId:",
-    );
+    expect(
+      await badInput(`query ($x: String!) { fileByExternalId(workspaceId: "default", externalId: $x) { id } }`, {
+        x: lone,
+      }),
+    ).toContain("externalId:");
     await badInput(`query ($id: ID!) { node(id: $id) { id } }`, { id: lone });
   });
 
@@ -96,7 +101,9 @@ describe("a lone surrogate in any string input", () => {
   });
 
   it("in the workspace argument is BAD_USER_INPUT", async () => {
-    expect(await badInput(`query ($w: ID!) { files(workspaceId: $w) { totalCount } }`, { w: lone })).toContain("workspaceId:");
+    expect(await badInput(`query ($w: ID!) { files(workspaceId: $w) { totalCount } }`, { w: lone })).toContain(
+      "workspaceId:",
+    );
   });
 });
 
@@ -170,7 +177,9 @@ describe("filter bounds", () => {
   ])("%s takes %i labels and refuses one more", async (field, max) => {
     const ok = await server.graphql(filesQuery, { filter: { [field]: labels(max) } });
     expect(ok.errors).toBeUndefined();
-    expect(await badInput(filesQuery, { filter: { [field]: labels(max + 1) } })).toContain(`filter.${field}: must have at most ${max} labels`);
+    expect(await badInput(filesQuery, { filter: { [field]: labels(max + 1) } })).toContain(
+      `filter.${field}: must have at most ${max} labels`,
+    );
   });
 
   it("refuses 40,000 labels without an internal error", async () => {
@@ -184,6 +193,8 @@ describe("filter bounds", () => {
   ])("%s is at most %i characters", async (field, max) => {
     const at = field === "directoryPrefix" ? `/${"d".repeat(max - 1)}` : "x".repeat(max);
     expect((await server.graphql(filesQuery, { filter: { [field]: at } })).errors).toBeUndefined();
-    expect(await badInput(filesQuery, { filter: { [field]: `${at}x` } })).toContain(`filter.${field}: must be at most ${max} characters`);
+    expect(await badInput(filesQuery, { filter: { [field]: `${at}x` } })).toContain(
+      `filter.${field}: must be at most ${max} characters`,
+    );
   });
 });

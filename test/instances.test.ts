@@ -1,4 +1,4 @@
-import { spawn, type ChildProcess } from "node:child_process";
+import { type ChildProcess, spawn } from "node:child_process";
 import { mkdtemp, rm } from "node:fs/promises";
 import os from "node:os";
 import path from "node:path";
@@ -46,7 +46,9 @@ function startInstance(env: Record<string, string>): Promise<Instance> {
 }
 
 // Two cold `tsx` starts on a busy two-core machine take a while.
-it(`two instances started at once against one empty ${testProvider} database both become ready, migrating it once`, { timeout: 90_000 }, async () => {
+it(`two instances started at once against one empty ${testProvider} database both become ready, migrating it once`, {
+  timeout: 90_000,
+}, async () => {
   const dir = await mkdtemp(path.join(os.tmpdir(), "files-instances-"));
   const database = await createTestDatabase(dir);
   try {

@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { createFile } from "./helpers/files.js";
 import { testProvider } from "./helpers/database.js";
+import { createFile } from "./helpers/files.js";
 import { startServer, type TestServer } from "./helpers/server.js";
 
 let server: TestServer;
@@ -51,7 +51,8 @@ describe(`filters match literally and case-sensitively (${testProvider})`, () =>
     );
     expect(moved.data.updateFile.__typename).toBe("FilePayload");
     expect(await names({ directoryPrefix: "/from" })).toEqual([]);
-    for (const prefix of ["/to", "/to/there", "/to/there/now"]) expect(await names({ directoryPrefix: prefix })).toEqual(["moved.txt"]);
+    for (const prefix of ["/to", "/to/there", "/to/there/now"])
+      expect(await names({ directoryPrefix: prefix })).toEqual(["moved.txt"]);
     const deleted = await server.graphql<{ deleteFile: { __typename: string } }>(
       `mutation ($id: ID!) { deleteFile(id: $id) { __typename } }`,
       { id: file.id },
@@ -61,7 +62,11 @@ describe(`filters match literally and case-sensitively (${testProvider})`, () =>
   });
 
   it("directoryPrefix finds a file whose bytes came in the createFile request", async () => {
-    const created = await createFile(server, { name: "inline.txt", directory: "/inline/deep", content: Buffer.from("hi").toString("base64") });
+    const created = await createFile(server, {
+      name: "inline.txt",
+      directory: "/inline/deep",
+      content: Buffer.from("hi").toString("base64"),
+    });
     expect(created.file?.status).toBe("UPLOADED");
     expect(await names({ directoryPrefix: "/inline" })).toEqual(["inline.txt"]);
     await server.graphql(`mutation ($id: ID!) { deleteFile(id: $id) { __typename } }`, { id: created.file?.id });

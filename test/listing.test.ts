@@ -113,7 +113,11 @@ describe("files pagination", () => {
 
   it("rejects a cursor from another ordering", async () => {
     const first = await page({ first: 1 });
-    const response = await server.graphql(listQuery, { first: 1, after: first.pageInfo.endCursor, orderBy: { field: "NAME", direction: "ASC" } });
+    const response = await server.graphql(listQuery, {
+      first: 1,
+      after: first.pageInfo.endCursor,
+      orderBy: { field: "NAME", direction: "ASC" },
+    });
     expect(response.errors?.[0]?.extensions?.code).toBe("BAD_USER_INPUT");
   });
 });

@@ -1,7 +1,7 @@
 import { isDeepStrictEqual } from "node:util";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { createFile } from "./helpers/files.js";
 import { testProvider } from "./helpers/database.js";
+import { createFile } from "./helpers/files.js";
 import { startServer, type TestServer } from "./helpers/server.js";
 
 let server: TestServer;
@@ -49,7 +49,11 @@ async function listed(filter: Record<string, unknown>): Promise<string[]> {
 /** The same filter, by brute force over the fixture. */
 function expected(metadata: Record<string, unknown>): string[] {
   return fixture
-    .filter((file) => Object.entries(metadata).every(([key, value]) => key in file.metadata && isDeepStrictEqual(file.metadata[key], value)))
+    .filter((file) =>
+      Object.entries(metadata).every(
+        ([key, value]) => key in file.metadata && isDeepStrictEqual(file.metadata[key], value),
+      ),
+    )
     .map((file) => file.id)
     .sort();
 }
@@ -92,7 +96,12 @@ describe(`metadata filter (${testProvider})`, () => {
   });
 
   it("refuses a filter that is not an object of JSON values, or names more than 16 keys", async () => {
-    for (const metadata of [["colour"], "colour", { k: "a\u0000" }, Object.fromEntries(Array.from({ length: 17 }, (_, i) => [`k${i}`, i]))]) {
+    for (const metadata of [
+      ["colour"],
+      "colour",
+      { k: "a\u0000" },
+      Object.fromEntries(Array.from({ length: 17 }, (_, i) => [`k${i}`, i])),
+    ]) {
       const response = await server.graphql(
         `query ($filter: FileFilter) { files(workspaceId: "default", filter: $filter) { totalCount } }`,
         { filter: { metadata } },

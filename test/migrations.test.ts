@@ -3,9 +3,9 @@ import os from "node:os";
 import path from "node:path";
 import { Readable } from "node:stream";
 import { afterEach, describe, expect, it } from "vitest";
-import { completeUpload, sha256 } from "./helpers/files.js";
 import { knownMigrations, migrate } from "../src/db/migrate.js";
-import { createTestDatabase, execute, testProvider, type TestDatabase } from "./helpers/database.js";
+import { createTestDatabase, execute, type TestDatabase, testProvider } from "./helpers/database.js";
+import { completeUpload, sha256 } from "./helpers/files.js";
 import { startServer } from "./helpers/server.js";
 
 const cleanups: (() => Promise<void>)[] = [];
@@ -46,8 +46,15 @@ describe(`migrations (${testProvider})`, () => {
        VALUES ('f1', 'w1', '100%_Done\\.TXT', '100%_done\\.txt', 'UPLOADED', '/Old/files', 'w1/f1', 'PUT', $1, $1)`,
       [testProvider === "postgresql" ? new Date(now) : now],
     );
-    await execute(database.url, `INSERT INTO "FileLabel" ("fileId", "workspaceId", "label") VALUES ('f1', 'w1', 'kept')`);
-    for (const [id, directory] of [["f2", "/"], ["f3", null], ["f4", "/a/b c/é"]]) {
+    await execute(
+      database.url,
+      `INSERT INTO "FileLabel" ("fileId", "workspaceId", "label") VALUES ('f1', 'w1', 'kept')`,
+    );
+    for (const [id, directory] of [
+      ["f2", "/"],
+      ["f3", null],
+      ["f4", "/a/b c/é"],
+    ]) {
       await execute(
         database.url,
         `INSERT INTO "File" ("id", "workspaceId", "name", "nameFolded", "status", "directory", "storageKey", "uploadMethod", "createdAt", "updatedAt")
@@ -57,12 +64,22 @@ describe(`migrations (${testProvider})`, () => {
     }
 
     expect(await migrate(database.url)).toEqual(known.slice(1).map((migration) => migration.name));
-    const [file] = await execute(database.url, `SELECT "name", "nameSearch", "directory" FROM "File" WHERE "id" = 'f1'`);
-    expect(file).toEqual({ name: "100%_Done\\.TXT", nameSearch: "100\uE000\uE001done\uE002.txt", directory: "/Old/files" });
+    const [file] = await execute(
+      database.url,
+      `SELECT "name", "nameSearch", "directory" FROM "File" WHERE "id" = 'f1'`,
+    );
+    expect(file).toEqual({
+      name: "100%_Done\\.TXT",
+      nameSearch: "100\uE000\uE001done\uE002.txt",
+      directory: "/Old/files",
+    });
     const labels = await execute(database.url, `SELECT "label" FROM "FileLabel" WHERE "fileId" = 'f1'`);
     expect(labels).toEqual([{ label: "kept" }]);
     // 0003 lists each file under its directory and every ancestor but the root.
-    const ancestors = await execute(database.url, `SELECT "fileId", "directory" FROM "FileAncestor" ORDER BY "fileId", "directory"`);
+    const ancestors = await execute(
+      database.url,
+      `SELECT "fileId", "directory" FROM "FileAncestor" ORDER BY "fileId", "directory"`,
+    );
     expect(ancestors).toEqual([
       { fileId: "f1", directory: "/Old" },
       { fileId: "f1", directory: "/Old/files" },
@@ -74,13 +91,20 @@ describe(`migrations (${testProvider})`, () => {
 
   it("upgrades a database of the schema before 0006 with files: their metadata is kept, as JSON, and filterable", async () => {
     const database = await emptyDatabase();
-    await migrate(database.url, known.filter((migration) => migration.name < "0006"));
+    await migrate(
+      database.url,
+      known.filter((migration) => migration.name < "0006"),
+    );
     const now = new Date();
     const at = testProvider === "postgresql" ? now : now.toISOString();
     await execute(database.url, `INSERT INTO "Workspace" ("id", "slug", "name") VALUES ('w1', 'default', 'Default')`);
     // Escapes in the stored JSON text: the hash of each value must be the one the server computes.
     const metadata = { note: 'line\nbreak\u0001 "quoted" \\ é', plain: "x" };
-    for (const [id, stored] of [["f1", JSON.stringify(metadata)], ["f2", JSON.stringify({ plain: "y" })], ["f3", "{}"]] as const) {
+    for (const [id, stored] of [
+      ["f1", JSON.stringify(metadata)],
+      ["f2", JSON.stringify({ plain: "y" })],
+      ["f3", "{}"],
+    ] as const) {
       await execute(
         database.url,
         `INSERT INTO "File" ("id", "workspaceId", "name", "nameFolded", "nameSearch", "status", "metadata", "storageKey", "uploadMethod", "createdAt", "updatedAt")
@@ -103,7 +127,10 @@ describe(`migrations (${testProvider})`, () => {
 
   it("upgrades an overwrite in flight under the previous schema into the file's pending upload", async () => {
     const database = await emptyDatabase();
-    await migrate(database.url, known.filter((migration) => migration.name < "0006_c"));
+    await migrate(
+      database.url,
+      known.filter((migration) => migration.name < "0006_c"),
+    );
     const at = testProvider === "postgresql" ? new Date() : new Date().toISOString();
     await execute(database.url, `INSERT INTO "Workspace" ("id", "slug", "name") VALUES ('w1', 'default', 'Default')`);
     const insert = `INSERT INTO "File" ("id", "workspaceId", "name", "nameFolded", "nameSearch", "status", "externalId", "size", "checksumSha256",
@@ -121,7 +148,10 @@ describe(`migrations (${testProvider})`, () => {
     const query = `{ fileByExternalId(workspaceId: "default", externalId: "doc") { id name checksumSha256 pendingUpload { size } }
       files(workspaceId: "default") { totalCount } }`;
     const before = await server.graphql<{ fileByExternalId: { id: string }; files: { totalCount: number } }>(query);
-    expect(before.data).toMatchObject({ fileByExternalId: { name: "x", checksumSha256: sha256(old), pendingUpload: { size: 3 } }, files: { totalCount: 1 } });
+    expect(before.data).toMatchObject({
+      fileByExternalId: { name: "x", checksumSha256: sha256(old), pendingUpload: { size: 3 } },
+      files: { totalCount: 1 },
+    });
     const done = await completeUpload(server, before.data.fileByExternalId.id);
     expect(done.file).toMatchObject({ name: "x", checksumSha256: sha256(Buffer.from("new")) });
     const labels = await execute(database.url, `SELECT "label" FROM "FileLabel"`);

@@ -4,19 +4,20 @@ import { StorageError } from "../src/storage/driver.js";
 import {
   completeUpload,
   createFile,
+  type FileResult,
   hasStoredObject,
   sha256,
   storageKeyOf,
-  type FileResult,
   type UploadTargetResult,
 } from "./helpers/files.js";
-import { startServer, testDrivers, type TestServer } from "./helpers/server.js";
+import { startServer, type TestServer, testDrivers } from "./helpers/server.js";
 
 const MiB = 1024 * 1024;
 const partSize = 8 * MiB;
 /** Three parts: two of partSize and a short last one. */
 const original = randomBytes(2 * partSize + 1234);
-const slice = (bytes: Buffer, partNumber: number): Buffer => bytes.subarray((partNumber - 1) * partSize, partNumber * partSize);
+const slice = (bytes: Buffer, partNumber: number): Buffer =>
+  bytes.subarray((partNumber - 1) * partSize, partNumber * partSize);
 
 const resumeQuery = `query ($id: ID!) { file(id: $id) { status upload { method partSize maxSize
   parts { partNumber url headers { name value } etag } receivedParts { partNumber etag size } } } }`;
@@ -28,8 +29,15 @@ describe.each(testDrivers)("MULTIPART uploads (%s storage)", (driver) => {
   });
   afterAll(() => server.close());
 
-  async function createMultipart(input: Record<string, unknown> = {}): Promise<{ file: FileResult; upload: UploadTargetResult }> {
-    const result = await createFile(server, { name: "big.bin", size: original.length, uploadMethod: "MULTIPART", ...input });
+  async function createMultipart(
+    input: Record<string, unknown> = {},
+  ): Promise<{ file: FileResult; upload: UploadTargetResult }> {
+    const result = await createFile(server, {
+      name: "big.bin",
+      size: original.length,
+      uploadMethod: "MULTIPART",
+      ...input,
+    });
     if (result.__typename !== "CreateFilePayload") throw new Error(JSON.stringify(result));
     return { file: result.file!, upload: result.upload! };
   }
@@ -48,7 +56,10 @@ describe.each(testDrivers)("MULTIPART uploads (%s storage)", (driver) => {
   }
 
   async function resume(id: string): Promise<{ status: string; upload: UploadTargetResult | null }> {
-    const response = await server.graphql<{ file: { status: string; upload: UploadTargetResult | null } }>(resumeQuery, { id });
+    const response = await server.graphql<{ file: { status: string; upload: UploadTargetResult | null } }>(
+      resumeQuery,
+      { id },
+    );
     if (response.errors) throw new Error(JSON.stringify(response.errors));
     return response.data.file;
   }
@@ -61,7 +72,13 @@ describe.each(testDrivers)("MULTIPART uploads (%s storage)", (driver) => {
 
   it("uploads a file in 3 parts sent out of order, and the downloaded bytes equal the original", async () => {
     const { file, upload } = await createMultipart();
-    expect(upload).toMatchObject({ method: "MULTIPART", url: null, partSize, maxSize: original.length, receivedParts: [] });
+    expect(upload).toMatchObject({
+      method: "MULTIPART",
+      url: null,
+      partSize,
+      maxSize: original.length,
+      receivedParts: [],
+    });
     expect(upload.parts.map((p) => p.partNumber)).toEqual([1, 2, 3]);
     const etags = new Map<number, string>();
     for (const n of [3, 1, 2]) etags.set(n, await putPart(upload, n, slice(original, n)));
@@ -86,7 +103,9 @@ describe.each(testDrivers)("MULTIPART uploads (%s storage)", (driver) => {
       { id: file.id },
     );
     expect(aborted.data.abortUpload.__typename).toBe("DeletedFile");
-    expect((await server.graphql<{ file: null }>(`query ($id: ID!) { file(id: $id) { id } }`, { id: file.id })).data.file).toBeNull();
+    expect(
+      (await server.graphql<{ file: null }>(`query ($id: ID!) { file(id: $id) { id } }`, { id: file.id })).data.file,
+    ).toBeNull();
     await expect(server.app.storage.listParts(key, multipartUploadId!)).rejects.toSatisfy(
       (error) => error instanceof StorageError && error.code === "NOT_FOUND",
     );
@@ -163,8 +182,12 @@ describe.each(testDrivers)("MULTIPART uploads (%s storage)", (driver) => {
     expect(resumed.upload?.parts.map((p) => p.partNumber)).toEqual([1, 2, 3]);
 
     const again = [];
-    for (const n of [1, 2, 3]) again.push({ partNumber: n, etag: await putPart(resumed.upload!, n, slice(original, n)) });
-    expect((await completeUpload(server, file.id, again)).file).toMatchObject({ status: "UPLOADED", checksumSha256: sha256(original) });
+    for (const n of [1, 2, 3])
+      again.push({ partNumber: n, etag: await putPart(resumed.upload!, n, slice(original, n)) });
+    expect((await completeUpload(server, file.id, again)).file).toMatchObject({
+      status: "UPLOADED",
+      checksumSha256: sha256(original),
+    });
   });
 
   it("answers completeUpload without parts with UploadIncompleteError", async () => {

@@ -15,7 +15,9 @@ afterAll(() => server.close());
 
 /** Path of a file's object under the local driver's directory. */
 async function objectPath(globalId: string): Promise<string> {
-  const id = Buffer.from(globalId, "base64").toString("utf8").replace(/^File:/, "");
+  const id = Buffer.from(globalId, "base64")
+    .toString("utf8")
+    .replace(/^File:/, "");
   const row = await server.app.db.file.findUniqueOrThrow({ where: { id } });
   return path.join(server.objectsDir, row.storageKey);
 }
@@ -33,9 +35,20 @@ const abortMutation = `mutation ($id: ID!) { abortUpload(id: $id) { __typename .
 
 describe("updateFile", () => {
   it("changes name, labels, metadata, directory and description, leaving the rest", async () => {
-    const file = await uploadFile(server, { name: "a.txt", labels: ["x"], metadata: { a: "1" }, externalId: "upd-1" }, Buffer.from("a"));
+    const file = await uploadFile(
+      server,
+      { name: "a.txt", labels: ["x"], metadata: { a: "1" }, externalId: "upd-1" },
+      Buffer.from("a"),
+    );
     const response = await server.graphql<{ updateFile: { file: Record<string, unknown> } }>(updateMutation, {
-      input: { id: file.id, name: "b.txt", labels: ["y", "z"], metadata: { b: "2" }, directory: "/moved", description: "d" },
+      input: {
+        id: file.id,
+        name: "b.txt",
+        labels: ["y", "z"],
+        metadata: { b: "2" },
+        directory: "/moved",
+        description: "d",
+      },
     });
     expect(response.data.updateFile.file).toEqual({
       id: file.id,
@@ -74,7 +87,9 @@ describe("deleteFile and abortUpload", () => {
     const file = await uploadFile(server, { name: "gone.txt" }, Buffer.from("bytes"));
     const stored = await objectPath(file.id);
     expect(existsSync(stored)).toBe(true);
-    const response = await server.graphql<{ deleteFile: { __typename: string; id: string } }>(deleteMutation, { id: file.id });
+    const response = await server.graphql<{ deleteFile: { __typename: string; id: string } }>(deleteMutation, {
+      id: file.id,
+    });
     expect(response.data.deleteFile).toEqual({ __typename: "DeletedFile", id: file.id });
     expect(existsSync(stored)).toBe(false);
     const again = await server.graphql<{ file: null }>(`query ($id: ID!) { file(id: $id) { id } }`, { id: file.id });
@@ -88,7 +103,9 @@ describe("deleteFile and abortUpload", () => {
     await putBytes(created.upload!, Buffer.from("partial"));
     const stored = await objectPath(created.file!.id);
     expect(existsSync(stored)).toBe(true);
-    const response = await server.graphql<{ abortUpload: { __typename: string } }>(abortMutation, { id: created.file!.id });
+    const response = await server.graphql<{ abortUpload: { __typename: string } }>(abortMutation, {
+      id: created.file!.id,
+    });
     expect(response.data.abortUpload.__typename).toBe("DeletedFile");
     expect(existsSync(stored)).toBe(false);
   });
@@ -146,9 +163,14 @@ describe("expiry of pending uploads", () => {
     expect(existsSync(abandoned)).toBe(false);
 
     expect(existsSync(stalePath)).toBe(false);
-    const gone = await server.graphql<{ file: null }>(`query ($id: ID!) { file(id: $id) { id } }`, { id: pending.file!.id });
+    const gone = await server.graphql<{ file: null }>(`query ($id: ID!) { file(id: $id) { id } }`, {
+      id: pending.file!.id,
+    });
     expect(gone.data.file).toBeNull();
-    const stillThere = await server.graphql<{ file: { status: string } }>(`query ($id: ID!) { file(id: $id) { status } }`, { id: kept.id });
+    const stillThere = await server.graphql<{ file: { status: string } }>(
+      `query ($id: ID!) { file(id: $id) { status } }`,
+      { id: kept.id },
+    );
     expect(stillThere.data.file.status).toBe("UPLOADED");
   });
 });

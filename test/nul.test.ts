@@ -27,6 +27,9 @@ describe(`global IDs holding NUL (${testProvider})`, () => {
       `mutation ($file: ID!, $folder: ID!) { deleteFile(id: $file) { __typename } deleteFolder(id: $folder) { __typename } }`,
       { file: globalId("File"), folder: globalId("Folder") },
     );
-    expect(deleted.data).toEqual({ deleteFile: { __typename: "NotFoundError" }, deleteFolder: { __typename: "NotFoundError" } });
+    expect(deleted.data).toEqual({
+      deleteFile: { __typename: "NotFoundError" },
+      deleteFolder: { __typename: "NotFoundError" },
+    });
   });
 });

@@ -46,7 +46,11 @@ describe("OIDC access tokens", () => {
   });
 
   it("admits an ES256 token", async () => {
-    const viewer = await server.graphql(viewerQuery, undefined, bearer(await issuer.token({ sub: "alice" }, { alg: "ES256" })));
+    const viewer = await server.graphql(
+      viewerQuery,
+      undefined,
+      bearer(await issuer.token({ sub: "alice" }, { alg: "ES256" })),
+    );
     expect(viewer.data).toEqual({ viewer: { workspaces: [{ slug: "default", viewerRole: "WRITER" }] } });
   });
 
@@ -54,7 +58,11 @@ describe("OIDC access tokens", () => {
     const token = await issuer.token({ sub: "bob", groups: ["staff", "auditors"] });
     const viewer = await server.graphql(viewerQuery, undefined, bearer(token));
     expect(viewer.data).toEqual({ viewer: { workspaces: [{ slug: "default", viewerRole: "READER" }] } });
-    const created = await server.graphql(createFileMutation, { input: { workspaceId: "default", name: "no.txt" } }, bearer(token));
+    const created = await server.graphql(
+      createFileMutation,
+      { input: { workspaceId: "default", name: "no.txt" } },
+      bearer(token),
+    );
     expect(created.status).toBe(403);
     expect(created.errors?.[0]?.extensions?.code).toBe("FORBIDDEN");
   });
@@ -67,7 +75,11 @@ describe("OIDC access tokens", () => {
 
   it("admits a valid token of an ungranted subject, who sees no workspace", async () => {
     const token = await issuer.token({ sub: "carol" });
-    const response = await server.graphql(`{ viewer { workspaces { slug } } files(workspaceId: "default") { totalCount } }`, undefined, bearer(token));
+    const response = await server.graphql(
+      `{ viewer { workspaces { slug } } files(workspaceId: "default") { totalCount } }`,
+      undefined,
+      bearer(token),
+    );
     expect(response.data).toBeNull();
     expect(response.errors?.map((error) => error.extensions?.code)).toEqual(["NOT_FOUND"]);
     const viewer = await server.graphql(viewerQuery, undefined, bearer(token));
@@ -81,7 +93,11 @@ describe("OIDC access tokens", () => {
 
   it("accepts a token expired within the clock tolerance", async () => {
     const now = Math.floor(Date.now() / 1000);
-    const response = await server.graphql(viewerQuery, undefined, bearer(await issuer.token({ exp: now - 30, iat: now - 600 })));
+    const response = await server.graphql(
+      viewerQuery,
+      undefined,
+      bearer(await issuer.token({ exp: now - 30, iat: now - 600 })),
+    );
     expect(response.status).toBe(200);
   });
 
@@ -120,7 +136,9 @@ describe("OIDC access tokens", () => {
   it("refuses a token whose signature was altered", async () => {
     // alice's signature over a payload that says root.
     const [header, , signature] = (await issuer.token()).split(".");
-    const forged = Buffer.from(JSON.stringify({ iss: issuer.url, aud: audience, sub: "root", exp: 9_999_999_999 })).toString("base64url");
+    const forged = Buffer.from(
+      JSON.stringify({ iss: issuer.url, aud: audience, sub: "root", exp: 9_999_999_999 }),
+    ).toString("base64url");
     await expectRefused(`${header}.${forged}.${signature}`, /signature is not valid/);
   });
 
@@ -172,7 +190,11 @@ describe("an unreachable identity provider", () => {
 describe("a groups claim inside an object", () => {
   let nested: TestServer;
   beforeAll(async () => {
-    nested = await startServer({ OIDC_ISSUER: issuer.url, OIDC_AUDIENCE: audience, OIDC_GROUPS_CLAIM: "realm_access.roles" });
+    nested = await startServer({
+      OIDC_ISSUER: issuer.url,
+      OIDC_AUDIENCE: audience,
+      OIDC_GROUPS_CLAIM: "realm_access.roles",
+    });
     await grantRole(nested.app.db, "default", { issuer: issuer.url, group: "uploader" }, "WRITER");
   });
   afterAll(() => nested.close());

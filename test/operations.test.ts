@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { testProvider } from "./helpers/database.js";
 import { uploadFile } from "./helpers/files.js";
 import { apiKey, startServer, type TestServer } from "./helpers/server.js";
-import { testProvider } from "./helpers/database.js";
 
 const metricsToken = "metrics-secret-token";
 const logs: Record<string, unknown>[] = [];
@@ -19,7 +19,14 @@ describe("access log", () => {
     const requestId = response.headers.get("x-request-id");
     await expect.poll(() => accessLines().find((line) => line.requestId === requestId)).toBeDefined();
     const line = accessLines().find((entry) => entry.requestId === requestId);
-    expect(line).toMatchObject({ level: 30, method: "POST", route: "/graphql", status: 200, operations: ["query Listing"], completed: true });
+    expect(line).toMatchObject({
+      level: 30,
+      method: "POST",
+      route: "/graphql",
+      status: 200,
+      operations: ["query Listing"],
+      completed: true,
+    });
     expect(line?.principal).toMatch(/^key:[\w-]+$/);
     expect(line?.bytesIn).toBeGreaterThan(50);
     expect(line?.bytesOut).toBeGreaterThan(20);
@@ -52,7 +59,9 @@ describe("/metrics", () => {
     const response = await fetch(`${server.url}/metrics`, { headers: { authorization: `Bearer ${metricsToken}` } });
     expect(response.status).toBe(200);
     const text = await response.text();
-    expect(text).toMatch(/graphql_envelop_request_duration_count\{[^}]*operationName="Counted"[^}]*operationType="query"[^}]*\} 1/);
+    expect(text).toMatch(
+      /graphql_envelop_request_duration_count\{[^}]*operationName="Counted"[^}]*operationType="query"[^}]*\} 1/,
+    );
     expect(text).toMatch(/http_request_duration_seconds_count\{route="\/graphql",method="POST",status="200"\} \d+/);
     expect(text).toMatch(/rate_limit_refusals_total\{budget="anonymous"\} [1-9]/);
   });
@@ -66,7 +75,10 @@ describe("/metrics", () => {
     const served = /download_bytes_total (\d+)/;
     const before = await metrics();
     const file = await uploadFile(server, { workspaceId: "default", name: "counted.txt" }, Buffer.from("twelve bytes"));
-    const { data } = await server.graphql<{ file: { downloadUrl: string } }>(`query ($id: ID!) { file(id: $id) { downloadUrl } }`, { id: file.id });
+    const { data } = await server.graphql<{ file: { downloadUrl: string } }>(
+      `query ($id: ID!) { file(id: $id) { downloadUrl } }`,
+      { id: file.id },
+    );
     expect(await (await fetch(data.file.downloadUrl)).text()).toBe("twelve bytes");
     const after = await metrics();
     expect(count(after, completed)).toBe(count(before, completed) + 1);
@@ -79,7 +91,8 @@ describe("/metrics", () => {
   it("reports SQL statement durations, and the PostgreSQL pool on PostgreSQL", async () => {
     const metrics = async () =>
       (await fetch(`${server.url}/metrics`, { headers: { authorization: `Bearer ${metricsToken}` } })).text();
-    const selects = (text: string) => Number(/db_statement_duration_seconds_count\{kind="SELECT"\} (\d+)/.exec(text)?.[1] ?? 0);
+    const selects = (text: string) =>
+      Number(/db_statement_duration_seconds_count\{kind="SELECT"\} (\d+)/.exec(text)?.[1] ?? 0);
     const before = selects(await metrics());
     await server.graphql(`query { viewer { workspaces { slug } } }`);
     const after = await metrics();

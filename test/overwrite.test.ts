@@ -1,8 +1,8 @@
 import { readdir } from "node:fs/promises";
 import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { completeUpload, createFile, type FileResult, putBytes, sha256, uploadFile } from "./helpers/files.js";
 import { testProvider } from "./helpers/database.js";
+import { completeUpload, createFile, type FileResult, putBytes, sha256, uploadFile } from "./helpers/files.js";
 import { startServer, type TestServer } from "./helpers/server.js";
 
 let server: TestServer;
@@ -32,7 +32,10 @@ async function download(url: unknown): Promise<string> {
 }
 
 async function abortUpload(on: TestServer, id: string): Promise<string> {
-  const response = await on.graphql<{ abortUpload: { __typename: string } }>(`mutation ($id: ID!) { abortUpload(id: $id) { __typename } }`, { id });
+  const response = await on.graphql<{ abortUpload: { __typename: string } }>(
+    `mutation ($id: ID!) { abortUpload(id: $id) { __typename } }`,
+    { id },
+  );
   if (response.errors) throw new Error(JSON.stringify(response.errors));
   return response.data.abortUpload.__typename;
 }
@@ -50,7 +53,12 @@ const full = {
 describe(`overwrite in place (${testProvider})`, () => {
   it("keeps the id, replaces the fields given and keeps the rest, with bytes in the request", async () => {
     const first = await createFile(server, { ...full, externalId: "in-request", content: base64("one") });
-    const second = await createFile(server, { name: "report-2.txt", externalId: "in-request", overwrite: true, content: base64("two") });
+    const second = await createFile(server, {
+      name: "report-2.txt",
+      externalId: "in-request",
+      overwrite: true,
+      content: base64("two"),
+    });
     expect(second.__typename).toBe("CreateFilePayload");
     expect(second.upload).toBeNull();
     expect(second.file).toMatchObject({
@@ -71,11 +79,27 @@ describe(`overwrite in place (${testProvider})`, () => {
   it("replaces metadata and assetIds only when given, and the filters follow", async () => {
     const first = await createFile(server, { ...full, externalId: "fields", content: base64("one") });
     const id = first.file?.id as string;
-    await createFile(server, { name: "r.txt", externalId: "fields", overwrite: true, metadata: { fresh: true }, content: base64("two") });
+    await createFile(server, {
+      name: "r.txt",
+      externalId: "fields",
+      overwrite: true,
+      metadata: { fresh: true },
+      content: base64("two"),
+    });
     expect(await file(server, id)).toMatchObject({ metadata: { fresh: true }, assetIds: [7, 8] });
-    await createFile(server, { name: "r.txt", externalId: "fields", overwrite: true, assetIds: [9], content: base64("three") });
+    await createFile(server, {
+      name: "r.txt",
+      externalId: "fields",
+      overwrite: true,
+      assetIds: [9],
+      content: base64("three"),
+    });
     expect(await file(server, id)).toMatchObject({ metadata: { fresh: true }, assetIds: [9] });
-    const listed = await server.graphql<{ a: { totalCount: number }; b: { totalCount: number }; m: { totalCount: number } }>(
+    const listed = await server.graphql<{
+      a: { totalCount: number };
+      b: { totalCount: number };
+      m: { totalCount: number };
+    }>(
       `{ a: files(workspaceId: "default", filter: { assetIdsAny: [9], externalIdPrefix: "fields" }) { totalCount }
          b: files(workspaceId: "default", filter: { assetIdsAny: [7], externalIdPrefix: "fields" }) { totalCount }
          m: files(workspaceId: "default", filter: { metadata: { fresh: true }, externalIdPrefix: "fields" }) { totalCount } }`,
@@ -85,10 +109,26 @@ describe(`overwrite in place (${testProvider})`, () => {
 
   it("serves the old bytes while an upload is pending and the new ones once completed", async () => {
     const old = await uploadFile(server, { ...full, externalId: "pending" }, Buffer.from("old bytes"));
-    const replacing = await createFile(server, { name: "new.txt", externalId: "pending", overwrite: true, size: 9, labels: ["new"] });
-    expect(replacing.file).toMatchObject({ id: old.id, status: "UPLOADED", name: "new.txt", labels: ["new"], description: "kept" });
+    const replacing = await createFile(server, {
+      name: "new.txt",
+      externalId: "pending",
+      overwrite: true,
+      size: 9,
+      labels: ["new"],
+    });
+    expect(replacing.file).toMatchObject({
+      id: old.id,
+      status: "UPLOADED",
+      name: "new.txt",
+      labels: ["new"],
+      description: "kept",
+    });
     const during = await file(server, old.id);
-    expect(during).toMatchObject({ status: "UPLOADED", checksumSha256: sha256(Buffer.from("old bytes")), pendingUpload: { size: 9 } });
+    expect(during).toMatchObject({
+      status: "UPLOADED",
+      checksumSha256: sha256(Buffer.from("old bytes")),
+      pendingUpload: { size: 9 },
+    });
     expect(await download(during.downloadUrl)).toBe("old bytes");
 
     expect((await putBytes(replacing.upload!, Buffer.from("new bytes"))).ok).toBe(true);
@@ -96,10 +136,15 @@ describe(`overwrite in place (${testProvider})`, () => {
     const done = await completeUpload(server, old.id);
     expect(done.file).toMatchObject({ id: old.id, checksumSha256: sha256(Buffer.from("new bytes")) });
     const after = await file(server, old.id);
-    expect(after).toMatchObject({ pendingUpload: null, versions: [{ size: 9, checksumSha256: sha256(Buffer.from("old bytes")), downloadUrl: null }] });
+    expect(after).toMatchObject({
+      pendingUpload: null,
+      versions: [{ size: 9, checksumSha256: sha256(Buffer.from("old bytes")), downloadUrl: null }],
+    });
     expect(await download(after.downloadUrl)).toBe("new bytes");
     // FILE_VERSIONS_KEPT=0: the replaced bytes are gone from the store.
-    const keys = await server.app.db.fileVersion.findMany({ where: { checksumSha256: sha256(Buffer.from("old bytes")) } });
+    const keys = await server.app.db.fileVersion.findMany({
+      where: { checksumSha256: sha256(Buffer.from("old bytes")) },
+    });
     expect(keys.every((version) => version.storageKey === null)).toBe(true);
   });
 
@@ -112,13 +157,19 @@ describe(`overwrite in place (${testProvider})`, () => {
     expect(after).toMatchObject({ status: "UPLOADED", pendingUpload: null, versions: [] });
     expect(await download(after.downloadUrl)).toBe("keep me");
     expect(await abortUpload(server, old.id)).toBe("NotFoundError");
-    expect((await completeUpload(server, old.id)).file).toMatchObject({ checksumSha256: sha256(Buffer.from("keep me")) });
+    expect((await completeUpload(server, old.id)).file).toMatchObject({
+      checksumSha256: sha256(Buffer.from("keep me")),
+    });
   });
 
   it("refuses a second pending upload of the same file with ConflictError", async () => {
     await uploadFile(server, { name: "b.txt", externalId: "twice" }, Buffer.from("b"));
-    expect((await createFile(server, { name: "b.txt", externalId: "twice", overwrite: true })).__typename).toBe("CreateFilePayload");
-    expect(await createFile(server, { name: "b.txt", externalId: "twice", overwrite: true })).toMatchObject({ __typename: "ConflictError" });
+    expect((await createFile(server, { name: "b.txt", externalId: "twice", overwrite: true })).__typename).toBe(
+      "CreateFilePayload",
+    );
+    expect(await createFile(server, { name: "b.txt", externalId: "twice", overwrite: true })).toMatchObject({
+      __typename: "ConflictError",
+    });
   });
 
   it("hides the pending upload from listings and counts", async () => {
@@ -133,12 +184,19 @@ describe(`overwrite in place (${testProvider})`, () => {
   it("with FILE_VERSIONS_KEPT=2 keeps the last two replaced contents downloadable", async () => {
     let current: FileResult | undefined;
     for (const text of ["v1", "v2", "v3", "v4"]) {
-      const result = await createFile(versioned, { name: "v.txt", externalId: "versions", overwrite: true, content: base64(text) });
+      const result = await createFile(versioned, {
+        name: "v.txt",
+        externalId: "versions",
+        overwrite: true,
+        content: base64(text),
+      });
       current = result.file;
     }
     const after = await file(versioned, current!.id);
     const versions = after.versions as { checksumSha256: string; downloadUrl: string | null }[];
-    expect(versions.map((version) => version.checksumSha256)).toEqual(["v3", "v2", "v1"].map((text) => sha256(Buffer.from(text))));
+    expect(versions.map((version) => version.checksumSha256)).toEqual(
+      ["v3", "v2", "v1"].map((text) => sha256(Buffer.from(text))),
+    );
     expect(await download(versions[0]?.downloadUrl)).toBe("v3");
     expect(await download(versions[1]?.downloadUrl)).toBe("v2");
     expect(versions[2]?.downloadUrl).toBeNull();
@@ -153,7 +211,15 @@ describe(`overwrites racing (${testProvider})`, () => {
       texts.map((text) =>
         server.graphql<{ createFile: { __typename: string; file?: { id: string; checksumSha256: string } } }>(
           `mutation ($input: CreateFileInput!) { createFile(input: $input) { __typename ... on CreateFilePayload { file { id checksumSha256 } } } }`,
-          { input: { workspaceId: "default", name: "race.txt", externalId: "race-x", overwrite: true, content: base64(text) } },
+          {
+            input: {
+              workspaceId: "default",
+              name: "race.txt",
+              externalId: "race-x",
+              overwrite: true,
+              content: base64(text),
+            },
+          },
         ),
       ),
     );
@@ -176,7 +242,9 @@ describe(`overwrites racing (${testProvider})`, () => {
   it("10 concurrent pending overwrites: one gets the upload, the others ConflictError; 10 completions agree on its bytes", async () => {
     const old = await uploadFile(server, { name: "p.txt", externalId: "race-pending" }, Buffer.from("before"));
     const created = await Promise.all(
-      Array.from({ length: 10 }, () => createFile(server, { name: "p.txt", externalId: "race-pending", overwrite: true })),
+      Array.from({ length: 10 }, () =>
+        createFile(server, { name: "p.txt", externalId: "race-pending", overwrite: true }),
+      ),
     );
     const winners = created.filter((result) => result.__typename === "CreateFilePayload");
     expect(winners).toHaveLength(1);
@@ -184,7 +252,10 @@ describe(`overwrites racing (${testProvider})`, () => {
     expect((await putBytes(winners[0]!.upload!, Buffer.from("after"))).ok).toBe(true);
     const completions = await Promise.all(Array.from({ length: 10 }, () => completeUpload(server, old.id)));
     for (const completion of completions) {
-      expect(completion).toMatchObject({ __typename: "FilePayload", file: { id: old.id, checksumSha256: sha256(Buffer.from("after")) } });
+      expect(completion).toMatchObject({
+        __typename: "FilePayload",
+        file: { id: old.id, checksumSha256: sha256(Buffer.from("after")) },
+      });
     }
     const now = await file(server, old.id);
     expect(await download(now.downloadUrl)).toBe("after");
@@ -198,10 +269,17 @@ describe(`overwrites racing (${testProvider})`, () => {
     const outcomes = await Promise.all([
       ...Array.from({ length: 5 }, () => completeUpload(server, old.id)),
       ...Array.from({ length: 5 }, (_, i) =>
-        createFile(server, { name: "m.txt", externalId: "race-mixed", overwrite: true, content: base64(`inline ${i}`) }),
+        createFile(server, {
+          name: "m.txt",
+          externalId: "race-mixed",
+          overwrite: true,
+          content: base64(`inline ${i}`),
+        }),
       ),
     ]);
-    expect(outcomes.every((outcome) => ["FilePayload", "CreateFilePayload", "ConflictError"].includes(outcome.__typename))).toBe(true);
+    expect(
+      outcomes.every((outcome) => ["FilePayload", "CreateFilePayload", "ConflictError"].includes(outcome.__typename)),
+    ).toBe(true);
     const now = await file(server, old.id);
     expect(sha256(Buffer.from(await download(now.downloadUrl)))).toBe(now.checksumSha256);
     expect(now.pendingUpload).toBeNull();
@@ -212,8 +290,14 @@ describe(`no bytes left behind (${testProvider})`, () => {
   it("stores exactly the objects that files, pending uploads and kept versions name, after all of the above", async () => {
     for (const on of [server, versioned]) {
       const rows = await on.app.db.file.findMany({ select: { storageKey: true } });
-      const versions = await on.app.db.fileVersion.findMany({ where: { storageKey: { not: null } }, select: { storageKey: true } });
-      const named = new Set([...rows.map((row) => row.storageKey), ...versions.map((version) => version.storageKey as string)]);
+      const versions = await on.app.db.fileVersion.findMany({
+        where: { storageKey: { not: null } },
+        select: { storageKey: true },
+      });
+      const named = new Set([
+        ...rows.map((row) => row.storageKey),
+        ...versions.map((version) => version.storageKey as string),
+      ]);
       const entries = await readdir(on.objectsDir, { recursive: true, withFileTypes: true });
       const stored = entries
         .filter((entry) => entry.isFile())

@@ -2,8 +2,8 @@ import { readdir } from "node:fs/promises";
 import fc from "fast-check";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { testProvider } from "./helpers/database.js";
-import { createFileMutation, uploadFile, type FileResult, type MutationResult } from "./helpers/files.js";
-import { startServer, type GraphQLResponse, type TestServer } from "./helpers/server.js";
+import { createFileMutation, type FileResult, type MutationResult, uploadFile } from "./helpers/files.js";
+import { type GraphQLResponse, startServer, type TestServer } from "./helpers/server.js";
 
 let server: TestServer;
 let existing: FileResult;
@@ -17,9 +17,34 @@ afterAll(() => server.close());
 const text = fc.oneof(
   fc.string({ unit: "binary", maxLength: 40 }),
   fc.string({ unit: "grapheme", maxLength: 40 }),
-  fc.constantFrom("", " ", ".", "..", "/", "a/b", "\\", "\u0000", "a\ud800b", "\udfff", "\u200b", "\u200d", "\u2028", "\ufeff", "\uffff", "\u202e", "%", "_", "'; DROP TABLE \"File\"; --", "x".repeat(3000)),
+  fc.constantFrom(
+    "",
+    " ",
+    ".",
+    "..",
+    "/",
+    "a/b",
+    "\\",
+    "\u0000",
+    "a\ud800b",
+    "\udfff",
+    "\u200b",
+    "\u200d",
+    "\u2028",
+    "\ufeff",
+    "\uffff",
+    "\u202e",
+    "%",
+    "_",
+    '\'; DROP TABLE "File"; --',
+    "x".repeat(3000),
+  ),
 );
-const number = fc.oneof(fc.integer(), fc.double(), fc.constantFrom(-1, 0, 2 ** 53, 2 ** 53 + 2, -(2 ** 63), 1e308, Number.MAX_SAFE_INTEGER));
+const number = fc.oneof(
+  fc.integer(),
+  fc.double(),
+  fc.constantFrom(-1, 0, 2 ** 53, 2 ** 53 + 2, -(2 ** 63), 1e308, Number.MAX_SAFE_INTEGER),
+);
 const json = fc.oneof(fc.jsonValue({ maxDepth: 3 }), fc.dictionary(text, text, { maxKeys: 5 }));
 const maybe = <T>(arbitrary: fc.Arbitrary<T>) => fc.option(arbitrary, { nil: undefined });
 
@@ -31,7 +56,12 @@ const createInput = fc.record(
     checksumSha256: maybe(fc.oneof(text, fc.stringMatching(/^[0-9a-f]{64}$/))),
     externalId: maybe(text),
     overwrite: maybe(fc.boolean()),
-    directory: maybe(fc.oneof(text, text.map((segment) => `/${segment}`))),
+    directory: maybe(
+      fc.oneof(
+        text,
+        text.map((segment) => `/${segment}`),
+      ),
+    ),
     description: maybe(text),
     source: maybe(text),
     metadata: maybe(json),
@@ -39,14 +69,25 @@ const createInput = fc.record(
     scope: maybe(fc.constantFrom("WORKSPACE", "ENTITY", "SESSION")),
     entityId: maybe(text),
     sessionId: maybe(fc.oneof(text, fc.uuid())),
-    sourceCreatedTime: maybe(fc.oneof(text, fc.date({ noInvalidDate: true }).map((date) => date.toISOString()))),
+    sourceCreatedTime: maybe(
+      fc.oneof(
+        text,
+        fc.date({ noInvalidDate: true }).map((date) => date.toISOString()),
+      ),
+    ),
     content: maybe(fc.oneof(text, fc.base64String({ maxLength: 200 }))),
     uploadMethod: maybe(fc.constantFrom("PUT", "POST", "MULTIPART")),
   },
   { requiredKeys: ["name"] },
 );
 
-const declaredErrors = ["ValidationError", "NotFoundError", "ConflictError", "PayloadTooLargeError", "UnsupportedMediaTypeError"];
+const declaredErrors = [
+  "ValidationError",
+  "NotFoundError",
+  "ConflictError",
+  "PayloadTooLargeError",
+  "UnsupportedMediaTypeError",
+];
 
 /** The files and objects stored now, to compare before and after a refused request. */
 async function stored(): Promise<{ rows: number; objects: number }> {
@@ -86,7 +127,13 @@ describe(`property: hostile input is answered, never a fault (${testProvider})`,
   it("updateFile answers a payload or a declared error, and a refusal changes nothing", async () => {
     await fc.assert(
       fc.asyncProperty(
-        fc.record({ name: maybe(text), metadata: maybe(json), labels: maybe(fc.array(text, { maxLength: 12 })), directory: maybe(text), description: maybe(text) }),
+        fc.record({
+          name: maybe(text),
+          metadata: maybe(json),
+          labels: maybe(fc.array(text, { maxLength: 12 })),
+          directory: maybe(text),
+          description: maybe(text),
+        }),
         async (input) => {
           const before = await server.app.db.file.findMany({ orderBy: { id: "asc" }, include: { labels: true } });
           const response = await server.graphql<{ updateFile: { __typename: string } } | null>(
@@ -96,8 +143,11 @@ describe(`property: hostile input is answered, never a fault (${testProvider})`,
           expectNoFault(response, input);
           const typename = response.data?.updateFile.__typename;
           if (typename !== "FilePayload") {
-            if (typename !== undefined) expect(["ValidationError", "NotFoundError", "ConflictError"]).toContain(typename);
-            expect(await server.app.db.file.findMany({ orderBy: { id: "asc" }, include: { labels: true } })).toEqual(before);
+            if (typename !== undefined)
+              expect(["ValidationError", "NotFoundError", "ConflictError"]).toContain(typename);
+            expect(await server.app.db.file.findMany({ orderBy: { id: "asc" }, include: { labels: true } })).toEqual(
+              before,
+            );
           }
         },
       ),
@@ -116,15 +166,24 @@ describe(`property: hostile input is answered, never a fault (${testProvider})`,
         labelsAll: fc.array(text, { maxLength: 12 }),
         externalIdPrefix: text,
         nameContains: text,
-        createdAfter: fc.oneof(text, fc.date({ noInvalidDate: true }).map((date) => date.toISOString())),
+        createdAfter: fc.oneof(
+          text,
+          fc.date({ noInvalidDate: true }).map((date) => date.toISOString()),
+        ),
         entityId: text,
         sessionId: text,
         metadata: json,
       },
       { requiredKeys: [] },
     );
-    const order = fc.record({ field: fc.constantFrom("CREATED_AT", "UPLOADED_AT", "NAME", "SIZE"), direction: fc.constantFrom("ASC", "DESC") });
-    const cursor = fc.oneof(text, json.map((value) => Buffer.from(JSON.stringify(value) ?? "").toString("base64url")));
+    const order = fc.record({
+      field: fc.constantFrom("CREATED_AT", "UPLOADED_AT", "NAME", "SIZE"),
+      direction: fc.constantFrom("ASC", "DESC"),
+    });
+    const cursor = fc.oneof(
+      text,
+      json.map((value) => Buffer.from(JSON.stringify(value) ?? "").toString("base64url")),
+    );
     await fc.assert(
       fc.asyncProperty(filter, maybe(order), maybe(cursor), maybe(number), async (f, orderBy, after, first) => {
         const response = await server.graphql(
@@ -140,7 +199,9 @@ describe(`property: hostile input is answered, never a fault (${testProvider})`,
   it("file, node, deleteFile and completeUpload answer any id without a fault", async () => {
     const id = fc.oneof(
       text,
-      fc.tuple(fc.constantFrom("File", "Workspace", "Folder"), text).map(([type, inner]) => Buffer.from(`${type}:${inner}`).toString("base64")),
+      fc
+        .tuple(fc.constantFrom("File", "Workspace", "Folder"), text)
+        .map(([type, inner]) => Buffer.from(`${type}:${inner}`).toString("base64")),
     );
     await fc.assert(
       fc.asyncProperty(id, async (value) => {

@@ -10,7 +10,12 @@ const ci = /^(1|true)$/i.test(process.env.CI ?? "");
 
 /** Why Redis cannot be used, or undefined when it answers. */
 async function redisProblem(): Promise<string | undefined> {
-  const client = new Redis(redisUrl, { lazyConnect: true, connectTimeout: 2000, maxRetriesPerRequest: 0, retryStrategy: () => null });
+  const client = new Redis(redisUrl, {
+    lazyConnect: true,
+    connectTimeout: 2000,
+    maxRetriesPerRequest: 0,
+    retryStrategy: () => null,
+  });
   client.on("error", () => undefined);
   try {
     await client.connect();
@@ -38,11 +43,19 @@ async function serve(env: Record<string, string>, logs?: Record<string, unknown>
 const anonymous = { authorization: "" };
 const query = `{ viewer { workspaces { slug } } }`;
 
-function expectRateLimited(response: { status: number; headers: Headers; errors?: { extensions?: Record<string, unknown> }[] }): number {
+function expectRateLimited(response: {
+  status: number;
+  headers: Headers;
+  errors?: { extensions?: Record<string, unknown> }[];
+}): number {
   expect(response.status).toBe(429);
   const retryAfter = Number(response.headers.get("retry-after"));
   expect(Number.isInteger(retryAfter) && retryAfter >= 1 && retryAfter <= 60).toBe(true);
-  expect(response.errors?.[0]?.extensions).toEqual({ code: "RATE_LIMITED", retryAfter, requestId: response.headers.get("x-request-id") });
+  expect(response.errors?.[0]?.extensions).toEqual({
+    code: "RATE_LIMITED",
+    retryAfter,
+    requestId: response.headers.get("x-request-id"),
+  });
   return retryAfter;
 }
 
@@ -130,7 +143,11 @@ describe.skipIf(redisUnavailable !== undefined && !ci)(`rate limits shared throu
   });
 
   it("shares one budget between two instances", async () => {
-    const env = { REDIS_URL: redisUrl, REDIS_KEY_PREFIX: `test-${randomUUID()}:`, RATE_LIMIT_ANONYMOUS_PER_MINUTE: "4" };
+    const env = {
+      REDIS_URL: redisUrl,
+      REDIS_KEY_PREFIX: `test-${randomUUID()}:`,
+      RATE_LIMIT_ANONYMOUS_PER_MINUTE: "4",
+    };
     const [a, b] = [await serve(env), await serve(env)];
     for (const server of [a, b, a, b]) expect((await server.graphql(query, undefined, anonymous)).status).toBe(200);
     expectRateLimited(await a.graphql(query, undefined, anonymous));
@@ -140,11 +157,17 @@ describe.skipIf(redisUnavailable !== undefined && !ci)(`rate limits shared throu
   it("keeps serving with its own budget when Redis goes away, and logs it", async () => {
     const relay = await startRelay(new URL(redisUrl));
     const logs: Record<string, unknown>[] = [];
-    const env = { REDIS_URL: relay.url, REDIS_KEY_PREFIX: `test-${randomUUID()}:`, RATE_LIMIT_ANONYMOUS_PER_MINUTE: "3" };
+    const env = {
+      REDIS_URL: relay.url,
+      REDIS_KEY_PREFIX: `test-${randomUUID()}:`,
+      RATE_LIMIT_ANONYMOUS_PER_MINUTE: "3",
+    };
     const server = await serve(env, logs);
     for (let i = 0; i < 2; i += 1) expect((await server.graphql(query, undefined, anonymous)).status).toBe(200);
     await relay.cut();
-    await expect.poll(() => logs.some((line) => String(line.msg).includes("Redis is unreachable")), { timeout: 10_000 }).toBe(true);
+    await expect
+      .poll(() => logs.some((line) => String(line.msg).includes("Redis is unreachable")), { timeout: 10_000 })
+      .toBe(true);
     // The instance's own budget starts afresh in memory and still limits.
     for (let i = 0; i < 3; i += 1) expect((await server.graphql(query, undefined, anonymous)).status).toBe(200);
     expectRateLimited(await server.graphql(query, undefined, anonymous));

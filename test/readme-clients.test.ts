@@ -8,14 +8,14 @@ import { mkdir, readFile, rm, writeFile } from "node:fs/promises";
 import path from "node:path";
 import { promisify } from "node:util";
 import { type CodegenConfig, generate } from "@graphql-codegen/cli";
-import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { EventSource as NodeEventSource } from "eventsource";
+import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { WebSocket as NodeWebSocket } from "ws";
 import { createApiKey, createWorkspace } from "../src/access/admin.js";
 import { slowPut } from "./helpers/events.js";
 import { peStub } from "./helpers/samples.js";
-import { WebhookReceiver } from "./helpers/webhook-receiver.js";
 import { apiKey, startServer, type TestServer } from "./helpers/server.js";
+import { WebhookReceiver } from "./helpers/webhook-receiver.js";
 
 const run = promisify(execFile);
 const root = path.resolve(import.meta.dirname, "..");
@@ -64,7 +64,16 @@ beforeAll(async () => {
   await writeFile(
     path.join(dir, "tsconfig.json"),
     JSON.stringify({
-      compilerOptions: { target: "ES2022", module: "ESNext", moduleResolution: "Bundler", lib: ["ES2022", "DOM"], types: [], strict: true, skipLibCheck: true, noEmit: true },
+      compilerOptions: {
+        target: "ES2022",
+        module: "ESNext",
+        moduleResolution: "Bundler",
+        lib: ["ES2022", "DOM"],
+        types: [],
+        strict: true,
+        skipLibCheck: true,
+        noEmit: true,
+      },
       include: ["src", "codegen.ts"],
     }),
   );
@@ -93,16 +102,21 @@ describe("the README's Clients section", () => {
     // The scalars as mapped: Upload → File | Blob, SafeInt → number.
     expect(graphqlTypes).toContain("file?: File | Blob | null");
     expect(graphqlTypes).toContain("size?: number | null");
-    await run(path.join(root, "node_modules", ".bin", "tsc"), ["-p", path.join(dir, "tsconfig.json")], { cwd: dir }).catch(
-      (error: { stdout: string }) => {
-        throw new Error(`tsc failed:\n${error.stdout}`);
-      },
-    );
+    await run(path.join(root, "node_modules", ".bin", "tsc"), ["-p", path.join(dir, "tsconfig.json")], {
+      cwd: dir,
+    }).catch((error: { stdout: string }) => {
+      throw new Error(`tsc failed:\n${error.stdout}`);
+    });
   }, 120_000);
 
   it("Apollo Client 4 with UploadHttpLink uploads a file in the request", async () => {
-    const { uploadWithApollo } = await load<{ uploadWithApollo(file: File): Promise<{ status: string; size: number }> }>("src/apollo.ts");
-    expect(await uploadWithApollo(new File(["hello from apollo"], "apollo.txt"))).toMatchObject({ status: "UPLOADED", size: 17 });
+    const { uploadWithApollo } = await load<{
+      uploadWithApollo(file: File): Promise<{ status: string; size: number }>;
+    }>("src/apollo.ts");
+    expect(await uploadWithApollo(new File(["hello from apollo"], "apollo.txt"))).toMatchObject({
+      status: "UPLOADED",
+      size: 17,
+    });
     // A refusal's message reaches the caller (the cache knows Error's implementations).
     await expect(uploadWithApollo(new File(["x"], "a/b.txt"))).rejects.toThrow(/name/i);
   });
@@ -125,7 +139,10 @@ describe("the README's Clients section", () => {
       recentFiles(): Promise<{ totalCount: number }>;
       uploadWithUrql(file: File): Promise<{ __typename: string; file: { status: string } }>;
     }>("src/urql.ts");
-    expect(await uploadWithUrql(new File(["hello from urql"], "urql.txt"))).toMatchObject({ __typename: "CreateFilePayload", file: { status: "UPLOADED" } });
+    expect(await uploadWithUrql(new File(["hello from urql"], "urql.txt"))).toMatchObject({
+      __typename: "CreateFilePayload",
+      file: { status: "UPLOADED" },
+    });
     expect((await recentFiles()).totalCount).toBeGreaterThan(0);
     expect(sent).toEqual(["POST multipart", "GET"]);
   });
@@ -136,7 +153,10 @@ describe("the README's Clients section", () => {
       uploadWithFetch(file: File): Promise<{ __typename: string; file: { status: string } }>;
     }>("src/fetch.ts");
     expect(await workspaces()).toEqual([{ slug: "default" }]);
-    expect(await uploadWithFetch(new File(["hello from fetch"], "fetch.txt"))).toMatchObject({ __typename: "CreateFilePayload", file: { status: "UPLOADED" } });
+    expect(await uploadWithFetch(new File(["hello from fetch"], "fetch.txt"))).toMatchObject({
+      __typename: "CreateFilePayload",
+      file: { status: "UPLOADED" },
+    });
   });
 
   it("graphql-files/client uploads in the request and by PUT, resumes a pending file and cancels another", async () => {
@@ -146,7 +166,11 @@ describe("the README's Clients section", () => {
       cancel(fileId: string): Promise<void>;
       pending: Map<Blob, string>;
     }>("src/upload.ts");
-    expect(await upload(new Blob(["small"]))).toMatchObject({ status: "UPLOADED", name: "report.pdf", labels: ["reports"] });
+    expect(await upload(new Blob(["small"]))).toMatchObject({
+      status: "UPLOADED",
+      name: "report.pdf",
+      labels: ["reports"],
+    });
     const large = new Blob([randomBytes(9 * 1024 * 1024)]);
     expect(await upload(large)).toMatchObject({ status: "UPLOADED" });
     expect(pending.size).toBe(0);
@@ -162,7 +186,9 @@ describe("the README's Clients section", () => {
     expect(await resume(await create("later.txt", bytes.size), bytes)).toMatchObject({ status: "UPLOADED" });
     const cancelled = await create("cancelled.txt", 5);
     await cancel(cancelled);
-    const { data } = await server.graphql<{ file: unknown }>(`query ($id: ID!) { file(id: $id) { id } }`, { id: cancelled });
+    const { data } = await server.graphql<{ file: unknown }>(`query ($id: ID!) { file(id: $id) { id } }`, {
+      id: cancelled,
+    });
     expect(data.file).toBeNull();
   });
 
@@ -176,9 +202,12 @@ describe("the README's Clients section", () => {
     it("EventSource follows a public workspace's files", async () => {
       await createWorkspace(server.app.db, "plaza", "Plaza", true);
       const writer = await createApiKey(server.app.db, "plaza", "WRITER");
-      const { watchPublicWorkspace } = await load<{ watchPublicWorkspace(id: string, onEvent: (event: { type: string; file: { name: string } }) => void): () => void }>(
-        "src/live-eventsource.ts",
-      );
+      const { watchPublicWorkspace } = await load<{
+        watchPublicWorkspace(
+          id: string,
+          onEvent: (event: { type: string; file: { name: string } }) => void,
+        ): () => void;
+      }>("src/live-eventsource.ts");
       const seen: string[] = [];
       const stop = watchPublicWorkspace("plaza", (event) => seen.push(`${event.type} ${event.file.name}`));
       await new Promise((resolve) => setTimeout(resolve, 500));
@@ -188,25 +217,44 @@ describe("the README's Clients section", () => {
         { authorization: `Bearer ${writer}` },
       );
       expect(created.data).toEqual({ createFile: { __typename: "CreateFilePayload" } });
-      for (let i = 0; i < 100 && !seen.includes("UPLOADED notice.txt"); i++) await new Promise((resolve) => setTimeout(resolve, 50));
+      for (let i = 0; i < 100 && !seen.includes("UPLOADED notice.txt"); i++)
+        await new Promise((resolve) => setTimeout(resolve, 50));
       stop();
       expect(seen).toEqual(["CREATED notice.txt", "PROGRESS notice.txt", "UPLOADED notice.txt"]);
     });
 
     it("urql follows an upload's progress to UPLOADED over graphql-ws", async () => {
-      const { followUpload } = await load<{ followUpload(id: string, onProgress: (received: number, total: number | null) => void): Promise<string> }>(
-        "src/live-urql.ts",
-      );
+      const { followUpload } = await load<{
+        followUpload(id: string, onProgress: (received: number, total: number | null) => void): Promise<string>;
+      }>("src/live-urql.ts");
       const body = randomBytes(4 * 1024 * 1024);
-      const { data } = await server.graphql<{ createFile: { file: { id: string }; upload: { url: string; headers: { name: string; value: string }[] } } }>(
+      const { data } = await server.graphql<{
+        createFile: { file: { id: string }; upload: { url: string; headers: { name: string; value: string }[] } };
+      }>(
         `mutation ($input: CreateFileInput!) { createFile(input: $input) { ... on CreateFilePayload { file { id } upload { url headers { name value } } } } }`,
         { input: { workspaceId: "default", name: "followed.bin", size: body.length } },
       );
       const counts: number[] = [];
       const done = followUpload(data.createFile.file.id, (received) => counts.push(received));
       await new Promise((resolve) => setTimeout(resolve, 500));
-      await slowPut({ ...data.createFile.upload, method: "PUT", fields: [], expiresAt: "", maxSize: null, partSize: null, parts: [], receivedParts: [] }, body, 8, 80);
-      await server.graphql(`mutation ($id: ID!) { completeUpload(input: { id: $id }) { __typename } }`, { id: data.createFile.file.id });
+      await slowPut(
+        {
+          ...data.createFile.upload,
+          method: "PUT",
+          fields: [],
+          expiresAt: "",
+          maxSize: null,
+          partSize: null,
+          parts: [],
+          receivedParts: [],
+        },
+        body,
+        8,
+        80,
+      );
+      await server.graphql(`mutation ($id: ID!) { completeUpload(input: { id: $id }) { __typename } }`, {
+        id: data.createFile.file.id,
+      });
       expect(await done).toBe("UPLOADED");
       expect(counts.length).toBeGreaterThanOrEqual(2);
       expect(counts).toEqual([...counts].sort((a, b) => a - b));
@@ -214,14 +262,21 @@ describe("the README's Clients section", () => {
     });
 
     it("Apollo tells of uploaded and refused files over graphql-ws", async () => {
-      const { watchUploads } = await load<{ watchUploads(id: string, onEvent: (type: string, name: string) => void): () => void }>("src/live-apollo.ts");
+      const { watchUploads } = await load<{
+        watchUploads(id: string, onEvent: (type: string, name: string) => void): () => void;
+      }>("src/live-apollo.ts");
       const seen: string[] = [];
       const stop = watchUploads("default", (type, name) => seen.push(`${type} ${name}`));
       await new Promise((resolve) => setTimeout(resolve, 500));
-      await server.graphql(`mutation { createFile(input: { workspaceId: "default", name: "apollo-live.txt", content: "aGk=" }) { __typename } }`);
-      await server.graphql(`mutation ($content: String!) { createFile(input: { workspaceId: "default", name: "tool.exe", content: $content }) { __typename } }`, {
-        content: peStub().toString("base64"),
-      });
+      await server.graphql(
+        `mutation { createFile(input: { workspaceId: "default", name: "apollo-live.txt", content: "aGk=" }) { __typename } }`,
+      );
+      await server.graphql(
+        `mutation ($content: String!) { createFile(input: { workspaceId: "default", name: "tool.exe", content: $content }) { __typename } }`,
+        {
+          content: peStub().toString("base64"),
+        },
+      );
       for (let i = 0; i < 100 && seen.length < 2; i++) await new Promise((resolve) => setTimeout(resolve, 50));
       stop();
       expect(seen).toEqual(["UPLOADED apollo-live.txt", "FAILED tool.exe"]);
@@ -235,14 +290,23 @@ describe("the README's Clients section", () => {
       `mutation ($url: String!) { createWebhook(input: { workspaceId: "default", url: $url, events: [UPLOADED] }) { ... on CreateWebhookPayload { secret } } }`,
       { url: receiver.url },
     );
-    await server.graphql(`mutation { createFile(input: { workspaceId: "default", name: "hooked.txt", content: "aGk=" }) { __typename } }`);
+    await server.graphql(
+      `mutation { createFile(input: { workspaceId: "default", name: "hooked.txt", content: "aGk=" }) { __typename } }`,
+    );
     const [delivery] = await receiver.waitFor(1);
     await receiver.down();
-    const { verifyDelivery } = await load<{ verifyDelivery(secret: string, body: string, headers: Record<string, string>): { type: string; file: { name: string } } }>(
-      "src/verify-webhook.ts",
-    );
+    const { verifyDelivery } = await load<{
+      verifyDelivery(
+        secret: string,
+        body: string,
+        headers: Record<string, string>,
+      ): { type: string; file: { name: string } };
+    }>("src/verify-webhook.ts");
     const { secret } = hook.data.createWebhook;
-    expect(verifyDelivery(secret, delivery!.body, delivery!.headers)).toMatchObject({ type: "UPLOADED", file: { name: "hooked.txt" } });
+    expect(verifyDelivery(secret, delivery!.body, delivery!.headers)).toMatchObject({
+      type: "UPLOADED",
+      file: { name: "hooked.txt" },
+    });
     expect(() => verifyDelivery(secret, delivery!.body.replace("hooked", "forged"), delivery!.headers)).toThrow();
   });
 });

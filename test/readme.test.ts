@@ -6,17 +6,21 @@ import path from "node:path";
 import { promisify } from "node:util";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { startAzurite, type TestAzurite } from "./helpers/azurite.js";
-import { mainCommand, readmeScript, startMain, type MainProcess } from "./helpers/main-process.js";
+import { type MainProcess, mainCommand, readmeScript, startMain } from "./helpers/main-process.js";
 
 const run = promisify(execFile);
 
 /** Runs README sh block `index` under `heading` with bash, as a reader pasting it would, against the server on `port`. */
 async function walkThrough(heading: string, index: number, port: number, cwd: string): Promise<string> {
   const script = await readmeScript(heading, index);
-  const { stdout } = await run("bash", ["-euo", "pipefail", "-c", script.replaceAll("localhost:4000", `127.0.0.1:${port}`)], {
-    cwd,
-    maxBuffer: 16 * 1024 * 1024,
-  });
+  const { stdout } = await run(
+    "bash",
+    ["-euo", "pipefail", "-c", script.replaceAll("localhost:4000", `127.0.0.1:${port}`)],
+    {
+      cwd,
+      maxBuffer: 16 * 1024 * 1024,
+    },
+  );
   return stdout;
 }
 
@@ -77,7 +81,9 @@ describe("npm start on Azure (Azurite)", () => {
     expect(lines).toContain("hello, blobs");
     expect(lines).toEqual(expect.arrayContaining(["part 1: 201", "part 2: 201"]));
     const big = await readFile(path.join(dir, "big.bin"));
-    expect(stdout).toContain(`"status":"UPLOADED","size":9437184,"checksumSha256":"${createHash("sha256").update(big).digest("hex")}"`);
+    expect(stdout).toContain(
+      `"status":"UPLOADED","size":9437184,"checksumSha256":"${createHash("sha256").update(big).digest("hex")}"`,
+    );
   });
 
   it("stops at start naming account and container when the container is missing", async () => {
@@ -86,6 +92,8 @@ describe("npm start on Azure (Azurite)", () => {
       env: { ...process.env, ...azurite.env, PORT: "0", AZURE_CONTAINER: "no-such-container" },
     }).catch((error: { code: number; stderr: string }) => error);
     expect("code" in result && result.code).toBe(1);
-    expect(result.stderr).toContain("Azure container no-such-container of account devstoreaccount1 is missing or unreachable at");
+    expect(result.stderr).toContain(
+      "Azure container no-such-container of account devstoreaccount1 is missing or unreachable at",
+    );
   });
 });

@@ -3,7 +3,7 @@ import { Readable } from "node:stream";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { testProvider } from "./helpers/database.js";
 import { createFile, putBytes, storageKeyOf, uploadFile } from "./helpers/files.js";
-import { startServer, testDrivers, type TestServer } from "./helpers/server.js";
+import { startServer, type TestServer, testDrivers } from "./helpers/server.js";
 
 const drivers = testDrivers.filter((driver) => driver !== "azure");
 /** Later than the grace the sweeper gives fresh objects (15 minutes). */
@@ -66,7 +66,8 @@ describe.each(drivers)(`reconciliation of the store with the files (%s, ${testPr
     await server.app.storage.deleteObject(await storageKeyOf(server, file.id));
     let missing = 0;
     // The check walks the uploaded files in batches: a few rounds reach every one.
-    for (let round = 0; round < 5 && missing === 0; round += 1) missing += (await server.app.sweeper.reconcile(later())).missingObjects;
+    for (let round = 0; round < 5 && missing === 0; round += 1)
+      missing += (await server.app.sweeper.reconcile(later())).missingObjects;
     expect(missing).toBe(1);
     const after = await server.graphql<{ file: { status: string; downloadUrl: string | null } }>(
       `query ($id: ID!) { file(id: $id) { status downloadUrl } }`,
@@ -85,14 +86,17 @@ describe.each(drivers)(`reconciliation of the store with the files (%s, ${testPr
     const pending = await createFile(server, { name: "parts.bin", size: 10, uploadMethod: "MULTIPART" });
     const listed = async () => {
       const ids: string[] = [];
-      for await (const page of server.app.storage.listMultipartUploads!()) ids.push(...page.map((upload) => upload.uploadId));
+      for await (const page of server.app.storage.listMultipartUploads!())
+        ids.push(...page.map((upload) => upload.uploadId));
       return ids;
     };
     const result = await server.app.sweeper.reconcile(later());
     expect(result.uploadsAborted).toBeGreaterThanOrEqual(1);
     const left = await listed();
     expect(left).not.toContain(orphanUpload);
-    const id = Buffer.from(pending.file!.id, "base64").toString("utf8").replace(/^File:/, "");
+    const id = Buffer.from(pending.file!.id, "base64")
+      .toString("utf8")
+      .replace(/^File:/, "");
     const row = await server.app.db.file.findUniqueOrThrow({ where: { id } });
     expect(left).toContain(row.multipartUploadId);
   });

@@ -1,7 +1,14 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createApiKey, createWorkspace } from "../src/access/admin.js";
 import { hashApiKey } from "../src/access/grants.js";
-import { completeUploadMutation, createFile, createFileMutation, putBytes, type UploadTargetResult, uploadFile } from "./helpers/files.js";
+import {
+  completeUploadMutation,
+  createFile,
+  createFileMutation,
+  putBytes,
+  type UploadTargetResult,
+  uploadFile,
+} from "./helpers/files.js";
 import { apiKey, startServer, type TestServer } from "./helpers/server.js";
 
 // The role matrix: ADMIN, WRITER, READER, a member of another workspace and the anonymous caller,
@@ -25,17 +32,26 @@ beforeAll(async () => {
   await createWorkspace(server.app.db, "elsewhere");
   for (const slug of ["vault", "plaza"]) {
     keys[slug] = {};
-    for (const role of ["ADMIN", "WRITER", "READER"] as const) keys[slug][role] = await createApiKey(server.app.db, slug, role);
+    for (const role of ["ADMIN", "WRITER", "READER"] as const)
+      keys[slug][role] = await createApiKey(server.app.db, slug, role);
   }
   // The bootstrap key (the test helper's default) administers all three, to make fixtures.
   const bootstrap = await server.app.db.apiKey.findUniqueOrThrow({ where: { hash: hashApiKey(apiKey) } });
-  for (const workspace of await server.app.db.workspace.findMany({ where: { slug: { in: ["vault", "plaza", "elsewhere"] } } })) {
-    await server.app.db.membership.create({ data: { principalId: bootstrap.principalId, workspaceId: workspace.id, role: "ADMIN" } });
+  for (const workspace of await server.app.db.workspace.findMany({
+    where: { slug: { in: ["vault", "plaza", "elsewhere"] } },
+  })) {
+    await server.app.db.membership.create({
+      data: { principalId: bootstrap.principalId, workspaceId: workspace.id, role: "ADMIN" },
+    });
   }
   const outsider = await createApiKey(server.app.db, "elsewhere", "ADMIN");
   keys.vault!.nonMember = outsider;
   keys.plaza!.nonMember = outsider;
-  const foreign = await uploadFile(server, { workspaceId: "elsewhere", name: "foreign.txt", externalId: "shared-ext" }, Buffer.from("foreign"));
+  const foreign = await uploadFile(
+    server,
+    { workspaceId: "elsewhere", name: "foreign.txt", externalId: "shared-ext" },
+    Buffer.from("foreign"),
+  );
   foreignFileId = foreign.id;
   const workspace = await server.graphql<{ workspace: { id: string } }>(`{ workspace(id: "elsewhere") { id } }`);
   foreignWorkspaceId = workspace.data.workspace.id;
@@ -72,7 +88,12 @@ interface Answer {
   errors?: { message: string; extensions?: Record<string, unknown> }[];
 }
 
-async function ask(slug: string, caller: CallerName, query: string, variables: Record<string, unknown> = {}): Promise<Answer> {
+async function ask(
+  slug: string,
+  caller: CallerName,
+  query: string,
+  variables: Record<string, unknown> = {},
+): Promise<Answer> {
   const response = await server.graphql<Record<string, unknown> | null>(query, variables, headersOf(slug, caller));
   return { status: response.status, data: response.data ?? null, errors: response.errors };
 }
@@ -108,7 +129,8 @@ for (const [slug, isPublic] of [
     let workspaceId: string;
     beforeAll(async () => {
       files = await fixtures(slug);
-      workspaceId = (await server.graphql<{ workspace: { id: string } }>(`{ workspace(id: "${slug}") { id } }`)).data.workspace.id;
+      workspaceId = (await server.graphql<{ workspace: { id: string } }>(`{ workspace(id: "${slug}") { id } }`)).data
+        .workspace.id;
     });
 
     for (const caller of callers) {
@@ -124,14 +146,19 @@ for (const [slug, isPublic] of [
               fileByExternalId: { id: files.uploaded },
               node: { id: files.uploaded, name: "kept.txt" },
             });
-            expect((answer.data?.file as { downloadUrl: string }).downloadUrl).toMatch(/^http/);
+            expect((answer.data?.file as { downloadUrl: string } | undefined)?.downloadUrl).toMatch(/^http/);
           } else {
             expect(answer.data).toEqual({ file: null, fileByExternalId: null, node: null });
           }
         });
 
         it(`lists the workspace's files, and only them: ${outcome.read === "data" ? "data" : "NOT_FOUND"}`, async () => {
-          const answer = await ask(slug, caller, `query ($ws: ID!) { files(workspaceId: $ws) { totalCount edges { node { id name } } } }`, { ws: slug });
+          const answer = await ask(
+            slug,
+            caller,
+            `query ($ws: ID!) { files(workspaceId: $ws) { totalCount edges { node { id name } } } }`,
+            { ws: slug },
+          );
           if (outcome.read === "data") {
             expect(answer.errors).toBeUndefined();
             const listing = answer.data?.files as { totalCount: number; edges: { node: { id: string } }[] };
@@ -149,9 +176,16 @@ for (const [slug, isPublic] of [
         });
 
         it(`reads the workspace and finds it in viewer: ${outcome.read}`, async () => {
-          const answer = await ask(slug, caller, `query ($ws: ID!) { workspace(id: $ws) { slug public viewerRole } viewer { workspaces { slug } } }`, { ws: slug });
+          const answer = await ask(
+            slug,
+            caller,
+            `query ($ws: ID!) { workspace(id: $ws) { slug public viewerRole } viewer { workspaces { slug } } }`,
+            { ws: slug },
+          );
           expect(answer.errors).toBeUndefined();
-          const viewerSlugs = (answer.data?.viewer as { workspaces: { slug: string }[] }).workspaces.map((w) => w.slug);
+          const viewerSlugs =
+            (answer.data?.viewer as { workspaces: { slug: string }[] } | undefined)?.workspaces.map((w) => w.slug) ??
+            [];
           // Private workspaces show only to their members; the public one to everyone.
           expect(viewerSlugs.includes("elsewhere")).toBe(caller === "nonMember");
           if (slug === "plaza") expect(viewerSlugs).not.toContain("vault");
@@ -171,7 +205,11 @@ for (const [slug, isPublic] of [
             slug,
             caller,
             `query ($ids: [ID!]!, $foreign: ID!, $ws: ID!) { node(id: $foreign) { id } nodes(ids: $ids) { id } workspace(id: $ws) { id } }`,
-            { ids: [files.uploaded, foreignFileId, foreignWorkspaceId, workspaceId], foreign: foreignFileId, ws: foreignWorkspaceId },
+            {
+              ids: [files.uploaded, foreignFileId, foreignWorkspaceId, workspaceId],
+              foreign: foreignFileId,
+              ws: foreignWorkspaceId,
+            },
           );
           expect(answer.errors).toBeUndefined();
           const readable = outcome.read === "data";
@@ -179,13 +217,20 @@ for (const [slug, isPublic] of [
           const foreign = caller === "nonMember";
           expect(answer.data).toEqual({
             node: foreign ? { id: foreignFileId } : null,
-            nodes: [readable ? { id: files.uploaded } : null, foreign ? { id: foreignFileId } : null, foreign ? { id: foreignWorkspaceId } : null, readable ? { id: workspaceId } : null],
+            nodes: [
+              readable ? { id: files.uploaded } : null,
+              foreign ? { id: foreignFileId } : null,
+              foreign ? { id: foreignWorkspaceId } : null,
+              readable ? { id: workspaceId } : null,
+            ],
             workspace: foreign ? { id: foreignWorkspaceId } : null,
           });
         });
 
         it(`gets a fresh upload target for a pending file only when it may write: ${outcome.write === "data" ? "target" : "null"}`, async () => {
-          const answer = await ask(slug, caller, `query ($id: ID!) { file(id: $id) { status upload { url } } }`, { id: files.pending });
+          const answer = await ask(slug, caller, `query ($id: ID!) { file(id: $id) { status upload { url } } }`, {
+            id: files.pending,
+          });
           expect(answer.errors).toBeUndefined();
           const file = answer.data?.file as { status: string; upload: { url: string } | null } | null;
           if (outcome.read !== "data") expect(file).toBeNull();
@@ -194,7 +239,9 @@ for (const [slug, isPublic] of [
         });
 
         it(`creates a file: ${outcome.write}`, async () => {
-          const answer = await ask(slug, caller, createFileMutation, { input: { workspaceId: slug, name: `${caller}.txt` } });
+          const answer = await ask(slug, caller, createFileMutation, {
+            input: { workspaceId: slug, name: `${caller}.txt` },
+          });
           expectWrite(answer, "createFile", outcome.write, "CreateFilePayload");
           const count = await server.app.db.file.count({ where: { name: `${caller}.txt` } });
           expect(count).toBe(outcome.write === "data" ? 1 : 0);
@@ -203,7 +250,9 @@ for (const [slug, isPublic] of [
 
         it(`updates a file: ${outcome.write}`, async () => {
           const mutation = `mutation ($input: UpdateFileInput!) { updateFile(input: $input) { __typename } }`;
-          const answer = await ask(slug, caller, mutation, { input: { id: files.uploaded, description: `by ${caller}` } });
+          const answer = await ask(slug, caller, mutation, {
+            input: { id: files.uploaded, description: `by ${caller}` },
+          });
           expectWrite(answer, "updateFile", outcome.write, "FilePayload");
           const row = await server.app.db.file.findFirst({ where: { description: `by ${caller}` } });
           expect(row !== null).toBe(outcome.write === "data");
@@ -213,11 +262,18 @@ for (const [slug, isPublic] of [
           const fresh = await fixtures(slug);
           const complete = await ask(slug, caller, completeUploadMutation, { input: { id: fresh.pending } });
           // Nothing was PUT: a caller allowed to complete hears that the bytes are missing.
-          if (outcome.write === "data") expect((complete.data?.completeUpload as { __typename: string }).__typename).toBe("UploadIncompleteError");
+          if (outcome.write === "data")
+            expect((complete.data?.completeUpload as { __typename: string } | undefined)?.__typename).toBe(
+              "UploadIncompleteError",
+            );
           else expectWrite(complete, "completeUpload", outcome.write, "FilePayload");
-          const abort = await ask(slug, caller, `mutation ($id: ID!) { abortUpload(id: $id) { __typename } }`, { id: fresh.pending });
+          const abort = await ask(slug, caller, `mutation ($id: ID!) { abortUpload(id: $id) { __typename } }`, {
+            id: fresh.pending,
+          });
           expectWrite(abort, "abortUpload", outcome.write, "DeletedFile");
-          const remove = await ask(slug, caller, `mutation ($id: ID!) { deleteFile(id: $id) { __typename } }`, { id: fresh.uploaded });
+          const remove = await ask(slug, caller, `mutation ($id: ID!) { deleteFile(id: $id) { __typename } }`, {
+            id: fresh.uploaded,
+          });
           expectWrite(remove, "deleteFile", outcome.write, "DeletedFile");
           const left = await server.graphql<{ nodes: unknown[] }>(`query ($ids: [ID!]!) { nodes(ids: $ids) { id } }`, {
             ids: [fresh.pending, fresh.uploaded],
@@ -239,7 +295,11 @@ describe("writes in the caller's own workspace", () => {
     );
     const { file, upload } = created.data.createFile;
     expect((await putBytes(upload, Buffer.from("ok"))).status).toBe(200);
-    const completed = await server.graphql<{ completeUpload: { __typename: string } }>(completeUploadMutation, { input: { id: file.id } }, writer);
+    const completed = await server.graphql<{ completeUpload: { __typename: string } }>(
+      completeUploadMutation,
+      { input: { id: file.id } },
+      writer,
+    );
     expect(completed.data.completeUpload.__typename).toBe("FilePayload");
   });
 });
@@ -248,9 +308,12 @@ describe("ids", () => {
   it("answers a malformed global ID with BAD_USER_INPUT, and a missing one with null", async () => {
     const malformed = await server.graphql(`{ node(id: "not-an-id") { id } }`, undefined, { authorization: "" });
     expect(malformed.errors?.map((error) => error.extensions?.code)).toEqual(["BAD_USER_INPUT"]);
-    const missing = await server.graphql(`query ($id: ID!) { node(id: $id) { id } nodes(ids: [$id]) { id } file(id: $id) { id } }`, {
-      id: Buffer.from("File:00000000-0000-0000-0000-000000000000").toString("base64"),
-    });
+    const missing = await server.graphql(
+      `query ($id: ID!) { node(id: $id) { id } nodes(ids: [$id]) { id } file(id: $id) { id } }`,
+      {
+        id: Buffer.from("File:00000000-0000-0000-0000-000000000000").toString("base64"),
+      },
+    );
     expect(missing.errors).toBeUndefined();
     expect(missing.data).toEqual({ node: null, nodes: [null], file: null });
   });

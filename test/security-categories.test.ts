@@ -29,7 +29,10 @@ const create = `mutation ($input: CreateFileInput!) { createFile(input: $input) 
 
 beforeAll(async () => {
   server = await startServer();
-  for (const [slug, isPublic] of [["vault", false], ["square", true]] as const) {
+  for (const [slug, isPublic] of [
+    ["vault", false],
+    ["square", true],
+  ] as const) {
     await createWorkspace(server.app.db, slug, slug, isPublic);
     for (const role of roles) {
       for (const [holding, categories] of Object.entries(holdings)) {
@@ -42,7 +45,15 @@ beforeAll(async () => {
       const result = await as<{ createFile: { file: { id: string; securityCategories: number[] } } }>(
         keyOf(slug, "WRITER", "fiveAndSix"),
         create,
-        { input: { workspaceId: slug, name: `${name}.txt`, externalId: name, securityCategories: categories, content: Buffer.from(name).toString("base64") } },
+        {
+          input: {
+            workspaceId: slug,
+            name: `${name}.txt`,
+            externalId: name,
+            securityCategories: categories,
+            content: Buffer.from(name).toString("base64"),
+          },
+        },
       );
       expect(result.data.createFile.file.securityCategories).toEqual(categories);
       files[`${slug}/${name}`] = result.data.createFile.file.id;
@@ -53,7 +64,9 @@ afterAll(() => server.close());
 
 /** The files a caller holding `held` may see. */
 const visible = (held: readonly number[]) =>
-  (Object.keys(categoriesOf) as FileName[]).filter((name) => categoriesOf[name].every((category) => held.includes(category))).sort();
+  (Object.keys(categoriesOf) as FileName[])
+    .filter((name) => categoriesOf[name].every((category) => held.includes(category)))
+    .sort();
 
 describe(`security categories across the role matrix (${testProvider})`, () => {
   for (const slug of ["vault", "square"]) {
@@ -62,17 +75,21 @@ describe(`security categories across the role matrix (${testProvider})`, () => {
         it(`${slug}: a ${role} holding ${holding} lists, counts, reads and downloads only the files whose categories it holds`, async () => {
           const key = keyOf(slug, role, holding);
           const want = visible(holdings[holding]);
-          const listed = await as<{ files: { totalCount: number; edges: { node: { name: string; downloadUrl: string } }[] } }>(
-            key,
-            `query ($w: ID!) { files(workspaceId: $w) { totalCount edges { node { name downloadUrl } } } }`,
-            { w: slug },
-          );
+          const listed = await as<{
+            files: { totalCount: number; edges: { node: { name: string; downloadUrl: string } }[] };
+          }>(key, `query ($w: ID!) { files(workspaceId: $w) { totalCount edges { node { name downloadUrl } } } }`, {
+            w: slug,
+          });
           expect(listed.data.files.edges.map((edge) => edge.node.name.replace(".txt", "")).sort()).toEqual(want);
           expect(listed.data.files.totalCount).toBe(want.length);
           for (const edge of listed.data.files.edges) expect((await fetch(edge.node.downloadUrl)).status).toBe(200);
           for (const name of Object.keys(categoriesOf) as FileName[]) {
             const id = files[`${slug}/${name}`];
-            const read = await as<{ file: { name: string } | null; node: { id: string } | null; byExternal: { id: string } | null }>(
+            const read = await as<{
+              file: { name: string } | null;
+              node: { id: string } | null;
+              byExternal: { id: string } | null;
+            }>(
               key,
               `query ($id: ID!, $w: ID!, $e: String!) { file(id: $id) { name } node(id: $id) { id } byExternal: fileByExternalId(workspaceId: $w, externalId: $e) { id } }`,
               { id, w: slug, e: name },
@@ -93,7 +110,9 @@ describe(`security categories across the role matrix (${testProvider})`, () => {
       `{ files(workspaceId: "square") { totalCount edges { node { name } } } }`,
     );
     expect(listed.data.files).toEqual({ totalCount: 1, edges: [{ node: { name: "open.txt" } }] });
-    const read = await as<{ file: null }>(undefined, `query ($id: ID!) { file(id: $id) { id } }`, { id: files["square/five"] });
+    const read = await as<{ file: null }>(undefined, `query ($id: ID!) { file(id: $id) { id } }`, {
+      id: files["square/five"],
+    });
     expect(read.data.file).toBeNull();
   });
 
@@ -109,25 +128,55 @@ describe(`security categories across the role matrix (${testProvider})`, () => {
       expect(Object.values(result.data)[0]?.__typename).toBe("NotFoundError");
     }
     const overwrite = await as<{ createFile: { __typename: string } }>(lacking, create, {
-      input: { workspaceId: "vault", name: "five.txt", externalId: "five", overwrite: true, content: Buffer.from("stolen").toString("base64") },
+      input: {
+        workspaceId: "vault",
+        name: "five.txt",
+        externalId: "five",
+        overwrite: true,
+        content: Buffer.from("stolen").toString("base64"),
+      },
     });
     expect(overwrite.data.createFile.__typename).toBe("ConflictError");
     const holder = keyOf("vault", "WRITER", "five");
-    expect((await as<{ updateFile: { __typename: string } }>(holder, update, { id })).data.updateFile.__typename).toBe("FilePayload");
+    expect((await as<{ updateFile: { __typename: string } }>(holder, update, { id })).data.updateFile.__typename).toBe(
+      "FilePayload",
+    );
     const replaced = await as<{ createFile: { __typename: string; file: { id: string } } }>(holder, create, {
-      input: { workspaceId: "vault", name: "five.txt", externalId: "five", overwrite: true, content: Buffer.from("new").toString("base64") },
+      input: {
+        workspaceId: "vault",
+        name: "five.txt",
+        externalId: "five",
+        overwrite: true,
+        content: Buffer.from("new").toString("base64"),
+      },
     });
     expect(replaced.data.createFile).toMatchObject({ __typename: "CreateFilePayload", file: { id } });
   });
 
   it("refuses to give a file a category the caller does not hold, or more than 100", async () => {
-    const refused = await as<{ createFile: { __typename: string; fieldErrors: { path: string[] }[] } }>(keyOf("vault", "ADMIN", "five"), create, {
-      input: { workspaceId: "vault", name: "x.txt", securityCategories: [5, 6] },
-    });
-    expect(refused.data.createFile.fieldErrors.map((error) => error.path.join("."))).toEqual(["input.securityCategories.1"]);
-    const tooMany = await as<{ createFile: { fieldErrors: { path: string[] }[] } }>(keyOf("vault", "ADMIN", "five"), create, {
-      input: { workspaceId: "vault", name: "x.txt", securityCategories: Array.from({ length: 101 }, (_, i) => i + 1) },
-    });
-    expect(tooMany.data.createFile.fieldErrors.map((error) => error.path.join("."))).toEqual(["input.securityCategories"]);
+    const refused = await as<{ createFile: { __typename: string; fieldErrors: { path: string[] }[] } }>(
+      keyOf("vault", "ADMIN", "five"),
+      create,
+      {
+        input: { workspaceId: "vault", name: "x.txt", securityCategories: [5, 6] },
+      },
+    );
+    expect(refused.data.createFile.fieldErrors.map((error) => error.path.join("."))).toEqual([
+      "input.securityCategories.1",
+    ]);
+    const tooMany = await as<{ createFile: { fieldErrors: { path: string[] }[] } }>(
+      keyOf("vault", "ADMIN", "five"),
+      create,
+      {
+        input: {
+          workspaceId: "vault",
+          name: "x.txt",
+          securityCategories: Array.from({ length: 101 }, (_, i) => i + 1),
+        },
+      },
+    );
+    expect(tooMany.data.createFile.fieldErrors.map((error) => error.path.join("."))).toEqual([
+      "input.securityCategories",
+    ]);
   });
 });

@@ -54,7 +54,11 @@ describe("signed upload URLs", () => {
     const url = new URL(upload.url!);
     url.searchParams.set("max", "1000000");
     url.searchParams.set("size", "10");
-    const put = await fetch(url, { method: "PUT", headers: { "content-type": "application/octet-stream" }, body: "0123456789" });
+    const put = await fetch(url, {
+      method: "PUT",
+      headers: { "content-type": "application/octet-stream" },
+      body: "0123456789",
+    });
     expect(put.status).toBe(403);
   });
 

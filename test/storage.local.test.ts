@@ -66,7 +66,10 @@ describe("local storage signed endpoints", () => {
   const soon = (): Date => new Date(Date.now() + 10 * 60 * 1000);
   const newKey = (): string => `ws/local/${randomUUID()}`;
 
-  async function signPut(key: string, options: { maxSize?: number; exactSize?: number; contentType?: string; expiresAt?: Date } = {}) {
+  async function signPut(
+    key: string,
+    options: { maxSize?: number; exactSize?: number; contentType?: string; expiresAt?: Date } = {},
+  ) {
     return local.storage.signUpload({
       key,
       method: "PUT",
@@ -113,21 +116,39 @@ describe("local storage signed endpoints", () => {
     const put = await fetch(target.url, { method: "PUT", headers: { "Content-Type": "text/plain" }, body: bytes });
     expect(put.status).toBe(200);
     expect(put.headers.get("etag")).toBe(`"${createHash("md5").update(bytes).digest("hex")}"`);
-    const download = await fetch(await local.storage.signDownload({ key, contentType: "text/plain", contentDisposition: "attachment", expiresAt: soon() }));
+    const download = await fetch(
+      await local.storage.signDownload({
+        key,
+        contentType: "text/plain",
+        contentDisposition: "attachment",
+        expiresAt: soon(),
+      }),
+    );
     expect(sha256(new Uint8Array(await download.arrayBuffer()))).toBe(sha256(bytes));
   });
 
   it("accepts a Content-Type that differs from the signed one only in case and parameters", async () => {
     const key = newKey();
     const target = await signPut(key);
-    const put = await fetch(target.url, { method: "PUT", headers: { "Content-Type": "Text/Plain; charset=utf-8" }, body: "hello" });
+    const put = await fetch(target.url, {
+      method: "PUT",
+      headers: { "Content-Type": "Text/Plain; charset=utf-8" },
+      body: "hello",
+    });
     expect(put.status).toBe(200);
   });
 
   it("accepts a POST form and answers 204 with the ETag, as S3 does", async () => {
     const key = newKey();
     const bytes = randomBytes(700);
-    const target = await local.storage.signUpload({ key, method: "POST", contentType: "text/csv", maxSize: 1024, exactSize: 700, expiresAt: soon() });
+    const target = await local.storage.signUpload({
+      key,
+      method: "POST",
+      contentType: "text/csv",
+      maxSize: 1024,
+      exactSize: 700,
+      expiresAt: soon(),
+    });
     expect(target.url).toBe(`${local.baseUrl}/uploads/${key}`);
     expect(target.fields.map((f) => f.name)).toEqual(["policy", "signature", "Content-Type"]);
     const form = new FormData();
@@ -152,7 +173,12 @@ describe("local storage signed endpoints", () => {
     it("refuses an expired download URL", async () => {
       const key = newKey();
       await local.storage.putObject(key, Readable.from([Buffer.from("x")]), { contentType: "text/plain" });
-      const url = await local.storage.signDownload({ key, contentType: "text/plain", contentDisposition: "attachment", expiresAt: new Date(Date.now() - 2000) });
+      const url = await local.storage.signDownload({
+        key,
+        contentType: "text/plain",
+        contentDisposition: "attachment",
+        expiresAt: new Date(Date.now() - 2000),
+      });
       const got = await fetch(url);
       expect(got.status).toBe(403);
       expect(await errorCode(got)).toBe("URL_EXPIRED");
@@ -163,7 +189,14 @@ describe("local storage signed endpoints", () => {
       ["the max size", (url) => url.searchParams.set("max", "999999")],
       ["the content type", (url) => url.searchParams.set("ct", "text/html")],
       ["the expiry", (url) => url.searchParams.set("expires", String(Number(url.searchParams.get("expires")) + 3600))],
-      ["the signature", (url) => url.searchParams.set("sig", url.searchParams.get("sig")!.replace(/^./, (c) => (c === "A" ? "B" : "A")))],
+      [
+        "the signature",
+        (url) =>
+          url.searchParams.set(
+            "sig",
+            url.searchParams.get("sig")!.replace(/^./, (c) => (c === "A" ? "B" : "A")),
+          ),
+      ],
       ["the signature's presence", (url) => url.searchParams.delete("sig")],
     ];
     for (const [what, tamper] of tamperings) {
@@ -182,7 +215,14 @@ describe("local storage signed endpoints", () => {
     it("refuses a download URL whose Content-Disposition was altered", async () => {
       const key = newKey();
       await local.storage.putObject(key, Readable.from([Buffer.from("<script>")]), { contentType: "text/plain" });
-      const url = new URL(await local.storage.signDownload({ key, contentType: "text/plain", contentDisposition: "attachment", expiresAt: soon() }));
+      const url = new URL(
+        await local.storage.signDownload({
+          key,
+          contentType: "text/plain",
+          contentDisposition: "attachment",
+          expiresAt: soon(),
+        }),
+      );
       url.searchParams.set("cd", "inline");
       const got = await fetch(url);
       expect(got.status).toBe(403);
@@ -201,7 +241,14 @@ describe("local storage signed endpoints", () => {
 
     it("refuses a download signature used to upload", async () => {
       const key = newKey();
-      const url = new URL(await local.storage.signDownload({ key, contentType: "text/plain", contentDisposition: "attachment", expiresAt: soon() }));
+      const url = new URL(
+        await local.storage.signDownload({
+          key,
+          contentType: "text/plain",
+          contentDisposition: "attachment",
+          expiresAt: soon(),
+        }),
+      );
       url.pathname = url.pathname.replace("/downloads/", "/uploads/");
       url.searchParams.set("max", "100");
       const put = await fetch(url, { method: "PUT", headers: { "Content-Type": "text/plain" }, body: "x" });
@@ -239,11 +286,15 @@ describe("local storage signed endpoints", () => {
       const target = new URL((await signPut(key, { maxSize: 1024 })).url);
       // Headers only: if the server waited for the body, this would never get an answer.
       const status = await new Promise<number>((resolve, reject) => {
-        const req = request(target, { method: "PUT", headers: { "Content-Type": "text/plain", "Content-Length": "5000000" } }, (res) => {
-          res.resume();
-          resolve(res.statusCode ?? 0);
-          req.destroy();
-        });
+        const req = request(
+          target,
+          { method: "PUT", headers: { "Content-Type": "text/plain", "Content-Length": "5000000" } },
+          (res) => {
+            res.resume();
+            resolve(res.statusCode ?? 0);
+            req.destroy();
+          },
+        );
         req.on("error", reject);
         req.flushHeaders();
       });
@@ -254,10 +305,14 @@ describe("local storage signed endpoints", () => {
     it("keeps nothing when the client disconnects mid-upload", async () => {
       const key = newKey();
       const target = new URL((await signPut(key, { maxSize: 1024 * 1024 })).url);
-      const req = request(target, { method: "PUT", headers: { "Content-Type": "text/plain", "Content-Length": "100000" } });
+      const req = request(target, {
+        method: "PUT",
+        headers: { "Content-Type": "text/plain", "Content-Length": "100000" },
+      });
       req.on("error", () => undefined);
       req.write(randomBytes(30_000));
-      const tempFiles = (): Promise<string[]> => storedFiles().then((files) => files.filter((f) => f.startsWith(".tmp")));
+      const tempFiles = (): Promise<string[]> =>
+        storedFiles().then((files) => files.filter((f) => f.startsWith(".tmp")));
       await expect.poll(tempFiles).toHaveLength(1);
       req.destroy();
       // The server notices the closed socket asynchronously.
@@ -267,7 +322,13 @@ describe("local storage signed endpoints", () => {
 
     it("keeps nothing when the client disconnects in the middle of a POST form's file", async () => {
       const key = newKey();
-      const target = await local.storage.signUpload({ key, method: "POST", contentType: "text/plain", maxSize: 1024 * 1024, expiresAt: soon() });
+      const target = await local.storage.signUpload({
+        key,
+        method: "POST",
+        contentType: "text/plain",
+        maxSize: 1024 * 1024,
+        expiresAt: soon(),
+      });
       const form = new FormData();
       for (const field of target.fields) form.append(field.name, field.value);
       form.append("file", new Blob([randomBytes(100_000)]), "a.txt");
@@ -277,7 +338,8 @@ describe("local storage signed endpoints", () => {
       const req = request(new URL(target.url), { method: "POST", headers });
       req.on("error", () => undefined);
       req.write(bytes.subarray(0, 60_000));
-      const tempFiles = (): Promise<string[]> => storedFiles().then((files) => files.filter((f) => f.startsWith(".tmp")));
+      const tempFiles = (): Promise<string[]> =>
+        storedFiles().then((files) => files.filter((f) => f.startsWith(".tmp")));
       await expect.poll(tempFiles).toHaveLength(1);
       req.destroy();
       await expect.poll(tempFiles).toEqual([]);
@@ -287,10 +349,19 @@ describe("local storage signed endpoints", () => {
     it("refuses a body shorter than the signed exact size, declared or streamed", async () => {
       const key = newKey();
       const target = await signPut(key, { exactSize: 500 });
-      const declared = await fetch(target.url, { method: "PUT", headers: { "Content-Type": "text/plain" }, body: randomBytes(499) });
+      const declared = await fetch(target.url, {
+        method: "PUT",
+        headers: { "Content-Type": "text/plain" },
+        body: randomBytes(499),
+      });
       expect(declared.status).toBe(400);
       expect(await errorCode(declared)).toBe("SIZE_MISMATCH");
-      const streamed = await fetch(target.url, { method: "PUT", headers: { "Content-Type": "text/plain" }, body: streamedBody(499), duplex: "half" } as RequestInit);
+      const streamed = await fetch(target.url, {
+        method: "PUT",
+        headers: { "Content-Type": "text/plain" },
+        body: streamedBody(499),
+        duplex: "half",
+      } as RequestInit);
       expect(streamed.status).toBe(400);
       expect(await errorCode(streamed)).toBe("SIZE_MISMATCH");
       await expectNothingKept(key);
@@ -299,14 +370,25 @@ describe("local storage signed endpoints", () => {
     it("refuses a streamed body longer than the signed exact size with 413", async () => {
       const key = newKey();
       const target = await signPut(key, { exactSize: 500 });
-      const streamed = await fetch(target.url, { method: "PUT", headers: { "Content-Type": "text/plain" }, body: streamedBody(501), duplex: "half" } as RequestInit);
+      const streamed = await fetch(target.url, {
+        method: "PUT",
+        headers: { "Content-Type": "text/plain" },
+        body: streamedBody(501),
+        duplex: "half",
+      } as RequestInit);
       expect(streamed.status).toBe(413);
       await expectNothingKept(key);
     });
 
     it("refuses a POST form whose file passes the max, keeping nothing", async () => {
       const key = newKey();
-      const target = await local.storage.signUpload({ key, method: "POST", contentType: "text/plain", maxSize: 1024, expiresAt: soon() });
+      const target = await local.storage.signUpload({
+        key,
+        method: "POST",
+        contentType: "text/plain",
+        maxSize: 1024,
+        expiresAt: soon(),
+      });
       const form = new FormData();
       for (const field of target.fields) form.append(field.name, field.value);
       form.append("file", new Blob([randomBytes(64 * 1024)]), "big.txt");
@@ -317,7 +399,13 @@ describe("local storage signed endpoints", () => {
 
     it("refuses a POST form that sends the file before the policy with 400", async () => {
       const key = newKey();
-      const target = await local.storage.signUpload({ key, method: "POST", contentType: "text/plain", maxSize: 1024, expiresAt: soon() });
+      const target = await local.storage.signUpload({
+        key,
+        method: "POST",
+        contentType: "text/plain",
+        maxSize: 1024,
+        expiresAt: soon(),
+      });
       const form = new FormData();
       form.append("file", new Blob(["early"]), "a.txt");
       for (const field of target.fields) form.append(field.name, field.value);
@@ -328,9 +416,16 @@ describe("local storage signed endpoints", () => {
 
     it("refuses a POST form whose Content-Type field is not the signed one", async () => {
       const key = newKey();
-      const target = await local.storage.signUpload({ key, method: "POST", contentType: "text/plain", maxSize: 1024, expiresAt: soon() });
+      const target = await local.storage.signUpload({
+        key,
+        method: "POST",
+        contentType: "text/plain",
+        maxSize: 1024,
+        expiresAt: soon(),
+      });
       const form = new FormData();
-      for (const field of target.fields) form.append(field.name, field.name === "Content-Type" ? "text/html" : field.value);
+      for (const field of target.fields)
+        form.append(field.name, field.name === "Content-Type" ? "text/html" : field.value);
       form.append("file", new Blob(["<script>"]), "a.html");
       const posted = await fetch(target.url, { method: "POST", body: form });
       expect(posted.status).toBe(403);
@@ -340,7 +435,13 @@ describe("local storage signed endpoints", () => {
 
     it("refuses a POST policy used for another key", async () => {
       const key = newKey();
-      const target = await local.storage.signUpload({ key, method: "POST", contentType: "text/plain", maxSize: 1024, expiresAt: soon() });
+      const target = await local.storage.signUpload({
+        key,
+        method: "POST",
+        contentType: "text/plain",
+        maxSize: 1024,
+        expiresAt: soon(),
+      });
       const form = new FormData();
       for (const field of target.fields) form.append(field.name, field.value);
       form.append("file", new Blob(["x"]), "a.txt");
@@ -377,7 +478,10 @@ describe("local storage signed endpoints", () => {
     const uploadId = await local.storage.createMultipartUpload(key, { contentType: "text/plain" });
     const parts = Array.from({ length: 11 }, (_, i) => Buffer.from(`part ${i + 1};`));
     for (let n = 11; n >= 1; n--) {
-      const put = await fetch((await local.storage.signUploadPart(key, uploadId, n, soon())).url, { method: "PUT", body: parts[n - 1] });
+      const put = await fetch((await local.storage.signUploadPart(key, uploadId, n, soon())).url, {
+        method: "PUT",
+        body: parts[n - 1],
+      });
       expect(put.status).toBe(200);
     }
     const listed = await local.storage.listParts(key, uploadId);
@@ -411,9 +515,17 @@ describe("local storage signed endpoints", () => {
     it("refuses a second PUT to the same URL with 412 OBJECT_EXISTS, keeping the first bytes", async () => {
       const key = newKey();
       const target = await signPut(key);
-      const first = await fetch(target.url, { method: "PUT", headers: { "Content-Type": "text/plain" }, body: "first" });
+      const first = await fetch(target.url, {
+        method: "PUT",
+        headers: { "Content-Type": "text/plain" },
+        body: "first",
+      });
       expect(first.status).toBe(200);
-      const second = await fetch(target.url, { method: "PUT", headers: { "Content-Type": "text/plain" }, body: "second" });
+      const second = await fetch(target.url, {
+        method: "PUT",
+        headers: { "Content-Type": "text/plain" },
+        body: "second",
+      });
       expect(second.status).toBe(412);
       expect(await errorCode(second)).toBe("OBJECT_EXISTS");
       expect((await readAll(await local.storage.getObject(key))).toString()).toBe("first");
@@ -423,7 +535,13 @@ describe("local storage signed endpoints", () => {
     it("refuses a POST form to a key that holds an object", async () => {
       const key = newKey();
       await local.storage.putObject(key, Readable.from([Buffer.from("kept")]), { contentType: "text/plain" });
-      const target = await local.storage.signUpload({ key, method: "POST", contentType: "text/plain", maxSize: 1024, expiresAt: soon() });
+      const target = await local.storage.signUpload({
+        key,
+        method: "POST",
+        contentType: "text/plain",
+        maxSize: 1024,
+        expiresAt: soon(),
+      });
       const form = new FormData();
       for (const field of target.fields) form.append(field.name, field.value);
       form.append("file", new Blob(["other"]), "a.txt");
@@ -460,7 +578,14 @@ describe("local storage signed endpoints", () => {
       const key = newKey();
       await local.storage.putObject(key, Readable.from([Buffer.from("<html>hi</html>")]), { contentType: "text/html" });
       const disposition = "attachment; filename*=UTF-8''page.html";
-      const got = await fetch(await local.storage.signDownload({ key, contentType: "text/html", contentDisposition: disposition, expiresAt: soon() }));
+      const got = await fetch(
+        await local.storage.signDownload({
+          key,
+          contentType: "text/html",
+          contentDisposition: disposition,
+          expiresAt: soon(),
+        }),
+      );
       expect(got.status).toBe(200);
       expect(got.headers.get("content-type")).toBe("text/html");
       expect(got.headers.get("content-disposition")).toBe(disposition);
@@ -476,7 +601,12 @@ describe("local storage signed endpoints", () => {
     it("answers HEAD with the headers and no body", async () => {
       const key = newKey();
       await local.storage.putObject(key, Readable.from([Buffer.from("12345")]), { contentType: "text/plain" });
-      const url = await local.storage.signDownload({ key, contentType: "text/plain", contentDisposition: "inline", expiresAt: soon() });
+      const url = await local.storage.signDownload({
+        key,
+        contentType: "text/plain",
+        contentDisposition: "inline",
+        expiresAt: soon(),
+      });
       const head = await fetch(url, { method: "HEAD" });
       expect(head.status).toBe(200);
       expect(head.headers.get("content-length")).toBe("5");
@@ -484,7 +614,12 @@ describe("local storage signed endpoints", () => {
     });
 
     it("answers 404 for a signed URL to a missing object", async () => {
-      const url = await local.storage.signDownload({ key: newKey(), contentType: "text/plain", contentDisposition: "inline", expiresAt: soon() });
+      const url = await local.storage.signDownload({
+        key: newKey(),
+        contentType: "text/plain",
+        contentDisposition: "inline",
+        expiresAt: soon(),
+      });
       const got = await fetch(url);
       expect(got.status).toBe(404);
       expect(await errorCode(got)).toBe("NOT_FOUND");
@@ -511,10 +646,24 @@ describe("local storage signed endpoints", () => {
   });
 
   describe("object keys", () => {
-    for (const key of ["../escape", "ws/../../escape", "/etc/passwd", "ws\\x", "ws/a\0b", "ws//x", ".tmp/x", "ws/.multipart", ""]) {
+    for (const key of [
+      "../escape",
+      "ws/../../escape",
+      "/etc/passwd",
+      "ws\\x",
+      "ws/a\0b",
+      "ws//x",
+      ".tmp/x",
+      "ws/.multipart",
+      "",
+    ]) {
       it(`rejects the key ${JSON.stringify(key)}`, async () => {
-        await expect(local.storage.putObject(key, Readable.from([Buffer.from("x")]), { contentType: "text/plain" })).rejects.toThrow(RangeError);
-        await expect(local.storage.signUpload({ key, method: "PUT", contentType: "text/plain", maxSize: 1, expiresAt: soon() })).rejects.toThrow(RangeError);
+        await expect(
+          local.storage.putObject(key, Readable.from([Buffer.from("x")]), { contentType: "text/plain" }),
+        ).rejects.toThrow(RangeError);
+        await expect(
+          local.storage.signUpload({ key, method: "PUT", contentType: "text/plain", maxSize: 1, expiresAt: soon() }),
+        ).rejects.toThrow(RangeError);
       });
     }
   });

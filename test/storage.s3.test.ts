@@ -10,7 +10,13 @@ import { startS3Server, type TestS3Server } from "./helpers/s3-server.js";
 import { describeStorageDriver, failingBody, readAll, sha256 } from "./storage.shared.js";
 
 function s3Storage(s3: TestS3Server, bucket = s3.bucket): S3Storage {
-  return new S3Storage({ bucket, region: s3.region, endpoint: s3.endpoint, forcePathStyle: true, credentials: s3.credentials });
+  return new S3Storage({
+    bucket,
+    region: s3.region,
+    endpoint: s3.endpoint,
+    forcePathStyle: true,
+    credentials: s3.credentials,
+  });
 }
 
 describeStorageDriver("s3", async () => {
@@ -42,25 +48,45 @@ describe("S3 storage specifics", () => {
 
   it("names the bucket and endpoint when the bucket is missing", async () => {
     const missing = s3Storage(s3, "no-such-bucket");
-    await expect(missing.checkBucket()).rejects.toThrow(`S3 bucket no-such-bucket is missing or unreachable at ${s3.endpoint}: NotFound`);
+    await expect(missing.checkBucket()).rejects.toThrow(
+      `S3 bucket no-such-bucket is missing or unreachable at ${s3.endpoint}: NotFound`,
+    );
     await missing.close();
   });
 
   it("stops the server at start when STORAGE_DRIVER=s3 names a missing bucket", async () => {
     const { storage } = loadConfig({ ...s3.env, S3_BUCKET: "missing-bucket" });
     if (storage.driver !== "s3") throw new Error("STORAGE_DRIVER=s3 did not select the S3 driver");
-    await expect(createStorageDriver({ ...storage, credentials: s3.credentials })).rejects.toThrow(/^S3 bucket missing-bucket is missing or unreachable at http:\/\/127\.0\.0\.1:\d+: /);
+    await expect(createStorageDriver({ ...storage, credentials: s3.credentials })).rejects.toThrow(
+      /^S3 bucket missing-bucket is missing or unreachable at http:\/\/127\.0\.0\.1:\d+: /,
+    );
   });
 
   it("names the endpoint when the store is unreachable", async () => {
-    const unreachable = new S3Storage({ bucket: "b", region: "us-east-1", endpoint: "http://127.0.0.1:1", forcePathStyle: true, credentials: s3.credentials });
-    await expect(unreachable.checkBucket()).rejects.toThrow(/^S3 bucket b is missing or unreachable at http:\/\/127\.0\.0\.1:1: /);
+    const unreachable = new S3Storage({
+      bucket: "b",
+      region: "us-east-1",
+      endpoint: "http://127.0.0.1:1",
+      forcePathStyle: true,
+      credentials: s3.credentials,
+    });
+    await expect(unreachable.checkBucket()).rejects.toThrow(
+      /^S3 bucket b is missing or unreachable at http:\/\/127\.0\.0\.1:1: /,
+    );
     await unreachable.close();
   });
 
   it("signs Content-Type, the declared Content-Length, the checksum and If-None-Match into a PUT target", async () => {
     const checksum = "ab".repeat(32);
-    const target = await storage.signUpload({ key: key(), method: "PUT", contentType: "image/png", maxSize: 100, exactSize: 42, checksumSha256: checksum, expiresAt: soon() });
+    const target = await storage.signUpload({
+      key: key(),
+      method: "PUT",
+      contentType: "image/png",
+      maxSize: 100,
+      exactSize: 42,
+      checksumSha256: checksum,
+      expiresAt: soon(),
+    });
     expect(target.headers).toEqual([
       { name: "Content-Type", value: "image/png" },
       { name: "Content-Length", value: "42" },
@@ -68,19 +94,42 @@ describe("S3 storage specifics", () => {
       { name: "If-None-Match", value: "*" },
     ]);
     const signed = new URL(target.url).searchParams.get("X-Amz-SignedHeaders")?.split(";");
-    expect(signed).toEqual(expect.arrayContaining(["content-type", "content-length", "x-amz-checksum-sha256", "if-none-match"]));
+    expect(signed).toEqual(
+      expect.arrayContaining(["content-type", "content-length", "x-amz-checksum-sha256", "if-none-match"]),
+    );
   });
 
   it("binds the key, the size range and the Content-Type in a POST policy, fields before the file", async () => {
     const objectKey = key();
-    const target = await storage.signUpload({ key: objectKey, method: "POST", contentType: "text/csv", maxSize: 5000, exactSize: 1234, expiresAt: soon() });
+    const target = await storage.signUpload({
+      key: objectKey,
+      method: "POST",
+      contentType: "text/csv",
+      maxSize: 5000,
+      exactSize: 1234,
+      expiresAt: soon(),
+    });
     expect(target.fields[0]).toEqual({ name: "key", value: objectKey });
-    const policy = JSON.parse(Buffer.from(target.fields.find((f) => f.name === "Policy")!.value, "base64").toString()) as { conditions: unknown[] };
+    const policy = JSON.parse(
+      Buffer.from(target.fields.find((f) => f.name === "Policy")!.value, "base64").toString(),
+    ) as { conditions: unknown[] };
     expect(policy.conditions).toEqual(
-      expect.arrayContaining([["content-length-range", 1234, 1234], ["eq", "$Content-Type", "text/csv"], { key: objectKey }]),
+      expect.arrayContaining([
+        ["content-length-range", 1234, 1234],
+        ["eq", "$Content-Type", "text/csv"],
+        { key: objectKey },
+      ]),
     );
-    const open = await storage.signUpload({ key: key(), method: "POST", contentType: "text/csv", maxSize: 5000, expiresAt: soon() });
-    const openPolicy = JSON.parse(Buffer.from(open.fields.find((f) => f.name === "Policy")!.value, "base64").toString()) as { conditions: unknown[] };
+    const open = await storage.signUpload({
+      key: key(),
+      method: "POST",
+      contentType: "text/csv",
+      maxSize: 5000,
+      expiresAt: soon(),
+    });
+    const openPolicy = JSON.parse(
+      Buffer.from(open.fields.find((f) => f.name === "Policy")!.value, "base64").toString(),
+    ) as { conditions: unknown[] };
     expect(openPolicy.conditions).toContainEqual(["content-length-range", 0, 5000]);
   });
 
@@ -94,7 +143,14 @@ describe("S3 storage specifics", () => {
   });
 
   it("presigns downloads with the response type and disposition overridden", async () => {
-    const url = new URL(await storage.signDownload({ key: key(), contentType: "text/html", contentDisposition: "attachment; filename=\"a.html\"", expiresAt: soon() }));
+    const url = new URL(
+      await storage.signDownload({
+        key: key(),
+        contentType: "text/html",
+        contentDisposition: 'attachment; filename="a.html"',
+        expiresAt: soon(),
+      }),
+    );
     expect(url.searchParams.get("response-content-type")).toBe("text/html");
     expect(url.searchParams.get("response-content-disposition")).toBe('attachment; filename="a.html"');
   });
@@ -102,7 +158,11 @@ describe("S3 storage specifics", () => {
   it("aborts lib-storage's multipart upload when a large body fails, keeping no parts", async () => {
     const objectKey = key();
     const broken = new Error("client went away");
-    await expect(storage.putObject(objectKey, failingBody(randomBytes(20 * 1024 * 1024), broken), { contentType: "application/zip" })).rejects.toBe(broken);
+    await expect(
+      storage.putObject(objectKey, failingBody(randomBytes(20 * 1024 * 1024), broken), {
+        contentType: "application/zip",
+      }),
+    ).rejects.toBe(broken);
     await expect(storage.headObject(objectKey)).resolves.toBeNull();
     const uploads = await readdir(path.join(s3.dir, s3.bucket, "._S3rver_uploads")).catch(() => []);
     expect(uploads).toEqual([]);
@@ -112,7 +172,9 @@ describe("S3 storage specifics", () => {
     const objectKey = key();
     const bytes = randomBytes(17 * 1024 * 1024);
     const chunks = Array.from({ length: 17 }, (_, i) => bytes.subarray(i * 1024 * 1024, (i + 1) * 1024 * 1024));
-    await expect(storage.putObject(objectKey, Readable.from(chunks), { contentType: "application/zip" })).resolves.toEqual({ size: bytes.length });
+    await expect(
+      storage.putObject(objectKey, Readable.from(chunks), { contentType: "application/zip" }),
+    ).resolves.toEqual({ size: bytes.length });
     expect((await storage.headObject(objectKey))?.size).toBe(bytes.length);
     expect(sha256(await readAll(await storage.getObject(objectKey)))).toBe(sha256(bytes));
   });

@@ -1,7 +1,7 @@
 import { createHash, randomBytes, randomUUID } from "node:crypto";
 import { PassThrough, Readable } from "node:stream";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { StorageError, type StorageDriver } from "../src/storage/driver.js";
+import { type StorageDriver, StorageError } from "../src/storage/driver.js";
 
 /** A driver under test and how to tear down what it created. */
 export interface StorageDriverFixture {
@@ -56,7 +56,9 @@ export function describeStorageDriver(name: string, makeDriver: () => Promise<St
     it("stores an object and reports its size", async () => {
       const key = newKey();
       const bytes = randomBytes(3000);
-      await expect(driver().putObject(key, Readable.from([bytes]), { contentType: "application/octet-stream" })).resolves.toEqual({ size: 3000 });
+      await expect(
+        driver().putObject(key, Readable.from([bytes]), { contentType: "application/octet-stream" }),
+      ).resolves.toEqual({ size: 3000 });
       expect((await driver().headObject(key))?.size).toBe(3000);
       expect(sha256(await readAll(await driver().getObject(key)))).toBe(sha256(bytes));
     });
@@ -84,7 +86,9 @@ export function describeStorageDriver(name: string, makeDriver: () => Promise<St
     it("keeps nothing when the body errors half-way", async () => {
       const key = newKey();
       const broken = new Error("client went away");
-      await expect(driver().putObject(key, failingBody(randomBytes(64 * 1024), broken), { contentType: "text/plain" })).rejects.toBe(broken);
+      await expect(
+        driver().putObject(key, failingBody(randomBytes(64 * 1024), broken), { contentType: "text/plain" }),
+      ).rejects.toBe(broken);
       await expect(driver().headObject(key)).resolves.toBeNull();
     });
 
@@ -101,20 +105,34 @@ export function describeStorageDriver(name: string, makeDriver: () => Promise<St
     it("keeps the previous object when a replacement body errors", async () => {
       const key = newKey();
       await driver().putObject(key, Readable.from([Buffer.from("old content")]), { contentType: "text/plain" });
-      await expect(driver().putObject(key, failingBody(Buffer.from("new"), new Error("cut")), { contentType: "text/plain" })).rejects.toThrow("cut");
+      await expect(
+        driver().putObject(key, failingBody(Buffer.from("new"), new Error("cut")), { contentType: "text/plain" }),
+      ).rejects.toThrow("cut");
       expect((await readAll(await driver().getObject(key))).toString()).toBe("old content");
     });
 
     it("accepts a PUT to the signed upload URL and serves it from the signed download URL", async () => {
       const key = newKey();
       const bytes = randomBytes(20_000);
-      const target = await driver().signUpload({ key, method: "PUT", contentType: "image/png", maxSize: 50_000, exactSize: bytes.length, expiresAt: inFifteenMinutes() });
+      const target = await driver().signUpload({
+        key,
+        method: "PUT",
+        contentType: "image/png",
+        maxSize: 50_000,
+        exactSize: bytes.length,
+        expiresAt: inFifteenMinutes(),
+      });
       const headers = Object.fromEntries(target.headers.map((h) => [h.name, h.value]));
       const put = await fetch(target.url, { method: "PUT", headers, body: bytes });
       expect(put.ok).toBe(true);
       expect((await driver().headObject(key))?.size).toBe(bytes.length);
 
-      const url = await driver().signDownload({ key, contentType: "image/png", contentDisposition: 'attachment; filename="a.png"', expiresAt: inFifteenMinutes() });
+      const url = await driver().signDownload({
+        key,
+        contentType: "image/png",
+        contentDisposition: 'attachment; filename="a.png"',
+        expiresAt: inFifteenMinutes(),
+      });
       const got = await fetch(url);
       expect(got.status).toBe(200);
       expect(got.headers.get("content-type")).toBe("image/png");
@@ -124,7 +142,13 @@ export function describeStorageDriver(name: string, makeDriver: () => Promise<St
 
     it("refuses a second PUT to a used upload target and keeps the first bytes", async () => {
       const key = newKey();
-      const target = await driver().signUpload({ key, method: "PUT", contentType: "text/plain", maxSize: 100, expiresAt: inFifteenMinutes() });
+      const target = await driver().signUpload({
+        key,
+        method: "PUT",
+        contentType: "text/plain",
+        maxSize: 100,
+        expiresAt: inFifteenMinutes(),
+      });
       const headers = Object.fromEntries(target.headers.map((h) => [h.name, h.value]));
       expect((await fetch(target.url, { method: "PUT", headers, body: "first" })).status).toBeLessThan(300);
       const again = await fetch(target.url, { method: "PUT", headers, body: "second" });
@@ -133,7 +157,9 @@ export function describeStorageDriver(name: string, makeDriver: () => Promise<St
     });
 
     it("rejects a read of a missing object with StorageError NOT_FOUND", async () => {
-      await expect(driver().getObject(newKey())).rejects.toSatisfy((e) => e instanceof StorageError && e.code === "NOT_FOUND");
+      await expect(driver().getObject(newKey())).rejects.toSatisfy(
+        (e) => e instanceof StorageError && e.code === "NOT_FOUND",
+      );
     });
 
     it("declares PUT and MULTIPART among its upload methods", () => {
@@ -143,11 +169,25 @@ export function describeStorageDriver(name: string, makeDriver: () => Promise<St
     it("accepts a form POST to the signed upload target, file last, where it declares POST", async () => {
       const key = newKey();
       if (!driver().capabilities.uploadMethods.includes("POST")) {
-        await expect(driver().signUpload({ key, method: "POST", contentType: "text/csv", maxSize: 10, expiresAt: inFifteenMinutes() })).rejects.toThrow();
+        await expect(
+          driver().signUpload({
+            key,
+            method: "POST",
+            contentType: "text/csv",
+            maxSize: 10,
+            expiresAt: inFifteenMinutes(),
+          }),
+        ).rejects.toThrow();
         return;
       }
       const bytes = randomBytes(5000);
-      const target = await driver().signUpload({ key, method: "POST", contentType: "text/csv", maxSize: 10_000, expiresAt: inFifteenMinutes() });
+      const target = await driver().signUpload({
+        key,
+        method: "POST",
+        contentType: "text/csv",
+        maxSize: 10_000,
+        expiresAt: inFifteenMinutes(),
+      });
       const form = new FormData();
       for (const field of target.fields) form.append(field.name, field.value);
       form.append("file", new Blob([bytes], { type: "text/csv" }), "data.csv");
@@ -160,7 +200,11 @@ export function describeStorageDriver(name: string, makeDriver: () => Promise<St
       // S3 wants every part but the last to be at least 5 MiB.
       const partSizes = [5 * MiB, 5 * MiB, 1234];
 
-      async function uploadParts(key: string, uploadId: string, parts: Buffer<ArrayBuffer>[]): Promise<{ partNumber: number; etag: string }[]> {
+      async function uploadParts(
+        key: string,
+        uploadId: string,
+        parts: Buffer<ArrayBuffer>[],
+      ): Promise<{ partNumber: number; etag: string }[]> {
         const sent: { partNumber: number; etag: string }[] = [];
         // Sent out of order: the store must order them by part number, not arrival.
         for (const index of [1, 2, 0]) {
@@ -199,27 +243,48 @@ export function describeStorageDriver(name: string, makeDriver: () => Promise<St
       it("refuses to complete with a part whose ETag does not match", async () => {
         const key = newKey();
         const uploadId = await driver().createMultipartUpload(key, { contentType: "application/zip" });
-        const sent = await uploadParts(key, uploadId, partSizes.map((size) => randomBytes(size)));
+        const sent = await uploadParts(
+          key,
+          uploadId,
+          partSizes.map((size) => randomBytes(size)),
+        );
         const wrong = sent.map((p, i) => (i === 1 ? { ...p, etag: `"${"0".repeat(32)}"` } : p));
-        await expect(driver().completeMultipartUpload(key, uploadId, wrong)).rejects.toMatchObject({ name: "StorageError", code: "INVALID_PART" });
+        await expect(driver().completeMultipartUpload(key, uploadId, wrong)).rejects.toMatchObject({
+          name: "StorageError",
+          code: "INVALID_PART",
+        });
         await expect(driver().headObject(key)).resolves.toBeNull();
       });
 
       it("refuses to complete with parts out of order", async () => {
         const key = newKey();
         const uploadId = await driver().createMultipartUpload(key, { contentType: "application/zip" });
-        const sent = await uploadParts(key, uploadId, partSizes.map((size) => randomBytes(size)));
-        await expect(driver().completeMultipartUpload(key, uploadId, [...sent].reverse())).rejects.toMatchObject({ code: "INVALID_PART" });
+        const sent = await uploadParts(
+          key,
+          uploadId,
+          partSizes.map((size) => randomBytes(size)),
+        );
+        await expect(driver().completeMultipartUpload(key, uploadId, [...sent].reverse())).rejects.toMatchObject({
+          code: "INVALID_PART",
+        });
         await expect(driver().headObject(key)).resolves.toBeNull();
       });
 
       it("drops every part on abort", async () => {
         const key = newKey();
         const uploadId = await driver().createMultipartUpload(key, { contentType: "application/zip" });
-        const sent = await uploadParts(key, uploadId, partSizes.map((size) => randomBytes(size)));
+        const sent = await uploadParts(
+          key,
+          uploadId,
+          partSizes.map((size) => randomBytes(size)),
+        );
         await driver().abortMultipartUpload(key, uploadId);
-        await expect(driver().listParts(key, uploadId)).rejects.toSatisfy((e) => e instanceof StorageError && e.code === "NOT_FOUND");
-        await expect(driver().completeMultipartUpload(key, uploadId, sent)).rejects.toMatchObject({ code: "NOT_FOUND" });
+        await expect(driver().listParts(key, uploadId)).rejects.toSatisfy(
+          (e) => e instanceof StorageError && e.code === "NOT_FOUND",
+        );
+        await expect(driver().completeMultipartUpload(key, uploadId, sent)).rejects.toMatchObject({
+          code: "NOT_FOUND",
+        });
         await expect(driver().headObject(key)).resolves.toBeNull();
         await expect(driver().abortMultipartUpload(key, uploadId)).resolves.toBeUndefined();
       });

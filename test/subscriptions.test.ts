@@ -1,10 +1,10 @@
 import { randomBytes } from "node:crypto";
 import { setTimeout as sleep } from "node:timers/promises";
-import { createClient, type Client } from "graphql-ws";
+import { type Client, createClient } from "graphql-ws";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import WebSocket from "ws";
 import { createApiKey, createWorkspace, grantCategory, revokeApiKey } from "../src/access/admin.js";
-import { record, slowPut, sseSubscription, type SubscriptionResult } from "./helpers/events.js";
+import { record, type SubscriptionResult, slowPut, sseSubscription } from "./helpers/events.js";
 import { completeUpload, createFile, putBytes } from "./helpers/files.js";
 import { peStub } from "./helpers/samples.js";
 import { apiKey, startServer, type TestServer } from "./helpers/server.js";
@@ -33,7 +33,11 @@ beforeAll(async () => {
 afterAll(() => server.close());
 
 /** A graphql-ws subscription as an async iterator of results. */
-function wsSubscription<T>(client: Client, query: string, variables: Record<string, unknown>): AsyncIterableIterator<SubscriptionResult<T>> {
+function wsSubscription<T>(
+  client: Client,
+  query: string,
+  variables: Record<string, unknown>,
+): AsyncIterableIterator<SubscriptionResult<T>> {
   return client.iterate({ query, variables }) as AsyncIterableIterator<SubscriptionResult<T>>;
 }
 
@@ -72,17 +76,33 @@ function expectUploadSequence(events: FileEventResult["fileEvents"][], size: num
 
 describe("fileEvents over server-sent events", () => {
   it("sees CREATED, PROGRESS with growing counts up to the size, then UPLOADED for a 20 MiB signed PUT", async () => {
-    const stream = record(sseSubscription<FileEventResult>(server.url, fileEventsSubscription, { workspaceId: "default" }, { authorization: `Bearer ${apiKey}` }));
+    const stream = record(
+      sseSubscription<FileEventResult>(
+        server.url,
+        fileEventsSubscription,
+        { workspaceId: "default" },
+        { authorization: `Bearer ${apiKey}` },
+      ),
+    );
     await sleep(200);
     const { id, size } = await bigUpload();
-    await stream.until((delivery) => delivery.data?.fileEvents.type === "UPLOADED" && delivery.data.fileEvents.file.id === id);
+    await stream.until(
+      (delivery) => delivery.data?.fileEvents.type === "UPLOADED" && delivery.data.fileEvents.file.id === id,
+    );
     await stream.stop();
     expectUploadSequence(ofFile(stream.items, id), size);
   });
 
   it("sees FAILED with UNSUPPORTED_MEDIA_TYPE for an executable", async () => {
     const filter = { types: ["FAILED"] };
-    const stream = record(sseSubscription<FileEventResult>(server.url, fileEventsSubscription, { workspaceId: "default", filter }, { authorization: `Bearer ${apiKey}` }));
+    const stream = record(
+      sseSubscription<FileEventResult>(
+        server.url,
+        fileEventsSubscription,
+        { workspaceId: "default", filter },
+        { authorization: `Bearer ${apiKey}` },
+      ),
+    );
     await sleep(200);
     const created = await createFile(server, { name: "tool.bin", size: peStub().length });
     await putBytes(created.upload!, peStub());
@@ -90,7 +110,11 @@ describe("fileEvents over server-sent events", () => {
     await stream.until((delivery) => delivery.data?.fileEvents.type === "FAILED");
     await stream.stop();
     expect(ofFile(stream.items, created.file!.id)).toEqual([
-      expect.objectContaining({ type: "FAILED", errorCode: "UNSUPPORTED_MEDIA_TYPE", file: expect.objectContaining({ status: "FAILED" }) }),
+      expect.objectContaining({
+        type: "FAILED",
+        errorCode: "UNSUPPORTED_MEDIA_TYPE",
+        file: expect.objectContaining({ status: "FAILED" }),
+      }),
     ]);
   });
 });
@@ -101,7 +125,9 @@ describe("fileEvents over graphql-ws", () => {
     const stream = record(wsSubscription<FileEventResult>(client, fileEventsSubscription, { workspaceId: "default" }));
     await sleep(300);
     const { id, size } = await bigUpload();
-    await stream.until((delivery) => delivery.data?.fileEvents.type === "UPLOADED" && delivery.data.fileEvents.file.id === id);
+    await stream.until(
+      (delivery) => delivery.data?.fileEvents.type === "UPLOADED" && delivery.data.fileEvents.file.id === id,
+    );
     await stream.stop();
     await client.dispose();
     expectUploadSequence(ofFile(stream.items, id), size);
@@ -109,7 +135,12 @@ describe("fileEvents over graphql-ws", () => {
 
   it("sees FAILED with UNSUPPORTED_MEDIA_TYPE for an executable", async () => {
     const client = wsClient(`Bearer ${apiKey}`);
-    const stream = record(wsSubscription<FileEventResult>(client, fileEventsSubscription, { workspaceId: "default", filter: { types: ["FAILED"] } }));
+    const stream = record(
+      wsSubscription<FileEventResult>(client, fileEventsSubscription, {
+        workspaceId: "default",
+        filter: { types: ["FAILED"] },
+      }),
+    );
     await sleep(300);
     const created = await createFile(server, { name: "tool.bin", size: peStub().length });
     await putBytes(created.upload!, peStub());
@@ -117,7 +148,9 @@ describe("fileEvents over graphql-ws", () => {
     await stream.until((delivery) => delivery.data?.fileEvents.type === "FAILED");
     await stream.stop();
     await client.dispose();
-    expect(ofFile(stream.items, created.file!.id)).toMatchObject([{ type: "FAILED", errorCode: "UNSUPPORTED_MEDIA_TYPE" }]);
+    expect(ofFile(stream.items, created.file!.id)).toMatchObject([
+      { type: "FAILED", errorCode: "UNSUPPORTED_MEDIA_TYPE" },
+    ]);
   });
 
   it("refuses a connection whose key is not valid", async () => {
@@ -131,12 +164,21 @@ describe("fileEvents over graphql-ws", () => {
 
 describe("uploadProgress", () => {
   const progressSubscription = `subscription ($fileId: ID!) { uploadProgress(fileId: $fileId) { fileId receivedBytes totalBytes status } }`;
-  type Progress = { uploadProgress: { fileId: string; receivedBytes: number; totalBytes: number | null; status: string } };
+  type Progress = {
+    uploadProgress: { fileId: string; receivedBytes: number; totalBytes: number | null; status: string };
+  };
 
   it("reports growing counts of one upload and ends with UPLOADED", async () => {
     const body = randomBytes(8 * MiB);
     const created = await createFile(server, { name: "watched.bin", size: body.length });
-    const stream = record(sseSubscription<Progress>(server.url, progressSubscription, { fileId: created.file!.id }, { authorization: `Bearer ${apiKey}` }));
+    const stream = record(
+      sseSubscription<Progress>(
+        server.url,
+        progressSubscription,
+        { fileId: created.file!.id },
+        { authorization: `Bearer ${apiKey}` },
+      ),
+    );
     await sleep(200);
     await slowPut(created.upload!, body, 16, 60);
     await completeUpload(server, created.file!.id);
@@ -155,8 +197,17 @@ describe("uploadProgress", () => {
 
   it("reports a file already uploaded once, and completes", async () => {
     const created = await createFile(server, { name: "done.txt", content: Buffer.from("done").toString("base64") });
-    const results = sseSubscription<Progress>(server.url, progressSubscription, { fileId: created.file!.id }, { authorization: `Bearer ${apiKey}` });
-    expect((await results.next()).value?.data?.uploadProgress).toMatchObject({ status: "UPLOADED", receivedBytes: 4, totalBytes: 4 });
+    const results = sseSubscription<Progress>(
+      server.url,
+      progressSubscription,
+      { fileId: created.file!.id },
+      { authorization: `Bearer ${apiKey}` },
+    );
+    expect((await results.next()).value?.data?.uploadProgress).toMatchObject({
+      status: "UPLOADED",
+      receivedBytes: 4,
+      totalBytes: 4,
+    });
     expect((await results.next()).done).toBe(true);
   });
 });
@@ -172,7 +223,12 @@ describe("who sees what", () => {
 
   it("answers NOT_FOUND for a workspace the caller cannot read, over both transports", async () => {
     const sse = (
-      await sseSubscription<FileEventResult>(server.url, fileEventsSubscription, { workspaceId: "default" }, { authorization: `Bearer ${outsiderKey}` }).next()
+      await sseSubscription<FileEventResult>(
+        server.url,
+        fileEventsSubscription,
+        { workspaceId: "default" },
+        { authorization: `Bearer ${outsiderKey}` },
+      ).next()
     ).value;
     expect(sse?.errors?.[0]?.extensions?.code).toBe("NOT_FOUND");
     const client = wsClient(`Bearer ${outsiderKey}`);
@@ -182,7 +238,14 @@ describe("who sees what", () => {
   });
 
   it("sends nothing of another workspace's files", async () => {
-    const stream = record(sseSubscription<FileEventResult>(server.url, fileEventsSubscription, { workspaceId: "outside" }, { authorization: `Bearer ${outsiderKey}` }));
+    const stream = record(
+      sseSubscription<FileEventResult>(
+        server.url,
+        fileEventsSubscription,
+        { workspaceId: "outside" },
+        { authorization: `Bearer ${outsiderKey}` },
+      ),
+    );
     await sleep(200);
     await createFile(server, { name: "secret.txt", content: Buffer.from("secret").toString("base64") });
     const own = await server.graphql(
@@ -199,10 +262,20 @@ describe("who sees what", () => {
   });
 
   it("stops a subscriber whose key is revoked, with UNAUTHENTICATED", async () => {
-    const stream = record(sseSubscription<FileEventResult>(server.url, fileEventsSubscription, { workspaceId: "default" }, { authorization: `Bearer ${readerKey}` }));
+    const stream = record(
+      sseSubscription<FileEventResult>(
+        server.url,
+        fileEventsSubscription,
+        { workspaceId: "default" },
+        { authorization: `Bearer ${readerKey}` },
+      ),
+    );
     await sleep(200);
     await createFile(server, { name: "before.txt", content: Buffer.from("before").toString("base64") });
-    await stream.until((delivery) => delivery.data?.fileEvents.file.name === "before.txt" && delivery.data.fileEvents.type === "UPLOADED");
+    await stream.until(
+      (delivery) =>
+        delivery.data?.fileEvents.file.name === "before.txt" && delivery.data.fileEvents.type === "UPLOADED",
+    );
     expect(await revokeApiKey(server.app.db, readerKey)).toBe(true);
     // Access once checked holds for a second (src/app.ts, SUBSCRIBER_RECHECK_MS).
     await sleep(1100);
@@ -224,20 +297,38 @@ describe("who sees what", () => {
     await grantCategory(server.app.db, "vault", 7, { keyLabel: "vault-holder" });
     const plain = await createApiKey(server.app.db, "vault", "READER", "vault-plain");
     const subscribe = (key: string) =>
-      record(sseSubscription<FileEventResult>(server.url, fileEventsSubscription, { workspaceId: "vault" }, { authorization: `Bearer ${key}` }));
+      record(
+        sseSubscription<FileEventResult>(
+          server.url,
+          fileEventsSubscription,
+          { workspaceId: "vault" },
+          { authorization: `Bearer ${key}` },
+        ),
+      );
     const holding = subscribe(holder);
     const without = subscribe(plain);
     await sleep(300);
     const as = (name: string, categories: number[]) =>
       server.graphql(
         `mutation ($input: CreateFileInput!) { createFile(input: $input) { __typename } }`,
-        { input: { workspaceId: "vault", name, securityCategories: categories, content: Buffer.from(name).toString("base64") } },
+        {
+          input: {
+            workspaceId: "vault",
+            name,
+            securityCategories: categories,
+            content: Buffer.from(name).toString("base64"),
+          },
+        },
         { authorization: `Bearer ${holder}` },
       );
     expect((await as("secret.txt", [7])).data).toEqual({ createFile: { __typename: "CreateFilePayload" } });
     await as("open.txt", []);
-    const seen = await holding.until((delivery) => delivery.data?.fileEvents.file.name === "open.txt" && delivery.data.fileEvents.type === "UPLOADED");
-    const unseen = await without.until((delivery) => delivery.data?.fileEvents.file.name === "open.txt" && delivery.data.fileEvents.type === "UPLOADED");
+    const seen = await holding.until(
+      (delivery) => delivery.data?.fileEvents.file.name === "open.txt" && delivery.data.fileEvents.type === "UPLOADED",
+    );
+    const unseen = await without.until(
+      (delivery) => delivery.data?.fileEvents.file.name === "open.txt" && delivery.data.fileEvents.type === "UPLOADED",
+    );
     await holding.stop();
     await without.stop();
     expect(seen.map((delivery) => delivery.data?.fileEvents.file.name)).toContain("secret.txt");

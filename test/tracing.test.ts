@@ -31,7 +31,9 @@ it("follows an upload in one trace from the request through GraphQL and verifica
   expect(JSON.stringify(body)).toContain('"status":"UPLOADED"');
   await expect.poll(() => exporter.getFinishedSpans().some((span) => span.name === "POST /graphql")).toBe(true);
 
-  const spans = exporter.getFinishedSpans().filter((span) => span.spanContext().traceId === "0af7651916cd43dd8448eb211c80319c");
+  const spans = exporter
+    .getFinishedSpans()
+    .filter((span) => span.spanContext().traceId === "0af7651916cd43dd8448eb211c80319c");
   const names = spans.map((span) => span.name);
   const request = spans.find((span) => span.name === "POST /graphql");
   // The client's trace continues: the server span's parent is the client's span.

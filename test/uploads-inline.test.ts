@@ -23,7 +23,10 @@ describe("base64 content", () => {
 
   it("refuses content one byte over MAX_INLINE_BYTES with PayloadTooLargeError and stores nothing", async () => {
     const before = await server.app.db.file.count();
-    const result = await createFile(server, { name: "over-cap.bin", content: randomBytes(MAX_INLINE + 1).toString("base64") });
+    const result = await createFile(server, {
+      name: "over-cap.bin",
+      content: randomBytes(MAX_INLINE + 1).toString("base64"),
+    });
     expect(result).toMatchObject({ __typename: "PayloadTooLargeError", maxSize: MAX_INLINE });
     expect(await server.app.db.file.count()).toBe(before);
   });
@@ -42,7 +45,11 @@ describe("base64 content", () => {
   });
 
   it("checks content against a declared checksum", async () => {
-    const result = await createFile(server, { name: "sum.txt", content: Buffer.from("hello").toString("base64"), checksumSha256: "0".repeat(64) });
+    const result = await createFile(server, {
+      name: "sum.txt",
+      content: Buffer.from("hello").toString("base64"),
+      checksumSha256: "0".repeat(64),
+    });
     expect(result.__typename).toBe("ValidationError");
     expect(result.fieldErrors?.[0]?.path).toEqual(["input", "checksumSha256"]);
     expect(await server.app.db.file.count({ where: { name: "sum.txt" } })).toBe(0);
@@ -56,14 +63,24 @@ describe("base64 content", () => {
   });
 
   it("overwrites a file by externalId in place, the new content taking over", async () => {
-    const first = await createFile(server, { name: "v1.txt", externalId: "doc-1", content: Buffer.from("one").toString("base64") });
+    const first = await createFile(server, {
+      name: "v1.txt",
+      externalId: "doc-1",
+      content: Buffer.from("one").toString("base64"),
+    });
     const second = await createFile(server, {
       name: "v2.txt",
       externalId: "doc-1",
       overwrite: true,
       content: Buffer.from("two").toString("base64"),
     });
-    expect(second.file).toMatchObject({ id: first.file!.id, name: "v2.txt", status: "UPLOADED", externalId: "doc-1", size: 3 });
+    expect(second.file).toMatchObject({
+      id: first.file!.id,
+      name: "v2.txt",
+      status: "UPLOADED",
+      externalId: "doc-1",
+      size: 3,
+    });
     expect(await (await fetch(second.file!.downloadUrl!)).text()).toBe("two");
   });
 

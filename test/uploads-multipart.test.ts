@@ -3,7 +3,7 @@ import { readdir } from "node:fs/promises";
 import os from "node:os";
 import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { createFileMutation, sha256, type MutationResult } from "./helpers/files.js";
+import { createFileMutation, type MutationResult, sha256 } from "./helpers/files.js";
 import { createFileWithUpload, multipartForm, postMultipart, startPartialUpload } from "./helpers/multipart.js";
 import { apiKey, startServer, type TestServer } from "./helpers/server.js";
 
@@ -17,7 +17,9 @@ afterAll(() => server.close());
 /** Every file under the objects directory (including .tmp), relative to it. */
 async function storedFiles(): Promise<string[]> {
   const entries = await readdir(server.objectsDir, { recursive: true, withFileTypes: true }).catch(() => []);
-  return entries.filter((entry) => entry.isFile()).map((entry) => path.relative(server.objectsDir, path.join(entry.parentPath, entry.name)));
+  return entries
+    .filter((entry) => entry.isFile())
+    .map((entry) => path.relative(server.objectsDir, path.join(entry.parentPath, entry.name)));
 }
 
 async function download(url: string): Promise<Buffer> {
@@ -29,10 +31,21 @@ async function download(url: string): Promise<Buffer> {
 describe("GraphQL multipart uploads", () => {
   it("uploads one file in the createFile request and returns it UPLOADED with no upload target", async () => {
     const body = Buffer.from("hello from a multipart request\n");
-    const result = await createFileWithUpload(server, { name: "hello.txt", mimeType: "text/plain" }, body, "text/plain");
+    const result = await createFileWithUpload(
+      server,
+      { name: "hello.txt", mimeType: "text/plain" },
+      body,
+      "text/plain",
+    );
     expect(result.__typename).toBe("CreateFilePayload");
     expect(result.upload).toBeNull();
-    expect(result.file).toMatchObject({ status: "UPLOADED", uploaded: true, size: body.length, checksumSha256: sha256(body), mimeType: "text/plain" });
+    expect(result.file).toMatchObject({
+      status: "UPLOADED",
+      uploaded: true,
+      size: body.length,
+      checksumSha256: sha256(body),
+      mimeType: "text/plain",
+    });
     expect(await download(result.file!.downloadUrl!)).toEqual(body);
   });
 
@@ -45,7 +58,13 @@ describe("GraphQL multipart uploads", () => {
     }`;
     const { status, body } = await postMultipart(
       server,
-      { query, variables: { a: { workspaceId: "default", name: "a.bin", file: null }, b: { workspaceId: "default", name: "b.bin", file: null } } },
+      {
+        query,
+        variables: {
+          a: { workspaceId: "default", name: "a.bin", file: null },
+          b: { workspaceId: "default", name: "b.bin", file: null },
+        },
+      },
       [
         { paths: ["variables.a.file"], body: first },
         { paths: ["variables.b.file"], body: second },
@@ -90,13 +109,18 @@ describe("GraphQL multipart uploads", () => {
     );
     expect(status).toBe(400);
     expect(JSON.stringify(body)).toContain("x-graphql-csrf");
-    expect((body as { errors: { extensions: { code: string } }[] }).errors[0]?.extensions.code).toBe("CSRF_HEADER_REQUIRED");
+    expect((body as { errors: { extensions: { code: string } }[] }).errors[0]?.extensions.code).toBe(
+      "CSRF_HEADER_REQUIRED",
+    );
     expect(await server.app.db.file.count()).toBe(before);
   });
 
   it("answers all of 90 concurrent multipart requests without a CSRF header with the 400 (none sees a reset)", async () => {
     const before = await server.app.db.file.count();
-    const operations = { query: createFileMutation, variables: { input: { workspaceId: "default", name: "csrf.txt", file: null } } };
+    const operations = {
+      query: createFileMutation,
+      variables: { input: { workspaceId: "default", name: "csrf.txt", file: null } },
+    };
     // 63 KiB each: under the 64 KiB drained before the refusal.
     const results = await Promise.allSettled(
       Array.from({ length: 90 }, () =>
@@ -104,15 +128,18 @@ describe("GraphQL multipart uploads", () => {
       ),
     );
     expect(results.filter((result) => result.status === "rejected")).toEqual([]);
-    expect(results.map((result) => (result.status === "fulfilled" ? result.value.status : 0))).toEqual(Array(90).fill(400));
+    expect(results.map((result) => (result.status === "fulfilled" ? result.value.status : 0))).toEqual(
+      Array(90).fill(400),
+    );
     expect(await server.app.db.file.count()).toBe(before);
   });
 
   it("answers the CSRF 400 to a client still sending its small body", async () => {
     const form = new Response(
-      multipartForm({ query: createFileMutation, variables: { input: { workspaceId: "default", name: "slow.txt", file: null } } }, [
-        { paths: ["variables.input.file"], body: randomBytes(60 * 1024) },
-      ]),
+      multipartForm(
+        { query: createFileMutation, variables: { input: { workspaceId: "default", name: "slow.txt", file: null } } },
+        [{ paths: ["variables.input.file"], body: randomBytes(60 * 1024) }],
+      ),
     );
     const bytes = Buffer.from(await form.arrayBuffer());
     const body = new ReadableStream<Uint8Array>({
@@ -132,13 +159,19 @@ describe("GraphQL multipart uploads", () => {
       duplex: "half",
     } as RequestInit);
     expect(response.status).toBe(400);
-    expect(((await response.json()) as { errors: { extensions: { code: string } }[] }).errors[0]?.extensions.code).toBe("CSRF_HEADER_REQUIRED");
+    expect(((await response.json()) as { errors: { extensions: { code: string } }[] }).errors[0]?.extensions.code).toBe(
+      "CSRF_HEADER_REQUIRED",
+    );
   });
 
   it("closes the connection after the CSRF 400 when the body is over 64 KiB, without reading it", async () => {
     const response = await fetch(`${server.url}/graphql`, {
       method: "POST",
-      headers: { authorization: `Bearer ${apiKey}`, "content-type": "multipart/form-data; boundary=x", "content-length": String(10 * MiB) },
+      headers: {
+        authorization: `Bearer ${apiKey}`,
+        "content-type": "multipart/form-data; boundary=x",
+        "content-length": String(10 * MiB),
+      },
       // Only the head of the declared body is ever sent: the answer must not wait for the rest.
       body: new ReadableStream({
         start(controller) {
@@ -200,7 +233,9 @@ describe("GraphQL multipart uploads", () => {
     const rowsBefore = await server.app.db.file.count();
     const abort = startPartialUpload(server, { name: "aborted.bin" }, 40 * MiB, 20 * MiB);
     // Wait until the server is streaming the part into storage, then drop the connection.
-    await expect.poll(async () => (await storedFiles()).some((file) => file.startsWith(".tmp")), { timeout: 10_000 }).toBe(true);
+    await expect
+      .poll(async () => (await storedFiles()).some((file) => file.startsWith(".tmp")), { timeout: 10_000 })
+      .toBe(true);
     abort();
     const rows = await server.app.db.file.findMany({ select: { storageKey: true } });
     const expected = rows.map((row) => row.storageKey).sort();
@@ -215,7 +250,10 @@ describe("multipart files in any order", () => {
     a: createFile(input: $a) { __typename ... on CreateFilePayload { file { checksumSha256 status } } }
     b: createFile(input: $b) { __typename ... on CreateFilePayload { file { checksumSha256 status } } }
   }`;
-  const variables = { a: { workspaceId: "default", name: "a.bin", file: null }, b: { workspaceId: "default", name: "b.bin", file: null } };
+  const variables = {
+    a: { workspaceId: "default", name: "a.bin", file: null },
+    b: { workspaceId: "default", name: "b.bin", file: null },
+  };
   type Files = { data: Record<string, { file: { checksumSha256: string; status: string } }> };
 
   it("stores two 5 MiB files sent in the opposite order to their mutations, and leaves no spooled file", async () => {
@@ -272,7 +310,13 @@ describe("multipart requests that name a missing file", () => {
     const before = await server.app.db.file.count();
     // The map names part "0", which the body never sends.
     const form = new FormData();
-    form.append("operations", JSON.stringify({ query: createFileMutation, variables: { input: { workspaceId: "default", name: "missing.bin", file: null } } }));
+    form.append(
+      "operations",
+      JSON.stringify({
+        query: createFileMutation,
+        variables: { input: { workspaceId: "default", name: "missing.bin", file: null } },
+      }),
+    );
     form.append("map", JSON.stringify({ 0: ["variables.input.file"] }));
     const response = await fetch(`${server.url}/graphql`, {
       method: "POST",

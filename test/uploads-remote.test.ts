@@ -4,11 +4,11 @@ import type { AddressInfo } from "node:net";
 import { ListObjectsV2Command, S3Client } from "@aws-sdk/client-s3";
 import { BlobServiceClient, StorageSharedKeyCredential } from "@azure/storage-blob";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { startAzurite } from "./helpers/azurite.js";
 import { createFile, sha256 } from "./helpers/files.js";
 import { createFileWithUpload } from "./helpers/multipart.js";
-import { elf } from "./helpers/samples.js";
-import { startAzurite } from "./helpers/azurite.js";
 import { s3TestCredentials, startS3Server } from "./helpers/s3-server.js";
+import { elf } from "./helpers/samples.js";
 import { startServer, type TestServer } from "./helpers/server.js";
 
 // The in-request paths (GraphQL multipart, base64, sourceUrl) on the remote stores: bytes stream
@@ -30,7 +30,12 @@ async function s3Store(): Promise<RemoteStore> {
   return {
     env: s3.env,
     async keys() {
-      const client = new S3Client({ endpoint: s3.endpoint, region: s3.region, credentials: s3.credentials, forcePathStyle: true });
+      const client = new S3Client({
+        endpoint: s3.endpoint,
+        region: s3.region,
+        credentials: s3.credentials,
+        forcePathStyle: true,
+      });
       const listed = await client.send(new ListObjectsV2Command({ Bucket: s3.bucket }));
       client.destroy();
       return (listed.Contents ?? []).map((object) => object.Key ?? "");
@@ -41,7 +46,10 @@ async function s3Store(): Promise<RemoteStore> {
 
 async function azureStore(): Promise<RemoteStore> {
   const azurite = await startAzurite();
-  const service = new BlobServiceClient(azurite.endpoint, new StorageSharedKeyCredential(azurite.accountName, azurite.accountKey));
+  const service = new BlobServiceClient(
+    azurite.endpoint,
+    new StorageSharedKeyCredential(azurite.accountName, azurite.accountKey),
+  );
   return {
     env: azurite.env,
     async keys() {
@@ -103,7 +111,11 @@ describe.each([
 
   it("imports a sourceUrl", async () => {
     const result = await createFile(server, { name: "imported.bin", sourceUrl });
-    expect(result.file).toMatchObject({ status: "UPLOADED", size: sourceBytes.length, checksumSha256: sha256(sourceBytes) });
+    expect(result.file).toMatchObject({
+      status: "UPLOADED",
+      size: sourceBytes.length,
+      checksumSha256: sha256(sourceBytes),
+    });
     expect(await downloaded(result.file!.downloadUrl!)).toBe(sha256(sourceBytes));
   });
 

@@ -41,8 +41,7 @@ describe("createFile validation (DESIGN.md limits)", () => {
 
   it("accepts a name of 255 characters", () => accepted({ name: "a".repeat(255) }));
 
-  it("accepts 255 characters after NFC even when the input is longer", () =>
-    accepted({ name: "e\u0301".repeat(255) }));
+  it("accepts 255 characters after NFC even when the input is longer", () => accepted({ name: "e\u0301".repeat(255) }));
 
   it.each([
     ["externalId", "x".repeat(256), "x".repeat(255)],
@@ -82,7 +81,9 @@ describe("createFile validation (DESIGN.md limits)", () => {
 
   it("accepts 1000 distinct asset ids and refuses 1001, none, a repeat or a zero", async () => {
     await accepted({ assetIds: Array.from({ length: 1000 }, (_, i) => 2 ** 53 - 1 - i) });
-    expect(await fieldErrorPaths({ assetIds: Array.from({ length: 1001 }, (_, i) => i + 1) })).toEqual(["input.assetIds"]);
+    expect(await fieldErrorPaths({ assetIds: Array.from({ length: 1001 }, (_, i) => i + 1) })).toEqual([
+      "input.assetIds",
+    ]);
     expect(await fieldErrorPaths({ assetIds: [] })).toEqual(["input.assetIds"]);
     expect(await fieldErrorPaths({ assetIds: [5, 6, 5] })).toEqual(["input.assetIds.2"]);
     expect(await fieldErrorPaths({ assetIds: [0] })).toEqual(["input.assetIds.0"]);
@@ -94,14 +95,25 @@ describe("createFile validation (DESIGN.md limits)", () => {
   });
 
   it("refuses a geoLocation that is not a valid GeoJSON Feature, at the path inside it", async () => {
-    const ring = [[0, 0], [1, 0], [1, 1], [0, 1]];
-    expect(await fieldErrorPaths({ geoLocation: { type: "Feature", geometry: { type: "Polygon", coordinates: [ring] } } })).toEqual([
-      "input.geoLocation.geometry.coordinates.0.3",
-    ]);
-    expect(await fieldErrorPaths({ geoLocation: { type: "Feature", geometry: { type: "Point", coordinates: [10, 91] } } })).toEqual([
-      "input.geoLocation.geometry.coordinates.1",
-    ]);
-    await accepted({ geoLocation: { type: "Feature", properties: null, geometry: { type: "Polygon", coordinates: [[...ring, [0, 0]]] } } });
+    const ring = [
+      [0, 0],
+      [1, 0],
+      [1, 1],
+      [0, 1],
+    ];
+    expect(
+      await fieldErrorPaths({ geoLocation: { type: "Feature", geometry: { type: "Polygon", coordinates: [ring] } } }),
+    ).toEqual(["input.geoLocation.geometry.coordinates.0.3"]);
+    expect(
+      await fieldErrorPaths({ geoLocation: { type: "Feature", geometry: { type: "Point", coordinates: [10, 91] } } }),
+    ).toEqual(["input.geoLocation.geometry.coordinates.1"]);
+    await accepted({
+      geoLocation: {
+        type: "Feature",
+        properties: null,
+        geometry: { type: "Polygon", coordinates: [[...ring, [0, 0]]] },
+      },
+    });
   });
 
   it("refuses NUL inside a metadata value, which PostgreSQL cannot store", async () => {
@@ -145,8 +157,12 @@ describe("createFile validation (DESIGN.md limits)", () => {
 
   it("accepts source times from 1970-01-01T00:00:00Z and refuses earlier ones", async () => {
     await accepted({ sourceCreatedTime: "1970-01-01T00:00:00.000Z", sourceModifiedTime: "1970-01-01T00:00:00.000Z" });
-    expect(await fieldErrorPaths({ sourceCreatedTime: "1969-12-31T23:59:59.999Z" })).toEqual(["input.sourceCreatedTime"]);
-    expect(await fieldErrorPaths({ sourceModifiedTime: "1969-12-31T23:59:59.999Z" })).toEqual(["input.sourceModifiedTime"]);
+    expect(await fieldErrorPaths({ sourceCreatedTime: "1969-12-31T23:59:59.999Z" })).toEqual([
+      "input.sourceCreatedTime",
+    ]);
+    expect(await fieldErrorPaths({ sourceModifiedTime: "1969-12-31T23:59:59.999Z" })).toEqual([
+      "input.sourceModifiedTime",
+    ]);
   });
 });
 

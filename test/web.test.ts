@@ -16,14 +16,18 @@ beforeAll(async () => {
 afterAll(() => server.close());
 
 /** A raw GET: node:http, since fetch decodes the body itself and would hide Content-Encoding. */
-function get(pathname: string, headers: Record<string, string> = {}): Promise<{ status: number; headers: Headers; body: Buffer }> {
+function get(
+  pathname: string,
+  headers: Record<string, string> = {},
+): Promise<{ status: number; headers: Headers; body: Buffer }> {
   return new Promise((resolve, reject) => {
     request(`${server.url}${pathname}`, { headers: { "accept-encoding": "identity", ...headers } }, (res) => {
       const chunks: Buffer[] = [];
       res.on("data", (chunk: Buffer) => chunks.push(chunk));
       res.on("end", () => {
         const responseHeaders = new Headers();
-        for (const [name, value] of Object.entries(res.headers)) if (typeof value === "string") responseHeaders.set(name, value);
+        for (const [name, value] of Object.entries(res.headers))
+          if (typeof value === "string") responseHeaders.set(name, value);
         resolve({ status: res.statusCode ?? 0, headers: responseHeaders, body: Buffer.concat(chunks) });
       });
       res.on("error", reject);
@@ -91,7 +95,9 @@ describe("the page at / and GraphiQL", () => {
       expect(ref).toMatch(/^\/assets\//);
       expect((await get(ref)).status, ref).toBe(200);
     }
-    const options = JSON.parse(/<script type="application\/json" id="graphiql-options">(.*?)<\/script>/s.exec(html)?.[1] ?? "{}") as {
+    const options = JSON.parse(
+      /<script type="application\/json" id="graphiql-options">(.*?)<\/script>/s.exec(html)?.[1] ?? "{}",
+    ) as {
       graphiql: { headers: string; defaultQuery: string };
       workers: Record<string, string>;
     };
@@ -101,7 +107,9 @@ describe("the page at / and GraphiQL", () => {
   });
 
   it("still answers GraphQL on GET /graphql to a client that does not ask for HTML", async () => {
-    const response = await fetch(`${server.url}/graphql?query=${encodeURIComponent("{ __typename }")}`, { headers: { accept: "application/json" } });
+    const response = await fetch(`${server.url}/graphql?query=${encodeURIComponent("{ __typename }")}`, {
+      headers: { accept: "application/json" },
+    });
     expect(await response.json()).toEqual({ data: { __typename: "Query" } });
   });
 

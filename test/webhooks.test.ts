@@ -1,4 +1,4 @@
-import { spawn, type ChildProcess } from "node:child_process";
+import { type ChildProcess, spawn } from "node:child_process";
 import { randomBytes } from "node:crypto";
 import { mkdtemp, rm } from "node:fs/promises";
 import os from "node:os";
@@ -8,7 +8,7 @@ import { Webhook as Verifier } from "standardwebhooks";
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import { createApiKey } from "../src/access/admin.js";
 import { createTestDatabase, type TestDatabase } from "./helpers/database.js";
-import { createFile, putBytes, uploadFile } from "./helpers/files.js";
+import { createFile, uploadFile } from "./helpers/files.js";
 import { freePort, root } from "./helpers/main-process.js";
 import { apiKey, startServer, type TestServer } from "./helpers/server.js";
 import { type Received, WebhookReceiver } from "./helpers/webhook-receiver.js";
@@ -18,7 +18,11 @@ import { type Received, WebhookReceiver } from "./helpers/webhook-receiver.js";
  * keep the default 10 s to answer: on a loaded machine a shorter limit retries deliveries that
  * did arrive, which is correct (at least once) but not what the exactly-once test counts.
  */
-const webhookEnv = { WEBHOOK_ALLOWED_HOSTS: "127.0.0.1", WEBHOOK_RETRY_BASE_MS: "200", WEBHOOK_POLL_INTERVAL_MS: "100" };
+const webhookEnv = {
+  WEBHOOK_ALLOWED_HOSTS: "127.0.0.1",
+  WEBHOOK_RETRY_BASE_MS: "200",
+  WEBHOOK_POLL_INTERVAL_MS: "100",
+};
 const allEvents = ["CREATED", "UPLOADED", "FAILED", "UPDATED", "DELETED", "UPLOAD_ABORTED"];
 
 const createWebhookMutation = `mutation ($input: CreateWebhookInput!) {
@@ -30,12 +34,21 @@ const createWebhookMutation = `mutation ($input: CreateWebhookInput!) {
   }
 }`;
 
-async function createWebhook(server: TestServer, url: string, extra: Record<string, unknown> = {}, headers?: Record<string, string>) {
-  const response = await server.graphql<{ createWebhook: { __typename: string; secret?: string; webhook?: { id: string }; fieldErrors?: unknown[]; code?: string } }>(
-    createWebhookMutation,
-    { input: { workspaceId: "default", url, events: allEvents, ...extra } },
-    headers,
-  );
+async function createWebhook(
+  server: TestServer,
+  url: string,
+  extra: Record<string, unknown> = {},
+  headers?: Record<string, string>,
+) {
+  const response = await server.graphql<{
+    createWebhook: {
+      __typename: string;
+      secret?: string;
+      webhook?: { id: string };
+      fieldErrors?: unknown[];
+      code?: string;
+    };
+  }>(createWebhookMutation, { input: { workspaceId: "default", url, events: allEvents, ...extra } }, headers);
   return response;
 }
 
@@ -68,20 +81,34 @@ describe("webhooks on one instance", () => {
     const secret = (server as TestServer & { secret?: string }).secret!;
     expect(secret).toMatch(/^whsec_/);
     const file = await uploadFile(server, { name: "hello.txt", size: 5 }, Buffer.from("hello"));
-    await server.graphql(`mutation ($id: ID!) { updateFile(input: { id: $id, name: "renamed.txt" }) { __typename } }`, { id: file.id });
+    await server.graphql(`mutation ($id: ID!) { updateFile(input: { id: $id, name: "renamed.txt" }) { __typename } }`, {
+      id: file.id,
+    });
     await server.graphql(`mutation ($id: ID!) { deleteFile(id: $id) { __typename } }`, { id: file.id });
     const received = await receiver.waitFor(4);
     await sleep(300);
-    expect(receiver.received.map((request) => request.event.type)).toEqual(["CREATED", "UPLOADED", "UPDATED", "DELETED"]);
+    expect(receiver.received.map((request) => request.event.type)).toEqual([
+      "CREATED",
+      "UPLOADED",
+      "UPDATED",
+      "DELETED",
+    ]);
     const verifier = new Verifier(secret);
     for (const request of received) {
       expect(request.headers["content-type"]).toBe("application/json");
       expect(request.headers["webhook-id"]).toBe(request.event.id);
       expect(Math.abs(Number(request.headers["webhook-timestamp"]) - Date.now() / 1000)).toBeLessThan(60);
-      expect(verifier.verify(request.body, request.headers)).toMatchObject({ id: request.event.id, file: { id: file.id } });
+      expect(verifier.verify(request.body, request.headers)).toMatchObject({
+        id: request.event.id,
+        file: { id: file.id },
+      });
     }
     expect(new Set(received.map((request) => request.event.id)).size).toBe(4);
-    expect(received[1]!.event).toMatchObject({ type: "UPLOADED", workspaceId: expect.any(String), file: { id: file.id, name: "hello.txt", status: "UPLOADED" } });
+    expect(received[1]!.event).toMatchObject({
+      type: "UPLOADED",
+      workspaceId: expect.any(String),
+      file: { id: file.id, name: "hello.txt", status: "UPLOADED" },
+    });
     // A body changed on the way fails verification.
     expect(() => verifier.verify(received[0]!.body.replace("CREATED", "DELETED"), received[0]!.headers)).toThrow();
   });
@@ -91,7 +118,10 @@ describe("webhooks on one instance", () => {
     const files = [];
     for (let i = 0; i < 3; i++) {
       const file = await uploadFile(server, { name: `f${i}.txt`, size: 1 }, Buffer.from(String(i)));
-      await server.graphql(`mutation ($id: ID!) { updateFile(input: { id: $id, description: "changed" }) { __typename } }`, { id: file.id });
+      await server.graphql(
+        `mutation ($id: ID!) { updateFile(input: { id: $id, description: "changed" }) { __typename } }`,
+        { id: file.id },
+      );
       files.push(file.id);
     }
     await sleep(1500);
@@ -99,7 +129,11 @@ describe("webhooks on one instance", () => {
     await receiver.waitFor(9);
     const byFile = typesByFile(receiver.received);
     for (const id of files) expect(byFile.get(id)).toEqual(["CREATED", "UPLOADED", "UPDATED"]);
-    type Node = { status: string; attemptCount: number; attempts: { statusCode: number | null; error: string | null }[] };
+    type Node = {
+      status: string;
+      attemptCount: number;
+      attempts: { statusCode: number | null; error: string | null }[];
+    };
     // The worker records an answer just after the receiver gave it.
     let nodes: Node[] = [];
     for (let i = 0; i < 50 && !(nodes.length === 9 && nodes.every((node) => node.status === "DELIVERED")); i++) {
@@ -116,7 +150,10 @@ describe("webhooks on one instance", () => {
     const retried = nodes.filter((node) => node.attemptCount > 1);
     expect(retried.length).toBeGreaterThan(0);
     for (const node of retried) {
-      expect(node.attempts.at(0)).toMatchObject({ statusCode: null, error: expect.stringMatching(/ECONNREFUSED|connect/) });
+      expect(node.attempts.at(0)).toMatchObject({
+        statusCode: null,
+        error: expect.stringMatching(/ECONNREFUSED|connect/),
+      });
       expect(node.attempts.at(-1)).toMatchObject({ statusCode: 204, error: null });
     }
   });
@@ -140,7 +177,13 @@ describe("webhooks on one instance", () => {
   });
 
   it("refuses URLs of private addresses that WEBHOOK_ALLOWED_HOSTS does not name, and other schemes", async () => {
-    for (const url of ["http://10.0.0.1/hook", "http://169.254.169.254/latest", "http://[::1]:8080/", "ftp://example.com/", "not a url"]) {
+    for (const url of [
+      "http://10.0.0.1/hook",
+      "http://169.254.169.254/latest",
+      "http://[::1]:8080/",
+      "ftp://example.com/",
+      "not a url",
+    ]) {
       const result = await createWebhook(server, url);
       expect(result.data.createWebhook.__typename, url).toBe("ValidationError");
     }
@@ -150,9 +193,16 @@ describe("webhooks on one instance", () => {
     const writer = await createApiKey(server.app.db, "default", "WRITER");
     const refused = await createWebhook(server, receiver.url, {}, { authorization: `Bearer ${writer}` });
     expect(refused.errors?.[0]?.extensions?.code).toBe("FORBIDDEN");
-    const listed = await server.graphql(`{ webhooks(workspaceId: "default") { id } }`, {}, { authorization: `Bearer ${writer}` });
+    const listed = await server.graphql(
+      `{ webhooks(workspaceId: "default") { id } }`,
+      {},
+      { authorization: `Bearer ${writer}` },
+    );
     expect(listed.errors?.[0]?.extensions?.code).toBe("FORBIDDEN");
-    const removed = await server.graphql<{ deleteWebhook: { __typename: string } }>(`mutation ($id: ID!) { deleteWebhook(id: $id) { __typename } }`, { id: webhookId });
+    const removed = await server.graphql<{ deleteWebhook: { __typename: string } }>(
+      `mutation ($id: ID!) { deleteWebhook(id: $id) { __typename } }`,
+      { id: webhookId },
+    );
     expect(removed.data.deleteWebhook.__typename).toBe("DeletedWebhook");
     const mine = await server.graphql<{ webhooks: unknown[] }>(`{ webhooks(workspaceId: "default") { id } }`);
     expect(mine.data.webhooks).toEqual([]);
@@ -216,10 +266,18 @@ describe("webhooks across processes", () => {
         method: "POST",
         headers: { "content-type": "application/json", authorization: `Bearer ${apiKey}` },
         body: JSON.stringify({ query, variables }),
-      }).then((response) => response.json() as Promise<{ data: Record<string, { __typename: string; file?: { id: string } }> }>);
-    const hook = await call(first.url, createWebhookMutation, { input: { workspaceId: "default", url: receiver.url, events: ["CREATED"] } });
+      }).then(
+        (response) =>
+          response.json() as Promise<{ data: Record<string, { __typename: string; file?: { id: string } }> }>,
+      );
+    const hook = await call(first.url, createWebhookMutation, {
+      input: { workspaceId: "default", url: receiver.url, events: ["CREATED"] },
+    });
     expect(hook.data.createWebhook!.__typename).toBe("CreateWebhookPayload");
-    const created = await call(first.url, `mutation { createFile(input: { workspaceId: "default", name: "survives.txt", size: 3 }) { __typename ... on CreateFilePayload { file { id } } } }`);
+    const created = await call(
+      first.url,
+      `mutation { createFile(input: { workspaceId: "default", name: "survives.txt", size: 3 }) { __typename ... on CreateFilePayload { file { id } } } }`,
+    );
     // The delivery is in flight (the receiver holds it): the process dies before it is answered.
     const deadline = Date.now() + 10_000;
     while (receiver.held.length === 0 && Date.now() < deadline) await sleep(20);
@@ -252,7 +310,9 @@ describe("webhooks from two instances on one database", () => {
   });
 
   it("deliver each event exactly once to a receiver that counts", { timeout: 60_000 }, async () => {
-    expect((await createWebhook(a, receiver.url, { events: ["CREATED", "UPLOADED"] })).data.createWebhook.__typename).toBe("CreateWebhookPayload");
+    expect(
+      (await createWebhook(a, receiver.url, { events: ["CREATED", "UPLOADED"] })).data.createWebhook.__typename,
+    ).toBe("CreateWebhookPayload");
     const count = 20;
     await Promise.all(
       Array.from({ length: count }, (_, i) =>

@@ -38,7 +38,10 @@ export async function createApiKey(db: Db, workspaceSlug: string, role: Role, la
 
 /** Revokes a key; later requests with it are UNAUTHENTICATED. Returns whether the key existed. */
 export async function revokeApiKey(db: Db, key: string): Promise<boolean> {
-  const revoked = await db.apiKey.updateMany({ where: { hash: hashApiKey(key), revokedAt: null }, data: { revokedAt: new Date() } });
+  const revoked = await db.apiKey.updateMany({
+    where: { hash: hashApiKey(key), revokedAt: null },
+    data: { revokedAt: new Date() },
+  });
   return revoked.count > 0;
 }
 
@@ -81,11 +84,20 @@ export type CategoryBinding = OidcBinding | { keyLabel: string };
  * Adds a security category to the memberships a binding has in a workspace (every key with the
  * label, for `keyLabel`); returns how many memberships changed. The binding must be a member.
  */
-export async function grantCategory(db: Db, workspaceSlug: string, category: number, binding: CategoryBinding): Promise<number> {
+export async function grantCategory(
+  db: Db,
+  workspaceSlug: string,
+  category: number,
+  binding: CategoryBinding,
+): Promise<number> {
   if (!Number.isSafeInteger(category) || category < 1) throw new Error("a category is a whole number from 1 to 2^53-1");
   const id = await workspaceId(db, workspaceSlug);
-  const principal = "keyLabel" in binding ? { kind: principalKinds.apiKey, subject: binding.keyLabel } : principalOf(binding);
-  const memberships = await db.membership.findMany({ where: { workspaceId: id, principal }, select: { principalId: true, categories: true } });
+  const principal =
+    "keyLabel" in binding ? { kind: principalKinds.apiKey, subject: binding.keyLabel } : principalOf(binding);
+  const memberships = await db.membership.findMany({
+    where: { workspaceId: id, principal },
+    select: { principalId: true, categories: true },
+  });
   if (memberships.length === 0) throw new Error(`no such member of "${workspaceSlug}": grant it a role first`);
   for (const membership of memberships) {
     const categories = JSON.parse(membership.categories) as number[];
@@ -110,7 +122,11 @@ export async function listMembers(
   const id = await workspaceId(db, workspaceSlug);
   const members = await db.membership.findMany({
     where: { workspaceId: id },
-    select: { role: true, categories: true, principal: { select: { kind: true, issuer: true, subject: true, createdAt: true } } },
+    select: {
+      role: true,
+      categories: true,
+      principal: { select: { kind: true, issuer: true, subject: true, createdAt: true } },
+    },
   });
   return members
     .sort((a, b) => a.principal.createdAt.getTime() - b.principal.createdAt.getTime())

@@ -44,7 +44,8 @@ function bearerToken(authorization: string): string {
   if (match?.[1] === undefined) {
     throw new AuthenticationError("the Authorization header must be: Bearer <API key or token>");
   }
-  if (match[1].length > maxTokenLength) throw new AuthenticationError(`the bearer token is longer than ${maxTokenLength} characters`);
+  if (match[1].length > maxTokenLength)
+    throw new AuthenticationError(`the bearer token is longer than ${maxTokenLength} characters`);
   return match[1];
 }
 
@@ -65,5 +66,7 @@ export function carriesBearer(authorization: string | undefined, secret: string)
  * that checks of the same credentials can be shared without keeping them.
  */
 export function credentialKey(authorization: string | null | undefined): string {
-  return createHash("sha256").update(authorization ?? "").digest("base64url");
+  return createHash("sha256")
+    .update(authorization ?? "")
+    .digest("base64url");
 }

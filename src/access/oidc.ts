@@ -83,7 +83,9 @@ export class OidcVerifier {
       if (!response.ok) throw new Error(`HTTP ${response.status}`);
       document = (await response.json()) as typeof document;
     } catch (error) {
-      throw new IdentityProviderUnavailableError(`the discovery document ${discovery} could not be read: ${(error as Error).message}`);
+      throw new IdentityProviderUnavailableError(
+        `the discovery document ${discovery} could not be read: ${(error as Error).message}`,
+      );
     }
     if (document.issuer !== issuer || typeof document.jwks_uri !== "string" || !URL.canParse(document.jwks_uri)) {
       throw new IdentityProviderUnavailableError(
@@ -117,7 +119,8 @@ function tokenError(error: unknown, options: OidcOptions): Error {
   if (error instanceof errors.JWKSMultipleMatchingKeys) {
     return new AuthenticationError("the token names no kid and the issuer publishes several keys");
   }
-  if (error instanceof errors.JWSSignatureVerificationFailed) return new AuthenticationError("the token's signature is not valid");
+  if (error instanceof errors.JWSSignatureVerificationFailed)
+    return new AuthenticationError("the token's signature is not valid");
   if (error instanceof errors.JWKSTimeout || error instanceof errors.JWKSInvalid) {
     return new IdentityProviderUnavailableError(`the issuer's key set could not be read: ${error.message}`);
   }
@@ -132,7 +135,9 @@ function groupsOf(payload: JWTPayload, claim: string): string[] {
   for (const key of claim.split(".")) {
     value = typeof value === "object" && value !== null ? (value as Record<string, unknown>)[key] : undefined;
   }
-  const groups = typeof value === "string" ? [value] : Array.isArray(value) ? value.filter((item) => typeof item === "string") : [];
-  if (groups.length > maxGroups) throw new AuthenticationError(`the token's ${claim} claim names more than ${maxGroups} groups`);
+  const groups =
+    typeof value === "string" ? [value] : Array.isArray(value) ? value.filter((item) => typeof item === "string") : [];
+  if (groups.length > maxGroups)
+    throw new AuthenticationError(`the token's ${claim} claim names more than ${maxGroups} groups`);
   return groups;
 }

@@ -32,7 +32,7 @@ export interface WorkspaceAccess {
 export type Decision = "allowed" | "hidden" | "unauthenticated" | "forbidden";
 
 /** The one decision on every action: reads and writes alike. */
-export function decide(caller: Caller, action: Action, workspace: WorkspaceAccess): Decision {
+function decide(caller: Caller, action: Action, workspace: WorkspaceAccess): Decision {
   const needed: Role = requiredRoles[action];
   const held = caller.roleIn(workspace.id);
   if (held === undefined) {
@@ -56,6 +56,7 @@ export function authorize(caller: Caller, action: Action, workspace: WorkspaceAc
   const decision = decide(caller, action, workspace);
   if (decision === "allowed") return;
   if (decision === "hidden") throw hidden();
-  if (decision === "unauthenticated") throw new AuthenticationError("sign in to do this: send Authorization: Bearer <API key or token>");
+  if (decision === "unauthenticated")
+    throw new AuthenticationError("sign in to do this: send Authorization: Bearer <API key or token>");
   throw new ForbiddenError(requiredRoles[action]);
 }

@@ -19,7 +19,10 @@ export function readableFiles(caller: Caller): Prisma.FileWhereInput {
   return {
     pendingForId: null,
     OR: [
-      ...caller.memberWorkspaceIds.map((workspaceId) => ({ workspaceId, ...holdsCategories(caller.categoriesIn(workspaceId)) })),
+      ...caller.memberWorkspaceIds.map((workspaceId) => ({
+        workspaceId,
+        ...holdsCategories(caller.categoriesIn(workspaceId)),
+      })),
       { workspace: { is: { public: true } }, ...holdsCategories([]) },
     ],
   };
@@ -68,7 +71,10 @@ export function workspaceOfReadable(caller: Caller, file: { workspaceId: string 
  * workspace it can read: the same rule as `readableFilesIn`, in memory: not an overwrite's hidden
  * pending upload, and every security category of the file held.
  */
-export function canReadFileInHand(caller: Caller, file: { workspaceId: string; pendingForId: string | null; securityCategories: string }): boolean {
+export function canReadFileInHand(
+  caller: Caller,
+  file: { workspaceId: string; pendingForId: string | null; securityCategories: string },
+): boolean {
   if (file.pendingForId !== null) return false;
   const held = caller.categoriesIn(file.workspaceId);
   return (JSON.parse(file.securityCategories) as number[]).every((category) => held.includes(category));

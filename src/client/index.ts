@@ -4,11 +4,11 @@ export {
   abortUpload,
   resumeUpload,
   type TransferOptions,
-  type UploadedFile,
   UploadError,
-  uploadFile,
+  type UploadedFile,
   type UploadMethodChoice,
   type UploadOptions,
   type UploadProgress,
   type UploadRefusal,
+  uploadFile,
 } from "./upload.js";

@@ -46,7 +46,8 @@ export async function readGraphQLResponse<T>(status: number, text: string): Prom
     throw new ApiError(`HTTP ${status}: the answer is not JSON`, "HTTP_ERROR", status);
   }
   const first = body.errors?.[0];
-  if (first !== undefined) throw new ApiError(first.message, first.extensions?.code ?? "GRAPHQL_ERROR", status, body.errors);
+  if (first !== undefined)
+    throw new ApiError(first.message, first.extensions?.code ?? "GRAPHQL_ERROR", status, body.errors);
   if (body.data == null) throw new ApiError(`HTTP ${status} without data`, "HTTP_ERROR", status);
   return body.data;
 }
@@ -62,7 +63,11 @@ export async function graphqlRequest<TResult, TVariables>(
   try {
     response = await fetch(api.url, {
       method: "POST",
-      headers: { "content-type": "application/json", accept: "application/graphql-response+json, application/json", ...api.headers },
+      headers: {
+        "content-type": "application/json",
+        accept: "application/graphql-response+json, application/json",
+        ...api.headers,
+      },
       body: JSON.stringify({ query: document.toString(), variables }),
       signal: options.signal,
     });

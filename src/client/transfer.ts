@@ -58,7 +58,11 @@ function sendWithXhr(transfer: Transfer): Promise<TransferResponse> {
     };
     xhr.onerror = () => {
       settle();
-      reject(new NetworkError(`${transfer.method} ${new URL(transfer.url).host} failed: no answer (network, or refused by CORS)`));
+      reject(
+        new NetworkError(
+          `${transfer.method} ${new URL(transfer.url).host} failed: no answer (network, or refused by CORS)`,
+        ),
+      );
     };
     xhr.onabort = () => {
       settle();
@@ -71,7 +75,12 @@ function sendWithXhr(transfer: Transfer): Promise<TransferResponse> {
 async function sendWithFetch(transfer: Transfer): Promise<TransferResponse> {
   let response: Response;
   try {
-    response = await fetch(transfer.url, { method: transfer.method, headers: settableHeaders(transfer.headers), body: transfer.body, signal: transfer.signal });
+    response = await fetch(transfer.url, {
+      method: transfer.method,
+      headers: settableHeaders(transfer.headers),
+      body: transfer.body,
+      signal: transfer.signal,
+    });
   } catch (error) {
     if (transfer.signal?.aborted) throw abortError(transfer.signal);
     throw new NetworkError(`${transfer.method} ${new URL(transfer.url).host} failed: ${(error as Error).message}`);

@@ -1,3 +1,4 @@
+import { RETRIED_STATUSES, retryDelay, sleep } from "./backoff.js";
 import type {
   CompleteUploadMutation,
   CreateFileInput,
@@ -6,8 +7,12 @@ import type {
   UploadMethod,
   UploadTargetFieldsFragment,
 } from "./generated/graphql.js";
-import { AbortUploadDocument, CompleteUploadDocument, CreateFileDocument, PendingUploadDocument } from "./operations.js";
-import { RETRIED_STATUSES, retryDelay, sleep } from "./backoff.js";
+import {
+  AbortUploadDocument,
+  CompleteUploadDocument,
+  CreateFileDocument,
+  PendingUploadDocument,
+} from "./operations.js";
 import { type Api, ApiError, graphqlRequest, readGraphQLResponse } from "./request.js";
 import { NetworkError, send, type TransferResponse } from "./transfer.js";
 
@@ -97,7 +102,9 @@ export async function uploadFile(api: Api, file: Blob, options: UploadOptions): 
   };
   const run = new UploadRun(api, file, options);
   if (method === "INLINE") return run.inline(input);
-  const created = await run.step(() => graphqlRequest(api, CreateFileDocument, { input: { ...input, uploadMethod: method } }, { signal: options.signal }));
+  const created = await run.step(() =>
+    graphqlRequest(api, CreateFileDocument, { input: { ...input, uploadMethod: method } }, { signal: options.signal }),
+  );
   const result = created.createFile;
   if (result.__typename !== "CreateFilePayload") throw refused(result);
   if (result.upload === null) return result.file;
@@ -111,16 +118,26 @@ export async function uploadFile(api: Api, file: Blob, options: UploadOptions): 
  * bytes: MULTIPART sends only the parts the store has not received (`File.upload.receivedParts`);
  * PUT and POST send the whole file to a freshly signed target. An uploaded file is returned as it is.
  */
-export async function resumeUpload(api: Api, fileId: string, file: Blob, options: TransferOptions = {}): Promise<UploadedFile> {
+export async function resumeUpload(
+  api: Api,
+  fileId: string,
+  file: Blob,
+  options: TransferOptions = {},
+): Promise<UploadedFile> {
   const run = new UploadRun(api, file, options);
   run.fileId = fileId;
-  const { file: pending } = await run.step(() => graphqlRequest(api, PendingUploadDocument, { id: fileId }, { signal: options.signal }));
+  const { file: pending } = await run.step(() =>
+    graphqlRequest(api, PendingUploadDocument, { id: fileId }, { signal: options.signal }),
+  );
   if (pending === null) throw new UploadError(`file ${fileId} does not exist`, "NOT_FOUND", { fileId });
   const { upload, ...current } = pending;
   if (current.status === "UPLOADED") return current;
-  if (upload === null) throw new UploadError(`file ${fileId} is ${current.status}, not waiting for bytes`, "NOT_PENDING", { fileId });
+  if (upload === null)
+    throw new UploadError(`file ${fileId} is ${current.status}, not waiting for bytes`, "NOT_PENDING", { fileId });
   if (current.size !== null && current.size !== file.size) {
-    throw new UploadError(`file ${fileId} is ${current.size} bytes, this one ${file.size}`, "VALIDATION_ERROR", { fileId });
+    throw new UploadError(`file ${fileId} is ${current.size} bytes, this one ${file.size}`, "VALIDATION_ERROR", {
+      fileId,
+    });
   }
   return run.sendAndComplete(upload);
 }
@@ -128,7 +145,8 @@ export async function resumeUpload(api: Api, fileId: string, file: Blob, options
 /** Removes a pending file and the bytes it received so far. */
 export async function abortUpload(api: Api, fileId: string): Promise<void> {
   const { abortUpload: result } = await graphqlRequest(api, AbortUploadDocument, { id: fileId });
-  if (result.__typename !== "DeletedFile") throw new UploadError(`file ${fileId} does not exist`, "NOT_FOUND", { fileId });
+  if (result.__typename !== "DeletedFile")
+    throw new UploadError(`file ${fileId} does not exist`, "NOT_FOUND", { fileId });
 }
 
 function chooseMethod(size: number, options: UploadOptions): UploadMethodChoice {
@@ -169,8 +187,10 @@ class UploadRun {
         throw new UploadError("the upload was aborted", "ABORTED", { fileId: this.fileId, cause: error });
       }
       if (error instanceof UploadError) throw error;
-      if (error instanceof ApiError) throw new UploadError(error.message, error.code, { fileId: this.fileId, status: error.status, cause: error });
-      if (error instanceof NetworkError) throw new UploadError(error.message, "NETWORK_ERROR", { fileId: this.fileId, cause: error });
+      if (error instanceof ApiError)
+        throw new UploadError(error.message, error.code, { fileId: this.fileId, status: error.status, cause: error });
+      if (error instanceof NetworkError)
+        throw new UploadError(error.message, "NETWORK_ERROR", { fileId: this.fileId, cause: error });
       throw error;
     }
   }
@@ -179,7 +199,10 @@ class UploadRun {
   inline(input: CreateFileInput): Promise<UploadedFile> {
     return this.step(async () => {
       const form = new FormData();
-      form.append("operations", JSON.stringify({ query: CreateFileDocument.toString(), variables: { input: { ...input, file: null } } }));
+      form.append(
+        "operations",
+        JSON.stringify({ query: CreateFileDocument.toString(), variables: { input: { ...input, file: null } } }),
+      );
       form.append("map", JSON.stringify({ 0: ["variables.input.file"] }));
       form.append("0", this.file, input.name);
       const response = await send({
@@ -201,9 +224,16 @@ class UploadRun {
 
   /** Sends the bytes to the target, then completeUpload. */
   async sendAndComplete(target: UploadTargetFieldsFragment): Promise<UploadedFile> {
-    const parts = await this.step(() => (target.method === "MULTIPART" ? this.sendParts(target) : this.sendWhole(target)));
+    const parts = await this.step(() =>
+      target.method === "MULTIPART" ? this.sendParts(target) : this.sendWhole(target),
+    );
     const { completeUpload: result } = await this.step(() =>
-      graphqlRequest(this.api, CompleteUploadDocument, { input: { id: this.fileId ?? "", parts } }, { signal: this.options.signal }),
+      graphqlRequest(
+        this.api,
+        CompleteUploadDocument,
+        { input: { id: this.fileId ?? "", parts } },
+        { signal: this.options.signal },
+      ),
     );
     if (result.__typename !== "FilePayload") throw refused(result, this.fileId);
     return result.file;
@@ -263,20 +293,38 @@ class UploadRun {
         });
       }
     };
-    await Promise.all(Array.from({ length: Math.max(1, Math.min(this.options.concurrency ?? 4, queue.length)) }, worker));
+    await Promise.all(
+      Array.from({ length: Math.max(1, Math.min(this.options.concurrency ?? 4, queue.length)) }, worker),
+    );
     return done.sort((a, b) => a.partNumber - b.partNumber);
   }
 
   /** One byte transfer, retried with backoff when it got no answer or a retryable status. */
-  private async transfer(key: number, method: "PUT" | "POST", url: string, headers: Record<string, string>, body: Blob | FormData): Promise<TransferResponse> {
+  private async transfer(
+    key: number,
+    method: "PUT" | "POST",
+    url: string,
+    headers: Record<string, string>,
+    body: Blob | FormData,
+  ): Promise<TransferResponse> {
     const retries = this.options.retries ?? 4;
     for (let attempt = 0; ; attempt++) {
       let failure: unknown;
       let retryAfter: string | null = null;
       try {
-        const response = await send({ method, url, headers, body, signal: this.options.signal, onProgress: (loaded) => this.progress(key, loaded) });
+        const response = await send({
+          method,
+          url,
+          headers,
+          body,
+          signal: this.options.signal,
+          onProgress: (loaded) => this.progress(key, loaded),
+        });
         if (!RETRIED_STATUSES.has(response.status)) return response;
-        failure = new UploadError(`HTTP ${response.status} from the store`, "HTTP_ERROR", { fileId: this.fileId, status: response.status });
+        failure = new UploadError(`HTTP ${response.status} from the store`, "HTTP_ERROR", {
+          fileId: this.fileId,
+          status: response.status,
+        });
         retryAfter = response.header("retry-after");
       } catch (error) {
         if (!(error instanceof NetworkError)) throw error;
@@ -291,10 +339,14 @@ class UploadRun {
   private expectSuccess(response: TransferResponse, what: string): void {
     if (response.status >= 200 && response.status < 300) return;
     const detail = response.text.slice(0, 200).trim();
-    throw new UploadError(`${what} failed with HTTP ${response.status}${detail === "" ? "" : `: ${detail}`}`, "HTTP_ERROR", {
-      fileId: this.fileId,
-      status: response.status,
-    });
+    throw new UploadError(
+      `${what} failed with HTTP ${response.status}${detail === "" ? "" : `: ${detail}`}`,
+      "HTTP_ERROR",
+      {
+        fileId: this.fileId,
+        status: response.status,
+      },
+    );
   }
 
   /** Records `loaded` bytes of one transfer (key -1: only report) and reports the sum. */

@@ -49,7 +49,10 @@ export interface PoolSample {
 const statementKinds = new Set(["SELECT", "INSERT", "UPDATE", "DELETE", "WITH", "BEGIN", "COMMIT", "ROLLBACK"]);
 
 /** Statement durations from Prisma's query events, in seconds. */
-function observeStatements(client: { $on(event: "query", listener: (event: { query: string; duration: number }) => void): void }, observer: DbObserver): void {
+function observeStatements(
+  client: { $on(event: "query", listener: (event: { query: string; duration: number }) => void): void },
+  observer: DbObserver,
+): void {
   client.$on("query", (event) => {
     const kind = /^\s*(\w+)/.exec(event.query)?.[1]?.toUpperCase() ?? "";
     observer.statement(statementKinds.has(kind) ? kind : "OTHER", event.duration / 1000);

@@ -4,7 +4,7 @@ import path from "node:path";
 import { fileURLToPath } from "node:url";
 import Database from "better-sqlite3";
 import pg from "pg";
-import { providerOf, sqlitePath, type Provider } from "./client.js";
+import { type Provider, providerOf, sqlitePath } from "./client.js";
 
 const migrationsRoot = fileURLToPath(new URL("../../prisma/migrations/", import.meta.url));
 
@@ -28,7 +28,7 @@ export function knownMigrations(provider: Provider): Migration[] {
 }
 
 /** Raised when the database cannot be brought to this code's schema. */
-export class MigrationError extends Error {
+class MigrationError extends Error {
   override name = "MigrationError";
 }
 
@@ -37,7 +37,7 @@ export class MigrationError extends Error {
  * newer than the code (it has migrations the code lacks) or whose applied migrations differ.
  * Returns the migrations still to apply.
  */
-export function pendingMigrations(known: Migration[], applied: { name: string; checksum: string }[]): Migration[] {
+function pendingMigrations(known: Migration[], applied: { name: string; checksum: string }[]): Migration[] {
   const knownByName = new Map(known.map((migration) => [migration.name, migration]));
   for (const row of applied) {
     const migration = knownByName.get(row.name);
@@ -81,7 +81,9 @@ async function migratePostgres(databaseUrl: string, known: Migration[]): Promise
     await client.query(
       `CREATE TABLE IF NOT EXISTS "_migrations" ("name" TEXT PRIMARY KEY, "checksum" TEXT NOT NULL, "appliedAt" TEXT NOT NULL)`,
     );
-    const applied = await client.query<{ name: string; checksum: string }>(`SELECT "name", "checksum" FROM "_migrations"`);
+    const applied = await client.query<{ name: string; checksum: string }>(
+      `SELECT "name", "checksum" FROM "_migrations"`,
+    );
     const pending = pendingMigrations(known, applied.rows);
     for (const migration of pending) {
       await client.query("BEGIN");
@@ -138,7 +140,9 @@ function migrateSqlite(databaseUrl: string, known: Migration[]): string[] {
         db.exec(migration.sql);
         const violations = db.pragma("foreign_key_check") as unknown[];
         if (violations.length > 0) {
-          throw new MigrationError(`migration ${migration.name} leaves ${violations.length} rows with broken foreign keys`);
+          throw new MigrationError(
+            `migration ${migration.name} leaves ${violations.length} rows with broken foreign keys`,
+          );
         }
         record.run(migration.name, migration.checksum, new Date().toISOString());
       }

@@ -16,7 +16,10 @@ export async function connectRedis(url: string, logger: Logger): Promise<Redis> 
   redis.on("error", (error: Error) => {
     if (down) return;
     down = true;
-    logger.warn({ err: error }, "Redis is unreachable: rate limits fall back to this instance's own budgets until it is back");
+    logger.warn(
+      { err: error },
+      "Redis is unreachable: rate limits fall back to this instance's own budgets until it is back",
+    );
   });
   redis.on("ready", () => {
     if (down) logger.info("Redis is reachable again: rate limits are shared again");

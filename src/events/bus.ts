@@ -57,12 +57,18 @@ export class FileEventBus implements FileEventSink {
             warned = false;
           },
           (error: unknown) => {
-            if (!warned) redis.logger.warn({ err: error }, "a file event could not be published to Redis: live subscribers miss it");
+            if (!warned)
+              redis.logger.warn(
+                { err: error },
+                "a file event could not be published to Redis: live subscribers miss it",
+              );
             warned = true;
           },
         ),
     } as unknown as Redis;
-    this.pubsub = createPubSub<Topics>({ eventTarget: createRedisEventTarget({ publishClient: publisher, subscribeClient: subscriber }) });
+    this.pubsub = createPubSub<Topics>({
+      eventTarget: createRedisEventTarget({ publishClient: publisher, subscribeClient: subscriber }),
+    });
   }
 
   publish(event: FileEvent): void {

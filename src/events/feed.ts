@@ -59,7 +59,11 @@ export class FileEventFeed {
   constructor(private readonly options: FileEventFeedOptions) {}
 
   /** The events of a workspace the subscriber can read; NotFoundError for any other workspace. */
-  async workspaceEvents(subscriber: Subscriber, workspaceRef: string, filter: FileEventFilter | null | undefined): Promise<AsyncIterable<FileEvent>> {
+  async workspaceEvents(
+    subscriber: Subscriber,
+    workspaceRef: string,
+    filter: FileEventFilter | null | undefined,
+  ): Promise<AsyncIterable<FileEvent>> {
     const workspace = await findReadableWorkspace(this.options.db, subscriber.caller, workspaceRef);
     if (workspace === null) throw new NotFoundError(`workspace ${workspaceRef} was not found`);
     const guard = this.guard(subscriber, workspace.id);
@@ -103,7 +107,13 @@ export class FileEventFeed {
         if (now !== null && now.status === "PENDING") return;
         const measured = now?.size == null ? size : Number(now.size);
         const status = (now?.status ?? "FAILED") as UploadState["status"];
-        await push({ fileId: file.id, receivedBytes: status === "UPLOADED" ? (measured ?? 0) : 0, totalBytes: measured, status, final: true });
+        await push({
+          fileId: file.id,
+          receivedBytes: status === "UPLOADED" ? (measured ?? 0) : 0,
+          totalBytes: measured,
+          status,
+          final: true,
+        });
         stop();
       },
     );

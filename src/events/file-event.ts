@@ -6,7 +6,15 @@ import type { File, FileLabel } from "../db/client.js";
  * emitter). Events travel between instances as JSON (Redis pub/sub, the webhook outbox), so
  * they hold nothing JSON cannot carry: sizes are numbers, instants ISO strings.
  */
-export const fileEventTypes = ["CREATED", "PROGRESS", "UPLOADED", "FAILED", "UPDATED", "DELETED", "UPLOAD_ABORTED"] as const;
+export const fileEventTypes = [
+  "CREATED",
+  "PROGRESS",
+  "UPLOADED",
+  "FAILED",
+  "UPDATED",
+  "DELETED",
+  "UPLOAD_ABORTED",
+] as const;
 export type FileEventType = (typeof fileEventTypes)[number];
 
 /**
@@ -31,7 +39,11 @@ export interface UploadFacts {
 }
 
 /** A file row with its labels in JSON form: the state after the event (before it, for DELETED and UPLOAD_ABORTED). */
-export type FileSnapshot = Omit<File, "size" | "dataSetId" | DateColumn> & { size: number | null; dataSetId: number | null; labels: string[] } & {
+export type FileSnapshot = Omit<File, "size" | "dataSetId" | DateColumn> & {
+  size: number | null;
+  dataSetId: number | null;
+  labels: string[];
+} & {
   [K in DateColumn]: File[K] extends Date ? string : string | null;
 };
 
@@ -56,7 +68,7 @@ export interface FileEventSink {
 const iso = (date: Date | null): string | null => (date === null ? null : date.toISOString());
 
 /** A file row in the JSON form events carry. */
-export function fileSnapshot(file: File & { labels: Pick<FileLabel, "label">[] }): FileSnapshot {
+function fileSnapshot(file: File & { labels: Pick<FileLabel, "label">[] }): FileSnapshot {
   return {
     ...file,
     size: file.size === null ? null : Number(file.size),
@@ -95,5 +107,12 @@ export function fileEvent(
   file: File & { labels: Pick<FileLabel, "label">[] },
   upload?: UploadFacts,
 ): FileEvent {
-  return { id: randomUUID(), type, occurredAt: new Date().toISOString(), workspaceId: file.workspaceId, file: fileSnapshot(file), upload };
+  return {
+    id: randomUUID(),
+    type,
+    occurredAt: new Date().toISOString(),
+    workspaceId: file.workspaceId,
+    file: fileSnapshot(file),
+    upload,
+  };
 }

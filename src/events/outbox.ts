@@ -3,7 +3,14 @@ import type { Db, Prisma } from "../db/client.js";
 import type { FileEvent, FileEventType } from "./file-event.js";
 
 /** The event types a webhook may ask for: every one but PROGRESS, which is live only. */
-export const webhookEventTypes = ["CREATED", "UPLOADED", "FAILED", "UPDATED", "DELETED", "UPLOAD_ABORTED"] as const satisfies readonly FileEventType[];
+export const webhookEventTypes = [
+  "CREATED",
+  "UPLOADED",
+  "FAILED",
+  "UPDATED",
+  "DELETED",
+  "UPLOAD_ABORTED",
+] as const satisfies readonly FileEventType[];
 export type WebhookEventType = (typeof webhookEventTypes)[number];
 
 /** How long a delivery is retried, from its event (or from a redelivery). */
@@ -13,7 +20,7 @@ export const RETRY_WINDOW_MS = 24 * 3600 * 1000;
  * The body POSTed to a webhook: `{ id, type, occurredAt, workspaceId, file }`, with the IDs
  * clients know (GraphQL global IDs) and the file's public fields.
  */
-export function webhookPayload(event: FileEvent): string {
+function webhookPayload(event: FileEvent): string {
   const { file } = event;
   return JSON.stringify({
     id: event.id,
@@ -52,7 +59,11 @@ export function webhooksOf(db: Pick<Db, "webhook">, workspaceId: string): Promis
  * the event is delivered exactly when the change is committed, whatever happens to this process
  * afterwards. Returns how many it wrote.
  */
-export async function writeOutbox(tx: Prisma.TransactionClient, event: FileEvent, webhooks: WorkspaceWebhooks): Promise<number> {
+export async function writeOutbox(
+  tx: Prisma.TransactionClient,
+  event: FileEvent,
+  webhooks: WorkspaceWebhooks,
+): Promise<number> {
   if (event.type === "PROGRESS") return 0;
   const subscribed = webhooks.filter((webhook) => webhook.events.split(",").includes(event.type));
   if (subscribed.length === 0) return 0;

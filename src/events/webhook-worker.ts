@@ -103,8 +103,17 @@ export class WebhookWorker {
   private async claim(): Promise<Claimed[]> {
     const { db } = this.options;
     const now = new Date();
-    const claimable = { status: "PENDING", nextAttemptAt: { lte: now }, OR: [{ claimedUntil: null }, { claimedUntil: { lt: now } }] };
-    const due = await db.webhookDelivery.findMany({ where: claimable, orderBy: { id: "asc" }, take: BATCH * 4, select: { id: true, webhookId: true, fileId: true } });
+    const claimable = {
+      status: "PENDING",
+      nextAttemptAt: { lte: now },
+      OR: [{ claimedUntil: null }, { claimedUntil: { lt: now } }],
+    };
+    const due = await db.webhookDelivery.findMany({
+      where: claimable,
+      orderBy: { id: "asc" },
+      take: BATCH * 4,
+      select: { id: true, webhookId: true, fileId: true },
+    });
     if (due.length === 0) return [];
     const pending = await db.webhookDelivery.findMany({
       where: { status: "PENDING", OR: due.map(({ webhookId, fileId }) => ({ webhookId, fileId })) },
@@ -112,17 +121,24 @@ export class WebhookWorker {
       select: { id: true, webhookId: true, fileId: true },
     });
     const first = new Map<string, number>();
-    for (const row of pending) if (!first.has(`${row.webhookId}/${row.fileId}`)) first.set(`${row.webhookId}/${row.fileId}`, row.id);
-    const heads = due.filter((row) => first.get(`${row.webhookId}/${row.fileId}`) === row.id).slice(0, BATCH).map((row) => row.id);
+    for (const row of pending)
+      if (!first.has(`${row.webhookId}/${row.fileId}`)) first.set(`${row.webhookId}/${row.fileId}`, row.id);
+    const heads = due
+      .filter((row) => first.get(`${row.webhookId}/${row.fileId}`) === row.id)
+      .slice(0, BATCH)
+      .map((row) => row.id);
     if (heads.length === 0) return [];
     // Long enough for one attempt; a claim that outlives it (a killed instance) lapses.
     const claimedUntil = new Date(now.getTime() + this.options.timeoutMs * 2 + 5000);
     const ids = await db.$transaction(async (tx) => {
       const candidates =
         this.options.provider === "postgresql"
-          ? (await tx.$queryRawUnsafe<{ id: number }[]>(`SELECT "id" FROM "WebhookDelivery" WHERE "id" = ANY($1::int[]) FOR UPDATE SKIP LOCKED`, heads)).map(
-              (row) => row.id,
-            )
+          ? (
+              await tx.$queryRawUnsafe<{ id: number }[]>(
+                `SELECT "id" FROM "WebhookDelivery" WHERE "id" = ANY($1::int[]) FOR UPDATE SKIP LOCKED`,
+                heads,
+              )
+            ).map((row) => row.id)
           : heads;
       const mine: number[] = [];
       for (const id of candidates) {
@@ -133,7 +149,14 @@ export class WebhookWorker {
     });
     return db.webhookDelivery.findMany({
       where: { id: { in: ids } },
-      select: { id: true, eventId: true, payload: true, attemptCount: true, retryUntil: true, webhook: { select: { url: true, secret: true } } },
+      select: {
+        id: true,
+        eventId: true,
+        payload: true,
+        attemptCount: true,
+        retryUntil: true,
+        webhook: { select: { url: true, secret: true } },
+      },
     });
   }
 
@@ -160,10 +183,16 @@ export class WebhookWorker {
           ? { status: "FAILED" }
           : { status: "PENDING", nextAttemptAt: retryAt };
     await db.$transaction([
-      db.webhookAttempt.create({ data: { id: randomUUID(), deliveryId: delivery.id, attemptedAt, statusCode, latencyMs, error } }),
+      db.webhookAttempt.create({
+        data: { id: randomUUID(), deliveryId: delivery.id, attemptedAt, statusCode, latencyMs, error },
+      }),
       db.webhookDelivery.update({ where: { id: delivery.id }, data: { ...outcome, attemptCount, claimedUntil: null } }),
     ]);
-    if (error !== null) this.options.logger.info({ delivery: delivery.id, attempt: attemptCount, error, outcome: outcome.status }, "webhook delivery failed");
+    if (error !== null)
+      this.options.logger.info(
+        { delivery: delivery.id, attempt: attemptCount, error, outcome: outcome.status },
+        "webhook delivery failed",
+      );
   }
 
   /** POSTs a delivery, signed; resolves with the receiver's status. Redirects are not followed. */
@@ -188,7 +217,9 @@ export class WebhookWorker {
           "webhook-signature": signature,
         },
       });
-      request.once("timeout", () => request.destroy(new Error(`the receiver did not answer within ${this.options.timeoutMs} ms`)));
+      request.once("timeout", () =>
+        request.destroy(new Error(`the receiver did not answer within ${this.options.timeoutMs} ms`)),
+      );
       request.once("error", reject);
       request.once("response", (response) => {
         response.resume();

@@ -55,7 +55,9 @@ export class WebhookService {
   private readonly guard: OutboundGuard;
 
   constructor(private readonly options: WebhookServiceOptions) {
-    this.guard = new OutboundGuard(options.allowedHosts, "url", (message) => ValidationError.field(["input", "url"], message));
+    this.guard = new OutboundGuard(options.allowedHosts, "url", (message) =>
+      ValidationError.field(["input", "url"], message),
+    );
   }
 
   private get db(): Db {
@@ -68,16 +70,21 @@ export class WebhookService {
     const notFound = () => new NotFoundError(`workspace ${request.workspace} was not found`);
     if (workspace === null) throw notFound();
     authorize(caller, "webhook:manage", workspace, notFound);
-    if (request.url.length > MAX_URL_LENGTH) throw ValidationError.field(["input", "url"], `url must be at most ${MAX_URL_LENGTH} characters`);
+    if (request.url.length > MAX_URL_LENGTH)
+      throw ValidationError.field(["input", "url"], `url must be at most ${MAX_URL_LENGTH} characters`);
     const url = this.guard.checkUrl(request.url);
     await this.checkResolves(url);
     const events = [...new Set(request.events)];
-    if (events.length === 0) throw ValidationError.field(["input", "events"], `name at least one of ${webhookEventTypes.join(", ")}`);
+    if (events.length === 0)
+      throw ValidationError.field(["input", "events"], `name at least one of ${webhookEventTypes.join(", ")}`);
     const secret = request.secret ?? `whsec_${randomBytes(32).toString("base64")}`;
     const key = SECRET.exec(secret)?.[1];
     const keyBytes = key === undefined ? 0 : Buffer.from(key, "base64").length;
     if (keyBytes < 24 || keyBytes > 64) {
-      throw ValidationError.field(["input", "secret"], "secret must be whsec_ followed by the base64 of 24 to 64 random bytes");
+      throw ValidationError.field(
+        ["input", "secret"],
+        "secret must be whsec_ followed by the base64 of 24 to 64 random bytes",
+      );
     }
     const webhook = await this.db.webhook.create({
       data: { id: randomUUID(), workspaceId: workspace.id, url: url.href, events: events.join(","), secret },
@@ -106,14 +113,23 @@ export class WebhookService {
   }
 
   /** A page of a webhook's deliveries, newest first, with their attempts. */
-  async deliveries(caller: Caller, webhookId: string, page: { offset: number; limit: number }): Promise<WebhookDeliveryRow[]> {
+  async deliveries(
+    caller: Caller,
+    webhookId: string,
+    page: { offset: number; limit: number },
+  ): Promise<WebhookDeliveryRow[]> {
     const webhook = await this.webhookFor(caller, webhookId);
     return this.db.webhookDelivery.findMany({
       where: { webhookId: webhook.id },
       orderBy: { id: "desc" },
       skip: page.offset,
       take: page.limit,
-      include: { attempts: { orderBy: { attemptedAt: "asc" }, select: { attemptedAt: true, statusCode: true, latencyMs: true, error: true } } },
+      include: {
+        attempts: {
+          orderBy: { attemptedAt: "asc" },
+          select: { attemptedAt: true, statusCode: true, latencyMs: true, error: true },
+        },
+      },
     });
   }
 
@@ -125,8 +141,19 @@ export class WebhookService {
     const now = new Date();
     const delivery = await this.db.webhookDelivery.update({
       where: { id: deliveryId },
-      data: { status: "PENDING", nextAttemptAt: now, retryUntil: new Date(now.getTime() + RETRY_WINDOW_MS), claimedUntil: null, deliveredAt: null },
-      include: { attempts: { orderBy: { attemptedAt: "asc" }, select: { attemptedAt: true, statusCode: true, latencyMs: true, error: true } } },
+      data: {
+        status: "PENDING",
+        nextAttemptAt: now,
+        retryUntil: new Date(now.getTime() + RETRY_WINDOW_MS),
+        claimedUntil: null,
+        deliveredAt: null,
+      },
+      include: {
+        attempts: {
+          orderBy: { attemptedAt: "asc" },
+          select: { attemptedAt: true, statusCode: true, latencyMs: true, error: true },
+        },
+      },
     });
     this.options.deliveryDue();
     return delivery;
@@ -134,7 +161,10 @@ export class WebhookService {
 
   /** The webhook with this id, if the caller is an ADMIN of its workspace (NotFoundError when it cannot read it). */
   private async webhookFor(caller: Caller, id: string, missing = `webhook ${id} was not found`): Promise<WebhookRow> {
-    const webhook = await this.db.webhook.findUnique({ where: { id }, select: { id: true, workspaceId: true, url: true, events: true, createdAt: true } });
+    const webhook = await this.db.webhook.findUnique({
+      where: { id },
+      select: { id: true, workspaceId: true, url: true, events: true, createdAt: true },
+    });
     const notFound = () => new NotFoundError(missing);
     if (webhook === null) throw notFound();
     const readable = await findReadableWorkspace(this.db, caller, webhook.workspaceId);

@@ -13,7 +13,7 @@ import { ConflictError, NotFoundError, ValidationError } from "./errors.js";
 import { directoryProblem, normalizeDirectory } from "./validation.js";
 
 /** Most subfolders `Folder.folders` lists at once. */
-export const maxFolderPage = 1000;
+const maxFolderPage = 1000;
 
 export class FolderService {
   constructor(private readonly db: Db) {}
@@ -27,18 +27,23 @@ export class FolderService {
   async folderByPath(caller: Caller, workspaceRef: string, path: string): Promise<Folder | null> {
     const workspace = await findReadableWorkspace(this.db, caller, workspaceRef);
     if (workspace === null) return null;
-    return this.db.folder.findUnique({ where: { workspaceId_path: { workspaceId: workspace.id, path: normalizeDirectory(path) } } });
+    return this.db.folder.findUnique({
+      where: { workspaceId_path: { workspaceId: workspace.id, path: normalizeDirectory(path) } },
+    });
   }
 
   /** The folders directly in a folder, by path. */
   children(folder: Folder, first: number): Promise<Folder[]> {
-    if (first < 0 || first > maxFolderPage) throw ValidationError.field(["first"], `must be between 0 and ${maxFolderPage}`);
+    if (first < 0 || first > maxFolderPage)
+      throw ValidationError.field(["first"], `must be between 0 and ${maxFolderPage}`);
     return this.db.folder.findMany({ where: { parentId: folder.id }, orderBy: { path: "asc" }, take: first });
   }
 
   /** The folder's parent, null at the top. */
   parent(folder: Folder): Promise<Folder | null> {
-    return folder.parentId === null ? Promise.resolve(null) : this.db.folder.findUnique({ where: { id: folder.parentId } });
+    return folder.parentId === null
+      ? Promise.resolve(null)
+      : this.db.folder.findUnique({ where: { id: folder.parentId } });
   }
 
   /**
@@ -82,10 +87,18 @@ export class FolderService {
     const folder = await this.folder(caller, id);
     const notFound = () => new NotFoundError(`folder ${id} was not found`);
     if (folder === null) throw notFound();
-    authorize(caller, "folder:delete", { id: folder.workspaceId, public: caller.grantFor(folder.workspaceId)?.public ?? true }, notFound);
+    authorize(
+      caller,
+      "folder:delete",
+      { id: folder.workspaceId, public: caller.grantFor(folder.workspaceId)?.public ?? true },
+      notFound,
+    );
     const [child, file] = await Promise.all([
       this.db.folder.findFirst({ where: { parentId: folder.id }, select: { id: true } }),
-      this.db.fileAncestor.findFirst({ where: { workspaceId: folder.workspaceId, directory: folder.path }, select: { fileId: true } }),
+      this.db.fileAncestor.findFirst({
+        where: { workspaceId: folder.workspaceId, directory: folder.path },
+        select: { fileId: true },
+      }),
     ]);
     if (child !== null) throw new ConflictError(`folder ${folder.path} holds folders: delete them first`);
     if (file !== null) throw new ConflictError(`folder ${folder.path} holds files: move or delete them first`);
@@ -93,7 +106,8 @@ export class FolderService {
       await this.db.folder.delete({ where: { id: folder.id } });
     } catch (error) {
       // A subfolder created meanwhile keeps it (the parent foreign key restricts the delete).
-      if (prismaErrorCode(error) === "P2003") throw new ConflictError(`folder ${folder.path} holds folders: delete them first`);
+      if (prismaErrorCode(error) === "P2003")
+        throw new ConflictError(`folder ${folder.path} holds folders: delete them first`);
       if (prismaErrorCode(error) !== "P2025") throw error;
     }
   }

@@ -34,7 +34,11 @@ function isObject(value: unknown): value is Record<string, unknown> {
 /** Checks a Feature and returns its errors (paths below `at`) and, when valid, its bounding box (null without geometry). */
 export function checkFeature(feature: unknown, at: string[]): { errors: FieldError[]; box: BoundingBox | null } {
   const errors: FieldError[] = [];
-  const fail = (path: string[], message: string) => errors.push({ path: [...at, ...path], message });
+  /** Records an error at `path` (inside the feature); false, for the checks that return it. */
+  const fail = (path: string[], message: string): false => {
+    errors.push({ path: [...at, ...path], message });
+    return false;
+  };
   if (!isObject(feature)) {
     fail([], "must be a GeoJSON Feature object");
     return { errors, box: null };
@@ -44,10 +48,15 @@ export function checkFeature(feature: unknown, at: string[]): { errors: FieldErr
   if ("properties" in feature && feature.properties !== null && !isObject(feature.properties)) {
     fail(["properties"], "must be an object or null");
   }
-  if ("id" in feature && typeof feature.id !== "string" && typeof feature.id !== "number") fail(["id"], "must be a string or a number");
+  if ("id" in feature && typeof feature.id !== "string" && typeof feature.id !== "number")
+    fail(["id"], "must be a string or a number");
   if ("bbox" in feature) {
     const bbox = feature.bbox;
-    if (!Array.isArray(bbox) || (bbox.length !== 4 && bbox.length !== 6) || !bbox.every((n) => typeof n === "number" && Number.isFinite(n))) {
+    if (
+      !Array.isArray(bbox) ||
+      (bbox.length !== 4 && bbox.length !== 6) ||
+      !bbox.every((n) => typeof n === "number" && Number.isFinite(n))
+    ) {
       fail(["bbox"], "must be 4 or 6 numbers (RFC 7946 §5)");
     }
   }
@@ -66,14 +75,19 @@ export function checkFeature(feature: unknown, at: string[]): { errors: FieldErr
   let positions = 0;
 
   const position = (value: unknown, path: string[]): boolean => {
-    if (!Array.isArray(value) || value.length < 2 || value.length > 3 || !value.every((n) => typeof n === "number" && Number.isFinite(n))) {
+    if (
+      !Array.isArray(value) ||
+      value.length < 2 ||
+      value.length > 3 ||
+      !value.every((n) => typeof n === "number" && Number.isFinite(n))
+    ) {
       fail(path, "must be a position: [longitude, latitude] or [longitude, latitude, altitude], numbers");
       return false;
     }
     const [longitude, latitude] = value as number[] as [number, number];
-    if (longitude < -180 || longitude > 180) return (fail([...path, "0"], "longitude must be between -180 and 180"), false);
-    if (latitude < -90 || latitude > 90) return (fail([...path, "1"], "latitude must be between -90 and 90"), false);
-    if (++positions > MAX_GEO_POSITIONS) return (fail([], `must hold at most ${MAX_GEO_POSITIONS} positions`), false);
+    if (longitude < -180 || longitude > 180) return fail([...path, "0"], "longitude must be between -180 and 180");
+    if (latitude < -90 || latitude > 90) return fail([...path, "1"], "latitude must be between -90 and 90");
+    if (++positions > MAX_GEO_POSITIONS) return fail([], `must hold at most ${MAX_GEO_POSITIONS} positions`);
     box.minLongitude = Math.min(box.minLongitude, longitude);
     box.maxLongitude = Math.max(box.maxLongitude, longitude);
     box.minLatitude = Math.min(box.minLatitude, latitude);
@@ -85,7 +99,12 @@ export function checkFeature(feature: unknown, at: string[]): { errors: FieldErr
   const line = (value: unknown, path: string[], kind: "points" | "line" | "ring"): boolean => {
     const least = kind === "ring" ? 4 : kind === "line" ? 2 : 1;
     if (!Array.isArray(value) || value.length < least) {
-      const what = kind === "ring" ? "a linear ring: at least 4 positions" : kind === "line" ? "at least 2 positions" : "at least 1 position";
+      const what =
+        kind === "ring"
+          ? "a linear ring: at least 4 positions"
+          : kind === "line"
+            ? "at least 2 positions"
+            : "at least 1 position";
       fail(path, `must be ${what}`);
       return false;
     }
@@ -102,7 +121,7 @@ export function checkFeature(feature: unknown, at: string[]): { errors: FieldErr
   };
 
   const list = (value: unknown, path: string[], each: (item: unknown, path: string[]) => boolean): boolean => {
-    if (!Array.isArray(value) || value.length === 0) return (fail(path, "must be a non-empty array"), false);
+    if (!Array.isArray(value) || value.length === 0) return fail(path, "must be a non-empty array");
     for (const [index, item] of value.entries()) if (!each(item, [...path, String(index)])) return false;
     return true;
   };
@@ -140,7 +159,11 @@ export function boxCells(box: BoundingBox): string[] {
   const y0 = (box.minLatitude + 90) / 180;
   const y1 = (box.maxLatitude + 90) / 180;
   let level = MAX_LEVEL;
-  while (level > 0 && (cellIndex(x1, level) - cellIndex(x0, level) > 1 || cellIndex(y1, level) - cellIndex(y0, level) > 1)) level -= 1;
+  while (
+    level > 0 &&
+    (cellIndex(x1, level) - cellIndex(x0, level) > 1 || cellIndex(y1, level) - cellIndex(y0, level) > 1)
+  )
+    level -= 1;
   const cells: string[] = [];
   for (let x = cellIndex(x0, level); x <= cellIndex(x1, level); x += 1) {
     for (let y = cellIndex(y0, level); y <= cellIndex(y1, level); y += 1) cells.push(quadkey(x, y, level));
@@ -172,10 +195,12 @@ export function queryCells(box: BoundingBox): { exact: string[]; prefixes: strin
 export function boxErrors(box: BoundingBox, at: string[]): FieldError[] {
   const errors: FieldError[] = [];
   for (const field of ["minLongitude", "maxLongitude"] as const) {
-    if (!(box[field] >= -180 && box[field] <= 180)) errors.push({ path: [...at, field], message: "must be between -180 and 180" });
+    if (!(box[field] >= -180 && box[field] <= 180))
+      errors.push({ path: [...at, field], message: "must be between -180 and 180" });
   }
   for (const field of ["minLatitude", "maxLatitude"] as const) {
-    if (!(box[field] >= -90 && box[field] <= 90)) errors.push({ path: [...at, field], message: "must be between -90 and 90" });
+    if (!(box[field] >= -90 && box[field] <= 90))
+      errors.push({ path: [...at, field], message: "must be between -90 and 90" });
   }
   if (errors.length === 0 && box.minLatitude > box.maxLatitude) {
     errors.push({ path: [...at, "maxLatitude"], message: "must not be below minLatitude" });

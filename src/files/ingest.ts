@@ -6,7 +6,7 @@
 import { Readable } from "node:stream";
 import type { StorageDriver } from "../storage/driver.js";
 import { FileError, PayloadTooLargeError, ValidationError } from "./errors.js";
-import { ByteInspector, TooLargeError, type InspectedBytes } from "./inspect.js";
+import { ByteInspector, type InspectedBytes, TooLargeError } from "./inspect.js";
 import type { ByteMeter } from "./progress.js";
 import type { Sha256Source } from "./sha256.js";
 import { openSourceUrl, SourceUrlError, type SourceUrlOptions } from "./source-url.js";
@@ -34,14 +34,20 @@ const STANDARD_BASE64 = /^[A-Za-z0-9+/]*={0,2}$/;
  * at, since a lenient decoder silently drops what it does not understand. The decoded size is
  * computed from the length first, so an oversized value is refused without decoding it.
  */
-export function decodeBase64(content: string, maxBytes: number): Buffer {
+function decodeBase64(content: string, maxBytes: number): Buffer {
   const padding = content.endsWith("==") ? 2 : content.endsWith("=") ? 1 : 0;
   const decodedSize = Math.floor(content.length / 4) * 3 - padding;
   if (decodedSize > maxBytes) {
-    throw new PayloadTooLargeError(`content is over the ${maxBytes} bytes accepted inline; use file, sourceUrl or an upload target`, maxBytes);
+    throw new PayloadTooLargeError(
+      `content is over the ${maxBytes} bytes accepted inline; use file, sourceUrl or an upload target`,
+      maxBytes,
+    );
   }
   if (content.length % 4 !== 0 || !STANDARD_BASE64.test(content)) {
-    throw ValidationError.field(["input", "content"], "must be standard base64 (A-Z a-z 0-9 + /, padded with = to a multiple of 4)");
+    throw ValidationError.field(
+      ["input", "content"],
+      "must be standard base64 (A-Z a-z 0-9 + /, padded with = to a multiple of 4)",
+    );
   }
   return Buffer.from(content, "base64");
 }
@@ -66,12 +72,20 @@ export function chooseSource(request: CreateFileRequest, limits: FileLimits): By
 /** The most bytes a source may bring: its own limit, and the declared size when there is one. */
 export function sourceLimit(source: ByteSource, declaredSize: number | undefined, limits: FileLimits): number {
   const limit =
-    source.kind === "file" ? limits.maxSingleUploadBytes : source.kind === "content" ? limits.maxInlineBytes : limits.maxFileBytes;
+    source.kind === "file"
+      ? limits.maxSingleUploadBytes
+      : source.kind === "content"
+        ? limits.maxInlineBytes
+        : limits.maxFileBytes;
   return Math.min(limit, limits.maxFileBytes, declaredSize ?? Number.MAX_SAFE_INTEGER);
 }
 
 /** Starts reading a source. */
-export async function openBytes(source: ByteSource, maxBytes: number, sourceUrl: SourceUrlOptions): Promise<OpenedBytes> {
+export async function openBytes(
+  source: ByteSource,
+  maxBytes: number,
+  sourceUrl: SourceUrlOptions,
+): Promise<OpenedBytes> {
   if (source.kind === "file") {
     const { stream, mimeType } = await source.file.catch((error: unknown) => {
       // graphql-upload-minimal rejects when the part is missing or the request broke off.
@@ -80,7 +94,11 @@ export async function openBytes(source: ByteSource, maxBytes: number, sourceUrl:
     return { stream, declaredType: mimeType, release: () => stream.resume() };
   }
   if (source.kind === "content") {
-    return { stream: Readable.from([source.bytes], { objectMode: false }), declaredType: undefined, release: () => undefined };
+    return {
+      stream: Readable.from([source.bytes], { objectMode: false }),
+      declaredType: undefined,
+      release: () => undefined,
+    };
   }
   const download = await openSourceUrl(source.url, { ...sourceUrl, maxBytes });
   return { stream: download.body, declaredType: download.contentType, release: () => download.body.destroy() };
@@ -96,7 +114,12 @@ export async function storeInspected(
   storage: StorageDriver,
   key: string,
   opened: OpenedBytes,
-  { maxBytes, contentType, sha256, meter }: { maxBytes: number; contentType: string; sha256: Sha256Source; meter: ByteMeter | undefined },
+  {
+    maxBytes,
+    contentType,
+    sha256,
+    meter,
+  }: { maxBytes: number; contentType: string; sha256: Sha256Source; meter: ByteMeter | undefined },
 ): Promise<InspectedBytes> {
   const { stream } = opened;
   const inspector = new ByteInspector({ maxBytes, sha256, meter });

@@ -3,13 +3,17 @@ import { Readable, Writable } from "node:stream";
 import { pipeline } from "node:stream/promises";
 import { describe, expect, it } from "vitest";
 import { elf, fatMachO, gif, javaClass, jpeg, machO64, peStub, png, utf8 } from "../../test/helpers/samples.js";
-import { ByteInspector, TooLargeError, mustDownloadAsAttachment, sniff } from "./inspect.js";
+import { ByteInspector, mustDownloadAsAttachment, sniff, TooLargeError } from "./inspect.js";
 
 // ---- sniff -----------------------------------------------------------------------------------
 
 describe("sniff", () => {
   it("recognises a PNG and reads its dimensions", async () => {
-    expect(await sniff(png(3, 2))).toEqual({ mimeType: "image/png", executable: false, dimensions: { width: 3, height: 2 } });
+    expect(await sniff(png(3, 2))).toEqual({
+      mimeType: "image/png",
+      executable: false,
+      dimensions: { width: 3, height: 2 },
+    });
   });
 
   it("reads a 1x1 PNG", async () => {
@@ -183,12 +187,17 @@ describe("mustDownloadAsAttachment", () => {
     expect(mustDownloadAsAttachment(mimeType)).toBe(true);
   });
 
-  it.each(["image/png", "image/jpeg", "IMAGE/GIF", "image/webp", "text/plain; charset=utf-8", "video/mp4", "audio/mpeg"])(
-    "shows %s inline",
-    (mimeType) => {
-      expect(mustDownloadAsAttachment(mimeType)).toBe(false);
-    },
-  );
+  it.each([
+    "image/png",
+    "image/jpeg",
+    "IMAGE/GIF",
+    "image/webp",
+    "text/plain; charset=utf-8",
+    "video/mp4",
+    "audio/mpeg",
+  ])("shows %s inline", (mimeType) => {
+    expect(mustDownloadAsAttachment(mimeType)).toBe(false);
+  });
 });
 
 // ---- ByteInspector ---------------------------------------------------------------------------

@@ -6,8 +6,8 @@ import { isUtf8 } from "node:buffer";
 import { Transform, type TransformCallback } from "node:stream";
 import { fileTypeFromBuffer } from "file-type";
 import { imageSize } from "image-size";
-import { inlineSha256, type Sha256, type Sha256Source } from "./sha256.js";
 import type { ByteMeter } from "./progress.js";
+import { inlineSha256, type Sha256, type Sha256Source } from "./sha256.js";
 
 /** The bytes went past the allowed size; nothing beyond the limit was passed on. */
 export class TooLargeError extends Error {
@@ -129,7 +129,7 @@ const startsWith = (head: Buffer, magic: readonly number[]): boolean =>
  * Note that `MZ` alone is the DOS/PE signature, so a text file that starts with "MZ" is flagged too;
  * we accept that rare false positive rather than let a crafted PE through.
  */
-export function isExecutable(head: Buffer): boolean {
+function isExecutable(head: Buffer): boolean {
   if (startsWith(head, [0x4d, 0x5a])) return true; // MZ: DOS and PE (Windows)
   if (startsWith(head, [0x7f, 0x45, 0x4c, 0x46])) return true; // \x7fELF
   const machO = [
@@ -174,7 +174,21 @@ function isText(head: Buffer): boolean {
 
 /** Elements that make a browser treat a document as HTML (WHATWG MIME Sniffing §7.1). */
 const HTML_ELEMENTS = new Set([
-  "html", "head", "body", "script", "iframe", "h1", "div", "font", "table", "a", "style", "title", "b", "br", "p",
+  "html",
+  "head",
+  "body",
+  "script",
+  "iframe",
+  "h1",
+  "div",
+  "font",
+  "table",
+  "a",
+  "style",
+  "title",
+  "b",
+  "br",
+  "p",
 ]);
 
 /**

@@ -3,9 +3,18 @@ import { type FieldError, ValidationError } from "./errors.js";
 import { type BoundingBox, boxErrors, queryCells, splitAtAntimeridian } from "./geo.js";
 import { metadataRows } from "./metadata.js";
 import { searchForm, withLabels } from "./records.js";
-import { metadataErrors } from "./validation.js";
 import type { FileRecord, FileScope, FileStatus } from "./types.js";
-import { MAX_DIRECTORY, MAX_EXTERNAL_ID, MAX_LABEL, MAX_LABELS, MAX_MIME_TYPE, MAX_NAME_LENGTH_CEILING, MAX_SCOPE_ID, textProblem } from "./validation.js";
+import {
+  MAX_DIRECTORY,
+  MAX_EXTERNAL_ID,
+  MAX_LABEL,
+  MAX_LABELS,
+  MAX_MIME_TYPE,
+  MAX_NAME_LENGTH_CEILING,
+  MAX_SCOPE_ID,
+  metadataErrors,
+  textProblem,
+} from "./validation.js";
 
 export interface FileFilter {
   status?: FileStatus | null;
@@ -68,7 +77,7 @@ export const defaultPageSize = 100;
  * Most labels `labelsAny` may name, and `labelsAll`: a file holds at most 10 labels, so more
  * could match nothing (and each is a condition PostgreSQL's planner pays for).
  */
-export const maxFilterLabels = { labelsAny: 100, labelsAll: MAX_LABELS } as const;
+const maxFilterLabels = { labelsAny: 100, labelsAll: MAX_LABELS } as const;
 
 /**
  * Bounds on a filter's values: a list of labels is bounded (each one is a condition of the
@@ -87,7 +96,8 @@ function filterErrors(filter: FileFilter): FieldError[] {
   } as const;
   for (const [field, max] of Object.entries(strings) as [keyof typeof strings, number][]) {
     const value = filter[field];
-    if (value != null && [...value].length > max) errors.push({ path: ["filter", field], message: `must be at most ${max} characters` });
+    if (value != null && [...value].length > max)
+      errors.push({ path: ["filter", field], message: `must be at most ${max} characters` });
   }
   for (const field of ["labelsAny", "labelsAll"] as const) {
     const labels = filter[field] ?? [];
@@ -148,7 +158,8 @@ function filterWhere(readable: Prisma.FileWhereInput, filter: FileFilter | null 
 const maxFilterIds = 100;
 
 function idList(ids: readonly number[], field: string): readonly number[] {
-  if (ids.length > maxFilterIds) throw ValidationError.field(["filter", field], `must list at most ${maxFilterIds} ids`);
+  if (ids.length > maxFilterIds)
+    throw ValidationError.field(["filter", field], `must list at most ${maxFilterIds} ids`);
   return ids;
 }
 
@@ -163,7 +174,11 @@ const maxCandidates = 5000;
  * of files for each match when matches are rare (0.1% and fewer); with it, they read the few
  * candidates by id. The filters' own conditions still decide.
  */
-async function candidateIds(db: Db, workspaceId: string, filter: FileFilter | null | undefined): Promise<string[] | undefined> {
+async function candidateIds(
+  db: Db,
+  workspaceId: string,
+  filter: FileFilter | null | undefined,
+): Promise<string[] | undefined> {
   if (!filter) return undefined;
   const take = maxCandidates + 1;
   const lookups: Promise<{ fileId: string }[]>[] = [];
@@ -177,10 +192,14 @@ async function candidateIds(db: Db, workspaceId: string, filter: FileFilter | nu
   }
   if (filter.metadata != null) {
     for (const { key, valueHash } of metadataRows(workspaceId, filterMetadata(filter.metadata))) {
-      lookups.push(db.fileMetadata.findMany({ where: { workspaceId, key, valueHash }, select: { fileId: true }, take }));
+      lookups.push(
+        db.fileMetadata.findMany({ where: { workspaceId, key, valueHash }, select: { fileId: true }, take }),
+      );
     }
   }
-  const bounded = (await Promise.all(lookups)).filter((rows) => rows.length <= maxCandidates).map((rows) => new Set(rows.map((row) => row.fileId)));
+  const bounded = (await Promise.all(lookups))
+    .filter((rows) => rows.length <= maxCandidates)
+    .map((rows) => new Set(rows.map((row) => row.fileId)));
   const [first, ...others] = bounded;
   if (first === undefined) return undefined;
   return [...first].filter((id) => others.every((set) => set.has(id)));
@@ -277,7 +296,8 @@ function decodeCursor(field: FileOrderField, cursor: string, argument: string): 
       const parsed: unknown = JSON.parse(Buffer.from(cursor, "base64url").toString("utf8"));
       if (Array.isArray(parsed) && parsed.length === 3 && parsed[0] === field && sortValueOf(field, parsed[1])) {
         const id: unknown = parsed[2];
-        if (typeof id === "string" && id.length <= maxCursorLength && textProblem(id) === undefined) return { value: parsed[1], id };
+        if (typeof id === "string" && id.length <= maxCursorLength && textProblem(id) === undefined)
+          return { value: parsed[1], id };
       }
     } catch {
       // fall through to the error below

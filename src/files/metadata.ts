@@ -16,7 +16,10 @@ export function metadataValueHash(value: unknown): string {
 }
 
 /** FileMetadata rows (without fileId) for a file's (validated) metadata map; none when there is no map. */
-export function metadataRows(workspaceId: string, metadata: unknown): { workspaceId: string; key: string; valueHash: string }[] {
+export function metadataRows(
+  workspaceId: string,
+  metadata: unknown,
+): { workspaceId: string; key: string; valueHash: string }[] {
   if (typeof metadata !== "object" || metadata === null) return [];
   return Object.entries(metadata).map(([key, value]) => ({ workspaceId, key, valueHash: metadataValueHash(value) }));
 }

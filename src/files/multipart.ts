@@ -4,24 +4,24 @@
  * joining the parts once the client says they are all there.
  */
 import type { Db } from "../db/client.js";
-import { StorageError, type StorageDriver, type StoredPart } from "../storage/driver.js";
+import { type StorageDriver, StorageError, type StoredPart } from "../storage/driver.js";
 import { UploadIncompleteError } from "./errors.js";
 import { defaultContentType, type FileRow, type UploadTarget } from "./types.js";
 
 const MiB = 1024 * 1024;
 /** Smallest part we ask for; S3 needs at least 5 MiB for every part but the last. */
-export const MIN_PART_SIZE = 8 * MiB;
+const MIN_PART_SIZE = 8 * MiB;
 /** S3 allows at most 10,000 parts. */
 export const MAX_PARTS = 10_000;
 
 /** The part size for a file of `size` bytes, and how many parts that makes (at least one). */
-export function partLayout(size: number): { partSize: number; partCount: number } {
+function partLayout(size: number): { partSize: number; partCount: number } {
   const partSize = Math.max(MIN_PART_SIZE, Math.ceil(Math.ceil(size / MAX_PARTS) / MiB) * MiB);
   return { partSize, partCount: Math.max(1, Math.ceil(size / partSize)) };
 }
 
 /** The size part `partNumber` must have: `partSize`, except the last, which holds the rest. */
-export function expectedPartSize(size: number, partNumber: number): number {
+function expectedPartSize(size: number, partNumber: number): number {
   const { partSize, partCount } = partLayout(size);
   return partNumber < partCount ? partSize : size - partSize * (partCount - 1);
 }
@@ -41,15 +41,23 @@ export interface MultipartDeps {
  * The multipart upload of a PENDING file, started when there is none: after a completed join
  * whose bytes failed verification (they were deleted), or when the store has forgotten it.
  */
-async function currentUpload({ db, storage }: MultipartDeps, file: FileRow): Promise<{ uploadId: string; received: StoredPart[] }> {
+async function currentUpload(
+  { db, storage }: MultipartDeps,
+  file: FileRow,
+): Promise<{ uploadId: string; received: StoredPart[] }> {
   if (file.multipartUploadId !== null) {
     try {
-      return { uploadId: file.multipartUploadId, received: await storage.listParts(file.storageKey, file.multipartUploadId) };
+      return {
+        uploadId: file.multipartUploadId,
+        received: await storage.listParts(file.storageKey, file.multipartUploadId),
+      };
     } catch (error) {
       if (!(error instanceof StorageError && error.code === "NOT_FOUND")) throw error;
     }
   }
-  const uploadId = await storage.createMultipartUpload(file.storageKey, { contentType: file.mimeType ?? defaultContentType });
+  const uploadId = await storage.createMultipartUpload(file.storageKey, {
+    contentType: file.mimeType ?? defaultContentType,
+  });
   const claimed = await db.file.updateMany({
     where: { id: file.id, status: "PENDING", multipartUploadId: file.multipartUploadId },
     data: { multipartUploadId: uploadId },
@@ -59,7 +67,10 @@ async function currentUpload({ db, storage }: MultipartDeps, file: FileRow): Pro
     await storage.abortMultipartUpload(file.storageKey, uploadId);
     const fresh = await db.file.findUniqueOrThrow({ where: { id: file.id }, select: { multipartUploadId: true } });
     if (fresh.multipartUploadId === null) throw new UploadIncompleteError(`file ${file.id} has no upload in progress`);
-    return { uploadId: fresh.multipartUploadId, received: await storage.listParts(file.storageKey, fresh.multipartUploadId) };
+    return {
+      uploadId: fresh.multipartUploadId,
+      received: await storage.listParts(file.storageKey, fresh.multipartUploadId),
+    };
   }
   return { uploadId, received: [] };
 }
@@ -88,10 +99,25 @@ export async function multipartTarget(
       // Each part's size is signed, so a store that checks signatures refuses bytes beyond the declared size.
       const bytes = expectedPartSize(size, partNumber);
       const signed = await deps.storage.signUploadPart(file.storageKey, uploadId, partNumber, expiresAt, bytes);
-      return { partNumber, url: signed.url, headers: [{ name: "Content-Length", value: String(bytes) }], etag: signed.etag ?? null };
+      return {
+        partNumber,
+        url: signed.url,
+        headers: [{ name: "Content-Length", value: String(bytes) }],
+        etag: signed.etag ?? null,
+      };
     }),
   );
-  return { method: "MULTIPART", url: null, headers: [], fields: [], parts, receivedParts, partSize, expiresAt, maxSize: size };
+  return {
+    method: "MULTIPART",
+    url: null,
+    headers: [],
+    fields: [],
+    parts,
+    receivedParts,
+    partSize,
+    expiresAt,
+    maxSize: size,
+  };
 }
 
 /**
@@ -128,16 +154,21 @@ export async function joinParts(
   for (const partNumber of listed) {
     const arrived = sizes.get(partNumber);
     const expected = expectedPartSize(size, partNumber);
-    if (arrived === undefined) throw new UploadIncompleteError(`part ${partNumber} has not arrived; send it and complete again`);
+    if (arrived === undefined)
+      throw new UploadIncompleteError(`part ${partNumber} has not arrived; send it and complete again`);
     if (arrived !== expected) {
-      throw new UploadIncompleteError(`part ${partNumber} has ${arrived} bytes but must have ${expected}; send it again`);
+      throw new UploadIncompleteError(
+        `part ${partNumber} has ${arrived} bytes but must have ${expected}; send it again`,
+      );
     }
   }
   try {
     await storage.completeMultipartUpload(file.storageKey, uploadId, parts);
   } catch (error) {
     if (error instanceof StorageError && error.code === "INVALID_PART") {
-      throw new UploadIncompleteError(`the store refused the parts (${error.message}); check the ETags and complete again`);
+      throw new UploadIncompleteError(
+        `the store refused the parts (${error.message}); check the ETags and complete again`,
+      );
     }
     if (error instanceof StorageError && error.code === "NOT_FOUND") return;
     throw error;

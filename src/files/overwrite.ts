@@ -7,8 +7,17 @@
 import { randomUUID } from "node:crypto";
 import type { Db, Prisma } from "../db/client.js";
 import { prismaErrorCode } from "../db/errors.js";
-import { ancestorRows, assetRows, boxOf, buildFileData, categoryRows, geoCellRows, labelRows, withLabels } from "./records.js";
 import { metadataRows } from "./metadata.js";
+import {
+  ancestorRows,
+  assetRows,
+  boxOf,
+  type buildFileData,
+  categoryRows,
+  geoCellRows,
+  labelRows,
+  withLabels,
+} from "./records.js";
 import type { VerifiedBytes } from "./settle.js";
 import type { FileRecord, UploadMethod } from "./types.js";
 
@@ -70,7 +79,9 @@ export type NewContent = VerifiedBytes & { storageKey: string; uploadMethod: Upl
  * the content's own (size, checksum and type belong to the new bytes) and the externalId (the
  * same). `scope`, `entityId` and `sessionId` are replaced together: a scope id left out is cleared.
  */
-export function overwrittenFields(row: FileData & { id: string; workspaceId: string; storageKey: string; uploadMethod: string }): FileUpdate {
+export function overwrittenFields(
+  row: FileData & { id: string; workspaceId: string; storageKey: string; uploadMethod: string },
+): FileUpdate {
   const { id: _id, workspaceId: _workspaceId, storageKey: _storageKey, uploadMethod: _uploadMethod, ...fields } = row;
   const { size: _size, checksumSha256: _checksum, mimeType: _mimeType, externalId: _externalId, ...given } = fields;
   return { ...given, entityId: row.entityId ?? null, sessionId: row.sessionId ?? null };
@@ -81,7 +92,7 @@ export function overwrittenFields(row: FileData & { id: string; workspaceId: str
  * FileAncestor rows (directory), FileMetadata (metadata), FileAsset (assetIds) and FileGeoCell
  * (geoLocation). Fields left out keep their rows.
  */
-export async function replaceChildren(
+async function replaceChildren(
   tx: Prisma.TransactionClient,
   file: { id: string; workspaceId: string; createdAt: Date },
   data: ChildColumns,
@@ -95,7 +106,9 @@ export async function replaceChildren(
   }
   if (data.directory !== undefined) {
     await tx.fileAncestor.deleteMany({ where: { fileId } });
-    await tx.fileAncestor.createMany({ data: withFile(ancestorRows(file.workspaceId, data.directory, file.createdAt)) });
+    await tx.fileAncestor.createMany({
+      data: withFile(ancestorRows(file.workspaceId, data.directory, file.createdAt)),
+    });
   }
   if (data.metadata !== undefined) {
     await tx.fileMetadata.deleteMany({ where: { fileId } });
@@ -107,7 +120,9 @@ export async function replaceChildren(
   }
   if (data.securityCategories !== undefined) {
     await tx.fileCategory.deleteMany({ where: { fileId } });
-    await tx.fileCategory.createMany({ data: withFile(categoryRows(file.workspaceId, JSON.parse(data.securityCategories))) });
+    await tx.fileCategory.createMany({
+      data: withFile(categoryRows(file.workspaceId, JSON.parse(data.securityCategories))),
+    });
   }
   if (data.geoLocation !== undefined) {
     await tx.fileGeoCell.deleteMany({ where: { fileId } });
@@ -151,10 +166,28 @@ export async function swapContent(
   const current = await tx.file.update({
     where: { id },
     data: { updatedAt: now },
-    select: { storageKey: true, status: true, size: true, checksumSha256: true, mimeType: true, uploadedAt: true, multipartUploadId: true },
+    select: {
+      storageKey: true,
+      status: true,
+      size: true,
+      checksumSha256: true,
+      mimeType: true,
+      uploadedAt: true,
+      multipartUploadId: true,
+    },
   });
-  const file = await updateFileIn(tx, id, { ...data, ...content, status: "UPLOADED", uploadedAt: now, expiresAt: null, multipartUploadId: null }, labels);
-  if (current.status !== "UPLOADED" || current.size === null || current.checksumSha256 === null || current.uploadedAt === null) {
+  const file = await updateFileIn(
+    tx,
+    id,
+    { ...data, ...content, status: "UPLOADED", uploadedAt: now, expiresAt: null, multipartUploadId: null },
+    labels,
+  );
+  if (
+    current.status !== "UPLOADED" ||
+    current.size === null ||
+    current.checksumSha256 === null ||
+    current.uploadedAt === null
+  ) {
     return { file, released: [{ key: current.storageKey, multipartUploadId: current.multipartUploadId }] };
   }
   await tx.fileVersion.create({
@@ -174,13 +207,17 @@ export async function swapContent(
     orderBy: [{ replacedAt: "desc" }, { id: "desc" }],
     select: { id: true, storageKey: true },
   });
-  const released = versions.slice(versionsKept).flatMap((version) => (version.storageKey === null ? [] : [{ key: version.storageKey, multipartUploadId: null }]));
+  const released = versions
+    .slice(versionsKept)
+    .flatMap((version) => (version.storageKey === null ? [] : [{ key: version.storageKey, multipartUploadId: null }]));
   if (released.length > 0) {
     const ids = versions.slice(versionsKept).map((version) => version.id);
     await tx.fileVersion.updateMany({ where: { id: { in: ids } }, data: { storageKey: null } });
   }
   if (versions.length > MAX_VERSIONS) {
-    await tx.fileVersion.deleteMany({ where: { id: { in: versions.slice(MAX_VERSIONS).map((version) => version.id) } } });
+    await tx.fileVersion.deleteMany({
+      where: { id: { in: versions.slice(MAX_VERSIONS).map((version) => version.id) } },
+    });
   }
   return { file, released };
 }

@@ -63,13 +63,21 @@ export function boxOf(row: {
   geoMaxLatitude?: number | null;
 }): BoundingBox | null {
   const { geoMinLongitude, geoMinLatitude, geoMaxLongitude, geoMaxLatitude } = row;
-  if (geoMinLongitude == null || geoMinLatitude == null || geoMaxLongitude == null || geoMaxLatitude == null) return null;
-  return { minLongitude: geoMinLongitude, minLatitude: geoMinLatitude, maxLongitude: geoMaxLongitude, maxLatitude: geoMaxLatitude };
+  if (geoMinLongitude == null || geoMinLatitude == null || geoMaxLongitude == null || geoMaxLatitude == null)
+    return null;
+  return {
+    minLongitude: geoMinLongitude,
+    minLatitude: geoMinLatitude,
+    maxLongitude: geoMaxLongitude,
+    maxLatitude: geoMaxLatitude,
+  };
 }
 
 /** FileCategory rows (without fileId). */
 export function categoryRows(workspaceId: string, categories: unknown): { workspaceId: string; category: bigint }[] {
-  return Array.isArray(categories) ? categories.map((category) => ({ workspaceId, category: BigInt(category as number) })) : [];
+  return Array.isArray(categories)
+    ? categories.map((category) => ({ workspaceId, category: BigInt(category as number) }))
+    : [];
 }
 
 /** FileAsset rows (without fileId). */
@@ -86,7 +94,7 @@ export function fileName(name: string): { name: string; nameFolded: string; name
 }
 
 /** The form names are ordered in: NFC, lower case. */
-export function foldName(name: string): string {
+function foldName(name: string): string {
   return name.normalize("NFC").toLowerCase();
 }
 
@@ -118,7 +126,11 @@ export function ancestorRows(
 ): { workspaceId: string; directory: string; createdAt: Date }[] {
   if (directory == null || directory === "/") return [];
   const segments = directory.split("/").slice(1);
-  return segments.map((_, index) => ({ workspaceId, directory: `/${segments.slice(0, index + 1).join("/")}`, createdAt }));
+  return segments.map((_, index) => ({
+    workspaceId,
+    directory: `/${segments.slice(0, index + 1).join("/")}`,
+    createdAt,
+  }));
 }
 
 /** What a new file's child rows are made from: its labels and the (validated) columns of its row. */
@@ -144,7 +156,10 @@ export function newFileChildren(workspaceId: string, children: FileChildren, cre
   const entries = metadataRows(workspaceId, metadata === undefined ? undefined : JSON.parse(metadata));
   const assets = assetRows(workspaceId, assetIds === undefined ? undefined : JSON.parse(assetIds));
   const cells = geoCellRows(workspaceId, box);
-  const categories = categoryRows(workspaceId, children.securityCategories === undefined ? undefined : JSON.parse(children.securityCategories));
+  const categories = categoryRows(
+    workspaceId,
+    children.securityCategories === undefined ? undefined : JSON.parse(children.securityCategories),
+  );
   return {
     ...(categories.length > 0 ? { categories: { create: categories } } : {}),
     ...(assets.length > 0 ? { assets: { create: assets } } : {}),
@@ -156,6 +171,9 @@ export function newFileChildren(workspaceId: string, children: FileChildren, cre
 }
 
 /** Label rows for a file, duplicates dropped. */
-export function labelRows(workspaceId: string, labels: readonly string[] | null | undefined): { workspaceId: string; label: string }[] {
+export function labelRows(
+  workspaceId: string,
+  labels: readonly string[] | null | undefined,
+): { workspaceId: string; label: string }[] {
   return [...new Set(labels ?? [])].map((label) => ({ workspaceId, label }));
 }

@@ -5,7 +5,17 @@ import { type Action, authorize, can, type WorkspaceAccess } from "../access/pol
 import { findReadableWorkspace, readableFiles, readableFilesIn, workspaceOfReadable } from "../access/readable.js";
 import type { Db, FileVersion, Prisma } from "../db/client.js";
 import { isUniqueViolation, prismaErrorCode } from "../db/errors.js";
+import {
+  type FileEvent,
+  type FileEventSink,
+  type FileEventType,
+  fileEvent,
+  type UploadChannel,
+  type UploadFacts,
+} from "../events/file-event.js";
+import { webhooksOf, writeOutbox } from "../events/outbox.js";
 import type { StorageDriver } from "../storage/driver.js";
+import { inSpan } from "../telemetry/spans.js";
 import {
   ConflictError,
   FileError,
@@ -15,32 +25,37 @@ import {
   UploadIncompleteError,
   ValidationError,
 } from "./errors.js";
-import { chooseSource, drainUnread, ingestError, openBytes, sourceLimit, storeInspected, type ByteSource } from "./ingest.js";
+import {
+  type ByteSource,
+  chooseSource,
+  drainUnread,
+  ingestError,
+  openBytes,
+  sourceLimit,
+  storeInspected,
+} from "./ingest.js";
 import { mustDownloadAsAttachment } from "./inspect.js";
 import { fileIdOfKey, storageKeyOf } from "./keys.js";
 import { type FileFilter, type FileOrder, type FilePage, listFiles, type PageRequest } from "./listing.js";
+import { joinParts, multipartTarget } from "./multipart.js";
 import {
-  fileTransaction,
   type FileUpdate,
+  fileTransaction,
   type NewContent,
   overwrittenFields,
   type ReleasedBytes,
   swapContent,
   updateFileIn,
 } from "./overwrite.js";
-import { joinParts, multipartTarget } from "./multipart.js";
+import { type ByteMeter, ProgressThrottle } from "./progress.js";
 import { buildFileData, fileName, labelRows, newFileChildren, withLabels } from "./records.js";
 import { completeMismatch, inRequestMismatch, type RecordChange, UploadSettler, type VerifiedBytes } from "./settle.js";
 import type { Sha256Source } from "./sha256.js";
-import { inSpan } from "../telemetry/spans.js";
-import { type FileEvent, type FileEventSink, type FileEventType, fileEvent, type UploadChannel, type UploadFacts } from "../events/file-event.js";
-import { webhooksOf, writeOutbox } from "../events/outbox.js";
-import { type ByteMeter, ProgressThrottle } from "./progress.js";
 import { inspectStoredObject } from "./stored-bytes.js";
 import {
-  defaultContentType,
   type CompletedPart,
   type CreateFileRequest,
+  defaultContentType,
   type FileLimits,
   type FileRecord,
   type FileRow,
@@ -141,15 +156,28 @@ export class FileService {
   }
 
   /** What an event of `file`'s upload says of it: how the bytes travel, where to, how many. */
-  private uploadFacts(file: FileRow, channel: UploadChannel, extra: Omit<UploadFacts, "method" | "driver"> = {}): UploadFacts {
-    return { method: channel, driver: this.storage.name, ...(file.size === null ? {} : { totalBytes: Number(file.size) }), ...extra };
+  private uploadFacts(
+    file: FileRow,
+    channel: UploadChannel,
+    extra: Omit<UploadFacts, "method" | "driver"> = {},
+  ): UploadFacts {
+    return {
+      method: channel,
+      driver: this.storage.name,
+      ...(file.size === null ? {} : { totalBytes: Number(file.size) }),
+      ...extra,
+    };
   }
 
   /** The facts of an upload that ended now: its duration from `startedAt`, and the error code if it failed. */
   private outcome(file: FileRow, channel: UploadChannel, startedAt: Date, error?: unknown): UploadFacts {
     const durationMs = Date.now() - startedAt.getTime();
-    if (error === undefined) return this.uploadFacts(file, channel, { durationMs, receivedBytes: Number(file.size ?? 0) });
-    return this.uploadFacts(file, channel, { durationMs, errorCode: error instanceof FileError ? error.code : "INTERNAL" });
+    if (error === undefined)
+      return this.uploadFacts(file, channel, { durationMs, receivedBytes: Number(file.size ?? 0) });
+    return this.uploadFacts(file, channel, {
+      durationMs,
+      errorCode: error instanceof FileError ? error.code : "INTERNAL",
+    });
   }
 
   /**
@@ -164,13 +192,21 @@ export class FileService {
     const upload = await this.db.file.findUnique({ where: { id }, include: withLabels });
     if (upload === null || upload.storageKey !== storageKey || upload.status !== "PENDING") return undefined;
     // An overwrite's pending upload: its progress is the file's.
-    const file = upload.pendingForId === null ? upload : await this.db.file.findUnique({ where: { id: upload.pendingForId }, include: withLabels });
+    const file =
+      upload.pendingForId === null
+        ? upload
+        : await this.db.file.findUnique({ where: { id: upload.pendingForId }, include: withLabels });
     if (file === null) return undefined;
     return this.progressMeter(file, upload.uploadMethod as UploadChannel, partNumber, upload);
   }
 
   /** A meter reporting the PROGRESS of `file`, whose bytes are `upload`'s (the file itself, or an overwrite's pending upload). */
-  private progressMeter(file: FileRecord, channel: UploadChannel, partNumber: number | undefined, upload: FileRow = file): ByteMeter | undefined {
+  private progressMeter(
+    file: FileRecord,
+    channel: UploadChannel,
+    partNumber: number | undefined,
+    upload: FileRow = file,
+  ): ByteMeter | undefined {
     if (!this.progress.enabled) return undefined;
     return this.progress.meter(file.id, partNumber, (receivedBytes) =>
       this.emit("PROGRESS", file, this.uploadFacts(upload, channel, { receivedBytes })),
@@ -216,7 +252,10 @@ export class FileService {
   async fileByExternalId(caller: Caller, workspaceRef: string, externalId: string): Promise<FileRecord | null> {
     const workspace = await findReadableWorkspace(this.db, caller, workspaceRef);
     if (workspace === null) return null;
-    return this.db.file.findFirst({ where: { AND: [{ externalId }, readableFilesIn(caller, workspace)] }, include: withLabels });
+    return this.db.file.findFirst({
+      where: { AND: [{ externalId }, readableFilesIn(caller, workspace)] },
+      include: withLabels,
+    });
   }
 
   /** A page of the files the caller can read in a workspace; NotFoundError when it cannot read the workspace. */
@@ -237,7 +276,10 @@ export class FileService {
    * them; with `file`, `content` or `sourceUrl` the bytes are streamed in, verified, and the file
    * is UPLOADED (upload null). A failed in-request upload leaves nothing behind: no row, no bytes.
    */
-  async createFile(caller: Caller, request: CreateFileRequest): Promise<{ file: FileRecord; upload: UploadTarget | null }> {
+  async createFile(
+    caller: Caller,
+    request: CreateFileRequest,
+  ): Promise<{ file: FileRecord; upload: UploadTarget | null }> {
     try {
       const source = chooseSource(request, this.options.limits);
       const draft = await this.prepareCreate(caller, request, source);
@@ -249,7 +291,10 @@ export class FileService {
       const upload =
         pending.multipartUploadId === null
           ? await this.uploadTarget(pending, expiresAt)
-          : await multipartTarget(this.options, pending, expiresAt, { uploadId: pending.multipartUploadId, received: [] });
+          : await multipartTarget(this.options, pending, expiresAt, {
+              uploadId: pending.multipartUploadId,
+              received: [],
+            });
       return { file, upload };
     } finally {
       drainUnread(request.file);
@@ -269,13 +314,19 @@ export class FileService {
     if (holder === null || !overwrite) return holder?.id;
     const allowed = await this.db.file.count({ where: { AND: [{ id: holder.id }, readable] } });
     if (allowed === 0) {
-      throw new ConflictError(`a file with externalId "${row.externalId}" exists in this workspace and you may not change it`);
+      throw new ConflictError(
+        `a file with externalId "${row.externalId}" exists in this workspace and you may not change it`,
+      );
     }
     return holder.id;
   }
 
   /** Validates a create request and resolves what its row will hold; writes nothing. */
-  private async prepareCreate(caller: Caller, request: CreateFileRequest, source: ByteSource | undefined): Promise<FileDraft> {
+  private async prepareCreate(
+    caller: Caller,
+    request: CreateFileRequest,
+    source: ByteSource | undefined,
+  ): Promise<FileDraft> {
     const { limits } = this.options;
     const workspace = await this.workspaceFor(caller, request.workspace, "file:create");
     const workspaceId = workspace.id;
@@ -285,12 +336,22 @@ export class FileService {
     // A caller gives a file only categories it holds: it could not read the file otherwise.
     const held = caller.categoriesIn(workspaceId);
     const unheld = (request.securityCategories ?? []).flatMap((category, index) =>
-      held.includes(category) ? [] : [{ path: ["input", "securityCategories", String(index)], message: "is a category you do not hold in this workspace" }],
+      held.includes(category)
+        ? []
+        : [
+            {
+              path: ["input", "securityCategories", String(index)],
+              message: "is a category you do not hold in this workspace",
+            },
+          ],
     );
     if (unheld.length > 0) throw new ValidationError(unheld);
     const tooLarge = checkDeclaredSize(request.size ?? undefined, limits);
     if (tooLarge !== undefined) {
-      throw new PayloadTooLargeError(`size is over the largest file accepted (${tooLarge.maxSize} bytes)`, tooLarge.maxSize);
+      throw new PayloadTooLargeError(
+        `size is over the largest file accepted (${tooLarge.maxSize} bytes)`,
+        tooLarge.maxSize,
+      );
     }
     const method = request.uploadMethod ?? "PUT";
     if (source !== undefined) {
@@ -320,7 +381,14 @@ export class FileService {
 
     const id = randomUUID();
     const storageKey = storageKeyOf(workspaceId, id);
-    const row = { ...buildFileData(request), ...fileName(request.name), id, workspaceId, storageKey, uploadMethod: method };
+    const row = {
+      ...buildFileData(request),
+      ...fileName(request.name),
+      id,
+      workspaceId,
+      storageKey,
+      uploadMethod: method,
+    };
     const labels = labelRows(workspaceId, request.labels).map(({ label }) => label);
     return {
       row,
@@ -336,7 +404,10 @@ export class FileService {
     if (directory != null) {
       throw ValidationError.field(["input", "folderId"], "give folderId or directory, not both");
     }
-    const folder = await this.db.folder.findFirst({ where: { id: folderId ?? "", workspaceId }, select: { path: true } });
+    const folder = await this.db.folder.findFirst({
+      where: { id: folderId ?? "", workspaceId },
+      select: { path: true },
+    });
     if (folder === null) throw new NotFoundError(`folderId ${folderId} names no folder of this workspace`);
     return folder.path;
   }
@@ -348,7 +419,10 @@ export class FileService {
    * the read filter hides, written with the fields' changes to the file in one transaction. A
    * file has at most one pending upload: another is a ConflictError.
    */
-  private async insertPending(draft: FileDraft, existing: string | undefined): Promise<{ file: FileRecord; pending: FileRow }> {
+  private async insertPending(
+    draft: FileDraft,
+    existing: string | undefined,
+  ): Promise<{ file: FileRecord; pending: FileRow }> {
     const { row, labels } = draft;
     const { storageKey, workspaceId } = row;
     const multipartUploadId =
@@ -373,7 +447,10 @@ export class FileService {
           const file = await this.recorded(workspaceId, (record) =>
             this.db.$transaction(async (tx) => {
               const written = { ...(await tx.file.create({ data })), labels: labels.map((label) => ({ label })) };
-              await record(tx, fileEvent("CREATED", written, this.uploadFacts(written, written.uploadMethod as UploadChannel)));
+              await record(
+                tx,
+                fileEvent("CREATED", written, this.uploadFacts(written, written.uploadMethod as UploadChannel)),
+              );
               return written;
             }),
           );
@@ -403,26 +480,33 @@ export class FileService {
     pendingColumns: { status: string; multipartUploadId: string | null; createdAt: Date; expiresAt: Date },
   ): Promise<{ file: FileRecord; pending: FileRow }> {
     const { size, checksumSha256, mimeType } = row;
-    return this.recorded(row.workspaceId, (record, restart) => fileTransaction(this.db, async (tx) => {
-      const file = await updateFileIn(tx, id, overwrittenFields(row), labelsGiven);
-      // The file's fields changed now; its new content is UPLOADED at completeUpload.
-      await record(tx, fileEvent("UPDATED", file));
-      const pending = await tx.file.create({
-        data: {
-          id: row.id,
-          workspaceId: row.workspaceId,
-          ...fileName(file.name),
-          storageKey: row.storageKey,
-          uploadMethod: row.uploadMethod,
-          size,
-          checksumSha256,
-          mimeType,
-          pendingForId: id,
-          ...pendingColumns,
+    return this.recorded(row.workspaceId, (record, restart) =>
+      fileTransaction(
+        this.db,
+        async (tx) => {
+          const file = await updateFileIn(tx, id, overwrittenFields(row), labelsGiven);
+          // The file's fields changed now; its new content is UPLOADED at completeUpload.
+          await record(tx, fileEvent("UPDATED", file));
+          const pending = await tx.file.create({
+            data: {
+              id: row.id,
+              workspaceId: row.workspaceId,
+              ...fileName(file.name),
+              storageKey: row.storageKey,
+              uploadMethod: row.uploadMethod,
+              size,
+              checksumSha256,
+              mimeType,
+              pendingForId: id,
+              ...pendingColumns,
+            },
+          });
+          return { file, pending };
         },
-      });
-      return { file, pending };
-    }, busyOverwriting, restart));
+        busyOverwriting,
+        restart,
+      ),
+    );
   }
 
   /**
@@ -454,7 +538,8 @@ export class FileService {
         });
       });
     } catch (error) {
-      if (pending !== undefined) this.emit("FAILED", { ...pending, status: "FAILED" }, this.outcome(pending, channel, startedAt, error));
+      if (pending !== undefined)
+        this.emit("FAILED", { ...pending, status: "FAILED" }, this.outcome(pending, channel, startedAt, error));
       throw error;
     }
   }
@@ -477,9 +562,23 @@ export class FileService {
       release = opened.release;
       const contentType = row.mimeType ?? opened.declaredType ?? defaultContentType;
       verified = await inSpan("upload.ingest", { "file.id": row.id, "upload.source": source.kind }, async () => {
-        const measured = await storeInspected(this.storage, row.storageKey, opened, { maxBytes, contentType, sha256: this.options.sha256, meter });
-        const declared = { size: row.size ?? null, checksumSha256: row.checksumSha256 ?? null, mimeType: row.mimeType ?? null };
-        return this.settler.verify({ ...declared, storageKey: row.storageKey }, measured, opened.declaredType, inRequestMismatch);
+        const measured = await storeInspected(this.storage, row.storageKey, opened, {
+          maxBytes,
+          contentType,
+          sha256: this.options.sha256,
+          meter,
+        });
+        const declared = {
+          size: row.size ?? null,
+          checksumSha256: row.checksumSha256 ?? null,
+          mimeType: row.mimeType ?? null,
+        };
+        return this.settler.verify(
+          { ...declared, storageKey: row.storageKey },
+          measured,
+          opened.declaredType,
+          inRequestMismatch,
+        );
       });
     } catch (error) {
       release();
@@ -491,7 +590,14 @@ export class FileService {
       for (;;) {
         if (target !== undefined) {
           const content = { ...verified, storageKey: row.storageKey, uploadMethod: row.uploadMethod };
-          return await this.replaceContent(target, content, overwrittenFields(row), labelsGiven, record.replaced, record.restart);
+          return await this.replaceContent(
+            target,
+            content,
+            overwrittenFields(row),
+            labelsGiven,
+            record.replaced,
+            record.restart,
+          );
         }
         try {
           return await this.settler.insertUploaded(row, labels, verified, record.created);
@@ -530,9 +636,10 @@ export class FileService {
       busyOverwriting,
       restart,
     ).catch((error: unknown) => {
-        if (prismaErrorCode(error) === "P2025") throw new ConflictError(`file ${id} was deleted while it was being overwritten`);
-        throw error;
-      });
+      if (prismaErrorCode(error) === "P2025")
+        throw new ConflictError(`file ${id} was deleted while it was being overwritten`);
+      throw error;
+    });
     await this.release(released);
     return file;
   }
@@ -557,7 +664,10 @@ export class FileService {
     // (an overwrite's pending upload reports as its file).
     if (!this.options.seesUploadBytes && this.progress.enabled && target.receivedParts.length > 0) {
       const receivedBytes = target.receivedParts.reduce((sum, part) => sum + part.size, 0);
-      const subject = await this.db.file.findUnique({ where: { id: file.pendingForId ?? file.id }, include: withLabels });
+      const subject = await this.db.file.findUnique({
+        where: { id: file.pendingForId ?? file.id },
+        include: withLabels,
+      });
       if (subject !== null) this.emit("PROGRESS", subject, this.uploadFacts(file, "MULTIPART", { receivedBytes }));
     }
     return target;
@@ -604,16 +714,20 @@ export class FileService {
     const { id } = file;
     const pending = await this.pendingUploadOf(file.id);
     if (pending === null && file.status === "UPLOADED") return file;
-    if (pending === null && file.status === "FAILED") throw new UploadIncompleteError(`file ${id} failed and can no longer be completed`);
+    if (pending === null && file.status === "FAILED")
+      throw new UploadIncompleteError(`file ${id} failed and can no longer be completed`);
     const upload = pending ?? file;
     const channel = upload.uploadMethod as UploadChannel;
     this.progress.forget(file.id);
     try {
       return await this.recorded(file.workspaceId, async (record, restart) => {
-        const uploaded: RecordChange = (tx, done) => record(tx, fileEvent("UPLOADED", done, this.outcome(done, channel, upload.createdAt)));
+        const uploaded: RecordChange = (tx, done) =>
+          record(tx, fileEvent("UPLOADED", done, this.outcome(done, channel, upload.createdAt)));
         if (pending !== null) return this.completePending(file, pending, parts, uploaded, restart);
         const measured = await this.measureUpload(file, parts);
-        return inSpan("upload.verify", { "file.id": file.id }, () => this.settler.settle(file, measured, completeMismatch, uploaded));
+        return inSpan("upload.verify", { "file.id": file.id }, () =>
+          this.settler.settle(file, measured, completeMismatch, uploaded),
+        );
       });
     } catch (error) {
       if (!(error instanceof FileError)) throw error;
@@ -623,8 +737,12 @@ export class FileService {
       const status = error instanceof UnsupportedMediaTypeError && pending === null ? "FAILED" : file.status;
       await this.recorded(file.workspaceId, (record) =>
         this.db.$transaction(async (tx) => {
-          if (status !== file.status) await tx.file.updateMany({ where: { id: file.id, status: "PENDING" }, data: { status } });
-          await record(tx, fileEvent("FAILED", { ...file, status }, this.outcome(upload, channel, upload.createdAt, error)));
+          if (status !== file.status)
+            await tx.file.updateMany({ where: { id: file.id, status: "PENDING" }, data: { status } });
+          await record(
+            tx,
+            fileEvent("FAILED", { ...file, status }, this.outcome(upload, channel, upload.createdAt, error)),
+          );
         }),
       );
       throw error;
@@ -646,11 +764,18 @@ export class FileService {
   private async measureUpload(upload: FileRecord, parts: CompletedPart[] | null | undefined) {
     if (upload.uploadMethod === "MULTIPART") await joinParts(this.options, upload, parts);
     const object = await this.storage.headObject(upload.storageKey);
-    if (object === null) throw new UploadIncompleteError(`no bytes have arrived for file ${upload.pendingForId ?? upload.id}`);
+    if (object === null)
+      throw new UploadIncompleteError(`no bytes have arrived for file ${upload.pendingForId ?? upload.id}`);
     // The stored size alone can already rule the bytes out, without reading them.
     await this.settler.checkSize(upload, object.size, completeMismatch);
     return inSpan("upload.inspect", { "file.id": upload.id, "upload.size": object.size }, () =>
-      inspectStoredObject(this.storage, upload.storageKey, object, this.options.limits.maxFileBytes, this.options.sha256),
+      inspectStoredObject(
+        this.storage,
+        upload.storageKey,
+        object,
+        this.options.limits.maxFileBytes,
+        this.options.sha256,
+      ),
     );
   }
 
@@ -668,18 +793,25 @@ export class FileService {
     restart: () => void,
   ): Promise<FileRecord> {
     const measured = await this.measureUpload(pending, parts);
-    const verified = await this.settler.verify(pending, measured, undefined, completeMismatch).catch(async (error: unknown) => {
-      if (error instanceof UnsupportedMediaTypeError) await this.db.file.deleteMany({ where: { id: pending.id } });
-      throw error;
-    });
+    const verified = await this.settler
+      .verify(pending, measured, undefined, completeMismatch)
+      .catch(async (error: unknown) => {
+        if (error instanceof UnsupportedMediaTypeError) await this.db.file.deleteMany({ where: { id: pending.id } });
+        throw error;
+      });
     const content = { ...verified, storageKey: pending.storageKey, uploadMethod: pending.uploadMethod as UploadMethod };
-    const outcome = await fileTransaction(this.db, async (tx) => {
-      const claimed = await tx.file.deleteMany({ where: { id: pending.id } });
-      if (claimed.count === 0) return null;
-      const swapped = await swapContent(tx, file.id, content, {}, undefined, this.options.versionsKept);
-      await record(tx, swapped.file);
-      return swapped;
-    }, () => new UploadIncompleteError(`file ${file.id} is busy with other changes; complete the upload again`), restart);
+    const outcome = await fileTransaction(
+      this.db,
+      async (tx) => {
+        const claimed = await tx.file.deleteMany({ where: { id: pending.id } });
+        if (claimed.count === 0) return null;
+        const swapped = await swapContent(tx, file.id, content, {}, undefined, this.options.versionsKept);
+        await record(tx, swapped.file);
+        return swapped;
+      },
+      () => new UploadIncompleteError(`file ${file.id} is busy with other changes; complete the upload again`),
+      restart,
+    );
     if (outcome === null) return this.db.file.findUniqueOrThrow({ where: { id: file.id }, include: withLabels });
     await this.release(outcome.released);
     return outcome.file;
@@ -725,7 +857,10 @@ export class FileService {
     const file = await this.fileFor(caller, id, "file:delete");
     const [pending, versions] = await Promise.all([
       this.pendingUploadOf(file.id),
-      this.db.fileVersion.findMany({ where: { fileId: file.id, storageKey: { not: null } }, select: { storageKey: true } }),
+      this.db.fileVersion.findMany({
+        where: { fileId: file.id, storageKey: { not: null } },
+        select: { storageKey: true },
+      }),
     ]);
     // The pending upload's row and the versions go with the file's (foreign keys cascade).
     await this.recorded(file.workspaceId, (record) =>
@@ -738,7 +873,9 @@ export class FileService {
     await this.release([
       { key: file.storageKey, multipartUploadId: file.multipartUploadId },
       ...(pending === null ? [] : [{ key: pending.storageKey, multipartUploadId: pending.multipartUploadId }]),
-      ...versions.flatMap((version) => (version.storageKey === null ? [] : [{ key: version.storageKey, multipartUploadId: null }])),
+      ...versions.flatMap((version) =>
+        version.storageKey === null ? [] : [{ key: version.storageKey, multipartUploadId: null }],
+      ),
     ]);
   }
 
@@ -758,7 +895,10 @@ export class FileService {
         const removed = await tx.file.deleteMany({ where: { id: upload.id, status: { not: "UPLOADED" } } });
         if (removed.count === 0) throw noUpload();
         // An overwrite's pending upload went: the file stays, with its current content.
-        await record(tx, fileEvent("UPLOAD_ABORTED", file, this.uploadFacts(upload, upload.uploadMethod as UploadChannel)));
+        await record(
+          tx,
+          fileEvent("UPLOAD_ABORTED", file, this.uploadFacts(upload, upload.uploadMethod as UploadChannel)),
+        );
       }),
     );
     this.progress.forget(file.id);
@@ -767,17 +907,30 @@ export class FileService {
 
   /** The contents overwrites replaced, newest first. */
   versions(file: { id: string }): Promise<FileVersion[]> {
-    return this.db.fileVersion.findMany({ where: { fileId: file.id }, orderBy: [{ replacedAt: "desc" }, { id: "desc" }] });
+    return this.db.fileVersion.findMany({
+      where: { fileId: file.id },
+      orderBy: [{ replacedAt: "desc" }, { id: "desc" }],
+    });
   }
 
   /** A signed, expiring URL for a replaced content's bytes; null once they are no longer kept. */
-  async versionDownloadUrl(file: Pick<FileRecord, "name">, version: FileVersion, expiresIn: number): Promise<string | null> {
+  async versionDownloadUrl(
+    file: Pick<FileRecord, "name">,
+    version: FileVersion,
+    expiresIn: number,
+  ): Promise<string | null> {
     if (version.storageKey === null) return null;
-    return this.downloadUrl({ status: "UPLOADED", storageKey: version.storageKey, mimeType: version.mimeType, name: file.name }, expiresIn);
+    return this.downloadUrl(
+      { status: "UPLOADED", storageKey: version.storageKey, mimeType: version.mimeType, name: file.name },
+      expiresIn,
+    );
   }
 
   /** A signed, expiring URL for an uploaded file's bytes; null until it is uploaded. */
-  async downloadUrl(file: Pick<FileRecord, "status" | "storageKey" | "mimeType" | "name">, expiresIn: number): Promise<string | null> {
+  async downloadUrl(
+    file: Pick<FileRecord, "status" | "storageKey" | "mimeType" | "name">,
+    expiresIn: number,
+  ): Promise<string | null> {
     if (file.status !== "UPLOADED") return null;
     const contentType = file.mimeType ?? defaultContentType;
     return this.storage.signDownload({
@@ -795,7 +948,11 @@ export class FileService {
 const busyOverwriting = () => new ConflictError("the file is busy with other changes; try again");
 
 /** How the bytes of each in-request source travel, as events name it. */
-const channelOf: Record<ByteSource["kind"], UploadChannel> = { file: "FILE", content: "CONTENT", sourceUrl: "SOURCE_URL" };
+const channelOf: Record<ByteSource["kind"], UploadChannel> = {
+  file: "FILE",
+  content: "CONTENT",
+  sourceUrl: "SOURCE_URL",
+};
 
 /** The file an in-request upload is creating, as it would be read while its bytes arrive (it has no row yet). */
 function pendingRecord({ row, labels }: FileDraft, createdAt: Date): FileRecord {
@@ -836,5 +993,7 @@ function pendingRecord({ row, labels }: FileDraft, createdAt: Date): FileRecord 
 }
 
 function conflict(externalId: string | null | undefined): ConflictError {
-  return new ConflictError(`a file with externalId "${externalId}" already exists in this workspace; pass overwrite: true to replace it`);
+  return new ConflictError(
+    `a file with externalId "${externalId}" already exists in this workspace; pass overwrite: true to replace it`,
+  );
 }

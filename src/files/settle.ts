@@ -1,10 +1,16 @@
-import type { Db } from "../db/client.js";
-import type { Prisma } from "../db/client.js";
+import type { Db, Prisma } from "../db/client.js";
 import type { StorageDriver } from "../storage/driver.js";
-import { type FileError, NotFoundError, PayloadTooLargeError, UnsupportedMediaTypeError, UploadIncompleteError, ValidationError } from "./errors.js";
-import { sniff, type InspectedBytes } from "./inspect.js";
+import {
+  type FileError,
+  NotFoundError,
+  PayloadTooLargeError,
+  UnsupportedMediaTypeError,
+  UploadIncompleteError,
+  ValidationError,
+} from "./errors.js";
+import { type InspectedBytes, sniff } from "./inspect.js";
 import { newFileChildren, withLabels } from "./records.js";
-import { defaultContentType, type FileLimits, type FileRecord, type FileRow } from "./types.js";
+import { defaultContentType, type FileLimits, type FileRecord } from "./types.js";
 import { mimeTypeAllowed } from "./validation.js";
 
 /** Writes the events of a change inside its transaction (src/files/service.ts `recorded`). */
@@ -16,7 +22,8 @@ export type MismatchError = (field: "size" | "checksumSha256", message: string) 
 /** In createFile the client's own fields were wrong: a ValidationError on that field. */
 export const inRequestMismatch: MismatchError = (field, message) => ValidationError.field(["input", field], message);
 /** At completeUpload the upload can be retried: UploadIncompleteError. */
-export const completeMismatch: MismatchError = (_field, message) => new UploadIncompleteError(`${message}; upload again`);
+export const completeMismatch: MismatchError = (_field, message) =>
+  new UploadIncompleteError(`${message}; upload again`);
 
 /** What the bytes of an upload were found to be once they passed every check. */
 export interface VerifiedBytes {
@@ -31,7 +38,10 @@ export interface VerifiedBytes {
 export type DeclaredFile = Pick<FileRecord, "size" | "checksumSha256" | "mimeType" | "storageKey">;
 
 /** A row for bytes that arrived in the createFile request, written once they are verified. */
-export type NewFileRow = Omit<Prisma.FileUncheckedCreateInput, "labels" | keyof VerifiedBytes | "status" | "uploadedAt" | "expiresAt"> & {
+export type NewFileRow = Omit<
+  Prisma.FileUncheckedCreateInput,
+  "labels" | keyof VerifiedBytes | "status" | "uploadedAt" | "expiresAt"
+> & {
   workspaceId: string;
   externalId?: string | null;
 };
@@ -72,7 +82,12 @@ export class UploadSettler {
    * the sniffed type, image dimensions. Bytes that fail a check are deleted and the check's error
    * is thrown.
    */
-  async verify(file: DeclaredFile, measured: InspectedBytes, typeHint: string | undefined, mismatch: MismatchError): Promise<VerifiedBytes> {
+  async verify(
+    file: DeclaredFile,
+    measured: InspectedBytes,
+    typeHint: string | undefined,
+    mismatch: MismatchError,
+  ): Promise<VerifiedBytes> {
     await this.checkSize(file, measured.size, mismatch);
     if (file.checksumSha256 != null && measured.sha256 !== file.checksumSha256) {
       await this.storage.deleteObject(file.storageKey);
@@ -99,7 +114,12 @@ export class UploadSettler {
    * Verifies the bytes of a PENDING file and marks it UPLOADED; `record` writes its events in
    * the same transaction. Throws the check's error when the bytes are refused.
    */
-  async settle(file: FileRecord, measured: InspectedBytes, mismatch: MismatchError, record: RecordChange): Promise<FileRecord> {
+  async settle(
+    file: FileRecord,
+    measured: InspectedBytes,
+    mismatch: MismatchError,
+    record: RecordChange,
+  ): Promise<FileRecord> {
     const verified = await this.verify(file, measured, undefined, mismatch);
     return this.markUploaded(file, verified, record);
   }
@@ -108,7 +128,12 @@ export class UploadSettler {
    * Writes the UPLOADED row of bytes verified in the createFile request, and its events, in one
    * transaction. The caller removes the bytes when it fails.
    */
-  async insertUploaded(row: NewFileRow, labels: string[], verified: VerifiedBytes, record: RecordChange): Promise<FileRecord> {
+  async insertUploaded(
+    row: NewFileRow,
+    labels: string[],
+    verified: VerifiedBytes,
+    record: RecordChange,
+  ): Promise<FileRecord> {
     const now = new Date();
     const data = {
       ...row,

@@ -1,6 +1,6 @@
 import { createHash, randomBytes } from "node:crypto";
 import { afterAll, describe, expect, it } from "vitest";
-import { Sha256Workers, type Sha256 } from "./sha256.js";
+import { type Sha256, Sha256Workers } from "./sha256.js";
 
 const MiB = 1024 * 1024;
 const expected = (bytes: Buffer): string => createHash("sha256").update(bytes).digest("hex");
@@ -8,7 +8,9 @@ const expected = (bytes: Buffer): string => createHash("sha256").update(bytes).d
 /** Feeds `bytes` in chunks of `size`, each only after the previous update said it may. */
 async function feed(hash: Sha256, bytes: Buffer, size: number): Promise<void> {
   for (let at = 0; at < bytes.length; at += size) {
-    await new Promise<void>((resolve, reject) => hash.update(bytes.subarray(at, at + size), (error) => (error ? reject(error) : resolve())));
+    await new Promise<void>((resolve, reject) =>
+      hash.update(bytes.subarray(at, at + size), (error) => (error ? reject(error) : resolve())),
+    );
   }
 }
 
@@ -66,7 +68,10 @@ describe("Sha256Workers", () => {
     let completedAtOnce = 0;
     const finished = new Promise<void>((resolve) => {
       const next = (i: number): void => {
-        if (i === 8) return resolve();
+        if (i === 8) {
+          resolve();
+          return;
+        }
         hash.update(bytes.subarray(i * MiB, (i + 1) * MiB), () => {
           if (synchronous) completedAtOnce += 1;
           next(i + 1);

@@ -158,7 +158,10 @@ class WorkerSha256 implements Sha256 {
     let offset = 0;
     const copy = (): void => {
       this.blocked = undefined;
-      if (this.failure !== undefined) return done(this.failure);
+      if (this.failure !== undefined) {
+        done(this.failure);
+        return;
+      }
       while (offset < chunk.length) {
         // A full slab is sent only when more bytes follow, so one of exactly a slab stays inline.
         if (this.fill === this.slab.length && this.slab.length < SLAB_BYTES) {
@@ -180,7 +183,8 @@ class WorkerSha256 implements Sha256 {
   }
 
   digest(): Promise<string> {
-    if (!this.started) return Promise.resolve(createHash("sha256").update(this.slab.subarray(0, this.fill)).digest("hex"));
+    if (!this.started)
+      return Promise.resolve(createHash("sha256").update(this.slab.subarray(0, this.fill)).digest("hex"));
     if (this.failure !== undefined) return Promise.reject(this.failure);
     return new Promise<string>((resolve, reject) => {
       this.settle = { resolve, reject };

@@ -84,7 +84,8 @@ export async function openSourceUrl(sourceUrl: string, options: SourceUrlOptions
         try {
           url = guard.checkUrl(new URL(response.headers.location, url).href);
         } catch (error) {
-          if (error instanceof SourceUrlError) throw new SourceUrlError(`sourceUrl redirected to a refused location: ${error.message}`);
+          if (error instanceof SourceUrlError)
+            throw new SourceUrlError(`sourceUrl redirected to a refused location: ${error.message}`);
           throw error;
         }
         continue;

@@ -27,7 +27,11 @@ describe("inspectStoredObject", () => {
     const object: ObjectInfo = { size: bytes.length, checksumSha256: sha256(bytes) };
     const inspected = await inspectStoredObject(storage, "k", object, 10 * bytes.length);
     expect(reads).toEqual([{ start: 0, end: DEFAULT_HEAD_BYTES - 1 }]);
-    expect(inspected).toEqual({ size: bytes.length, sha256: sha256(bytes), head: bytes.subarray(0, DEFAULT_HEAD_BYTES) });
+    expect(inspected).toEqual({
+      size: bytes.length,
+      sha256: sha256(bytes),
+      head: bytes.subarray(0, DEFAULT_HEAD_BYTES),
+    });
   });
 
   it("streams the whole object once to hash it when the store reports no checksum", async () => {
@@ -41,7 +45,11 @@ describe("inspectStoredObject", () => {
   it("reads nothing for an empty object with a checksum", async () => {
     const { storage, reads } = storeWith(Buffer.alloc(0));
     const empty = sha256(Buffer.alloc(0));
-    await expect(inspectStoredObject(storage, "k", { size: 0, checksumSha256: empty }, 10)).resolves.toEqual({ size: 0, sha256: empty, head: Buffer.alloc(0) });
+    await expect(inspectStoredObject(storage, "k", { size: 0, checksumSha256: empty }, 10)).resolves.toEqual({
+      size: 0,
+      sha256: empty,
+      head: Buffer.alloc(0),
+    });
     expect(reads).toEqual([]);
   });
 });

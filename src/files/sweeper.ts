@@ -52,7 +52,7 @@ const abandonedAfterMs = 24 * 3600 * 1000;
  * Objects and multipart uploads younger than this are left alone by the reconciliation: bytes
  * sent in a createFile request are stored a moment before their row is written.
  */
-export const orphanGraceMs = 15 * 60 * 1000;
+const orphanGraceMs = 15 * 60 * 1000;
 
 /** The advisory lock the reconciling instance holds on PostgreSQL (any constant of our own). */
 const reconcileLockKey = 0x66_69_6c_65;
@@ -75,10 +75,14 @@ export class PendingSweeper {
   start(): void {
     const interval = this.options.intervalMs ?? 60_000;
     this.timer = setInterval(() => {
-      this.sweep().catch((error: unknown) => this.options.logger.error({ err: error }, "sweeping expired uploads failed"));
+      this.sweep().catch((error: unknown) =>
+        this.options.logger.error({ err: error }, "sweeping expired uploads failed"),
+      );
       if (Date.now() - this.lastReconciled >= (this.options.reconcileIntervalMs ?? 3600_000)) {
         this.lastReconciled = Date.now();
-        this.reconcile().catch((error: unknown) => this.options.logger.error({ err: error }, "reconciling the store with the files failed"));
+        this.reconcile().catch((error: unknown) =>
+          this.options.logger.error({ err: error }, "reconciling the store with the files failed"),
+        );
       }
     }, interval);
     this.timer.unref();
@@ -106,7 +110,9 @@ export class PendingSweeper {
       const event = fileEvent("UPLOAD_ABORTED", file, upload);
       const webhooks = await webhooksOf(db, file.workspaceId);
       const deleted = await db.$transaction(async (tx) => {
-        const gone = await tx.file.deleteMany({ where: { id: file.id, status: { not: "UPLOADED" }, expiresAt: { lt: now } } });
+        const gone = await tx.file.deleteMany({
+          where: { id: file.id, status: { not: "UPLOADED" }, expiresAt: { lt: now } },
+        });
         if (gone.count === 1) await writeOutbox(tx, event, webhooks);
         return gone.count === 1;
       });
@@ -130,7 +136,8 @@ export class PendingSweeper {
         uploadsAborted: await this.step("orphan multipart uploads", () => this.abortOrphanUploads(before)),
         missingObjects: await this.step("missing objects", () => this.markMissingObjects()),
       };
-      if (result.orphansDeleted + result.uploadsAborted > 0) this.options.logger.info(result, "reconciled the store with the files");
+      if (result.orphansDeleted + result.uploadsAborted > 0)
+        this.options.logger.info(result, "reconciled the store with the files");
       this.options.observer?.reconciled(result);
       return result;
     };
@@ -138,7 +145,9 @@ export class PendingSweeper {
     // The lock lives as long as this transaction, which only holds it: the work uses the pool.
     return this.options.db.$transaction(
       async (tx) => {
-        const [row] = await tx.$queryRaw<{ locked: boolean }[]>`SELECT pg_try_advisory_xact_lock(${reconcileLockKey}) AS locked`;
+        const [row] = await tx.$queryRaw<
+          { locked: boolean }[]
+        >`SELECT pg_try_advisory_xact_lock(${reconcileLockKey}) AS locked`;
         return row?.locked === true ? work() : { ran: false, orphansDeleted: 0, missingObjects: 0, uploadsAborted: 0 };
       },
       { maxWait: 10_000, timeout: 30 * 60_000 },
@@ -189,7 +198,9 @@ export class PendingSweeper {
       for (const upload of page) {
         const id = fileIdOfKey(upload.key);
         if (id === undefined || upload.initiated >= before) continue;
-        const owner = await db.file.count({ where: { id, storageKey: upload.key, multipartUploadId: upload.uploadId, status: "PENDING" } });
+        const owner = await db.file.count({
+          where: { id, storageKey: upload.key, multipartUploadId: upload.uploadId, status: "PENDING" },
+        });
         if (owner > 0) continue;
         await storage.abortMultipartUpload(upload.key, upload.uploadId);
         aborted += 1;
@@ -215,10 +226,16 @@ export class PendingSweeper {
     let missing = 0;
     for (const file of batch) {
       if ((await storage.headObject(file.storageKey)) !== null) continue;
-      const marked = await db.file.updateMany({ where: { id: file.id, status: "UPLOADED" }, data: { status: "FAILED", updatedAt: new Date() } });
+      const marked = await db.file.updateMany({
+        where: { id: file.id, status: "UPLOADED" },
+        data: { status: "FAILED", updatedAt: new Date() },
+      });
       if (marked.count === 0) continue;
       // Deleted meanwhile, the file would have no row left to mark: only a lost object is reported.
-      logger.error({ fileId: file.id, storageKey: file.storageKey }, "an uploaded file's bytes are missing from the store: marked FAILED");
+      logger.error(
+        { fileId: file.id, storageKey: file.storageKey },
+        "an uploaded file's bytes are missing from the store: marked FAILED",
+      );
       missing += 1;
     }
     return missing;

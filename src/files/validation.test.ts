@@ -1,4 +1,6 @@
 import { describe, expect, it } from "vitest";
+import type { FieldError } from "./errors.js";
+import type { FileFields, FileLimits } from "./types.js";
 import {
   checkDeclaredSize,
   mimeTypeAllowed,
@@ -8,8 +10,6 @@ import {
   normalizeName,
   validateFileFields,
 } from "./validation.js";
-import type { FieldError } from "./errors.js";
-import type { FileFields, FileLimits } from "./types.js";
 
 const MiB = 1024 * 1024;
 const limits: FileLimits = {
@@ -40,7 +40,9 @@ describe("name", () => {
     expect(errorsAt(validate({ name: "a".repeat(1025) }, { maxNameLength: 1024 }), "name")).toEqual([
       "must be at most 1024 characters",
     ]);
-    expect(errorsAt(validate({ name: "a".repeat(11) }, { maxNameLength: 10 }), "name")).toEqual(["must be at most 10 characters"]);
+    expect(errorsAt(validate({ name: "a".repeat(11) }, { maxNameLength: 10 }), "name")).toEqual([
+      "must be at most 10 characters",
+    ]);
   });
 
   it("rejects a name of 256 characters", () => {
@@ -211,7 +213,9 @@ describe("directory", () => {
   });
 
   it("rejects a directory with a NUL", () => {
-    expect(errorsAt(validate({ directory: "/a\u0000b" }), "directory")).toEqual(["must not contain control characters"]);
+    expect(errorsAt(validate({ directory: "/a\u0000b" }), "directory")).toEqual([
+      "must not contain control characters",
+    ]);
   });
 });
 
@@ -241,7 +245,9 @@ describe("source and description", () => {
 
 describe("mimeType", () => {
   it("accepts type/subtype", () => {
-    expect(validate({ mimeType: "application/vnd.openxmlformats-officedocument.wordprocessingml.document" })).toEqual([]);
+    expect(validate({ mimeType: "application/vnd.openxmlformats-officedocument.wordprocessingml.document" })).toEqual(
+      [],
+    );
   });
 
   it("accepts parameters and keeps them", () => {
@@ -352,7 +358,11 @@ describe("metadata", () => {
     ["an unpaired surrogate", { k: { x: "\ud800" } }, "must not contain NUL or unpaired surrogates"],
     ["NUL in a nested key", { k: { "a\u0000": 1 } }, "must not contain NUL or unpaired surrogates"],
     ["an infinite number", { k: [Number.POSITIVE_INFINITY] }, "must hold finite numbers only"],
-    ["nesting 33 deep", { k: JSON.parse(`${"[".repeat(33)}${"]".repeat(33)}`) as unknown }, "must not nest arrays and objects more than 32 deep"],
+    [
+      "nesting 33 deep",
+      { k: JSON.parse(`${"[".repeat(33)}${"]".repeat(33)}`) as unknown },
+      "must not nest arrays and objects more than 32 deep",
+    ],
   ])("rejects a value with %s", (_label, metadata, message) => {
     expect(errorsAt(validate({ metadata }), "metadata", "k")).toEqual([message]);
   });
@@ -372,9 +382,7 @@ describe("metadata", () => {
     ["a string", "a=b"],
     ["a number", 1],
   ])("rejects metadata that is %s", (_label, metadata) => {
-    expect(validate({ metadata })).toEqual([
-      { path: ["input", "metadata"], message: "must be an object" },
-    ]);
+    expect(validate({ metadata })).toEqual([{ path: ["input", "metadata"], message: "must be an object" }]);
   });
 
   it("accepts null metadata as none", () => {
@@ -535,12 +543,20 @@ describe("scope", () => {
   });
 
   it.each(["WORKSPACE", "SESSION"] as const)("rejects an entityId beside scope %s, on entityId", (scope) => {
-    const errors = validate({ scope, entityId: "e1", ...(scope === "SESSION" ? { sessionId: "3f2504e0-4f89-11d3-9a0c-0305e82c3301" } : {}) });
+    const errors = validate({
+      scope,
+      entityId: "e1",
+      ...(scope === "SESSION" ? { sessionId: "3f2504e0-4f89-11d3-9a0c-0305e82c3301" } : {}),
+    });
     expect(errors).toEqual([{ path: ["input", "entityId"], message: "is only allowed with scope ENTITY" }]);
   });
 
   it.each(["WORKSPACE", "ENTITY"] as const)("rejects a sessionId beside scope %s, on sessionId", (scope) => {
-    const errors = validate({ scope, sessionId: "3f2504e0-4f89-11d3-9a0c-0305e82c3301", ...(scope === "ENTITY" ? { entityId: "e1" } : {}) });
+    const errors = validate({
+      scope,
+      sessionId: "3f2504e0-4f89-11d3-9a0c-0305e82c3301",
+      ...(scope === "ENTITY" ? { entityId: "e1" } : {}),
+    });
     expect(errors).toEqual([{ path: ["input", "sessionId"], message: "is only allowed with scope SESSION" }]);
   });
 
@@ -552,14 +568,20 @@ describe("scope", () => {
 describe("source times", () => {
   it("accepts a modified time before the created time", () => {
     expect(
-      validate({ sourceCreatedTime: new Date("2024-02-01T00:00:00Z"), sourceModifiedTime: new Date("2024-01-01T00:00:00Z") }),
+      validate({
+        sourceCreatedTime: new Date("2024-02-01T00:00:00Z"),
+        sourceModifiedTime: new Date("2024-01-01T00:00:00Z"),
+      }),
     ).toEqual([]);
   });
 
   it("accepts 1970-01-01T00:00:00Z and rejects the millisecond before", () => {
     expect(validate({ sourceCreatedTime: new Date(0), sourceModifiedTime: new Date(0) })).toEqual([]);
     const errors = validate({ sourceCreatedTime: new Date(-1), sourceModifiedTime: new Date(-1) });
-    expect(errors.map((error) => error.path.join("."))).toEqual(["input.sourceCreatedTime", "input.sourceModifiedTime"]);
+    expect(errors.map((error) => error.path.join("."))).toEqual([
+      "input.sourceCreatedTime",
+      "input.sourceModifiedTime",
+    ]);
     expect(errors[0]?.message).toBe("must not be before 1970-01-01T00:00:00Z");
   });
 

@@ -11,7 +11,7 @@
 
 import type { FieldError } from "./errors.js";
 import { checkFeature } from "./geo.js";
-import type { FileFields, FileLimits, FileScope } from "./types.js";
+import type { FileFields, FileLimits } from "./types.js";
 
 export interface ValidateOptions {
   /** Report a missing `name` (createFile); updates leave it out to keep the current name. */
@@ -36,6 +36,7 @@ const MAX_ASSET_IDS = 1000;
 const MAX_SECURITY_CATEGORIES = 100;
 
 /** C0 controls (NUL included), DEL and C1 controls. */
+// biome-ignore lint/suspicious/noControlCharactersInRegex: finding control characters is this pattern's job
 const CONTROL = /[\u0000-\u001f\u007f-\u009f]/u;
 /**
  * Bidirectional formatting characters that can make a name display differently from what it is
@@ -47,7 +48,8 @@ const BIDI = /[\u202a-\u202e\u2066-\u2069\u200e\u200f\u061c]/u;
 const RESTRICTED_NAME = "[a-z0-9][a-z0-9!#$&^_.+-]{0,126}";
 /** RFC 9110 §5.6.2 token and §5.6.4 quoted-string, for `; name=value` parameters. */
 const TOKEN = "[!#$%&'*+.^_`|~0-9a-z-]+";
-const QUOTED_STRING = '"(?:[^"\\\\\\u0000-\\u0008\\u000a-\\u001f\\u007f]|\\\\[^\\u0000-\\u0008\\u000a-\\u001f\\u007f])*"';
+const QUOTED_STRING =
+  '"(?:[^"\\\\\\u0000-\\u0008\\u000a-\\u001f\\u007f]|\\\\[^\\u0000-\\u0008\\u000a-\\u001f\\u007f])*"';
 const MIME_TYPE = new RegExp(
   `^${RESTRICTED_NAME}/${RESTRICTED_NAME}(?:[ \\t]*;[ \\t]*${TOKEN}=(?:${TOKEN}|${QUOTED_STRING}))*$`,
   "i",
@@ -70,7 +72,8 @@ const INVISIBLE = /[\p{Default_Ignorable_Code_Point}\p{Noncharacter_Code_Point}\
  * An emoji with its presentation selector, skin tone and zero-width joins ("👩‍💻", "❤️"): the
  * only place a joiner or variation selector belongs in a name.
  */
-const EMOJI_SEQUENCE = /\p{Extended_Pictographic}[\ufe0f\p{Emoji_Modifier}]?(?:\u200d\p{Extended_Pictographic}[\ufe0f\p{Emoji_Modifier}]?)*/gu;
+const EMOJI_SEQUENCE =
+  /\p{Extended_Pictographic}[\ufe0f\p{Emoji_Modifier}]?(?:\u200d\p{Extended_Pictographic}[\ufe0f\p{Emoji_Modifier}]?)*/gu;
 const SCOPES: readonly string[] = ["WORKSPACE", "ENTITY", "SESSION"];
 /** RFC 9562 §4 string form: 8-4-4-4-12 hexadecimal digits (any version; the nil and max UUIDs included). */
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
@@ -126,7 +129,7 @@ export function normalizeChecksum(checksum: string): string {
 }
 
 /** `type/subtype` lowercased, parameters dropped: "Text/HTML; charset=utf-8" → "text/html". */
-export function mimeEssence(mimeType: string): string {
+function mimeEssence(mimeType: string): string {
   return (mimeType.split(";", 1)[0] ?? "").trim().toLowerCase();
 }
 
@@ -208,6 +211,7 @@ function isPlainObject(value: unknown): value is Record<string, unknown> {
 /** Deepest nesting of arrays and objects in a metadata value. */
 const MAX_METADATA_DEPTH = 32;
 /** NUL (which PostgreSQL's JSON and text types refuse) or a UTF-16 surrogate without its pair. */
+// biome-ignore lint/suspicious/noControlCharactersInRegex: NUL is what this pattern finds
 const UNSTORABLE = /\u0000|[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/u;
 
 /**
@@ -216,7 +220,8 @@ const UNSTORABLE = /\u0000|[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff
  */
 function jsonValueProblem(value: unknown, depth = 0): string | undefined {
   if (value === null || typeof value === "boolean") return undefined;
-  if (typeof value === "string") return UNSTORABLE.test(value) ? "must not contain NUL or unpaired surrogates" : undefined;
+  if (typeof value === "string")
+    return UNSTORABLE.test(value) ? "must not contain NUL or unpaired surrogates" : undefined;
   if (typeof value === "number") return Number.isFinite(value) ? undefined : "must hold finite numbers only";
   if (depth >= MAX_METADATA_DEPTH) return `must not nest arrays and objects more than ${MAX_METADATA_DEPTH} deep`;
   if (Array.isArray(value)) {
@@ -285,7 +290,8 @@ function labelErrors(labels: unknown, at: string[]): FieldError[] {
       errors.push({ path, message: "must be a string" });
       return;
     }
-    const message = identifierProblem(label, MAX_LABEL) ?? (seen.has(label) ? "must not repeat another label" : undefined);
+    const message =
+      identifierProblem(label, MAX_LABEL) ?? (seen.has(label) ? "must not repeat another label" : undefined);
     if (message !== undefined) errors.push({ path, message });
     seen.add(label);
   });
@@ -306,7 +312,8 @@ function idListErrors(ids: unknown, at: string[], least: number, most: number, w
   const seen = new Set<unknown>();
   ids.forEach((id: unknown, index) => {
     if (!isId(id)) errors.push({ path: [...at, String(index)], message: "must be a whole number from 1 to 2^53-1" });
-    else if (seen.has(id)) errors.push({ path: [...at, String(index)], message: "must not repeat another id of the list" });
+    else if (seen.has(id))
+      errors.push({ path: [...at, String(index)], message: "must not repeat another id of the list" });
     seen.add(id);
   });
   return errors;
@@ -359,12 +366,16 @@ export function validateFileFields(
     check("checksumSha256", "must be 64 hexadecimal characters");
   }
 
-  if (input.metadata !== undefined && input.metadata !== null) errors.push(...metadataErrors(input.metadata, at("metadata")));
+  if (input.metadata !== undefined && input.metadata !== null)
+    errors.push(...metadataErrors(input.metadata, at("metadata")));
   if (input.labels !== undefined && input.labels !== null) errors.push(...labelErrors(input.labels, at("labels")));
 
-  if (input.assetIds != null) errors.push(...idListErrors(input.assetIds, at("assetIds"), 1, MAX_ASSET_IDS, "asset ids"));
+  if (input.assetIds != null)
+    errors.push(...idListErrors(input.assetIds, at("assetIds"), 1, MAX_ASSET_IDS, "asset ids"));
   if (input.securityCategories != null) {
-    errors.push(...idListErrors(input.securityCategories, at("securityCategories"), 0, MAX_SECURITY_CATEGORIES, "categories"));
+    errors.push(
+      ...idListErrors(input.securityCategories, at("securityCategories"), 0, MAX_SECURITY_CATEGORIES, "categories"),
+    );
   }
   if (input.dataSetId != null && !isId(input.dataSetId)) check("dataSetId", "must be a whole number from 1 to 2^53-1");
   if (input.geoLocation != null) errors.push(...checkFeature(input.geoLocation, at("geoLocation")).errors);
@@ -374,11 +385,15 @@ export function validateFileFields(
   }
   // Each scope id belongs to its scope: an entityId beside scope SESSION (or a sessionId beside
   // ENTITY) is refused rather than stored where no listing by scope would find it.
-  for (const [field, scope] of [["entityId", "ENTITY"], ["sessionId", "SESSION"]] as const) {
+  for (const [field, scope] of [
+    ["entityId", "ENTITY"],
+    ["sessionId", "SESSION"],
+  ] as const) {
     const value = input[field];
     if (typeof value === "string" && value !== "") {
       if (input.scope !== undefined && input.scope !== scope) check(field, `is only allowed with scope ${scope}`);
-      else if (field === "sessionId") check(field, UUID.test(value) ? undefined : "must be a UUID (8-4-4-4-12 hexadecimal digits)");
+      else if (field === "sessionId")
+        check(field, UUID.test(value) ? undefined : "must be a UUID (8-4-4-4-12 hexadecimal digits)");
       else check(field, identifierProblem(value, MAX_SCOPE_ID));
     } else if (input.scope === scope) check(field, `is required when scope is ${scope}`);
   }

@@ -5,7 +5,7 @@ import type { Plugin } from "graphql-yoga";
  * Headers a browser cannot send cross-site without a CORS preflight, which only origins in
  * CORS_ORIGINS pass. Any value will do; `apollo-require-preflight` is the one Apollo's docs use.
  */
-export const CSRF_HEADERS = ["x-graphql-csrf", "apollo-require-preflight"];
+const CSRF_HEADERS = ["x-graphql-csrf", "apollo-require-preflight"];
 
 /** Content types an HTML form, or `fetch` without a preflight, can POST cross-site. */
 const SIMPLE_CONTENT_TYPES = ["application/x-www-form-urlencoded", "multipart/form-data", "text/plain"];
@@ -24,7 +24,11 @@ export const CSRF_CODE = "CSRF_HEADER_REQUIRED";
  * - A POST a form could send (form-urlencoded, multipart, text/plain, or no content type) must
  *   carry one of CSRF_HEADERS. A POST of application/json is preflighted by every browser.
  */
-export function csrfRefusal(method: string, contentType: string | null | undefined, hasHeader: (name: string) => boolean): GraphQLError | undefined {
+export function csrfRefusal(
+  method: string,
+  contentType: string | null | undefined,
+  hasHeader: (name: string) => boolean,
+): GraphQLError | undefined {
   if (method === "GET" || method === "HEAD") return undefined;
   const type = (contentType ?? "").split(";", 1)[0]?.trim().toLowerCase() ?? "";
   if (type !== "" && !SIMPLE_CONTENT_TYPES.includes(type)) return undefined;
@@ -38,7 +42,9 @@ export function csrfRefusal(method: string, contentType: string | null | undefin
 /** Yoga plugin applying csrfRefusal to every request that reaches Yoga's body parsers. */
 export const useCsrfPrevention: Plugin<Record<string, unknown>> = {
   onRequestParse({ request }) {
-    const refusal = csrfRefusal(request.method, request.headers.get("content-type"), (name) => request.headers.has(name));
+    const refusal = csrfRefusal(request.method, request.headers.get("content-type"), (name) =>
+      request.headers.has(name),
+    );
     if (refusal !== undefined) throw refusal;
   },
 };

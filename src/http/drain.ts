@@ -6,14 +6,14 @@ import type { IncomingMessage, ServerResponse } from "node:http";
  * client still writing when the server closes gets EPIPE). Larger bodies are not read: the
  * connection is closed after the answer.
  */
-export const DRAIN_LIMIT = 64 * 1024;
+const DRAIN_LIMIT = 64 * 1024;
 
 /**
  * Reads and discards the rest of a request's body, up to DRAIN_LIMIT bytes. Resolves true when
  * the body ended within the limit (the connection can carry another request), false when it was
  * larger, declared larger, or broke off.
  */
-export function drainBody(req: IncomingMessage): Promise<boolean> {
+function drainBody(req: IncomingMessage): Promise<boolean> {
   if (req.readableEnded) return Promise.resolve(true);
   if (Number(req.headers["content-length"]) > DRAIN_LIMIT) return Promise.resolve(false);
   return new Promise((resolve) => {

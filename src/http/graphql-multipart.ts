@@ -4,8 +4,8 @@ import type { GraphQLParams } from "graphql-yoga";
 import type { GraphQLServer, ServerContext } from "../yoga.js";
 import { CSRF_CODE, csrfRefusal } from "./csrf.js";
 import { refuseUnread } from "./drain.js";
-import { UploadSpool } from "./upload-spool.js";
 import { sendGraphQLError } from "./json.js";
+import { UploadSpool } from "./upload-spool.js";
 
 /**
  * GraphQL multipart requests (https://github.com/jaydenseric/graphql-multipart-request-spec) in
@@ -43,7 +43,11 @@ function graphqlError(res: ServerResponse, status: number, code: string, message
 export function graphqlMultipart(
   graphql: GraphQLServer,
   options: GraphQLMultipartOptions,
-): (req: IncomingMessage, res: ServerResponse, context: Omit<ServerContext, typeof MULTIPART_OPERATIONS>) => Promise<void> {
+): (
+  req: IncomingMessage,
+  res: ServerResponse,
+  context: Omit<ServerContext, typeof MULTIPART_OPERATIONS>,
+) => Promise<void> {
   return async (req, res, context) => {
     // The CSRF rule Yoga applies (src/http/csrf.ts), here before a byte of the body is parsed.
     const refusal = csrfRefusal("POST", req.headers["content-type"], (name) => req.headers[name] !== undefined);
@@ -63,7 +67,12 @@ export function graphqlMultipart(
     } catch (error) {
       const status = (error as { status?: unknown }).status;
       const code = status === 413 ? "REQUEST_ENTITY_TOO_LARGE" : "BAD_REQUEST";
-      return graphqlError(res, typeof status === "number" && status < 500 ? status : 400, code, (error as Error).message);
+      return graphqlError(
+        res,
+        typeof status === "number" && status < 500 ? status : 400,
+        code,
+        (error as Error).message,
+      );
     }
     // Parts that arrive before the resolver wanting them are spooled (src/http/upload-spool.ts).
     const spool = new UploadSpool();

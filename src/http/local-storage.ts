@@ -1,11 +1,11 @@
 import { createHash } from "node:crypto";
 import type { IncomingMessage, ServerResponse } from "node:http";
-import { Transform, type Readable, type TransformCallback } from "node:stream";
+import { type Readable, Transform, type TransformCallback } from "node:stream";
 import { pipeline } from "node:stream/promises";
 import busboy from "busboy";
 import type { ByteMeter } from "../files/progress.js";
 import { StorageError } from "../storage/driver.js";
-import { MAX_PART_BYTES, type LocalStorage } from "../storage/local.js";
+import { type LocalStorage, MAX_PART_BYTES } from "../storage/local.js";
 import { SignedUrlError } from "../storage/signing.js";
 import { refuseUnread } from "./drain.js";
 import { errorBody } from "./json.js";
@@ -61,7 +61,9 @@ class MeteredBody extends Transform {
   override _flush(callback: TransformCallback): void {
     const { exactSize } = this.limits;
     if (exactSize !== undefined && this.size !== exactSize) {
-      callback(new HttpError(400, "SIZE_MISMATCH", `the body has ${this.size} bytes; this URL was signed for ${exactSize}`));
+      callback(
+        new HttpError(400, "SIZE_MISMATCH", `the body has ${this.size} bytes; this URL was signed for ${exactSize}`),
+      );
       return;
     }
     this.etag = `"${this.md5.digest("hex")}"`;
@@ -71,7 +73,11 @@ class MeteredBody extends Transform {
 }
 
 /** Pipes `source` into a metered body, turning a source error or an early end into a body error. */
-function meter(source: Readable, limits: { maxSize: number; exactSize?: number }, progress: ByteMeter | undefined): MeteredBody {
+function meter(
+  source: Readable,
+  limits: { maxSize: number; exactSize?: number },
+  progress: ByteMeter | undefined,
+): MeteredBody {
   const body = new MeteredBody(limits, progress);
   // pipe(), not pipeline(): a failing body must not destroy the request, or the 413 could not be sent.
   source.pipe(body);
@@ -92,7 +98,11 @@ function checkDeclaredLength(req: IncomingMessage, limits: { maxSize: number; ex
   if (header === undefined) return;
   const declared = Number(header);
   if (declared > limits.maxSize) {
-    throw new HttpError(413, "PAYLOAD_TOO_LARGE", `the body is larger than the ${limits.maxSize} bytes this URL allows`);
+    throw new HttpError(
+      413,
+      "PAYLOAD_TOO_LARGE",
+      `the body is larger than the ${limits.maxSize} bytes this URL allows`,
+    );
   }
   if (limits.exactSize !== undefined && declared !== limits.exactSize) {
     const status = declared > limits.exactSize ? 413 : 400;
@@ -103,7 +113,7 @@ function checkDeclaredLength(req: IncomingMessage, limits: { maxSize: number; ex
 
 /** `type/subtype` of a Content-Type value, lower-cased, without parameters. */
 function mediaType(value: string | undefined): string {
-  return (value ?? "").split(";")[0]!.trim().toLowerCase();
+  return (value ?? "").replace(/;.*$/s, "").trim().toLowerCase();
 }
 
 function checkContentType(sent: string | undefined, signed: string): void {
@@ -236,7 +246,8 @@ async function receivePost(request: SignedRequest): Promise<void> {
         }
         const grant = storage.urls.verifyPost(key, policy, signature);
         checkContentType(fields.get("content-type"), grant.contentType);
-        const metered = (body = meter(stream, grant, counter));
+        body = meter(stream, grant, counter);
+        const metered = body;
         upload = storage
           .putNewObject(key, metered)
           .then(() => keepIfOpen(request))
@@ -298,7 +309,13 @@ async function serveDownload({ storage, req, res, key, query }: SignedRequest): 
   });
 }
 
-async function sendError(req: IncomingMessage, res: ServerResponse, status: number, code: string, message: string): Promise<void> {
+async function sendError(
+  req: IncomingMessage,
+  res: ServerResponse,
+  status: number,
+  code: string,
+  message: string,
+): Promise<void> {
   if (res.headersSent || res.destroyed) {
     // Too late for an error response (a download that failed mid-way, a client that left).
     res.destroy();
@@ -356,8 +373,16 @@ export function localStorageRoutes(
     if (!match || req.method === "OPTIONS") return false;
     const area = match[1];
     try {
-      const key = decodeKey(match[2]!);
-      const request: SignedRequest = { storage, progress: options.meter, uploadOpen: options.uploadOpen, req, res, key, query: url.searchParams };
+      const key = decodeKey(match[2] ?? "");
+      const request: SignedRequest = {
+        storage,
+        progress: options.meter,
+        uploadOpen: options.uploadOpen,
+        req,
+        res,
+        key,
+        query: url.searchParams,
+      };
       if (area === "downloads" && (req.method === "GET" || req.method === "HEAD")) await serveDownload(request);
       else if (area === "uploads" && req.method === "PUT") await receivePut(request);
       else if (area === "uploads" && req.method === "POST") await receivePost(request);
@@ -365,7 +390,8 @@ export function localStorageRoutes(
     } catch (error) {
       const refusal = asHttpError(error);
       if (!refusal || refusal.status >= 500) options.onError?.(error, req);
-      const { status, code, message } = refusal ?? new HttpError(500, "INTERNAL_SERVER_ERROR", "the request failed on the server");
+      const { status, code, message } =
+        refusal ?? new HttpError(500, "INTERNAL_SERVER_ERROR", "the request failed on the server");
       await sendError(req, res, status, code, message);
     }
     return true;

@@ -1,5 +1,5 @@
 import type { IncomingMessage, ServerResponse } from "node:http";
-import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from "prom-client";
+import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from "prom-client";
 import type { Budget } from "../access/limits.js";
 import type { DbObserver, PoolSample } from "../db/client.js";
 import type { FileEvent, FileEventType } from "../events/file-event.js";
@@ -118,7 +118,8 @@ export class Metrics implements DbObserver, SweepObserver {
     if (outcome === undefined) return;
     const { method, driver } = upload;
     this.uploads.inc({ outcome, method, driver, code: upload.errorCode ?? "" });
-    if (event.type === "UPLOADED") this.uploadBytes.inc({ method, driver }, upload.receivedBytes ?? upload.totalBytes ?? event.file.size ?? 0);
+    if (event.type === "UPLOADED")
+      this.uploadBytes.inc({ method, driver }, upload.receivedBytes ?? upload.totalBytes ?? event.file.size ?? 0);
     if (upload.durationMs !== undefined && (event.type === "UPLOADED" || event.type === "FAILED")) {
       this.uploadSeconds.observe({ outcome, method, driver }, upload.durationMs / 1000);
     }

@@ -8,8 +8,8 @@ import type { Budget, RateLimits } from "../access/limits.js";
 import { IdentityProviderUnavailableError } from "../access/oidc.js";
 import { requestScope } from "../logger.js";
 import type { GraphQLServer, ServerContext } from "../yoga.js";
-import type { GraphQLWebSockets } from "./graphql-ws.js";
 import type { MULTIPART_OPERATIONS } from "./graphql-multipart.js";
+import type { GraphQLWebSockets } from "./graphql-ws.js";
 import { sendError, sendGraphQLError } from "./json.js";
 import type { WebRoutes } from "./web.js";
 
@@ -64,7 +64,7 @@ export function createRouter(options: RouterOptions): Route {
   const clientAddress = (req: IncomingMessage): string => proxyAddr(req, trusted);
 
   /** Spends one request of a budget; answers 429 itself and returns false when it is spent. */
-  async function admit(req: IncomingMessage, res: ServerResponse, budget: Budget, key: string, graphql: boolean): Promise<boolean> {
+  async function admit(res: ServerResponse, budget: Budget, key: string, graphql: boolean): Promise<boolean> {
     const retryAfter = await gate.limits.spend(budget, key);
     if (retryAfter === undefined) return true;
     options.metrics.rateLimited(budget);
@@ -81,13 +81,18 @@ export function createRouter(options: RouterOptions): Route {
     } catch (error) {
       if (error instanceof AuthenticationError) {
         // Failed credentials spend the address's budget, so guessing keys is throttled.
-        if (!(await admit(req, res, "anonymous", address, true))) return undefined;
+        if (!(await admit(res, "anonymous", address, true))) return undefined;
         res.setHeader("www-authenticate", 'Bearer error="invalid_token"');
         sendGraphQLError(res, 401, "UNAUTHENTICATED", error.message);
         return undefined;
       }
       if (error instanceof IdentityProviderUnavailableError) {
-        sendGraphQLError(res, 503, "IDENTITY_PROVIDER_UNAVAILABLE", `The token could not be verified now: ${error.message}`);
+        sendGraphQLError(
+          res,
+          503,
+          "IDENTITY_PROVIDER_UNAVAILABLE",
+          `The token could not be verified now: ${error.message}`,
+        );
         return undefined;
       }
       throw error;
@@ -99,21 +104,21 @@ export function createRouter(options: RouterOptions): Route {
     const path = (req.url ?? "/").split("?")[0] ?? "/";
     if (await options.probes(res, path)) return;
     if (options.storageRoutes !== null && /^\/(uploads|downloads)\//.test(path)) {
-      if (!(await admit(req, res, "signed", clientAddress(req), false))) return;
+      if (!(await admit(res, "signed", clientAddress(req), false))) return;
       if (await options.storageRoutes(req, res)) return;
     }
     if (path === "/metrics") {
       // A scraper holding METRICS_TOKEN is not limited; anyone else spends the address's budget.
       const { token } = options.metrics;
       if (token !== undefined && carriesBearer(req.headers.authorization, token)) return options.metrics.serve(res);
-      if (!(await admit(req, res, "anonymous", clientAddress(req), false))) return;
+      if (!(await admit(res, "anonymous", clientAddress(req), false))) return;
       if (token === undefined) return options.metrics.serve(res);
       res.setHeader("www-authenticate", "Bearer");
       return sendError(res, 401, "UNAUTHENTICATED", "/metrics needs Authorization: Bearer <METRICS_TOKEN>");
     }
     // Static files anyone may load: each spends its address's anonymous budget.
     if (options.web.matches(req)) {
-      if (await admit(req, res, "anonymous", clientAddress(req), false)) await options.web.serve(req, res);
+      if (await admit(res, "anonymous", clientAddress(req), false)) await options.web.serve(req, res);
       return;
     }
     const caller = await authenticated(req, res);
@@ -121,7 +126,7 @@ export function createRouter(options: RouterOptions): Route {
     const key = caller.principalKey;
     const scope = requestScope.getStore();
     if (scope !== undefined && key !== null) scope.principal = key;
-    const spent = key === null ? admit(req, res, "anonymous", clientAddress(req), true) : admit(req, res, "principal", key, true);
+    const spent = key === null ? admit(res, "anonymous", clientAddress(req), true) : admit(res, "principal", key, true);
     if (!(await spent)) return;
     const subscriber = {
       caller,
@@ -156,7 +161,8 @@ export function createUpgrade(
           rateLimited("anonymous");
           return refuse(socket, "429 Too Many Requests", [`Retry-After: ${retryAfter}`]);
         }
-        if (!webSockets.upgrade(req, socket, head)) refuse(socket, "426 Upgrade Required", ["Sec-WebSocket-Protocol: graphql-transport-ws"]);
+        if (!webSockets.upgrade(req, socket, head))
+          refuse(socket, "426 Upgrade Required", ["Sec-WebSocket-Protocol: graphql-transport-ws"]);
       },
       () => socket.destroy(),
     );

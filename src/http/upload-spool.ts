@@ -53,7 +53,8 @@ export class UploadSpool {
   private unblock(): void {
     if (!this.entries.some((entry) => entry.awaited && entry.arrived === undefined)) return;
     for (const entry of this.entries) {
-      if (entry.arrived !== undefined && !entry.claimed && entry.spooled === undefined) this.spool(entry, entry.arrived);
+      if (entry.arrived !== undefined && !entry.claimed && entry.spooled === undefined)
+        this.spool(entry, entry.arrived);
     }
   }
 
@@ -122,7 +123,12 @@ interface SpoolEntry {
  */
 function isUpload(value: unknown): value is Upload {
   const candidate = value as Partial<Upload> & { resolve?: unknown };
-  return typeof value === "object" && value !== null && candidate.promise instanceof Promise && typeof candidate.resolve === "function";
+  return (
+    typeof value === "object" &&
+    value !== null &&
+    candidate.promise instanceof Promise &&
+    typeof candidate.resolve === "function"
+  );
 }
 
 /** The distinct Upload instances in the operations (one map entry may name several paths). */
@@ -135,6 +141,7 @@ function uploadsIn(value: unknown, found = new Set<Upload>()): Set<Upload> {
 /** A promise that calls `onAwait` whenever someone chains on it (`then`, `catch`, `await`). */
 function observed<T>(promise: Promise<T>, onAwait: () => void): Promise<T> {
   const then = promise.then.bind(promise);
+  // biome-ignore lint/suspicious/noThenProperty: wrapping `then` is how this promise sees who awaits it
   Object.defineProperty(promise, "then", {
     value: (...args: Parameters<Promise<T>["then"]>) => {
       onAwait();

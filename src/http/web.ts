@@ -3,11 +3,11 @@ import { createReadStream } from "node:fs";
 import { readdir, readFile, stat } from "node:fs/promises";
 import type { IncomingMessage, ServerResponse } from "node:http";
 import path from "node:path";
-import { fileURLToPath } from "node:url";
 import { pipeline } from "node:stream/promises";
+import { fileURLToPath } from "node:url";
 
 /** Where `npm run build:web` (scripts/build-web.ts) puts what browsers load; from src/http or dist/http alike. */
-export const WEB_DIR = fileURLToPath(new URL("../../dist/web", import.meta.url));
+const WEB_DIR = fileURLToPath(new URL("../../dist/web", import.meta.url));
 
 const TYPES: Record<string, string> = {
   ".html": "text/html; charset=utf-8",
@@ -54,7 +54,10 @@ async function loadAssets(dir: string): Promise<Map<string, Asset>> {
     const type = TYPES[path.extname(name)];
     if (type === undefined) continue;
     const file = path.join(dir, name);
-    const etag = `"${createHash("sha256").update(await readFile(file)).digest("base64url").slice(0, 22)}"`;
+    const etag = `"${createHash("sha256")
+      .update(await readFile(file))
+      .digest("base64url")
+      .slice(0, 22)}"`;
     const encodings: Asset["encodings"] = [];
     if ((await stat(`${file}.br`).catch(() => null)) !== null) encodings.push("br");
     if ((await stat(`${file}.gz`).catch(() => null)) !== null) encodings.push("gzip");
@@ -64,7 +67,10 @@ async function loadAssets(dir: string): Promise<Map<string, Asset>> {
 }
 
 /** The encoding to send: br, then gzip, when the client accepts it (q=0 refuses). */
-function chooseEncoding(accept: string | undefined, available: Asset["encodings"]): Asset["encodings"][number] | undefined {
+function chooseEncoding(
+  accept: string | undefined,
+  available: Asset["encodings"],
+): Asset["encodings"][number] | undefined {
   const accepted = new Set(
     (accept ?? "")
       .split(",")

@@ -70,7 +70,9 @@ export class OutboundGuard {
     this.lookup = (hostname, options, callback) => {
       resolve(hostname, { ...options, all: true }, (error, addresses: LookupAddress[]) => {
         if (error) return callback(error, "", 0);
-        const bad = this.allow.hasName(hostname) ? undefined : addresses.find((entry) => !this.allow.permitsAddress(entry.address));
+        const bad = this.allow.hasName(hostname)
+          ? undefined
+          : addresses.find((entry) => !this.allow.permitsAddress(entry.address));
         if (bad !== undefined) return callback(this.refused(hostname, bad.address), "", 0);
         if (options.all) return (callback as (err: null, all: LookupAddress[]) => void)(null, addresses);
         const first = addresses[0];
@@ -94,11 +96,14 @@ export class OutboundGuard {
     if (url.username !== "" || url.password !== "") throw this.refusal(`${this.what} must not contain credentials`);
     // Node connects to a literal IP without calling `lookup`, so literal addresses are checked here.
     const host = url.hostname.replace(/^\[(.*)\]$/, "$1");
-    if (isIP(host) !== 0 && !this.allow.hasName(host) && !this.allow.permitsAddress(host)) throw this.refused(host, host);
+    if (isIP(host) !== 0 && !this.allow.hasName(host) && !this.allow.permitsAddress(host))
+      throw this.refused(host, host);
     return url;
   }
 
   private refused(host: string, address: string): Error {
-    return this.refusal(`${this.what} host ${host} resolves to ${address}, a private or reserved address, which is refused`);
+    return this.refusal(
+      `${this.what} host ${host} resolves to ${address}, a private or reserved address, which is refused`,
+    );
   }
 }

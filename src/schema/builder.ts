@@ -6,7 +6,7 @@ import RelayPlugin from "@pothos/plugin-relay";
 import ScopeAuthPlugin from "@pothos/plugin-scope-auth";
 import { GraphQLError } from "graphql";
 import { DateTimeResolver, JSONResolver, SafeIntResolver } from "graphql-scalars";
-import { GraphQLUpload, type FileUpload } from "graphql-upload-minimal";
+import { type FileUpload, GraphQLUpload } from "graphql-upload-minimal";
 import type { AuthenticatedContext, Context } from "../context.js";
 import type PrismaTypes from "../db/generated/pothos-types.js";
 import { getDatamodel } from "../db/generated/pothos-types.js";

@@ -9,7 +9,7 @@ import {
 } from "../files/errors.js";
 import { builder } from "./builder.js";
 
-export const ErrorInterface = builder.interfaceRef<FileError>("Error").implement({
+const ErrorInterface = builder.interfaceRef<FileError>("Error").implement({
   fields: (t) => ({
     message: t.exposeString("message"),
     code: t.exposeString("code"),

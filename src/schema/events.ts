@@ -1,6 +1,6 @@
 import { encodeGlobalID } from "@pothos/plugin-relay";
-import { fileEventTypes, fileOfSnapshot, type FileEvent } from "../events/file-event.js";
 import type { UploadState } from "../events/feed.js";
+import { type FileEvent, fileEventTypes, fileOfSnapshot } from "../events/file-event.js";
 import { builder } from "./builder.js";
 import { FileRef, FileStatusEnum, fileId } from "./file.js";
 import { internalId } from "./ids.js";
@@ -34,7 +34,8 @@ const FileEventRef = builder.objectRef<FileEvent>("FileEvent").implement({
     }),
     errorCode: t.string({
       nullable: true,
-      description: "FAILED: the code of the error the upload got (UNSUPPORTED_MEDIA_TYPE, UPLOAD_INCOMPLETE…); UPLOAD_ABORTED: EXPIRED when the sweeper removed it.",
+      description:
+        "FAILED: the code of the error the upload got (UNSUPPORTED_MEDIA_TYPE, UPLOAD_INCOMPLETE…); UPLOAD_ABORTED: EXPIRED when the sweeper removed it.",
       resolve: (event) => event.upload?.errorCode ?? null,
     }),
   }),
@@ -49,10 +50,15 @@ const FileEventFilterInput = builder.inputType("FileEventFilter", {
 });
 
 const UploadProgressRef = builder.objectRef<UploadState>("UploadProgress").implement({
-  description: "An upload's progress; the last one has status UPLOADED, or FAILED, or is the file's last state when it went.",
+  description:
+    "An upload's progress; the last one has status UPLOADED, or FAILED, or is the file's last state when it went.",
   fields: (t) => ({
     fileId: t.id({ resolve: (state) => encodeGlobalID("File", state.fileId) }),
-    receivedBytes: t.field({ type: "SafeInt", description: "Bytes the server has received so far.", resolve: (state) => state.receivedBytes }),
+    receivedBytes: t.field({
+      type: "SafeInt",
+      description: "Bytes the server has received so far.",
+      resolve: (state) => state.receivedBytes,
+    }),
     totalBytes: t.field({ type: "SafeInt", nullable: true, resolve: (state) => state.totalBytes }),
     status: t.field({ type: FileStatusEnum, resolve: (state) => state.status }),
   }),

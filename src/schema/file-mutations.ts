@@ -1,3 +1,4 @@
+import type { FileVersion } from "../db/client.js";
 import {
   ConflictError,
   NotFoundError,
@@ -7,7 +8,6 @@ import {
   ValidationError,
 } from "../files/errors.js";
 import { MAX_PARTS } from "../files/multipart.js";
-import type { FileVersion } from "../db/client.js";
 import type { FileRecord, FileRow, UploadTarget } from "../files/types.js";
 import { builder } from "./builder.js";
 import { downloadUrlTtl, FileRef, FileScopeEnum, fileId } from "./file.js";
@@ -21,7 +21,8 @@ const UploadMethodEnum = builder.enumType("UploadMethod", {
   values: {
     PUT: { description: "One PUT of the whole file to `url` with every header in `headers` (every driver)." },
     POST: {
-      description: 'A multipart/form-data POST to `url`: `fields` in order, the file last as field "file" (local and s3; not azure).',
+      description:
+        'A multipart/form-data POST to `url`: `fields` in order, the file last as field "file" (local and s3; not azure).',
     },
     MULTIPART: {
       description:
@@ -35,32 +36,28 @@ const KeyValueRef = builder.objectRef<{ name: string; value: string }>("KeyValue
   fields: (t) => ({ name: t.exposeString("name"), value: t.exposeString("value") }),
 });
 
-const UploadPartRef = builder
-  .objectRef<UploadTarget["parts"][number]>("UploadPart")
-  .implement({
-    fields: (t) => ({
-      partNumber: t.exposeInt("partNumber"),
-      url: t.exposeString("url"),
-      headers: t.field({ type: [KeyValueRef], resolve: (part) => part.headers }),
-      etag: t.exposeString("etag", {
-        nullable: true,
-        description:
-          "The ETag to give completeUpload for this part when the store's answer to the PUT carries none: on azure, " +
-          "the part's block id (Put Block answers without an ETag). Null where the PUT's ETag response header is the part's ETag (local, s3).",
-      }),
+const UploadPartRef = builder.objectRef<UploadTarget["parts"][number]>("UploadPart").implement({
+  fields: (t) => ({
+    partNumber: t.exposeInt("partNumber"),
+    url: t.exposeString("url"),
+    headers: t.field({ type: [KeyValueRef], resolve: (part) => part.headers }),
+    etag: t.exposeString("etag", {
+      nullable: true,
+      description:
+        "The ETag to give completeUpload for this part when the store's answer to the PUT carries none: on azure, " +
+        "the part's block id (Put Block answers without an ETag). Null where the PUT's ETag response header is the part's ETag (local, s3).",
     }),
-  });
+  }),
+});
 
-const ReceivedPartRef = builder
-  .objectRef<UploadTarget["receivedParts"][number]>("ReceivedPart")
-  .implement({
-    description: "A part of a MULTIPART upload the store has received.",
-    fields: (t) => ({
-      partNumber: t.exposeInt("partNumber"),
-      etag: t.exposeString("etag", { description: "Pass it back in completeUpload's parts." }),
-      size: t.expose("size", { type: "SafeInt" }),
-    }),
-  });
+const ReceivedPartRef = builder.objectRef<UploadTarget["receivedParts"][number]>("ReceivedPart").implement({
+  description: "A part of a MULTIPART upload the store has received.",
+  fields: (t) => ({
+    partNumber: t.exposeInt("partNumber"),
+    etag: t.exposeString("etag", { description: "Pass it back in completeUpload's parts." }),
+    size: t.expose("size", { type: "SafeInt" }),
+  }),
+});
 
 const UploadTargetRef = builder.objectRef<UploadTarget>("UploadTarget").implement({
   description: "Where and how to send a file's bytes; call completeUpload afterwards.",
@@ -88,7 +85,8 @@ const UploadTargetRef = builder.objectRef<UploadTarget>("UploadTarget").implemen
     receivedParts: t.field({
       type: [ReceivedPartRef],
       complexity: { field: 1, multiplier: MAX_PARTS },
-      description: "MULTIPART only: the parts already received (for resuming); complete with these and the ones you send.",
+      description:
+        "MULTIPART only: the parts already received (for resuming); complete with these and the ones you send.",
       resolve: (target) => target.receivedParts,
     }),
     partSize: t.expose("partSize", { type: "SafeInt", nullable: true }),
@@ -113,7 +111,8 @@ CreateFilePayload.implement({
 
 const FilePayload = builder.objectRef<{ file: FileRecord; kind: "FilePayload" }>("FilePayload");
 FilePayload.implement({
-  isTypeOf: (value) => typeof value === "object" && value !== null && (value as { kind?: unknown }).kind === "FilePayload",
+  isTypeOf: (value) =>
+    typeof value === "object" && value !== null && (value as { kind?: unknown }).kind === "FilePayload",
   fields: (t) => ({ file: t.field({ type: FileRef, resolve: (payload) => payload.file }) }),
 });
 
@@ -133,11 +132,19 @@ const PendingUploadRef = builder.objectRef<FileRow>("PendingUpload").implement({
     "New content on its way to an uploaded file (createFile with overwrite and no bytes in the request). The file keeps " +
     "serving its current content until completeUpload verifies these bytes; abortUpload drops them.",
   fields: (t) => ({
-    size: t.field({ type: "SafeInt", nullable: true, resolve: (pending) => (pending.size === null ? null : Number(pending.size)) }),
+    size: t.field({
+      type: "SafeInt",
+      nullable: true,
+      resolve: (pending) => (pending.size === null ? null : Number(pending.size)),
+    }),
     checksumSha256: t.exposeString("checksumSha256", { nullable: true }),
     mimeType: t.exposeString("mimeType", { nullable: true }),
     createdAt: t.expose("createdAt", { type: "DateTime" }),
-    expiresAt: t.expose("expiresAt", { type: "DateTime", nullable: true, description: "When it is removed unless completed." }),
+    expiresAt: t.expose("expiresAt", {
+      type: "DateTime",
+      nullable: true,
+      description: "When it is removed unless completed.",
+    }),
     upload: t.field({
       type: UploadTargetRef,
       nullable: true,
@@ -166,7 +173,8 @@ const FileVersionRef = builder.objectRef<{ version: FileVersion; file: FileRecor
     replacedAt: t.field({ type: "DateTime", resolve: ({ version }) => version.replacedAt }),
     downloadUrl: t.string({
       nullable: true,
-      description: "A signed URL for these bytes while they are kept (the newest FILE_VERSIONS_KEPT versions), null otherwise.",
+      description:
+        "A signed URL for these bytes while they are kept (the newest FILE_VERSIONS_KEPT versions), null otherwise.",
       args: { expiresIn: t.arg.int({ defaultValue: 900 }) },
       resolve: ({ version, file }, args, context) =>
         context.files.versionDownloadUrl(file, version, downloadUrlTtl(args.expiresIn)),
@@ -201,13 +209,17 @@ const CreateFileInput = builder.inputType("CreateFileInput", {
     directory: t.string(),
     description: t.string(),
     source: t.string(),
-    metadata: t.field({ type: "JSON", description: "An object; its values may be any JSON (strings, numbers, booleans, null, arrays, objects)." }),
+    metadata: t.field({
+      type: "JSON",
+      description: "An object; its values may be any JSON (strings, numbers, booleans, null, arrays, objects).",
+    }),
     labels: t.stringList(),
     assetIds: t.field({ type: ["SafeInt"], description: "1 to 1000 distinct asset ids the file is linked to." }),
     dataSetId: t.field({ type: "SafeInt" }),
     securityCategories: t.field({
       type: ["SafeInt"],
-      description: "At most 100 distinct categories, each held by the caller; only callers holding all of them can read or change the file.",
+      description:
+        "At most 100 distinct categories, each held by the caller; only callers holding all of them can read or change the file.",
     }),
     geoLocation: t.field({
       type: "JSON",
@@ -221,11 +233,14 @@ const CreateFileInput = builder.inputType("CreateFileInput", {
     sourceModifiedTime: t.field({ type: "DateTime", description: "Not before 1970-01-01T00:00:00Z." }),
     file: t.field({
       type: "Upload",
-      description: "The bytes, in this request (GraphQL multipart request spec). At most one of file, content, sourceUrl.",
+      description:
+        "The bytes, in this request (GraphQL multipart request spec). At most one of file, content, sourceUrl.",
     }),
     content: t.string({ description: "The bytes as standard, padded base64; at most MAX_INLINE_BYTES decoded." }),
     sourceUrl: t.string({ description: "An http(s) URL the server downloads the bytes from." }),
-    folderId: t.id({ description: "The folder the file goes in: its path becomes the file's directory (give this or directory)." }),
+    folderId: t.id({
+      description: "The folder the file goes in: its path becomes the file's directory (give this or directory).",
+    }),
     uploadMethod: t.field({ type: UploadMethodEnum, defaultValue: "PUT" }),
   }),
 });
@@ -239,7 +254,8 @@ const CompleteUploadInput = builder.inputType("CompleteUploadInput", {
 
 const DeletedFile = builder.objectRef<{ id: string; kind: "DeletedFile" }>("DeletedFile");
 DeletedFile.implement({
-  isTypeOf: (value) => typeof value === "object" && value !== null && (value as { kind?: unknown }).kind === "DeletedFile",
+  isTypeOf: (value) =>
+    typeof value === "object" && value !== null && (value as { kind?: unknown }).kind === "DeletedFile",
   fields: (t) => ({ id: t.exposeID("id") }),
 });
 

@@ -2,12 +2,11 @@ import { readableFiles } from "../access/readable.js";
 import { NotFoundError, ValidationError } from "../files/errors.js";
 import { defaultPageSize } from "../files/listing.js";
 import { withLabels } from "../files/records.js";
-import { textProblem } from "../files/validation.js";
 import type { FileRecord } from "../files/types.js";
+import { textProblem } from "../files/validation.js";
 import { builder } from "./builder.js";
 import { badUserInput, notFound } from "./graphql-errors.js";
 import { internalId } from "./ids.js";
-import { WorkspaceRef } from "./workspace.js";
 
 export const FileStatusEnum = builder.enumType("FileStatus", { values: ["PENDING", "UPLOADED", "FAILED"] as const });
 export const FileScopeEnum = builder.enumType("FileScope", { values: ["WORKSPACE", "ENTITY", "SESSION"] as const });
@@ -22,7 +21,8 @@ const maxDownloadUrlTtl = 7 * 24 * 3600;
 /** A download URL's lifetime from `expiresIn` (900 s when left out), checked. */
 export function downloadUrlTtl(expiresIn: number | null | undefined): number {
   const seconds = expiresIn ?? 900;
-  if (seconds < 1 || seconds > maxDownloadUrlTtl) throw badUserInput(`expiresIn must be between 1 and ${maxDownloadUrlTtl} seconds`);
+  if (seconds < 1 || seconds > maxDownloadUrlTtl)
+    throw badUserInput(`expiresIn must be between 1 and ${maxDownloadUrlTtl} seconds`);
   return seconds;
 }
 
@@ -51,7 +51,11 @@ export const FileRef = builder.prismaNode("File", {
     directory: t.exposeString("directory", { nullable: true }),
     description: t.exposeString("description", { nullable: true }),
     source: t.exposeString("source", { nullable: true }),
-    metadata: t.field({ type: "JSON", description: "An object; its values may be any JSON.", resolve: (file) => JSON.parse(file.metadata) as unknown }),
+    metadata: t.field({
+      type: "JSON",
+      description: "An object; its values may be any JSON.",
+      resolve: (file) => JSON.parse(file.metadata) as unknown,
+    }),
     labels: t.stringList({ resolve: (file) => file.labels.map((row) => row.label).sort() }),
     assetIds: t.field({
       type: ["SafeInt"],
@@ -85,7 +89,8 @@ export const FileRef = builder.prismaNode("File", {
       type: ImageDimensionsRef,
       nullable: true,
       description: "Width and height in pixels for images, read from the image header.",
-      resolve: (file) => (file.width === null || file.height === null ? null : { width: file.width, height: file.height }),
+      resolve: (file) =>
+        file.width === null || file.height === null ? null : { width: file.width, height: file.height },
     }),
     downloadUrl: t.string({
       nullable: true,
@@ -134,7 +139,10 @@ export const FileFilterInput = builder.inputType("FileFilter", {
     scope: t.field({ type: FileScopeEnum }),
     entityId: t.string(),
     sessionId: t.string(),
-    assetIdsAny: t.field({ type: ["SafeInt"], description: "Files linked to at least one of these assets (at most 100)." }),
+    assetIdsAny: t.field({
+      type: ["SafeInt"],
+      description: "Files linked to at least one of these assets (at most 100).",
+    }),
     dataSetIds: t.field({ type: ["SafeInt"], description: "Files in one of these data sets (at most 100)." }),
     geoIntersects: t.field({
       type: GeoBoundingBoxInput,
@@ -190,7 +198,11 @@ builder.queryFields((t) => ({
     nullable: true,
     args: { workspaceId: t.arg.id({ required: true }), externalId: t.arg.string({ required: true }) },
     resolve: (_root, args, context) =>
-      context.files.fileByExternalId(context.caller, internalId(String(args.workspaceId), "Workspace"), args.externalId),
+      context.files.fileByExternalId(
+        context.caller,
+        internalId(String(args.workspaceId), "Workspace"),
+        args.externalId,
+      ),
   }),
   files: t.connection(
     {
@@ -215,5 +227,3 @@ builder.queryFields((t) => ({
     FileConnectionRef,
   ),
 }));
-
-export { WorkspaceRef };

@@ -2,32 +2,45 @@ import { readableWorkspaces } from "../access/readable.js";
 import type { Folder } from "../db/client.js";
 import { ConflictError, NotFoundError, ValidationError } from "../files/errors.js";
 import { defaultPageSize } from "../files/listing.js";
+import { textProblem } from "../files/validation.js";
 import { builder } from "./builder.js";
 import { FileConnectionRef, FileFilterInput, FileOrderInput, FileRef } from "./file.js";
 import { badUserInput, notFound } from "./graphql-errors.js";
 import { internalId } from "./ids.js";
-import { textProblem } from "../files/validation.js";
 
-export const FolderRef = builder.prismaNode("Folder", {
+const FolderRef = builder.prismaNode("Folder", {
   id: { field: "id" },
   // A folder of a workspace the caller cannot read reads as absent.
   nullable: true,
   // A decoded id holding what the database cannot compare (a NUL) names no folder.
-  findUnique: (id, context) => ({ id: textProblem(id) === undefined ? id : "", AND: [{ workspace: readableWorkspaces(context.caller) }] }),
+  findUnique: (id, context) => ({
+    id: textProblem(id) === undefined ? id : "",
+    AND: [{ workspace: readableWorkspaces(context.caller) }],
+  }),
   description: "A directory path made explicit. Its files are those whose directory is its path.",
   fields: (t) => ({
     workspace: t.relation("workspace"),
     path: t.exposeString("path"),
-    name: t.string({ description: "The last segment of the path.", resolve: (folder) => folder.path.slice(folder.path.lastIndexOf("/") + 1) }),
+    name: t.string({
+      description: "The last segment of the path.",
+      resolve: (folder) => folder.path.slice(folder.path.lastIndexOf("/") + 1),
+    }),
     files: t.connection(
       {
         type: FileRef,
-        description: "The files whose directory is this folder's path (not those below it; filter with directoryPrefix for those).",
+        description:
+          "The files whose directory is this folder's path (not those below it; filter with directoryPrefix for those).",
         args: { filter: t.arg({ type: FileFilterInput }), orderBy: t.arg({ type: FileOrderInput }) },
         complexity: (args) => ({ field: 1, multiplier: args.first ?? args.last ?? defaultPageSize }),
         resolve: (folder, args, context) =>
           context.files
-            .listFiles(context.caller, folder.workspaceId, { ...args.filter, directory: folder.path }, args.orderBy, args)
+            .listFiles(
+              context.caller,
+              folder.workspaceId,
+              { ...args.filter, directory: folder.path },
+              args.orderBy,
+              args,
+            )
             .catch((error: unknown) => {
               if (error instanceof ValidationError) throw badUserInput(error.message);
               if (error instanceof NotFoundError) throw notFound(error.message);
@@ -41,39 +54,44 @@ export const FolderRef = builder.prismaNode("Folder", {
 });
 
 builder.objectFields(FolderRef, (t) => ({
-    parent: t.field({
-      type: FolderRef,
-      nullable: true,
-      description: "The folder holding this one; null at the top.",
-      resolve: (folder, _args, context) => context.folders.parent(folder),
-    }),
-    folders: t.field({
-      type: [FolderRef],
-      description: "The folders directly in this one, by path.",
-      args: { first: t.arg.int({ defaultValue: 100 }) },
-      complexity: (args) => ({ field: 1, multiplier: args.first ?? 100 }),
-      resolve: (folder, args, context) =>
-        context.folders.children(folder, args.first ?? 100).catch((error: unknown) => {
-          if (error instanceof ValidationError) throw badUserInput(error.message);
-          throw error;
-        }),
-    }),
+  parent: t.field({
+    type: FolderRef,
+    nullable: true,
+    description: "The folder holding this one; null at the top.",
+    resolve: (folder, _args, context) => context.folders.parent(folder),
+  }),
+  folders: t.field({
+    type: [FolderRef],
+    description: "The folders directly in this one, by path.",
+    args: { first: t.arg.int({ defaultValue: 100 }) },
+    complexity: (args) => ({ field: 1, multiplier: args.first ?? 100 }),
+    resolve: (folder, args, context) =>
+      context.folders.children(folder, args.first ?? 100).catch((error: unknown) => {
+        if (error instanceof ValidationError) throw badUserInput(error.message);
+        throw error;
+      }),
+  }),
 }));
 
 const FolderPayload = builder.objectRef<{ folder: Folder; kind: "FolderPayload" }>("FolderPayload").implement({
-  isTypeOf: (value) => typeof value === "object" && value !== null && (value as { kind?: unknown }).kind === "FolderPayload",
+  isTypeOf: (value) =>
+    typeof value === "object" && value !== null && (value as { kind?: unknown }).kind === "FolderPayload",
   fields: (t) => ({ folder: t.field({ type: FolderRef, nullable: false, resolve: (payload) => payload.folder }) }),
 });
 
 const DeletedFolder = builder.objectRef<{ id: string; kind: "DeletedFolder" }>("DeletedFolder").implement({
-  isTypeOf: (value) => typeof value === "object" && value !== null && (value as { kind?: unknown }).kind === "DeletedFolder",
+  isTypeOf: (value) =>
+    typeof value === "object" && value !== null && (value as { kind?: unknown }).kind === "DeletedFolder",
   fields: (t) => ({ id: t.exposeID("id") }),
 });
 
 const CreateFolderInput = builder.inputType("CreateFolderInput", {
   fields: (t) => ({
     workspaceId: t.id({ required: true, description: "The workspace's ID, or its slug." }),
-    path: t.string({ required: true, description: 'Absolute path, e.g. "/projects/alpha"; missing parents are created.' }),
+    path: t.string({
+      required: true,
+      description: 'Absolute path, e.g. "/projects/alpha"; missing parents are created.',
+    }),
   }),
 });
 
@@ -108,7 +126,11 @@ builder.mutationFields((t) => ({
     args: { input: t.arg({ type: CreateFolderInput, required: true }) },
     errors: { types: [ValidationError, NotFoundError], union: { name: "CreateFolderResult" } },
     resolve: async (_root, { input }, context) => {
-      const folder = await context.folders.createFolder(context.caller, internalId(String(input.workspaceId), "Workspace"), input.path);
+      const folder = await context.folders.createFolder(
+        context.caller,
+        internalId(String(input.workspaceId), "Workspace"),
+        input.path,
+      );
       return { folder, kind: "FolderPayload" as const };
     },
   }),

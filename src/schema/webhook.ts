@@ -13,7 +13,8 @@ const WebhookEventTypeEnum = builder.enumType("WebhookEventType", {
   values: webhookEventTypes,
 });
 const WebhookDeliveryStatusEnum = builder.enumType("WebhookDeliveryStatus", {
-  description: "PENDING: not delivered yet (retried with backoff for 24 h); DELIVERED: the receiver answered 2xx; FAILED: retries gave up.",
+  description:
+    "PENDING: not delivered yet (retried with backoff for 24 h); DELIVERED: the receiver answered 2xx; FAILED: retries gave up.",
   values: ["PENDING", "DELIVERED", "FAILED"] as const,
 });
 
@@ -22,7 +23,10 @@ const WebhookRef = builder.objectRef<WebhookRow>("Webhook").implement({
     id: t.id({ resolve: (webhook) => encodeGlobalID("Webhook", webhook.id) }),
     workspaceId: t.id({ resolve: (webhook) => encodeGlobalID("Workspace", webhook.workspaceId) }),
     url: t.exposeString("url"),
-    events: t.field({ type: [WebhookEventTypeEnum], resolve: (webhook) => webhook.events.split(",") as WebhookEventType[] }),
+    events: t.field({
+      type: [WebhookEventTypeEnum],
+      resolve: (webhook) => webhook.events.split(",") as WebhookEventType[],
+    }),
     createdAt: t.expose("createdAt", { type: "DateTime" }),
   }),
 });
@@ -30,7 +34,10 @@ const WebhookRef = builder.objectRef<WebhookRow>("Webhook").implement({
 const WebhookAttemptRef = builder.objectRef<WebhookDeliveryRow["attempts"][number]>("WebhookAttempt").implement({
   fields: (t) => ({
     attemptedAt: t.expose("attemptedAt", { type: "DateTime" }),
-    statusCode: t.exposeInt("statusCode", { nullable: true, description: "The receiver's HTTP status; null when it did not answer." }),
+    statusCode: t.exposeInt("statusCode", {
+      nullable: true,
+      description: "The receiver's HTTP status; null when it did not answer.",
+    }),
     latencyMs: t.exposeInt("latencyMs"),
     error: t.exposeString("error", { nullable: true }),
   }),
@@ -42,10 +49,21 @@ const WebhookDeliveryRef = builder.objectRef<WebhookDeliveryRow>("WebhookDeliver
     eventId: t.exposeString("eventId", { description: "The event's id: the webhook-id header of every attempt." }),
     eventType: t.field({ type: WebhookEventTypeEnum, resolve: (delivery) => delivery.eventType as WebhookEventType }),
     fileId: t.id({ resolve: (delivery) => encodeGlobalID("File", delivery.fileId) }),
-    payload: t.field({ type: "JSON", description: "The JSON body POSTed.", resolve: (delivery) => JSON.parse(delivery.payload) as unknown }),
-    status: t.field({ type: WebhookDeliveryStatusEnum, resolve: (delivery) => delivery.status as "PENDING" | "DELIVERED" | "FAILED" }),
+    payload: t.field({
+      type: "JSON",
+      description: "The JSON body POSTed.",
+      resolve: (delivery) => JSON.parse(delivery.payload) as unknown,
+    }),
+    status: t.field({
+      type: WebhookDeliveryStatusEnum,
+      resolve: (delivery) => delivery.status as "PENDING" | "DELIVERED" | "FAILED",
+    }),
     attemptCount: t.exposeInt("attemptCount"),
-    attempts: t.field({ type: [WebhookAttemptRef], complexity: { field: 1, multiplier: 10 }, resolve: (delivery) => delivery.attempts }),
+    attempts: t.field({
+      type: [WebhookAttemptRef],
+      complexity: { field: 1, multiplier: 10 },
+      resolve: (delivery) => delivery.attempts,
+    }),
     nextAttemptAt: t.field({
       type: "DateTime",
       nullable: true,
@@ -56,12 +74,16 @@ const WebhookDeliveryRef = builder.objectRef<WebhookDeliveryRow>("WebhookDeliver
   }),
 });
 
-const CreateWebhookPayload = builder.objectRef<{ webhook: WebhookRow; secret: string }>("CreateWebhookPayload").implement({
-  fields: (t) => ({
-    webhook: t.field({ type: WebhookRef, resolve: (payload) => payload.webhook }),
-    secret: t.exposeString("secret", { description: "The signing secret (whsec_…), shown only here: keep it to verify webhook-signature." }),
-  }),
-});
+const CreateWebhookPayload = builder
+  .objectRef<{ webhook: WebhookRow; secret: string }>("CreateWebhookPayload")
+  .implement({
+    fields: (t) => ({
+      webhook: t.field({ type: WebhookRef, resolve: (payload) => payload.webhook }),
+      secret: t.exposeString("secret", {
+        description: "The signing secret (whsec_…), shown only here: keep it to verify webhook-signature.",
+      }),
+    }),
+  });
 
 const DeletedWebhook = builder.objectRef<{ id: string }>("DeletedWebhook").implement({
   fields: (t) => ({ id: t.exposeID("id") }),
@@ -70,7 +92,11 @@ const DeletedWebhook = builder.objectRef<{ id: string }>("DeletedWebhook").imple
 const CreateWebhookInput = builder.inputType("CreateWebhookInput", {
   fields: (t) => ({
     workspaceId: t.id({ required: true }),
-    url: t.string({ required: true, description: "An http(s) URL; private and loopback addresses are refused unless WEBHOOK_ALLOWED_HOSTS names them." }),
+    url: t.string({
+      required: true,
+      description:
+        "An http(s) URL; private and loopback addresses are refused unless WEBHOOK_ALLOWED_HOSTS names them.",
+    }),
     events: t.field({ type: [WebhookEventTypeEnum], required: true }),
     secret: t.string({ description: "whsec_ and the base64 of 24 to 64 random bytes; generated when left out." }),
   }),
@@ -88,7 +114,8 @@ builder.queryFields((t) => ({
     type: [WebhookRef],
     description: "The webhooks of a workspace (ADMIN).",
     args: { workspaceId: t.arg.id({ required: true }) },
-    resolve: (_root, args, context) => context.webhooks.list(context.caller, internalId(String(args.workspaceId), "Workspace")),
+    resolve: (_root, args, context) =>
+      context.webhooks.list(context.caller, internalId(String(args.workspaceId), "Workspace")),
   }),
   webhookDeliveries: t.withAuth({ authenticated: true }).connection(
     {

@@ -50,7 +50,7 @@ declare global {
  * plugin, and after scope-auth), BAD_USER_INPUT otherwise (src/yoga.ts). Field rules (names,
  * labels…) stay in the domain; this is what holds for all text.
  */
-export class WellFormedTextPlugin<Types extends SchemaTypes> extends BasePlugin<Types> {
+class WellFormedTextPlugin<Types extends SchemaTypes> extends BasePlugin<Types> {
   override wrapResolve(
     resolver: GraphQLFieldResolver<unknown, Types["Context"], object>,
     fieldConfig: PothosOutputFieldConfig<Types>,

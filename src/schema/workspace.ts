@@ -1,12 +1,13 @@
 import type { Caller } from "../access/caller.js";
 import { roles } from "../access/caller.js";
 import { findReadableWorkspace, readableWorkspaces } from "../access/readable.js";
+import { textProblem } from "../files/validation.js";
 import { builder } from "./builder.js";
 import { internalId } from "./ids.js";
-import { textProblem } from "../files/validation.js";
 
 const RoleEnum = builder.enumType("Role", {
-  description: "ADMIN administers the workspace; WRITER creates, completes, changes and deletes files; READER reads and lists them.",
+  description:
+    "ADMIN administers the workspace; WRITER creates, completes, changes and deletes files; READER reads and lists them.",
   values: roles,
 });
 
@@ -15,11 +16,18 @@ export const WorkspaceRef = builder.prismaNode("Workspace", {
   // A workspace the caller cannot read reads as absent: `node` answers null.
   nullable: true,
   // A decoded id holding what the database cannot compare (a NUL) names no workspace.
-  findUnique: (id, context) => ({ id: textProblem(id) === undefined ? id : "", AND: [readableWorkspaces(context.caller)] }),
+  findUnique: (id, context) => ({
+    id: textProblem(id) === undefined ? id : "",
+    AND: [readableWorkspaces(context.caller)],
+  }),
   fields: (t) => ({
     name: t.exposeString("name"),
-    slug: t.exposeString("slug", { description: 'Short handle, usable wherever a workspace ID is asked for (e.g. "default").' }),
-    public: t.exposeBoolean("public", { description: "Anyone, signed in or not, may read the files of a public workspace." }),
+    slug: t.exposeString("slug", {
+      description: 'Short handle, usable wherever a workspace ID is asked for (e.g. "default").',
+    }),
+    public: t.exposeBoolean("public", {
+      description: "Anyone, signed in or not, may read the files of a public workspace.",
+    }),
     viewerRole: t.field({
       type: RoleEnum,
       nullable: true,
@@ -36,7 +44,11 @@ const ViewerRef = builder.objectRef<{ caller: Caller }>("Viewer").implement({
       type: ["Workspace"],
       description: "The workspaces the caller can read: those it is a member of, and public ones.",
       resolve: (query, viewer, _args, context) =>
-        context.db.workspace.findMany({ ...query, where: readableWorkspaces(viewer.caller), orderBy: { createdAt: "asc" } }),
+        context.db.workspace.findMany({
+          ...query,
+          where: readableWorkspaces(viewer.caller),
+          orderBy: { createdAt: "asc" },
+        }),
     }),
   }),
 });
@@ -48,7 +60,11 @@ builder.queryFields((t) => ({
     description: "The workspace with this ID or slug; null when it does not exist or the caller cannot read it.",
     args: { id: t.arg.id({ required: true }) },
     resolve: async (query, _root, args, context) => {
-      const workspace = await findReadableWorkspace(context.db, context.caller, internalId(String(args.id), "Workspace"));
+      const workspace = await findReadableWorkspace(
+        context.db,
+        context.caller,
+        internalId(String(args.id), "Workspace"),
+      );
       return workspace === null ? null : context.db.workspace.findUnique({ ...query, where: { id: workspace.id } });
     },
   }),

@@ -5,7 +5,7 @@ import { StorageError } from "./driver.js";
 // passes what it throws through `converted`, so a caller sees StorageError, never an SDK class.
 
 /** The Azure error code (`BlobNotFound`, `InvalidBlockList`, …) of an SDK failure, if it names one. */
-export function azureCode(error: unknown): string | undefined {
+function azureCode(error: unknown): string | undefined {
   return error instanceof RestError ? error.code : undefined;
 }
 
@@ -16,7 +16,8 @@ export function isNotFound(error: unknown): boolean {
 
 /** A short reason for a message: the Azure error code, else the HTTP status, else the message's first line. */
 export function reason(error: unknown): string {
-  if (error instanceof RestError) return error.code ?? (error.statusCode === undefined ? firstLine(error.message) : `HTTP ${error.statusCode}`);
+  if (error instanceof RestError)
+    return error.code ?? (error.statusCode === undefined ? firstLine(error.message) : `HTTP ${error.statusCode}`);
   return error instanceof Error ? firstLine(error.message) : String(error);
 }
 
@@ -38,7 +39,8 @@ export function converted(error: unknown, what: string): StorageError {
   const code = azureCode(error);
   const message = `${what}: ${reason(error)}`;
   if (isNotFound(error)) return new StorageError(message, "NOT_FOUND", { cause: error });
-  if (code !== undefined && invalidPartCodes.has(code)) return new StorageError(message, "INVALID_PART", { cause: error });
+  if (code !== undefined && invalidPartCodes.has(code))
+    return new StorageError(message, "INVALID_PART", { cause: error });
   if (code !== undefined && existsCodes.has(code)) return new StorageError(message, "EXISTS", { cause: error });
   if (code === "RequestBodyTooLarge" || (error instanceof RestError && error.statusCode === 413)) {
     return new StorageError(message, "TOO_LARGE", { cause: error });

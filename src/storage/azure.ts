@@ -4,25 +4,25 @@ import {
   BlobServiceClient,
   type BlockBlobClient,
   type ContainerClient,
-  SASProtocol,
-  StorageSharedKeyCredential,
   generateBlobSASQueryParameters,
   newPipeline,
+  SASProtocol,
+  StorageSharedKeyCredential,
 } from "@azure/storage-blob";
-import { STAGING_PREFIX, blockId, isUploadId, newUploadId, partNumberOf, stagingKey } from "./azure-blocks.js";
+import { blockId, isUploadId, newUploadId, partNumberOf, STAGING_PREFIX, stagingKey } from "./azure-blocks.js";
 import { converted, isNotFound, reason } from "./azure-errors.js";
 import { CountedBody } from "./counted-body.js";
 import {
-  StorageError,
   type KeyValue,
   type ObjectInfo,
   type PutObjectOptions,
   type SignDownloadOptions,
-  type SignUploadOptions,
   type SignedPart,
   type SignedUploadTarget,
+  type SignUploadOptions,
   type StorageCapabilities,
   type StorageDriver,
+  StorageError,
   type StoredPart,
 } from "./driver.js";
 
@@ -73,7 +73,9 @@ export class AzureStorage implements StorageDriver {
   constructor(private readonly options: AzureStorageOptions) {
     this.credential = new StorageSharedKeyCredential(options.accountName, options.accountKey);
     // Few, short retries: an unreachable store fails the start-up check in seconds, not minutes.
-    const pipeline = newPipeline(this.credential, { retryOptions: { maxTries: 4, retryDelayInMs: 500, maxRetryDelayInMs: 8000 } });
+    const pipeline = newPipeline(this.credential, {
+      retryOptions: { maxTries: 4, retryDelayInMs: 500, maxRetryDelayInMs: 8000 },
+    });
     this.container = new BlobServiceClient(options.endpoint, pipeline).getContainerClient(options.container);
     const loopback = loopbackHosts.has(new URL(options.endpoint).hostname);
     this.protocol = loopback ? SASProtocol.HttpsAndHttp : SASProtocol.Https;
@@ -85,7 +87,9 @@ export class AzureStorage implements StorageDriver {
       await this.container.getProperties();
     } catch (error) {
       const { accountName, container, endpoint } = this.options;
-      throw new Error(`Azure container ${container} of account ${accountName} is missing or unreachable at ${endpoint}: ${reason(error)}`);
+      throw new Error(
+        `Azure container ${container} of account ${accountName} is missing or unreachable at ${endpoint}: ${reason(error)}`,
+      );
     }
   }
 
@@ -97,7 +101,12 @@ export class AzureStorage implements StorageDriver {
   }
 
   /** A service SAS for one blob: these permissions, until `expiresAt`, with response header overrides. */
-  private sas(key: string, permissions: string, expiresAt: Date, overrides: { contentType?: string; contentDisposition?: string } = {}): string {
+  private sas(
+    key: string,
+    permissions: string,
+    expiresAt: Date,
+    overrides: { contentType?: string; contentDisposition?: string } = {},
+  ): string {
     return generateBlobSASQueryParameters(
       {
         containerName: this.options.container,
@@ -136,11 +145,22 @@ export class AzureStorage implements StorageDriver {
   }
 
   async getObject(key: string, range?: { start: number; end: number }): Promise<Readable> {
-    if (range && !(Number.isSafeInteger(range.start) && Number.isSafeInteger(range.end) && 0 <= range.start && range.start <= range.end)) {
+    if (
+      range &&
+      !(
+        Number.isSafeInteger(range.start) &&
+        Number.isSafeInteger(range.end) &&
+        0 <= range.start &&
+        range.start <= range.end
+      )
+    ) {
       throw new RangeError(`invalid byte range ${range.start}-${range.end}`);
     }
     try {
-      const downloaded = await this.blob(key).download(range?.start ?? 0, range ? range.end - range.start + 1 : undefined);
+      const downloaded = await this.blob(key).download(
+        range?.start ?? 0,
+        range ? range.end - range.start + 1 : undefined,
+      );
       // In Node the body is a Readable (the SDK's retrying stream).
       return downloaded.readableStreamBody as Readable;
     } catch (error) {
@@ -198,7 +218,8 @@ export class AzureStorage implements StorageDriver {
    */
   async signUploadPart(key: string, uploadId: string, partNumber: number, expiresAt: Date): Promise<SignedPart> {
     if (!isUploadId(uploadId)) throw new StorageError("no such multipart upload", "NOT_FOUND");
-    if (!Number.isSafeInteger(partNumber) || partNumber < 1) throw new RangeError("partNumber must be a whole number from 1");
+    if (!Number.isSafeInteger(partNumber) || partNumber < 1)
+      throw new RangeError("partNumber must be a whole number from 1");
     const staging = stagingKey(key, uploadId);
     const id = blockId(partNumber);
     const query = `comp=block&blockid=${encodeURIComponent(id)}&${this.sas(staging, "w", expiresAt)}`;
@@ -227,7 +248,11 @@ export class AzureStorage implements StorageDriver {
    * blob to `key` inside the store, and deletes it. Between the commit and the end of the copy a
    * crash leaves the parts committed on the staging blob: completing again then asks for them anew.
    */
-  async completeMultipartUpload(key: string, uploadId: string, parts: { partNumber: number; etag: string }[]): Promise<void> {
+  async completeMultipartUpload(
+    key: string,
+    uploadId: string,
+    parts: { partNumber: number; etag: string }[],
+  ): Promise<void> {
     if (parts.length === 0) throw new StorageError("a multipart upload needs at least one part", "INVALID_PART");
     const received = new Map((await this.listParts(key, uploadId)).map((part) => [part.partNumber, part.etag]));
     let previous = 0;
@@ -246,7 +271,10 @@ export class AzureStorage implements StorageDriver {
       const copy = await this.blob(key).beginCopyFromURL(staging.url, { intervalInMs: COPY_POLL_MS });
       const copied = await copy.pollUntilDone();
       if (copied.copyStatus !== "success") {
-        throw new StorageError(`copying the joined parts to ${key} ended ${copied.copyStatus ?? "without a status"}`, "FAILED");
+        throw new StorageError(
+          `copying the joined parts to ${key} ended ${copied.copyStatus ?? "without a status"}`,
+          "FAILED",
+        );
       }
       await staging.deleteIfExists();
     } catch (error) {

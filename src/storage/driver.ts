@@ -152,17 +152,19 @@ export interface StorageDriver {
    * the signature binds the part's Content-Length where the store can, so it refuses a part of
    * any other size (the client sends the header; browsers set it from the body).
    */
-  signUploadPart(key: string, uploadId: string, partNumber: number, expiresAt: Date, exactSize?: number): Promise<SignedPart>;
+  signUploadPart(
+    key: string,
+    uploadId: string,
+    partNumber: number,
+    expiresAt: Date,
+    exactSize?: number,
+  ): Promise<SignedPart>;
 
   /** The parts received so far, in part-number order. */
   listParts(key: string, uploadId: string): Promise<StoredPart[]>;
 
   /** Joins the given parts into the object at `key`. */
-  completeMultipartUpload(
-    key: string,
-    uploadId: string,
-    parts: { partNumber: number; etag: string }[],
-  ): Promise<void>;
+  completeMultipartUpload(key: string, uploadId: string, parts: { partNumber: number; etag: string }[]): Promise<void>;
 
   /** Drops a multipart upload and every part received for it; a missing upload is not an error. */
   abortMultipartUpload(key: string, uploadId: string): Promise<void>;

@@ -1,23 +1,23 @@
 import { createHash, randomBytes, randomUUID } from "node:crypto";
-import { mkdir, open, readFile, readdir, rename, rm, stat, writeFile } from "node:fs/promises";
+import { mkdir, open, readdir, readFile, rename, rm, stat, writeFile } from "node:fs/promises";
 import path from "node:path";
 import type { Readable } from "node:stream";
 import {
-  StorageError,
   type ListedObject,
   type ListedUpload,
   type ObjectInfo,
   type PutObjectOptions,
   type SignDownloadOptions,
-  type SignUploadOptions,
   type SignedPart,
   type SignedUploadTarget,
+  type SignUploadOptions,
   type StorageCapabilities,
   type StorageDriver,
+  StorageError,
   type StoredPart,
 } from "./driver.js";
 import { hasCode, isCount, objectPath, observeErrors, writeAtomically } from "./local-files.js";
-import { UrlSigner, assertHeaderValue, epochSeconds } from "./signing.js";
+import { assertHeaderValue, epochSeconds, UrlSigner } from "./signing.js";
 
 export interface LocalStorageOptions {
   /**
@@ -34,7 +34,7 @@ export interface LocalStorageOptions {
 /** Largest part a part URL accepts, as S3 allows. */
 export const MAX_PART_BYTES = 5 * 1024 ** 3;
 /** Highest part number, as S3 allows. */
-export const MAX_PART_NUMBER = 10_000;
+const MAX_PART_NUMBER = 10_000;
 
 const uploadIdPattern = /^[A-Za-z0-9_-]{22}$/;
 
@@ -49,7 +49,7 @@ function bareEtag(etag: string): string {
 }
 
 /** Percent-encodes each segment of a key, keeping the slashes, for use in a URL path. */
-export function encodeKeyPath(key: string): string {
+function encodeKeyPath(key: string): string {
   return key.split("/").map(encodeURIComponent).join("/");
 }
 
@@ -125,7 +125,8 @@ export class LocalStorage implements StorageDriver {
   async putNewObject(key: string, body: Readable): Promise<{ size: number }> {
     observeErrors(body);
     // Checked first so the refusal comes before a byte is read; link() settles races.
-    if ((await this.headObject(key)) !== null) throw new StorageError("an object is already stored under this key", "EXISTS");
+    if ((await this.headObject(key)) !== null)
+      throw new StorageError("an object is already stored under this key", "EXISTS");
     return { size: await writeAtomically(this.objectPath(key), body, this.tmpDir, { exclusive: true }) };
   }
 
@@ -168,7 +169,10 @@ export class LocalStorage implements StorageDriver {
     const page: ListedUpload[] = [];
     for (const uploadId of ids) {
       const manifestFile = path.join(root, uploadId, "upload.json");
-      const [manifest, info] = await Promise.all([readFile(manifestFile, "utf8").catch(() => undefined), stat(manifestFile).catch(() => undefined)]);
+      const [manifest, info] = await Promise.all([
+        readFile(manifestFile, "utf8").catch(() => undefined),
+        stat(manifestFile).catch(() => undefined),
+      ]);
       if (manifest === undefined || info === undefined) continue;
       page.push({ key: (JSON.parse(manifest) as UploadManifest).key, uploadId, initiated: info.mtime });
     }
@@ -271,7 +275,13 @@ export class LocalStorage implements StorageDriver {
     return dir;
   }
 
-  async signUploadPart(key: string, uploadId: string, partNumber: number, expiresAt: Date, exactSize?: number): Promise<SignedPart> {
+  async signUploadPart(
+    key: string,
+    uploadId: string,
+    partNumber: number,
+    expiresAt: Date,
+    exactSize?: number,
+  ): Promise<SignedPart> {
     this.objectPath(key);
     this.uploadDir(uploadId);
     if (!Number.isInteger(partNumber) || partNumber < 1 || partNumber > MAX_PART_NUMBER) {

@@ -12,7 +12,11 @@ export function s3Code(error: unknown): string | undefined {
 /** A missing object (a HEAD answers a bare 404: it has no body to name the error in). */
 export function isNotFound(error: unknown): boolean {
   const code = s3Code(error);
-  return code === "NoSuchKey" || code === "NotFound" || (error instanceof S3ServiceException && error.$metadata.httpStatusCode === 404);
+  return (
+    code === "NoSuchKey" ||
+    code === "NotFound" ||
+    (error instanceof S3ServiceException && error.$metadata.httpStatusCode === 404)
+  );
 }
 
 /**

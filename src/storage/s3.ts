@@ -9,30 +9,30 @@ import {
   HeadObjectCommand,
   ListMultipartUploadsCommand,
   ListPartsCommand,
-  paginateListObjectsV2,
   PutObjectCommand,
+  paginateListObjectsV2,
   S3Client,
   UploadPartCommand,
 } from "@aws-sdk/client-s3";
 import { Upload } from "@aws-sdk/lib-storage";
 import { createPresignedPost } from "@aws-sdk/s3-presigned-post";
 import { getSignedUrl } from "@aws-sdk/s3-request-presigner";
+import { CountedBody } from "./counted-body.js";
 import {
-  StorageError,
   type KeyValue,
   type ListedObject,
   type ListedUpload,
   type ObjectInfo,
   type PutObjectOptions,
   type SignDownloadOptions,
-  type SignUploadOptions,
   type SignedPart,
   type SignedUploadTarget,
+  type SignUploadOptions,
   type StorageCapabilities,
   type StorageDriver,
+  StorageError,
   type StoredPart,
 } from "./driver.js";
-import { CountedBody } from "./counted-body.js";
 import { converted, isNotFound, s3Code } from "./s3-errors.js";
 
 export interface S3StorageOptions {
@@ -130,7 +130,9 @@ export class S3Storage implements StorageDriver {
 
   async headObject(key: string): Promise<ObjectInfo | null> {
     try {
-      const head = await this.client.send(new HeadObjectCommand({ Bucket: this.bucket, Key: key, ChecksumMode: "ENABLED" }));
+      const head = await this.client.send(
+        new HeadObjectCommand({ Bucket: this.bucket, Key: key, ChecksumMode: "ENABLED" }),
+      );
       const checksumSha256 = hexChecksum(head.ChecksumSHA256, head.ChecksumType);
       return { size: head.ContentLength ?? 0, ...(checksumSha256 === undefined ? {} : { checksumSha256 }) };
     } catch (error) {
@@ -140,12 +142,24 @@ export class S3Storage implements StorageDriver {
   }
 
   async getObject(key: string, range?: { start: number; end: number }): Promise<Readable> {
-    if (range && !(Number.isSafeInteger(range.start) && Number.isSafeInteger(range.end) && 0 <= range.start && range.start <= range.end)) {
+    if (
+      range &&
+      !(
+        Number.isSafeInteger(range.start) &&
+        Number.isSafeInteger(range.end) &&
+        0 <= range.start &&
+        range.start <= range.end
+      )
+    ) {
       throw new RangeError(`invalid byte range ${range.start}-${range.end}`);
     }
     try {
       const got = await this.client.send(
-        new GetObjectCommand({ Bucket: this.bucket, Key: key, Range: range ? `bytes=${range.start}-${range.end}` : undefined }),
+        new GetObjectCommand({
+          Bucket: this.bucket,
+          Key: key,
+          Range: range ? `bytes=${range.start}-${range.end}` : undefined,
+        }),
       );
       // In Node the SDK's body is an IncomingMessage, a Readable.
       return got.Body as Readable;
@@ -186,7 +200,8 @@ export class S3Storage implements StorageDriver {
 
   async signUpload(options: SignUploadOptions): Promise<SignedUploadTarget> {
     if (options.method === "POST") return this.signPost(options);
-    const checksum = options.checksumSha256 === undefined ? undefined : Buffer.from(options.checksumSha256, "hex").toString("base64");
+    const checksum =
+      options.checksumSha256 === undefined ? undefined : Buffer.from(options.checksumSha256, "hex").toString("base64");
     const command = new PutObjectCommand({
       Bucket: this.bucket,
       Key: options.key,
@@ -253,9 +268,26 @@ export class S3Storage implements StorageDriver {
     return created.UploadId;
   }
 
-  async signUploadPart(key: string, uploadId: string, partNumber: number, expiresAt: Date, exactSize?: number): Promise<SignedPart> {
-    const command = new UploadPartCommand({ Bucket: this.bucket, Key: key, UploadId: uploadId, PartNumber: partNumber, ContentLength: exactSize });
-    return { url: await getSignedUrl(this.client, command, { expiresIn: expiresIn(expiresAt), signableHeaders: new Set(["content-length"]) }) };
+  async signUploadPart(
+    key: string,
+    uploadId: string,
+    partNumber: number,
+    expiresAt: Date,
+    exactSize?: number,
+  ): Promise<SignedPart> {
+    const command = new UploadPartCommand({
+      Bucket: this.bucket,
+      Key: key,
+      UploadId: uploadId,
+      PartNumber: partNumber,
+      ContentLength: exactSize,
+    });
+    return {
+      url: await getSignedUrl(this.client, command, {
+        expiresIn: expiresIn(expiresAt),
+        signableHeaders: new Set(["content-length"]),
+      }),
+    };
   }
 
   async listParts(key: string, uploadId: string): Promise<StoredPart[]> {
@@ -278,7 +310,11 @@ export class S3Storage implements StorageDriver {
     return parts.sort((a, b) => a.partNumber - b.partNumber);
   }
 
-  async completeMultipartUpload(key: string, uploadId: string, parts: { partNumber: number; etag: string }[]): Promise<void> {
+  async completeMultipartUpload(
+    key: string,
+    uploadId: string,
+    parts: { partNumber: number; etag: string }[],
+  ): Promise<void> {
     if (parts.length === 0) throw new StorageError("a multipart upload needs at least one part", "INVALID_PART");
     try {
       await this.client.send(

@@ -103,7 +103,13 @@ export class UrlSigner {
   }
 
   /** Query parameters for a PUT URL: expires, max, size?, ct, sig. */
-  putQuery(o: { key: string; contentType: string; maxSize: number; exactSize?: number; expires: number }): URLSearchParams {
+  putQuery(o: {
+    key: string;
+    contentType: string;
+    maxSize: number;
+    exactSize?: number;
+    expires: number;
+  }): URLSearchParams {
     const sig = this.sign(["PUT", o.key, o.maxSize, o.exactSize, o.contentType, o.expires]);
     const query = new URLSearchParams({ expires: String(o.expires), max: String(o.maxSize) });
     if (o.exactSize !== undefined) query.set("size", String(o.exactSize));
@@ -159,9 +165,20 @@ export class UrlSigner {
   }
 
   /** Query parameters for a part URL: uploadId, partNumber, max, size?, expires, sig. */
-  partQuery(o: { key: string; uploadId: string; partNumber: number; maxSize: number; exactSize?: number; expires: number }): URLSearchParams {
+  partQuery(o: {
+    key: string;
+    uploadId: string;
+    partNumber: number;
+    maxSize: number;
+    exactSize?: number;
+    expires: number;
+  }): URLSearchParams {
     const sig = this.sign(["PUT part", o.key, o.uploadId, o.partNumber, o.maxSize, o.exactSize, o.expires]);
-    const query = new URLSearchParams({ uploadId: o.uploadId, partNumber: String(o.partNumber), max: String(o.maxSize) });
+    const query = new URLSearchParams({
+      uploadId: o.uploadId,
+      partNumber: String(o.partNumber),
+      max: String(o.maxSize),
+    });
     if (o.exactSize !== undefined) query.set("size", String(o.exactSize));
     query.set("expires", String(o.expires));
     query.set("sig", sig);

@@ -23,7 +23,9 @@ export function tracedStorage(driver: StorageDriver): StorageDriver {
       const value: unknown = Reflect.get(target, property, receiver);
       if (typeof value !== "function" || typeof property !== "string" || !traced.has(property)) return value;
       return (...args: unknown[]) =>
-        inSpan(`storage.${property}`, { "storage.driver": target.name }, async () => (value as (...a: unknown[]) => Promise<unknown>).apply(target, args));
+        inSpan(`storage.${property}`, { "storage.driver": target.name }, async () =>
+          (value as (...a: unknown[]) => Promise<unknown>).apply(target, args),
+        );
     },
   });
 }

@@ -1,6 +1,7 @@
 // The files of a workspace, searchable by name and label, with thumbnails of images.
-import { type Api, graphqlRequest } from "../client/index.js";
+
 import type { FileFilter, FilesQuery } from "../client/generated/graphql.js";
+import { type Api, graphqlRequest } from "../client/index.js";
 import { byId, formatBytes, h } from "./dom.js";
 import type { FileChanges } from "./live.js";
 import { DeleteFileDocument, FilesDocument } from "./operations.js";
@@ -32,7 +33,11 @@ export class FilesList {
     const generation = ++this.generation;
     const count = byId("files-count");
     try {
-      const { files } = await graphqlRequest(this.api, FilesDocument, { workspaceId: this.workspace, filter: this.filter, first: PAGE_SIZE });
+      const { files } = await graphqlRequest(this.api, FilesDocument, {
+        workspaceId: this.workspace,
+        filter: this.filter,
+        first: PAGE_SIZE,
+      });
       if (generation !== this.generation) return;
       count.textContent = files.totalCount === 1 ? "1 file" : `${files.totalCount} files`;
       byId("files").replaceChildren(...files.edges.map(({ node }) => this.item(node)));
@@ -58,7 +63,11 @@ export class FilesList {
       { class: "file", "data-name": file.name, "data-status": file.status },
       preview,
       h("strong", {}, file.name),
-      h("span", { class: "meta" }, `${formatBytes(file.size)}${dimensions} · ${file.status === "UPLOADED" ? new Date(file.createdAt).toLocaleString() : file.status}`),
+      h(
+        "span",
+        { class: "meta" },
+        `${formatBytes(file.size)}${dimensions} · ${file.status === "UPLOADED" ? new Date(file.createdAt).toLocaleString() : file.status}`,
+      ),
       h("span", { class: "meta labels" }, file.labels.join(", ")),
       h(
         "span",

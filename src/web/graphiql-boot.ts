@@ -32,6 +32,9 @@ window.fetch = (input, init) => {
 };
 // Signed in on the page at /: GraphiQL starts with that key instead of the placeholder.
 const key = sessionStorage.getItem(API_KEY_STORAGE);
-const headers = key === null ? options.graphiql.headers : options.graphiql.headers.replace(API_KEY_PLACEHOLDER, JSON.stringify(key).slice(1, -1));
+const headers =
+  key === null
+    ? options.graphiql.headers
+    : options.graphiql.headers.replace(API_KEY_PLACEHOLDER, JSON.stringify(key).slice(1, -1));
 const root = document.getElementById("root");
 if (root !== null) window.YogaGraphiQL.renderYogaGraphiQL(root, { ...options.graphiql, headers });

@@ -57,7 +57,10 @@ function readPending(): PendingUpload[] {
 export const pendingUploads = {
   list: (workspace: string): PendingUpload[] => readPending().filter((upload) => upload.workspace === workspace),
   add(upload: PendingUpload): void {
-    sessionStorage.setItem(PENDING, JSON.stringify([...readPending().filter((other) => other.fileId !== upload.fileId), upload]));
+    sessionStorage.setItem(
+      PENDING,
+      JSON.stringify([...readPending().filter((other) => other.fileId !== upload.fileId), upload]),
+    );
   },
   remove(fileId: string): void {
     sessionStorage.setItem(PENDING, JSON.stringify(readPending().filter((upload) => upload.fileId !== fileId)));
@@ -65,7 +68,11 @@ export const pendingUploads = {
   /** The interrupted upload of this file (same name, size and modification time), if any. */
   find(workspace: string, file: File): PendingUpload | undefined {
     return readPending().find(
-      (upload) => upload.workspace === workspace && upload.name === file.name && upload.size === file.size && upload.lastModified === file.lastModified,
+      (upload) =>
+        upload.workspace === workspace &&
+        upload.name === file.name &&
+        upload.size === file.size &&
+        upload.lastModified === file.lastModified,
     );
   },
 };

@@ -1,5 +1,13 @@
 // The uploads of this page: one row per file with a progress bar and pause, resume and cancel.
-import { type Api, abortUpload, resumeUpload, type UploadedFile, UploadError, uploadFile, type UploadMethodChoice } from "../client/index.js";
+import {
+  type Api,
+  abortUpload,
+  resumeUpload,
+  UploadError,
+  type UploadedFile,
+  type UploadMethodChoice,
+  uploadFile,
+} from "../client/index.js";
 import { byId, formatBytes, h } from "./dom.js";
 import type { FileChanges } from "./live.js";
 import { pendingUploads } from "./session.js";
@@ -64,7 +72,13 @@ class UploadRow {
           this.fileId = file.id;
           this.methodTag.textContent = method;
           this.pauseButton.disabled = false;
-          pendingUploads.add({ fileId: file.id, workspace: this.workspace, name: this.file.name, size: this.file.size, lastModified: this.file.lastModified });
+          pendingUploads.add({
+            fileId: file.id,
+            workspace: this.workspace,
+            name: this.file.name,
+            size: this.file.size,
+            lastModified: this.file.lastModified,
+          });
         },
       }),
     );
@@ -146,7 +160,9 @@ export class Uploads {
     for (const file of files) {
       const row = new UploadRow(this.api, this.workspace, file, this.changes);
       const interrupted = pendingUploads.find(this.workspace, file);
-      void (interrupted === undefined ? row.start(this.settings()) : row.resume(interrupted.fileId).then(() => this.showInterrupted()));
+      void (interrupted === undefined
+        ? row.start(this.settings())
+        : row.resume(interrupted.fileId).then(() => this.showInterrupted()));
     }
   }
 

@@ -1,4 +1,4 @@
-import { spawn, type ChildProcess } from "node:child_process";
+import { type ChildProcess, spawn } from "node:child_process";
 import { randomBytes } from "node:crypto";
 import { mkdtemp, rm } from "node:fs/promises";
 import { createRequire } from "node:module";
@@ -8,7 +8,6 @@ import { BlobServiceClient, StorageSharedKeyCredential } from "@azure/storage-bl
 import { azuriteAccount } from "../../src/config.js";
 
 const require = createRequire(import.meta.url);
-
 
 /** Azurite's blob service on loopback with one fresh container, and what a client needs to reach it. */
 export interface TestAzurite {

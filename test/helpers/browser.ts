@@ -16,7 +16,9 @@ export const screenshotsDir = path.resolve(import.meta.dirname, "..", "..", "tes
  */
 export async function launchChromium(): Promise<Browser> {
   if (!existsSync(chromiumPath)) {
-    throw new Error(`no Chromium at ${chromiumPath}: install Debian's chromium (apt-get install -y chromium) or set CHROMIUM_PATH`);
+    throw new Error(
+      `no Chromium at ${chromiumPath}: install Debian's chromium (apt-get install -y chromium) or set CHROMIUM_PATH`,
+    );
   }
   await mkdir(screenshotsDir, { recursive: true });
   return chromium.launch({
@@ -40,7 +42,8 @@ export function watchPage(page: Page, allowedOrigins: string[]): { problems: str
   page.on("pageerror", (error) => problems.push(`page error: ${error.message}`));
   page.on("request", (request) => {
     const url = new URL(request.url());
-    if (url.protocol !== "data:" && url.protocol !== "blob:" && !allowedOrigins.includes(url.origin)) problems.push(`request to ${url.origin}`);
+    if (url.protocol !== "data:" && url.protocol !== "blob:" && !allowedOrigins.includes(url.origin))
+      problems.push(`request to ${url.origin}`);
   });
   return { problems };
 }

@@ -51,7 +51,8 @@ export async function createTestDatabase(dir: string, provider: Provider = testP
     provider,
     url: postgresDatabaseUrl(name),
     // FORCE ends connections a crashed test may have left open (PostgreSQL 13+).
-    drop: () => withAdmin((client) => client.query(`DROP DATABASE IF EXISTS "${name}" WITH (FORCE)`)).then(() => undefined),
+    drop: () =>
+      withAdmin((client) => client.query(`DROP DATABASE IF EXISTS "${name}" WITH (FORCE)`)).then(() => undefined),
   };
 }
 
@@ -72,7 +73,9 @@ export async function execute(url: string, sql: string, params: unknown[] = []):
           return "?";
         }),
       );
-      return statement.reader ? (statement.all(...ordered) as Record<string, unknown>[]) : (statement.run(...ordered), []);
+      if (statement.reader) return statement.all(...ordered) as Record<string, unknown>[];
+      statement.run(...ordered);
+      return [];
     } finally {
       db.close();
     }

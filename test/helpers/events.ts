@@ -3,14 +3,21 @@ import type { UploadTargetResult } from "./files.js";
 
 /** The internal id in a File global ID. */
 export function internalFileId(globalId: string): string {
-  return Buffer.from(globalId, "base64").toString("utf8").replace(/^File:/, "");
+  return Buffer.from(globalId, "base64")
+    .toString("utf8")
+    .replace(/^File:/, "");
 }
 
 /**
  * PUTs `body` to a signed target in `chunks` pieces with a pause between them, so the upload
  * lasts long enough for several PROGRESS events.
  */
-export async function slowPut(target: UploadTargetResult, body: Buffer, chunks: number, pauseMs: number): Promise<Response> {
+export async function slowPut(
+  target: UploadTargetResult,
+  body: Buffer,
+  chunks: number,
+  pauseMs: number,
+): Promise<Response> {
   const required = Object.fromEntries(target.headers.map((header) => [header.name, header.value]));
   const piece = Math.ceil(body.length / chunks);
   const stream = new ReadableStream<Uint8Array>({
@@ -130,8 +137,7 @@ async function* sseResults<T>(
   let buffered = "";
   for await (const chunk of response.body as unknown as AsyncIterable<Uint8Array>) {
     buffered += decoder.decode(chunk, { stream: true });
-    let end: number;
-    while ((end = buffered.indexOf("\n\n")) !== -1) {
+    for (let end = buffered.indexOf("\n\n"); end !== -1; end = buffered.indexOf("\n\n")) {
       const message = buffered.slice(0, end);
       buffered = buffered.slice(end + 2);
       const event = /^event: (.*)$/m.exec(message)?.[1];

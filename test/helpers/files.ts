@@ -85,7 +85,11 @@ export async function completeUpload(server: TestServer, id: string, parts?: unk
 }
 
 /** PUTs bytes to a signed target with the headers it lists. */
-export async function putBytes(target: UploadTargetResult, body: Uint8Array, headers: Record<string, string> = {}): Promise<Response> {
+export async function putBytes(
+  target: UploadTargetResult,
+  body: Uint8Array,
+  headers: Record<string, string> = {},
+): Promise<Response> {
   const required = Object.fromEntries(target.headers.map((header) => [header.name, header.value]));
   delete required["Content-Length"];
   // A copy typed as backed by an ArrayBuffer, which is what fetch's body type asks for.
@@ -93,7 +97,11 @@ export async function putBytes(target: UploadTargetResult, body: Uint8Array, hea
 }
 
 /** Creates a file, PUTs the bytes and completes it; returns the completed file. */
-export async function uploadFile(server: TestServer, input: Record<string, unknown>, body: Uint8Array): Promise<FileResult> {
+export async function uploadFile(
+  server: TestServer,
+  input: Record<string, unknown>,
+  body: Uint8Array,
+): Promise<FileResult> {
   const created = await createFile(server, input);
   if (created.__typename !== "CreateFilePayload" || !created.upload || !created.file) {
     throw new Error(`createFile failed: ${JSON.stringify(created)}`);
@@ -101,13 +109,16 @@ export async function uploadFile(server: TestServer, input: Record<string, unkno
   const put = await putBytes(created.upload, body);
   if (!put.ok) throw new Error(`PUT failed with ${put.status}: ${await put.text()}`);
   const completed = await completeUpload(server, created.file.id);
-  if (completed.__typename !== "FilePayload" || !completed.file) throw new Error(`completeUpload failed: ${JSON.stringify(completed)}`);
+  if (completed.__typename !== "FilePayload" || !completed.file)
+    throw new Error(`completeUpload failed: ${JSON.stringify(completed)}`);
   return completed.file;
 }
 
 /** The storage key of a file, by its global ID. */
 export async function storageKeyOf(server: TestServer, globalId: string): Promise<string> {
-  const id = Buffer.from(globalId, "base64").toString("utf8").replace(/^File:/, "");
+  const id = Buffer.from(globalId, "base64")
+    .toString("utf8")
+    .replace(/^File:/, "");
   const row = await server.app.db.file.findUniqueOrThrow({ where: { id }, select: { storageKey: true } });
   return row.storageKey;
 }

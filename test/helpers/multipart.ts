@@ -17,7 +17,11 @@ export function multipartForm(operations: unknown, files: MultipartFile[]): Form
   form.append("operations", JSON.stringify(operations));
   form.append("map", JSON.stringify(Object.fromEntries(files.map((file, index) => [String(index), file.paths]))));
   files.forEach((file, index) => {
-    form.append(String(index), new Blob([Uint8Array.from(file.body)], { type: file.type ?? "application/octet-stream" }), file.filename ?? `file-${index}`);
+    form.append(
+      String(index),
+      new Blob([Uint8Array.from(file.body)], { type: file.type ?? "application/octet-stream" }),
+      file.filename ?? `file-${index}`,
+    );
   });
   return form;
 }
@@ -38,7 +42,12 @@ export async function postMultipart(
 }
 
 /** createFile with `input.file` sent as a multipart file; returns the mutation's result. */
-export async function createFileWithUpload(server: TestServer, input: Record<string, unknown>, body: Uint8Array, type?: string): Promise<MutationResult> {
+export async function createFileWithUpload(
+  server: TestServer,
+  input: Record<string, unknown>,
+  body: Uint8Array,
+  type?: string,
+): Promise<MutationResult> {
   const { body: response } = await postMultipart(
     server,
     { query: createFileMutation, variables: { input: { workspaceId: "default", ...input, file: null } } },
@@ -53,9 +62,17 @@ export async function createFileWithUpload(server: TestServer, input: Record<str
  * Starts a multipart createFile whose file part is `totalBytes` long but sends only the first
  * `sentBytes` of it; returns a function that drops the connection.
  */
-export function startPartialUpload(server: TestServer, input: Record<string, unknown>, totalBytes: number, sentBytes: number): () => void {
+export function startPartialUpload(
+  server: TestServer,
+  input: Record<string, unknown>,
+  totalBytes: number,
+  sentBytes: number,
+): () => void {
   const boundary = "----partial-upload-boundary";
-  const operations = JSON.stringify({ query: createFileMutation, variables: { input: { workspaceId: "default", ...input, file: null } } });
+  const operations = JSON.stringify({
+    query: createFileMutation,
+    variables: { input: { workspaceId: "default", ...input, file: null } },
+  });
   const head = Buffer.from(
     `--${boundary}\r\nContent-Disposition: form-data; name="operations"\r\n\r\n${operations}\r\n` +
       `--${boundary}\r\nContent-Disposition: form-data; name="map"\r\n\r\n{"0":["variables.input.file"]}\r\n` +
@@ -75,6 +92,7 @@ export function startPartialUpload(server: TestServer, input: Record<string, unk
   req.on("error", () => undefined);
   req.write(head);
   const chunk = Buffer.alloc(1024 * 1024, 7);
-  for (let sent = 0; sent < sentBytes; sent += chunk.length) req.write(chunk.subarray(0, Math.min(chunk.length, sentBytes - sent)));
+  for (let sent = 0; sent < sentBytes; sent += chunk.length)
+    req.write(chunk.subarray(0, Math.min(chunk.length, sentBytes - sent)));
   return () => req.destroy();
 }

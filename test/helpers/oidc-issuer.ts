@@ -31,7 +31,13 @@ export interface TestIssuer {
 
 async function signingKey(kid: string, alg: Algorithm): Promise<SigningKey> {
   const { privateKey, publicKey } = await generateKeyPair(alg, { extractable: true });
-  return { kid, alg, privateKey, publicJwk: { ...(await exportJWK(publicKey)), kid, alg, use: "sig" }, publicPem: await exportSPKI(publicKey) };
+  return {
+    kid,
+    alg,
+    privateKey,
+    publicJwk: { ...(await exportJWK(publicKey)), kid, alg, use: "sig" },
+    publicPem: await exportSPKI(publicKey),
+  };
 }
 
 export async function startIssuer(audience: string): Promise<TestIssuer> {
@@ -73,7 +79,13 @@ export async function startIssuer(audience: string): Promise<TestIssuer> {
   const server: Server = createServer((req, res) => {
     if (req.url === "/.well-known/openid-configuration") {
       res.writeHead(200, { "content-type": "application/json" });
-      res.end(JSON.stringify({ issuer: url, jwks_uri: `${url}/jwks`, id_token_signing_alg_values_supported: ["RS256", "ES256"] }));
+      res.end(
+        JSON.stringify({
+          issuer: url,
+          jwks_uri: `${url}/jwks`,
+          id_token_signing_alg_values_supported: ["RS256", "ES256"],
+        }),
+      );
     } else if (req.url === "/jwks") {
       issuer.jwksFetches += 1;
       res.writeHead(200, { "content-type": "application/json" });

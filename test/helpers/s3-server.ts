@@ -1,4 +1,4 @@
-import { mkdtemp, readFile, readdir, rm, stat } from "node:fs/promises";
+import { mkdtemp, readdir, readFile, rm, stat } from "node:fs/promises";
 import os from "node:os";
 import path from "node:path";
 import { Readable } from "node:stream";
@@ -67,13 +67,19 @@ function s3Shim(dir: string) {
     }
     if (typeof uploadId !== "string") return next();
     const uploadDir = path.join(dir, bucket, "._S3rver_uploads", path.basename(uploadId));
-    const exists = await stat(path.join(uploadDir, "key")).then(() => true, () => false);
+    const exists = await stat(path.join(uploadDir, "key")).then(
+      () => true,
+      () => false,
+    );
     if (!exists) return s3Error(ctx, 404, "NoSuchUpload", "The specified upload does not exist.");
     const parts = async (): Promise<{ partNumber: number; etag: string; size: number }[]> => {
       const names = (await readdir(uploadDir)).filter((name) => /^\d+$/.test(name));
       const listed = await Promise.all(
         names.map(async (name) => {
-          const [info, md5] = await Promise.all([stat(path.join(uploadDir, name)), readFile(path.join(uploadDir, `${name}.md5`), "utf8")]);
+          const [info, md5] = await Promise.all([
+            stat(path.join(uploadDir, name)),
+            readFile(path.join(uploadDir, `${name}.md5`), "utf8"),
+          ]);
           return { partNumber: Number(name), etag: `"${md5}"`, size: info.size };
         }),
       );
@@ -81,7 +87,10 @@ function s3Shim(dir: string) {
     };
     if (ctx.method === "GET") {
       const xml = (await parts())
-        .map((p) => `<Part><PartNumber>${p.partNumber}</PartNumber><ETag>${p.etag.replace(/"/g, "&quot;")}</ETag><Size>${p.size}</Size></Part>`)
+        .map(
+          (p) =>
+            `<Part><PartNumber>${p.partNumber}</PartNumber><ETag>${p.etag.replace(/"/g, "&quot;")}</ETag><Size>${p.size}</Size></Part>`,
+        )
         .join("");
       ctx.type = "application/xml";
       ctx.body = `<?xml version="1.0" encoding="UTF-8"?>\n<ListPartsResult><UploadId>${uploadId}</UploadId><IsTruncated>false</IsTruncated>${xml}</ListPartsResult>`;
@@ -108,7 +117,12 @@ function s3Shim(dir: string) {
           return s3Error(ctx, 400, "InvalidPart", "One or more of the specified parts could not be found.");
         }
         if (index < requested.length - 1 && found.size < 5 * MiB) {
-          return s3Error(ctx, 400, "EntityTooSmall", "Your proposed upload is smaller than the minimum allowed object size.");
+          return s3Error(
+            ctx,
+            400,
+            "EntityTooSmall",
+            "Your proposed upload is smaller than the minimum allowed object size.",
+          );
         }
       }
       // s3rver reads the body itself.
@@ -121,7 +135,13 @@ function s3Shim(dir: string) {
 /** Starts s3rver on a free loopback port over a temp directory, with one fresh bucket. */
 export async function startS3Server(bucket = "test-bucket"): Promise<TestS3Server> {
   const dir = await mkdtemp(path.join(os.tmpdir(), "s3rver-"));
-  const server = new S3rver({ address: "127.0.0.1", port: 0, silent: true, directory: dir, configureBuckets: [{ name: bucket }] });
+  const server = new S3rver({
+    address: "127.0.0.1",
+    port: 0,
+    silent: true,
+    directory: dir,
+    configureBuckets: [{ name: bucket }],
+  });
   server.middleware.unshift(s3Shim(dir));
   const address = await server.run();
   const endpoint = `http://127.0.0.1:${address.port}`;
@@ -132,7 +152,13 @@ export async function startS3Server(bucket = "test-bucket"): Promise<TestS3Serve
     region,
     credentials: s3TestCredentials,
     dir,
-    env: { STORAGE_DRIVER: "s3", S3_BUCKET: bucket, S3_REGION: region, S3_ENDPOINT: endpoint, S3_FORCE_PATH_STYLE: "true" },
+    env: {
+      STORAGE_DRIVER: "s3",
+      S3_BUCKET: bucket,
+      S3_REGION: region,
+      S3_ENDPOINT: endpoint,
+      S3_FORCE_PATH_STYLE: "true",
+    },
     async close() {
       await server.close();
       await rm(dir, { recursive: true, force: true });

@@ -4,12 +4,12 @@ import type { AddressInfo } from "node:net";
 import os from "node:os";
 import path from "node:path";
 import { pino } from "pino";
-import { createApp, type App } from "../../src/app.js";
+import { type App, createApp } from "../../src/app.js";
 import { loadConfig } from "../../src/config.js";
-import { startAzurite } from "./azurite.js";
-import { s3TestCredentials, startS3Server } from "./s3-server.js";
 import { providerOf } from "../../src/db/client.js";
+import { startAzurite } from "./azurite.js";
 import { createTestDatabase, type TestDatabase } from "./database.js";
+import { s3TestCredentials, startS3Server } from "./s3-server.js";
 
 export const apiKey = "test-admin-key";
 
@@ -20,7 +20,9 @@ export type TestDriver = (typeof allDrivers)[number];
  * The storage drivers the end-to-end suites run on: all three in one `npm test`, or only the one
  * TEST_STORAGE_DRIVER names.
  */
-export const testDrivers: TestDriver[] = allDrivers.filter((driver) => (process.env.TEST_STORAGE_DRIVER ?? driver) === driver);
+export const testDrivers: TestDriver[] = allDrivers.filter(
+  (driver) => (process.env.TEST_STORAGE_DRIVER ?? driver) === driver,
+);
 
 export interface TestServer {
   /** Base URL, e.g. http://127.0.0.1:43123 */
@@ -101,7 +103,10 @@ export async function startServer(
     const logger =
       logs === undefined
         ? pino({ level: config.logLevel })
-        : pino({ level: "info" }, { write: (line: string) => void logs.push(JSON.parse(line) as Record<string, unknown>) });
+        : pino(
+            { level: "info" },
+            { write: (line: string) => void logs.push(JSON.parse(line) as Record<string, unknown>) },
+          );
     app = await createApp(config, logger);
   } catch (error) {
     server.close();

@@ -6,7 +6,13 @@ export interface Received {
   headers: Record<string, string>;
   body: string;
   /** The parsed body. */
-  event: { id: string; type: string; occurredAt: string; workspaceId: string; file: { id: string; name: string; status: string } };
+  event: {
+    id: string;
+    type: string;
+    occurredAt: string;
+    workspaceId: string;
+    file: { id: string; name: string; status: string };
+  };
 }
 
 /**
@@ -42,7 +48,11 @@ export class WebhookReceiver {
   }
 
   /** Resolves once `count` requests matching `accept` arrived (or rejects after `timeoutMs`). */
-  async waitFor(count: number, accept: (received: Received) => boolean = () => true, timeoutMs = 20_000): Promise<Received[]> {
+  async waitFor(
+    count: number,
+    accept: (received: Received) => boolean = () => true,
+    timeoutMs = 20_000,
+  ): Promise<Received[]> {
     const deadline = Date.now() + timeoutMs;
     for (;;) {
       const matching = this.received.filter(accept);
