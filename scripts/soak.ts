@@ -19,6 +19,7 @@ import path from "node:path";
 import { pino } from "pino";
 import { createApp } from "../src/app.js";
 import { loadConfig } from "../src/config.js";
+import { SoakLedger } from "./soak-ledger.js";
 
 const clients = Number(process.env.SOAK_CLIENTS ?? 8);
 const minutes = Number(process.env.SOAK_MINUTES ?? 1);
@@ -73,10 +74,7 @@ const count = (name: string): void => {
   counts[name] = (counts[name] ?? 0) + 1;
 };
 
-/** Files a client saw completed: id → the checksums they may hold (one, or two after an overwrite whose answer was lost). */
-const expected = new Map<string, Set<string>>();
-/** Ids whose fate is unknown (a delete whose answer was lost). */
-const uncertain = new Set<string>();
+const ledger = new SoakLedger();
 
 async function graphql<T>(query: string, variables: Record<string, unknown>): Promise<T> {
   const response = await fetch(`${base}/graphql`, {
@@ -120,11 +118,6 @@ const headersOf = (list: { name: string; value: string }[]) =>
       .map((header) => [header.name, header.value]),
   );
 
-function confirmed(id: string, checksum: string | undefined | null): void {
-  if (checksum == null) return;
-  expected.set(id, new Set([checksum]));
-}
-
 /** One flow, picked at random; a failure caused by a kill is counted, never a loss by itself. */
 async function flow(): Promise<void> {
   const bytes = randomBytes(randomInt(1, 64 * 1024));
@@ -151,7 +144,8 @@ async function flow(): Promise<void> {
       parts = [{ partNumber: 1, etag: response.headers.get("etag") ?? "" }];
     }
     const done = await complete(file.id, parts);
-    if (done.completeUpload.__typename === "FilePayload") confirmed(file.id, done.completeUpload.file?.checksumSha256);
+    if (done.completeUpload.__typename === "FilePayload")
+      ledger.confirmed(file.id, done.completeUpload.file?.checksumSha256);
   } else if (kind === "graphqlMultipart") {
     const form = new FormData();
     form.append(
@@ -170,7 +164,7 @@ async function flow(): Promise<void> {
     });
     const body = (await response.json()) as { data?: Created };
     const file = body.data?.createFile.file;
-    if (file !== undefined) confirmed(file.id, file.checksumSha256);
+    if (file !== undefined) ledger.confirmed(file.id, file.checksumSha256);
   } else if (kind === "base64" || kind === "overwrite") {
     const externalId = kind === "overwrite" ? `soak-shared-${randomInt(4)}` : undefined;
     const { createFile: result } = await createFile({
@@ -179,7 +173,7 @@ async function flow(): Promise<void> {
       overwrite: externalId !== undefined,
       content: Buffer.from(bytes).toString("base64"),
     });
-    if (result.file !== undefined) confirmed(result.file.id, result.file.checksumSha256);
+    if (result.file !== undefined) ledger.confirmed(result.file.id, result.file.checksumSha256);
   } else if (kind === "delete" || kind === "abort") {
     if (kind === "abort") {
       const { createFile: result } = await createFile({ name });
@@ -187,16 +181,15 @@ async function flow(): Promise<void> {
         await graphql(`mutation ($id: ID!) { abortUpload(id: $id) { __typename } }`, { id: result.file.id });
       return;
     }
-    const ids = [...expected.keys()];
+    const ids = [...ledger.expected.keys()];
     const id = ids[randomInt(Math.max(1, ids.length))];
     if (id === undefined) return;
-    uncertain.add(id);
+    ledger.deleteSent(id);
     const result = await graphql<{ deleteFile: { __typename: string } }>(
       `mutation ($id: ID!) { deleteFile(id: $id) { __typename } }`,
       { id },
     );
-    if (result.deleteFile.__typename === "DeletedFile") expected.delete(id);
-    uncertain.delete(id);
+    ledger.deleteAnswered(id, result.deleteFile.__typename);
   } else {
     await graphql(`{ files(workspaceId: "default", first: 20) { totalCount edges { node { id } } } }`, {});
   }
@@ -253,15 +246,16 @@ try {
   }
   const byId = new Map(rows.map((row) => [row.id, row.checksumSha256]));
   let overwritten = 0;
-  for (const [globalId, checksums] of expected) {
-    if (uncertain.has(globalId)) continue;
+  for (const globalId of ledger.vanished) losses.push(`file ${globalId}, completed, was not found by a delete`);
+  for (const [globalId, last] of ledger.expected) {
+    if (ledger.uncertain(globalId)) continue;
     const id = Buffer.from(globalId, "base64")
       .toString("utf8")
       .replace(/^File:/, "");
     const checksum = byId.get(id);
     if (checksum === undefined) losses.push(`file ${id}, completed, is gone`);
     // A shared externalId's file was overwritten by another client since: its content changed by design.
-    else if (checksum !== null && !checksums.has(checksum)) overwritten += 1;
+    else if (checksum !== null && checksum !== last) overwritten += 1;
   }
   let orphans = 0;
   for await (const page of app.storage.listObjects!()) {
@@ -281,7 +275,7 @@ try {
         database: env.DATABASE_URL.startsWith("postgres") ? "postgresql" : "sqlite",
         seconds: Math.round((Date.now() - started) / 1000),
         flows: counts,
-        confirmedFiles: expected.size,
+        confirmedFiles: ledger.expected.size,
         uploadedRows: rows.length,
         overwrittenSince: overwritten,
         reconciliation: reconciled,

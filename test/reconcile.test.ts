@@ -1,6 +1,6 @@
 import { randomUUID } from "node:crypto";
 import { Readable } from "node:stream";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
 import { testProvider } from "./helpers/database.js";
 import { createFile, putBytes, storageKeyOf, uploadFile } from "./helpers/files.js";
 import { startServer, type TestServer, testDrivers } from "./helpers/server.js";
@@ -77,6 +77,33 @@ describe.each(drivers)(`reconciliation of the store with the files (%s, ${testPr
     const metrics = await (await fetch(`${server.url}/metrics`)).text();
     expect(metrics).toMatch(/^reconciliation_items_total\{kind="missing_object"\} 1$/m);
     expect(metrics).toMatch(/^reconciliations_total\{result="ran"\} [1-9]/m);
+  });
+
+  it("leaves FAILED out when an overwrite replaces a file's content while the check looks for the old object", async () => {
+    const externalId = `raced-${randomUUID()}`;
+    const content = (text: string) => Buffer.from(text).toString("base64");
+    const created = await createFile(server, { name: "v1.txt", externalId, content: content("one") });
+    const oldKey = await storageKeyOf(server, created.file!.id);
+    const headObject = server.app.storage.headObject.bind(server.app.storage);
+    let raced = false;
+    // The overwrite commits (and releases the old object) between the check's read and its look.
+    const spy = vi.spyOn(server.app.storage, "headObject").mockImplementation(async (key) => {
+      if (key === oldKey && !raced) {
+        raced = true;
+        await createFile(server, { name: "v2.txt", externalId, overwrite: true, content: content("two") });
+      }
+      return headObject(key);
+    });
+    try {
+      for (let round = 0; round < 5 && !raced; round += 1) await server.app.sweeper.reconcile(later());
+    } finally {
+      spy.mockRestore();
+    }
+    expect(raced).toBe(true);
+    const after = await server.graphql<{ file: { status: string } }>(`query ($id: ID!) { file(id: $id) { status } }`, {
+      id: created.file!.id,
+    });
+    expect(after.data.file.status).toBe("UPLOADED");
   });
 
   // s3rver answers ListMultipartUploads with NotImplemented (AWS S3, MinIO and R2 implement it).

@@ -226,12 +226,13 @@ export class PendingSweeper {
     let missing = 0;
     for (const file of batch) {
       if ((await storage.headObject(file.storageKey)) !== null) continue;
+      // Only while the row still names the object looked for: an overwrite may have moved it to new content.
       const marked = await db.file.updateMany({
-        where: { id: file.id, status: "UPLOADED" },
+        where: { id: file.id, status: "UPLOADED", storageKey: file.storageKey },
         data: { status: "FAILED", updatedAt: new Date() },
       });
       if (marked.count === 0) continue;
-      // Deleted meanwhile, the file would have no row left to mark: only a lost object is reported.
+      // Deleted or overwritten meanwhile, the file has no row left to mark: only a lost object is reported.
       logger.error(
         { fileId: file.id, storageKey: file.storageKey },
         "an uploaded file's bytes are missing from the store: marked FAILED",
