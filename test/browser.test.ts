@@ -13,6 +13,7 @@ import type { Browser, Page, Route } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { webRoutes } from "../src/http/web.js";
 import { launchChromium, screenshotsDir, watchPage } from "./helpers/browser.js";
+import { uploadFile } from "./helpers/files.js";
 import { png } from "./helpers/samples.js";
 import { apiKey, startServer, type TestServer } from "./helpers/server.js";
 
@@ -218,6 +219,23 @@ describe.skipIf(onPostgres)("in Chromium", () => {
     await expect.poll(() => page.locator("#interrupted").isHidden()).toBe(true);
     await context.close();
   }, 120_000);
+
+  it("shows files another client uploads and deletes without a reload (fileEvents over server-sent events)", async () => {
+    const context = await browser.newContext();
+    const page = await context.newPage();
+    await signIn(page, `${server.url}/`);
+    const file = await uploadFile(
+      server,
+      { workspaceId: "default", name: "from-elsewhere.txt" },
+      Buffer.from("elsewhere"),
+    );
+    await expect.poll(() => page.locator("#files").innerText(), { timeout: 15_000 }).toContain("from-elsewhere.txt");
+    await server.graphql(`mutation ($id: ID!) { deleteFile(id: $id) { __typename } }`, { id: file.id });
+    await expect
+      .poll(() => page.locator("#files").innerText(), { timeout: 15_000 })
+      .not.toContain("from-elsewhere.txt");
+    await context.close();
+  });
 
   it("pauses, resumes and cancels uploads of files dropped on the page", async () => {
     const context = await browser.newContext();

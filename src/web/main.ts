@@ -3,7 +3,7 @@ import "./style.css";
 import { type Api, ApiError, graphqlRequest, type UploadMethodChoice } from "../client/index.js";
 import { byId, h } from "./dom.js";
 import { FilesList } from "./files-list.js";
-import { FileChanges } from "./live.js";
+import { FileChanges, followFileEvents } from "./live.js";
 import { WorkspacesDocument } from "./operations.js";
 import { apiOf, chosenWorkspace, type SignedIn, signedIn, signIn, signOut } from "./session.js";
 import { Uploads } from "./uploads.js";
@@ -69,7 +69,10 @@ function showWorkspaces(session: SignedIn, workspaces: { id: string; slug: strin
   openWorkspace(session, select.value);
 }
 
-/** Wires the drop zone, the uploads and the file list to one workspace. */
+/** Stops following the events of the workspace opened before. */
+let stopFollowing = (): void => undefined;
+
+/** Wires the drop zone, the uploads and the file list to one workspace, and follows its file events. */
 function openWorkspace(session: SignedIn, workspace: string): void {
   const api = apiOf(session);
   byId("workspace-view").hidden = false;
@@ -77,6 +80,8 @@ function openWorkspace(session: SignedIn, workspace: string): void {
   const changes = new FileChanges();
   const list = new FilesList(api, workspace, changes);
   changes.watch(() => void list.refresh());
+  stopFollowing();
+  stopFollowing = followFileEvents(api, workspace, changes);
   const uploads = new Uploads(api, workspace, changes, () => ({
     method: (byId<HTMLSelectElement>("upload-method").value || undefined) as UploadMethodChoice | undefined,
     labels: byId<HTMLInputElement>("upload-labels")
