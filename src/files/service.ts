@@ -3,7 +3,7 @@ import contentDisposition from "content-disposition";
 import type { Caller } from "../access/caller.js";
 import { type Action, authorize, can, type WorkspaceAccess } from "../access/policy.js";
 import { findReadableWorkspace, readableFiles, readableFilesIn, workspaceOfReadable } from "../access/readable.js";
-import type { Db, FileVersion, Prisma } from "../db/client.js";
+import { type Db, FileStatus, type FileVersion, type Prisma } from "../db/client.js";
 import { isUniqueViolation, prismaErrorCode } from "../db/errors.js";
 import {
   type FileEvent,
@@ -431,7 +431,7 @@ export class FileService {
         : null;
     const createdAt = new Date();
     const pendingColumns = {
-      status: "PENDING",
+      status: FileStatus.PENDING,
       multipartUploadId,
       createdAt,
       expiresAt: new Date(createdAt.getTime() + this.options.pendingUploadTtl * 1000),
@@ -477,7 +477,7 @@ export class FileService {
   private async insertPendingUpload(
     id: string,
     { row, labelsGiven }: FileDraft,
-    pendingColumns: { status: string; multipartUploadId: string | null; createdAt: Date; expiresAt: Date },
+    pendingColumns: { status: FileStatus; multipartUploadId: string | null; createdAt: Date; expiresAt: Date },
   ): Promise<{ file: FileRecord; pending: FileRow }> {
     const { size, checksumSha256, mimeType } = row;
     return this.recorded(row.workspaceId, (record, restart) =>
@@ -799,7 +799,7 @@ export class FileService {
         if (error instanceof UnsupportedMediaTypeError) await this.db.file.deleteMany({ where: { id: pending.id } });
         throw error;
       });
-    const content = { ...verified, storageKey: pending.storageKey, uploadMethod: pending.uploadMethod as UploadMethod };
+    const content = { ...verified, storageKey: pending.storageKey, uploadMethod: pending.uploadMethod };
     const outcome = await fileTransaction(
       this.db,
       async (tx) => {
