@@ -1,4 +1,5 @@
 import { encodeGlobalID } from "@pothos/plugin-relay";
+import { webhookMayRead } from "../access/readable.js";
 import { type Db, type Prisma, WebhookDeliveryStatus, WebhookEventType } from "../db/client.js";
 import type { FileEvent, FileEventType } from "./file-event.js";
 
@@ -43,18 +44,19 @@ function webhookPayload(event: FileEvent): string {
   });
 }
 
-/** The webhooks of a workspace and the event types each asked for. */
-export type WorkspaceWebhooks = { id: string; events: string }[];
+/** The webhooks of a workspace, the event types each asked for and the security categories each holds. */
+export type WorkspaceWebhooks = { id: string; events: string; securityCategories: string }[];
 
 export function webhooksOf(db: Pick<Db, "webhook">, workspaceId: string): Promise<WorkspaceWebhooks> {
-  return db.webhook.findMany({ where: { workspaceId }, select: { id: true, events: true } });
+  return db.webhook.findMany({ where: { workspaceId }, select: { id: true, events: true, securityCategories: true } });
 }
 
 /**
  * Writes an event's deliveries, one per webhook of its workspace (`webhooks`, read before the
- * change began) that asked for its type, inside the transaction of the change that caused it:
- * the event is delivered exactly when the change is committed, whatever happens to this process
- * afterwards. Returns how many it wrote.
+ * change began) that asked for its type and may read its file (holds every security category of
+ * the file, as the event left it: src/access/readable.ts), inside the transaction of the change
+ * that caused it: the event is delivered exactly when the change is committed, whatever happens
+ * to this process afterwards. Returns how many it wrote.
  */
 export async function writeOutbox(
   tx: Prisma.TransactionClient,
@@ -63,7 +65,9 @@ export async function writeOutbox(
 ): Promise<number> {
   if (event.type === "PROGRESS") return 0;
   const eventType = event.type;
-  const subscribed = webhooks.filter((webhook) => eventsOf(webhook).includes(eventType));
+  const subscribed = webhooks.filter(
+    (webhook) => eventsOf(webhook).includes(eventType) && webhookMayRead(webhook, event.file),
+  );
   if (subscribed.length === 0) return 0;
   const now = new Date();
   const payload = webhookPayload(event);

@@ -63,7 +63,7 @@ import {
   type UploadMethod,
   type UploadTarget,
 } from "./types.js";
-import { checkDeclaredSize, mimeTypeAllowed, validateFileFields } from "./validation.js";
+import { checkDeclaredSize, mimeTypeAllowed, unheldCategoryErrors, validateFileFields } from "./validation.js";
 
 export interface FileServiceOptions {
   db: Db;
@@ -334,17 +334,10 @@ export class FileService {
     const fieldErrors = validateFileFields(request, limits, ["input"], { requireName: true });
     if (fieldErrors.length > 0) throw new ValidationError(fieldErrors);
     // A caller gives a file only categories it holds: it could not read the file otherwise.
-    const held = caller.categoriesIn(workspaceId);
-    const unheld = (request.securityCategories ?? []).flatMap((category, index) =>
-      held.includes(category)
-        ? []
-        : [
-            {
-              path: ["input", "securityCategories", String(index)],
-              message: "is a category you do not hold in this workspace",
-            },
-          ],
-    );
+    const unheld = unheldCategoryErrors(request.securityCategories ?? [], caller.categoriesIn(workspaceId), [
+      "input",
+      "securityCategories",
+    ]);
     if (unheld.length > 0) throw new ValidationError(unheld);
     const tooLarge = checkDeclaredSize(request.size ?? undefined, limits);
     if (tooLarge !== undefined) {

@@ -319,6 +319,27 @@ function idListErrors(ids: unknown, at: string[], least: number, most: number, w
   return errors;
 }
 
+/** Problems with a list of security categories (a file's, a webhook's): at most 100 distinct ids. */
+export function securityCategoryErrors(categories: unknown, at: string[]): FieldError[] {
+  return idListErrors(categories, at, 0, MAX_SECURITY_CATEGORIES, "categories");
+}
+
+/**
+ * One error per category of `requested` that is not among `held`: a caller gives a file or a
+ * webhook only categories it holds (it could not read what it gave them otherwise).
+ */
+export function unheldCategoryErrors(
+  requested: readonly number[],
+  held: readonly number[],
+  at: string[],
+): FieldError[] {
+  return requested.flatMap((category, index) =>
+    held.includes(category)
+      ? []
+      : [{ path: [...at, String(index)], message: "is a category you do not hold in this workspace" }],
+  );
+}
+
 /**
  * Checks every field present in `input` (create or update) and returns one error per bad field;
  * an empty list means valid. Values are checked in their stored form (names and directories
@@ -372,11 +393,8 @@ export function validateFileFields(
 
   if (input.assetIds != null)
     errors.push(...idListErrors(input.assetIds, at("assetIds"), 1, MAX_ASSET_IDS, "asset ids"));
-  if (input.securityCategories != null) {
-    errors.push(
-      ...idListErrors(input.securityCategories, at("securityCategories"), 0, MAX_SECURITY_CATEGORIES, "categories"),
-    );
-  }
+  if (input.securityCategories != null)
+    errors.push(...securityCategoryErrors(input.securityCategories, at("securityCategories")));
   if (input.dataSetId != null && !isId(input.dataSetId)) check("dataSetId", "must be a whole number from 1 to 2^53-1");
   if (input.geoLocation != null) errors.push(...checkFeature(input.geoLocation, at("geoLocation")).errors);
 

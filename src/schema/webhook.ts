@@ -28,6 +28,12 @@ const WebhookRef = builder.objectRef<WebhookRow>("Webhook").implement({
       type: [WebhookEventTypeEnum],
       resolve: eventsOf,
     }),
+    securityCategories: t.field({
+      type: ["SafeInt"],
+      description:
+        "The security categories the webhook holds: it is told only of files whose every category it holds (as a caller holding them would read them); empty when none.",
+      resolve: (webhook) => JSON.parse(webhook.securityCategories) as number[],
+    }),
     createdAt: t.expose("createdAt", { type: "DateTime" }),
   }),
 });
@@ -97,6 +103,11 @@ const CreateWebhookInput = builder.inputType("CreateWebhookInput", {
     }),
     events: t.field({ type: [WebhookEventTypeEnum], required: true }),
     secret: t.string({ description: "whsec_ and the base64 of 24 to 64 random bytes; generated when left out." }),
+    securityCategories: t.field({
+      type: ["SafeInt"],
+      description:
+        "At most 100 distinct categories, each held by the caller: the webhook is told only of files whose every category it holds. Left out: none, so only files without categories.",
+    }),
   }),
 });
 
@@ -143,6 +154,7 @@ builder.mutationFields((t) => ({
         url: input.url,
         events: input.events,
         secret: input.secret,
+        securityCategories: input.securityCategories,
       }),
   }),
   deleteWebhook: t.withAuth({ authenticated: true }).field({
