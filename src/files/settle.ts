@@ -9,9 +9,9 @@ import {
   ValidationError,
 } from "./errors.js";
 import { type InspectedBytes, sniff } from "./inspect.js";
+import { mimeTypeAllowed } from "./mime.js";
 import { newFileChildren, withLabels } from "./records.js";
 import { defaultContentType, type FileLimits, type FileRecord } from "./types.js";
-import { mimeTypeAllowed } from "./validation.js";
 
 /** Writes the events of a change inside its transaction (src/files/service.ts `recorded`). */
 export type RecordChange = (tx: Prisma.TransactionClient, file: FileRecord) => Promise<void>;
