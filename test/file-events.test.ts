@@ -205,6 +205,35 @@ describe("file events of an overwrite's pending upload", () => {
     });
     expect(await server.app.db.file.count({ where: { pendingForId: id } })).toBe(0);
   });
+
+  it("a pending overwrite refused as an executable, then one aborted: FAILED and UPLOAD_ABORTED under the file's id", async () => {
+    const first = await createFile(server, {
+      name: "tool.txt",
+      externalId: "tool",
+      content: Buffer.from("text").toString("base64"),
+    });
+    const id = internalFileId(first.file!.id);
+    const events = record(server.app.events.subscribe(workspaceId));
+    const body = peStub();
+    const refused = await createFile(server, {
+      name: "tool.txt",
+      externalId: "tool",
+      overwrite: true,
+      size: body.length,
+    });
+    await putBytes(refused.upload!, body);
+    expect((await completeUpload(server, first.file!.id)).__typename).toBe("UnsupportedMediaTypeError");
+    await createFile(server, { name: "tool.txt", externalId: "tool", overwrite: true, size: 1 });
+    await server.graphql(`mutation ($id: ID!) { abortUpload(id: $id) { __typename } }`, { id: first.file!.id });
+    const seen = await events.until((event) => event.type === "UPLOAD_ABORTED" && event.file.id === id);
+    await events.stop();
+    const ended = seen.filter((event) => event.type === "FAILED" || event.type === "UPLOAD_ABORTED");
+    expect(ended).toMatchObject([
+      { type: "FAILED", file: { id, status: "UPLOADED" }, upload: { errorCode: "UNSUPPORTED_MEDIA_TYPE" } },
+      { type: "UPLOAD_ABORTED", file: { id, status: "UPLOADED" } },
+    ]);
+    expect(seen.every((event) => event.file.id === id && event.file.pendingForId === null)).toBe(true);
+  });
 });
 
 describe("events of a change whose transaction is retried", () => {
