@@ -159,7 +159,7 @@ builder.objectField(FileRef, "pendingUpload", (t) =>
     type: PendingUploadRef,
     nullable: true,
     description: "An overwrite's new content not completed yet, if any.",
-    resolve: (file, _args, context) => context.files.pendingUpload(context.caller, file.id),
+    resolve: (file, _args, context) => context.loaders.pendingUpload.load(file.id),
   }),
 );
 
@@ -186,7 +186,8 @@ builder.objectField(FileRef, "versions", (t) =>
   t.field({
     type: [FileVersionRef],
     description: "The contents overwrites replaced, newest first (at most 100).",
-    resolve: async (file, _args, context) => (await context.files.versions(file)).map((version) => ({ version, file })),
+    resolve: async (file, _args, context) =>
+      (await context.loaders.versions.load(file.id)).map((version) => ({ version, file })),
   }),
 );
 
