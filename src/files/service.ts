@@ -747,12 +747,6 @@ export class FileService {
     return this.db.file.findUnique({ where: { pendingForId: fileId }, include: withLabels });
   }
 
-  /** The pending upload of file `id` if the caller can read the file, else null. */
-  async pendingUpload(caller: Caller, id: string): Promise<FileRow | null> {
-    const file = await this.file(caller, id);
-    return file === null ? null : this.pendingUploadOf(file.id);
-  }
-
   /** Joins a MULTIPART upload, checks the stored size and measures the bytes that arrived for `upload`. */
   private async measureUpload(upload: FileRecord, parts: CompletedPart[] | null | undefined) {
     if (upload.uploadMethod === "MULTIPART") await joinParts(this.options, upload, parts);
@@ -896,14 +890,6 @@ export class FileService {
     );
     this.progress.forget(file.id);
     await this.release([{ key: upload.storageKey, multipartUploadId: upload.multipartUploadId }]);
-  }
-
-  /** The contents overwrites replaced, newest first. */
-  versions(file: { id: string }): Promise<FileVersion[]> {
-    return this.db.fileVersion.findMany({
-      where: { fileId: file.id },
-      orderBy: [{ replacedAt: "desc" }, { id: "desc" }],
-    });
   }
 
   /** A signed, expiring URL for a replaced content's bytes; null once they are no longer kept. */
