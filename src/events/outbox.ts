@@ -1,19 +1,16 @@
 import { encodeGlobalID } from "@pothos/plugin-relay";
 import { webhookMayRead } from "../access/readable.js";
-import type { Db, Prisma } from "../db/client.js";
+import { type Db, type Prisma, WebhookDeliveryStatus, WebhookEventType } from "../db/client.js";
 import { prismaErrorCode } from "../db/errors.js";
 import type { FileEvent, FileEventSink, FileEventType } from "./file-event.js";
 
 /** The event types a webhook may ask for: every one but PROGRESS, which is live only. */
-export const webhookEventTypes = [
-  "CREATED",
-  "UPLOADED",
-  "FAILED",
-  "UPDATED",
-  "DELETED",
-  "UPLOAD_ABORTED",
-] as const satisfies readonly FileEventType[];
-export type WebhookEventType = (typeof webhookEventTypes)[number];
+export const webhookEventTypes = Object.values(WebhookEventType) satisfies readonly FileEventType[];
+
+/** The event types of a webhook's `events` column (a comma list: SQLite has no enum lists). */
+export function eventsOf(webhook: { events: string }): WebhookEventType[] {
+  return webhookEventTypes.filter((type) => webhook.events.split(",").includes(type));
+}
 
 /** How long a delivery is retried, from its event (or from a redelivery). */
 export const RETRY_WINDOW_MS = 24 * 3600 * 1000;
@@ -144,8 +141,9 @@ async function writeOutbox(
   webhooks: WorkspaceWebhooks,
 ): Promise<number> {
   if (event.type === "PROGRESS") return 0;
+  const eventType = event.type;
   const subscribed = webhooks.filter(
-    (webhook) => webhook.events.split(",").includes(event.type) && webhookMayRead(webhook, event.file),
+    (webhook) => eventsOf(webhook).includes(eventType) && webhookMayRead(webhook, event.file),
   );
   if (subscribed.length === 0) return 0;
   const now = new Date();
@@ -154,10 +152,10 @@ async function writeOutbox(
     data: subscribed.map((webhook) => ({
       webhookId: webhook.id,
       eventId: event.id,
-      eventType: event.type,
+      eventType,
       fileId: event.file.id,
       payload,
-      status: "PENDING",
+      status: WebhookDeliveryStatus.PENDING,
       nextAttemptAt: now,
       retryUntil: new Date(now.getTime() + RETRY_WINDOW_MS),
       createdAt: now,

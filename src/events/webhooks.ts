@@ -2,11 +2,11 @@ import { randomBytes, randomUUID } from "node:crypto";
 import type { Caller } from "../access/caller.js";
 import { authorize } from "../access/policy.js";
 import { findReadableWorkspace, workspaceOfReadable } from "../access/readable.js";
-import type { Db } from "../db/client.js";
+import type { Db, WebhookDeliveryStatus, WebhookEventType } from "../db/client.js";
 import { NotFoundError, ValidationError } from "../files/errors.js";
 import { securityCategoryErrors, unheldCategoryErrors } from "../files/validation.js";
 import { OutboundGuard } from "../net/outbound.js";
-import { RETRY_WINDOW_MS, type WebhookEventType, webhookEventTypes } from "./outbox.js";
+import { RETRY_WINDOW_MS, webhookEventTypes } from "./outbox.js";
 
 export interface WebhookRow {
   id: string;
@@ -22,10 +22,10 @@ export interface WebhookDeliveryRow {
   id: number;
   webhookId: string;
   eventId: string;
-  eventType: string;
+  eventType: WebhookEventType;
   fileId: string;
   payload: string;
-  status: string;
+  status: WebhookDeliveryStatus;
   attemptCount: number;
   nextAttemptAt: Date;
   createdAt: Date;

@@ -3,7 +3,7 @@ import contentDisposition from "content-disposition";
 import type { Caller } from "../access/caller.js";
 import { type Action, authorize, can, type WorkspaceAccess } from "../access/policy.js";
 import { findReadableWorkspace, readableFiles, readableFilesIn, workspaceOfReadable } from "../access/readable.js";
-import type { Db, FileVersion, Prisma } from "../db/client.js";
+import { type Db, FileStatus, type FileVersion, type Prisma } from "../db/client.js";
 import { isUniqueViolation, prismaErrorCode } from "../db/errors.js";
 import {
   type FileEventSink,
@@ -396,7 +396,7 @@ export class FileService {
         : null;
     const createdAt = new Date();
     const pendingColumns = {
-      status: "PENDING",
+      status: FileStatus.PENDING,
       multipartUploadId,
       createdAt,
       expiresAt: new Date(createdAt.getTime() + this.options.pendingUploadTtl * 1000),
@@ -439,7 +439,7 @@ export class FileService {
   private async insertPendingUpload(
     id: string,
     { row, labelsGiven }: FileDraft,
-    pendingColumns: { status: string; multipartUploadId: string | null; createdAt: Date; expiresAt: Date },
+    pendingColumns: { status: FileStatus; multipartUploadId: string | null; createdAt: Date; expiresAt: Date },
   ): Promise<{ file: FileRecord; pending: FileRow }> {
     const { size, checksumSha256, mimeType } = row;
     return this.transactions.run(
@@ -710,12 +710,6 @@ export class FileService {
     return this.db.file.findUnique({ where: { pendingForId: fileId }, include: withLabels });
   }
 
-  /** The pending upload of file `id` if the caller can read the file, else null. */
-  async pendingUpload(caller: Caller, id: string): Promise<FileRow | null> {
-    const file = await this.file(caller, id);
-    return file === null ? null : this.pendingUploadOf(file.id);
-  }
-
   /** Joins a MULTIPART upload, checks the stored size and measures the bytes that arrived for `upload`. */
   private async measureUpload(upload: FileRecord, parts: CompletedPart[] | null | undefined) {
     if (upload.uploadMethod === "MULTIPART") await joinParts(this.options, upload, parts);
@@ -754,7 +748,7 @@ export class FileService {
         if (error instanceof UnsupportedMediaTypeError) await this.db.file.deleteMany({ where: { id: pending.id } });
         throw error;
       });
-    const content = { ...verified, storageKey: pending.storageKey, uploadMethod: pending.uploadMethod as UploadMethod };
+    const content = { ...verified, storageKey: pending.storageKey, uploadMethod: pending.uploadMethod };
     const outcome = await this.transactions.run(
       file.workspaceId,
       async (tx, record) => {
@@ -848,14 +842,6 @@ export class FileService {
     });
     this.progress.forget(file.id);
     await this.release([{ key: upload.storageKey, multipartUploadId: upload.multipartUploadId }]);
-  }
-
-  /** The contents overwrites replaced, newest first. */
-  versions(file: { id: string }): Promise<FileVersion[]> {
-    return this.db.fileVersion.findMany({
-      where: { fileId: file.id },
-      orderBy: [{ replacedAt: "desc" }, { id: "desc" }],
-    });
   }
 
   /** A signed, expiring URL for a replaced content's bytes; null once they are no longer kept. */

@@ -1,4 +1,4 @@
-import type { Db, Prisma } from "../db/client.js";
+import { type Db, FileStatus, type Prisma } from "../db/client.js";
 import type { OutboxTransactions, RecordEvent } from "../events/outbox.js";
 import type { StorageDriver } from "../storage/driver.js";
 import {
@@ -146,7 +146,7 @@ export class UploadSettler {
     const data = {
       ...row,
       ...verified,
-      status: "UPLOADED",
+      status: FileStatus.UPLOADED,
       createdAt: now,
       uploadedAt: now,
       updatedAt: now,
@@ -171,7 +171,7 @@ export class UploadSettler {
     recordChange: RecordChange,
   ): Promise<FileRecord> {
     const now = new Date();
-    const uploaded = { ...measured, status: "UPLOADED", uploadedAt: now, updatedAt: now, expiresAt: null };
+    const uploaded = { ...measured, status: FileStatus.UPLOADED, uploadedAt: now, updatedAt: now, expiresAt: null };
     const marked = await this.options.transactions.run(file.workspaceId, async (tx, record) => {
       const changed = await tx.file.updateMany({ where: { id: file.id, status: "PENDING" }, data: uploaded });
       if (changed.count === 1) await recordChange(record, { ...file, ...uploaded });

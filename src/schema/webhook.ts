@@ -1,6 +1,7 @@
 import { encodeGlobalID, resolveOffsetConnection } from "@pothos/plugin-relay";
+import { WebhookDeliveryStatus, WebhookEventType } from "../db/client.js";
 import { fileEventTypes } from "../events/file-event.js";
-import { type WebhookEventType, webhookEventTypes } from "../events/outbox.js";
+import { eventsOf } from "../events/outbox.js";
 import type { WebhookDeliveryRow, WebhookRow } from "../events/webhooks.js";
 import { NotFoundError, ValidationError } from "../files/errors.js";
 import { builder } from "./builder.js";
@@ -8,14 +9,14 @@ import { internalId } from "./ids.js";
 
 // Webhooks: a workspace's ADMINs register URLs told of its file events (Standard Webhooks).
 
-const WebhookEventTypeEnum = builder.enumType("WebhookEventType", {
+const WebhookEventTypeEnum = builder.enumType(WebhookEventType, {
+  name: "WebhookEventType",
   description: `The file events a webhook can be told of: every FileEventType but PROGRESS (${fileEventTypes.length - 1} of them).`,
-  values: webhookEventTypes,
 });
-const WebhookDeliveryStatusEnum = builder.enumType("WebhookDeliveryStatus", {
+const WebhookDeliveryStatusEnum = builder.enumType(WebhookDeliveryStatus, {
+  name: "WebhookDeliveryStatus",
   description:
     "PENDING: not delivered yet (retried with backoff for 24 h); DELIVERED: the receiver answered 2xx; FAILED: retries gave up.",
-  values: ["PENDING", "DELIVERED", "FAILED"] as const,
 });
 
 const WebhookRef = builder.objectRef<WebhookRow>("Webhook").implement({
@@ -25,7 +26,7 @@ const WebhookRef = builder.objectRef<WebhookRow>("Webhook").implement({
     url: t.exposeString("url"),
     events: t.field({
       type: [WebhookEventTypeEnum],
-      resolve: (webhook) => webhook.events.split(",") as WebhookEventType[],
+      resolve: eventsOf,
     }),
     securityCategories: t.field({
       type: ["SafeInt"],
@@ -53,17 +54,14 @@ const WebhookDeliveryRef = builder.objectRef<WebhookDeliveryRow>("WebhookDeliver
   fields: (t) => ({
     id: t.id({ resolve: (delivery) => encodeGlobalID("WebhookDelivery", delivery.id) }),
     eventId: t.exposeString("eventId", { description: "The event's id: the webhook-id header of every attempt." }),
-    eventType: t.field({ type: WebhookEventTypeEnum, resolve: (delivery) => delivery.eventType as WebhookEventType }),
+    eventType: t.expose("eventType", { type: WebhookEventTypeEnum }),
     fileId: t.id({ resolve: (delivery) => encodeGlobalID("File", delivery.fileId) }),
     payload: t.field({
       type: "JSON",
       description: "The JSON body POSTed.",
       resolve: (delivery) => JSON.parse(delivery.payload) as unknown,
     }),
-    status: t.field({
-      type: WebhookDeliveryStatusEnum,
-      resolve: (delivery) => delivery.status as "PENDING" | "DELIVERED" | "FAILED",
-    }),
+    status: t.expose("status", { type: WebhookDeliveryStatusEnum }),
     attemptCount: t.exposeInt("attemptCount"),
     attempts: t.field({
       type: [WebhookAttemptRef],
