@@ -1,17 +1,15 @@
 import { encodeGlobalID } from "@pothos/plugin-relay";
-import type { Db, Prisma } from "../db/client.js";
+import { webhookMayRead } from "../access/readable.js";
+import { type Db, type Prisma, WebhookDeliveryStatus, WebhookEventType } from "../db/client.js";
 import type { FileEvent, FileEventType } from "./file-event.js";
 
 /** The event types a webhook may ask for: every one but PROGRESS, which is live only. */
-export const webhookEventTypes = [
-  "CREATED",
-  "UPLOADED",
-  "FAILED",
-  "UPDATED",
-  "DELETED",
-  "UPLOAD_ABORTED",
-] as const satisfies readonly FileEventType[];
-export type WebhookEventType = (typeof webhookEventTypes)[number];
+export const webhookEventTypes = Object.values(WebhookEventType) satisfies readonly FileEventType[];
+
+/** The event types of a webhook's `events` column (a comma list: SQLite has no enum lists). */
+export function eventsOf(webhook: { events: string }): WebhookEventType[] {
+  return webhookEventTypes.filter((type) => webhook.events.split(",").includes(type));
+}
 
 /** How long a delivery is retried, from its event (or from a redelivery). */
 export const RETRY_WINDOW_MS = 24 * 3600 * 1000;
@@ -46,18 +44,19 @@ function webhookPayload(event: FileEvent): string {
   });
 }
 
-/** The webhooks of a workspace and the event types each asked for. */
-export type WorkspaceWebhooks = { id: string; events: string }[];
+/** The webhooks of a workspace, the event types each asked for and the security categories each holds. */
+export type WorkspaceWebhooks = { id: string; events: string; securityCategories: string }[];
 
 export function webhooksOf(db: Pick<Db, "webhook">, workspaceId: string): Promise<WorkspaceWebhooks> {
-  return db.webhook.findMany({ where: { workspaceId }, select: { id: true, events: true } });
+  return db.webhook.findMany({ where: { workspaceId }, select: { id: true, events: true, securityCategories: true } });
 }
 
 /**
  * Writes an event's deliveries, one per webhook of its workspace (`webhooks`, read before the
- * change began) that asked for its type, inside the transaction of the change that caused it:
- * the event is delivered exactly when the change is committed, whatever happens to this process
- * afterwards. Returns how many it wrote.
+ * change began) that asked for its type and may read its file (holds every security category of
+ * the file, as the event left it: src/access/readable.ts), inside the transaction of the change
+ * that caused it: the event is delivered exactly when the change is committed, whatever happens
+ * to this process afterwards. Returns how many it wrote.
  */
 export async function writeOutbox(
   tx: Prisma.TransactionClient,
@@ -65,7 +64,10 @@ export async function writeOutbox(
   webhooks: WorkspaceWebhooks,
 ): Promise<number> {
   if (event.type === "PROGRESS") return 0;
-  const subscribed = webhooks.filter((webhook) => webhook.events.split(",").includes(event.type));
+  const eventType = event.type;
+  const subscribed = webhooks.filter(
+    (webhook) => eventsOf(webhook).includes(eventType) && webhookMayRead(webhook, event.file),
+  );
   if (subscribed.length === 0) return 0;
   const now = new Date();
   const payload = webhookPayload(event);
@@ -73,10 +75,10 @@ export async function writeOutbox(
     data: subscribed.map((webhook) => ({
       webhookId: webhook.id,
       eventId: event.id,
-      eventType: event.type,
+      eventType,
       fileId: event.file.id,
       payload,
-      status: "PENDING",
+      status: WebhookDeliveryStatus.PENDING,
       nextAttemptAt: now,
       retryUntil: new Date(now.getTime() + RETRY_WINDOW_MS),
       createdAt: now,

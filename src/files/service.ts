@@ -3,7 +3,7 @@ import contentDisposition from "content-disposition";
 import type { Caller } from "../access/caller.js";
 import { type Action, authorize, can, type WorkspaceAccess } from "../access/policy.js";
 import { findReadableWorkspace, readableFiles, readableFilesIn, workspaceOfReadable } from "../access/readable.js";
-import type { Db, FileVersion, Prisma } from "../db/client.js";
+import { type Db, FileStatus, type FileVersion, type Prisma } from "../db/client.js";
 import { isUniqueViolation, prismaErrorCode } from "../db/errors.js";
 import {
   type FileEvent,
@@ -63,7 +63,7 @@ import {
   type UploadMethod,
   type UploadTarget,
 } from "./types.js";
-import { checkDeclaredSize, mimeTypeAllowed, validateFileFields } from "./validation.js";
+import { checkDeclaredSize, mimeTypeAllowed, unheldCategoryErrors, validateFileFields } from "./validation.js";
 
 export interface FileServiceOptions {
   db: Db;
@@ -334,17 +334,10 @@ export class FileService {
     const fieldErrors = validateFileFields(request, limits, ["input"], { requireName: true });
     if (fieldErrors.length > 0) throw new ValidationError(fieldErrors);
     // A caller gives a file only categories it holds: it could not read the file otherwise.
-    const held = caller.categoriesIn(workspaceId);
-    const unheld = (request.securityCategories ?? []).flatMap((category, index) =>
-      held.includes(category)
-        ? []
-        : [
-            {
-              path: ["input", "securityCategories", String(index)],
-              message: "is a category you do not hold in this workspace",
-            },
-          ],
-    );
+    const unheld = unheldCategoryErrors(request.securityCategories ?? [], caller.categoriesIn(workspaceId), [
+      "input",
+      "securityCategories",
+    ]);
     if (unheld.length > 0) throw new ValidationError(unheld);
     const tooLarge = checkDeclaredSize(request.size ?? undefined, limits);
     if (tooLarge !== undefined) {
@@ -431,7 +424,7 @@ export class FileService {
         : null;
     const createdAt = new Date();
     const pendingColumns = {
-      status: "PENDING",
+      status: FileStatus.PENDING,
       multipartUploadId,
       createdAt,
       expiresAt: new Date(createdAt.getTime() + this.options.pendingUploadTtl * 1000),
@@ -477,7 +470,7 @@ export class FileService {
   private async insertPendingUpload(
     id: string,
     { row, labelsGiven }: FileDraft,
-    pendingColumns: { status: string; multipartUploadId: string | null; createdAt: Date; expiresAt: Date },
+    pendingColumns: { status: FileStatus; multipartUploadId: string | null; createdAt: Date; expiresAt: Date },
   ): Promise<{ file: FileRecord; pending: FileRow }> {
     const { size, checksumSha256, mimeType } = row;
     return this.recorded(row.workspaceId, (record, restart) =>
@@ -793,7 +786,7 @@ export class FileService {
         if (error instanceof UnsupportedMediaTypeError) await this.db.file.deleteMany({ where: { id: pending.id } });
         throw error;
       });
-    const content = { ...verified, storageKey: pending.storageKey, uploadMethod: pending.uploadMethod as UploadMethod };
+    const content = { ...verified, storageKey: pending.storageKey, uploadMethod: pending.uploadMethod };
     const outcome = await fileTransaction(
       this.db,
       async (tx) => {

@@ -1,4 +1,4 @@
-import type { Db, Prisma } from "../db/client.js";
+import { type Db, FileStatus, type Prisma } from "../db/client.js";
 import type { StorageDriver } from "../storage/driver.js";
 import {
   type FileError,
@@ -138,7 +138,7 @@ export class UploadSettler {
     const data = {
       ...row,
       ...verified,
-      status: "UPLOADED",
+      status: FileStatus.UPLOADED,
       createdAt: now,
       uploadedAt: now,
       updatedAt: now,
@@ -159,7 +159,7 @@ export class UploadSettler {
    */
   private async markUploaded(file: FileRecord, measured: VerifiedBytes, record: RecordChange): Promise<FileRecord> {
     const now = new Date();
-    const uploaded = { ...measured, status: "UPLOADED", uploadedAt: now, updatedAt: now, expiresAt: null };
+    const uploaded = { ...measured, status: FileStatus.UPLOADED, uploadedAt: now, updatedAt: now, expiresAt: null };
     const marked = await this.db.$transaction(async (tx) => {
       const changed = await tx.file.updateMany({ where: { id: file.id, status: "PENDING" }, data: uploaded });
       if (changed.count === 1) await record(tx, { ...file, ...uploaded });
