@@ -160,7 +160,7 @@ builder.objectField(FileRef, "pendingUpload", (t) =>
     type: PendingUploadRef,
     nullable: true,
     description: "An overwrite's new content not completed yet, if any.",
-    resolve: (file, _args, context) => context.files.pendingUpload(context.caller, file.id),
+    resolve: (file, _args, context) => context.loaders.pendingUpload.load(file.id),
   }),
 );
 
@@ -187,7 +187,8 @@ builder.objectField(FileRef, "versions", (t) =>
   t.field({
     type: [FileVersionRef],
     description: "The contents overwrites replaced, newest first (at most 100).",
-    resolve: async (file, _args, context) => (await context.files.versions(file)).map((version) => ({ version, file })),
+    resolve: async (file, _args, context) =>
+      (await context.loaders.versions.load(file.id)).map((version) => ({ version, file })),
   }),
 );
 
