@@ -52,8 +52,9 @@ export function freePort(): Promise<number> {
   });
 }
 
+/** Waits up to a minute for `url` to answer 2xx (a server compiled by tsx on a loaded machine is slow to start). */
 export async function waitFor(url: string): Promise<void> {
-  for (let attempt = 0; attempt < 200; attempt++) {
+  for (let attempt = 0; attempt < 600; attempt++) {
     if (
       await fetch(url).then(
         (response) => response.ok,
