@@ -49,8 +49,12 @@ function webhookPayload(event: FileEvent): string {
 /** The webhooks of a workspace and the event types each asked for. */
 export type WorkspaceWebhooks = { id: string; events: string }[];
 
-export function webhooksOf(db: Pick<Db, "webhook">, workspaceId: string): Promise<WorkspaceWebhooks> {
-  return db.webhook.findMany({ where: { workspaceId }, select: { id: true, events: true } });
+/**
+ * Read before every recorded change, so as one raw statement: a Prisma `findMany` compiles on
+ * every call (Prisma 6.19 keeps no plan cache), about five times the cost of the statement.
+ */
+export function webhooksOf(db: Pick<Db, "$queryRaw">, workspaceId: string): Promise<WorkspaceWebhooks> {
+  return db.$queryRaw<WorkspaceWebhooks>`SELECT "id", "events" FROM "Webhook" WHERE "workspaceId" = ${workspaceId}`;
 }
 
 /**
