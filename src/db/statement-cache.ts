@@ -1,5 +1,5 @@
 import type { PrismaBetterSQLite3 } from "@prisma/adapter-better-sqlite3";
-import type { Database, Statement } from "better-sqlite3";
+import type { ColumnDefinition, Database, Statement } from "better-sqlite3";
 
 // Why this wrapper: Prisma's better-sqlite3 adapter (6.19) prepares every statement again on
 // every call (`client.prepare(sql).bind(args)`); SQLite's parse and plan of it cost about 6 % of
@@ -8,29 +8,46 @@ import type { Database, Statement } from "better-sqlite3";
 // their SQL. A cached statement cannot be bound twice (better-sqlite3's `bind` is once per
 // statement), so `prepare` answers an object with the part of the Statement API the adapter
 // uses (`bind`, `reader`, `columns`, `raw().all`, `run`) that passes the arguments at each run.
-// It relies on the adapter keeping its connection as `client`: checked at connect, where a
+// The statements' result columns are read once too: only a schema change could change them, and
+// migrations run before the server connects. It relies on the adapter keeping its connection as `client`: checked at connect, where a
 // change would fail the start rather than silently lose the cache.
 
 /** Most distinct SQL texts kept prepared; the least recently used goes first. */
 const maxStatements = 500;
 
+/** A prepared statement and its result columns, read once (a native call that builds new objects each time). */
+class PreparedStatement {
+  private columnList: ColumnDefinition[] | undefined;
+
+  constructor(readonly statement: Statement) {}
+
+  get columns(): ColumnDefinition[] {
+    this.columnList ??= this.statement.columns();
+    return this.columnList;
+  }
+}
+
 /** A cached statement with the arguments of one call. */
 class BoundStatement {
   constructor(
-    private readonly statement: Statement,
+    private readonly prepared: PreparedStatement,
     private readonly args: unknown[] = [],
   ) {}
 
+  private get statement(): Statement {
+    return this.prepared.statement;
+  }
+
   bind(args: unknown[]): BoundStatement {
-    return new BoundStatement(this.statement, args);
+    return new BoundStatement(this.prepared, args);
   }
 
   get reader(): boolean {
     return this.statement.reader;
   }
 
-  columns() {
-    return this.statement.columns();
+  columns(): ColumnDefinition[] {
+    return this.prepared.columns;
   }
 
   raw() {
@@ -45,11 +62,11 @@ class BoundStatement {
 /** Gives one better-sqlite3 connection a cache of prepared statements, keyed by SQL text. */
 function cacheStatements(database: Database): void {
   const prepare = database.prepare.bind(database);
-  const prepared = new Map<string, Statement>();
+  const prepared = new Map<string, PreparedStatement>();
   const cachedPrepare = (sql: string): BoundStatement => {
     let statement = prepared.get(sql);
     if (statement === undefined) {
-      statement = prepare(sql);
+      statement = new PreparedStatement(prepare(sql));
       if (prepared.size >= maxStatements) prepared.delete(prepared.keys().next().value ?? "");
     } else {
       prepared.delete(sql);
