@@ -154,6 +154,7 @@ export async function createApp(config: Config, logger: Logger): Promise<App> {
     storage,
     logger,
     events: emitted,
+    outboxWritten: () => webhookWorker.nudge(),
     observer: metrics,
   });
   sweeper.start();

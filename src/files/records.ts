@@ -153,8 +153,14 @@ export function newFileChildren(workspaceId: string, children: FileChildren, cre
   const { labels, directory, metadata, assetIds } = children;
   const box = boxOf(children);
   const ancestors = ancestorRows(workspaceId, directory, createdAt);
-  const entries = metadataRows(workspaceId, metadata === undefined ? undefined : JSON.parse(metadata));
-  const assets = assetRows(workspaceId, assetIds === undefined ? undefined : JSON.parse(assetIds));
+  const entries = metadataRows(workspaceId, metadata === undefined ? undefined : JSON.parse(metadata)).map((row) => ({
+    ...row,
+    createdAt,
+  }));
+  const assets = assetRows(workspaceId, assetIds === undefined ? undefined : JSON.parse(assetIds)).map((row) => ({
+    ...row,
+    createdAt,
+  }));
   const cells = geoCellRows(workspaceId, box);
   const categories = categoryRows(
     workspaceId,

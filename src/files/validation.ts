@@ -9,6 +9,7 @@
  * after NFC where the value is normalized; lengths written "bytes" count UTF-8 bytes.
  */
 
+import { FileScope } from "../db/client.js";
 import type { FieldError } from "./errors.js";
 import { checkFeature } from "./geo.js";
 import type { FileFields, FileLimits } from "./types.js";
@@ -74,7 +75,6 @@ const INVISIBLE = /[\p{Default_Ignorable_Code_Point}\p{Noncharacter_Code_Point}\
  */
 const EMOJI_SEQUENCE =
   /\p{Extended_Pictographic}[\ufe0f\p{Emoji_Modifier}]?(?:\u200d\p{Extended_Pictographic}[\ufe0f\p{Emoji_Modifier}]?)*/gu;
-const SCOPES: readonly string[] = ["WORKSPACE", "ENTITY", "SESSION"];
 /** RFC 9562 §4 string form: 8-4-4-4-12 hexadecimal digits (any version; the nil and max UUIDs included). */
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 /** Source times are Unix times: none before the epoch. */
@@ -319,6 +319,27 @@ function idListErrors(ids: unknown, at: string[], least: number, most: number, w
   return errors;
 }
 
+/** Problems with a list of security categories (a file's, a webhook's): at most 100 distinct ids. */
+export function securityCategoryErrors(categories: unknown, at: string[]): FieldError[] {
+  return idListErrors(categories, at, 0, MAX_SECURITY_CATEGORIES, "categories");
+}
+
+/**
+ * One error per category of `requested` that is not among `held`: a caller gives a file or a
+ * webhook only categories it holds (it could not read what it gave them otherwise).
+ */
+export function unheldCategoryErrors(
+  requested: readonly number[],
+  held: readonly number[],
+  at: string[],
+): FieldError[] {
+  return requested.flatMap((category, index) =>
+    held.includes(category)
+      ? []
+      : [{ path: [...at, String(index)], message: "is a category you do not hold in this workspace" }],
+  );
+}
+
 /**
  * Checks every field present in `input` (create or update) and returns one error per bad field;
  * an empty list means valid. Values are checked in their stored form (names and directories
@@ -372,22 +393,20 @@ export function validateFileFields(
 
   if (input.assetIds != null)
     errors.push(...idListErrors(input.assetIds, at("assetIds"), 1, MAX_ASSET_IDS, "asset ids"));
-  if (input.securityCategories != null) {
-    errors.push(
-      ...idListErrors(input.securityCategories, at("securityCategories"), 0, MAX_SECURITY_CATEGORIES, "categories"),
-    );
-  }
+  if (input.securityCategories != null)
+    errors.push(...securityCategoryErrors(input.securityCategories, at("securityCategories")));
   if (input.dataSetId != null && !isId(input.dataSetId)) check("dataSetId", "must be a whole number from 1 to 2^53-1");
   if (input.geoLocation != null) errors.push(...checkFeature(input.geoLocation, at("geoLocation")).errors);
 
-  if (input.scope !== undefined && input.scope !== null && !SCOPES.includes(input.scope)) {
-    check("scope", "must be WORKSPACE, ENTITY or SESSION");
+  const scopes: readonly string[] = Object.values(FileScope);
+  if (input.scope !== undefined && input.scope !== null && !scopes.includes(input.scope)) {
+    check("scope", `must be one of ${scopes.join(", ")}`);
   }
   // Each scope id belongs to its scope: an entityId beside scope SESSION (or a sessionId beside
   // ENTITY) is refused rather than stored where no listing by scope would find it.
   for (const [field, scope] of [
-    ["entityId", "ENTITY"],
-    ["sessionId", "SESSION"],
+    ["entityId", FileScope.ENTITY],
+    ["sessionId", FileScope.SESSION],
   ] as const) {
     const value = input[field];
     if (typeof value === "string" && value !== "") {

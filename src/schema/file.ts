@@ -1,15 +1,15 @@
 import { readableFiles } from "../access/readable.js";
+import { FileScope, FileStatus } from "../db/client.js";
 import { NotFoundError, ValidationError } from "../files/errors.js";
 import { defaultPageSize } from "../files/listing.js";
 import { withLabels } from "../files/records.js";
-import type { FileRecord } from "../files/types.js";
 import { textProblem } from "../files/validation.js";
 import { builder } from "./builder.js";
 import { badUserInput, notFound } from "./graphql-errors.js";
 import { internalId } from "./ids.js";
 
-export const FileStatusEnum = builder.enumType("FileStatus", { values: ["PENDING", "UPLOADED", "FAILED"] as const });
-export const FileScopeEnum = builder.enumType("FileScope", { values: ["WORKSPACE", "ENTITY", "SESSION"] as const });
+export const FileStatusEnum = builder.enumType(FileStatus, { name: "FileStatus" });
+export const FileScopeEnum = builder.enumType(FileScope, { name: "FileScope" });
 
 const ImageDimensionsRef = builder.objectRef<{ width: number; height: number }>("ImageDimensions").implement({
   fields: (t) => ({ width: t.exposeInt("width"), height: t.exposeInt("height") }),
@@ -45,8 +45,8 @@ export const FileRef = builder.prismaNode("File", {
       resolve: (file) => (file.size === null ? null : Number(file.size)),
     }),
     checksumSha256: t.exposeString("checksumSha256", { nullable: true }),
-    status: t.field({ type: FileStatusEnum, resolve: (file) => file.status as FileRecord["status"] as never }),
-    uploaded: t.boolean({ resolve: (file) => file.status === "UPLOADED" }),
+    status: t.expose("status", { type: FileStatusEnum }),
+    uploaded: t.boolean({ resolve: (file) => file.status === FileStatus.UPLOADED }),
     externalId: t.exposeString("externalId", { nullable: true }),
     directory: t.exposeString("directory", { nullable: true }),
     description: t.exposeString("description", { nullable: true }),
@@ -80,7 +80,7 @@ export const FileRef = builder.prismaNode("File", {
       description: "A GeoJSON Feature (RFC 7946).",
       resolve: (file) => (file.geoLocation === null ? null : (JSON.parse(file.geoLocation) as unknown)),
     }),
-    scope: t.field({ type: FileScopeEnum, resolve: (file) => file.scope as never }),
+    scope: t.expose("scope", { type: FileScopeEnum }),
     entityId: t.exposeString("entityId", { nullable: true }),
     sessionId: t.exposeString("sessionId", { nullable: true }),
     sourceCreatedTime: t.expose("sourceCreatedTime", { type: "DateTime", nullable: true }),
