@@ -1,8 +1,9 @@
 import type { Prisma } from "../db/client.js";
 import { type BoundingBox, boxCells, checkFeature } from "./geo.js";
 import { metadataRows } from "./metadata.js";
+import { normalizeMimeType } from "./mime.js";
 import type { FileFields } from "./types.js";
-import { normalizeChecksum, normalizeDirectory, normalizeMimeType, normalizeName } from "./validation.js";
+import { normalizeChecksum, normalizeDirectory, normalizeName } from "./validation.js";
 
 /** Database columns for the (already validated) fields a request sets; absent fields stay absent. */
 export function buildFileData(fields: FileFields) {

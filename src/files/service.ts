@@ -37,6 +37,7 @@ import {
 import { mustDownloadAsAttachment } from "./inspect.js";
 import { fileIdOfKey, storageKeyOf } from "./keys.js";
 import { type FileFilter, type FileOrder, type FilePage, listFiles, type PageRequest } from "./listing.js";
+import { mimeTypeAllowed } from "./mime.js";
 import { joinParts, multipartTarget } from "./multipart.js";
 import {
   type FileUpdate,
@@ -62,7 +63,7 @@ import {
   type UploadMethod,
   type UploadTarget,
 } from "./types.js";
-import { checkDeclaredSize, mimeTypeAllowed, unheldCategoryErrors, validateFileFields } from "./validation.js";
+import { checkDeclaredSize, unheldCategoryErrors, validateFileFields } from "./validation.js";
 
 export interface FileServiceOptions {
   db: Db;

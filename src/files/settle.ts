@@ -10,9 +10,9 @@ import {
   ValidationError,
 } from "./errors.js";
 import { type InspectedBytes, sniff } from "./inspect.js";
+import { mimeTypeAllowed } from "./mime.js";
 import { newFileChildren, withLabels } from "./records.js";
 import { defaultContentType, type FileLimits, type FileRecord } from "./types.js";
-import { mimeTypeAllowed } from "./validation.js";
 
 /** Records the events of a change to `file` (as the change left it) in the change's transaction. */
 export type RecordChange = (record: RecordEvent, file: FileRecord) => Promise<void>;

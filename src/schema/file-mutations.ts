@@ -7,8 +7,8 @@ import {
   UploadIncompleteError,
   ValidationError,
 } from "../files/errors.js";
-import { MAX_PARTS } from "../files/multipart.js";
 import type { FileRecord, FileRow, UploadTarget } from "../files/types.js";
+import { DEFAULT_SIGNED_URL_SECONDS, MAX_PARTS } from "../storage/driver.js";
 import { builder } from "./builder.js";
 import { downloadUrlTtl, FileRef, FileScopeEnum, fileId } from "./file.js";
 import { internalId } from "./ids.js";
@@ -176,7 +176,7 @@ const FileVersionRef = builder.objectRef<{ version: FileVersion; file: FileRecor
       nullable: true,
       description:
         "A signed URL for these bytes while they are kept (the newest FILE_VERSIONS_KEPT versions), null otherwise.",
-      args: { expiresIn: t.arg.int({ defaultValue: 900 }) },
+      args: { expiresIn: t.arg.int({ defaultValue: DEFAULT_SIGNED_URL_SECONDS }) },
       resolve: ({ version, file }, args, context) =>
         context.files.versionDownloadUrl(file, version, downloadUrlTtl(args.expiresIn)),
     }),

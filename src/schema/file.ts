@@ -4,6 +4,7 @@ import { NotFoundError, ValidationError } from "../files/errors.js";
 import { defaultPageSize } from "../files/listing.js";
 import { withLabels } from "../files/records.js";
 import { textProblem } from "../files/validation.js";
+import { DEFAULT_SIGNED_URL_SECONDS, MAX_SIGNED_URL_SECONDS } from "../storage/driver.js";
 import { builder } from "./builder.js";
 import { badUserInput, notFound } from "./graphql-errors.js";
 import { internalId } from "./ids.js";
@@ -15,14 +16,11 @@ const ImageDimensionsRef = builder.objectRef<{ width: number; height: number }>(
   fields: (t) => ({ width: t.exposeInt("width"), height: t.exposeInt("height") }),
 });
 
-/** Longest lifetime of a download URL: 7 days, as for S3 presigned URLs. */
-const maxDownloadUrlTtl = 7 * 24 * 3600;
-
-/** A download URL's lifetime from `expiresIn` (900 s when left out), checked. */
+/** A download URL's lifetime from `expiresIn` (DEFAULT_SIGNED_URL_SECONDS when left out), checked. */
 export function downloadUrlTtl(expiresIn: number | null | undefined): number {
-  const seconds = expiresIn ?? 900;
-  if (seconds < 1 || seconds > maxDownloadUrlTtl)
-    throw badUserInput(`expiresIn must be between 1 and ${maxDownloadUrlTtl} seconds`);
+  const seconds = expiresIn ?? DEFAULT_SIGNED_URL_SECONDS;
+  if (seconds < 1 || seconds > MAX_SIGNED_URL_SECONDS)
+    throw badUserInput(`expiresIn must be between 1 and ${MAX_SIGNED_URL_SECONDS} seconds`);
   return seconds;
 }
 
@@ -95,7 +93,7 @@ export const FileRef = builder.prismaNode("File", {
     downloadUrl: t.string({
       nullable: true,
       description: "A signed URL for the bytes, valid for expiresIn seconds; null until uploaded.",
-      args: { expiresIn: t.arg.int({ defaultValue: 900 }) },
+      args: { expiresIn: t.arg.int({ defaultValue: DEFAULT_SIGNED_URL_SECONDS }) },
       resolve: (file, args, context) => context.files.downloadUrl(file, downloadUrlTtl(args.expiresIn)),
     }),
     createdAt: t.expose("createdAt", { type: "DateTime" }),
