@@ -65,6 +65,8 @@ export interface Config {
   };
   /** Shared state between instances (rate limits); none: each instance keeps its own. */
   redisUrl: string | undefined;
+  /** Milliseconds an API key's grants are used without reading them again; 0: read on every request. */
+  grantCacheMs: number;
   /** Prefix of every Redis key this server writes. */
   redisKeyPrefix: string;
   /** Proxies whose X-Forwarded-For names the client (proxy-addr trust list). */
@@ -364,6 +366,7 @@ export function loadConfig(env: Env = process.env): Config {
     },
     redisUrl: absoluteUrl(env, "REDIS_URL", ["redis:", "rediss:"]),
     redisKeyPrefix: env.REDIS_KEY_PREFIX || "graphql-files:",
+    grantCacheMs: integer(env, "GRANT_CACHE_MS", 1000, 0),
     trustProxy: trustProxy(env),
     graphqlLimits: {
       maxTokens: integer(env, "GRAPHQL_MAX_TOKENS", 2000, 1),
