@@ -6,7 +6,9 @@
  *   same bytes at the same concurrency in the same run, and the ratio;
  * - the server's own time (the access log's `durationMs`, from the request's arrival to its
  *   response's end) of a one-row `file(id)` query and of a `createFile` without bytes, one at a
- *   time: p50 and p95 of BENCH_FLOW_RUNS (default 1000) each after a warm-up.
+ *   time: p50 and p95 of BENCH_FLOW_RUNS (default 1000) each after a warm-up;
+ * - the SQL statements each step runs (the `db_statement_duration_seconds` counts at /metrics
+ *   before and after 100 sequential requests of the step, by statement kind).
  */
 import { randomBytes } from "node:crypto";
 import { mkdtemp, rm } from "node:fs/promises";
@@ -14,7 +16,17 @@ import { Agent, request } from "node:http";
 import os from "node:os";
 import path from "node:path";
 import { createInterface } from "node:readline";
-import { apiKey, directusParts, freePort, peer, send, startChild, throughput, waitFor } from "./uploads.js";
+import {
+  apiKey,
+  directusParts,
+  freePort,
+  peer,
+  send,
+  serverEntry,
+  startChild,
+  throughput,
+  waitFor,
+} from "./uploads.js";
 
 const concurrency = 16;
 const seconds = 10;
@@ -90,13 +102,35 @@ async function flow(url: string): Promise<void> {
   if (status !== "UPLOADED") throw new Error(JSON.stringify(done));
 }
 
+/** Statements run so far, by kind, from the server's /metrics. */
+async function statementCounts(base: string): Promise<Map<string, number>> {
+  const text = await (await fetch(`${base}/metrics`)).text();
+  const counts = new Map<string, number>();
+  for (const match of text.matchAll(/^db_statement_duration_seconds_count\{kind="(\w+)"\} (\d+)$/gm))
+    counts.set(match[1]!, Number(match[2]));
+  return counts;
+}
+
+/** Statements per call of `step`, by kind, over `calls` sequential calls. */
+async function statementsPer(base: string, step: () => Promise<unknown>, calls = 100): Promise<string> {
+  const before = await statementCounts(base);
+  for (let i = 0; i < calls; i++) await step();
+  const after = await statementCounts(base);
+  const kinds = [...after].map(([kind, count]) => [kind, (count - (before.get(kind) ?? 0)) / calls] as const);
+  const total = kinds.reduce((sum, [, per]) => sum + per, 0);
+  return `${total.toFixed(2)} (${kinds
+    .filter(([, per]) => per > 0)
+    .map(([kind, per]) => `${kind} ${per.toFixed(2)}`)
+    .join(", ")})`;
+}
+
 const percentile = (values: number[], p: number): number =>
   [...values].sort((a, b) => a - b)[Math.floor((values.length - 1) * p)] ?? Number.NaN;
 
 export async function run(): Promise<void> {
   const work = await mkdtemp(path.join(os.tmpdir(), "files-bench-flows-"));
   const port = await freePort();
-  const server = startChild(["dist/main.js"], {
+  const server = startChild([serverEntry], {
     PORT: String(port),
     HOST: "127.0.0.1",
     PUBLIC_URL: `http://127.0.0.1:${port}`,
@@ -136,7 +170,27 @@ export async function run(): Promise<void> {
     }
     console.log(line);
 
+    const base = `http://127.0.0.1:${port}`;
     const { id } = await create(url, "probe.bin");
+    const targets: Target[] = [];
+    console.log("\nSQL statements per request (100 sequential requests each):");
+    console.log(`  file(id)                     ${await statementsPer(base, () => graphql(url, fileById, { id }))}`);
+    console.log(
+      `  createFile (no bytes)        ${await statementsPer(base, async () => targets.push(await create(url, "count.bin")))}`,
+    );
+    const pending = [...targets];
+    console.log(
+      `  PUT to the signed URL        ${await statementsPer(base, async () => {
+        const target = pending.shift()!;
+        const headers = Object.fromEntries(target.headers.map(({ name, value }) => [name, value]));
+        await exchange(target.url, "PUT", headers, fileBytes);
+      })}`,
+    );
+    console.log(
+      `  completeUpload               ${await statementsPer(base, async () => {
+        await graphql(url, completeUpload, { input: { id: targets.shift()!.id } });
+      })}`,
+    );
     for (let i = 0; i < 300; i++) {
       await graphql(url, fileById, { id });
       await create(url, "warm.bin");

@@ -16,6 +16,7 @@ import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { grantRole } from "../src/access/admin.js";
 import { Authenticator } from "../src/access/authenticate.js";
+import { GrantCache } from "../src/access/grant-cache.js";
 import { OidcVerifier } from "../src/access/oidc.js";
 import { createDb } from "../src/db/client.js";
 import { startIssuer } from "../test/helpers/oidc-issuer.js";
@@ -137,6 +138,8 @@ export async function run(): Promise<void> {
     // Authentication alone, in this process, against the same database.
     const authenticator = new Authenticator({
       db,
+      // What one authentication costs: the key's grants read every time, as on a cache miss.
+      grantCache: new GrantCache({ ttlMs: 0 }),
       oidc: new OidcVerifier({
         issuer: issuer.url,
         audience,

@@ -75,10 +75,11 @@ function seedSql(provider: Provider, workspaceId: string): string[] {
      SELECT ${id}, '${workspaceId}', 'important' FROM (${numbers}) AS n WHERE i % 10 = 0`,
     // Metadata { project: "p{i mod 100}" } (1% a value), as FileMetadata rows of the value's hash.
     `UPDATE "File" SET "metadata" = '{"project":"p' || (CAST(substr("id", 2) AS INTEGER) % 100) || '"}'`,
-    `INSERT INTO "FileMetadata" ("fileId", "workspaceId", "key", "valueHash")
-     SELECT ${id}, '${workspaceId}', 'project', CASE i % 100 ${projectHashes} END FROM (${numbers}) AS n`,
+    `INSERT INTO "FileMetadata" ("fileId", "workspaceId", "key", "valueHash", "createdAt")
+     SELECT ${id}, '${workspaceId}', 'project', CASE i % 100 ${projectHashes} END, ${createdAt} FROM (${numbers}) AS n`,
     // Asset {i mod 1000} + 1 (0.1% an asset), data set {i mod 50} + 1 (2% a data set).
-    `INSERT INTO "FileAsset" ("fileId", "workspaceId", "assetId") SELECT ${id}, '${workspaceId}', i % 1000 + 1 FROM (${numbers}) AS n`,
+    `INSERT INTO "FileAsset" ("fileId", "workspaceId", "assetId", "createdAt")
+     SELECT ${id}, '${workspaceId}', i % 1000 + 1, ${createdAt} FROM (${numbers}) AS n`,
     `UPDATE "File" SET "dataSetId" = CAST(substr("id", 2) AS INTEGER) % 50 + 1`,
     provider === "postgresql" ? `VACUUM ANALYZE` : `ANALYZE`,
   ];

@@ -23,6 +23,11 @@ import { fileURLToPath } from "node:url";
 const MiB = 1024 * 1024;
 const root = fileURLToPath(new URL("..", import.meta.url));
 export const apiKey = "bench-key";
+/**
+ * The compiled server the benches start (`node dist/main.js`, as documented); BENCH_SERVER names
+ * another build's entry to measure it the same way (a copy of an earlier `dist`, to compare builds).
+ */
+export const serverEntry = process.env.BENCH_SERVER ?? "dist/main.js";
 const sizes = [
   { label: "1 MiB", bytes: MiB, runs: 20 },
   { label: "64 MiB", bytes: 64 * MiB, runs: 3 },
@@ -207,7 +212,7 @@ const fmt = (value: number): string => value.toFixed(1).padStart(8);
 export async function run(): Promise<void> {
   const work = await mkdtemp(path.join(os.tmpdir(), "files-bench-"));
   const port = await freePort();
-  const server = startChild(["dist/main.js"], {
+  const server = startChild([serverEntry], {
     PORT: String(port),
     HOST: "127.0.0.1",
     DATABASE_URL: `file:${path.join(work, "app.db")}`,

@@ -1,5 +1,6 @@
 // Workspaces, API keys and OIDC roles from the command line: `npm run admin -- <command> …`.
 import { parseArgs } from "node:util";
+import { Redis } from "ioredis";
 import {
   createApiKey,
   createWorkspace,
@@ -12,6 +13,7 @@ import {
   revokeApiKey,
   revokeRole,
 } from "../src/access/admin.js";
+import { publishAccessChange } from "../src/access/grant-cache.js";
 import { loadConfig } from "../src/config.js";
 import { createDb, Role } from "../src/db/client.js";
 import { migrate } from "../src/db/migrate.js";
@@ -60,6 +62,26 @@ function binding(defaultIssuer: string | undefined): OidcBinding {
   return values.subject !== undefined ? { issuer, subject: values.subject } : { issuer, group: values.group ?? "" };
 }
 
+/**
+ * Tells the running instances that grants changed, through Redis when REDIS_URL is set, so that
+ * none keeps using what it cached (src/access/grant-cache.ts). Without Redis, or when it cannot
+ * be reached, the change reaches them within GRANT_CACHE_MS.
+ */
+async function announce(): Promise<void> {
+  if (config.redisUrl === undefined) return;
+  const redis = new Redis(config.redisUrl, { lazyConnect: true, maxRetriesPerRequest: 1 });
+  try {
+    await redis.connect();
+    await publishAccessChange(redis, config.redisKeyPrefix);
+  } catch (error) {
+    console.error(
+      `could not announce the change through Redis (${error instanceof Error ? error.message : error}): running servers see it within GRANT_CACHE_MS`,
+    );
+  } finally {
+    redis.disconnect();
+  }
+}
+
 const [command, argument, second] = positionals;
 const config = loadConfig();
 await migrate(config.databaseUrl);
@@ -71,13 +93,18 @@ try {
   } else if (command === "create-key" && argument) {
     console.log(await createApiKey(db, argument, role("WRITER"), values.label));
   } else if (command === "revoke-key" && argument) {
-    console.log((await revokeApiKey(db, argument)) ? "revoked" : "no such key");
+    const revoked = await revokeApiKey(db, argument);
+    if (revoked) await announce();
+    console.log(revoked ? "revoked" : "no such key");
   } else if (command === "grant" && argument) {
     const granted = binding(config.oidc?.issuer);
     await grantRole(db, argument, granted, role());
+    await announce();
     console.log(`granted ${role()} in ${argument}`);
   } else if (command === "revoke" && argument) {
-    console.log((await revokeRole(db, argument, binding(config.oidc?.issuer))) ? "revoked" : "no such member");
+    const revoked = await revokeRole(db, argument, binding(config.oidc?.issuer));
+    if (revoked) await announce();
+    console.log(revoked ? "revoked" : "no such member");
   } else if (command === "grant-category" && argument && second) {
     const category = Number(second);
     if (!/^\d+$/.test(second) || !Number.isSafeInteger(category) || category < 1)
@@ -88,6 +115,7 @@ try {
       throw new UsageError("give exactly one of --subject, --group or --key-label");
     }
     const changed = await grantCategory(db, argument, category, granted);
+    await announce();
     console.log(`granted category ${category} in ${argument} (${changed} membership${changed === 1 ? "" : "s"})`);
   } else if (command === "list-workspaces") {
     for (const workspace of await listWorkspaces(db)) {

@@ -6,6 +6,7 @@ import type { Duplex } from "node:stream";
 import type { Logger } from "pino";
 import { Authenticator } from "./access/authenticate.js";
 import { ensureBootstrapKey } from "./access/bootstrap.js";
+import { GrantCache } from "./access/grant-cache.js";
 import { RateLimits } from "./access/limits.js";
 import { OidcVerifier } from "./access/oidc.js";
 import type { Config } from "./config.js";
@@ -158,9 +159,12 @@ export async function createApp(config: Config, logger: Logger): Promise<App> {
   });
   sweeper.start();
   webhookWorker.start();
+  const grantCache = new GrantCache({ ttlMs: config.grantCacheMs });
+  if (redis !== undefined) grantCache.subscribe(redis, config.redisKeyPrefix, logger);
   const gate = {
     authenticator: new Authenticator({
       db,
+      grantCache,
       oidc: config.oidc === undefined ? undefined : new OidcVerifier(config.oidc),
     }),
     limits: new RateLimits({ ...config.rateLimits, redis, keyPrefix: config.redisKeyPrefix }),
@@ -224,6 +228,7 @@ export async function createApp(config: Config, logger: Logger): Promise<App> {
       sweeper.stop();
       await webhookWorker.stop();
       events.close();
+      await grantCache.close();
       redis?.disconnect();
       await db.$disconnect();
       await storage.close();

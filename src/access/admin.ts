@@ -1,8 +1,11 @@
 import { randomBytes, randomUUID } from "node:crypto";
 import { type Db, PrincipalKind, type Role } from "../db/client.js";
+import { announceAccessChange } from "./grant-cache.js";
 import { hashApiKey } from "./grants.js";
 
 // What `npm run admin` does: workspaces, API keys, and the roles of OIDC subjects and groups.
+// Every change to existing grants is announced to this process's grant caches; the command line
+// also publishes it to other instances through Redis (scripts/admin.ts).
 
 /** Creates a workspace with a unique slug; returns its internal id. */
 export async function createWorkspace(db: Db, slug: string, name = slug, isPublic = false): Promise<string> {
@@ -41,6 +44,7 @@ export async function revokeApiKey(db: Db, key: string): Promise<boolean> {
     where: { hash: hashApiKey(key), revokedAt: null },
     data: { revokedAt: new Date() },
   });
+  announceAccessChange();
   return revoked.count > 0;
 }
 
@@ -67,12 +71,14 @@ export async function grantRole(db: Db, workspaceSlug: string, binding: OidcBind
     create: { principalId: principal.id, workspaceId: id, role },
     update: { role },
   });
+  announceAccessChange();
 }
 
 /** Takes an OIDC subject's or group's role in a workspace away. Returns whether it had one. */
 export async function revokeRole(db: Db, workspaceSlug: string, binding: OidcBinding): Promise<boolean> {
   const id = await workspaceId(db, workspaceSlug);
   const removed = await db.membership.deleteMany({ where: { workspaceId: id, principal: principalOf(binding) } });
+  announceAccessChange();
   return removed.count > 0;
 }
 
@@ -106,6 +112,7 @@ export async function grantCategory(
       data: { categories: JSON.stringify([...categories, category].sort((a, b) => a - b)) },
     });
   }
+  announceAccessChange();
   return memberships.length;
 }
 

@@ -2,7 +2,8 @@ import { createHash, timingSafeEqual } from "node:crypto";
 import type { Db } from "../db/client.js";
 import { Caller } from "./caller.js";
 import { AuthenticationError } from "./errors.js";
-import { apiKeyGrants, oidcGrants } from "./grants.js";
+import type { GrantCache } from "./grant-cache.js";
+import { apiKeyGrants, hashApiKey, oidcGrants } from "./grants.js";
 import { looksLikeJwt, type OidcVerifier } from "./oidc.js";
 
 /** Longest bearer token looked at; anything longer is refused unread. */
@@ -10,6 +11,8 @@ const maxTokenLength = 16_384;
 
 export interface AuthenticatorOptions {
   db: Db;
+  /** API keys' grants read recently (src/access/grant-cache.ts). */
+  grantCache: GrantCache;
   /** Set when OIDC_ISSUER is: JWT bearer tokens are verified by it. */
   oidc: OidcVerifier | undefined;
 }
@@ -32,7 +35,7 @@ export class Authenticator {
       const grants = await oidcGrants(db, identity.issuer, identity.subject, identity.groups);
       return new Caller({ kind: "OIDC", ...identity }, grants);
     }
-    const key = await apiKeyGrants(db, token);
+    const key = await this.options.grantCache.get(hashApiKey(token), () => apiKeyGrants(db, token));
     if (key === null) throw new AuthenticationError("the API key is not valid (unknown or revoked)");
     return new Caller({ kind: "API_KEY", id: key.principalId }, key.grants);
   }

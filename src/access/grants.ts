@@ -1,11 +1,12 @@
 import { createHash } from "node:crypto";
 import { type Db, PrincipalKind, Prisma, type Role } from "../db/client.js";
 import type { Grant } from "./caller.js";
+import type { KeyGrants } from "./grant-cache.js";
 
-// The grants of a principal, read on every request: one SQL statement each (the bindings with
-// their workspaces' slugs and public flags) rather than Prisma's nested reads, which compile and
-// run a statement per relation. Nothing is cached, so a revoked key or a changed role takes
-// effect on the next request.
+// The grants of a principal: one SQL statement each (the bindings with their workspaces' slugs
+// and public flags) rather than Prisma's nested reads, which compile and run a statement per
+// relation. An API key's are kept for a moment (src/access/grant-cache.ts); a revoked key or a
+// changed role takes effect on the next request of every instance the change is announced to.
 
 /** Keys are stored as their SHA-256: they are long random strings, so no slow hash is needed. */
 export function hashApiKey(key: string): string {
@@ -38,7 +39,7 @@ function toGrants(rows: readonly GrantRow[]): Grant[] {
 }
 
 /** The principal and grants of an API key, or null when the key is unknown or revoked. */
-export async function apiKeyGrants(db: Db, key: string): Promise<{ principalId: string; grants: Grant[] } | null> {
+export async function apiKeyGrants(db: Db, key: string): Promise<KeyGrants | null> {
   const rows = await db.$queryRaw<(GrantRow & { principalId: string })[]>`
     SELECT k."principalId", m."workspaceId", w."slug", w."public", m."role", m."categories"
     FROM "ApiKey" k

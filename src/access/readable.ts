@@ -67,6 +67,21 @@ export function workspaceOfReadable(caller: Caller, file: { workspaceId: string 
 }
 
 /**
+ * Whether the caller may read a file read by id without the filter (src/files/file-reads.ts):
+ * the rule of `readableFiles`, in memory. Its workspace is one the caller is a member of, or a
+ * public one, and `canReadFileInHand` holds there (a public workspace's non-member holds no
+ * category, as in `readableFiles`).
+ */
+export function canReadFile(
+  caller: Caller,
+  file: { workspaceId: string; pendingForId: string | null; securityCategories: string },
+  workspacePublic: boolean,
+): boolean {
+  const member = caller.roleIn(file.workspaceId) !== undefined;
+  return (member || workspacePublic) && canReadFileInHand(caller, file);
+}
+
+/**
  * Whether the caller may read a file it already has in hand (a live event's snapshot), in a
  * workspace it can read: the same rule as `readableFilesIn`, in memory: not an overwrite's hidden
  * pending upload, and every security category of the file held.

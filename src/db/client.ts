@@ -5,6 +5,7 @@ import { PrismaPg } from "@prisma/adapter-pg";
 import pg from "pg";
 import { PrismaClient as PostgresClient } from "./generated/postgresql/client.js";
 import { PrismaClient } from "./generated/sqlite/client.js";
+import { withStatementCache } from "./statement-cache.js";
 
 /**
  * The Prisma client the code is typed against. Both providers' clients are generated from one
@@ -12,6 +13,9 @@ import { PrismaClient } from "./generated/sqlite/client.js";
  */
 export type Db = PrismaClient;
 
+/** The datamodel as Pothos' Prisma plugin reads it (src/schema/builder.ts), the same for both providers. */
+export type { default as PothosPrismaTypes } from "./generated/pothos-types.js";
+export { getDatamodel } from "./generated/pothos-types.js";
 /**
  * Prisma's query and row types, named once here so the rest of the code names no provider
  * (both providers' clients share them, as `Db` explains).
@@ -88,7 +92,8 @@ export function createDb(databaseUrl: string, observer?: DbObserver): Db {
   const file = sqlitePath(databaseUrl);
   mkdirSync(path.dirname(file), { recursive: true });
   // A writer waits up to 10 s for another connection's lock instead of failing at once.
-  const client = new PrismaClient({ adapter: new PrismaBetterSQLite3({ url: `file:${file}`, timeout: 10_000 }), log });
+  const adapter = withStatementCache(new PrismaBetterSQLite3({ url: `file:${file}`, timeout: 10_000 }));
+  const client = new PrismaClient({ adapter, log });
   if (observer !== undefined) observeStatements(client, observer);
   return client;
 }

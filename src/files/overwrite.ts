@@ -73,6 +73,8 @@ async function replaceChildren(
 ): Promise<void> {
   const fileId = file.id;
   const withFile = <T extends object>(rows: T[]) => rows.map((row) => ({ ...row, fileId }));
+  // FileMetadata and FileAsset rows carry the file's createdAt, for their ordered indexes.
+  const ordered = <T extends object>(rows: T[]) => withFile(rows).map((row) => ({ ...row, createdAt: file.createdAt }));
   if (labels != null) {
     await tx.fileLabel.deleteMany({ where: { fileId } });
     await tx.fileLabel.createMany({ data: withFile(labelRows(file.workspaceId, labels)) });
@@ -85,11 +87,11 @@ async function replaceChildren(
   }
   if (data.metadata !== undefined) {
     await tx.fileMetadata.deleteMany({ where: { fileId } });
-    await tx.fileMetadata.createMany({ data: withFile(metadataRows(file.workspaceId, JSON.parse(data.metadata))) });
+    await tx.fileMetadata.createMany({ data: ordered(metadataRows(file.workspaceId, JSON.parse(data.metadata))) });
   }
   if (data.assetIds !== undefined) {
     await tx.fileAsset.deleteMany({ where: { fileId } });
-    await tx.fileAsset.createMany({ data: withFile(assetRows(file.workspaceId, JSON.parse(data.assetIds))) });
+    await tx.fileAsset.createMany({ data: ordered(assetRows(file.workspaceId, JSON.parse(data.assetIds))) });
   }
   if (data.securityCategories !== undefined) {
     await tx.fileCategory.deleteMany({ where: { fileId } });

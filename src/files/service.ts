@@ -2,7 +2,7 @@ import { randomUUID } from "node:crypto";
 import contentDisposition from "content-disposition";
 import type { Caller } from "../access/caller.js";
 import { type Action, authorize, can, type WorkspaceAccess } from "../access/policy.js";
-import { findReadableWorkspace, readableFiles, readableFilesIn, workspaceOfReadable } from "../access/readable.js";
+import { canReadFile, findReadableWorkspace, readableFilesIn, workspaceOfReadable } from "../access/readable.js";
 import { type Db, FileStatus, type FileVersion, type Prisma } from "../db/client.js";
 import { isUniqueViolation, prismaErrorCode } from "../db/errors.js";
 import {
@@ -15,6 +15,7 @@ import {
 import { OutboxTransactions } from "../events/outbox.js";
 import type { StorageDriver } from "../storage/driver.js";
 import { inSpan } from "../telemetry/spans.js";
+import { mustDownloadAsAttachment } from "./disposition.js";
 import {
   ConflictError,
   FileError,
@@ -24,6 +25,7 @@ import {
   UploadIncompleteError,
   ValidationError,
 } from "./errors.js";
+import { type FileInWorkspace, readFileById, readPendingUploadOf } from "./file-reads.js";
 import {
   type ByteSource,
   chooseSource,
@@ -33,9 +35,9 @@ import {
   sourceLimit,
   storeInspected,
 } from "./ingest.js";
-import { mustDownloadAsAttachment } from "./inspect.js";
 import { fileIdOfKey, storageKeyOf } from "./keys.js";
 import { type FileFilter, type FileOrder, type FilePage, listFiles, type PageRequest } from "./listing.js";
+import { mimeTypeAllowed } from "./mime.js";
 import { joinParts, multipartTarget } from "./multipart.js";
 import {
   type FileUpdate,
@@ -61,7 +63,7 @@ import {
   type UploadMethod,
   type UploadTarget,
 } from "./types.js";
-import { checkDeclaredSize, mimeTypeAllowed, unheldCategoryErrors, validateFileFields } from "./validation.js";
+import { checkDeclaredSize, unheldCategoryErrors, validateFileFields } from "./validation.js";
 
 export interface FileServiceOptions {
   db: Db;
@@ -161,13 +163,11 @@ export class FileService {
     if (!this.progress.enabled) return undefined;
     // Keys are `<workspace id>/<file id>` (prepareCreate).
     const id = storageKey.slice(storageKey.lastIndexOf("/") + 1);
-    const upload = await this.db.file.findUnique({ where: { id }, include: withLabels });
-    if (upload === null || upload.storageKey !== storageKey || upload.status !== "PENDING") return undefined;
+    const upload = (await readFileById(this.db, id))?.file;
+    if (upload === undefined || upload.storageKey !== storageKey || upload.status !== "PENDING") return undefined;
     // An overwrite's pending upload: its progress is the file's.
     const file =
-      upload.pendingForId === null
-        ? upload
-        : await this.db.file.findUnique({ where: { id: upload.pendingForId }, include: withLabels });
+      upload.pendingForId === null ? upload : ((await readFileById(this.db, upload.pendingForId))?.file ?? null);
     if (file === null) return undefined;
     return this.progressMeter(file, upload.uploadMethod as UploadChannel, partNumber, upload);
   }
@@ -208,16 +208,23 @@ export class FileService {
 
   /** The file with this id, if the caller may do `action` to it (NotFoundError or ForbiddenError otherwise). */
   async fileFor(caller: Caller, id: string, action: Action): Promise<FileRecord> {
-    const file = await this.db.file.findFirst({ where: { AND: [{ id }, readableFiles(caller)] }, include: withLabels });
+    const found = await this.readable(caller, id);
     const notFound = () => new NotFoundError(`file ${id} was not found`);
-    if (file === null) throw notFound();
-    authorize(caller, action, workspaceOfReadable(caller, file), notFound);
+    if (found === null) throw notFound();
+    const { file, workspacePublic } = found;
+    authorize(caller, action, { id: file.workspaceId, public: workspacePublic }, notFound);
     return file;
   }
 
   /** The file with this id if the caller can read it, else null. */
   async file(caller: Caller, id: string): Promise<FileRecord | null> {
-    return this.db.file.findFirst({ where: { AND: [{ id }, readableFiles(caller)] }, include: withLabels });
+    return (await this.readable(caller, id))?.file ?? null;
+  }
+
+  /** The file with this id and its workspace's public flag, if the caller can read it. */
+  private async readable(caller: Caller, id: string): Promise<FileInWorkspace | null> {
+    const found = await readFileById(this.db, id);
+    return found !== null && canReadFile(caller, found.file, found.workspacePublic) ? found : null;
   }
 
   /** The file with this externalId in a workspace the caller can read, else null. */
@@ -706,8 +713,8 @@ export class FileService {
   }
 
   /** The pending upload of a file (an overwrite's new content), if there is one. */
-  private pendingUploadOf(fileId: string): Promise<FileRecord | null> {
-    return this.db.file.findUnique({ where: { pendingForId: fileId }, include: withLabels });
+  private async pendingUploadOf(fileId: string): Promise<FileRecord | null> {
+    return (await readPendingUploadOf(this.db, fileId))?.file ?? null;
   }
 
   /** Joins a MULTIPART upload, checks the stored size and measures the bytes that arrived for `upload`. */
@@ -773,16 +780,15 @@ export class FileService {
   async uploadOpen(key: string, multipartUploadId?: string): Promise<boolean> {
     const id = fileIdOfKey(key);
     if (id === undefined) return false;
-    const open = await this.db.file.count({
-      where: {
-        id,
-        storageKey: key,
-        status: "PENDING",
-        expiresAt: { gt: new Date() },
-        ...(multipartUploadId === undefined ? {} : { multipartUploadId }),
-      },
-    });
-    return open > 0;
+    const file = (await readFileById(this.db, id))?.file;
+    return (
+      file !== undefined &&
+      file.storageKey === key &&
+      file.status === "PENDING" &&
+      file.expiresAt !== null &&
+      file.expiresAt.getTime() > Date.now() &&
+      (multipartUploadId === undefined || file.multipartUploadId === multipartUploadId)
+    );
   }
 
   /** Changes a file's name, metadata, labels, directory or description. */

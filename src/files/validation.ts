@@ -12,6 +12,7 @@
 import { FileScope } from "../db/client.js";
 import type { FieldError } from "./errors.js";
 import { checkFeature } from "./geo.js";
+import { isMimeType } from "./mime.js";
 import type { FileFields, FileLimits } from "./types.js";
 
 export interface ValidateOptions {
@@ -45,16 +46,6 @@ const CONTROL = /[\u0000-\u001f\u007f-\u009f]/u;
  * isolates U+2066–U+2069, and the implicit marks LRM, RLM and ALM (Unicode UAX #9).
  */
 const BIDI = /[\u202a-\u202e\u2066-\u2069\u200e\u200f\u061c]/u;
-/** RFC 6838 §4.2 restricted-name: a letter or digit, then up to 126 of the allowed characters. */
-const RESTRICTED_NAME = "[a-z0-9][a-z0-9!#$&^_.+-]{0,126}";
-/** RFC 9110 §5.6.2 token and §5.6.4 quoted-string, for `; name=value` parameters. */
-const TOKEN = "[!#$%&'*+.^_`|~0-9a-z-]+";
-const QUOTED_STRING =
-  '"(?:[^"\\\\\\u0000-\\u0008\\u000a-\\u001f\\u007f]|\\\\[^\\u0000-\\u0008\\u000a-\\u001f\\u007f])*"';
-const MIME_TYPE = new RegExp(
-  `^${RESTRICTED_NAME}/${RESTRICTED_NAME}(?:[ \\t]*;[ \\t]*${TOKEN}=(?:${TOKEN}|${QUOTED_STRING}))*$`,
-  "i",
-);
 const CHECKSUM = /^[0-9a-f]{64}$/i;
 /**
  * A lone surrogate: half of a UTF-16 pair with no other half. It is no character at all, cannot
@@ -126,29 +117,6 @@ export function normalizeDirectory(directory: string): string {
 /** Checksums are compared and stored as lowercase hex. */
 export function normalizeChecksum(checksum: string): string {
   return checksum.toLowerCase();
-}
-
-/** `type/subtype` lowercased, parameters dropped: "Text/HTML; charset=utf-8" → "text/html". */
-function mimeEssence(mimeType: string): string {
-  return (mimeType.split(";", 1)[0] ?? "").trim().toLowerCase();
-}
-
-/**
- * The form a MIME type is stored in: the essence lowercased (types are case-insensitive, RFC 6838
- * §4.2), parameters kept as written after it, since their values can be case-sensitive.
- */
-export function normalizeMimeType(mimeType: string): string {
-  const semicolon = mimeType.indexOf(";");
-  if (semicolon === -1) return mimeEssence(mimeType);
-  return `${mimeEssence(mimeType)}${mimeType.slice(semicolon).trimEnd()}`;
-}
-
-/** Whether a type (parameters ignored) matches an allow-list entry exactly or by `type/*`. */
-export function mimeTypeAllowed(mimeType: string, allowed: readonly string[]): boolean {
-  if (allowed.length === 0) return true;
-  const essence = mimeEssence(mimeType);
-  const wildcard = `${essence.split("/", 1)[0]}/*`;
-  return allowed.some((entry) => entry === essence || entry === wildcard || entry === "*/*");
 }
 
 /**
@@ -377,7 +345,7 @@ export function validateFileFields(
 
   if (typeof input.mimeType === "string") {
     if (longerThan(input.mimeType, MAX_MIME_TYPE)) check("mimeType", `must be at most ${MAX_MIME_TYPE} characters`);
-    else if (!MIME_TYPE.test(input.mimeType.trim())) check("mimeType", "must be a type/subtype such as text/plain");
+    else if (!isMimeType(input.mimeType.trim())) check("mimeType", "must be a type/subtype such as text/plain");
   }
 
   if (typeof input.size === "number" && !(Number.isSafeInteger(input.size) && input.size >= 0)) {

@@ -5,6 +5,7 @@ import type { Readable } from "node:stream";
 import {
   type ListedObject,
   type ListedUpload,
+  MAX_PARTS,
   type ObjectInfo,
   type PutObjectOptions,
   type SignDownloadOptions,
@@ -16,7 +17,7 @@ import {
   StorageError,
   type StoredPart,
 } from "./driver.js";
-import { hasCode, isCount, objectPath, observeErrors, writeAtomically } from "./local-files.js";
+import { hasCode, isCount, objectPath, observeErrors, unlessMissing, writeAtomically } from "./local-files.js";
 import { assertHeaderValue, epochSeconds, UrlSigner } from "./signing.js";
 
 export interface LocalStorageOptions {
@@ -33,10 +34,25 @@ export interface LocalStorageOptions {
 
 /** Largest part a part URL accepts, as S3 allows. */
 export const MAX_PART_BYTES = 5 * 1024 ** 3;
-/** Highest part number, as S3 allows. */
-const MAX_PART_NUMBER = 10_000;
 
 const uploadIdPattern = /^[A-Za-z0-9_-]{22}$/;
+
+/**
+ * `body` passed through while hashed, and its ETag once it has ended: the quoted hex MD5 S3 gives
+ * a single-part upload or a part.
+ */
+function etagOf(body: Readable): { bytes: () => AsyncIterable<Buffer>; etag: () => string } {
+  const md5 = createHash("md5");
+  return {
+    bytes: async function* () {
+      for await (const chunk of body) {
+        md5.update(chunk as Buffer);
+        yield chunk as Buffer;
+      }
+    },
+    etag: () => `"${md5.digest("hex")}"`,
+  };
+}
 
 interface UploadManifest {
   key: string;
@@ -59,16 +75,13 @@ const listPageSize = 1000;
 
 /** The regular files under `dir`, depth first, skipping dot-named entries; with their mtime. */
 async function* walkFiles(dir: string): AsyncIterable<{ path: string; mtime: Date }> {
-  const entries = await readdir(dir, { withFileTypes: true }).catch((error: unknown) => {
-    if (hasCode(error, "ENOENT")) return [];
-    throw error;
-  });
+  const entries = (await unlessMissing(readdir(dir, { withFileTypes: true }))) ?? [];
   for (const entry of entries) {
     if (entry.name.startsWith(".")) continue;
     const full = path.join(dir, entry.name);
     if (entry.isDirectory()) yield* walkFiles(full);
     else if (entry.isFile()) {
-      const info = await stat(full).catch(() => undefined);
+      const info = await unlessMissing(stat(full));
       if (info !== undefined) yield { path: full, mtime: info.mtime };
     }
   }
@@ -122,24 +135,23 @@ export class LocalStorage implements StorageDriver {
    * once the body has arrived) it rejects with StorageError EXISTS and keeps the stored one. The
    * signed upload routes use it, so a still-valid upload URL cannot overwrite verified bytes.
    */
-  async putNewObject(key: string, body: Readable): Promise<{ size: number }> {
+  async putNewObject(key: string, body: Readable): Promise<{ size: number; etag: string }> {
     observeErrors(body);
     // Checked first so the refusal comes before a byte is read; link() settles races.
     if ((await this.headObject(key)) !== null)
       throw new StorageError("an object is already stored under this key", "EXISTS");
-    return { size: await writeAtomically(this.objectPath(key), body, this.tmpDir, { exclusive: true }) };
+    const hashed = etagOf(body);
+    const size = await writeAtomically(this.objectPath(key), hashed.bytes, this.tmpDir, { exclusive: true });
+    return { size, etag: hashed.etag() };
   }
 
   /** Removes temporary files in `.tmp` last written before `before`: writes that never finished. */
   async removeAbandoned(before: Date): Promise<number> {
-    const names = await readdir(this.tmpDir).catch((error: unknown) => {
-      if (hasCode(error, "ENOENT")) return [];
-      throw error;
-    });
+    const names = (await unlessMissing(readdir(this.tmpDir))) ?? [];
     let removed = 0;
     for (const name of names) {
       const file = path.join(this.tmpDir, name);
-      const info = await stat(file).catch(() => undefined);
+      const info = await unlessMissing(stat(file));
       if (info === undefined || info.mtime >= before) continue;
       await rm(file, { force: true });
       removed += 1;
@@ -162,16 +174,13 @@ export class LocalStorage implements StorageDriver {
 
   async *listMultipartUploads(): AsyncIterable<ListedUpload[]> {
     const root = path.join(this.dir, ".multipart");
-    const ids = await readdir(root).catch((error: unknown) => {
-      if (hasCode(error, "ENOENT")) return [];
-      throw error;
-    });
+    const ids = (await unlessMissing(readdir(root))) ?? [];
     const page: ListedUpload[] = [];
     for (const uploadId of ids) {
       const manifestFile = path.join(root, uploadId, "upload.json");
       const [manifest, info] = await Promise.all([
-        readFile(manifestFile, "utf8").catch(() => undefined),
-        stat(manifestFile).catch(() => undefined),
+        unlessMissing(readFile(manifestFile, "utf8")),
+        unlessMissing(stat(manifestFile)),
       ]);
       if (manifest === undefined || info === undefined) continue;
       page.push({ key: (JSON.parse(manifest) as UploadManifest).key, uploadId, initiated: info.mtime });
@@ -284,8 +293,8 @@ export class LocalStorage implements StorageDriver {
   ): Promise<SignedPart> {
     this.objectPath(key);
     this.uploadDir(uploadId);
-    if (!Number.isInteger(partNumber) || partNumber < 1 || partNumber > MAX_PART_NUMBER) {
-      throw new RangeError(`partNumber must be 1..${MAX_PART_NUMBER}`);
+    if (!Number.isInteger(partNumber) || partNumber < 1 || partNumber > MAX_PARTS) {
+      throw new RangeError(`partNumber must be 1..${MAX_PARTS}`);
     }
     const expires = epochSeconds(expiresAt);
     if (exactSize !== undefined && !(isCount(exactSize) && exactSize <= MAX_PART_BYTES)) {
@@ -303,20 +312,14 @@ export class LocalStorage implements StorageDriver {
   async putPart(key: string, uploadId: string, partNumber: number, body: Readable): Promise<StoredPart> {
     observeErrors(body);
     const dir = await this.openUpload(key, uploadId);
-    if (!Number.isInteger(partNumber) || partNumber < 1 || partNumber > MAX_PART_NUMBER) {
-      throw new StorageError(`partNumber must be 1..${MAX_PART_NUMBER}`, "INVALID_PART");
+    if (!Number.isInteger(partNumber) || partNumber < 1 || partNumber > MAX_PARTS) {
+      throw new StorageError(`partNumber must be 1..${MAX_PARTS}`, "INVALID_PART");
     }
-    const md5 = createHash("md5");
-    async function* hashed(): AsyncIterable<Buffer> {
-      for await (const chunk of body) {
-        md5.update(chunk as Buffer);
-        yield chunk as Buffer;
-      }
-    }
+    const hashed = etagOf(body);
     const partFile = path.join(dir, `part-${partNumber}`);
     try {
-      const size = await writeAtomically(partFile, hashed, dir, { createDirs: false });
-      const etag = `"${md5.digest("hex")}"`;
+      const size = await writeAtomically(partFile, hashed.bytes, dir, { createDirs: false });
+      const etag = hashed.etag();
       const etagTemp = path.join(dir, `${randomUUID()}.tmp`);
       await writeFile(etagTemp, etag, { flag: "wx" });
       await rename(etagTemp, `${partFile}.etag`);
@@ -361,10 +364,7 @@ export class LocalStorage implements StorageDriver {
       }
       previous = part.partNumber;
       const file = path.join(dir, `part-${part.partNumber}`);
-      const stored = await readFile(`${file}.etag`, "utf8").catch((error: unknown) => {
-        if (hasCode(error, "ENOENT")) return undefined;
-        throw error;
-      });
+      const stored = await unlessMissing(readFile(`${file}.etag`, "utf8"));
       if (stored === undefined || bareEtag(stored) !== bareEtag(part.etag)) {
         throw new StorageError(`part ${part.partNumber} is missing or its ETag does not match`, "INVALID_PART");
       }

@@ -1,0 +1,95 @@
+import type { PrismaBetterSQLite3 } from "@prisma/adapter-better-sqlite3";
+import type { ColumnDefinition, Database, Statement } from "better-sqlite3";
+
+// Why this wrapper: Prisma's better-sqlite3 adapter (6.19) prepares every statement again on
+// every call (`client.prepare(sql).bind(args)`); SQLite's parse and plan of it cost about 6 % of
+// the server's CPU in the flows bench (bench/README.md). Prisma issues the same few SQL texts
+// over and over, so the connection's `prepare` is given a cache of prepared statements keyed by
+// their SQL. A cached statement cannot be bound twice (better-sqlite3's `bind` is once per
+// statement), so `prepare` answers an object with the part of the Statement API the adapter
+// uses (`bind`, `reader`, `columns`, `raw().all`, `run`) that passes the arguments at each run.
+// The statements' result columns are read once too: only a schema change could change them, and
+// migrations run before the server connects. It relies on the adapter keeping its connection as `client`: checked at connect, where a
+// change would fail the start rather than silently lose the cache.
+
+/** Most distinct SQL texts kept prepared; the least recently used goes first. */
+const maxStatements = 500;
+
+/** A prepared statement and its result columns, read once (a native call that builds new objects each time). */
+class PreparedStatement {
+  private columnList: ColumnDefinition[] | undefined;
+
+  constructor(readonly statement: Statement) {}
+
+  get columns(): ColumnDefinition[] {
+    this.columnList ??= this.statement.columns();
+    return this.columnList;
+  }
+}
+
+/** A cached statement with the arguments of one call. */
+class BoundStatement {
+  constructor(
+    private readonly prepared: PreparedStatement,
+    private readonly args: unknown[] = [],
+  ) {}
+
+  private get statement(): Statement {
+    return this.prepared.statement;
+  }
+
+  bind(args: unknown[]): BoundStatement {
+    return new BoundStatement(this.prepared, args);
+  }
+
+  get reader(): boolean {
+    return this.statement.reader;
+  }
+
+  columns(): ColumnDefinition[] {
+    return this.prepared.columns;
+  }
+
+  raw() {
+    return { all: () => this.statement.raw(true).all(this.args) };
+  }
+
+  run() {
+    return this.statement.run(this.args);
+  }
+}
+
+/** Gives one better-sqlite3 connection a cache of prepared statements, keyed by SQL text. */
+function cacheStatements(database: Database): void {
+  const prepare = database.prepare.bind(database);
+  const prepared = new Map<string, PreparedStatement>();
+  const cachedPrepare = (sql: string): BoundStatement => {
+    let statement = prepared.get(sql);
+    if (statement === undefined) {
+      statement = new PreparedStatement(prepare(sql));
+      if (prepared.size >= maxStatements) prepared.delete(prepared.keys().next().value ?? "");
+    } else {
+      prepared.delete(sql);
+    }
+    prepared.set(sql, statement);
+    return new BoundStatement(statement);
+  };
+  // The adapter reads only the members BoundStatement has (see the comment at the top).
+  database.prepare = cachedPrepare as unknown as Database["prepare"];
+}
+
+/** The adapter factory `factory`, whose connections keep their prepared statements. */
+export function withStatementCache(factory: PrismaBetterSQLite3): PrismaBetterSQLite3 {
+  const connect = factory.connect.bind(factory);
+  factory.connect = async () => {
+    const adapter = await connect();
+    const { client } = adapter as unknown as { client?: Database };
+    if (typeof client?.prepare !== "function")
+      throw new Error(
+        "@prisma/adapter-better-sqlite3 no longer keeps its connection as `client`: update src/db/statement-cache.ts",
+      );
+    cacheStatements(client);
+    return adapter;
+  };
+  return factory;
+}
