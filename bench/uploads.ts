@@ -57,8 +57,9 @@ export function freePort(): Promise<number> {
   });
 }
 
+/** Waits for `url` to answer 200, up to 90 s (a fresh database's migrations take 20 s at a load average of 20). */
 export async function waitFor(url: string): Promise<void> {
-  for (let attempt = 0; attempt < 200; attempt++) {
+  for (let attempt = 0; attempt < 900; attempt++) {
     if (
       await fetch(url).then(
         (response) => response.ok,
