@@ -57,9 +57,9 @@ export function freePort(): Promise<number> {
   });
 }
 
-/** Waits for `url` to answer 200, up to 90 s (a fresh database's migrations take 20 s at a load average of 20). */
+/** Waits up to a minute for `url` to answer 2xx (a server compiled by tsx on a loaded machine is slow to start). */
 export async function waitFor(url: string): Promise<void> {
-  for (let attempt = 0; attempt < 900; attempt++) {
+  for (let attempt = 0; attempt < 600; attempt++) {
     if (
       await fetch(url).then(
         (response) => response.ok,

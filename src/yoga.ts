@@ -11,6 +11,7 @@ import { AuthenticationError, ForbiddenError } from "./access/errors.js";
 import type { Context } from "./context.js";
 import type { Db } from "./db/client.js";
 import type { FileEventFeed } from "./events/feed.js";
+import { EventsDroppedError } from "./events/feed.js";
 import type { WebhookService } from "./events/webhooks.js";
 import { NotFoundError, ValidationError } from "./files/errors.js";
 import { FolderService } from "./files/folders.js";
@@ -119,6 +120,9 @@ function clientError(error: unknown): GraphQLError | null {
   }
   // A subscription's workspace or file that cannot be read (at subscribe time, or any more).
   if (error instanceof NotFoundError) return new GraphQLError(error.message, { extensions: { code: "NOT_FOUND" } });
+  // A subscriber that stopped reading: its stream ends rather than the server's memory.
+  if (error instanceof EventsDroppedError)
+    return new GraphQLError(error.message, { extensions: { code: "EVENTS_DROPPED" } });
   if (error instanceof ForbiddenError) {
     return new GraphQLError(error.message, {
       extensions: { code: "FORBIDDEN", requiredRole: error.requiredRole, http: { status: 403 } },

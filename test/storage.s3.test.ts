@@ -4,6 +4,7 @@ import path from "node:path";
 import { Readable } from "node:stream";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { loadConfig } from "../src/config.js";
+import { StorageError } from "../src/storage/driver.js";
 import { createStorageDriver } from "../src/storage/index.js";
 import { S3Storage } from "../src/storage/s3.js";
 import { startS3Server, type TestS3Server } from "./helpers/s3-server.js";
@@ -178,4 +179,36 @@ describe("S3 storage specifics", () => {
     expect((await storage.headObject(objectKey))?.size).toBe(bytes.length);
     expect(sha256(await readAll(await storage.getObject(objectKey)))).toBe(sha256(bytes));
   });
+
+  it("turns every failure of the SDK into a StorageError naming the operation, never an SDK error", async () => {
+    // Nothing listens on port 9 (discard): every call fails to connect.
+    const unreachable = new S3Storage({
+      bucket: s3.bucket,
+      region: s3.region,
+      endpoint: "http://127.0.0.1:9",
+      forcePathStyle: true,
+      credentials: s3.credentials,
+    });
+    const listing = async (pages: AsyncIterable<unknown>) => {
+      for await (const _ of pages) return;
+    };
+    const calls: [string, () => Promise<unknown>][] = [
+      ["headObject", () => unreachable.headObject("k")],
+      ["deleteObject", () => unreachable.deleteObject("k")],
+      ["createMultipartUpload", () => unreachable.createMultipartUpload("k", { contentType: "text/plain" })],
+      ["listParts", () => unreachable.listParts("k", "u")],
+      ["abortMultipartUpload", () => unreachable.abortMultipartUpload("k", "u")],
+      ["listObjects", () => listing(unreachable.listObjects())],
+      ["listMultipartUploads", () => listing(unreachable.listMultipartUploads())],
+    ];
+    for (const [name, call] of calls) {
+      const failure = await call().then(
+        () => undefined,
+        (error: unknown) => error,
+      );
+      expect(failure, name).toBeInstanceOf(StorageError);
+      expect(failure, name).toMatchObject({ code: "FAILED", message: expect.stringContaining(name) });
+    }
+    await unreachable.close();
+  }, 60_000);
 });

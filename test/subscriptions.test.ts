@@ -1,10 +1,12 @@
 import { randomBytes } from "node:crypto";
+import { type IncomingMessage, request } from "node:http";
 import { setTimeout as sleep } from "node:timers/promises";
 import { type Client, createClient } from "graphql-ws";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import WebSocket from "ws";
 import { createApiKey, createWorkspace, grantCategory, revokeApiKey } from "../src/access/admin.js";
-import { record, type SubscriptionResult, slowPut, sseSubscription } from "./helpers/events.js";
+import { fileEvent } from "../src/events/file-event.js";
+import { internalFileId, record, type SubscriptionResult, slowPut, sseSubscription } from "./helpers/events.js";
 import { completeUpload, createFile, putBytes } from "./helpers/files.js";
 import { peStub } from "./helpers/samples.js";
 import { apiKey, startServer, type TestServer } from "./helpers/server.js";
@@ -209,6 +211,48 @@ describe("uploadProgress", () => {
       totalBytes: 4,
     });
     expect((await results.next()).done).toBe(true);
+  });
+});
+
+describe("a subscriber that stops reading", () => {
+  it("has its stream ended with EVENTS_DROPPED once 1000 events wait for it, and the server goes on", async () => {
+    const created = await createFile(server, { name: "busy.txt", content: Buffer.from("b").toString("base64") });
+    const row = await server.app.db.file.findUniqueOrThrow({
+      where: { id: internalFileId(created.file!.id) },
+      include: { labels: { select: { label: true } } },
+    });
+    // Large events fill the connection's buffers after a few hundred.
+    const large = { ...row, description: "d".repeat(16_384) };
+    const stalled = await new Promise<IncomingMessage>((resolve, reject) => {
+      const req = request(`${server.url}/graphql`, {
+        method: "POST",
+        headers: { "content-type": "application/json", accept: "text/event-stream", authorization: `Bearer ${apiKey}` },
+      });
+      req.once("response", resolve).once("error", reject);
+      req.end(
+        JSON.stringify({
+          query: `subscription { fileEvents(workspaceId: "default") { type file { id description } } }`,
+        }),
+      );
+    });
+    stalled.pause();
+    await sleep(200);
+    // Yoga's pub/sub would throw (uncaught) past 1024 events queued for one subscription.
+    for (let sent = 0; sent < 3000; sent++) {
+      server.app.events.publish(fileEvent("UPDATED", large));
+      if (sent % 50 === 49) await new Promise((resolve) => setImmediate(resolve));
+    }
+    const health = await fetch(`${server.url}/healthz`);
+    expect(health.status).toBe(200);
+    let text = "";
+    stalled.setEncoding("utf8");
+    stalled.on("data", (chunk: string) => {
+      text += chunk.length > 200 ? chunk.slice(-200) : chunk;
+    });
+    stalled.resume();
+    await new Promise((resolve) => stalled.once("end", resolve));
+    expect(text).toContain('"code":"EVENTS_DROPPED"');
+    expect(text).toContain("event: complete");
   });
 });
 

@@ -13,6 +13,9 @@ import { withStatementCache } from "./statement-cache.js";
  */
 export type Db = PrismaClient;
 
+/** The datamodel as Pothos' Prisma plugin reads it (src/schema/builder.ts), the same for both providers. */
+export type { default as PothosPrismaTypes } from "./generated/pothos-types.js";
+export { getDatamodel } from "./generated/pothos-types.js";
 /**
  * Prisma's query and row types, named once here so the rest of the code names no provider
  * (both providers' clients share them, as `Db` explains).

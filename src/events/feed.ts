@@ -44,6 +44,24 @@ export interface FileEventFeedOptions {
   recheckMs: number;
 }
 
+/**
+ * Values a subscriber may leave unread before its stream ends with EventsDroppedError. Yoga's
+ * pub/sub queues at most 1024 events per subscription and throws past that (in an event
+ * listener: an uncaught error, the process ends), so the feed reads the bus without waiting for
+ * the subscriber and holds up to this many for it instead.
+ */
+const MAX_UNREAD = 1000;
+
+/** A subscriber stopped reading (a stalled connection) while MAX_UNREAD values waited for it. */
+export class EventsDroppedError extends Error {
+  override name = "EventsDroppedError";
+  constructor() {
+    super(
+      `the subscriber left ${MAX_UNREAD} events unread and missed the next ones: subscribe again and read the current state`,
+    );
+  }
+}
+
 /** Events that end an upload, with the file status they leave. */
 const uploadEnds: Partial<Record<FileEventType, true>> = { UPLOADED: true, DELETED: true, UPLOAD_ABORTED: true };
 
@@ -67,10 +85,10 @@ export class FileEventFeed {
     const workspace = await findReadableWorkspace(this.options.db, subscriber.caller, workspaceRef);
     if (workspace === null) throw new NotFoundError(`workspace ${workspaceRef} was not found`);
     const guard = this.guard(subscriber, workspace.id);
-    return this.deliver(workspace.id, async (event, push) => {
+    return this.deliver(workspace.id, async (event, offer) => {
       if (!matches(filter, event)) return;
       const caller = await guard();
-      if (canReadFileInHand(caller, event.file)) await push(event);
+      if (canReadFileInHand(caller, event.file)) offer(event);
     });
   }
 
@@ -86,13 +104,13 @@ export class FileEventFeed {
     const size = file.size === null ? null : Number(file.size);
     return this.deliver(
       file.workspaceId,
-      async (event, push, stop) => {
+      async (event, offer, stop) => {
         if (event.file.id !== file.id) return;
         const final = uploadEnds[event.type] === true || (event.type === "FAILED" && event.file.status === "FAILED");
         if (event.type !== "PROGRESS" && !final && event.type !== "FAILED") return;
         if (!canReadFileInHand(await guard(), event.file)) return;
         const upload = event.upload;
-        await push({
+        offer({
           fileId: file.id,
           receivedBytes: upload?.receivedBytes ?? (event.type === "UPLOADED" ? (event.file.size ?? 0) : 0),
           totalBytes: upload?.totalBytes ?? event.file.size,
@@ -102,12 +120,12 @@ export class FileEventFeed {
         if (final) stop();
       },
       // A file no longer PENDING (read after the subscription started, so no event is missed) is reported once.
-      async (push, stop) => {
+      async (offer, stop) => {
         const now = await db.file.findUnique({ where: { id: file.id }, select: { status: true, size: true } });
         if (now !== null && now.status === FileStatus.PENDING) return;
         const measured = now?.size == null ? size : Number(now.size);
         const status = now?.status ?? FileStatus.FAILED;
-        await push({
+        offer({
           fileId: file.id,
           receivedBytes: status === FileStatus.UPLOADED ? (measured ?? 0) : 0,
           totalBytes: measured,
@@ -120,26 +138,44 @@ export class FileEventFeed {
   }
 
   /**
-   * Reads the workspace's events and hands each to `step`, which pushes what the subscriber
+   * Reads the workspace's events and hands each to `step`, which offers what the subscriber
    * gets. `first` runs once the bus is listening. The stream ends when the subscriber leaves,
-   * when `stop` is called, or with the error a step throws (access lost).
+   * when `stop` is called, with the error a step throws (access lost), or with
+   * EventsDroppedError once the subscriber has left MAX_UNREAD values unread: the bus is read at
+   * its own pace, never the subscriber's.
    */
   private deliver<T>(
     workspaceId: string,
-    step: (event: FileEvent, push: (value: T) => Promise<unknown>, stop: () => void) => Promise<void>,
-    first?: (push: (value: T) => Promise<unknown>, stop: () => void) => Promise<void>,
+    step: (event: FileEvent, offer: (value: T) => void, stop: () => void) => Promise<void>,
+    first?: (offer: (value: T) => void, stop: () => void) => Promise<void>,
   ): AsyncIterable<T> {
     const { bus } = this.options;
     return new Repeater<T>(async (push, stop) => {
       const source = bus.subscribe(workspaceId);
+      // Ending the bus's iterator settles the read in progress (done), which ends the loop below.
       void stop.then(() => source.return?.());
+      let unread = 0;
+      let dropped = false;
+      const offer = (value: T): void => {
+        if (unread >= MAX_UNREAD) dropped = true;
+        if (dropped) return;
+        unread += 1;
+        // Settles once the subscriber is ready for more (or has left).
+        void push(value).then(() => {
+          unread -= 1;
+        });
+      };
       // The bus listens from the first read on: start it before anything else can be missed.
       let next = source.next();
-      if (first !== undefined) await first(push, stop);
+      if (first !== undefined) await first(offer, stop);
       for (;;) {
-        const result = await Promise.race([next, stop.then(() => undefined)]);
-        if (result === undefined || result.done === true) break;
-        await step(result.value, push, stop);
+        const result = await next;
+        if (result.done === true) break;
+        await step(result.value, offer, stop);
+        if (dropped) {
+          stop(new EventsDroppedError());
+          break;
+        }
         next = source.next();
       }
       stop();

@@ -5,8 +5,8 @@
  */
 import { Readable } from "node:stream";
 import type { StorageDriver } from "../storage/driver.js";
+import { ByteInspector, type InspectedBytes, TooLargeError } from "./byte-inspector.js";
 import { FileError, PayloadTooLargeError, ValidationError } from "./errors.js";
-import { ByteInspector, type InspectedBytes, TooLargeError } from "./inspect.js";
 import type { ByteMeter } from "./progress.js";
 import type { Sha256Source } from "./sha256.js";
 import { openSourceUrl, SourceUrlError, type SourceUrlOptions } from "./source-url.js";

@@ -3,7 +3,9 @@ import { Readable, Writable } from "node:stream";
 import { pipeline } from "node:stream/promises";
 import { describe, expect, it } from "vitest";
 import { elf, fatMachO, gif, javaClass, jpeg, machO64, peStub, png, utf8 } from "../../test/helpers/samples.js";
-import { ByteInspector, mustDownloadAsAttachment, sniff, TooLargeError } from "./inspect.js";
+import { ByteInspector, TooLargeError } from "./byte-inspector.js";
+import { mustDownloadAsAttachment } from "./disposition.js";
+import { sniff } from "./sniff.js";
 
 // ---- sniff -----------------------------------------------------------------------------------
 

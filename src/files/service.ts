@@ -15,6 +15,7 @@ import {
 import { OutboxTransactions } from "../events/outbox.js";
 import type { StorageDriver } from "../storage/driver.js";
 import { inSpan } from "../telemetry/spans.js";
+import { mustDownloadAsAttachment } from "./disposition.js";
 import {
   ConflictError,
   FileError,
@@ -34,7 +35,6 @@ import {
   sourceLimit,
   storeInspected,
 } from "./ingest.js";
-import { mustDownloadAsAttachment } from "./inspect.js";
 import { fileIdOfKey, storageKeyOf } from "./keys.js";
 import { type FileFilter, type FileOrder, type FilePage, listFiles, type PageRequest } from "./listing.js";
 import { mimeTypeAllowed } from "./mime.js";

@@ -1,6 +1,7 @@
 import { type Db, FileStatus, type Prisma } from "../db/client.js";
 import type { OutboxTransactions, RecordEvent } from "../events/outbox.js";
 import type { StorageDriver } from "../storage/driver.js";
+import type { InspectedBytes } from "./byte-inspector.js";
 import {
   type FileError,
   NotFoundError,
@@ -9,9 +10,9 @@ import {
   UploadIncompleteError,
   ValidationError,
 } from "./errors.js";
-import { type InspectedBytes, sniff } from "./inspect.js";
 import { mimeTypeAllowed } from "./mime.js";
 import { newFileChildren, withLabels } from "./records.js";
+import { sniff } from "./sniff.js";
 import { defaultContentType, type FileLimits, type FileRecord } from "./types.js";
 
 /** Records the events of a change to `file` (as the change left it) in the change's transaction. */

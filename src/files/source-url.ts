@@ -8,7 +8,7 @@ import http, { type IncomingMessage } from "node:http";
 import https from "node:https";
 import type { LookupFunction } from "node:net";
 import { OutboundGuard } from "../net/outbound.js";
-import { TooLargeError } from "./inspect.js";
+import { TooLargeError } from "./byte-inspector.js";
 
 /** Why a sourceUrl could not be imported; the message is shown to the client. */
 export class SourceUrlError extends Error {

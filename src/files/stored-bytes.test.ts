@@ -2,7 +2,7 @@ import { createHash, randomBytes } from "node:crypto";
 import { Readable } from "node:stream";
 import { describe, expect, it } from "vitest";
 import type { ObjectInfo, StorageDriver } from "../storage/driver.js";
-import { DEFAULT_HEAD_BYTES } from "./inspect.js";
+import { DEFAULT_HEAD_BYTES } from "./byte-inspector.js";
 import { inspectStoredObject } from "./stored-bytes.js";
 
 /** A store holding one object that records the ranges it was asked for. */

@@ -1,7 +1,7 @@
 import { Writable } from "node:stream";
 import { pipeline } from "node:stream/promises";
 import type { ObjectInfo, StorageDriver } from "../storage/driver.js";
-import { ByteInspector, DEFAULT_HEAD_BYTES, type InspectedBytes } from "./inspect.js";
+import { ByteInspector, DEFAULT_HEAD_BYTES, type InspectedBytes } from "./byte-inspector.js";
 import type { Sha256Source } from "./sha256.js";
 
 /** A sink for bytes that were read only to be measured. */

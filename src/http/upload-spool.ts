@@ -76,6 +76,8 @@ export class UploadSpool {
       })
       .then(() => ({ path: target, cut }))
       .finally(() => this.writes.delete(write));
+    // Not a hidden failure: a resolver that reads the part gets the error from its replay (below);
+    // a part no resolver reads loses nothing. This only keeps the rejection from being unhandled.
     entry.spooled.catch(() => undefined);
   }
 

@@ -5,6 +5,7 @@ import type { IncomingMessage, ServerResponse } from "node:http";
 import path from "node:path";
 import { pipeline } from "node:stream/promises";
 import { fileURLToPath } from "node:url";
+import { unlessMissing } from "../storage/local-files.js";
 
 /** Where `npm run build:web` (scripts/build-web.ts) puts what browsers load; from src/http or dist/http alike. */
 const WEB_DIR = fileURLToPath(new URL("../../dist/web", import.meta.url));
@@ -49,7 +50,7 @@ interface Asset {
 /** The built files, by name; empty when the build has not run. */
 async function loadAssets(dir: string): Promise<Map<string, Asset>> {
   const assets = new Map<string, Asset>();
-  const names = await readdir(dir).catch(() => [] as string[]);
+  const names = (await unlessMissing(readdir(dir))) ?? [];
   for (const name of names) {
     const type = TYPES[path.extname(name)];
     if (type === undefined) continue;
@@ -59,8 +60,8 @@ async function loadAssets(dir: string): Promise<Map<string, Asset>> {
       .digest("base64url")
       .slice(0, 22)}"`;
     const encodings: Asset["encodings"] = [];
-    if ((await stat(`${file}.br`).catch(() => null)) !== null) encodings.push("br");
-    if ((await stat(`${file}.gz`).catch(() => null)) !== null) encodings.push("gzip");
+    if ((await unlessMissing(stat(`${file}.br`))) !== undefined) encodings.push("br");
+    if ((await unlessMissing(stat(`${file}.gz`))) !== undefined) encodings.push("gzip");
     assets.set(name, { file, type, etag, encodings, immutable: /-[0-9a-f]{12}\.\w+$/.test(name) });
   }
   return assets;
@@ -105,7 +106,7 @@ async function sendAsset(req: IncomingMessage, res: ServerResponse, asset: Asset
 }
 
 async function builtTime(dir: string): Promise<number> {
-  return (await stat(dir).catch(() => null))?.mtimeMs ?? 0;
+  return (await unlessMissing(stat(dir)))?.mtimeMs ?? 0;
 }
 
 /** Whether a browser is asking for a page (GraphiQL on GET /graphql, as Yoga decides it). */

@@ -8,8 +8,7 @@ import { GraphQLError } from "graphql";
 import { DateTimeResolver, JSONResolver, SafeIntResolver } from "graphql-scalars";
 import { type FileUpload, GraphQLUpload } from "graphql-upload-minimal";
 import type { AuthenticatedContext, Context } from "../context.js";
-import type PrismaTypes from "../db/generated/pothos-types.js";
-import { getDatamodel } from "../db/generated/pothos-types.js";
+import { getDatamodel, type PothosPrismaTypes } from "../db/client.js";
 import { badUserInput } from "./graphql-errors.js";
 import WellFormedTextPlugin from "./well-formed.js";
 
@@ -18,7 +17,7 @@ const maxNodeIds = 100;
 
 export const builder = new SchemaBuilder<{
   Context: Context;
-  PrismaTypes: PrismaTypes;
+  PrismaTypes: PothosPrismaTypes;
   AuthScopes: { authenticated: boolean };
   AuthContexts: { authenticated: AuthenticatedContext };
   Scalars: {

@@ -1,13 +1,15 @@
 import { readableFiles } from "../access/readable.js";
-import { FileScope, FileStatus } from "../db/client.js";
+import { FileScope, FileStatus, type FileVersion } from "../db/client.js";
 import { NotFoundError, ValidationError } from "../files/errors.js";
 import { defaultPageSize } from "../files/listing.js";
 import { withLabels } from "../files/records.js";
+import type { FileRecord, FileRow } from "../files/types.js";
 import { textProblem } from "../files/validation.js";
 import { DEFAULT_SIGNED_URL_SECONDS, MAX_SIGNED_URL_SECONDS } from "../storage/driver.js";
 import { builder } from "./builder.js";
 import { badUserInput, notFound } from "./graphql-errors.js";
 import { internalId } from "./ids.js";
+import { UploadTargetRef } from "./upload-target.js";
 
 export const FileStatusEnum = builder.enumType(FileStatus, { name: "FileStatus" });
 export const FileScopeEnum = builder.enumType(FileScope, { name: "FileScope" });
@@ -225,3 +227,78 @@ builder.queryFields((t) => ({
     FileConnectionRef,
   ),
 }));
+
+builder.objectField(FileRef, "upload", (t) =>
+  t.field({
+    type: UploadTargetRef,
+    nullable: true,
+    description:
+      "A freshly signed upload target while the file is PENDING and the caller may write to it, null otherwise. " +
+      "For MULTIPART it lists the parts already received and signs URLs only for the missing ones, so an interrupted upload resumes.",
+    resolve: (file, _args, context) => context.files.resumeUpload(context.caller, file),
+  }),
+);
+
+const PendingUploadRef = builder.objectRef<FileRow>("PendingUpload").implement({
+  description:
+    "New content on its way to an uploaded file (createFile with overwrite and no bytes in the request). The file keeps " +
+    "serving its current content until completeUpload verifies these bytes; abortUpload drops them.",
+  fields: (t) => ({
+    size: t.field({
+      type: "SafeInt",
+      nullable: true,
+      resolve: (pending) => (pending.size === null ? null : Number(pending.size)),
+    }),
+    checksumSha256: t.exposeString("checksumSha256", { nullable: true }),
+    mimeType: t.exposeString("mimeType", { nullable: true }),
+    createdAt: t.expose("createdAt", { type: "DateTime" }),
+    expiresAt: t.expose("expiresAt", {
+      type: "DateTime",
+      nullable: true,
+      description: "When it is removed unless completed.",
+    }),
+    upload: t.field({
+      type: UploadTargetRef,
+      nullable: true,
+      description: "A freshly signed target for the bytes when the caller may write to the file, null otherwise.",
+      resolve: (pending, _args, context) => context.files.resumeUpload(context.caller, pending),
+    }),
+  }),
+});
+
+builder.objectField(FileRef, "pendingUpload", (t) =>
+  t.field({
+    type: PendingUploadRef,
+    nullable: true,
+    description: "An overwrite's new content not completed yet, if any.",
+    resolve: (file, _args, context) => context.loaders.pendingUpload.load(file.id),
+  }),
+);
+
+const FileVersionRef = builder.objectRef<{ version: FileVersion; file: FileRecord }>("FileVersion").implement({
+  description: "A content of the file that an overwrite replaced.",
+  fields: (t) => ({
+    size: t.field({ type: "SafeInt", resolve: ({ version }) => Number(version.size) }),
+    checksumSha256: t.string({ resolve: ({ version }) => version.checksumSha256 }),
+    mimeType: t.string({ nullable: true, resolve: ({ version }) => version.mimeType }),
+    uploadedAt: t.field({ type: "DateTime", resolve: ({ version }) => version.uploadedAt }),
+    replacedAt: t.field({ type: "DateTime", resolve: ({ version }) => version.replacedAt }),
+    downloadUrl: t.string({
+      nullable: true,
+      description:
+        "A signed URL for these bytes while they are kept (the newest FILE_VERSIONS_KEPT versions), null otherwise.",
+      args: { expiresIn: t.arg.int({ defaultValue: DEFAULT_SIGNED_URL_SECONDS }) },
+      resolve: ({ version, file }, args, context) =>
+        context.files.versionDownloadUrl(file, version, downloadUrlTtl(args.expiresIn)),
+    }),
+  }),
+});
+
+builder.objectField(FileRef, "versions", (t) =>
+  t.field({
+    type: [FileVersionRef],
+    description: "The contents overwrites replaced, newest first (at most 100).",
+    resolve: async (file, _args, context) =>
+      (await context.loaders.versions.load(file.id)).map((version) => ({ version, file })),
+  }),
+);

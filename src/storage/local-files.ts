@@ -36,6 +36,20 @@ export function hasCode(error: unknown, ...codes: string[]): boolean {
 }
 
 /**
+ * What `operation` gives, or undefined when its file or directory is missing (ENOENT): for paths
+ * a listing found that may be gone by the time they are read. Any other failure (permissions, a
+ * disk error) is thrown, never taken for absence.
+ */
+export async function unlessMissing<T>(operation: Promise<T>): Promise<T | undefined> {
+  try {
+    return await operation;
+  } catch (error) {
+    if (hasCode(error, "ENOENT")) return undefined;
+    throw error;
+  }
+}
+
+/**
  * The body may fail while we are still creating directories, before the pipeline listens to it.
  * A listener from the start keeps that from being an uncaught exception; the pipeline still sees
  * the stream's stored error and rejects with it, which is how the caller learns of it.

@@ -17,7 +17,7 @@ import {
   StorageError,
   type StoredPart,
 } from "./driver.js";
-import { hasCode, isCount, objectPath, observeErrors, writeAtomically } from "./local-files.js";
+import { hasCode, isCount, objectPath, observeErrors, unlessMissing, writeAtomically } from "./local-files.js";
 import { assertHeaderValue, epochSeconds, UrlSigner } from "./signing.js";
 
 export interface LocalStorageOptions {
@@ -75,16 +75,13 @@ const listPageSize = 1000;
 
 /** The regular files under `dir`, depth first, skipping dot-named entries; with their mtime. */
 async function* walkFiles(dir: string): AsyncIterable<{ path: string; mtime: Date }> {
-  const entries = await readdir(dir, { withFileTypes: true }).catch((error: unknown) => {
-    if (hasCode(error, "ENOENT")) return [];
-    throw error;
-  });
+  const entries = (await unlessMissing(readdir(dir, { withFileTypes: true }))) ?? [];
   for (const entry of entries) {
     if (entry.name.startsWith(".")) continue;
     const full = path.join(dir, entry.name);
     if (entry.isDirectory()) yield* walkFiles(full);
     else if (entry.isFile()) {
-      const info = await stat(full).catch(() => undefined);
+      const info = await unlessMissing(stat(full));
       if (info !== undefined) yield { path: full, mtime: info.mtime };
     }
   }
@@ -150,14 +147,11 @@ export class LocalStorage implements StorageDriver {
 
   /** Removes temporary files in `.tmp` last written before `before`: writes that never finished. */
   async removeAbandoned(before: Date): Promise<number> {
-    const names = await readdir(this.tmpDir).catch((error: unknown) => {
-      if (hasCode(error, "ENOENT")) return [];
-      throw error;
-    });
+    const names = (await unlessMissing(readdir(this.tmpDir))) ?? [];
     let removed = 0;
     for (const name of names) {
       const file = path.join(this.tmpDir, name);
-      const info = await stat(file).catch(() => undefined);
+      const info = await unlessMissing(stat(file));
       if (info === undefined || info.mtime >= before) continue;
       await rm(file, { force: true });
       removed += 1;
@@ -180,16 +174,13 @@ export class LocalStorage implements StorageDriver {
 
   async *listMultipartUploads(): AsyncIterable<ListedUpload[]> {
     const root = path.join(this.dir, ".multipart");
-    const ids = await readdir(root).catch((error: unknown) => {
-      if (hasCode(error, "ENOENT")) return [];
-      throw error;
-    });
+    const ids = (await unlessMissing(readdir(root))) ?? [];
     const page: ListedUpload[] = [];
     for (const uploadId of ids) {
       const manifestFile = path.join(root, uploadId, "upload.json");
       const [manifest, info] = await Promise.all([
-        readFile(manifestFile, "utf8").catch(() => undefined),
-        stat(manifestFile).catch(() => undefined),
+        unlessMissing(readFile(manifestFile, "utf8")),
+        unlessMissing(stat(manifestFile)),
       ]);
       if (manifest === undefined || info === undefined) continue;
       page.push({ key: (JSON.parse(manifest) as UploadManifest).key, uploadId, initiated: info.mtime });
@@ -373,10 +364,7 @@ export class LocalStorage implements StorageDriver {
       }
       previous = part.partNumber;
       const file = path.join(dir, `part-${part.partNumber}`);
-      const stored = await readFile(`${file}.etag`, "utf8").catch((error: unknown) => {
-        if (hasCode(error, "ENOENT")) return undefined;
-        throw error;
-      });
+      const stored = await unlessMissing(readFile(`${file}.etag`, "utf8"));
       if (stored === undefined || bareEtag(stored) !== bareEtag(part.etag)) {
         throw new StorageError(`part ${part.partNumber} is missing or its ETag does not match`, "INVALID_PART");
       }

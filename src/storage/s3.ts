@@ -8,6 +8,7 @@ import {
   HeadBucketCommand,
   HeadObjectCommand,
   ListMultipartUploadsCommand,
+  type ListMultipartUploadsCommandOutput,
   ListPartsCommand,
   PutObjectCommand,
   paginateListObjectsV2,
@@ -51,6 +52,15 @@ export interface S3StorageOptions {
 
 /** Part size `putObject` streams with: 8 MiB keeps 4 in flight at 32 MiB of memory. */
 const PUT_PART_SIZE = 8 * 1024 * 1024;
+
+/** Signs locally, but resolving the credentials may fail: converted like every SDK call. */
+async function signing<T>(what: string, sign: () => Promise<T>): Promise<T> {
+  try {
+    return await sign();
+  } catch (error) {
+    throw converted(error, what);
+  }
+}
 
 function expiresIn(expiresAt: Date): number {
   const seconds = Math.ceil((expiresAt.getTime() - Date.now()) / 1000);
@@ -121,6 +131,8 @@ export class S3Storage implements StorageDriver {
     try {
       await upload.done();
     } catch (error) {
+      // Best effort, and never in place of the failure thrown next: an abort that fails leaves an
+      // incomplete multipart upload, which the sweeper's reconciliation aborts later.
       await upload.abort().catch(() => undefined);
       throw counted.error ?? converted(error, `putObject ${key}`);
     }
@@ -136,7 +148,7 @@ export class S3Storage implements StorageDriver {
       return { size: head.ContentLength ?? 0, ...(checksumSha256 === undefined ? {} : { checksumSha256 }) };
     } catch (error) {
       if (isNotFound(error)) return null;
-      throw error;
+      throw converted(error, `headObject ${key}`);
     }
   }
 
@@ -168,8 +180,16 @@ export class S3Storage implements StorageDriver {
   }
 
   async *listObjects(): AsyncIterable<ListedObject[]> {
-    for await (const page of paginateListObjectsV2({ client: this.client }, { Bucket: this.bucket })) {
-      yield (page.Contents ?? []).flatMap((object) =>
+    const pages = paginateListObjectsV2({ client: this.client }, { Bucket: this.bucket })[Symbol.asyncIterator]();
+    for (;;) {
+      let page: Awaited<ReturnType<typeof pages.next>>;
+      try {
+        page = await pages.next();
+      } catch (error) {
+        throw converted(error, "listObjects");
+      }
+      if (page.done === true) return;
+      yield (page.value.Contents ?? []).flatMap((object) =>
         object.Key === undefined ? [] : [{ key: object.Key, lastModified: object.LastModified ?? new Date(0) }],
       );
     }
@@ -179,9 +199,18 @@ export class S3Storage implements StorageDriver {
     let keyMarker: string | undefined;
     let uploadIdMarker: string | undefined;
     for (;;) {
-      const page = await this.client.send(
-        new ListMultipartUploadsCommand({ Bucket: this.bucket, KeyMarker: keyMarker, UploadIdMarker: uploadIdMarker }),
-      );
+      let page: ListMultipartUploadsCommandOutput;
+      try {
+        page = await this.client.send(
+          new ListMultipartUploadsCommand({
+            Bucket: this.bucket,
+            KeyMarker: keyMarker,
+            UploadIdMarker: uploadIdMarker,
+          }),
+        );
+      } catch (error) {
+        throw converted(error, "listMultipartUploads");
+      }
       yield (page.Uploads ?? []).flatMap((upload) =>
         upload.Key === undefined || upload.UploadId === undefined
           ? []
@@ -194,7 +223,11 @@ export class S3Storage implements StorageDriver {
   }
 
   async deleteObject(key: string): Promise<void> {
-    await this.client.send(new DeleteObjectCommand({ Bucket: this.bucket, Key: key }));
+    try {
+      await this.client.send(new DeleteObjectCommand({ Bucket: this.bucket, Key: key }));
+    } catch (error) {
+      throw converted(error, `deleteObject ${key}`);
+    }
   }
 
   async signUpload(options: SignUploadOptions): Promise<SignedUploadTarget> {
@@ -210,12 +243,14 @@ export class S3Storage implements StorageDriver {
       // A conditional write: once verified bytes are in place, this URL cannot replace them.
       IfNoneMatch: "*",
     });
-    const url = await getSignedUrl(this.client, command, {
-      expiresIn: expiresIn(options.expiresAt),
-      // Kept as headers (not query parameters) so S3 verifies them against the body.
-      unhoistableHeaders: new Set(["x-amz-checksum-sha256"]),
-      signableHeaders: new Set(["content-type", "content-length", "if-none-match"]),
-    });
+    const url = await signing(`signUpload ${options.key}`, () =>
+      getSignedUrl(this.client, command, {
+        expiresIn: expiresIn(options.expiresAt),
+        // Kept as headers (not query parameters) so S3 verifies them against the body.
+        unhoistableHeaders: new Set(["x-amz-checksum-sha256"]),
+        signableHeaders: new Set(["content-type", "content-length", "if-none-match"]),
+      }),
+    );
     const headers: KeyValue[] = [{ name: "Content-Type", value: options.contentType }];
     if (options.exactSize !== undefined) headers.push({ name: "Content-Length", value: String(options.exactSize) });
     if (checksum !== undefined) headers.push({ name: "x-amz-checksum-sha256", value: checksum });
@@ -227,16 +262,18 @@ export class S3Storage implements StorageDriver {
   private async signPost(options: SignUploadOptions): Promise<SignedUploadTarget> {
     const min = options.exactSize ?? 0;
     const max = options.exactSize ?? options.maxSize;
-    const { url, fields } = await createPresignedPost(this.client, {
-      Bucket: this.bucket,
-      Key: options.key,
-      Conditions: [
-        ["content-length-range", min, max],
-        ["eq", "$Content-Type", options.contentType],
-      ],
-      Fields: { "Content-Type": options.contentType },
-      Expires: expiresIn(options.expiresAt),
-    });
+    const { url, fields } = await signing(`signUpload ${options.key}`, () =>
+      createPresignedPost(this.client, {
+        Bucket: this.bucket,
+        Key: options.key,
+        Conditions: [
+          ["content-length-range", min, max],
+          ["eq", "$Content-Type", options.contentType],
+        ],
+        Fields: { "Content-Type": options.contentType },
+        Expires: expiresIn(options.expiresAt),
+      }),
+    );
     // `key` first, as S3's examples send it; every field precedes the file, which goes last.
     const { key, ...rest } = fields;
     const ordered: KeyValue[] = [{ name: "key", value: key ?? options.key }];
@@ -256,15 +293,24 @@ export class S3Storage implements StorageDriver {
       ResponseContentType: options.contentType,
       ResponseContentDisposition: options.contentDisposition,
     });
-    return getSignedUrl(this.client, command, { expiresIn: expiresIn(options.expiresAt) });
+    return signing(`signDownload ${options.key}`, () =>
+      getSignedUrl(this.client, command, { expiresIn: expiresIn(options.expiresAt) }),
+    );
   }
 
   async createMultipartUpload(key: string, options: PutObjectOptions): Promise<string> {
-    const created = await this.client.send(
-      new CreateMultipartUploadCommand({ Bucket: this.bucket, Key: key, ContentType: options.contentType }),
-    );
-    if (created.UploadId === undefined) throw new Error(`the store returned no upload id for ${key}`);
-    return created.UploadId;
+    let uploadId: string | undefined;
+    try {
+      const created = await this.client.send(
+        new CreateMultipartUploadCommand({ Bucket: this.bucket, Key: key, ContentType: options.contentType }),
+      );
+      uploadId = created.UploadId;
+    } catch (error) {
+      throw converted(error, `createMultipartUpload ${key}`);
+    }
+    if (uploadId === undefined)
+      throw new StorageError(`createMultipartUpload ${key}: the store returned no upload id`, "FAILED");
+    return uploadId;
   }
 
   async signUploadPart(
@@ -282,10 +328,12 @@ export class S3Storage implements StorageDriver {
       ContentLength: exactSize,
     });
     return {
-      url: await getSignedUrl(this.client, command, {
-        expiresIn: expiresIn(expiresAt),
-        signableHeaders: new Set(["content-length"]),
-      }),
+      url: await signing(`signUploadPart ${key}`, () =>
+        getSignedUrl(this.client, command, {
+          expiresIn: expiresIn(expiresAt),
+          signableHeaders: new Set(["content-length"]),
+        }),
+      ),
     };
   }
 
@@ -333,8 +381,10 @@ export class S3Storage implements StorageDriver {
     try {
       await this.client.send(new AbortMultipartUploadCommand({ Bucket: this.bucket, Key: key, UploadId: uploadId }));
     } catch (error) {
-      if (converted(error, "abort") instanceof StorageError) return;
-      throw error;
+      const failure = converted(error, `abortMultipartUpload ${key}`);
+      // An upload that is gone (aborted or completed already) is what aborting asks for.
+      if (failure.code === "NOT_FOUND") return;
+      throw failure;
     }
   }
 }
