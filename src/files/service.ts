@@ -14,7 +14,7 @@ import {
   type UploadFacts,
 } from "../events/file-event.js";
 import { webhooksOf, writeOutbox } from "../events/outbox.js";
-import type { StorageDriver } from "../storage/driver.js";
+import { type StagedUpload, type StorageDriver, StorageError } from "../storage/driver.js";
 import { inSpan } from "../telemetry/spans.js";
 import {
   ConflictError,
@@ -724,10 +724,8 @@ export class FileService {
         const uploaded: RecordChange = (tx, done) =>
           record(tx, fileEvent("UPLOADED", done, this.outcome(done, channel, upload.createdAt)));
         if (pending !== null) return this.completePending(file, pending, parts, uploaded, restart);
-        const measured = await this.measureUpload(file, parts);
-        return inSpan("upload.verify", { "file.id": file.id }, () =>
-          this.settler.settle(file, measured, completeMismatch, uploaded),
-        );
+        const verified = await inSpan("upload.verify", { "file.id": file.id }, () => this.verifiedUpload(file, parts));
+        return this.settler.markUploaded(file, verified, uploaded);
       });
     } catch (error) {
       if (!(error instanceof FileError)) throw error;
@@ -760,23 +758,49 @@ export class FileService {
     return file === null ? null : this.pendingUploadOf(file.id);
   }
 
-  /** Joins a MULTIPART upload, checks the stored size and measures the bytes that arrived for `upload`. */
-  private async measureUpload(upload: FileRecord, parts: CompletedPart[] | null | undefined) {
+  /**
+   * Verifies the bytes that arrived for `upload` and puts them where download URLs read: a
+   * MULTIPART upload is joined first (the joined object is where they read); what a signed PUT or
+   * POST staged is pinned, verified and committed, so bytes a still-valid URL sends meanwhile are
+   * never the ones served. Pinned bytes replaced before their commit, or a commit that another
+   * completion made first, are looked at again.
+   */
+  private async verifiedUpload(upload: FileRecord, parts: CompletedPart[] | null | undefined): Promise<VerifiedBytes> {
     if (upload.uploadMethod === "MULTIPART") await joinParts(this.options, upload, parts);
-    const object = await this.storage.headObject(upload.storageKey);
-    if (object === null)
-      throw new UploadIncompleteError(`no bytes have arrived for file ${upload.pendingForId ?? upload.id}`);
-    // The stored size alone can already rule the bytes out, without reading them.
-    await this.settler.checkSize(upload, object.size, completeMismatch);
-    return inSpan("upload.inspect", { "file.id": upload.id, "upload.size": object.size }, () =>
-      inspectStoredObject(
-        this.storage,
-        upload.storageKey,
-        object,
-        this.options.limits.maxFileBytes,
-        this.options.sha256,
-      ),
-    );
+    for (let attempt = 1; ; attempt += 1) {
+      const bytes = await this.arrivedBytes(upload);
+      if (bytes === null)
+        throw new UploadIncompleteError(`no bytes have arrived for file ${upload.pendingForId ?? upload.id}`);
+      try {
+        // The stored size alone can already rule the bytes out, without reading them.
+        await this.settler.checkSize(upload, bytes.info.size, completeMismatch);
+        const measured = await inSpan("upload.inspect", { "file.id": upload.id, "upload.size": bytes.info.size }, () =>
+          inspectStoredObject(bytes, this.options.limits.maxFileBytes, this.options.sha256),
+        );
+        const verified = await this.settler.verify(upload, measured, undefined, completeMismatch);
+        await bytes.commit();
+        return verified;
+      } catch (error) {
+        const again = error instanceof StorageError && (error.code === "CHANGED" || error.code === "EXISTS");
+        if (!again) throw error;
+        if (attempt === maxCommitAttempts)
+          throw new UploadIncompleteError(
+            `the bytes of file ${upload.pendingForId ?? upload.id} kept changing; complete the upload again`,
+          );
+      }
+    }
+  }
+
+  /**
+   * The bytes to verify for `upload`: its object when it is there (joined, or committed by an
+   * earlier completion that did not get to mark the file), else what a signed PUT or POST staged.
+   */
+  private async arrivedBytes(upload: FileRecord): Promise<StagedUpload | null> {
+    const key = upload.storageKey;
+    const object = await this.storage.headObject(key);
+    if (object !== null)
+      return { info: object, read: (range) => this.storage.getObject(key, range), commit: async () => {} };
+    return upload.uploadMethod === "MULTIPART" ? null : this.storage.stagedUpload(key);
   }
 
   /**
@@ -792,13 +816,10 @@ export class FileService {
     record: RecordChange,
     restart: () => void,
   ): Promise<FileRecord> {
-    const measured = await this.measureUpload(pending, parts);
-    const verified = await this.settler
-      .verify(pending, measured, undefined, completeMismatch)
-      .catch(async (error: unknown) => {
-        if (error instanceof UnsupportedMediaTypeError) await this.db.file.deleteMany({ where: { id: pending.id } });
-        throw error;
-      });
+    const verified = await this.verifiedUpload(pending, parts).catch(async (error: unknown) => {
+      if (error instanceof UnsupportedMediaTypeError) await this.db.file.deleteMany({ where: { id: pending.id } });
+      throw error;
+    });
     const content = { ...verified, storageKey: pending.storageKey, uploadMethod: pending.uploadMethod as UploadMethod };
     const outcome = await fileTransaction(
       this.db,
@@ -943,6 +964,9 @@ export class FileService {
     });
   }
 }
+
+/** Times completion pins, verifies and commits bytes that keep being replaced before it gives up. */
+const maxCommitAttempts = 3;
 
 /** Changes of one file kept queueing past the transaction's limits. */
 const busyOverwriting = () => new ConflictError("the file is busy with other changes; try again");

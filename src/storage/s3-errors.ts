@@ -19,6 +19,14 @@ export function isNotFound(error: unknown): boolean {
   );
 }
 
+/** S3 refused a conditional request (If-Match, If-None-Match, x-amz-copy-source-if-match): 412. */
+export function preconditionFailed(error: unknown): boolean {
+  return (
+    s3Code(error) === "PreconditionFailed" ||
+    (error instanceof S3ServiceException && error.$metadata.httpStatusCode === 412)
+  );
+}
+
 /**
  * The SDK failures a caller can act on as StorageError (NoSuchUpload and 404 → NOT_FOUND,
  * InvalidPart, InvalidPartOrder and EntityTooSmall → INVALID_PART); anything else unchanged,
