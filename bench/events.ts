@@ -8,6 +8,11 @@
  * where the events per second they receive (summed over them) are reported too. Rounds alternate
  * between the servers so that machine noise falls on both; the bench client runs on the same
  * machine, and reading 100 event streams costs it CPU the servers then lack.
+ *
+ * On a machine others share, wall-clock throughput mostly measures who else wants the cores. So
+ * the cost is also given as the servers' own CPU time per MB uploaded (all threads, from
+ * `process_cpu_seconds_total` on /metrics, read before and after each round): what progress
+ * costs the server whatever the load beside it. The load average is printed with each phase.
  */
 import type { ChildProcess } from "node:child_process";
 import { mkdtemp, rm } from "node:fs/promises";
@@ -21,7 +26,7 @@ const SUBSCRIBERS = 100;
 const UPLOAD_BYTES = 32 * MiB;
 const CONCURRENT = 4;
 const UPLOADS_PER_ROUND = 8;
-const ROUNDS = 6;
+const ROUNDS = 10;
 const block = Buffer.alloc(4 * MiB, 7);
 
 interface Server {
@@ -126,9 +131,20 @@ async function upload(server: Server, index: number): Promise<number> {
   return seconds;
 }
 
+/** The server's CPU seconds so far (all threads), from its metrics. */
+async function cpuSeconds(server: Server): Promise<number> {
+  const text = await (await fetch(`${server.url}/metrics`)).text();
+  const line = /^process_cpu_seconds_total (\S+)$/m.exec(text);
+  if (line === null) throw new Error("process_cpu_seconds_total is missing from /metrics");
+  return Number(line[1]);
+}
+
 /** A round: UPLOADS_PER_ROUND uploads, CONCURRENT at a time. */
-async function round(server: Server): Promise<{ putSeconds: number; wallSeconds: number; events: number }> {
+async function round(
+  server: Server,
+): Promise<{ putSeconds: number; wallSeconds: number; events: number; cpuSeconds: number }> {
   server.delivered = 0;
+  const cpuBefore = await cpuSeconds(server);
   const started = process.hrtime.bigint();
   let next = 0;
   let putSeconds = 0;
@@ -140,7 +156,7 @@ async function round(server: Server): Promise<{ putSeconds: number; wallSeconds:
   // The last events are on their way to the subscribers.
   await new Promise((resolve) => setTimeout(resolve, 300));
   const wallSeconds = Number(process.hrtime.bigint() - started) / 1e9;
-  return { putSeconds, wallSeconds, events: server.delivered };
+  return { putSeconds, wallSeconds, events: server.delivered, cpuSeconds: (await cpuSeconds(server)) - cpuBefore };
 }
 
 async function start(name: string, work: string, progressMs: string): Promise<Server> {
@@ -165,29 +181,49 @@ async function start(name: string, work: string, progressMs: string): Promise<Se
 const median = (values: number[]): number => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)]!;
 
 /** Alternating rounds on both servers; medians of upload MB/s and of events/s delivered. */
-async function compare(
-  on: Server,
-  off: Server,
-): Promise<Record<string, { mbps: number; eventsPerSecond: number; rounds: number[] }>> {
-  const results: Record<string, { mbps: number[]; eventsPerSecond: number[] }> = {
-    [on.name]: { mbps: [], eventsPerSecond: [] },
-    [off.name]: { mbps: [], eventsPerSecond: [] },
+interface Compared {
+  mbps: number;
+  eventsPerSecond: number;
+  /** Server CPU milliseconds per MB uploaded (median of the rounds). */
+  cpuMsPerMb: number;
+  rounds: number[];
+  cpuRounds: number[];
+}
+
+async function compare(on: Server, off: Server): Promise<Record<string, Compared>> {
+  const results: Record<string, { mbps: number[]; eventsPerSecond: number[]; cpuMsPerMb: number[] }> = {
+    [on.name]: { mbps: [], eventsPerSecond: [], cpuMsPerMb: [] },
+    [off.name]: { mbps: [], eventsPerSecond: [], cpuMsPerMb: [] },
   };
+  const megabytes = (UPLOADS_PER_ROUND * UPLOAD_BYTES) / 1e6;
   for (let i = 0; i < ROUNDS; i++) {
     for (const server of i % 2 === 0 ? [on, off] : [off, on]) {
-      const { putSeconds, wallSeconds, events } = await round(server);
+      const { putSeconds, wallSeconds, events, cpuSeconds } = await round(server);
       // Throughput as each PUT saw it: bytes over the time the PUTs took, CONCURRENT at a time.
       results[server.name]!.mbps.push(mbps(UPLOADS_PER_ROUND * UPLOAD_BYTES, putSeconds / CONCURRENT));
       results[server.name]!.eventsPerSecond.push(events / wallSeconds);
+      results[server.name]!.cpuMsPerMb.push((cpuSeconds * 1000) / megabytes);
     }
   }
   return Object.fromEntries(
     Object.entries(results).map(([name, result]) => [
       name,
-      { mbps: median(result.mbps), eventsPerSecond: median(result.eventsPerSecond), rounds: result.mbps },
+      {
+        mbps: median(result.mbps),
+        eventsPerSecond: median(result.eventsPerSecond),
+        cpuMsPerMb: median(result.cpuMsPerMb),
+        rounds: result.mbps,
+        cpuRounds: result.cpuMsPerMb,
+      },
     ]),
   );
 }
+
+const loadAverage = (): string =>
+  os
+    .loadavg()
+    .map((value) => value.toFixed(2))
+    .join(", ");
 
 function report(
   title: string,
@@ -196,16 +232,18 @@ function report(
   results: Awaited<ReturnType<typeof compare>>,
   subscribers: boolean,
 ): void {
-  console.log(`\n### ${title}\n`);
+  console.log(
+    `\n### ${title}\n\nload average after the phase: ${loadAverage()} (${os.availableParallelism()} cores)\n`,
+  );
   console.log(
     subscribers
-      ? "| server | upload MB/s | events/s delivered (all subscribers) |\n|---|---|---|"
-      : "| server | upload MB/s |\n|---|---|",
+      ? "| server | upload MB/s | server CPU ms per MB | events/s delivered (all subscribers) |\n|---|---|---|---|"
+      : "| server | upload MB/s | server CPU ms per MB |\n|---|---|---|",
   );
   for (const server of [on, off]) {
     const result = results[server.name]!;
     console.log(
-      `| ${server.name} | ${result.mbps.toFixed(1)} |${subscribers ? ` ${result.eventsPerSecond.toFixed(0)} |` : ""}`,
+      `| ${server.name} | ${result.mbps.toFixed(1)} | ${result.cpuMsPerMb.toFixed(2)} |${subscribers ? ` ${result.eventsPerSecond.toFixed(0)} |` : ""}`,
     );
   }
   // Each round of one server is paired with the other's next to it: the median of the pairs'
@@ -219,6 +257,15 @@ function report(
   console.log(
     `per-round MB/s, progress on: ${results[on.name]!.rounds.map((v) => v.toFixed(0)).join(", ")}; off: ${results[off.name]!.rounds.map((v) => v.toFixed(0)).join(", ")}`,
   );
+  const onCpu = results[on.name]!.cpuRounds;
+  const offCpu = results[off.name]!.cpuRounds;
+  const cpuRatio = median(onCpu.map((value, i) => value / offCpu[i]!));
+  console.log(
+    `server CPU per MB with progress / without (median of paired rounds): ${cpuRatio.toFixed(3)} (cost ${((cpuRatio - 1) * 100).toFixed(1)} %; target ≤ 5 %)`,
+  );
+  console.log(
+    `per-round CPU ms/MB, progress on: ${onCpu.map((v) => v.toFixed(2)).join(", ")}; off: ${offCpu.map((v) => v.toFixed(2)).join(", ")}`,
+  );
 }
 
 export async function run(): Promise<void> {
@@ -226,6 +273,7 @@ export async function run(): Promise<void> {
   const on = await start("progress-on", work, "250");
   const off = await start("progress-off", work, "0");
   try {
+    console.log(`load average at the start: ${loadAverage()} (${os.availableParallelism()} cores, shared)`);
     console.log(
       `${ROUNDS} rounds per server of ${UPLOADS_PER_ROUND} signed PUTs of ${UPLOAD_BYTES / MiB} MiB, ${CONCURRENT} at a time; medians`,
     );

@@ -3,7 +3,9 @@
 // BENCH_PROVIDERS=sqlite,postgresql (default both; PostgreSQL from TEST_POSTGRES_URL),
 // BENCH_ROWS (default 1000000), BENCH_RUNS (default 200), BENCH_COUNT_RUNS (default 20: with
 // totalCount, which counts every matching row, a run takes up to seconds at this size).
-import { mkdtemp, rm } from "node:fs/promises";
+// BENCH_KEEP=<name> keeps the seeded databases (SQLite in <tmpdir>/files-bench-<name>, PostgreSQL
+// database files_bench_<name>) and reuses them on later runs, which then only migrate them.
+import { mkdir, mkdtemp, rm } from "node:fs/promises";
 import { createServer } from "node:http";
 import type { AddressInfo } from "node:net";
 import os from "node:os";
@@ -16,7 +18,13 @@ import { loadConfig } from "../src/config.js";
 import { type Provider, sqlitePath } from "../src/db/client.js";
 import { boxCells } from "../src/files/geo.js";
 import { metadataValueHash } from "../src/files/metadata.js";
-import { createTestDatabase } from "../test/helpers/database.js";
+import {
+  createTestDatabase,
+  execute,
+  postgresAdminUrl,
+  postgresDatabaseUrl,
+  type TestDatabase,
+} from "../test/helpers/database.js";
 
 const rows = Number(process.env.BENCH_ROWS ?? 1_000_000);
 const runs = Number(process.env.BENCH_RUNS ?? 200);
@@ -25,6 +33,8 @@ const providers = (process.env.BENCH_PROVIDERS ?? "sqlite,postgresql").split(","
 /** BENCH_QUERIES: run only the queries whose names contain one of these comma-separated parts. */
 const only = process.env.BENCH_QUERIES?.split(",");
 const apiKey = "bench-key";
+const keep = process.env.BENCH_KEEP;
+if (keep !== undefined && !/^[a-z0-9_]+$/.test(keep)) throw new Error("BENCH_KEEP must be lower_snake_case");
 
 /**
  * File i: directory /projects/p{i mod 100}/d{i/100 mod 10} (a project holds 1% of the files),
@@ -65,10 +75,11 @@ function seedSql(provider: Provider, workspaceId: string): string[] {
      SELECT ${id}, '${workspaceId}', 'important' FROM (${numbers}) AS n WHERE i % 10 = 0`,
     // Metadata { project: "p{i mod 100}" } (1% a value), as FileMetadata rows of the value's hash.
     `UPDATE "File" SET "metadata" = '{"project":"p' || (CAST(substr("id", 2) AS INTEGER) % 100) || '"}'`,
-    `INSERT INTO "FileMetadata" ("fileId", "workspaceId", "key", "valueHash")
-     SELECT ${id}, '${workspaceId}', 'project', CASE i % 100 ${projectHashes} END FROM (${numbers}) AS n`,
+    `INSERT INTO "FileMetadata" ("fileId", "workspaceId", "key", "valueHash", "createdAt")
+     SELECT ${id}, '${workspaceId}', 'project', CASE i % 100 ${projectHashes} END, ${createdAt} FROM (${numbers}) AS n`,
     // Asset {i mod 1000} + 1 (0.1% an asset), data set {i mod 50} + 1 (2% a data set).
-    `INSERT INTO "FileAsset" ("fileId", "workspaceId", "assetId") SELECT ${id}, '${workspaceId}', i % 1000 + 1 FROM (${numbers}) AS n`,
+    `INSERT INTO "FileAsset" ("fileId", "workspaceId", "assetId", "createdAt")
+     SELECT ${id}, '${workspaceId}', i % 1000 + 1, ${createdAt} FROM (${numbers}) AS n`,
     `UPDATE "File" SET "dataSetId" = CAST(substr("id", 2) AS INTEGER) % 50 + 1`,
     provider === "postgresql" ? `VACUUM ANALYZE` : `ANALYZE`,
   ];
@@ -182,9 +193,27 @@ function percentile(sorted: number[], p: number): number {
   return sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)] ?? NaN;
 }
 
+/** A fresh database, or with BENCH_KEEP the kept one (created when missing), and whether it is kept. */
+async function benchDatabase(provider: Provider): Promise<{ dataDir: string; database: TestDatabase }> {
+  if (keep === undefined) {
+    const dataDir = await mkdtemp(path.join(os.tmpdir(), "files-bench-"));
+    return { dataDir, database: await createTestDatabase(dataDir, provider) };
+  }
+  const dataDir = path.join(os.tmpdir(), `files-bench-${keep}`);
+  await mkdir(dataDir, { recursive: true });
+  if (provider === "sqlite")
+    return {
+      dataDir,
+      database: { provider, url: `file:${path.join(dataDir, "app.db")}`, drop: async () => undefined },
+    };
+  const name = `files_bench_${keep}`;
+  const exists = await execute(postgresAdminUrl, "SELECT 1 FROM pg_database WHERE datname = $1", [name]);
+  if (exists.length === 0) await execute(postgresAdminUrl, `CREATE DATABASE "${name}"`);
+  return { dataDir, database: { provider, url: postgresDatabaseUrl(name), drop: async () => undefined } };
+}
+
 async function benchProvider(provider: Provider): Promise<void> {
-  const dataDir = await mkdtemp(path.join(os.tmpdir(), "files-bench-"));
-  const database = await createTestDatabase(dataDir, provider);
+  const { dataDir, database } = await benchDatabase(provider);
   const server = createServer();
   await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
   const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
@@ -202,8 +231,13 @@ async function benchProvider(provider: Provider): Promise<void> {
   try {
     const workspace = await app.db.workspace.findUniqueOrThrow({ where: { slug: "default" } });
     let started = performance.now();
-    await seed(provider, database.url, workspace.id);
-    console.log(`${provider}: seeded ${rows} files in ${((performance.now() - started) / 1000).toFixed(1)} s`);
+    const files = Number((await execute(database.url, `SELECT count(*) AS files FROM "File"`))[0]?.files ?? 0);
+    if (files === 0) {
+      await seed(provider, database.url, workspace.id);
+      console.log(`${provider}: seeded ${rows} files in ${((performance.now() - started) / 1000).toFixed(1)} s`);
+    } else {
+      console.log(`${provider}: reusing the ${files} files kept as BENCH_KEEP=${keep}`);
+    }
     for (const totalCount of [false, true]) {
       for (const [name, filter] of Object.entries(queries)) {
         if (only !== undefined && !only.some((part) => name.includes(part))) continue;
@@ -238,8 +272,10 @@ async function benchProvider(provider: Provider): Promise<void> {
     server.closeAllConnections();
     server.close();
     await app.close();
-    await database.drop();
-    await rm(dataDir, { recursive: true, force: true });
+    if (keep === undefined) {
+      await database.drop();
+      await rm(dataDir, { recursive: true, force: true });
+    }
   }
 }
 

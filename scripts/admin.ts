@@ -12,9 +12,8 @@ import {
   revokeApiKey,
   revokeRole,
 } from "../src/access/admin.js";
-import { type Role, roles } from "../src/access/caller.js";
 import { loadConfig } from "../src/config.js";
-import { createDb } from "../src/db/client.js";
+import { createDb, Role } from "../src/db/client.js";
 import { migrate } from "../src/db/migrate.js";
 
 const usage = `usage: npm run admin -- <command>
@@ -48,8 +47,9 @@ const { positionals, values } = parseArgs({
 
 function role(fallback?: Role): Role {
   const value = (values.role ?? fallback ?? "").toUpperCase();
-  if (!roles.includes(value as Role)) throw new UsageError(`--role must be one of ${roles.join(", ")}`);
-  return value as Role;
+  const found = Object.values(Role).find((candidate) => candidate === value);
+  if (found === undefined) throw new UsageError(`--role must be one of ${Object.values(Role).join(", ")}`);
+  return found;
 }
 
 function binding(defaultIssuer: string | undefined): OidcBinding {

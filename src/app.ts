@@ -153,6 +153,7 @@ export async function createApp(config: Config, logger: Logger): Promise<App> {
     storage,
     logger,
     events: emitted,
+    outboxWritten: () => webhookWorker.nudge(),
     observer: metrics,
   });
   sweeper.start();

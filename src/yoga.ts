@@ -14,6 +14,7 @@ import type { FileEventFeed } from "./events/feed.js";
 import type { WebhookService } from "./events/webhooks.js";
 import { NotFoundError, ValidationError } from "./files/errors.js";
 import { FolderService } from "./files/folders.js";
+import { fileLoaders } from "./files/loaders.js";
 import type { FileService } from "./files/service.js";
 import { type DocumentLimits, documentLimitPlugins } from "./graphql-limits.js";
 import { useCsrfPrevention } from "./http/csrf.js";
@@ -223,6 +224,7 @@ export function createGraphQL(options: YogaOptions): GraphQLServer {
       db,
       files,
       folders,
+      loaders: fileLoaders(db, caller),
       caller,
       subscriber: { caller, reauthenticate, credentialKey },
       events,

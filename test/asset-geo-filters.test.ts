@@ -203,6 +203,37 @@ describe(`assetIdsAny, dataSetIds and geoIntersects (${testProvider}) agree with
     }
   });
 
+  it("pages through one asset's files (read through FileAsset's index) in the listing's order, both ways", async () => {
+    const order = async (filter: Record<string, unknown>, backward: boolean): Promise<string[]> => {
+      const seen: string[] = [];
+      let cursor: string | null = null;
+      for (;;) {
+        const response: {
+          data: { files: { edges: { node: { id: string } }[]; pageInfo: Record<string, string | boolean | null> } };
+        } = await server.graphql(
+          `query ($filter: FileFilter, $first: Int, $after: String, $last: Int, $before: String) {
+            files(workspaceId: "default", filter: $filter, first: $first, after: $after, last: $last, before: $before) {
+              edges { node { id } } pageInfo { hasNextPage hasPreviousPage startCursor endCursor } } }`,
+          backward ? { filter, last: 2, before: cursor } : { filter, first: 2, after: cursor },
+        );
+        const page = response.data.files.edges.map((edge) => edge.node.id);
+        if (backward) seen.unshift(...page);
+        else seen.push(...page);
+        const { pageInfo } = response.data.files;
+        if (!(backward ? pageInfo.hasPreviousPage : pageInfo.hasNextPage)) return seen;
+        cursor = (backward ? pageInfo.startCursor : pageInfo.endCursor) as string;
+      }
+    };
+    const everything = await order({}, false);
+    for (const assetId of [3, 7]) {
+      const linked = new Set(fixture.filter((file) => file.assetIds?.includes(assetId)).map((file) => file.id));
+      expect(linked.size).toBeGreaterThan(2);
+      const want = everything.filter((id) => linked.has(id));
+      expect(await order({ assetIdsAny: [assetId] }, false)).toEqual(want);
+      expect(await order({ assetIdsAny: [assetId, assetId] }, true)).toEqual(want);
+    }
+  });
+
   it("combines the filters with each other", async () => {
     const box = boxes[1]?.[1] as Box;
     expect(await listed({ geoIntersects: box, dataSetIds: [1], assetIdsAny: [1, 2, 3, 4, 5] })).toEqual(

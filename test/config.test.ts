@@ -26,6 +26,13 @@ it("reads FILE_VERSIONS_KEPT, 0 by default", () => {
   expect(() => loadConfig({ FILE_VERSIONS_KEPT: "-1" })).toThrow(/FILE_VERSIONS_KEPT/);
 });
 
+it("reads UPLOAD_URL_TTL, 900 by default and at most 7 days, the longest S3 signs", () => {
+  expect(loadConfig({}).uploadUrlTtl).toBe(900);
+  expect(loadConfig({ UPLOAD_URL_TTL: "604800" }).uploadUrlTtl).toBe(604800);
+  expect(() => loadConfig({ UPLOAD_URL_TTL: "604801" })).toThrow(/UPLOAD_URL_TTL must be at most 604800/);
+  expect(() => loadConfig({ UPLOAD_URL_TTL: "0" })).toThrow(/UPLOAD_URL_TTL/);
+});
+
 it("reads MAX_NAME_LENGTH, 255 by default and at most 1024", () => {
   expect(loadConfig({}).maxNameLength).toBe(255);
   expect(loadConfig({ MAX_NAME_LENGTH: "1024" }).maxNameLength).toBe(1024);

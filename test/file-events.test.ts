@@ -1,6 +1,9 @@
-import { randomBytes } from "node:crypto";
+import { randomBytes, randomUUID } from "node:crypto";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import type { FileEvent } from "../src/events/file-event.js";
+import { Prisma } from "../src/db/client.js";
+import { type FileEvent, fileEvent } from "../src/events/file-event.js";
+import { OutboxTransactions } from "../src/events/outbox.js";
+import { updateFileIn } from "../src/files/overwrite.js";
 import { internalFileId, record, slowPut } from "./helpers/events.js";
 import { completeUpload, createFile, putBytes } from "./helpers/files.js";
 import { peStub } from "./helpers/samples.js";
@@ -175,6 +178,96 @@ describe("file events of an overwrite", () => {
       ["UPLOADED", id],
     ]);
     expect(seen.at(-1)!.file.size).toBe(body.length);
+  });
+});
+
+describe("file events of an overwrite's pending upload", () => {
+  it("an expired pending overwrite: UPLOAD_ABORTED with EXPIRED under the file's id, and the file stays", async () => {
+    const first = await createFile(server, {
+      name: "kept.txt",
+      externalId: "kept",
+      content: Buffer.from("old").toString("base64"),
+    });
+    const id = internalFileId(first.file!.id);
+    const pending = await createFile(server, { name: "kept.txt", externalId: "kept", overwrite: true, size: 3 });
+    expect(pending.file!.id).toBe(first.file!.id);
+    const events = record(server.app.events.subscribe(workspaceId));
+    const ttl = Number(process.env.PENDING_UPLOAD_TTL ?? 86_400);
+    await server.app.sweeper.sweep(new Date(Date.now() + (ttl + 60) * 1000));
+    const aborted = (event: FileEvent) => event.type === "UPLOAD_ABORTED" && event.file.id === id;
+    const seen = await events.until(aborted);
+    await events.stop();
+    // The sweep removes other expired uploads too (earlier tests'): their events name their own files.
+    expect(seen.find(aborted)).toMatchObject({
+      type: "UPLOAD_ABORTED",
+      file: { id, pendingForId: null, status: "UPLOADED", size: 3 },
+      upload: { method: "PUT", errorCode: "EXPIRED" },
+    });
+    expect(await server.app.db.file.count({ where: { pendingForId: id } })).toBe(0);
+  });
+
+  it("a pending overwrite refused as an executable, then one aborted: FAILED and UPLOAD_ABORTED under the file's id", async () => {
+    const first = await createFile(server, {
+      name: "tool.txt",
+      externalId: "tool",
+      content: Buffer.from("text").toString("base64"),
+    });
+    const id = internalFileId(first.file!.id);
+    const events = record(server.app.events.subscribe(workspaceId));
+    const body = peStub();
+    const refused = await createFile(server, {
+      name: "tool.txt",
+      externalId: "tool",
+      overwrite: true,
+      size: body.length,
+    });
+    await putBytes(refused.upload!, body);
+    expect((await completeUpload(server, first.file!.id)).__typename).toBe("UnsupportedMediaTypeError");
+    await createFile(server, { name: "tool.txt", externalId: "tool", overwrite: true, size: 1 });
+    await server.graphql(`mutation ($id: ID!) { abortUpload(id: $id) { __typename } }`, { id: first.file!.id });
+    const seen = await events.until((event) => event.type === "UPLOAD_ABORTED" && event.file.id === id);
+    await events.stop();
+    const ended = seen.filter((event) => event.type === "FAILED" || event.type === "UPLOAD_ABORTED");
+    expect(ended).toMatchObject([
+      { type: "FAILED", file: { id, status: "UPLOADED" }, upload: { errorCode: "UNSUPPORTED_MEDIA_TYPE" } },
+      { type: "UPLOAD_ABORTED", file: { id, status: "UPLOADED" } },
+    ]);
+    expect(seen.every((event) => event.file.id === id && event.file.pendingForId === null)).toBe(true);
+  });
+});
+
+describe("events of a change whose transaction is retried", () => {
+  it("publishes and writes to the outbox each event of the attempt that committed, once", async () => {
+    const file = await createFile(server, { name: "retried.txt", content: Buffer.from("r").toString("base64") });
+    const id = internalFileId(file.file!.id);
+    const webhook = await server.app.db.webhook.create({
+      data: { id: randomUUID(), workspaceId, url: "http://127.0.0.1:9/never", events: "UPDATED", secret: "whsec_x" },
+    });
+    const published: FileEvent[] = [];
+    const transactions = new OutboxTransactions({
+      db: server.app.db,
+      events: { publish: (event) => published.push(event) },
+    });
+    let attempts = 0;
+    const renamed = await transactions.run(
+      workspaceId,
+      async (tx, recordEvent) => {
+        attempts += 1;
+        const updated = await updateFileIn(tx, id, { name: `retried-${attempts}.txt` }, undefined);
+        await recordEvent(fileEvent("UPDATED", updated));
+        // The first attempt loses a write conflict after recording its event: the database rolls it back.
+        if (attempts === 1)
+          throw new Prisma.PrismaClientKnownRequestError("write conflict", { code: "P2034", clientVersion: "test" });
+        return updated;
+      },
+      () => new Error("busy"),
+    );
+    const deliveries = await server.app.db.webhookDelivery.findMany({ where: { webhookId: webhook.id } });
+    await server.app.db.webhook.delete({ where: { id: webhook.id } });
+    expect(deliveries.map((delivery) => JSON.parse(delivery.payload).file.name)).toEqual(["retried-2.txt"]);
+    expect(attempts).toBe(2);
+    expect(renamed.name).toBe("retried-2.txt");
+    expect(published.map((event) => [event.type, event.file.name])).toEqual([["UPDATED", "retried-2.txt"]]);
   });
 });
 

@@ -1,3 +1,4 @@
+import { createHash } from "node:crypto";
 import { mkdtemp, rm } from "node:fs/promises";
 import os from "node:os";
 import path from "node:path";
@@ -156,6 +157,95 @@ describe(`migrations (${testProvider})`, () => {
     expect(done.file).toMatchObject({ name: "x", checksumSha256: sha256(Buffer.from("new")) });
     const labels = await execute(database.url, `SELECT "label" FROM "FileLabel"`);
     expect(labels).toEqual([]);
+  });
+
+  it("upgrades a database of the schema before 0008 to enums, keeping every value and what reads them", async () => {
+    const database = await emptyDatabase();
+    await migrate(
+      database.url,
+      known.filter((migration) => migration.name < "0008"),
+    );
+    const at = testProvider === "postgresql" ? new Date() : new Date().toISOString();
+    await execute(database.url, `INSERT INTO "Workspace" ("id", "slug", "name") VALUES ('w1', 'default', 'Default')`);
+    const key = "upgrade-0008-key";
+    await execute(database.url, `INSERT INTO "Principal" ("id", "kind", "subject") VALUES ('p1', 'API_KEY', 'old')`);
+    await execute(database.url, `INSERT INTO "ApiKey" ("id", "hash", "principalId") VALUES ('k1', $1, 'p1')`, [
+      createHash("sha256").update(key).digest("hex"),
+    ]);
+    await execute(
+      database.url,
+      `INSERT INTO "Membership" ("principalId", "workspaceId", "role") VALUES ('p1', 'w1', 'WRITER')`,
+    );
+    const insert = `INSERT INTO "File" ("id", "workspaceId", "name", "nameFolded", "nameSearch", "status", "scope", "entityId",
+        "storageKey", "uploadMethod", "createdAt", "updatedAt", "expiresAt")
+      VALUES ($1, 'w1', $1, $1, $1, $2, $3, $4, $1, $5, $6, $6, $7)`;
+    const later =
+      testProvider === "postgresql" ? new Date(Date.now() + 3600_000) : new Date(Date.now() + 3600_000).toISOString();
+    await execute(database.url, insert, ["a", "UPLOADED", "WORKSPACE", null, "PUT", at, null]);
+    await execute(database.url, insert, ["b", "PENDING", "ENTITY", "e1", "MULTIPART", at, later]);
+    await execute(database.url, insert, ["c", "FAILED", "SESSION", null, "POST", at, null]);
+    await execute(
+      database.url,
+      `INSERT INTO "Webhook" ("id", "workspaceId", "url", "events", "secret", "createdAt") VALUES ('h1', 'w1', 'http://127.0.0.1:9/', 'UPLOADED,DELETED', 'whsec_c2VjcmV0c2VjcmV0c2VjcmV0c2VjcmV0', $1)`,
+      [at],
+    );
+    await execute(
+      database.url,
+      `INSERT INTO "WebhookDelivery" ("webhookId", "eventId", "eventType", "fileId", "payload", "status", "nextAttemptAt", "retryUntil", "createdAt", "deliveredAt")
+       VALUES ('h1', 'e1', 'UPLOAD_ABORTED', 'a', '{}', 'DELIVERED', $1, $1, $1, $1)`,
+      [at],
+    );
+
+    expect(await migrate(database.url)).toEqual(
+      known.filter((migration) => migration.name >= "0008").map((migration) => migration.name),
+    );
+    const files = await execute(
+      database.url,
+      `SELECT "id", "status", "scope", "uploadMethod" FROM "File" ORDER BY "id"`,
+    );
+    expect(files).toEqual([
+      { id: "a", status: "UPLOADED", scope: "WORKSPACE", uploadMethod: "PUT" },
+      { id: "b", status: "PENDING", scope: "ENTITY", uploadMethod: "MULTIPART" },
+      { id: "c", status: "FAILED", scope: "SESSION", uploadMethod: "POST" },
+    ]);
+
+    const server = await startServer({ DATABASE_URL: database.url });
+    cleanups.push(() => server.close());
+    // The key's grant is read by raw SQL comparing the kind and reading the role.
+    const listing = await server.graphql<{
+      files: { edges: { node: { name: string; status: string; scope: string } }[] };
+    }>(
+      `{ files(workspaceId: "default", filter: { status: PENDING, scope: ENTITY }) { edges { node { name status scope } } } }`,
+      {},
+      { authorization: `Bearer ${key}` },
+    );
+    expect(listing.data.files.edges).toEqual([{ node: { name: "b", status: "PENDING", scope: "ENTITY" } }]);
+    const created = await server.graphql<{ createFile: { file: { status: string; scope: string } } }>(
+      `mutation { createFile(input: { workspaceId: "default", name: "new.txt", scope: SESSION, sessionId: "00000000-0000-4000-8000-000000000000" }) { ... on CreateFilePayload { file { status scope } } } }`,
+      {},
+      { authorization: `Bearer ${key}` },
+    );
+    expect(created.data.createFile.file).toEqual({ status: "PENDING", scope: "SESSION" });
+    const deliveries = await execute(database.url, `SELECT "eventType", "status" FROM "WebhookDelivery"`);
+    expect(deliveries).toEqual([{ eventType: "UPLOAD_ABORTED", status: "DELIVERED" }]);
+  });
+
+  it("stops the 0008 upgrade at a value outside its enum, and leaves the database as it was", async () => {
+    const database = await emptyDatabase();
+    const before = known.filter((migration) => migration.name < "0008");
+    await migrate(database.url, before);
+    const at = testProvider === "postgresql" ? new Date() : new Date().toISOString();
+    await execute(database.url, `INSERT INTO "Workspace" ("id", "slug", "name") VALUES ('w1', 'default', 'Default')`);
+    await execute(
+      database.url,
+      `INSERT INTO "File" ("id", "workspaceId", "name", "nameFolded", "nameSearch", "status", "storageKey", "uploadMethod", "createdAt", "updatedAt")
+       VALUES ('a', 'w1', 'a', 'a', 'a', 'UPLOADED,PENDING', 'a', 'PUT', $1, $1)`,
+      [at],
+    );
+    await expect(migrate(database.url)).rejects.toThrow(/0008_enums/);
+    const applied = await execute(database.url, `SELECT "name" FROM "_migrations" ORDER BY "name"`);
+    expect(applied.map((row) => row.name)).toEqual(before.map((migration) => migration.name));
+    expect(await execute(database.url, `SELECT "status" FROM "File"`)).toEqual([{ status: "UPLOADED,PENDING" }]);
   });
 
   it("refuses to start against a database that is newer than the code", async () => {

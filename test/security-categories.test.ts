@@ -179,4 +179,39 @@ describe(`security categories across the role matrix (${testProvider})`, () => {
       "input.securityCategories",
     ]);
   });
+
+  it("lets a folder whose only files the caller cannot see be deleted by it, and keeps the files", async () => {
+    const holder = keyOf("vault", "WRITER", "fiveAndSix");
+    const without = keyOf("vault", "WRITER", "none");
+    const createFolder = `mutation ($input: CreateFolderInput!) { createFolder(input: $input) { ... on FolderPayload { folder { id } } } }`;
+    const deleteFolder = `mutation ($id: ID!) { deleteFolder(id: $id) { __typename } }`;
+    const folderOf = async (path: string) =>
+      (
+        await as<{ createFolder: { folder: { id: string } } }>(holder, createFolder, {
+          input: { workspaceId: "vault", path },
+        })
+      ).data.createFolder.folder.id;
+    const hidden = await folderOf("/hidden");
+    const mixed = await folderOf("/mixed");
+    for (const [directory, categories] of [
+      ["/hidden", [5]],
+      ["/mixed", [5]],
+      ["/mixed", []],
+    ] as const) {
+      await as(holder, create, {
+        input: { workspaceId: "vault", name: "in.txt", directory, securityCategories: categories },
+      });
+    }
+    const deleted = async (key: string, id: string) =>
+      (await as<{ deleteFolder: { __typename: string } }>(key, deleteFolder, { id })).data.deleteFolder.__typename;
+    // A file it can see keeps the folder, for both.
+    expect(await deleted(without, mixed)).toBe("ConflictError");
+    // One it cannot see does not: refusing would tell it the file is there.
+    expect(await deleted(without, hidden)).toBe("DeletedFolder");
+    const listed = await as<{ files: { edges: { node: { directory: string } }[] } }>(
+      holder,
+      `query { files(workspaceId: "vault", filter: { directory: "/hidden" }) { edges { node { directory } } } }`,
+    );
+    expect(listed.data.files.edges).toEqual([{ node: { directory: "/hidden" } }]);
+  });
 });

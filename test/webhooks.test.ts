@@ -6,9 +6,9 @@ import path from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
 import { Webhook as Verifier } from "standardwebhooks";
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from "vitest";
-import { createApiKey } from "../src/access/admin.js";
+import { createApiKey, grantCategory } from "../src/access/admin.js";
 import { createTestDatabase, type TestDatabase } from "./helpers/database.js";
-import { createFile, uploadFile } from "./helpers/files.js";
+import { createFile, createFileMutation, type MutationResult, uploadFile } from "./helpers/files.js";
 import { freePort, root } from "./helpers/main-process.js";
 import { apiKey, startServer, type TestServer } from "./helpers/server.js";
 import { type Received, WebhookReceiver } from "./helpers/webhook-receiver.js";
@@ -206,6 +206,90 @@ describe("webhooks on one instance", () => {
     expect(removed.data.deleteWebhook.__typename).toBe("DeletedWebhook");
     const mine = await server.graphql<{ webhooks: unknown[] }>(`{ webhooks(workspaceId: "default") { id } }`);
     expect(mine.data.webhooks).toEqual([]);
+  });
+});
+
+describe("webhooks and security categories", () => {
+  let server: TestServer;
+  /** An ADMIN key holding category 5 in workspace default (the bootstrap key holds none). */
+  let fiveKey: string;
+  const receivers = { five: new WebhookReceiver(), none: new WebhookReceiver() };
+  const as = (key: string) => ({ authorization: `Bearer ${key}` });
+  beforeAll(async () => {
+    for (const receiver of Object.values(receivers)) await receiver.up();
+    server = await startServer(webhookEnv);
+    fiveKey = await createApiKey(server.app.db, "default", "ADMIN", "categories-admin-five");
+    await grantCategory(server.app.db, "default", 5, { keyLabel: "categories-admin-five" });
+  });
+  afterAll(async () => {
+    await server.close();
+    for (const receiver of Object.values(receivers)) await receiver.down();
+  });
+
+  it("tells a webhook only of the files whose every category it holds, and names them in its securityCategories", async () => {
+    const five = await createWebhook(server, receivers.five.url, { securityCategories: [5] }, as(fiveKey));
+    expect(five.data.createWebhook.__typename).toBe("CreateWebhookPayload");
+    const none = await createWebhook(server, receivers.none.url, {}, as(fiveKey));
+    expect(none.data.createWebhook.__typename).toBe("CreateWebhookPayload");
+    const listed = await server.graphql<{ webhooks: { url: string; securityCategories: number[] }[] }>(
+      `{ webhooks(workspaceId: "default") { url securityCategories } }`,
+    );
+    expect(listed.data.webhooks).toEqual([
+      { url: receivers.five.url, securityCategories: [5] },
+      { url: receivers.none.url, securityCategories: [] },
+    ]);
+
+    const secret = await server.graphql<{ createFile: MutationResult }>(
+      createFileMutation,
+      { input: { workspaceId: "default", name: "secret.txt", securityCategories: [5], content: "c2VjcmV0" } },
+      as(fiveKey),
+    );
+    expect(secret.data.createFile.__typename).toBe("CreateFilePayload");
+    const secretId = secret.data.createFile.file!.id;
+    await server.graphql(`mutation ($id: ID!) { deleteFile(id: $id) { __typename } }`, { id: secretId }, as(fiveKey));
+    const open = await createFile(server, { name: "open.txt", content: "b3Blbg==" });
+    const openId = open.file!.id;
+
+    await receivers.five.waitFor(5);
+    await receivers.none.waitFor(2);
+    await sleep(500);
+    expect([...typesByFile(receivers.five.received)]).toEqual([
+      [secretId, ["CREATED", "UPLOADED", "DELETED"]],
+      [openId, ["CREATED", "UPLOADED"]],
+    ]);
+    expect([...typesByFile(receivers.none.received)]).toEqual([[openId, ["CREATED", "UPLOADED"]]]);
+    // Nothing about the categorized file was written for the webhook that may not read it either.
+    const deliveries = await server.graphql<{ webhookDeliveries: { edges: { node: { fileId: string } }[] } }>(
+      `query ($id: ID!) { webhookDeliveries(webhookId: $id) { edges { node { fileId } } } }`,
+      { id: none.data.createWebhook.webhook!.id },
+    );
+    expect(deliveries.data.webhookDeliveries.edges.map((edge) => edge.node.fileId)).toEqual([openId, openId]);
+  });
+
+  it("refuses categories the creator does not hold, and lists that are not categories", async () => {
+    const cases: [unknown, string[]][] = [
+      [[6], ["input", "securityCategories", "0"]],
+      [
+        [5, 6],
+        ["input", "securityCategories", "1"],
+      ],
+      [[0], ["input", "securityCategories", "0"]],
+      [
+        [5, 5],
+        ["input", "securityCategories", "1"],
+      ],
+      [Array.from({ length: 101 }, (_, index) => index + 1), ["input", "securityCategories"]],
+    ];
+    for (const [securityCategories, path] of cases) {
+      const refused = await createWebhook(server, receivers.five.url, { securityCategories }, as(fiveKey));
+      expect(refused.data.createWebhook, JSON.stringify(securityCategories)).toMatchObject({
+        __typename: "ValidationError",
+        fieldErrors: [{ path }],
+      });
+    }
+    // The bootstrap ADMIN holds no category: it cannot hand one to a webhook.
+    const unheld = await createWebhook(server, receivers.five.url, { securityCategories: [5] });
+    expect(unheld.data.createWebhook.__typename).toBe("ValidationError");
   });
 });
 

@@ -1,7 +1,6 @@
 import { randomBytes, randomUUID } from "node:crypto";
-import type { Db } from "../db/client.js";
-import type { Role } from "./caller.js";
-import { hashApiKey, principalKinds } from "./grants.js";
+import { type Db, PrincipalKind, type Role } from "../db/client.js";
+import { hashApiKey } from "./grants.js";
 
 // What `npm run admin` does: workspaces, API keys, and the roles of OIDC subjects and groups.
 
@@ -29,7 +28,7 @@ export async function createApiKey(db: Db, workspaceSlug: string, role: Role, la
   const key = `fk_${randomBytes(24).toString("base64url")}`;
   const principalId = randomUUID();
   await db.$transaction([
-    db.principal.create({ data: { id: principalId, kind: principalKinds.apiKey, subject: label ?? null } }),
+    db.principal.create({ data: { id: principalId, kind: PrincipalKind.API_KEY, subject: label ?? null } }),
     db.apiKey.create({ data: { id: randomUUID(), hash: hashApiKey(key), principalId } }),
     db.membership.create({ data: { principalId, workspaceId: id, role } }),
   ]);
@@ -48,10 +47,10 @@ export async function revokeApiKey(db: Db, key: string): Promise<boolean> {
 /** An OIDC subject (`sub`) or identity-provider group of an issuer. */
 export type OidcBinding = { issuer: string } & ({ subject: string } | { group: string });
 
-function principalOf(binding: OidcBinding): { kind: string; issuer: string; subject: string } {
+function principalOf(binding: OidcBinding): { kind: PrincipalKind; issuer: string; subject: string } {
   return "subject" in binding
-    ? { kind: principalKinds.oidcSubject, issuer: binding.issuer, subject: binding.subject }
-    : { kind: principalKinds.oidcGroup, issuer: binding.issuer, subject: binding.group };
+    ? { kind: PrincipalKind.OIDC_SUBJECT, issuer: binding.issuer, subject: binding.subject }
+    : { kind: PrincipalKind.OIDC_GROUP, issuer: binding.issuer, subject: binding.group };
 }
 
 /** Gives an OIDC subject or group `role` in a workspace, replacing the role it held there. */
@@ -93,7 +92,7 @@ export async function grantCategory(
   if (!Number.isSafeInteger(category) || category < 1) throw new Error("a category is a whole number from 1 to 2^53-1");
   const id = await workspaceId(db, workspaceSlug);
   const principal =
-    "keyLabel" in binding ? { kind: principalKinds.apiKey, subject: binding.keyLabel } : principalOf(binding);
+    "keyLabel" in binding ? { kind: PrincipalKind.API_KEY, subject: binding.keyLabel } : principalOf(binding);
   const memberships = await db.membership.findMany({
     where: { workspaceId: id, principal },
     select: { principalId: true, categories: true },

@@ -1,7 +1,7 @@
 import { randomUUID } from "node:crypto";
-import type { Db } from "../db/client.js";
+import { type Db, PrincipalKind } from "../db/client.js";
 import { prismaErrorCode } from "../db/errors.js";
-import { hashApiKey, principalKinds } from "./grants.js";
+import { hashApiKey } from "./grants.js";
 
 /** The workspace BOOTSTRAP_API_KEY administers. */
 const bootstrapWorkspaceSlug = "default";
@@ -37,7 +37,7 @@ async function bootstrapOnce(db: Db, hash: string): Promise<void> {
     const existing = await tx.apiKey.findUnique({ where: { hash } });
     const principalId = existing?.principalId ?? randomUUID();
     if (existing === null) {
-      await tx.principal.create({ data: { id: principalId, kind: principalKinds.apiKey, subject: "bootstrap" } });
+      await tx.principal.create({ data: { id: principalId, kind: PrincipalKind.API_KEY, subject: "bootstrap" } });
       await tx.apiKey.create({ data: { id: randomUUID(), hash, principalId } });
     }
     await tx.membership.upsert({

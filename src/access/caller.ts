@@ -1,6 +1,4 @@
-export type Role = "ADMIN" | "WRITER" | "READER";
-
-export const roles: readonly Role[] = ["ADMIN", "WRITER", "READER"];
+import type { Role } from "../db/client.js";
 
 const rank: Record<Role, number> = { READER: 1, WRITER: 2, ADMIN: 3 };
 

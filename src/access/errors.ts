@@ -1,7 +1,7 @@
 // Failures of the gate. The transports turn them into their own shapes: GraphQL errors with
 // `extensions.code` (src/yoga.ts), JSON bodies with a status on the other routes (src/http/).
 
-import type { Role } from "./caller.js";
+import type { Role } from "../db/client.js";
 
 /** Credentials were sent and failed a check: HTTP 401, `UNAUTHENTICATED`. The message says which check. */
 export class AuthenticationError extends Error {

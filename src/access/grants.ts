@@ -1,6 +1,6 @@
 import { createHash } from "node:crypto";
-import { type Db, Prisma } from "../db/client.js";
-import type { Grant, Role } from "./caller.js";
+import { type Db, PrincipalKind, Prisma, type Role } from "../db/client.js";
+import type { Grant } from "./caller.js";
 
 // The grants of a principal, read on every request: one SQL statement each (the bindings with
 // their workspaces' slugs and public flags) rather than Prisma's nested reads, which compile and
@@ -12,14 +12,11 @@ export function hashApiKey(key: string): string {
   return createHash("sha256").update(key, "utf8").digest("hex");
 }
 
-/** Principal kinds, as stored in `Principal.kind`. */
-export const principalKinds = { apiKey: "API_KEY", oidcSubject: "OIDC_SUBJECT", oidcGroup: "OIDC_GROUP" } as const;
-
 interface GrantRow {
   workspaceId: string | null;
   slug: string | null;
   public: unknown;
-  role: string | null;
+  role: Role | null;
   categories: string | null;
 }
 
@@ -31,7 +28,7 @@ function toGrants(rows: readonly GrantRow[]): Grant[] {
           {
             workspaceId,
             slug,
-            role: role as Role,
+            role,
             // SQLite answers booleans as 0/1 (a bigint through the adapter), PostgreSQL as booleans.
             public: isPublic === true || Number(isPublic) === 1,
             categories: JSON.parse(categories ?? "[]") as number[],
@@ -57,13 +54,13 @@ export async function oidcGrants(db: Db, issuer: string, subject: string, groups
   const byGroup =
     groups.length === 0
       ? Prisma.empty
-      : Prisma.sql` OR (p."kind" = ${principalKinds.oidcGroup} AND p."subject" IN (${Prisma.join(groups)}))`;
+      : Prisma.sql` OR (p."kind" = ${PrincipalKind.OIDC_GROUP} AND p."subject" IN (${Prisma.join(groups)}))`;
   const rows = await db.$queryRaw<GrantRow[]>`
     SELECT m."workspaceId", w."slug", w."public", m."role", m."categories"
     FROM "Principal" p
     JOIN "Membership" m ON m."principalId" = p."id"
     JOIN "Workspace" w ON w."id" = m."workspaceId"
     WHERE p."issuer" = ${issuer}
-      AND ((p."kind" = ${principalKinds.oidcSubject} AND p."subject" = ${subject})${byGroup})`;
+      AND ((p."kind" = ${PrincipalKind.OIDC_SUBJECT} AND p."subject" = ${subject})${byGroup})`;
   return toGrants(rows);
 }

@@ -1,4 +1,5 @@
-import { type Caller, includesRole, type Role } from "./caller.js";
+import type { Role } from "../db/client.js";
+import { type Caller, includesRole } from "./caller.js";
 import { AuthenticationError, ForbiddenError } from "./errors.js";
 
 /** Everything the API lets a caller do, and the role each needs in the workspace concerned. */

@@ -71,11 +71,22 @@ export function workspaceOfReadable(caller: Caller, file: { workspaceId: string 
  * workspace it can read: the same rule as `readableFilesIn`, in memory: not an overwrite's hidden
  * pending upload, and every security category of the file held.
  */
-export function canReadFileInHand(
-  caller: Caller,
-  file: { workspaceId: string; pendingForId: string | null; securityCategories: string },
-): boolean {
+export function canReadFileInHand(caller: Caller, file: FileInHand): boolean {
+  return mayReadWithCategories(caller.categoriesIn(file.workspaceId), file);
+}
+
+/**
+ * Whether a webhook may be told of a file it has in hand (an event's snapshot): the rule of
+ * `canReadFileInHand` for a reader holding the webhook's categories in the file's workspace.
+ */
+export function webhookMayRead(webhook: { securityCategories: string }, file: FileInHand): boolean {
+  return mayReadWithCategories(JSON.parse(webhook.securityCategories) as number[], file);
+}
+
+/** A file in hand, as the in-memory checks need it. */
+type FileInHand = { workspaceId: string; pendingForId: string | null; securityCategories: string };
+
+function mayReadWithCategories(held: readonly number[], file: FileInHand): boolean {
   if (file.pendingForId !== null) return false;
-  const held = caller.categoriesIn(file.workspaceId);
   return (JSON.parse(file.securityCategories) as number[]).every((category) => held.includes(category));
 }

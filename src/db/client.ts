@@ -18,6 +18,16 @@ export type Db = PrismaClient;
  */
 export type { File, FileLabel, FileVersion, Folder } from "./generated/sqlite/client.js";
 export { Prisma } from "./generated/sqlite/client.js";
+/** The schema's enums: each both the object of its values and their union type. */
+export {
+  FileScope,
+  FileStatus,
+  PrincipalKind,
+  Role,
+  UploadMethod,
+  WebhookDeliveryStatus,
+  WebhookEventType,
+} from "./generated/sqlite/enums.js";
 export type Provider = "sqlite" | "postgresql";
 
 export function providerOf(databaseUrl: string): Provider {

@@ -137,7 +137,11 @@ function migrateSqlite(databaseUrl: string, known: Migration[]): string[] {
       const pending = pendingMigrations(known, applied);
       const record = db.prepare(`INSERT INTO "_migrations" ("name", "checksum", "appliedAt") VALUES (?, ?, ?)`);
       for (const migration of pending) {
-        db.exec(migration.sql);
+        try {
+          db.exec(migration.sql);
+        } catch (error) {
+          throw new MigrationError(`migration ${migration.name} failed: ${(error as Error).message}`, { cause: error });
+        }
         const violations = db.pragma("foreign_key_check") as unknown[];
         if (violations.length > 0) {
           throw new MigrationError(

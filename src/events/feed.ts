@@ -1,7 +1,7 @@
 import { Repeater } from "graphql-yoga";
 import type { Caller } from "../access/caller.js";
 import { canReadFileInHand, findReadableWorkspace, readableFiles } from "../access/readable.js";
-import type { Db } from "../db/client.js";
+import { type Db, FileStatus } from "../db/client.js";
 import { NotFoundError } from "../files/errors.js";
 import type { FileEventBus } from "./bus.js";
 import type { FileEvent, FileEventType } from "./file-event.js";
@@ -29,7 +29,7 @@ export interface UploadState {
   fileId: string;
   receivedBytes: number;
   totalBytes: number | null;
-  status: "PENDING" | "UPLOADED" | "FAILED";
+  status: FileStatus;
   /** Set once the upload is over (uploaded, refused for good, aborted or deleted). */
   final: boolean;
 }
@@ -96,7 +96,7 @@ export class FileEventFeed {
           fileId: file.id,
           receivedBytes: upload?.receivedBytes ?? (event.type === "UPLOADED" ? (event.file.size ?? 0) : 0),
           totalBytes: upload?.totalBytes ?? event.file.size,
-          status: event.file.status as UploadState["status"],
+          status: event.file.status,
           final,
         });
         if (final) stop();
@@ -104,12 +104,12 @@ export class FileEventFeed {
       // A file no longer PENDING (read after the subscription started, so no event is missed) is reported once.
       async (push, stop) => {
         const now = await db.file.findUnique({ where: { id: file.id }, select: { status: true, size: true } });
-        if (now !== null && now.status === "PENDING") return;
+        if (now !== null && now.status === FileStatus.PENDING) return;
         const measured = now?.size == null ? size : Number(now.size);
-        const status = (now?.status ?? "FAILED") as UploadState["status"];
+        const status = now?.status ?? FileStatus.FAILED;
         await push({
           fileId: file.id,
-          receivedBytes: status === "UPLOADED" ? (measured ?? 0) : 0,
+          receivedBytes: status === FileStatus.UPLOADED ? (measured ?? 0) : 0,
           totalBytes: measured,
           status,
           final: true,

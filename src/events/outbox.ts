@@ -1,17 +1,16 @@
 import { encodeGlobalID } from "@pothos/plugin-relay";
-import type { Db, Prisma } from "../db/client.js";
-import type { FileEvent, FileEventType } from "./file-event.js";
+import { webhookMayRead } from "../access/readable.js";
+import { type Db, type Prisma, WebhookDeliveryStatus, WebhookEventType } from "../db/client.js";
+import { prismaErrorCode } from "../db/errors.js";
+import type { FileEvent, FileEventSink, FileEventType } from "./file-event.js";
 
 /** The event types a webhook may ask for: every one but PROGRESS, which is live only. */
-export const webhookEventTypes = [
-  "CREATED",
-  "UPLOADED",
-  "FAILED",
-  "UPDATED",
-  "DELETED",
-  "UPLOAD_ABORTED",
-] as const satisfies readonly FileEventType[];
-export type WebhookEventType = (typeof webhookEventTypes)[number];
+export const webhookEventTypes = Object.values(WebhookEventType) satisfies readonly FileEventType[];
+
+/** The event types of a webhook's `events` column (a comma list: SQLite has no enum lists). */
+export function eventsOf(webhook: { events: string }): WebhookEventType[] {
+  return webhookEventTypes.filter((type) => webhook.events.split(",").includes(type));
+}
 
 /** How long a delivery is retried, from its event (or from a redelivery). */
 export const RETRY_WINDOW_MS = 24 * 3600 * 1000;
@@ -46,26 +45,106 @@ function webhookPayload(event: FileEvent): string {
   });
 }
 
-/** The webhooks of a workspace and the event types each asked for. */
-export type WorkspaceWebhooks = { id: string; events: string }[];
+/** The webhooks of a workspace, the event types each asked for and the security categories each holds. */
+export type WorkspaceWebhooks = { id: string; events: string; securityCategories: string }[];
 
-export function webhooksOf(db: Pick<Db, "webhook">, workspaceId: string): Promise<WorkspaceWebhooks> {
-  return db.webhook.findMany({ where: { workspaceId }, select: { id: true, events: true } });
+function webhooksOf(db: Db, workspaceId: string): Promise<WorkspaceWebhooks> {
+  return db.webhook.findMany({ where: { workspaceId }, select: { id: true, events: true, securityCategories: true } });
+}
+
+/**
+ * Records an event of the change being made: its webhook deliveries are written in the change's
+ * transaction, and it is published once the transaction has committed (`live: false`: it is
+ * not, having been published as it happened).
+ */
+export type RecordEvent = (event: FileEvent, options?: { live?: boolean }) => Promise<void>;
+
+export interface OutboxTransactionsOptions {
+  db: Db;
+  /** Where committed events are published (src/events/bus.ts). */
+  events: FileEventSink;
+  /** Called once a change that wrote webhook deliveries has committed (the worker delivers them at once). */
+  outboxWritten?: () => void;
+}
+
+/** Attempts of a transaction that keeps being rolled back as busy before `busy()` is thrown. */
+const ATTEMPTS = 3;
+
+/**
+ * Transactions whose events must not be lost: what a change records is written to the webhook
+ * outbox in its transaction and published once it has committed, and an attempt rolled back
+ * takes its events with it, so a retried change publishes each event once.
+ */
+export class OutboxTransactions {
+  constructor(private readonly options: OutboxTransactionsOptions) {}
+
+  /**
+   * Runs `change` in one transaction, with the events it records, about files of workspace
+   * `workspaceId` (whose webhooks are read before it begins, so a transaction with no
+   * deliveries to write holds its locks no longer for them). With `busy`, the change of a file
+   * that many others queue on is retried when it could not start or finish in time (P2028: each
+   * waiting change holds a pooled connection) or lost a write conflict (P2034): a rolled-back
+   * attempt changed nothing; when it keeps failing, `busy()` is the caller's typed answer.
+   */
+  async run<T>(
+    workspaceId: string,
+    change: (tx: Prisma.TransactionClient, record: RecordEvent) => Promise<T>,
+    busy?: () => Error,
+  ): Promise<T> {
+    const { db } = this.options;
+    const webhooks = await webhooksOf(db, workspaceId);
+    const attempt = () =>
+      db.$transaction(
+        async (tx) => {
+          // This attempt's events: a rollback drops them with the attempt.
+          const live: FileEvent[] = [];
+          let deliveries = 0;
+          const result = await change(tx, async (event, options) => {
+            deliveries += await writeOutbox(tx, event, webhooks);
+            if (options?.live !== false) live.push(event);
+          });
+          return { result, live, deliveries };
+        },
+        busy === undefined ? undefined : { maxWait: 10_000, timeout: 20_000 },
+      );
+    const committed = busy === undefined ? await attempt() : await retried(attempt, busy);
+    for (const event of committed.live) this.options.events.publish(event);
+    if (committed.deliveries > 0) this.options.outboxWritten?.();
+    return committed.result;
+  }
+}
+
+/** Runs `attempt` again while it fails as busy (P2028, P2034), up to ATTEMPTS times, then throws `busy()`. */
+async function retried<T>(attempt: () => Promise<T>, busy: () => Error): Promise<T> {
+  for (let count = 1; ; count += 1) {
+    try {
+      return await attempt();
+    } catch (error) {
+      const code = prismaErrorCode(error);
+      if (code !== "P2028" && code !== "P2034") throw error;
+      if (count === ATTEMPTS) throw busy();
+      await new Promise((resolve) => setTimeout(resolve, 50 * count * Math.random()));
+    }
+  }
 }
 
 /**
  * Writes an event's deliveries, one per webhook of its workspace (`webhooks`, read before the
- * change began) that asked for its type, inside the transaction of the change that caused it:
- * the event is delivered exactly when the change is committed, whatever happens to this process
- * afterwards. Returns how many it wrote.
+ * change began) that asked for its type and may read its file (holds every security category of
+ * the file, as the event left it: src/access/readable.ts), inside the transaction of the change
+ * that caused it: the event is delivered exactly when the change is committed, whatever happens
+ * to this process afterwards. Returns how many it wrote.
  */
-export async function writeOutbox(
+async function writeOutbox(
   tx: Prisma.TransactionClient,
   event: FileEvent,
   webhooks: WorkspaceWebhooks,
 ): Promise<number> {
   if (event.type === "PROGRESS") return 0;
-  const subscribed = webhooks.filter((webhook) => webhook.events.split(",").includes(event.type));
+  const eventType = event.type;
+  const subscribed = webhooks.filter(
+    (webhook) => eventsOf(webhook).includes(eventType) && webhookMayRead(webhook, event.file),
+  );
   if (subscribed.length === 0) return 0;
   const now = new Date();
   const payload = webhookPayload(event);
@@ -73,10 +152,10 @@ export async function writeOutbox(
     data: subscribed.map((webhook) => ({
       webhookId: webhook.id,
       eventId: event.id,
-      eventType: event.type,
+      eventType,
       fileId: event.file.id,
       payload,
-      status: "PENDING",
+      status: WebhookDeliveryStatus.PENDING,
       nextAttemptAt: now,
       retryUntil: new Date(now.getTime() + RETRY_WINDOW_MS),
       createdAt: now,

@@ -3,7 +3,7 @@ import http from "node:http";
 import https from "node:https";
 import type { Logger } from "pino";
 import { Webhook as Signer } from "standardwebhooks";
-import type { Db, Provider } from "../db/client.js";
+import { type Db, type Provider, WebhookDeliveryStatus } from "../db/client.js";
 import { OutboundGuard } from "../net/outbound.js";
 
 export interface WebhookWorkerOptions {
@@ -104,7 +104,7 @@ export class WebhookWorker {
     const { db } = this.options;
     const now = new Date();
     const claimable = {
-      status: "PENDING",
+      status: WebhookDeliveryStatus.PENDING,
       nextAttemptAt: { lte: now },
       OR: [{ claimedUntil: null }, { claimedUntil: { lt: now } }],
     };
@@ -178,10 +178,10 @@ export class WebhookWorker {
     const retryAt = new Date(Date.now() + retryDelay(attemptCount, this.options.retryBaseMs));
     const outcome =
       error === null
-        ? { status: "DELIVERED", deliveredAt: new Date() }
+        ? { status: WebhookDeliveryStatus.DELIVERED, deliveredAt: new Date() }
         : retryAt > delivery.retryUntil
-          ? { status: "FAILED" }
-          : { status: "PENDING", nextAttemptAt: retryAt };
+          ? { status: WebhookDeliveryStatus.FAILED }
+          : { status: WebhookDeliveryStatus.PENDING, nextAttemptAt: retryAt };
     await db.$transaction([
       db.webhookAttempt.create({
         data: { id: randomUUID(), deliveryId: delivery.id, attemptedAt, statusCode, latencyMs, error },

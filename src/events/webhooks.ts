@@ -2,16 +2,19 @@ import { randomBytes, randomUUID } from "node:crypto";
 import type { Caller } from "../access/caller.js";
 import { authorize } from "../access/policy.js";
 import { findReadableWorkspace, workspaceOfReadable } from "../access/readable.js";
-import type { Db } from "../db/client.js";
+import type { Db, WebhookDeliveryStatus, WebhookEventType } from "../db/client.js";
 import { NotFoundError, ValidationError } from "../files/errors.js";
+import { securityCategoryErrors, unheldCategoryErrors } from "../files/validation.js";
 import { OutboundGuard } from "../net/outbound.js";
-import { RETRY_WINDOW_MS, type WebhookEventType, webhookEventTypes } from "./outbox.js";
+import { RETRY_WINDOW_MS, webhookEventTypes } from "./outbox.js";
 
 export interface WebhookRow {
   id: string;
   workspaceId: string;
   url: string;
   events: string;
+  /** JSON text of the security categories it holds: it is told only of files whose every category it holds. */
+  securityCategories: string;
   createdAt: Date;
 }
 
@@ -19,10 +22,10 @@ export interface WebhookDeliveryRow {
   id: number;
   webhookId: string;
   eventId: string;
-  eventType: string;
+  eventType: WebhookEventType;
   fileId: string;
   payload: string;
-  status: string;
+  status: WebhookDeliveryStatus;
   attemptCount: number;
   nextAttemptAt: Date;
   createdAt: Date;
@@ -37,6 +40,11 @@ export interface CreateWebhookRequest {
   events: readonly WebhookEventType[];
   /** `whsec_` and the base64 of 24 to 64 random bytes; generated when absent. */
   secret?: string | null;
+  /**
+   * The security categories the webhook holds, each one the caller holds in the workspace (at
+   * most 100); none when absent: it is told only of files without categories.
+   */
+  securityCategories?: readonly number[] | null;
 }
 
 export interface WebhookServiceOptions {
@@ -48,6 +56,14 @@ export interface WebhookServiceOptions {
 }
 
 const MAX_URL_LENGTH = 2048;
+const webhookColumns = {
+  id: true,
+  workspaceId: true,
+  url: true,
+  events: true,
+  securityCategories: true,
+  createdAt: true,
+} as const;
 const SECRET = /^whsec_([A-Za-z0-9+/]+={0,2})$/;
 
 /** The webhooks of workspaces and their deliveries; every operation needs the ADMIN role. */
@@ -77,6 +93,12 @@ export class WebhookService {
     const events = [...new Set(request.events)];
     if (events.length === 0)
       throw ValidationError.field(["input", "events"], `name at least one of ${webhookEventTypes.join(", ")}`);
+    const categories = request.securityCategories ?? [];
+    const path = ["input", "securityCategories"];
+    const categoryErrors = securityCategoryErrors(categories, path);
+    if (categoryErrors.length > 0) throw new ValidationError(categoryErrors);
+    const unheld = unheldCategoryErrors(categories, caller.categoriesIn(workspace.id), path);
+    if (unheld.length > 0) throw new ValidationError(unheld);
     const secret = request.secret ?? `whsec_${randomBytes(32).toString("base64")}`;
     const key = SECRET.exec(secret)?.[1];
     const keyBytes = key === undefined ? 0 : Buffer.from(key, "base64").length;
@@ -87,8 +109,15 @@ export class WebhookService {
       );
     }
     const webhook = await this.db.webhook.create({
-      data: { id: randomUUID(), workspaceId: workspace.id, url: url.href, events: events.join(","), secret },
-      select: { id: true, workspaceId: true, url: true, events: true, createdAt: true },
+      data: {
+        id: randomUUID(),
+        workspaceId: workspace.id,
+        url: url.href,
+        events: events.join(","),
+        secret,
+        securityCategories: JSON.stringify(categories),
+      },
+      select: webhookColumns,
     });
     return { webhook, secret };
   }
@@ -102,7 +131,7 @@ export class WebhookService {
     return this.db.webhook.findMany({
       where: { workspaceId: workspace.id },
       orderBy: { createdAt: "asc" },
-      select: { id: true, workspaceId: true, url: true, events: true, createdAt: true },
+      select: webhookColumns,
     });
   }
 
@@ -163,7 +192,7 @@ export class WebhookService {
   private async webhookFor(caller: Caller, id: string, missing = `webhook ${id} was not found`): Promise<WebhookRow> {
     const webhook = await this.db.webhook.findUnique({
       where: { id },
-      select: { id: true, workspaceId: true, url: true, events: true, createdAt: true },
+      select: webhookColumns,
     });
     const notFound = () => new NotFoundError(missing);
     if (webhook === null) throw notFound();

@@ -1,12 +1,12 @@
 /**
  * Folders: directory paths made explicit. A folder is created with its parents (as `mkdir -p`),
- * found by id or path, and deleted only while empty. The files in a folder are those whose
+ * found by id or path, and deleted only while it holds no folder and no file the caller can read. The files in a folder are those whose
  * `directory` is its path, whether they were created with `folderId` or with `directory`.
  */
 import { randomUUID } from "node:crypto";
 import type { Caller } from "../access/caller.js";
 import { authorize } from "../access/policy.js";
-import { findReadableWorkspace, readableWorkspaces } from "../access/readable.js";
+import { findReadableWorkspace, readableFilesIn, readableWorkspaces } from "../access/readable.js";
 import type { Db, Folder } from "../db/client.js";
 import { isUniqueViolation, prismaErrorCode } from "../db/errors.js";
 import { ConflictError, NotFoundError, ValidationError } from "./errors.js";
@@ -87,16 +87,19 @@ export class FolderService {
     const folder = await this.folder(caller, id);
     const notFound = () => new NotFoundError(`folder ${id} was not found`);
     if (folder === null) throw notFound();
-    authorize(
-      caller,
-      "folder:delete",
-      { id: folder.workspaceId, public: caller.grantFor(folder.workspaceId)?.public ?? true },
-      notFound,
-    );
+    const workspace = { id: folder.workspaceId, public: caller.grantFor(folder.workspaceId)?.public ?? true };
+    authorize(caller, "folder:delete", workspace, notFound);
+    // Only files the caller can read keep the folder: a refusal for files it cannot see would
+    // tell it they exist. Those files stay where they are (a folder is a path made explicit,
+    // its files are not in it), and a folder created at the path again shows them.
     const [child, file] = await Promise.all([
       this.db.folder.findFirst({ where: { parentId: folder.id }, select: { id: true } }),
       this.db.fileAncestor.findFirst({
-        where: { workspaceId: folder.workspaceId, directory: folder.path },
+        where: {
+          workspaceId: folder.workspaceId,
+          directory: folder.path,
+          file: { is: readableFilesIn(caller, workspace) },
+        },
         select: { fileId: true },
       }),
     ]);

@@ -6,6 +6,7 @@ import { isUtf8 } from "node:buffer";
 import { Transform, type TransformCallback } from "node:stream";
 import { fileTypeFromBuffer } from "file-type";
 import { imageSize } from "image-size";
+import { mimeEssence } from "./mime.js";
 import type { ByteMeter } from "./progress.js";
 import { inlineSha256, type Sha256, type Sha256Source } from "./sha256.js";
 
@@ -247,8 +248,6 @@ function isTextualType(essence: string): boolean {
   );
 }
 
-const essenceOf = (mimeType: string): string => (mimeType.split(";", 1)[0] ?? "").trim().toLowerCase();
-
 async function detectType(head: Buffer): Promise<string | undefined> {
   try {
     return (await fileTypeFromBuffer(head))?.mime;
@@ -280,7 +279,7 @@ export async function sniff(head: Buffer, declaredType?: string): Promise<Sniffe
   const text = isText(head);
   const markup = text ? markupType(head.toString("utf8")) : undefined;
   const detected = await detectType(head);
-  const declared = declaredType === undefined ? "" : essenceOf(declaredType);
+  const declared = declaredType === undefined ? "" : mimeEssence(declaredType);
   let mimeType: string;
   if (detected === "application/xml") {
     // file-type calls anything with an XML declaration application/xml: an SVG is reported as
@@ -318,7 +317,7 @@ const INLINE_TYPES = new Set([
 
 /** Whether downloads of this type must carry `Content-Disposition: attachment`. */
 export function mustDownloadAsAttachment(mimeType: string): boolean {
-  const essence = essenceOf(mimeType);
+  const essence = mimeEssence(mimeType);
   if (essence.startsWith("video/") || essence.startsWith("audio/")) return false;
   return !INLINE_TYPES.has(essence);
 }

@@ -163,12 +163,16 @@ function idList(ids: readonly number[], field: string): readonly number[] {
   return ids;
 }
 
-/** Most files a filter on a side table may match for the listing to name them by id. */
-const maxCandidates = 5000;
+/**
+ * Most files a filter on a side table may match for the listing to name them by id: each id is a
+ * bound parameter, and Prisma's SQLite adapter refuses a statement of more than 999 (at 5000, an
+ * `assetIdsAny` matching 1000 files was an internal error).
+ */
+const maxCandidates = 500;
 
 /**
- * The ids of the files that `assetIdsAny`, `geoIntersects` and `metadata` can match, read from
- * those filters' own indexes, when one of them matches at most `maxCandidates` (the intersection
+ * The ids of the files that `assetIdsAny` (of several assets), `geoIntersects` and `metadata`
+ * can match when no side table drives the listing (driverOf), read from those filters' own indexes, when one of them matches at most `maxCandidates` (the intersection
  * of those that do); undefined when none is given or each matches more. Without it both
  * databases' planners walk the creation-order index and probe each file, which reads thousands
  * of files for each match when matches are rare (0.1% and fewer); with it, they read the few
@@ -344,27 +348,86 @@ function afterCursor(
 }
 
 /**
- * A page in creation order of the files in `directory` or below it that match `where`, read
- * through FileAncestor: the (workspaceId, directory, createdAt, fileId) index yields them in
- * order, so the page costs its own rows (and those `where` skips), not every file under the
- * directory. `after` is a cursor condition on createdAt and fileId.
+ * A side table whose index yields the files matching one condition of the filter in creation
+ * order, with what that condition names: FileAncestor `(workspaceId, directory, createdAt,
+ * fileId)` for a directoryPrefix, FileMetadata `(workspaceId, key, valueHash, createdAt, fileId)`
+ * for a metadata key, FileAsset `(workspaceId, assetId, createdAt, fileId)` for one asset.
  */
-async function pageUnder(
+type Driver =
+  | { table: "ancestor"; directory: string }
+  | { table: "metadata"; key: string; valueHash: string }
+  | { table: "asset"; assetId: bigint };
+
+/**
+ * The side table to read a filter's files from, if it names one: a directory below the root, else
+ * its first metadata key, else `assetIdsAny` of one asset. Reading it costs the page's own rows
+ * (and those the rest of the filter skips) however rare or common the condition, where walking
+ * File's creation order probes every file until the page is full: thousands for each match of
+ * a 0.1% condition.
+ */
+function driverOf(filter: FileFilter | null | undefined, workspaceId: string): Driver | undefined {
+  const directory = directoryPrefix(filter) || undefined;
+  if (directory !== undefined) return { table: "ancestor", directory };
+  if (filter?.metadata != null) {
+    const [first] = metadataRows(workspaceId, filterMetadata(filter.metadata));
+    if (first !== undefined) return { table: "metadata", key: first.key, valueHash: first.valueHash };
+  }
+  const assets = filter?.assetIdsAny == null ? [] : [...new Set(filter.assetIdsAny)];
+  const [assetId] = assets;
+  if (assets.length === 1 && assetId !== undefined) return { table: "asset", assetId: BigInt(assetId) };
+  return undefined;
+}
+
+/**
+ * A page in creation order of the files a driver's index yields that match `where`: the index
+ * gives them in order, so the page costs its own rows (and those `where` skips), not every file
+ * the driver's condition matches. `after` is a cursor condition on createdAt and fileId.
+ */
+async function pageThrough(
   db: Db,
   workspaceId: string,
-  directory: string,
+  driver: Driver,
   where: Prisma.FileWhereInput,
   page: { sort: "asc" | "desc"; take: number; after: Prisma.FileWhereInput | undefined },
 ): Promise<FileRecord[]> {
-  // The cursor condition names createdAt and fileId only, which FileAncestor holds as File does.
-  const after = page.after === undefined ? [] : [page.after as Prisma.FileAncestorWhereInput];
-  const rows = await db.fileAncestor.findMany({
-    where: { AND: [{ workspaceId, directory, file: { is: where } }, ...after] },
+  // The cursor condition names createdAt and fileId only, which each side table holds as File does.
+  const after = page.after === undefined ? [] : [page.after as Record<string, unknown>];
+  const read = {
     orderBy: [{ createdAt: page.sort }, { fileId: page.sort }],
     take: page.take,
     include: { file: { include: withLabels } },
-  });
+  };
+  const rows =
+    driver.table === "ancestor"
+      ? await db.fileAncestor.findMany({
+          where: { AND: [{ workspaceId, directory: driver.directory, file: { is: where } }, ...after] },
+          ...read,
+        })
+      : driver.table === "metadata"
+        ? await db.fileMetadata.findMany({
+            where: {
+              AND: [{ workspaceId, key: driver.key, valueHash: driver.valueHash, file: { is: where } }, ...after],
+            },
+            ...read,
+          })
+        : await db.fileAsset.findMany({
+            where: { AND: [{ workspaceId, assetId: driver.assetId, file: { is: where } }, ...after] },
+            ...read,
+          });
   return rows.map((row) => row.file);
+}
+
+/** How many files a driver's index yields that match `where`. */
+function countThrough(db: Db, workspaceId: string, driver: Driver, where: Prisma.FileWhereInput): Promise<number> {
+  const file = { is: where };
+  switch (driver.table) {
+    case "ancestor":
+      return db.fileAncestor.count({ where: { workspaceId, directory: driver.directory, file } });
+    case "metadata":
+      return db.fileMetadata.count({ where: { workspaceId, key: driver.key, valueHash: driver.valueHash, file } });
+    case "asset":
+      return db.fileAsset.count({ where: { workspaceId, assetId: driver.assetId, file } });
+  }
 }
 
 /**
@@ -393,21 +456,20 @@ export async function listFiles(
   const cursorText = backward ? page.before : page.after;
   // Walking backward means reading in the opposite order, then reversing the page.
   const ascending = (direction === "ASC") !== backward;
-  // The filter is checked (filterWhere throws on a bad one) before its candidates are looked up.
+  // The filter is checked (filterWhere throws on a bad one) before a driver or candidates are looked for.
   const unnarrowed = filterWhere(workspace.readable, filter);
-  const candidates = await candidateIds(db, workspace.id, filter);
-  const narrow = (condition: Prisma.FileWhereInput): Prisma.FileWhereInput =>
-    candidates === undefined ? condition : { AND: [condition, { id: { in: candidates } }] };
-  const where = narrow(unnarrowed);
+  const driver = driverOf(filter, workspace.id);
+  const candidates = driver === undefined ? await candidateIds(db, workspace.id, filter) : undefined;
+  const where = candidates === undefined ? unnarrowed : { AND: [unnarrowed, { id: { in: candidates } }] };
   const cursor = cursorText == null ? undefined : decodeCursor(field, cursorText, backward ? "before" : "after");
   const sort = ascending ? "asc" : "desc";
-  // Below a directory (the root aside), FileAncestor's index finds the files in creation order
-  // and counts them; the rest of the filter is checked on each.
-  const under = directoryPrefix(filter) || undefined;
-  const rest = narrow(filterWhere(workspace.readable, { ...filter, directoryPrefix: null }));
+  // A driver's index finds the files in creation order and counts them; the whole filter is
+  // still checked on each (but the directory prefix, which FileAncestor's rows are).
+  const rest =
+    driver?.table === "ancestor" ? filterWhere(workspace.readable, { ...filter, directoryPrefix: null }) : where;
   const rows =
-    under !== undefined && field === "CREATED_AT"
-      ? await pageUnder(db, workspace.id, under, rest, {
+    driver !== undefined && field === "CREATED_AT"
+      ? await pageThrough(db, workspace.id, driver, rest, {
           sort,
           take: take + 1,
           after: cursor && afterCursor(field, ascending, !backward, cursor, "fileId"),
@@ -433,9 +495,6 @@ export async function listFiles(
       startCursor: edges[0]?.cursor ?? null,
       endCursor: edges.at(-1)?.cursor ?? null,
     },
-    totalCount: () =>
-      under === undefined
-        ? db.file.count({ where })
-        : db.fileAncestor.count({ where: { workspaceId: workspace.id, directory: under, file: { is: rest } } }),
+    totalCount: () => (driver === undefined ? db.file.count({ where }) : countThrough(db, workspace.id, driver, rest)),
   };
 }

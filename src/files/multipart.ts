@@ -4,15 +4,13 @@
  * joining the parts once the client says they are all there.
  */
 import type { Db } from "../db/client.js";
-import { type StorageDriver, StorageError, type StoredPart } from "../storage/driver.js";
+import { MAX_PARTS, type StorageDriver, StorageError, type StoredPart } from "../storage/driver.js";
 import { UploadIncompleteError } from "./errors.js";
 import { defaultContentType, type FileRow, type UploadTarget } from "./types.js";
 
 const MiB = 1024 * 1024;
 /** Smallest part we ask for; S3 needs at least 5 MiB for every part but the last. */
 const MIN_PART_SIZE = 8 * MiB;
-/** S3 allows at most 10,000 parts. */
-export const MAX_PARTS = 10_000;
 
 /** The part size for a file of `size` bytes, and how many parts that makes (at least one). */
 function partLayout(size: number): { partSize: number; partCount: number } {

@@ -5,8 +5,7 @@
  * becomes a FileVersion (its bytes kept for the newest FILE_VERSIONS_KEPT, deleted otherwise).
  */
 import { randomUUID } from "node:crypto";
-import type { Db, Prisma } from "../db/client.js";
-import { prismaErrorCode } from "../db/errors.js";
+import type { Prisma } from "../db/client.js";
 import { metadataRows } from "./metadata.js";
 import {
   ancestorRows,
@@ -20,32 +19,6 @@ import {
 } from "./records.js";
 import type { VerifiedBytes } from "./settle.js";
 import type { FileRecord, UploadMethod } from "./types.js";
-
-/**
- * Runs a transaction that changes one file, retried when it could not start or finish in time
- * (P2028: many changes of one file queue on its row lock, and each holds a pooled connection
- * while it waits) or lost a write conflict (P2034). A rolled-back attempt changed nothing, so
- * trying again is safe; when it keeps failing, `busy()` is the caller's typed answer.
- */
-export async function fileTransaction<T>(
-  db: Db,
-  run: (tx: Prisma.TransactionClient) => Promise<T>,
-  busy: () => Error,
-  /** Called before a retry: what the rolled-back attempt recorded must be forgotten. */
-  restart: () => void = () => undefined,
-): Promise<T> {
-  for (let attempt = 1; ; attempt += 1) {
-    if (attempt > 1) restart();
-    try {
-      return await db.$transaction(run, { maxWait: 10_000, timeout: 20_000 });
-    } catch (error) {
-      const code = prismaErrorCode(error);
-      if (code !== "P2028" && code !== "P2034") throw error;
-      if (attempt === 3) throw busy();
-      await new Promise((resolve) => setTimeout(resolve, 50 * attempt * Math.random()));
-    }
-  }
-}
 
 /** Most FileVersion rows kept for a file; older ones are forgotten. */
 const MAX_VERSIONS = 100;
@@ -100,6 +73,8 @@ async function replaceChildren(
 ): Promise<void> {
   const fileId = file.id;
   const withFile = <T extends object>(rows: T[]) => rows.map((row) => ({ ...row, fileId }));
+  // FileMetadata and FileAsset rows carry the file's createdAt, for their ordered indexes.
+  const ordered = <T extends object>(rows: T[]) => withFile(rows).map((row) => ({ ...row, createdAt: file.createdAt }));
   if (labels != null) {
     await tx.fileLabel.deleteMany({ where: { fileId } });
     await tx.fileLabel.createMany({ data: withFile(labelRows(file.workspaceId, labels)) });
@@ -112,11 +87,11 @@ async function replaceChildren(
   }
   if (data.metadata !== undefined) {
     await tx.fileMetadata.deleteMany({ where: { fileId } });
-    await tx.fileMetadata.createMany({ data: withFile(metadataRows(file.workspaceId, JSON.parse(data.metadata))) });
+    await tx.fileMetadata.createMany({ data: ordered(metadataRows(file.workspaceId, JSON.parse(data.metadata))) });
   }
   if (data.assetIds !== undefined) {
     await tx.fileAsset.deleteMany({ where: { fileId } });
-    await tx.fileAsset.createMany({ data: withFile(assetRows(file.workspaceId, JSON.parse(data.assetIds))) });
+    await tx.fileAsset.createMany({ data: ordered(assetRows(file.workspaceId, JSON.parse(data.assetIds))) });
   }
   if (data.securityCategories !== undefined) {
     await tx.fileCategory.deleteMany({ where: { fileId } });

@@ -1,8 +1,9 @@
 import type { Prisma } from "../db/client.js";
 import { type BoundingBox, boxCells, checkFeature } from "./geo.js";
 import { metadataRows } from "./metadata.js";
+import { normalizeMimeType } from "./mime.js";
 import type { FileFields } from "./types.js";
-import { normalizeChecksum, normalizeDirectory, normalizeMimeType, normalizeName } from "./validation.js";
+import { normalizeChecksum, normalizeDirectory, normalizeName } from "./validation.js";
 
 /** Database columns for the (already validated) fields a request sets; absent fields stay absent. */
 export function buildFileData(fields: FileFields) {
@@ -153,8 +154,14 @@ export function newFileChildren(workspaceId: string, children: FileChildren, cre
   const { labels, directory, metadata, assetIds } = children;
   const box = boxOf(children);
   const ancestors = ancestorRows(workspaceId, directory, createdAt);
-  const entries = metadataRows(workspaceId, metadata === undefined ? undefined : JSON.parse(metadata));
-  const assets = assetRows(workspaceId, assetIds === undefined ? undefined : JSON.parse(assetIds));
+  const entries = metadataRows(workspaceId, metadata === undefined ? undefined : JSON.parse(metadata)).map((row) => ({
+    ...row,
+    createdAt,
+  }));
+  const assets = assetRows(workspaceId, assetIds === undefined ? undefined : JSON.parse(assetIds)).map((row) => ({
+    ...row,
+    createdAt,
+  }));
   const cells = geoCellRows(workspaceId, box);
   const categories = categoryRows(
     workspaceId,

@@ -3,17 +3,16 @@ import contentDisposition from "content-disposition";
 import type { Caller } from "../access/caller.js";
 import { type Action, authorize, can, type WorkspaceAccess } from "../access/policy.js";
 import { findReadableWorkspace, readableFiles, readableFilesIn, workspaceOfReadable } from "../access/readable.js";
-import type { Db, FileVersion, Prisma } from "../db/client.js";
+import { type Db, FileStatus, type FileVersion, type Prisma } from "../db/client.js";
 import { isUniqueViolation, prismaErrorCode } from "../db/errors.js";
 import {
-  type FileEvent,
   type FileEventSink,
   type FileEventType,
   fileEvent,
   type UploadChannel,
   type UploadFacts,
 } from "../events/file-event.js";
-import { webhooksOf, writeOutbox } from "../events/outbox.js";
+import { OutboxTransactions } from "../events/outbox.js";
 import { type StagedUpload, type StorageDriver, StorageError } from "../storage/driver.js";
 import { inSpan } from "../telemetry/spans.js";
 import {
@@ -37,10 +36,10 @@ import {
 import { mustDownloadAsAttachment } from "./inspect.js";
 import { fileIdOfKey, storageKeyOf } from "./keys.js";
 import { type FileFilter, type FileOrder, type FilePage, listFiles, type PageRequest } from "./listing.js";
+import { mimeTypeAllowed } from "./mime.js";
 import { joinParts, multipartTarget } from "./multipart.js";
 import {
   type FileUpdate,
-  fileTransaction,
   type NewContent,
   overwrittenFields,
   type ReleasedBytes,
@@ -63,7 +62,7 @@ import {
   type UploadMethod,
   type UploadTarget,
 } from "./types.js";
-import { checkDeclaredSize, mimeTypeAllowed, validateFileFields } from "./validation.js";
+import { checkDeclaredSize, unheldCategoryErrors, validateFileFields } from "./validation.js";
 
 export interface FileServiceOptions {
   db: Db;
@@ -110,49 +109,23 @@ interface FileDraft {
 export class FileService {
   private readonly settler: UploadSettler;
   private readonly progress: ProgressThrottle;
+  /** Every change with events runs in one of these (src/events/outbox.ts). */
+  private readonly transactions: OutboxTransactions;
 
   constructor(private readonly options: FileServiceOptions) {
-    this.settler = new UploadSettler(options);
+    this.transactions = new OutboxTransactions(options);
+    this.settler = new UploadSettler({ ...options, transactions: this.transactions });
     this.progress = new ProgressThrottle(options.progressIntervalMs);
   }
 
   /**
-   * The one place events leave the service: every event names its file as the change left it
-   * (as it was, for DELETED and UPLOAD_ABORTED).
+   * Publishes an event live only, as it happens (PROGRESS, and an in-request upload's CREATED
+   * and FAILED, of a file with no row yet); events of a change are recorded in its transaction
+   * (`transactions`). Every event names its file as the change left it (as it was, for DELETED
+   * and UPLOAD_ABORTED).
    */
   private emit(type: FileEventType, file: FileRecord, upload?: UploadFacts): void {
     this.options.events.publish(fileEvent(type, file, upload));
-  }
-
-  /**
-   * Runs a change whose events must not be lost: `record` writes an event to the webhook outbox
-   * in the change's transaction, and the events recorded are published once it has committed
-   * (all but those marked `live: false`, already published as they happened). The workspace's
-   * webhooks are read before the change, so a transaction without deliveries to write holds its
-   * locks no longer for them.
-   */
-  private async recorded<T>(
-    workspaceId: string,
-    change: (
-      record: (tx: Prisma.TransactionClient, event: FileEvent, live?: boolean) => Promise<void>,
-      /** Forgets what was recorded so far: the transaction was rolled back and runs again (fileTransaction). */
-      restart: () => void,
-    ) => Promise<T>,
-  ): Promise<T> {
-    const webhooks = await webhooksOf(this.db, workspaceId);
-    const committed: FileEvent[] = [];
-    let deliveries = 0;
-    const restart = () => {
-      committed.length = 0;
-      deliveries = 0;
-    };
-    const result = await change(async (tx, event, live = true) => {
-      deliveries += await writeOutbox(tx, event, webhooks);
-      if (live) committed.push(event);
-    }, restart);
-    for (const event of committed) this.options.events.publish(event);
-    if (deliveries > 0) this.options.outboxWritten?.();
-    return result;
   }
 
   /** What an event of `file`'s upload says of it: how the bytes travel, where to, how many. */
@@ -334,17 +307,10 @@ export class FileService {
     const fieldErrors = validateFileFields(request, limits, ["input"], { requireName: true });
     if (fieldErrors.length > 0) throw new ValidationError(fieldErrors);
     // A caller gives a file only categories it holds: it could not read the file otherwise.
-    const held = caller.categoriesIn(workspaceId);
-    const unheld = (request.securityCategories ?? []).flatMap((category, index) =>
-      held.includes(category)
-        ? []
-        : [
-            {
-              path: ["input", "securityCategories", String(index)],
-              message: "is a category you do not hold in this workspace",
-            },
-          ],
-    );
+    const unheld = unheldCategoryErrors(request.securityCategories ?? [], caller.categoriesIn(workspaceId), [
+      "input",
+      "securityCategories",
+    ]);
     if (unheld.length > 0) throw new ValidationError(unheld);
     const tooLarge = checkDeclaredSize(request.size ?? undefined, limits);
     if (tooLarge !== undefined) {
@@ -431,7 +397,7 @@ export class FileService {
         : null;
     const createdAt = new Date();
     const pendingColumns = {
-      status: "PENDING",
+      status: FileStatus.PENDING,
       multipartUploadId,
       createdAt,
       expiresAt: new Date(createdAt.getTime() + this.options.pendingUploadTtl * 1000),
@@ -444,16 +410,13 @@ export class FileService {
           // The row comes back from the INSERT itself and its labels are the ones just written,
           // where `include` would add two SELECTs.
           const data = { ...row, ...pendingColumns, ...newFileChildren(workspaceId, { ...row, labels }, createdAt) };
-          const file = await this.recorded(workspaceId, (record) =>
-            this.db.$transaction(async (tx) => {
-              const written = { ...(await tx.file.create({ data })), labels: labels.map((label) => ({ label })) };
-              await record(
-                tx,
-                fileEvent("CREATED", written, this.uploadFacts(written, written.uploadMethod as UploadChannel)),
-              );
-              return written;
-            }),
-          );
+          const file = await this.transactions.run(workspaceId, async (tx, record) => {
+            const written = { ...(await tx.file.create({ data })), labels: labels.map((label) => ({ label })) };
+            await record(
+              fileEvent("CREATED", written, this.uploadFacts(written, written.uploadMethod as UploadChannel)),
+            );
+            return written;
+          });
           return { file, pending: file };
         } catch (error) {
           // Another request created the file first: overwrite it, or refuse.
@@ -477,35 +440,32 @@ export class FileService {
   private async insertPendingUpload(
     id: string,
     { row, labelsGiven }: FileDraft,
-    pendingColumns: { status: string; multipartUploadId: string | null; createdAt: Date; expiresAt: Date },
+    pendingColumns: { status: FileStatus; multipartUploadId: string | null; createdAt: Date; expiresAt: Date },
   ): Promise<{ file: FileRecord; pending: FileRow }> {
     const { size, checksumSha256, mimeType } = row;
-    return this.recorded(row.workspaceId, (record, restart) =>
-      fileTransaction(
-        this.db,
-        async (tx) => {
-          const file = await updateFileIn(tx, id, overwrittenFields(row), labelsGiven);
-          // The file's fields changed now; its new content is UPLOADED at completeUpload.
-          await record(tx, fileEvent("UPDATED", file));
-          const pending = await tx.file.create({
-            data: {
-              id: row.id,
-              workspaceId: row.workspaceId,
-              ...fileName(file.name),
-              storageKey: row.storageKey,
-              uploadMethod: row.uploadMethod,
-              size,
-              checksumSha256,
-              mimeType,
-              pendingForId: id,
-              ...pendingColumns,
-            },
-          });
-          return { file, pending };
-        },
-        busyOverwriting,
-        restart,
-      ),
+    return this.transactions.run(
+      row.workspaceId,
+      async (tx, record) => {
+        const file = await updateFileIn(tx, id, overwrittenFields(row), labelsGiven);
+        // The file's fields changed now; its new content is UPLOADED at completeUpload.
+        await record(fileEvent("UPDATED", file));
+        const pending = await tx.file.create({
+          data: {
+            id: row.id,
+            workspaceId: row.workspaceId,
+            ...fileName(file.name),
+            storageKey: row.storageKey,
+            uploadMethod: row.uploadMethod,
+            size,
+            checksumSha256,
+            mimeType,
+            pendingForId: id,
+            ...pendingColumns,
+          },
+        });
+        return { file, pending };
+      },
+      busyOverwriting,
     );
   }
 
@@ -524,19 +484,22 @@ export class FileService {
     const pending = existing === undefined ? pendingRecord(draft, startedAt) : undefined;
     if (pending !== undefined) this.emit("CREATED", pending, this.uploadFacts(pending, channel));
     try {
-      return await this.recorded(draft.row.workspaceId, (record, restart) => {
-        const uploaded = (tx: Prisma.TransactionClient, file: FileRecord) =>
-          record(tx, fileEvent("UPLOADED", file, this.outcome(file, channel, startedAt)));
-        return this.ingestBytes(draft, source, existing, pending && this.progressMeter(pending, channel, undefined), {
+      const uploaded: RecordChange = (record, file) =>
+        record(fileEvent("UPLOADED", file, this.outcome(file, channel, startedAt)));
+      return await this.ingestBytes(
+        draft,
+        source,
+        existing,
+        pending && this.progressMeter(pending, channel, undefined),
+        {
           // The webhook outbox gets CREATED with UPLOADED, when the row is written; live subscribers had CREATED already.
-          created: async (tx, file) => {
-            await record(tx, fileEvent("CREATED", file, this.uploadFacts(file, channel)), pending === undefined);
-            await uploaded(tx, file);
+          created: async (record, file) => {
+            await record(fileEvent("CREATED", file, this.uploadFacts(file, channel)), { live: pending === undefined });
+            await uploaded(record, file);
           },
           replaced: uploaded,
-          restart,
-        });
-      });
+        },
+      );
     } catch (error) {
       if (pending !== undefined)
         this.emit("FAILED", { ...pending, status: "FAILED" }, this.outcome(pending, channel, startedAt, error));
@@ -549,7 +512,7 @@ export class FileService {
     source: ByteSource,
     existing: string | undefined,
     meter: ByteMeter | undefined,
-    record: { created: RecordChange; replaced: RecordChange; restart: () => void },
+    record: { created: RecordChange; replaced: RecordChange },
   ): Promise<FileRecord> {
     const { row, labels, labelsGiven } = draft;
     const declaredSize = row.size == null ? undefined : Number(row.size);
@@ -591,12 +554,12 @@ export class FileService {
         if (target !== undefined) {
           const content = { ...verified, storageKey: row.storageKey, uploadMethod: row.uploadMethod };
           return await this.replaceContent(
+            row.workspaceId,
             target,
             content,
             overwrittenFields(row),
             labelsGiven,
             record.replaced,
-            record.restart,
           );
         }
         try {
@@ -619,27 +582,28 @@ export class FileService {
    * transaction; the replaced bytes go once it has committed (or stay, as a version).
    */
   private async replaceContent(
+    workspaceId: string,
     id: string,
     content: NewContent,
     data: FileUpdate,
     labels: readonly string[] | undefined,
-    record: RecordChange,
-    restart: () => void,
+    recordChange: RecordChange,
   ): Promise<FileRecord> {
-    const { file, released } = await fileTransaction(
-      this.db,
-      async (tx) => {
-        const swapped = await swapContent(tx, id, content, data, labels, this.options.versionsKept);
-        await record(tx, swapped.file);
-        return swapped;
-      },
-      busyOverwriting,
-      restart,
-    ).catch((error: unknown) => {
-      if (prismaErrorCode(error) === "P2025")
-        throw new ConflictError(`file ${id} was deleted while it was being overwritten`);
-      throw error;
-    });
+    const { file, released } = await this.transactions
+      .run(
+        workspaceId,
+        async (tx, record) => {
+          const swapped = await swapContent(tx, id, content, data, labels, this.options.versionsKept);
+          await recordChange(record, swapped.file);
+          return swapped;
+        },
+        busyOverwriting,
+      )
+      .catch((error: unknown) => {
+        if (prismaErrorCode(error) === "P2025")
+          throw new ConflictError(`file ${id} was deleted while it was being overwritten`);
+        throw error;
+      });
     await this.release(released);
     return file;
   }
@@ -720,29 +684,22 @@ export class FileService {
     const channel = upload.uploadMethod as UploadChannel;
     this.progress.forget(file.id);
     try {
-      return await this.recorded(file.workspaceId, async (record, restart) => {
-        const uploaded: RecordChange = (tx, done) =>
-          record(tx, fileEvent("UPLOADED", done, this.outcome(done, channel, upload.createdAt)));
-        if (pending !== null) return this.completePending(file, pending, parts, uploaded, restart);
-        const verified = await inSpan("upload.verify", { "file.id": file.id }, () => this.verifiedUpload(file, parts));
-        return this.settler.markUploaded(file, verified, uploaded);
-      });
+      const uploaded: RecordChange = (record, done) =>
+        record(fileEvent("UPLOADED", done, this.outcome(done, channel, upload.createdAt)));
+      if (pending !== null) return await this.completePending(file, pending, parts, uploaded);
+      const verified = await inSpan("upload.verify", { "file.id": file.id }, () => this.verifiedUpload(file, parts));
+      return await this.settler.markUploaded(file, verified, uploaded);
     } catch (error) {
       if (!(error instanceof FileError)) throw error;
       // The upload failed: refused bytes were deleted, and another upload may follow, unless the
       // bytes were refused for their type (an executable, a type not allowed): then a new file is
       // FAILED, and an overwrite's pending upload ends (completePending).
       const status = error instanceof UnsupportedMediaTypeError && pending === null ? "FAILED" : file.status;
-      await this.recorded(file.workspaceId, (record) =>
-        this.db.$transaction(async (tx) => {
-          if (status !== file.status)
-            await tx.file.updateMany({ where: { id: file.id, status: "PENDING" }, data: { status } });
-          await record(
-            tx,
-            fileEvent("FAILED", { ...file, status }, this.outcome(upload, channel, upload.createdAt, error)),
-          );
-        }),
-      );
+      await this.transactions.run(file.workspaceId, async (tx, record) => {
+        if (status !== file.status)
+          await tx.file.updateMany({ where: { id: file.id, status: "PENDING" }, data: { status } });
+        await record(fileEvent("FAILED", { ...file, status }, this.outcome(upload, channel, upload.createdAt, error)));
+      });
       throw error;
     }
   }
@@ -750,12 +707,6 @@ export class FileService {
   /** The pending upload of a file (an overwrite's new content), if there is one. */
   private pendingUploadOf(fileId: string): Promise<FileRecord | null> {
     return this.db.file.findUnique({ where: { pendingForId: fileId }, include: withLabels });
-  }
-
-  /** The pending upload of file `id` if the caller can read the file, else null. */
-  async pendingUpload(caller: Caller, id: string): Promise<FileRow | null> {
-    const file = await this.file(caller, id);
-    return file === null ? null : this.pendingUploadOf(file.id);
   }
 
   /**
@@ -813,25 +764,23 @@ export class FileService {
     file: FileRecord,
     pending: FileRecord,
     parts: CompletedPart[] | null | undefined,
-    record: RecordChange,
-    restart: () => void,
+    recordChange: RecordChange,
   ): Promise<FileRecord> {
     const verified = await this.verifiedUpload(pending, parts).catch(async (error: unknown) => {
       if (error instanceof UnsupportedMediaTypeError) await this.db.file.deleteMany({ where: { id: pending.id } });
       throw error;
     });
-    const content = { ...verified, storageKey: pending.storageKey, uploadMethod: pending.uploadMethod as UploadMethod };
-    const outcome = await fileTransaction(
-      this.db,
-      async (tx) => {
+    const content = { ...verified, storageKey: pending.storageKey, uploadMethod: pending.uploadMethod };
+    const outcome = await this.transactions.run(
+      file.workspaceId,
+      async (tx, record) => {
         const claimed = await tx.file.deleteMany({ where: { id: pending.id } });
         if (claimed.count === 0) return null;
         const swapped = await swapContent(tx, file.id, content, {}, undefined, this.options.versionsKept);
-        await record(tx, swapped.file);
+        await recordChange(record, swapped.file);
         return swapped;
       },
       () => new UploadIncompleteError(`file ${file.id} is busy with other changes; complete the upload again`),
-      restart,
     );
     if (outcome === null) return this.db.file.findUniqueOrThrow({ where: { id: file.id }, include: withLabels });
     await this.release(outcome.released);
@@ -864,13 +813,11 @@ export class FileService {
     const fieldErrors = validateFileFields(request, this.options.limits, ["input"], { requireName: false });
     if (fieldErrors.length > 0) throw new ValidationError(fieldErrors);
     const data = buildFileData(request);
-    return this.recorded(file.workspaceId, (record) =>
-      this.db.$transaction(async (tx) => {
-        const updated = await updateFileIn(tx, file.id, data, request.labels);
-        await record(tx, fileEvent("UPDATED", updated));
-        return updated;
-      }),
-    );
+    return this.transactions.run(file.workspaceId, async (tx, record) => {
+      const updated = await updateFileIn(tx, file.id, data, request.labels);
+      await record(fileEvent("UPDATED", updated));
+      return updated;
+    });
   }
 
   /** Removes a file's record and its bytes: its content, its kept versions' and a pending upload's. */
@@ -884,12 +831,10 @@ export class FileService {
       }),
     ]);
     // The pending upload's row and the versions go with the file's (foreign keys cascade).
-    await this.recorded(file.workspaceId, (record) =>
-      this.db.$transaction(async (tx) => {
-        const removed = await tx.file.deleteMany({ where: { id: file.id } });
-        if (removed.count === 1) await record(tx, fileEvent("DELETED", file));
-      }),
-    );
+    await this.transactions.run(file.workspaceId, async (tx, record) => {
+      const removed = await tx.file.deleteMany({ where: { id: file.id } });
+      if (removed.count === 1) await record(fileEvent("DELETED", file));
+    });
     this.progress.forget(file.id);
     await this.release([
       { key: file.storageKey, multipartUploadId: file.multipartUploadId },
@@ -911,27 +856,14 @@ export class FileService {
     const pending = await this.pendingUploadOf(file.id);
     const upload = pending ?? (file.status === "UPLOADED" ? null : file);
     if (upload === null) throw noUpload();
-    await this.recorded(file.workspaceId, (record) =>
-      this.db.$transaction(async (tx) => {
-        const removed = await tx.file.deleteMany({ where: { id: upload.id, status: { not: "UPLOADED" } } });
-        if (removed.count === 0) throw noUpload();
-        // An overwrite's pending upload went: the file stays, with its current content.
-        await record(
-          tx,
-          fileEvent("UPLOAD_ABORTED", file, this.uploadFacts(upload, upload.uploadMethod as UploadChannel)),
-        );
-      }),
-    );
+    await this.transactions.run(file.workspaceId, async (tx, record) => {
+      const removed = await tx.file.deleteMany({ where: { id: upload.id, status: { not: "UPLOADED" } } });
+      if (removed.count === 0) throw noUpload();
+      // An overwrite's pending upload went: the file stays, with its current content.
+      await record(fileEvent("UPLOAD_ABORTED", file, this.uploadFacts(upload, upload.uploadMethod as UploadChannel)));
+    });
     this.progress.forget(file.id);
     await this.release([{ key: upload.storageKey, multipartUploadId: upload.multipartUploadId }]);
-  }
-
-  /** The contents overwrites replaced, newest first. */
-  versions(file: { id: string }): Promise<FileVersion[]> {
-    return this.db.fileVersion.findMany({
-      where: { fileId: file.id },
-      orderBy: [{ replacedAt: "desc" }, { id: "desc" }],
-    });
   }
 
   /** A signed, expiring URL for a replaced content's bytes; null once they are no longer kept. */

@@ -1,4 +1,5 @@
-import type { Db, Prisma } from "../db/client.js";
+import { type Db, FileStatus, type Prisma } from "../db/client.js";
+import type { OutboxTransactions, RecordEvent } from "../events/outbox.js";
 import type { StorageDriver } from "../storage/driver.js";
 import {
   type FileError,
@@ -9,12 +10,12 @@ import {
   ValidationError,
 } from "./errors.js";
 import { type InspectedBytes, sniff } from "./inspect.js";
+import { mimeTypeAllowed } from "./mime.js";
 import { newFileChildren, withLabels } from "./records.js";
 import { defaultContentType, type FileLimits, type FileRecord } from "./types.js";
-import { mimeTypeAllowed } from "./validation.js";
 
-/** Writes the events of a change inside its transaction (src/files/service.ts `recorded`). */
-export type RecordChange = (tx: Prisma.TransactionClient, file: FileRecord) => Promise<void>;
+/** Records the events of a change to `file` (as the change left it) in the change's transaction. */
+export type RecordChange = (record: RecordEvent, file: FileRecord) => Promise<void>;
 
 /** Turns a mismatch between declared and received bytes into the error the caller's operation reports. */
 export type MismatchError = (field: "size" | "checksumSha256", message: string) => FileError;
@@ -52,7 +53,14 @@ export type NewFileRow = Omit<
  * or, for bytes in the request, its row is written.
  */
 export class UploadSettler {
-  constructor(private readonly options: { db: Db; storage: StorageDriver; limits: FileLimits }) {}
+  constructor(
+    private readonly options: {
+      db: Db;
+      storage: StorageDriver;
+      limits: FileLimits;
+      transactions: OutboxTransactions;
+    },
+  ) {}
 
   private get db(): Db {
     return this.options.db;
@@ -118,22 +126,22 @@ export class UploadSettler {
     row: NewFileRow,
     labels: string[],
     verified: VerifiedBytes,
-    record: RecordChange,
+    recordChange: RecordChange,
   ): Promise<FileRecord> {
     const now = new Date();
     const data = {
       ...row,
       ...verified,
-      status: "UPLOADED",
+      status: FileStatus.UPLOADED,
       createdAt: now,
       uploadedAt: now,
       updatedAt: now,
       expiresAt: null,
       ...newFileChildren(row.workspaceId, { ...row, labels }, now),
     };
-    return this.db.$transaction(async (tx) => {
+    return this.options.transactions.run(row.workspaceId, async (tx, record) => {
       const file = { ...(await tx.file.create({ data })), labels: labels.map((label) => ({ label })) };
-      await record(tx, file);
+      await recordChange(record, file);
       return file;
     });
   }
@@ -143,12 +151,12 @@ export class UploadSettler {
    * the same transaction. Returns the file as it now is, built from what was written rather than
    * read back; the one that loses a race reads the winner's row (and records nothing).
    */
-  async markUploaded(file: FileRecord, measured: VerifiedBytes, record: RecordChange): Promise<FileRecord> {
+  async markUploaded(file: FileRecord, measured: VerifiedBytes, recordChange: RecordChange): Promise<FileRecord> {
     const now = new Date();
-    const uploaded = { ...measured, status: "UPLOADED", uploadedAt: now, updatedAt: now, expiresAt: null };
-    const marked = await this.db.$transaction(async (tx) => {
+    const uploaded = { ...measured, status: FileStatus.UPLOADED, uploadedAt: now, updatedAt: now, expiresAt: null };
+    const marked = await this.options.transactions.run(file.workspaceId, async (tx, record) => {
       const changed = await tx.file.updateMany({ where: { id: file.id, status: "PENDING" }, data: uploaded });
-      if (changed.count === 1) await record(tx, { ...file, ...uploaded });
+      if (changed.count === 1) await recordChange(record, { ...file, ...uploaded });
       return changed.count === 1;
     });
     return marked ? { ...file, ...uploaded } : this.current(file.id);

@@ -1,7 +1,7 @@
 import type { Logger } from "pino";
 import type { Db, Provider } from "../db/client.js";
 import { type FileEventSink, fileEvent, type UploadChannel } from "../events/file-event.js";
-import { webhooksOf, writeOutbox } from "../events/outbox.js";
+import { OutboxTransactions } from "../events/outbox.js";
 import type { StorageDriver } from "../storage/driver.js";
 import { fileIdOfKey } from "./keys.js";
 import { withLabels } from "./records.js";
@@ -12,8 +12,10 @@ export interface PendingSweeperOptions {
   provider: Provider;
   storage: StorageDriver;
   logger: Logger;
-  /** Told of each upload removed (UPLOAD_ABORTED, error code EXPIRED). */
+  /** Told of each upload removed (UPLOAD_ABORTED, error code EXPIRED), under its file's id. */
   events: FileEventSink;
+  /** Called once a removal that wrote webhook deliveries has committed (the worker delivers them at once). */
+  outboxWritten?: () => void;
   /** Milliseconds between sweeps. */
   intervalMs?: number;
   /** Milliseconds between reconciliations of the store with the rows (each lists the whole store). */
@@ -70,7 +72,11 @@ export class PendingSweeper {
   /** Where the check of UPLOADED files for their object goes on from (ids in order, wrapping). */
   private checkedUpTo = "";
 
-  constructor(private readonly options: PendingSweeperOptions) {}
+  private readonly transactions: OutboxTransactions;
+
+  constructor(private readonly options: PendingSweeperOptions) {
+    this.transactions = new OutboxTransactions(options);
+  }
 
   start(): void {
     const interval = this.options.intervalMs ?? 60_000;
@@ -107,18 +113,21 @@ export class PendingSweeper {
     let removed = 0;
     for (const file of expired) {
       const upload = { method: file.uploadMethod as UploadChannel, driver: storage.name, errorCode: "EXPIRED" };
-      const event = fileEvent("UPLOAD_ABORTED", file, upload);
-      const webhooks = await webhooksOf(db, file.workspaceId);
-      const deleted = await db.$transaction(async (tx) => {
+      const deleted = await this.transactions.run(file.workspaceId, async (tx, record) => {
         const gone = await tx.file.deleteMany({
           where: { id: file.id, status: { not: "UPLOADED" }, expiresAt: { lt: now } },
         });
-        if (gone.count === 1) await writeOutbox(tx, event, webhooks);
-        return gone.count === 1;
+        if (gone.count === 0) return false;
+        // An overwrite's pending upload is part of its file: the event names the file, which stays.
+        const subject =
+          file.pendingForId === null
+            ? file
+            : await tx.file.findUnique({ where: { id: file.pendingForId }, include: withLabels });
+        if (subject !== null) await record(fileEvent("UPLOAD_ABORTED", subject, upload));
+        return true;
       });
       if (!deleted) continue;
       removed += 1;
-      this.options.events.publish(event);
       if (file.multipartUploadId !== null) await storage.abortMultipartUpload(file.storageKey, file.multipartUploadId);
       await storage.deleteObject(file.storageKey);
     }

@@ -1,14 +1,10 @@
 import type { Readable } from "node:stream";
-import type { File, FileLabel } from "../db/client.js";
-import type { UploadMethod } from "../storage/driver.js";
+import type { File, FileLabel, FileScope, FileStatus, UploadMethod } from "../db/client.js";
 
-export type { UploadMethod };
+export type { FileScope, FileStatus, UploadMethod };
 
 /** The type of bytes nothing more is known about. */
 export const defaultContentType = "application/octet-stream";
-
-export type FileStatus = "PENDING" | "UPLOADED" | "FAILED";
-export type FileScope = "WORKSPACE" | "ENTITY" | "SESSION";
 
 /** A file row without its labels. */
 export type FileRow = File;

@@ -1,12 +1,11 @@
 import { describe, expect, it } from "vitest";
 import type { FieldError } from "./errors.js";
+import { mimeTypeAllowed, normalizeMimeType } from "./mime.js";
 import type { FileFields, FileLimits } from "./types.js";
 import {
   checkDeclaredSize,
-  mimeTypeAllowed,
   normalizeChecksum,
   normalizeDirectory,
-  normalizeMimeType,
   normalizeName,
   validateFileFields,
 } from "./validation.js";

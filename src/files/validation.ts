@@ -9,8 +9,10 @@
  * after NFC where the value is normalized; lengths written "bytes" count UTF-8 bytes.
  */
 
+import { FileScope } from "../db/client.js";
 import type { FieldError } from "./errors.js";
 import { checkFeature } from "./geo.js";
+import { isMimeType } from "./mime.js";
 import type { FileFields, FileLimits } from "./types.js";
 
 export interface ValidateOptions {
@@ -44,16 +46,6 @@ const CONTROL = /[\u0000-\u001f\u007f-\u009f]/u;
  * isolates U+2066–U+2069, and the implicit marks LRM, RLM and ALM (Unicode UAX #9).
  */
 const BIDI = /[\u202a-\u202e\u2066-\u2069\u200e\u200f\u061c]/u;
-/** RFC 6838 §4.2 restricted-name: a letter or digit, then up to 126 of the allowed characters. */
-const RESTRICTED_NAME = "[a-z0-9][a-z0-9!#$&^_.+-]{0,126}";
-/** RFC 9110 §5.6.2 token and §5.6.4 quoted-string, for `; name=value` parameters. */
-const TOKEN = "[!#$%&'*+.^_`|~0-9a-z-]+";
-const QUOTED_STRING =
-  '"(?:[^"\\\\\\u0000-\\u0008\\u000a-\\u001f\\u007f]|\\\\[^\\u0000-\\u0008\\u000a-\\u001f\\u007f])*"';
-const MIME_TYPE = new RegExp(
-  `^${RESTRICTED_NAME}/${RESTRICTED_NAME}(?:[ \\t]*;[ \\t]*${TOKEN}=(?:${TOKEN}|${QUOTED_STRING}))*$`,
-  "i",
-);
 const CHECKSUM = /^[0-9a-f]{64}$/i;
 /**
  * A lone surrogate: half of a UTF-16 pair with no other half. It is no character at all, cannot
@@ -74,7 +66,6 @@ const INVISIBLE = /[\p{Default_Ignorable_Code_Point}\p{Noncharacter_Code_Point}\
  */
 const EMOJI_SEQUENCE =
   /\p{Extended_Pictographic}[\ufe0f\p{Emoji_Modifier}]?(?:\u200d\p{Extended_Pictographic}[\ufe0f\p{Emoji_Modifier}]?)*/gu;
-const SCOPES: readonly string[] = ["WORKSPACE", "ENTITY", "SESSION"];
 /** RFC 9562 §4 string form: 8-4-4-4-12 hexadecimal digits (any version; the nil and max UUIDs included). */
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 /** Source times are Unix times: none before the epoch. */
@@ -126,29 +117,6 @@ export function normalizeDirectory(directory: string): string {
 /** Checksums are compared and stored as lowercase hex. */
 export function normalizeChecksum(checksum: string): string {
   return checksum.toLowerCase();
-}
-
-/** `type/subtype` lowercased, parameters dropped: "Text/HTML; charset=utf-8" → "text/html". */
-function mimeEssence(mimeType: string): string {
-  return (mimeType.split(";", 1)[0] ?? "").trim().toLowerCase();
-}
-
-/**
- * The form a MIME type is stored in: the essence lowercased (types are case-insensitive, RFC 6838
- * §4.2), parameters kept as written after it, since their values can be case-sensitive.
- */
-export function normalizeMimeType(mimeType: string): string {
-  const semicolon = mimeType.indexOf(";");
-  if (semicolon === -1) return mimeEssence(mimeType);
-  return `${mimeEssence(mimeType)}${mimeType.slice(semicolon).trimEnd()}`;
-}
-
-/** Whether a type (parameters ignored) matches an allow-list entry exactly or by `type/*`. */
-export function mimeTypeAllowed(mimeType: string, allowed: readonly string[]): boolean {
-  if (allowed.length === 0) return true;
-  const essence = mimeEssence(mimeType);
-  const wildcard = `${essence.split("/", 1)[0]}/*`;
-  return allowed.some((entry) => entry === essence || entry === wildcard || entry === "*/*");
 }
 
 /**
@@ -319,6 +287,27 @@ function idListErrors(ids: unknown, at: string[], least: number, most: number, w
   return errors;
 }
 
+/** Problems with a list of security categories (a file's, a webhook's): at most 100 distinct ids. */
+export function securityCategoryErrors(categories: unknown, at: string[]): FieldError[] {
+  return idListErrors(categories, at, 0, MAX_SECURITY_CATEGORIES, "categories");
+}
+
+/**
+ * One error per category of `requested` that is not among `held`: a caller gives a file or a
+ * webhook only categories it holds (it could not read what it gave them otherwise).
+ */
+export function unheldCategoryErrors(
+  requested: readonly number[],
+  held: readonly number[],
+  at: string[],
+): FieldError[] {
+  return requested.flatMap((category, index) =>
+    held.includes(category)
+      ? []
+      : [{ path: [...at, String(index)], message: "is a category you do not hold in this workspace" }],
+  );
+}
+
 /**
  * Checks every field present in `input` (create or update) and returns one error per bad field;
  * an empty list means valid. Values are checked in their stored form (names and directories
@@ -356,7 +345,7 @@ export function validateFileFields(
 
   if (typeof input.mimeType === "string") {
     if (longerThan(input.mimeType, MAX_MIME_TYPE)) check("mimeType", `must be at most ${MAX_MIME_TYPE} characters`);
-    else if (!MIME_TYPE.test(input.mimeType.trim())) check("mimeType", "must be a type/subtype such as text/plain");
+    else if (!isMimeType(input.mimeType.trim())) check("mimeType", "must be a type/subtype such as text/plain");
   }
 
   if (typeof input.size === "number" && !(Number.isSafeInteger(input.size) && input.size >= 0)) {
@@ -372,22 +361,20 @@ export function validateFileFields(
 
   if (input.assetIds != null)
     errors.push(...idListErrors(input.assetIds, at("assetIds"), 1, MAX_ASSET_IDS, "asset ids"));
-  if (input.securityCategories != null) {
-    errors.push(
-      ...idListErrors(input.securityCategories, at("securityCategories"), 0, MAX_SECURITY_CATEGORIES, "categories"),
-    );
-  }
+  if (input.securityCategories != null)
+    errors.push(...securityCategoryErrors(input.securityCategories, at("securityCategories")));
   if (input.dataSetId != null && !isId(input.dataSetId)) check("dataSetId", "must be a whole number from 1 to 2^53-1");
   if (input.geoLocation != null) errors.push(...checkFeature(input.geoLocation, at("geoLocation")).errors);
 
-  if (input.scope !== undefined && input.scope !== null && !SCOPES.includes(input.scope)) {
-    check("scope", "must be WORKSPACE, ENTITY or SESSION");
+  const scopes: readonly string[] = Object.values(FileScope);
+  if (input.scope !== undefined && input.scope !== null && !scopes.includes(input.scope)) {
+    check("scope", `must be one of ${scopes.join(", ")}`);
   }
   // Each scope id belongs to its scope: an entityId beside scope SESSION (or a sessionId beside
   // ENTITY) is refused rather than stored where no listing by scope would find it.
   for (const [field, scope] of [
-    ["entityId", "ENTITY"],
-    ["sessionId", "SESSION"],
+    ["entityId", FileScope.ENTITY],
+    ["sessionId", FileScope.SESSION],
   ] as const) {
     const value = input[field];
     if (typeof value === "string" && value !== "") {

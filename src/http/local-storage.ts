@@ -1,4 +1,3 @@
-import { createHash } from "node:crypto";
 import type { IncomingMessage, ServerResponse } from "node:http";
 import { type Readable, Transform, type TransformCallback } from "node:stream";
 import { pipeline } from "node:stream/promises";
@@ -29,15 +28,12 @@ class HttpError extends Error {
 }
 
 /**
- * Passes a body through while counting (and hashing) it; errors as soon as the count passes the
+ * Passes a body through while counting it; errors as soon as the count passes the
  * limit, and at the end when an exact size was signed and not met. Because the error travels down
  * the pipeline, the driver discards its temp file and no object appears.
  */
 class MeteredBody extends Transform {
   private size = 0;
-  private readonly md5 = createHash("md5");
-  /** Quoted hex MD5 of the body, as S3 returns it; set once the body has ended. */
-  etag = "";
 
   constructor(
     private readonly limits: { maxSize: number; exactSize?: number },
@@ -53,7 +49,6 @@ class MeteredBody extends Transform {
       callback(new HttpError(413, "PAYLOAD_TOO_LARGE", `the body is larger than the ${limit} bytes this URL allows`));
       return;
     }
-    this.md5.update(chunk);
     this.meter?.add(chunk.length);
     callback(null, chunk);
   }
@@ -66,7 +61,6 @@ class MeteredBody extends Transform {
       );
       return;
     }
-    this.etag = `"${this.md5.digest("hex")}"`;
     this.meter?.end();
     callback();
   }
@@ -186,9 +180,9 @@ async function receivePut(request: SignedRequest): Promise<void> {
   checkDeclaredLength(req, grant);
   await ensureOpen(request);
   const body = meter(req, grant, await progress?.(key, undefined));
-  await storage.putNewObject(key, body);
+  const { etag } = await storage.putNewObject(key, body);
   await keepIfOpen(request);
-  res.writeHead(200, { ETag: body.etag, "Content-Length": "0" }).end();
+  res.writeHead(200, { ETag: etag, "Content-Length": "0" }).end();
 }
 
 /**
@@ -247,11 +241,10 @@ async function receivePost(request: SignedRequest): Promise<void> {
         const grant = storage.urls.verifyPost(key, policy, signature);
         checkContentType(fields.get("content-type"), grant.contentType);
         body = meter(stream, grant, counter);
-        const metered = body;
-        upload = storage
-          .putNewObject(key, metered)
-          .then(() => keepIfOpen(request))
-          .then(() => metered.etag);
+        upload = storage.putNewObject(key, body).then(async ({ etag }) => {
+          await keepIfOpen(request);
+          return etag;
+        });
         upload.catch(fail);
       } catch (error) {
         stream.resume();

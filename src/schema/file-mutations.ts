@@ -1,4 +1,4 @@
-import type { FileVersion } from "../db/client.js";
+import { type FileVersion, UploadMethod } from "../db/client.js";
 import {
   ConflictError,
   NotFoundError,
@@ -7,13 +7,14 @@ import {
   UploadIncompleteError,
   ValidationError,
 } from "../files/errors.js";
-import { MAX_PARTS } from "../files/multipart.js";
 import type { FileRecord, FileRow, UploadTarget } from "../files/types.js";
+import { DEFAULT_SIGNED_URL_SECONDS, MAX_PARTS } from "../storage/driver.js";
 import { builder } from "./builder.js";
 import { downloadUrlTtl, FileRef, FileScopeEnum, fileId } from "./file.js";
 import { internalId } from "./ids.js";
 
-const UploadMethodEnum = builder.enumType("UploadMethod", {
+const UploadMethodEnum = builder.enumType(UploadMethod, {
+  name: "UploadMethod",
   description:
     "How the client sends a PENDING file's bytes. Which methods a deployment offers depends on its storage driver " +
     "(STORAGE_DRIVER): local and s3 offer all three, azure offers PUT and MULTIPART. createFile answers a method the " +
@@ -29,7 +30,7 @@ const UploadMethodEnum = builder.enumType("UploadMethod", {
         "The file in parts of `partSize`, each PUT to its own URL, then completeUpload with every part's ETag " +
         "(every driver; on azure the parts are blocks of a block blob and each part's ETag is given in `etag`).",
     },
-  } as const,
+  },
 });
 
 const KeyValueRef = builder.objectRef<{ name: string; value: string }>("KeyValue").implement({
@@ -159,7 +160,7 @@ builder.objectField(FileRef, "pendingUpload", (t) =>
     type: PendingUploadRef,
     nullable: true,
     description: "An overwrite's new content not completed yet, if any.",
-    resolve: (file, _args, context) => context.files.pendingUpload(context.caller, file.id),
+    resolve: (file, _args, context) => context.loaders.pendingUpload.load(file.id),
   }),
 );
 
@@ -175,7 +176,7 @@ const FileVersionRef = builder.objectRef<{ version: FileVersion; file: FileRecor
       nullable: true,
       description:
         "A signed URL for these bytes while they are kept (the newest FILE_VERSIONS_KEPT versions), null otherwise.",
-      args: { expiresIn: t.arg.int({ defaultValue: 900 }) },
+      args: { expiresIn: t.arg.int({ defaultValue: DEFAULT_SIGNED_URL_SECONDS }) },
       resolve: ({ version, file }, args, context) =>
         context.files.versionDownloadUrl(file, version, downloadUrlTtl(args.expiresIn)),
     }),
@@ -186,7 +187,8 @@ builder.objectField(FileRef, "versions", (t) =>
   t.field({
     type: [FileVersionRef],
     description: "The contents overwrites replaced, newest first (at most 100).",
-    resolve: async (file, _args, context) => (await context.files.versions(file)).map((version) => ({ version, file })),
+    resolve: async (file, _args, context) =>
+      (await context.loaders.versions.load(file.id)).map((version) => ({ version, file })),
   }),
 );
 

@@ -1,28 +1,26 @@
 import { readableFiles } from "../access/readable.js";
+import { FileScope, FileStatus } from "../db/client.js";
 import { NotFoundError, ValidationError } from "../files/errors.js";
 import { defaultPageSize } from "../files/listing.js";
 import { withLabels } from "../files/records.js";
-import type { FileRecord } from "../files/types.js";
 import { textProblem } from "../files/validation.js";
+import { DEFAULT_SIGNED_URL_SECONDS, MAX_SIGNED_URL_SECONDS } from "../storage/driver.js";
 import { builder } from "./builder.js";
 import { badUserInput, notFound } from "./graphql-errors.js";
 import { internalId } from "./ids.js";
 
-export const FileStatusEnum = builder.enumType("FileStatus", { values: ["PENDING", "UPLOADED", "FAILED"] as const });
-export const FileScopeEnum = builder.enumType("FileScope", { values: ["WORKSPACE", "ENTITY", "SESSION"] as const });
+export const FileStatusEnum = builder.enumType(FileStatus, { name: "FileStatus" });
+export const FileScopeEnum = builder.enumType(FileScope, { name: "FileScope" });
 
 const ImageDimensionsRef = builder.objectRef<{ width: number; height: number }>("ImageDimensions").implement({
   fields: (t) => ({ width: t.exposeInt("width"), height: t.exposeInt("height") }),
 });
 
-/** Longest lifetime of a download URL: 7 days, as for S3 presigned URLs. */
-const maxDownloadUrlTtl = 7 * 24 * 3600;
-
-/** A download URL's lifetime from `expiresIn` (900 s when left out), checked. */
+/** A download URL's lifetime from `expiresIn` (DEFAULT_SIGNED_URL_SECONDS when left out), checked. */
 export function downloadUrlTtl(expiresIn: number | null | undefined): number {
-  const seconds = expiresIn ?? 900;
-  if (seconds < 1 || seconds > maxDownloadUrlTtl)
-    throw badUserInput(`expiresIn must be between 1 and ${maxDownloadUrlTtl} seconds`);
+  const seconds = expiresIn ?? DEFAULT_SIGNED_URL_SECONDS;
+  if (seconds < 1 || seconds > MAX_SIGNED_URL_SECONDS)
+    throw badUserInput(`expiresIn must be between 1 and ${MAX_SIGNED_URL_SECONDS} seconds`);
   return seconds;
 }
 
@@ -45,8 +43,8 @@ export const FileRef = builder.prismaNode("File", {
       resolve: (file) => (file.size === null ? null : Number(file.size)),
     }),
     checksumSha256: t.exposeString("checksumSha256", { nullable: true }),
-    status: t.field({ type: FileStatusEnum, resolve: (file) => file.status as FileRecord["status"] as never }),
-    uploaded: t.boolean({ resolve: (file) => file.status === "UPLOADED" }),
+    status: t.expose("status", { type: FileStatusEnum }),
+    uploaded: t.boolean({ resolve: (file) => file.status === FileStatus.UPLOADED }),
     externalId: t.exposeString("externalId", { nullable: true }),
     directory: t.exposeString("directory", { nullable: true }),
     description: t.exposeString("description", { nullable: true }),
@@ -80,7 +78,7 @@ export const FileRef = builder.prismaNode("File", {
       description: "A GeoJSON Feature (RFC 7946).",
       resolve: (file) => (file.geoLocation === null ? null : (JSON.parse(file.geoLocation) as unknown)),
     }),
-    scope: t.field({ type: FileScopeEnum, resolve: (file) => file.scope as never }),
+    scope: t.expose("scope", { type: FileScopeEnum }),
     entityId: t.exposeString("entityId", { nullable: true }),
     sessionId: t.exposeString("sessionId", { nullable: true }),
     sourceCreatedTime: t.expose("sourceCreatedTime", { type: "DateTime", nullable: true }),
@@ -95,7 +93,7 @@ export const FileRef = builder.prismaNode("File", {
     downloadUrl: t.string({
       nullable: true,
       description: "A signed URL for the bytes, valid for expiresIn seconds; null until uploaded.",
-      args: { expiresIn: t.arg.int({ defaultValue: 900 }) },
+      args: { expiresIn: t.arg.int({ defaultValue: DEFAULT_SIGNED_URL_SECONDS }) },
       resolve: (file, args, context) => context.files.downloadUrl(file, downloadUrlTtl(args.expiresIn)),
     }),
     createdAt: t.expose("createdAt", { type: "DateTime" }),

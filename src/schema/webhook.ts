@@ -1,6 +1,7 @@
 import { encodeGlobalID, resolveOffsetConnection } from "@pothos/plugin-relay";
+import { WebhookDeliveryStatus, WebhookEventType } from "../db/client.js";
 import { fileEventTypes } from "../events/file-event.js";
-import { type WebhookEventType, webhookEventTypes } from "../events/outbox.js";
+import { eventsOf } from "../events/outbox.js";
 import type { WebhookDeliveryRow, WebhookRow } from "../events/webhooks.js";
 import { NotFoundError, ValidationError } from "../files/errors.js";
 import { builder } from "./builder.js";
@@ -8,14 +9,14 @@ import { internalId } from "./ids.js";
 
 // Webhooks: a workspace's ADMINs register URLs told of its file events (Standard Webhooks).
 
-const WebhookEventTypeEnum = builder.enumType("WebhookEventType", {
+const WebhookEventTypeEnum = builder.enumType(WebhookEventType, {
+  name: "WebhookEventType",
   description: `The file events a webhook can be told of: every FileEventType but PROGRESS (${fileEventTypes.length - 1} of them).`,
-  values: webhookEventTypes,
 });
-const WebhookDeliveryStatusEnum = builder.enumType("WebhookDeliveryStatus", {
+const WebhookDeliveryStatusEnum = builder.enumType(WebhookDeliveryStatus, {
+  name: "WebhookDeliveryStatus",
   description:
     "PENDING: not delivered yet (retried with backoff for 24 h); DELIVERED: the receiver answered 2xx; FAILED: retries gave up.",
-  values: ["PENDING", "DELIVERED", "FAILED"] as const,
 });
 
 const WebhookRef = builder.objectRef<WebhookRow>("Webhook").implement({
@@ -25,7 +26,13 @@ const WebhookRef = builder.objectRef<WebhookRow>("Webhook").implement({
     url: t.exposeString("url"),
     events: t.field({
       type: [WebhookEventTypeEnum],
-      resolve: (webhook) => webhook.events.split(",") as WebhookEventType[],
+      resolve: eventsOf,
+    }),
+    securityCategories: t.field({
+      type: ["SafeInt"],
+      description:
+        "The security categories the webhook holds: it is told only of files whose every category it holds (as a caller holding them would read them); empty when none.",
+      resolve: (webhook) => JSON.parse(webhook.securityCategories) as number[],
     }),
     createdAt: t.expose("createdAt", { type: "DateTime" }),
   }),
@@ -47,17 +54,14 @@ const WebhookDeliveryRef = builder.objectRef<WebhookDeliveryRow>("WebhookDeliver
   fields: (t) => ({
     id: t.id({ resolve: (delivery) => encodeGlobalID("WebhookDelivery", delivery.id) }),
     eventId: t.exposeString("eventId", { description: "The event's id: the webhook-id header of every attempt." }),
-    eventType: t.field({ type: WebhookEventTypeEnum, resolve: (delivery) => delivery.eventType as WebhookEventType }),
+    eventType: t.expose("eventType", { type: WebhookEventTypeEnum }),
     fileId: t.id({ resolve: (delivery) => encodeGlobalID("File", delivery.fileId) }),
     payload: t.field({
       type: "JSON",
       description: "The JSON body POSTed.",
       resolve: (delivery) => JSON.parse(delivery.payload) as unknown,
     }),
-    status: t.field({
-      type: WebhookDeliveryStatusEnum,
-      resolve: (delivery) => delivery.status as "PENDING" | "DELIVERED" | "FAILED",
-    }),
+    status: t.expose("status", { type: WebhookDeliveryStatusEnum }),
     attemptCount: t.exposeInt("attemptCount"),
     attempts: t.field({
       type: [WebhookAttemptRef],
@@ -99,6 +103,11 @@ const CreateWebhookInput = builder.inputType("CreateWebhookInput", {
     }),
     events: t.field({ type: [WebhookEventTypeEnum], required: true }),
     secret: t.string({ description: "whsec_ and the base64 of 24 to 64 random bytes; generated when left out." }),
+    securityCategories: t.field({
+      type: ["SafeInt"],
+      description:
+        "At most 100 distinct categories, each held by the caller: the webhook is told only of files whose every category it holds. Left out: none, so only files without categories.",
+    }),
   }),
 });
 
@@ -145,6 +154,7 @@ builder.mutationFields((t) => ({
         url: input.url,
         events: input.events,
         secret: input.secret,
+        securityCategories: input.securityCategories,
       }),
   }),
   deleteWebhook: t.withAuth({ authenticated: true }).field({

@@ -1,14 +1,14 @@
 import type { Caller } from "../access/caller.js";
-import { roles } from "../access/caller.js";
 import { findReadableWorkspace, readableWorkspaces } from "../access/readable.js";
+import { Role } from "../db/client.js";
 import { textProblem } from "../files/validation.js";
 import { builder } from "./builder.js";
 import { internalId } from "./ids.js";
 
-const RoleEnum = builder.enumType("Role", {
+const RoleEnum = builder.enumType(Role, {
+  name: "Role",
   description:
     "ADMIN administers the workspace; WRITER creates, completes, changes and deletes files; READER reads and lists them.",
-  values: roles,
 });
 
 export const WorkspaceRef = builder.prismaNode("Workspace", {

@@ -101,6 +101,15 @@ export interface SignedPart {
   etag?: string;
 }
 
+/** Most parts a MULTIPART upload has, numbered 1 to MAX_PARTS: S3's limit, which every driver keeps. */
+export const MAX_PARTS = 10_000;
+
+/** Longest lifetime of a signed URL, upload or download: 7 days, the most S3 allows a presigned URL. */
+export const MAX_SIGNED_URL_SECONDS = 7 * 24 * 3600;
+
+/** Lifetime of a signed URL when none is asked for: 15 minutes. */
+export const DEFAULT_SIGNED_URL_SECONDS = 900;
+
 /** The ways of uploading a PENDING file's bytes, as in the GraphQL `UploadMethod` enum. */
 export type UploadMethod = "PUT" | "POST" | "MULTIPART";
 

@@ -5,6 +5,7 @@ import type { Readable } from "node:stream";
 import {
   type ListedObject,
   type ListedUpload,
+  MAX_PARTS,
   type ObjectInfo,
   type PutObjectOptions,
   type SignDownloadOptions,
@@ -34,10 +35,25 @@ export interface LocalStorageOptions {
 
 /** Largest part a part URL accepts, as S3 allows. */
 export const MAX_PART_BYTES = 5 * 1024 ** 3;
-/** Highest part number, as S3 allows. */
-const MAX_PART_NUMBER = 10_000;
 
 const uploadIdPattern = /^[A-Za-z0-9_-]{22}$/;
+
+/**
+ * `body` passed through while hashed, and its ETag once it has ended: the quoted hex MD5 S3 gives
+ * a single-part upload or a part.
+ */
+function etagOf(body: Readable): { bytes: () => AsyncIterable<Buffer>; etag: () => string } {
+  const md5 = createHash("md5");
+  return {
+    bytes: async function* () {
+      for await (const chunk of body) {
+        md5.update(chunk as Buffer);
+        yield chunk as Buffer;
+      }
+    },
+    etag: () => `"${md5.digest("hex")}"`,
+  };
+}
 
 interface UploadManifest {
   key: string;
@@ -123,12 +139,14 @@ export class LocalStorage implements StorageDriver {
    * once the body has arrived) it rejects with StorageError EXISTS and keeps the stored one. The
    * signed upload routes use it, so a still-valid upload URL cannot overwrite verified bytes.
    */
-  async putNewObject(key: string, body: Readable): Promise<{ size: number }> {
+  async putNewObject(key: string, body: Readable): Promise<{ size: number; etag: string }> {
     observeErrors(body);
     // Checked first so the refusal comes before a byte is read; link() settles races.
     if ((await this.headObject(key)) !== null)
       throw new StorageError("an object is already stored under this key", "EXISTS");
-    return { size: await writeAtomically(this.objectPath(key), body, this.tmpDir, { exclusive: true }) };
+    const hashed = etagOf(body);
+    const size = await writeAtomically(this.objectPath(key), hashed.bytes, this.tmpDir, { exclusive: true });
+    return { size, etag: hashed.etag() };
   }
 
   /** Removes temporary files in `.tmp` last written before `before`: writes that never finished. */
@@ -295,8 +313,8 @@ export class LocalStorage implements StorageDriver {
   ): Promise<SignedPart> {
     this.objectPath(key);
     this.uploadDir(uploadId);
-    if (!Number.isInteger(partNumber) || partNumber < 1 || partNumber > MAX_PART_NUMBER) {
-      throw new RangeError(`partNumber must be 1..${MAX_PART_NUMBER}`);
+    if (!Number.isInteger(partNumber) || partNumber < 1 || partNumber > MAX_PARTS) {
+      throw new RangeError(`partNumber must be 1..${MAX_PARTS}`);
     }
     const expires = epochSeconds(expiresAt);
     if (exactSize !== undefined && !(isCount(exactSize) && exactSize <= MAX_PART_BYTES)) {
@@ -314,20 +332,14 @@ export class LocalStorage implements StorageDriver {
   async putPart(key: string, uploadId: string, partNumber: number, body: Readable): Promise<StoredPart> {
     observeErrors(body);
     const dir = await this.openUpload(key, uploadId);
-    if (!Number.isInteger(partNumber) || partNumber < 1 || partNumber > MAX_PART_NUMBER) {
-      throw new StorageError(`partNumber must be 1..${MAX_PART_NUMBER}`, "INVALID_PART");
+    if (!Number.isInteger(partNumber) || partNumber < 1 || partNumber > MAX_PARTS) {
+      throw new StorageError(`partNumber must be 1..${MAX_PARTS}`, "INVALID_PART");
     }
-    const md5 = createHash("md5");
-    async function* hashed(): AsyncIterable<Buffer> {
-      for await (const chunk of body) {
-        md5.update(chunk as Buffer);
-        yield chunk as Buffer;
-      }
-    }
+    const hashed = etagOf(body);
     const partFile = path.join(dir, `part-${partNumber}`);
     try {
-      const size = await writeAtomically(partFile, hashed, dir, { createDirs: false });
-      const etag = `"${md5.digest("hex")}"`;
+      const size = await writeAtomically(partFile, hashed.bytes, dir, { createDirs: false });
+      const etag = hashed.etag();
       const etagTemp = path.join(dir, `${randomUUID()}.tmp`);
       await writeFile(etagTemp, etag, { flag: "wx" });
       await rename(etagTemp, `${partFile}.etag`);

@@ -23,6 +23,7 @@ import {
   type KeyValue,
   type ListedObject,
   type ListedUpload,
+  MAX_SIGNED_URL_SECONDS,
   type ObjectInfo,
   type PutObjectOptions,
   type SignDownloadOptions,
@@ -50,8 +51,6 @@ export interface S3StorageOptions {
   credentials?: { accessKeyId: string; secretAccessKey: string; sessionToken?: string };
 }
 
-/** S3 allows presigned URLs to live at most 7 days. */
-const MAX_PRESIGN_SECONDS = 7 * 24 * 3600;
 /** Part size `putObject` streams with: 8 MiB keeps 4 in flight at 32 MiB of memory. */
 const PUT_PART_SIZE = 8 * 1024 * 1024;
 
@@ -73,7 +72,7 @@ function copySource(bucket: string, key: string): string {
 
 function expiresIn(expiresAt: Date): number {
   const seconds = Math.ceil((expiresAt.getTime() - Date.now()) / 1000);
-  return Math.min(MAX_PRESIGN_SECONDS, Math.max(1, seconds));
+  return Math.min(MAX_SIGNED_URL_SECONDS, Math.max(1, seconds));
 }
 
 /** A base64 SHA-256 (as S3 reports checksums) as hex; undefined for composite (multipart) checksums. */

@@ -1,0 +1,3 @@
+-- AlterTable
+ALTER TABLE "Webhook" ADD COLUMN     "securityCategories" TEXT NOT NULL DEFAULT '[]';
+
