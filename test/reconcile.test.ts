@@ -21,6 +21,8 @@ describe.each(drivers)(`reconciliation of the store with the files (%s, ${testPr
   const put = (key: string, text: string) =>
     server.app.storage.putObject(key, Readable.from([Buffer.from(text)]), { contentType: "text/plain" });
   const has = async (key: string) => (await server.app.storage.headObject(key)) !== null;
+  /** Bytes an upload URL sent for `key` and completion has not committed (S3 stages them apart). */
+  const staged = async (key: string) => (await server.app.storage.stagedUpload(key)) !== null;
 
   it("deletes old objects no row names, keeps young ones and every file's bytes", async () => {
     const orphan = `${workspaceId}/${randomUUID()}`;
@@ -37,7 +39,7 @@ describe.each(drivers)(`reconciliation of the store with the files (%s, ${testPr
     expect(old.orphansDeleted).toBeGreaterThanOrEqual(1);
     expect(await has(orphan)).toBe(false);
     expect(await has(await storageKeyOf(server, uploaded.id))).toBe(true);
-    expect(await has(await storageKeyOf(server, pending.file!.id))).toBe(true);
+    expect(await staged(await storageKeyOf(server, pending.file!.id))).toBe(true);
   });
 
   it("keeps the content an overwrite put in place, whose key names another row's id", async () => {
@@ -57,8 +59,10 @@ describe.each(drivers)(`reconciliation of the store with the files (%s, ${testPr
     await server.graphql(`mutation ($id: ID!) { deleteFile(id: $id) { __typename } }`, { id: created.file!.id });
     // The local routes refuse it (UPLOAD_CLOSED); a presigned S3 URL cannot be revoked and stores it.
     await putBytes(created.upload!, Buffer.from("EVIL!"));
+    expect(await staged(key)).toBe(driver === "s3");
     await server.app.sweeper.reconcile(later());
     expect(await has(key)).toBe(false);
+    expect(await staged(key)).toBe(false);
   });
 
   it("marks an uploaded file whose object is gone FAILED, counts it and logs it", async () => {

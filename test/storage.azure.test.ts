@@ -97,7 +97,7 @@ describe("Azure storage specifics", () => {
       expect(target.fields).toEqual([]);
     });
 
-    it("are a create-only SAS for one blob, http allowed only on loopback", async () => {
+    it("are a create-only SAS for one staging blob, http allowed only on loopback", async () => {
       const expiresAt = soon();
       const local = new URL(
         (await storage.signUpload({ key: key(), method: "PUT", contentType: "text/plain", maxSize: 1, expiresAt })).url,
@@ -115,7 +115,7 @@ describe("Azure storage specifics", () => {
       const signed = new URL(
         (await remote.signUpload({ key: "ws/a", method: "PUT", contentType: "text/plain", maxSize: 1, expiresAt })).url,
       );
-      expect(signed.origin + signed.pathname).toBe("https://acct.blob.core.windows.net/files/ws/a");
+      expect(signed.origin + signed.pathname).toBe("https://acct.blob.core.windows.net/files/.uploads/ws/a");
       expect(signed.searchParams.get("spr")).toBe("https");
     });
 
@@ -131,7 +131,8 @@ describe("Azure storage specifics", () => {
       const { "If-None-Match": _condition, ...headers } = headersOf(target);
       expect((await fetch(target.url, { method: "PUT", headers, body: "verified" })).status).toBe(201);
       expect((await fetch(target.url, { method: "PUT", headers, body: "replaced" })).status).toBe(403);
-      expect((await readAll(await storage.getObject(objectKey))).toString()).toBe("verified");
+      const staged = await storage.stagedUpload(objectKey);
+      expect((await readAll(await staged!.read())).toString()).toBe("verified");
     });
 
     it("are refused when altered or expired (Azurite checks SAS signatures)", async () => {

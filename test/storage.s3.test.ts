@@ -100,8 +100,10 @@ describe("S3 storage specifics", () => {
     );
   });
 
-  it("binds the key, the size range and the Content-Type in a POST policy, fields before the file", async () => {
+  it("binds the staging key, the size range and the Content-Type in a POST policy, fields before the file", async () => {
     const objectKey = key();
+    // The form stores where no download URL reads; completion copies the bytes to the object's key.
+    const stagingKey = `.uploads/${objectKey}`;
     const target = await storage.signUpload({
       key: objectKey,
       method: "POST",
@@ -110,7 +112,7 @@ describe("S3 storage specifics", () => {
       exactSize: 1234,
       expiresAt: soon(),
     });
-    expect(target.fields[0]).toEqual({ name: "key", value: objectKey });
+    expect(target.fields[0]).toEqual({ name: "key", value: stagingKey });
     const policy = JSON.parse(
       Buffer.from(target.fields.find((f) => f.name === "Policy")!.value, "base64").toString(),
     ) as { conditions: unknown[] };
@@ -118,7 +120,7 @@ describe("S3 storage specifics", () => {
       expect.arrayContaining([
         ["content-length-range", 1234, 1234],
         ["eq", "$Content-Type", "text/csv"],
-        { key: objectKey },
+        { key: stagingKey },
       ]),
     );
     const open = await storage.signUpload({

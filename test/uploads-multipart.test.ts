@@ -4,7 +4,7 @@ import os from "node:os";
 import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createFileMutation, type MutationResult, sha256 } from "./helpers/files.js";
-import { createFileWithUpload, multipartForm, postMultipart, startPartialUpload } from "./helpers/multipart.js";
+import { createFileWithUpload, postMultipart, startPartialUpload } from "./helpers/multipart.js";
 import { apiKey, startServer, type TestServer } from "./helpers/server.js";
 
 const MiB = 1024 * 1024;
@@ -115,54 +115,8 @@ describe("GraphQL multipart uploads", () => {
     expect(await server.app.db.file.count()).toBe(before);
   });
 
-  it("answers all of 90 concurrent multipart requests without a CSRF header with the 400 (none sees a reset)", async () => {
-    const before = await server.app.db.file.count();
-    const operations = {
-      query: createFileMutation,
-      variables: { input: { workspaceId: "default", name: "csrf.txt", file: null } },
-    };
-    // 63 KiB each: under the 64 KiB drained before the refusal.
-    const results = await Promise.allSettled(
-      Array.from({ length: 90 }, () =>
-        postMultipart(server, operations, [{ paths: ["variables.input.file"], body: randomBytes(63 * 1024) }], {}),
-      ),
-    );
-    expect(results.filter((result) => result.status === "rejected")).toEqual([]);
-    expect(results.map((result) => (result.status === "fulfilled" ? result.value.status : 0))).toEqual(
-      Array(90).fill(400),
-    );
-    expect(await server.app.db.file.count()).toBe(before);
-  });
-
-  it("answers the CSRF 400 to a client still sending its small body", async () => {
-    const form = new Response(
-      multipartForm(
-        { query: createFileMutation, variables: { input: { workspaceId: "default", name: "slow.txt", file: null } } },
-        [{ paths: ["variables.input.file"], body: randomBytes(60 * 1024) }],
-      ),
-    );
-    const bytes = Buffer.from(await form.arrayBuffer());
-    const body = new ReadableStream<Uint8Array>({
-      async start(controller) {
-        // Trickled after the headers, so the server decides while the body is still coming.
-        for (let offset = 0; offset < bytes.length; offset += 8192) {
-          await new Promise((resolve) => setTimeout(resolve, 20));
-          controller.enqueue(bytes.subarray(offset, offset + 8192));
-        }
-        controller.close();
-      },
-    });
-    const response = await fetch(`${server.url}/graphql`, {
-      method: "POST",
-      headers: { authorization: `Bearer ${apiKey}`, "content-type": form.headers.get("content-type")! },
-      body,
-      duplex: "half",
-    } as RequestInit);
-    expect(response.status).toBe(400);
-    expect(((await response.json()) as { errors: { extensions: { code: string } }[] }).errors[0]?.extensions.code).toBe(
-      "CSRF_HEADER_REQUIRED",
-    );
-  });
+  // A client still sending a small body when the CSRF 400 is decided gets that 400, not EPIPE:
+  // test/csrf-drain.test.ts (a separate process; in this one the timing never showed the reset).
 
   it("closes the connection after the CSRF 400 when the body is over 64 KiB, without reading it", async () => {
     const response = await fetch(`${server.url}/graphql`, {

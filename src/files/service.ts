@@ -13,7 +13,7 @@ import {
   type UploadFacts,
 } from "../events/file-event.js";
 import { OutboxTransactions } from "../events/outbox.js";
-import type { StorageDriver } from "../storage/driver.js";
+import { type StagedUpload, type StorageDriver, StorageError } from "../storage/driver.js";
 import { inSpan } from "../telemetry/spans.js";
 import { mustDownloadAsAttachment } from "./disposition.js";
 import {
@@ -693,10 +693,8 @@ export class FileService {
       const uploaded: RecordChange = (record, done) =>
         record(fileEvent("UPLOADED", done, this.outcome(done, channel, upload.createdAt)));
       if (pending !== null) return await this.completePending(file, pending, parts, uploaded);
-      const measured = await this.measureUpload(file, parts);
-      return await inSpan("upload.verify", { "file.id": file.id }, () =>
-        this.settler.settle(file, measured, completeMismatch, uploaded),
-      );
+      const verified = await inSpan("upload.verify", { "file.id": file.id }, () => this.verifiedUpload(file, parts));
+      return await this.settler.markUploaded(file, verified, uploaded);
     } catch (error) {
       if (!(error instanceof FileError)) throw error;
       // The upload failed: refused bytes were deleted, and another upload may follow, unless the
@@ -717,23 +715,49 @@ export class FileService {
     return (await readPendingUploadOf(this.db, fileId))?.file ?? null;
   }
 
-  /** Joins a MULTIPART upload, checks the stored size and measures the bytes that arrived for `upload`. */
-  private async measureUpload(upload: FileRecord, parts: CompletedPart[] | null | undefined) {
+  /**
+   * Verifies the bytes that arrived for `upload` and puts them where download URLs read: a
+   * MULTIPART upload is joined first (the joined object is where they read); what a signed PUT or
+   * POST staged is pinned, verified and committed, so bytes a still-valid URL sends meanwhile are
+   * never the ones served. Pinned bytes replaced before their commit, or a commit that another
+   * completion made first, are looked at again.
+   */
+  private async verifiedUpload(upload: FileRecord, parts: CompletedPart[] | null | undefined): Promise<VerifiedBytes> {
     if (upload.uploadMethod === "MULTIPART") await joinParts(this.options, upload, parts);
-    const object = await this.storage.headObject(upload.storageKey);
-    if (object === null)
-      throw new UploadIncompleteError(`no bytes have arrived for file ${upload.pendingForId ?? upload.id}`);
-    // The stored size alone can already rule the bytes out, without reading them.
-    await this.settler.checkSize(upload, object.size, completeMismatch);
-    return inSpan("upload.inspect", { "file.id": upload.id, "upload.size": object.size }, () =>
-      inspectStoredObject(
-        this.storage,
-        upload.storageKey,
-        object,
-        this.options.limits.maxFileBytes,
-        this.options.sha256,
-      ),
-    );
+    for (let attempt = 1; ; attempt += 1) {
+      const bytes = await this.arrivedBytes(upload);
+      if (bytes === null)
+        throw new UploadIncompleteError(`no bytes have arrived for file ${upload.pendingForId ?? upload.id}`);
+      try {
+        // The stored size alone can already rule the bytes out, without reading them.
+        await this.settler.checkSize(upload, bytes.info.size, completeMismatch);
+        const measured = await inSpan("upload.inspect", { "file.id": upload.id, "upload.size": bytes.info.size }, () =>
+          inspectStoredObject(bytes, this.options.limits.maxFileBytes, this.options.sha256),
+        );
+        const verified = await this.settler.verify(upload, measured, undefined, completeMismatch);
+        await bytes.commit();
+        return verified;
+      } catch (error) {
+        const again = error instanceof StorageError && (error.code === "CHANGED" || error.code === "EXISTS");
+        if (!again) throw error;
+        if (attempt === maxCommitAttempts)
+          throw new UploadIncompleteError(
+            `the bytes of file ${upload.pendingForId ?? upload.id} kept changing; complete the upload again`,
+          );
+      }
+    }
+  }
+
+  /**
+   * The bytes to verify for `upload`: its object when it is there (joined, or committed by an
+   * earlier completion that did not get to mark the file), else what a signed PUT or POST staged.
+   */
+  private async arrivedBytes(upload: FileRecord): Promise<StagedUpload | null> {
+    const key = upload.storageKey;
+    const object = await this.storage.headObject(key);
+    if (object !== null)
+      return { info: object, read: (range) => this.storage.getObject(key, range), commit: async () => {} };
+    return upload.uploadMethod === "MULTIPART" ? null : this.storage.stagedUpload(key);
   }
 
   /**
@@ -748,13 +772,10 @@ export class FileService {
     parts: CompletedPart[] | null | undefined,
     recordChange: RecordChange,
   ): Promise<FileRecord> {
-    const measured = await this.measureUpload(pending, parts);
-    const verified = await this.settler
-      .verify(pending, measured, undefined, completeMismatch)
-      .catch(async (error: unknown) => {
-        if (error instanceof UnsupportedMediaTypeError) await this.db.file.deleteMany({ where: { id: pending.id } });
-        throw error;
-      });
+    const verified = await this.verifiedUpload(pending, parts).catch(async (error: unknown) => {
+      if (error instanceof UnsupportedMediaTypeError) await this.db.file.deleteMany({ where: { id: pending.id } });
+      throw error;
+    });
     const content = { ...verified, storageKey: pending.storageKey, uploadMethod: pending.uploadMethod };
     const outcome = await this.transactions.run(
       file.workspaceId,
@@ -880,6 +901,9 @@ export class FileService {
     });
   }
 }
+
+/** Times completion pins, verifies and commits bytes that keep being replaced before it gives up. */
+const maxCommitAttempts = 3;
 
 /** Changes of one file kept queueing past the transaction's limits. */
 const busyOverwriting = () => new ConflictError("the file is busy with other changes; try again");

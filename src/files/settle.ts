@@ -120,20 +120,6 @@ export class UploadSettler {
   }
 
   /**
-   * Verifies the bytes of a PENDING file and marks it UPLOADED; `record` writes its events in
-   * the same transaction. Throws the check's error when the bytes are refused.
-   */
-  async settle(
-    file: FileRecord,
-    measured: InspectedBytes,
-    mismatch: MismatchError,
-    record: RecordChange,
-  ): Promise<FileRecord> {
-    const verified = await this.verify(file, measured, undefined, mismatch);
-    return this.markUploaded(file, verified, record);
-  }
-
-  /**
    * Writes the UPLOADED row of bytes verified in the createFile request, and its events, in one
    * transaction. The caller removes the bytes when it fails.
    */
@@ -166,11 +152,7 @@ export class UploadSettler {
    * the same transaction. Returns the file as it now is, built from what was written rather than
    * read back; the one that loses a race reads the winner's row (and records nothing).
    */
-  private async markUploaded(
-    file: FileRecord,
-    measured: VerifiedBytes,
-    recordChange: RecordChange,
-  ): Promise<FileRecord> {
+  async markUploaded(file: FileRecord, measured: VerifiedBytes, recordChange: RecordChange): Promise<FileRecord> {
     const now = new Date();
     const uploaded = { ...measured, status: FileStatus.UPLOADED, uploadedAt: now, updatedAt: now, expiresAt: null };
     const marked = await this.options.transactions.run(file.workspaceId, async (tx, record) => {

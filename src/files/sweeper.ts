@@ -173,23 +173,32 @@ export class PendingSweeper {
     }
   }
 
-  /** Deletes objects written before `before` that no row names; returns how many. */
+  /**
+   * Deletes objects written before `before` that no row names, and staged uploads (bytes a signed
+   * PUT or POST stored, `uploadFor`) whose key no PENDING row names: after completion, abort or
+   * delete, a still-valid URL may stage bytes again, which nothing serves; returns how many.
+   */
   private async deleteOrphans(before: Date): Promise<number> {
     const { db, storage } = this.options;
     if (storage.listObjects === undefined) return 0;
     let deleted = 0;
     for await (const page of storage.listObjects()) {
       // Keys not of our making are not ours to judge.
-      const old = page.filter((object) => object.lastModified < before && fileIdOfKey(object.key) !== undefined);
-      const keys = old.map((object) => object.key);
+      const old = page.filter(
+        (object) => object.lastModified < before && fileIdOfKey(object.uploadFor ?? object.key) !== undefined,
+      );
+      const keys = old.flatMap((object) => (object.uploadFor === undefined ? [object.key] : []));
+      const stagedFor = old.flatMap((object) => (object.uploadFor === undefined ? [] : [object.uploadFor]));
       // A file's content, its pending upload's, or a kept version's (an overwrite moves keys between rows).
-      const [files, versions] = await Promise.all([
+      const [files, versions, pending] = await Promise.all([
         db.file.findMany({ where: { storageKey: { in: keys } }, select: { storageKey: true } }),
         db.fileVersion.findMany({ where: { storageKey: { in: keys } }, select: { storageKey: true } }),
+        db.file.findMany({ where: { storageKey: { in: stagedFor }, status: "PENDING" }, select: { storageKey: true } }),
       ]);
       const owned = new Set([...files, ...versions].map((row) => row.storageKey));
+      const waiting = new Set(pending.map((row) => row.storageKey));
       for (const object of old) {
-        if (owned.has(object.key)) continue;
+        if (object.uploadFor === undefined ? owned.has(object.key) : waiting.has(object.uploadFor)) continue;
         await storage.deleteObject(object.key);
         this.options.logger.warn({ storageKey: object.key }, "deleted an object no file names");
         deleted += 1;

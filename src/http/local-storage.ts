@@ -332,8 +332,9 @@ function asHttpError(error: unknown): HttpError | undefined {
     return new HttpError(507, "INSUFFICIENT_STORAGE", "the storage is full: the bytes were not kept; try again later");
   }
   if (error instanceof StorageError && error.code !== "FAILED" && error.code !== "FULL") {
-    // EXISTS is 412, as S3 answers a conditional write (If-None-Match: *) whose key is taken.
-    const status = { NOT_FOUND: 404, INVALID_PART: 400, TOO_LARGE: 413, EXISTS: 412 }[error.code];
+    // EXISTS is 412, as S3 answers a conditional write (If-None-Match: *) whose key is taken;
+    // CHANGED is 412 too (a pinned read), though the local routes pin nothing.
+    const status = { NOT_FOUND: 404, INVALID_PART: 400, TOO_LARGE: 413, EXISTS: 412, CHANGED: 412 }[error.code];
     const code = error.code === "EXISTS" ? "OBJECT_EXISTS" : error.code;
     return new HttpError(status, code, error.message);
   }

@@ -28,6 +28,12 @@ function firstLine(message: string): string {
 const invalidPartCodes = new Set(["InvalidBlockList", "InvalidBlobOrBlock", "InvalidBlockId"]);
 const existsCodes = new Set(["BlobAlreadyExists", "ConditionNotMet", "UnauthorizedBlobOverwrite"]);
 
+/** A read or copy whose source was pinned by its ETag found other bytes there (412). */
+export function sourceChanged(error: unknown): boolean {
+  const code = azureCode(error);
+  return code === "SourceConditionNotMet" || code === "ConditionNotMet";
+}
+
 /**
  * A failure of `what` as StorageError: a 404 → NOT_FOUND; a refused block list → INVALID_PART; an
  * existing blob a conditional write would replace → EXISTS; a body over the store's limits →

@@ -10,7 +10,7 @@ import {
   StorageSharedKeyCredential,
 } from "@azure/storage-blob";
 import { blockId, isUploadId, newUploadId, partNumberOf, STAGING_PREFIX, stagingKey } from "./azure-blocks.js";
-import { converted, isNotFound, reason } from "./azure-errors.js";
+import { converted, isNotFound, reason, sourceChanged } from "./azure-errors.js";
 import { CountedBody } from "./counted-body.js";
 import {
   type KeyValue,
@@ -20,6 +20,7 @@ import {
   type SignedPart,
   type SignedUploadTarget,
   type SignUploadOptions,
+  type StagedUpload,
   type StorageCapabilities,
   type StorageDriver,
   StorageError,
@@ -46,6 +47,16 @@ const PUT_CONCURRENCY = 4;
 /** How often a copy that Azure did not finish at once is polled (the SDK's default is 15 s). */
 const COPY_POLL_MS = 1000;
 const loopbackHosts = new Set(["127.0.0.1", "localhost", "[::1]"]);
+/**
+ * Where Put Blob targets write: `.uploads/<key>`. A create-only SAS cannot replace a blob, but it
+ * can create one again once the blob is deleted, so it must never name a blob a read SAS serves;
+ * completion copies the verified bytes to `<key>` (stagedUpload).
+ */
+const UPLOAD_PREFIX = ".uploads/";
+
+function uploadKey(key: string): string {
+  return `${UPLOAD_PREFIX}${key}`;
+}
 
 /** Strips the quotes an HTTP ETag may carry, so that a quoted block id matches too. */
 function bare(etag: string): string {
@@ -169,22 +180,81 @@ export class AzureStorage implements StorageDriver {
   }
 
   async deleteObject(key: string): Promise<void> {
+    const keys = key.startsWith(UPLOAD_PREFIX) ? [key] : [key, uploadKey(key)];
     try {
-      await this.blob(key).deleteIfExists({ deleteSnapshots: "include" });
+      await Promise.all(keys.map((each) => this.blob(each).deleteIfExists({ deleteSnapshots: "include" })));
     } catch (error) {
       throw converted(error, `deleteObject ${key}`);
     }
   }
 
   /**
-   * A Put Blob target. The SAS grants create only: it writes a blob that does not exist yet and
-   * can never replace one (Azure answers 403), whatever headers the client sends, so verified
-   * bytes cannot be replaced through it. A SAS binds no header: Content-Type, Content-Length
-   * and If-None-Match are listed for the client, and completeUpload checks what arrived.
+   * The staged blob pinned by its ETag: reads carry `If-Match`, and the commit is a Copy Blob
+   * with `x-ms-source-if-match` and `If-None-Match: *` on the destination, so that only the bytes
+   * verified, and only once, become the object.
+   */
+  async stagedUpload(key: string): Promise<StagedUpload | null> {
+    const staged = this.blob(uploadKey(key));
+    let etag: string;
+    let size: number;
+    try {
+      const properties = await staged.getProperties();
+      if (properties.etag === undefined) throw new Error(`the store reported no ETag for ${staged.name}`);
+      etag = properties.etag;
+      size = properties.contentLength ?? 0;
+    } catch (error) {
+      if (isNotFound(error)) return null;
+      throw converted(error, `stagedUpload ${key}`);
+    }
+    const failed = (error: unknown, what: string) =>
+      sourceChanged(error)
+        ? new StorageError(`the bytes staged for ${key} changed since they were pinned`, "CHANGED", { cause: error })
+        : converted(error, what);
+    return {
+      info: { size },
+      read: async (range) => {
+        try {
+          const downloaded = await staged.download(range?.start ?? 0, range ? range.end - range.start + 1 : undefined, {
+            conditions: { ifMatch: etag },
+          });
+          // In Node the body is a Readable (the SDK's retrying stream).
+          return downloaded.readableStreamBody as Readable;
+        } catch (error) {
+          throw failed(error, `reading the upload of ${key}`);
+        }
+      },
+      commit: async () => {
+        try {
+          const copy = await this.blob(key).beginCopyFromURL(staged.url, {
+            intervalInMs: COPY_POLL_MS,
+            sourceConditions: { ifMatch: etag },
+            conditions: { ifNoneMatch: "*" },
+          });
+          const copied = await copy.pollUntilDone();
+          if (copied.copyStatus !== "success") {
+            throw new StorageError(
+              `copying the upload to ${key} ended ${copied.copyStatus ?? "without a status"}`,
+              "FAILED",
+            );
+          }
+          await staged.deleteIfExists();
+        } catch (error) {
+          throw failed(error, `committing the upload of ${key}`);
+        }
+      },
+    };
+  }
+
+  /**
+   * A Put Blob target for the staging blob `.uploads/<key>`. The SAS grants create only: it writes
+   * a blob that does not exist yet and can never replace one (Azure answers 403), whatever headers
+   * the client sends. A SAS binds no header: Content-Type, Content-Length and If-None-Match are
+   * listed for the client, and completeUpload checks what arrived.
    */
   async signUpload(options: SignUploadOptions): Promise<SignedUploadTarget> {
     if (options.method !== "PUT") throw new RangeError(`Azure Blob storage has no ${options.method} upload`);
-    const url = `${this.blob(options.key).url}?${this.sas(options.key, "c", options.expiresAt)}`;
+    const staged = uploadKey(options.key);
+    const url = `${this.blob(staged).url}?${this.sas(staged, "c", options.expiresAt)}`;
     const headers: KeyValue[] = [
       { name: "x-ms-blob-type", value: "BlockBlob" },
       { name: "Content-Type", value: options.contentType },
@@ -294,16 +364,19 @@ export class AzureStorage implements StorageDriver {
   }
 
   /**
-   * Deletes staging blobs last written before `before`: uploads whose file is long gone, or a
-   * staging blob a part URL re-created after its upload ended (the URL allows that until it expires).
+   * Deletes staging blobs (of multipart and of single uploads) last written before `before`:
+   * uploads whose file is long gone, or a staging blob a part or upload URL re-created after its
+   * upload ended (the URL allows that until it expires).
    */
   async removeAbandoned(before: Date): Promise<number> {
     let removed = 0;
     try {
-      for await (const blob of this.container.listBlobsFlat({ prefix: STAGING_PREFIX })) {
-        if (blob.properties.lastModified >= before) continue;
-        await this.container.getBlockBlobClient(blob.name).deleteIfExists();
-        removed += 1;
+      for (const prefix of [STAGING_PREFIX, UPLOAD_PREFIX]) {
+        for await (const blob of this.container.listBlobsFlat({ prefix })) {
+          if (blob.properties.lastModified >= before) continue;
+          await this.container.getBlockBlobClient(blob.name).deleteIfExists();
+          removed += 1;
+        }
       }
     } catch (error) {
       throw converted(error, "removeAbandoned");

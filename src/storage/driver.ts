@@ -45,11 +45,16 @@ export interface PutObjectOptions {
   contentType: string;
 }
 
-/** A stored object as the store reports it. */
 /** An object as a listing shows it. */
 export interface ListedObject {
   key: string;
   lastModified: Date;
+  /**
+   * Set on bytes a signed PUT or POST target stored that completion has not moved into place
+   * (see `stagedUpload`): the object key they were sent for. `key` is then the staging key, which
+   * `deleteObject` removes alone.
+   */
+  uploadFor?: string;
 }
 
 /** A multipart upload in progress as a listing shows it. */
@@ -63,6 +68,25 @@ export interface ObjectInfo {
   size: number;
   /** Hex SHA-256 when the store knows it without reading the bytes; undefined otherwise. */
   checksumSha256?: string;
+}
+
+/**
+ * The bytes a signed PUT or POST target stored for an object, pinned to exactly what the store
+ * held when `stagedUpload` looked: completion reads them, verifies them and commits them, and
+ * bytes a still-valid URL sends meanwhile make `read` and `commit` fail (`CHANGED`) rather than
+ * slip in unverified.
+ */
+export interface StagedUpload {
+  /** Size (and checksum where known) of the pinned bytes. */
+  info: ObjectInfo;
+  /** Streams the pinned bytes, optionally only the inclusive byte range `[start, end]`. */
+  read(range?: { start: number; end: number }): Promise<Readable>;
+  /**
+   * Makes the pinned bytes the object at the key, where download URLs read, and removes the
+   * staged copy. Create-only: `EXISTS` when the key already holds an object (another completion
+   * committed first), `CHANGED` when the staged bytes were replaced since they were pinned.
+   */
+  commit(): Promise<void>;
 }
 
 /** A signed URL for one part of a multipart upload. */
@@ -141,14 +165,28 @@ export interface StorageDriver {
   /** Streams the object's bytes, optionally only the inclusive byte range `[start, end]`. */
   getObject(key: string, range?: { start: number; end: number }): Promise<Readable>;
 
-  /** Removes the object; removing a missing object is not an error. */
+  /**
+   * Removes the object, and any bytes a signed upload target stored for it (`stagedUpload`);
+   * removing a missing object is not an error.
+   */
   deleteObject(key: string): Promise<void>;
 
   /**
    * Signs a URL (and the headers or form fields) for uploading one object with PUT or POST; only
-   * methods listed in `capabilities.uploadMethods` are asked for.
+   * methods listed in `capabilities.uploadMethods` are asked for. Where a signed URL cannot be
+   * revoked (S3, Azure) it writes to a staging key that no download URL reads: the bytes become
+   * the object only through `stagedUpload(key).commit()`, so a URL used after its upload was
+   * completed, aborted or deleted never changes what a download URL serves.
    */
   signUpload(options: SignUploadOptions): Promise<SignedUploadTarget>;
+
+  /**
+   * What a signed PUT or POST target stored for `key` and completion has not yet committed, pinned
+   * (see StagedUpload); null when nothing is staged. The local driver stages nothing (its routes
+   * write only while the domain says the upload is open, and never replace an object): there the
+   * object itself is returned and `commit` has nothing to do.
+   */
+  stagedUpload(key: string): Promise<StagedUpload | null>;
 
   /** Signs an expiring URL that serves the object with the given headers. */
   signDownload(options: SignDownloadOptions): Promise<string>;
@@ -187,8 +225,8 @@ export interface StorageDriver {
 
   /**
    * Every stored object, a page at a time, with when it was last written: what the sweeper
-   * reconciles with the rows (objects no row names). Staging areas (temporary files, parts of
-   * multipart uploads) are not listed.
+   * reconciles with the rows (objects no row names). Staged single uploads are listed with
+   * `uploadFor`; other staging areas (temporary files, parts of multipart uploads) are not listed.
    */
   listObjects?(): AsyncIterable<ListedObject[]>;
 
@@ -201,13 +239,14 @@ export interface StorageDriver {
 
 /**
  * Raised by drivers for a failure the caller can act on (missing upload, bad part list, an object
- * that a create-only write would replace, a store out of space: `FULL`), and by drivers that convert every SDK failure (Azure)
- * for any other failure of the store: `FAILED`, with the SDK's error as `cause`.
+ * that a create-only write would replace, staged bytes replaced since they were pinned: `CHANGED`,
+ * a store out of space: `FULL`), and by drivers that convert every SDK failure (Azure) for any
+ * other failure of the store: `FAILED`, with the SDK's error as `cause`.
  */
 export class StorageError extends Error {
   constructor(
     message: string,
-    readonly code: "NOT_FOUND" | "INVALID_PART" | "TOO_LARGE" | "EXISTS" | "FULL" | "FAILED",
+    readonly code: "NOT_FOUND" | "INVALID_PART" | "TOO_LARGE" | "EXISTS" | "CHANGED" | "FULL" | "FAILED",
     options?: { cause?: unknown },
   ) {
     super(message, options);

@@ -12,6 +12,7 @@ import {
   type SignedPart,
   type SignedUploadTarget,
   type SignUploadOptions,
+  type StagedUpload,
   type StorageCapabilities,
   type StorageDriver,
   StorageError,
@@ -157,6 +158,16 @@ export class LocalStorage implements StorageDriver {
       removed += 1;
     }
     return removed;
+  }
+
+  /**
+   * The object itself: the signed routes write only while the upload is open and never replace
+   * an object (putNewObject), so there is nothing to stage and nothing to commit.
+   */
+  async stagedUpload(key: string): Promise<StagedUpload | null> {
+    const info = await this.headObject(key);
+    if (info === null) return null;
+    return { info, read: (range) => this.getObject(key, range), commit: async () => {} };
   }
 
   async *listObjects(): AsyncIterable<ListedObject[]> {

@@ -20,6 +20,14 @@ export function isNotFound(error: unknown): boolean {
   );
 }
 
+/** S3 refused a conditional request (If-Match, If-None-Match, x-amz-copy-source-if-match): 412. */
+export function preconditionFailed(error: unknown): boolean {
+  return (
+    s3Code(error) === "PreconditionFailed" ||
+    (error instanceof S3ServiceException && error.$metadata.httpStatusCode === 412)
+  );
+}
+
 /** A short reason for a message: the S3 error code, else the message's first line. */
 function reason(error: unknown): string {
   const code = s3Code(error);
@@ -48,5 +56,6 @@ export function converted(error: unknown, what: string): StorageError {
   }
   if (code === "EntityTooLarge") return new StorageError(message, "TOO_LARGE", { cause: error });
   if (isNotFound(error)) return new StorageError(`${what}: not found`, "NOT_FOUND", { cause: error });
+  if (preconditionFailed(error)) return new StorageError(`${what}: changed`, "CHANGED", { cause: error });
   return new StorageError(message, "FAILED", { cause: error });
 }

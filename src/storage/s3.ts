@@ -2,6 +2,7 @@ import type { Readable } from "node:stream";
 import {
   AbortMultipartUploadCommand,
   CompleteMultipartUploadCommand,
+  CopyObjectCommand,
   CreateMultipartUploadCommand,
   DeleteObjectCommand,
   GetObjectCommand,
@@ -30,12 +31,13 @@ import {
   type SignedPart,
   type SignedUploadTarget,
   type SignUploadOptions,
+  type StagedUpload,
   type StorageCapabilities,
   type StorageDriver,
   StorageError,
   type StoredPart,
 } from "./driver.js";
-import { converted, isNotFound, s3Code } from "./s3-errors.js";
+import { converted, isNotFound, preconditionFailed, s3Code } from "./s3-errors.js";
 
 export interface S3StorageOptions {
   /** Bucket every object lives in. */
@@ -60,6 +62,22 @@ async function signing<T>(what: string, sign: () => Promise<T>): Promise<T> {
   } catch (error) {
     throw converted(error, what);
   }
+}
+
+/**
+ * Where signed PUT and POST targets write: `.uploads/<key>`. A presigned URL cannot be revoked, so
+ * it must never write where a download URL reads; completion copies verified bytes to `<key>`
+ * (stagedUpload). Object keys (`<workspace>/<file id>`) never start with a dot.
+ */
+const UPLOAD_PREFIX = ".uploads/";
+
+function uploadKey(key: string): string {
+  return `${UPLOAD_PREFIX}${key}`;
+}
+
+/** A bucket and key as CopyObject's `x-amz-copy-source` names them (URL-encoded, slashes kept). */
+function copySource(bucket: string, key: string): string {
+  return `${bucket}/${key.split("/").map(encodeURIComponent).join("/")}`;
 }
 
 function expiresIn(expiresAt: Date): number {
@@ -152,7 +170,8 @@ export class S3Storage implements StorageDriver {
     }
   }
 
-  async getObject(key: string, range?: { start: number; end: number }): Promise<Readable> {
+  /** With `ifMatch`, only while the object still has that ETag (S3 answers 412 otherwise). */
+  async getObject(key: string, range?: { start: number; end: number }, ifMatch?: string): Promise<Readable> {
     if (
       range &&
       !(
@@ -170,6 +189,7 @@ export class S3Storage implements StorageDriver {
           Bucket: this.bucket,
           Key: key,
           Range: range ? `bytes=${range.start}-${range.end}` : undefined,
+          IfMatch: ifMatch,
         }),
       );
       // In Node the SDK's body is an IncomingMessage, a Readable.
@@ -189,9 +209,12 @@ export class S3Storage implements StorageDriver {
         throw converted(error, "listObjects");
       }
       if (page.done === true) return;
-      yield (page.value.Contents ?? []).flatMap((object) =>
-        object.Key === undefined ? [] : [{ key: object.Key, lastModified: object.LastModified ?? new Date(0) }],
-      );
+      yield (page.value.Contents ?? []).flatMap((object): ListedObject[] => {
+        if (object.Key === undefined) return [];
+        const listed: ListedObject = { key: object.Key, lastModified: object.LastModified ?? new Date(0) };
+        if (object.Key.startsWith(UPLOAD_PREFIX)) listed.uploadFor = object.Key.slice(UPLOAD_PREFIX.length);
+        return [listed];
+      });
     }
   }
 
@@ -223,11 +246,66 @@ export class S3Storage implements StorageDriver {
   }
 
   async deleteObject(key: string): Promise<void> {
+    const keys = key.startsWith(UPLOAD_PREFIX) ? [key] : [key, uploadKey(key)];
     try {
-      await this.client.send(new DeleteObjectCommand({ Bucket: this.bucket, Key: key }));
+      await Promise.all(keys.map((Key) => this.client.send(new DeleteObjectCommand({ Bucket: this.bucket, Key }))));
     } catch (error) {
       throw converted(error, `deleteObject ${key}`);
     }
+  }
+
+  /**
+   * The staged object pinned by its ETag: reads are GETs with `If-Match`, and the commit is a
+   * CopyObject with `x-amz-copy-source-if-match` (single PUTs and POSTs are at most 5 GiB, which
+   * is CopyObject's limit) and `If-None-Match: *` on the destination, so that only the bytes
+   * verified, and only once, become the object.
+   */
+  async stagedUpload(key: string): Promise<StagedUpload | null> {
+    const staged = uploadKey(key);
+    let etag: string;
+    let info: ObjectInfo;
+    try {
+      const head = await this.client.send(
+        new HeadObjectCommand({ Bucket: this.bucket, Key: staged, ChecksumMode: "ENABLED" }),
+      );
+      if (head.ETag === undefined) throw new Error(`the store reported no ETag for ${staged}`);
+      etag = head.ETag;
+      const checksumSha256 = hexChecksum(head.ChecksumSHA256, head.ChecksumType);
+      info = { size: head.ContentLength ?? 0, ...(checksumSha256 === undefined ? {} : { checksumSha256 }) };
+    } catch (error) {
+      if (isNotFound(error)) return null;
+      throw converted(error, `stagedUpload ${key}`);
+    }
+    const changed = () => new StorageError(`the bytes staged for ${key} changed since they were pinned`, "CHANGED");
+    return {
+      info,
+      read: async (range) => {
+        try {
+          return await this.getObject(staged, range, etag);
+        } catch (error) {
+          throw error instanceof StorageError && error.code === "CHANGED" ? changed() : error;
+        }
+      },
+      commit: async () => {
+        try {
+          await this.client.send(
+            new CopyObjectCommand({
+              Bucket: this.bucket,
+              Key: key,
+              CopySource: copySource(this.bucket, staged),
+              CopySourceIfMatch: etag,
+              IfNoneMatch: "*",
+            }),
+          );
+        } catch (error) {
+          if (!preconditionFailed(error)) throw converted(error, `committing the upload of ${key}`);
+          // Either condition answers 412: the destination tells which.
+          if ((await this.headObject(key)) !== null) throw new StorageError(`${key} already exists`, "EXISTS");
+          throw changed();
+        }
+        await this.deleteObject(staged);
+      },
+    };
   }
 
   async signUpload(options: SignUploadOptions): Promise<SignedUploadTarget> {
@@ -236,11 +314,11 @@ export class S3Storage implements StorageDriver {
       options.checksumSha256 === undefined ? undefined : Buffer.from(options.checksumSha256, "hex").toString("base64");
     const command = new PutObjectCommand({
       Bucket: this.bucket,
-      Key: options.key,
+      Key: uploadKey(options.key),
       ContentType: options.contentType,
       ContentLength: options.exactSize,
       ChecksumSHA256: checksum,
-      // A conditional write: once verified bytes are in place, this URL cannot replace them.
+      // A conditional write: staged bytes are not replaced through this URL while they wait.
       IfNoneMatch: "*",
     });
     const url = await signing(`signUpload ${options.key}`, () =>
@@ -258,14 +336,18 @@ export class S3Storage implements StorageDriver {
     return { url, headers, fields: [] };
   }
 
-  /** An S3 POST policy binding the key, the size range and the Content-Type. */
+  /**
+   * An S3 POST policy binding the (staging) key, the size range and the Content-Type. A policy
+   * has no If-None-Match: a second POST may replace staged bytes, which the pinned commit catches.
+   */
   private async signPost(options: SignUploadOptions): Promise<SignedUploadTarget> {
     const min = options.exactSize ?? 0;
     const max = options.exactSize ?? options.maxSize;
+    const staged = uploadKey(options.key);
     const { url, fields } = await signing(`signUpload ${options.key}`, () =>
       createPresignedPost(this.client, {
         Bucket: this.bucket,
-        Key: options.key,
+        Key: staged,
         Conditions: [
           ["content-length-range", min, max],
           ["eq", "$Content-Type", options.contentType],
@@ -276,7 +358,7 @@ export class S3Storage implements StorageDriver {
     );
     // `key` first, as S3's examples send it; every field precedes the file, which goes last.
     const { key, ...rest } = fields;
-    const ordered: KeyValue[] = [{ name: "key", value: key ?? options.key }];
+    const ordered: KeyValue[] = [{ name: "key", value: key ?? staged }];
     for (const [name, value] of Object.entries(rest)) ordered.push({ name, value });
     return { url, headers: [], fields: ordered };
   }

@@ -8,6 +8,7 @@ import { inSpan } from "./spans.js";
 const traced = new Set<string>([
   "putObject",
   "headObject",
+  "stagedUpload",
   "getObject",
   "deleteObject",
   "createMultipartUpload",

@@ -31,7 +31,10 @@ interface KoaContext {
   type: string;
   set(name: string, value: string): void;
   get(name: string): string;
-  store: { existsObject(bucket: string, key: string): Promise<boolean> };
+  store: {
+    existsObject(bucket: string, key: string): Promise<boolean>;
+    getMetadata(bucket: string, key: string): Promise<{ etag: string }>;
+  };
 }
 
 const MiB = 1024 * 1024;
@@ -40,6 +43,16 @@ function s3Error(ctx: KoaContext, status: number, code: string, message: string)
   ctx.status = status;
   ctx.type = "application/xml";
   ctx.body = `<?xml version="1.0" encoding="UTF-8"?>\n<Error><Code>${code}</Code><Message>${message}</Message></Error>`;
+}
+
+function preconditionFailed(ctx: KoaContext): void {
+  s3Error(ctx, 412, "PreconditionFailed", "At least one of the pre-conditions you specified did not hold");
+}
+
+/** The quoted ETag of an object, or undefined when there is none. */
+async function etagOf(ctx: KoaContext, bucket: string, key: string): Promise<string | undefined> {
+  if (!(await ctx.store.existsObject(bucket, key))) return undefined;
+  return (await ctx.store.getMetadata(bucket, key)).etag;
 }
 
 async function readText(stream: Readable): Promise<string> {
@@ -51,9 +64,11 @@ async function readText(stream: Readable): Promise<string> {
 /**
  * s3rver 3.7 has no ListParts and no AbortMultipartUpload, accepts parts for an upload that does
  * not exist, and completes an upload without checking the ETags, order or sizes of its parts.
- * It also ignores `If-None-Match: *` on PUT. This Koa middleware, placed before s3rver's own, does
- * those as S3 documents them (API_CompleteMultipartUpload, conditional writes) so the drivers are
- * tested against S3's behaviour; everything else is s3rver's.
+ * It also ignores `If-None-Match: *` on PUT (and so on CopyObject's destination), `If-Match` on
+ * GET and HEAD, and `x-amz-copy-source-if-match` on CopyObject. This Koa middleware, placed before
+ * s3rver's own, does those as S3 documents them (API_CompleteMultipartUpload, conditional writes
+ * and reads, API_CopyObject) so the drivers are tested against S3's behaviour; everything else is
+ * s3rver's.
  */
 function s3Shim(dir: string) {
   return async (ctx: KoaContext, next: () => Promise<void>): Promise<void> => {
@@ -61,9 +76,21 @@ function s3Shim(dir: string) {
     const [, bucket = "", ...keyPath] = ctx.path.split("/");
     if (ctx.method === "PUT" && uploadId === undefined && ctx.get("if-none-match") === "*" && keyPath.length > 0) {
       const key = keyPath.map(decodeURIComponent).join("/");
-      if (await ctx.store.existsObject(bucket, key)) {
-        return s3Error(ctx, 412, "PreconditionFailed", "At least one of the pre-conditions you specified did not hold");
-      }
+      if (await ctx.store.existsObject(bucket, key)) return preconditionFailed(ctx);
+    }
+    const ifMatch = ctx.get("if-match");
+    if ((ctx.method === "GET" || ctx.method === "HEAD") && ifMatch !== "" && keyPath.length > 0) {
+      const etag = await etagOf(ctx, bucket, keyPath.map(decodeURIComponent).join("/"));
+      if (etag !== undefined && etag !== ifMatch) return preconditionFailed(ctx);
+    }
+    const sourceIfMatch = ctx.get("x-amz-copy-source-if-match");
+    if (ctx.method === "PUT" && sourceIfMatch !== "") {
+      const [sourceBucket = "", ...sourceKey] = decodeURIComponent(ctx.get("x-amz-copy-source"))
+        .replace(/^\//, "")
+        .split("/");
+      const etag = await etagOf(ctx, sourceBucket, sourceKey.join("/"));
+      if (etag === undefined) return s3Error(ctx, 404, "NoSuchKey", "The specified key does not exist.");
+      if (etag !== sourceIfMatch) return preconditionFailed(ctx);
     }
     if (typeof uploadId !== "string") return next();
     const uploadDir = path.join(dir, bucket, "._S3rver_uploads", path.basename(uploadId));
