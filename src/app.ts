@@ -124,6 +124,7 @@ export async function createApp(config: Config, logger: Logger): Promise<App> {
     storage instanceof LocalStorage
       ? localStorageRoutes(storage, {
           uploadOpen: (key, uploadId) => files.uploadOpen(key, uploadId),
+          objectWanted: (key) => files.objectWanted(key),
           onError: (error) => logger.error({ err: error }, "storage request failed"),
           meter: (key, partNumber) => files.meterUpload(key, partNumber),
         })

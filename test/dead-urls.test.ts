@@ -1,6 +1,7 @@
 import { readdir } from "node:fs/promises";
 import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import type { LocalStorage } from "../src/storage/local.js";
 import { testProvider } from "./helpers/database.js";
 import {
   completeUpload,
@@ -42,6 +43,35 @@ const errorCode = async (response: Response) => ((await response.json()) as { er
 const mz = Buffer.concat([Buffer.from("MZ"), Buffer.alloc(62)]);
 
 describe("signed upload URLs of files that are gone", () => {
+  it("keeps the bytes a completion verified before their PUT answered", async () => {
+    const { file, upload } = await pending({ name: "eager.txt", mimeType: "text/plain", size: 5 });
+    // The client's completeUpload runs between the bytes landing and the PUT's answer: the store
+    // is wrapped only to place it there, and does its own work unchanged.
+    const storage = server.app.storage as LocalStorage;
+    const putNewObject = storage.putNewObject;
+    let completed: MutationResult | undefined;
+    storage.putNewObject = async (...args: Parameters<LocalStorage["putNewObject"]>) => {
+      const stored = await putNewObject.apply(storage, args);
+      completed = await completeUpload(server, file.id);
+      return stored;
+    };
+    let put: Response;
+    try {
+      put = await putBytes(upload, Buffer.from("hello"));
+    } finally {
+      storage.putNewObject = putNewObject;
+    }
+    expect(completed?.__typename).toBe("FilePayload");
+    expect(put.status).toBe(200);
+    expect(await server.app.storage.headObject(await storageKeyOf(server, file.id))).not.toBeNull();
+    const download = await server.graphql<{ file: { status: string; downloadUrl: string } }>(
+      `query ($id: ID!) { file(id: $id) { status downloadUrl } }`,
+      { id: file.id },
+    );
+    expect(download.data.file.status).toBe("UPLOADED");
+    expect(await (await fetch(download.data.file.downloadUrl)).text()).toBe("hello");
+  });
+
   it("refuses a PUT after deleteFile, and the old download URL serves nothing", async () => {
     const { file, upload } = await pending({ name: "gone.txt", mimeType: "text/plain", size: 5 });
     const key = await storageKeyOf(server, file.id);

@@ -33,6 +33,7 @@ async function startLocalStorage(): Promise<LocalFixture> {
   routes = localStorageRoutes(storage, {
     // No file domain here: every upload is open (the app's answer is tested end to end in signed-urls.test.ts).
     uploadOpen: async () => true,
+    objectWanted: async () => true,
     onError: (error) => {
       throw error;
     },

@@ -812,6 +812,17 @@ export class FileService {
     );
   }
 
+  /**
+   * Whether the object just stored under `key` is one a file keeps: its upload's while open, or
+   * the content of the file it became (a completion verified it before the PUT answered). Looked
+   * up by key, since an overwrite's completion moves the key from its pending row to the file.
+   */
+  async objectWanted(key: string): Promise<boolean> {
+    if (await this.uploadOpen(key)) return true;
+    const owner = await this.db.file.findFirst({ where: { storageKey: key }, select: { status: true } });
+    return owner?.status === "UPLOADED";
+  }
+
   /** Changes a file's name, metadata, labels, directory or description. */
   async updateFile(caller: Caller, request: UpdateFileRequest): Promise<FileRecord> {
     const file = await this.fileFor(caller, request.id, "file:update");

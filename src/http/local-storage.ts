@@ -141,12 +141,13 @@ async function ensureOpen({ uploadOpen, key }: SignedRequest, uploadId?: string)
 }
 
 /**
- * Once a whole object is in place, asks again: a file deleted while its bytes were arriving has
- * them removed, so no object outlives its row. (A part that arrives after its upload was aborted
- * or completed has no directory to land in.)
+ * Once a whole object is in place, asks again: a file deleted or aborted while its bytes were
+ * arriving has them removed, so no object outlives its row. Bytes a completion has already
+ * verified and made the file's content (a client may complete before its PUT has answered) are
+ * kept. (A part that arrives after its upload was aborted or completed has no directory to land in.)
  */
-async function keepIfOpen({ storage, uploadOpen, key }: SignedRequest): Promise<void> {
-  if (await uploadOpen(key)) return;
+async function keepIfWanted({ storage, objectWanted, key }: SignedRequest): Promise<void> {
+  if (await objectWanted(key)) return;
   await storage.deleteObject(key);
   throw uploadClosed();
 }
@@ -157,6 +158,7 @@ interface SignedRequest {
   /** Counts an upload's bytes for its progress. */
   progress: LocalStorageRoutesOptions["meter"];
   uploadOpen: UploadOpen;
+  objectWanted: LocalStorageRoutesOptions["objectWanted"];
   req: IncomingMessage;
   res: ServerResponse;
   key: string;
@@ -181,7 +183,7 @@ async function receivePut(request: SignedRequest): Promise<void> {
   await ensureOpen(request);
   const body = meter(req, grant, await progress?.(key, undefined));
   const { etag } = await storage.putNewObject(key, body);
-  await keepIfOpen(request);
+  await keepIfWanted(request);
   res.writeHead(200, { ETag: etag, "Content-Length": "0" }).end();
 }
 
@@ -242,7 +244,7 @@ async function receivePost(request: SignedRequest): Promise<void> {
         checkContentType(fields.get("content-type"), grant.contentType);
         body = meter(stream, grant, counter);
         upload = storage.putNewObject(key, body).then(async ({ etag }) => {
-          await keepIfOpen(request);
+          await keepIfWanted(request);
           return etag;
         });
         upload.catch(fail);
@@ -344,6 +346,8 @@ function asHttpError(error: unknown): HttpError | undefined {
 export interface LocalStorageRoutesOptions {
   /** Whether an upload may still write (the file service answers); signed uploads are refused when not. */
   uploadOpen: UploadOpen;
+  /** Whether the object just stored under a key is one a file keeps (its open upload's, or its content since completion). */
+  objectWanted: (key: string) => Promise<boolean>;
   /** Called with failures that are not the client's fault: a full disk (507), permissions and the rest (500). */
   onError?: (error: unknown, req: IncomingMessage) => void;
   /**
@@ -372,6 +376,7 @@ export function localStorageRoutes(
         storage,
         progress: options.meter,
         uploadOpen: options.uploadOpen,
+        objectWanted: options.objectWanted,
         req,
         res,
         key,
