@@ -1,4 +1,4 @@
-import { type ChildProcess, spawn } from "node:child_process";
+import type { ChildProcess } from "node:child_process";
 import { randomBytes } from "node:crypto";
 import { mkdtemp, rm } from "node:fs/promises";
 import os from "node:os";
@@ -9,7 +9,7 @@ import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from
 import { createApiKey, grantCategory } from "../src/access/admin.js";
 import { createTestDatabase, type TestDatabase } from "./helpers/database.js";
 import { createFile, createFileMutation, type MutationResult, uploadFile } from "./helpers/files.js";
-import { freePort, root } from "./helpers/main-process.js";
+import { root, startMain } from "./helpers/main-process.js";
 import { apiKey, startServer, type TestServer } from "./helpers/server.js";
 import { type Received, WebhookReceiver } from "./helpers/webhook-receiver.js";
 
@@ -307,36 +307,18 @@ describe("webhooks across processes", () => {
     await rm(dir, { recursive: true, force: true });
   });
 
-  /** Starts src/main.ts on this database; resolves with its URL once it listens. */
+  /** Starts the compiled server (dist/main.js) on this database; resolves with its URL once it listens. */
   async function startProcess(): Promise<{ url: string; child: ChildProcess }> {
-    const port = await freePort();
-    const child = spawn(process.execPath, ["--import", "tsx", "src/main.ts"], {
-      cwd: root,
-      env: {
-        ...process.env,
-        ...webhookEnv,
-        // A claim lapses after twice this plus 5 s: the restarted process retries the delivery the killed one held.
-        WEBHOOK_TIMEOUT: "1",
-        PORT: String(port),
-        HOST: "127.0.0.1",
-        DATABASE_URL: database.url,
-        STORAGE_LOCAL_DIR: path.join(dir, "objects"),
-        SIGNING_SECRET: "shared",
-        BOOTSTRAP_API_KEY: apiKey,
-        LOG_LEVEL: "info",
-      },
-      stdio: ["ignore", "pipe", "pipe"],
+    const { port, child } = await startMain(root, {
+      ...webhookEnv,
+      // A claim lapses after twice this plus 5 s: the restarted process retries the delivery the killed one held.
+      WEBHOOK_TIMEOUT: "1",
+      DATABASE_URL: database.url,
+      STORAGE_LOCAL_DIR: path.join(dir, "objects"),
+      SIGNING_SECRET: "shared",
+      BOOTSTRAP_API_KEY: apiKey,
     });
     children.push(child);
-    await new Promise<void>((resolve, reject) => {
-      let output = "";
-      child.stdout?.on("data", (chunk: Buffer) => {
-        output += chunk.toString();
-        if (output.includes("listening on")) resolve();
-      });
-      child.stderr?.on("data", (chunk: Buffer) => (output += chunk.toString()));
-      child.once("exit", (code) => reject(new Error(`server exited with ${code}: ${output}`)));
-    });
     return { url: `http://127.0.0.1:${port}`, child };
   }
 

@@ -19,6 +19,8 @@ export async function freePort(): Promise<number> {
 /** The compiled server (dist/main.js) running in a directory of its own. */
 export interface MainProcess {
   port: number;
+  /** The process itself, for tests that kill it without a shutdown (`kill("SIGKILL")`). */
+  child: ChildProcess;
   stop(): Promise<void>;
 }
 
@@ -41,6 +43,7 @@ export async function startMain(cwd: string, env: Record<string, string>): Promi
   });
   return {
     port,
+    child,
     async stop() {
       if (child.exitCode !== null) return;
       const exited = new Promise((resolve) => child.once("exit", resolve));
