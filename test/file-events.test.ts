@@ -71,6 +71,25 @@ describe("file events", () => {
     expect(progress.length).toBeGreaterThanOrEqual(2);
   });
 
+  it("reports a body's first PROGRESS an interval after it starts, or when it ends, not with its first chunk", async () => {
+    const events = record(server.app.events.subscribe(workspaceId));
+    const body = randomBytes(MiB);
+    const created = await createFile(server, { name: "brief.bin", size: body.length });
+    const started = Date.now();
+    expect((await slowPut(created.upload!, body, 4, 40)).status).toBe(200);
+    const id = internalFileId(created.file!.id);
+    const seen = await events.until(
+      (event) => event.type === "PROGRESS" && event.file.id === id && event.upload!.receivedBytes === body.length,
+    );
+    await events.stop();
+    const progress = seen.filter((event) => event.type === "PROGRESS" && event.file.id === id);
+    expect(progress.length).toBeGreaterThanOrEqual(1);
+    // The interval is 250 ms; a few ms less for the clocks of two processes on one machine.
+    for (const event of progress)
+      if (event.upload!.receivedBytes !== body.length)
+        expect(Date.parse(event.occurredAt) - started).toBeGreaterThanOrEqual(240);
+  });
+
   it("an executable: FAILED with UNSUPPORTED_MEDIA_TYPE and the file FAILED", async () => {
     const events = record(server.app.events.subscribe(workspaceId));
     const body = peStub();
