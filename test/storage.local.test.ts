@@ -1,4 +1,4 @@
-import { createHash, randomBytes, randomUUID } from "node:crypto";
+import { createHash, randomUUID } from "node:crypto";
 import { mkdir, mkdtemp, readdir, rm, utimes, writeFile } from "node:fs/promises";
 import { createServer, request, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
@@ -8,6 +8,7 @@ import { Readable } from "node:stream";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { localStorageRoutes } from "../src/http/local-storage.js";
 import { LocalStorage } from "../src/storage/local.js";
+import { randomContent } from "./helpers/samples.js";
 import { describeStorageDriver, readAll, sha256 } from "./storage.shared.js";
 
 interface LocalFixture {
@@ -103,7 +104,7 @@ describe("local storage signed endpoints", () => {
     return new ReadableStream({
       pull(controller) {
         if (sent >= total) return controller.close();
-        const chunk = randomBytes(Math.min(256, total - sent));
+        const chunk = randomContent(Math.min(256, total - sent));
         sent += chunk.length;
         controller.enqueue(chunk);
       },
@@ -112,7 +113,7 @@ describe("local storage signed endpoints", () => {
 
   it("stores a PUT body and serves the same bytes through signDownload, ETag being its MD5", async () => {
     const key = `ws/local/${randomUUID()} ü+%`;
-    const bytes = randomBytes(900);
+    const bytes = randomContent(900);
     const target = await signPut(key);
     const put = await fetch(target.url, { method: "PUT", headers: { "Content-Type": "text/plain" }, body: bytes });
     expect(put.status).toBe(200);
@@ -141,7 +142,7 @@ describe("local storage signed endpoints", () => {
 
   it("accepts a POST form and answers 204 with the ETag, as S3 does", async () => {
     const key = newKey();
-    const bytes = randomBytes(700);
+    const bytes = randomContent(700);
     const target = await local.storage.signUpload({
       key,
       method: "POST",
@@ -311,7 +312,7 @@ describe("local storage signed endpoints", () => {
         headers: { "Content-Type": "text/plain", "Content-Length": "100000" },
       });
       req.on("error", () => undefined);
-      req.write(randomBytes(30_000));
+      req.write(randomContent(30_000));
       const tempFiles = (): Promise<string[]> =>
         storedFiles().then((files) => files.filter((f) => f.startsWith(".tmp")));
       await expect.poll(tempFiles).toHaveLength(1);
@@ -332,7 +333,7 @@ describe("local storage signed endpoints", () => {
       });
       const form = new FormData();
       for (const field of target.fields) form.append(field.name, field.value);
-      form.append("file", new Blob([randomBytes(100_000)]), "a.txt");
+      form.append("file", new Blob([randomContent(100_000)]), "a.txt");
       const encoded = new Response(form);
       const bytes = Buffer.from(await encoded.arrayBuffer());
       const headers = { "Content-Type": encoded.headers.get("content-type")!, "Content-Length": String(bytes.length) };
@@ -353,7 +354,7 @@ describe("local storage signed endpoints", () => {
       const declared = await fetch(target.url, {
         method: "PUT",
         headers: { "Content-Type": "text/plain" },
-        body: randomBytes(499),
+        body: randomContent(499),
       });
       expect(declared.status).toBe(400);
       expect(await errorCode(declared)).toBe("SIZE_MISMATCH");
@@ -392,7 +393,7 @@ describe("local storage signed endpoints", () => {
       });
       const form = new FormData();
       for (const field of target.fields) form.append(field.name, field.value);
-      form.append("file", new Blob([randomBytes(64 * 1024)]), "big.txt");
+      form.append("file", new Blob([randomContent(64 * 1024)]), "big.txt");
       const posted = await fetch(target.url, { method: "POST", body: form });
       expect(posted.status).toBe(413);
       await expectNothingKept(key);
@@ -497,18 +498,18 @@ describe("local storage signed endpoints", () => {
       const key = newKey();
       const uploadId = await local.storage.createMultipartUpload(key, { contentType: "text/plain" });
       const { url } = await local.storage.signUploadPart(key, uploadId, 1, soon(), 100);
-      const larger = await fetch(url, { method: "PUT", body: randomBytes(101) });
+      const larger = await fetch(url, { method: "PUT", body: randomContent(101) });
       expect(larger.status).toBe(413);
-      const smaller = await fetch(url, { method: "PUT", body: randomBytes(99) });
+      const smaller = await fetch(url, { method: "PUT", body: randomContent(99) });
       expect(smaller.status).toBe(400);
       expect(await errorCode(smaller)).toBe("SIZE_MISMATCH");
       const altered = new URL(url);
       altered.searchParams.set("size", "99");
-      const tampered = await fetch(altered, { method: "PUT", body: randomBytes(99) });
+      const tampered = await fetch(altered, { method: "PUT", body: randomContent(99) });
       expect(tampered.status).toBe(403);
       expect(await errorCode(tampered)).toBe("SIGNATURE_INVALID");
       await expect(local.storage.listParts(key, uploadId)).resolves.toEqual([]);
-      expect((await fetch(url, { method: "PUT", body: randomBytes(100) })).status).toBe(200);
+      expect((await fetch(url, { method: "PUT", body: randomContent(100) })).status).toBe(200);
     });
   });
 
@@ -564,7 +565,7 @@ describe("local storage signed endpoints", () => {
     it("lets only one of two racing PUTs store its bytes", async () => {
       const key = newKey();
       const target = await signPut(key, { maxSize: 256 * 1024 });
-      const bodies = [randomBytes(200_000), randomBytes(200_000)];
+      const bodies = [randomContent(200_000), randomContent(200_000)];
       const results = await Promise.all(
         bodies.map((body) => fetch(target.url, { method: "PUT", headers: { "Content-Type": "text/plain" }, body })),
       );
