@@ -153,6 +153,7 @@ describe("expiry of pending uploads", () => {
       provider: server.database.provider,
       storage: server.app.storage,
       logger: pino({ level: "silent" }),
+      pendingUploadTtlMs: 60_000,
       events: server.app.events,
     });
     expect(await sweeper.sweep(new Date())).toBe(0);
