@@ -110,7 +110,7 @@ export class OutboxTransactions {
           });
           return { result, live, deliveries };
         },
-        busy === undefined ? undefined : { maxWait: 10_000, timeout: 20_000 },
+        busy === undefined ? undefined : { timeout: 20_000 },
       );
     const committed = busy === undefined ? await attempt() : await retried(attempt, busy);
     for (const event of committed.live) this.options.events.publish(event);

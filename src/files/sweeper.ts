@@ -165,7 +165,7 @@ export class PendingSweeper {
         >`SELECT pg_try_advisory_xact_lock(${reconcileLockKey}) AS locked`;
         return row?.locked === true ? work() : { ran: false, orphansDeleted: 0, missingObjects: 0, uploadsAborted: 0 };
       },
-      { maxWait: 10_000, timeout: 30 * 60_000 },
+      { timeout: 30 * 60_000 },
     );
   }
 
