@@ -75,10 +75,10 @@ function observeStatements(
 
 /**
  * A transaction waits up to 10 s for a connection (PostgreSQL: the pool's; SQLite: its one
- * writer) before failing: Prisma's default of 2 s turned a burst of changes on a busy server into
- * internal errors.
+ * writer) and may run 20 s: Prisma's defaults (2 s and 5 s) turned a burst of changes on a busy
+ * server into internal errors.
  */
-const transactionOptions = { maxWait: 10_000 };
+const transactionOptions = { maxWait: 10_000, timeout: 20_000 };
 
 /** Opens the Prisma client for the database the URL names; `observer` receives its metrics. */
 export function createDb(databaseUrl: string, observer?: DbObserver): Db {

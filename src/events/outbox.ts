@@ -99,19 +99,16 @@ export class OutboxTransactions {
     const { db } = this.options;
     const webhooks = await webhooksOf(db, workspaceId);
     const attempt = () =>
-      db.$transaction(
-        async (tx) => {
-          // This attempt's events: a rollback drops them with the attempt.
-          const live: FileEvent[] = [];
-          let deliveries = 0;
-          const result = await change(tx, async (event, options) => {
-            deliveries += await writeOutbox(tx, event, webhooks);
-            if (options?.live !== false) live.push(event);
-          });
-          return { result, live, deliveries };
-        },
-        busy === undefined ? undefined : { timeout: 20_000 },
-      );
+      db.$transaction(async (tx) => {
+        // This attempt's events: a rollback drops them with the attempt.
+        const live: FileEvent[] = [];
+        let deliveries = 0;
+        const result = await change(tx, async (event, options) => {
+          deliveries += await writeOutbox(tx, event, webhooks);
+          if (options?.live !== false) live.push(event);
+        });
+        return { result, live, deliveries };
+      });
     const committed = busy === undefined ? await attempt() : await retried(attempt, busy);
     for (const event of committed.live) this.options.events.publish(event);
     if (committed.deliveries > 0) this.options.outboxWritten?.();
