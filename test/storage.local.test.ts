@@ -67,6 +67,15 @@ describe("local storage signed endpoints", () => {
 
   const soon = (): Date => new Date(Date.now() + 10 * 60 * 1000);
   const newKey = (): string => `ws/local/${randomUUID()}`;
+  /** A download URL of `key` from the local store: text/plain, as an attachment, valid ten minutes unless told. */
+  const downloadUrl = (key: string, options: Partial<Parameters<LocalStorage["signDownload"]>[0]> = {}) =>
+    local.storage.signDownload({
+      key,
+      contentType: "text/plain",
+      contentDisposition: "attachment",
+      expiresAt: soon(),
+      ...options,
+    });
 
   async function signPut(
     key: string,
@@ -118,14 +127,7 @@ describe("local storage signed endpoints", () => {
     const put = await fetch(target.url, { method: "PUT", headers: { "Content-Type": "text/plain" }, body: bytes });
     expect(put.status).toBe(200);
     expect(put.headers.get("etag")).toBe(`"${createHash("md5").update(bytes).digest("hex")}"`);
-    const download = await fetch(
-      await local.storage.signDownload({
-        key,
-        contentType: "text/plain",
-        contentDisposition: "attachment",
-        expiresAt: soon(),
-      }),
-    );
+    const download = await fetch(await downloadUrl(key));
     expect(sha256(new Uint8Array(await download.arrayBuffer()))).toBe(sha256(bytes));
   });
 
@@ -175,12 +177,7 @@ describe("local storage signed endpoints", () => {
     it("refuses an expired download URL", async () => {
       const key = newKey();
       await local.storage.putObject(key, Readable.from([Buffer.from("x")]), { contentType: "text/plain" });
-      const url = await local.storage.signDownload({
-        key,
-        contentType: "text/plain",
-        contentDisposition: "attachment",
-        expiresAt: new Date(Date.now() - 2000),
-      });
+      const url = await downloadUrl(key, { expiresAt: new Date(Date.now() - 2000) });
       const got = await fetch(url);
       expect(got.status).toBe(403);
       expect(await errorCode(got)).toBe("URL_EXPIRED");
@@ -217,14 +214,7 @@ describe("local storage signed endpoints", () => {
     it("refuses a download URL whose Content-Disposition was altered", async () => {
       const key = newKey();
       await local.storage.putObject(key, Readable.from([Buffer.from("<script>")]), { contentType: "text/plain" });
-      const url = new URL(
-        await local.storage.signDownload({
-          key,
-          contentType: "text/plain",
-          contentDisposition: "attachment",
-          expiresAt: soon(),
-        }),
-      );
+      const url = new URL(await downloadUrl(key));
       url.searchParams.set("cd", "inline");
       const got = await fetch(url);
       expect(got.status).toBe(403);
@@ -243,14 +233,7 @@ describe("local storage signed endpoints", () => {
 
     it("refuses a download signature used to upload", async () => {
       const key = newKey();
-      const url = new URL(
-        await local.storage.signDownload({
-          key,
-          contentType: "text/plain",
-          contentDisposition: "attachment",
-          expiresAt: soon(),
-        }),
-      );
+      const url = new URL(await downloadUrl(key));
       url.pathname = url.pathname.replace("/downloads/", "/uploads/");
       url.searchParams.set("max", "100");
       const put = await fetch(url, { method: "PUT", headers: { "Content-Type": "text/plain" }, body: "x" });
@@ -580,14 +563,7 @@ describe("local storage signed endpoints", () => {
       const key = newKey();
       await local.storage.putObject(key, Readable.from([Buffer.from("<html>hi</html>")]), { contentType: "text/html" });
       const disposition = "attachment; filename*=UTF-8''page.html";
-      const got = await fetch(
-        await local.storage.signDownload({
-          key,
-          contentType: "text/html",
-          contentDisposition: disposition,
-          expiresAt: soon(),
-        }),
-      );
+      const got = await fetch(await downloadUrl(key, { contentType: "text/html", contentDisposition: disposition }));
       expect(got.status).toBe(200);
       expect(got.headers.get("content-type")).toBe("text/html");
       expect(got.headers.get("content-disposition")).toBe(disposition);
@@ -603,12 +579,7 @@ describe("local storage signed endpoints", () => {
     it("answers HEAD with the headers and no body", async () => {
       const key = newKey();
       await local.storage.putObject(key, Readable.from([Buffer.from("12345")]), { contentType: "text/plain" });
-      const url = await local.storage.signDownload({
-        key,
-        contentType: "text/plain",
-        contentDisposition: "inline",
-        expiresAt: soon(),
-      });
+      const url = await downloadUrl(key, { contentDisposition: "inline" });
       const head = await fetch(url, { method: "HEAD" });
       expect(head.status).toBe(200);
       expect(head.headers.get("content-length")).toBe("5");
@@ -616,12 +587,7 @@ describe("local storage signed endpoints", () => {
     });
 
     it("answers 404 for a signed URL to a missing object", async () => {
-      const url = await local.storage.signDownload({
-        key: newKey(),
-        contentType: "text/plain",
-        contentDisposition: "inline",
-        expiresAt: soon(),
-      });
+      const url = await downloadUrl(newKey(), { contentDisposition: "inline" });
       const got = await fetch(url);
       expect(got.status).toBe(404);
       expect(await errorCode(got)).toBe("NOT_FOUND");
