@@ -379,4 +379,47 @@ describe("who sees what", () => {
     expect(names).toContain("open.txt");
     expect(names).not.toContain("secret.txt");
   });
+
+  it("computes an event's result once for subscribers with the same access, and apart for those with other access", async () => {
+    // File.upload is a signed target for a caller who may write, null for a reader: the same
+    // document and variables give different results with different access. Subscribed in the
+    // order writer, reader, writer, so a shared result computed for the first writer would reach
+    // the reader if access were not part of what decides the sharing.
+    await createWorkspace(server.app.db, "shared-results");
+    const writer = await createApiKey(server.app.db, "shared-results", "WRITER", "shared-writer");
+    const reader = await createApiKey(server.app.db, "shared-results", "READER", "shared-reader");
+    const document = `subscription ($workspaceId: ID!) {
+      fileEvents(workspaceId: $workspaceId) { type file { name upload { method } } }
+    }`;
+    type Seen = { fileEvents: { type: string; file: { name: string; upload: { method: string } | null } } };
+    const subscribe = (key: string) =>
+      record(
+        sseSubscription<Seen>(
+          server.url,
+          document,
+          { workspaceId: "shared-results" },
+          { authorization: `Bearer ${key}` },
+        ),
+      );
+    const first = subscribe(writer);
+    await sleep(100);
+    const reading = subscribe(reader);
+    await sleep(100);
+    const second = subscribe(writer);
+    await sleep(300);
+    const created = await server.graphql(
+      `mutation ($input: CreateFileInput!) { createFile(input: $input) { __typename } }`,
+      { input: { workspaceId: "shared-results", name: "pending.bin", size: 10 } },
+      { authorization: `Bearer ${writer}` },
+    );
+    expect(created.data).toEqual({ createFile: { __typename: "CreateFilePayload" } });
+    const createdEvent = (delivery: SubscriptionResult<Seen>) => delivery.data?.fileEvents.type === "CREATED";
+    const [asWriter, asReader, asWriterAgain] = await Promise.all(
+      [first, reading, second].map(async (stream) => (await stream.until(createdEvent)).find(createdEvent)),
+    );
+    for (const stream of [first, reading, second]) await stream.stop();
+    expect(asWriter?.data?.fileEvents.file).toEqual({ name: "pending.bin", upload: { method: "PUT" } });
+    expect(asWriterAgain?.data).toEqual(asWriter?.data);
+    expect(asReader?.data?.fileEvents.file).toEqual({ name: "pending.bin", upload: null });
+  });
 });
