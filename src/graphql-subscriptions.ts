@@ -1,3 +1,4 @@
+import { Readable } from "node:stream";
 import {
   createSourceEventStream,
   type DocumentNode,
@@ -124,53 +125,80 @@ function nextEvent(result: ExecutionResult): Uint8Array {
 
 /** Milliseconds between two keep-alive comments on an idle stream (as Yoga's processor). */
 const PING_MS = 12_000;
+const comment = textEncoder.encode(":\n\n");
+const complete = textEncoder.encode("event: complete\ndata:\n\n");
 
 /**
- * Writes a subscription's results as server-sent events in Yoga's format (a `:` comment first,
- * `event: next` per result, `event: complete` at the end, a comment every 12 s), one chunk per
- * event where Yoga's processor writes two: each chunk is a socket write (and a TCP segment, the
- * socket has no delay) and a read for the client. Single results (a refused subscription) keep
- * Yoga's processor.
+ * A subscription's results as server-sent events in Yoga's format (a `:` comment first, `event:
+ * next` per result, `event: complete` at the end, a comment every 12 s when idle), in a Node.js
+ * stream that Yoga's server adapter pipes to the response: each event is one chunk, the cached
+ * bytes of its result, with no web-stream controller or promise helpers per event between the
+ * subscription and the socket.
+ */
+function serverSentEvents(results: AsyncIterable<ExecutionResult>): Readable {
+  const iterator = results[Symbol.asyncIterator]();
+  let reading = false;
+  const pump = (): void => {
+    iterator.next().then(
+      (next) => {
+        if (next.done === true) {
+          clearInterval(ping);
+          body.push(complete);
+          body.push(null);
+          return;
+        }
+        if (next.value == null) return pump();
+        reading = false;
+        body.push(nextEvent(next.value));
+      },
+      (error: unknown) => body.destroy(error instanceof Error ? error : new Error(String(error))),
+    );
+  };
+  const body = new Readable({
+    read() {
+      if (reading) return;
+      reading = true;
+      pump();
+    },
+    destroy(error, callback) {
+      clearInterval(ping);
+      Promise.resolve(iterator.return?.()).then(
+        () => callback(error),
+        () => callback(error),
+      );
+    },
+  });
+  // Some browsers wait for a first byte before they report the response.
+  body.push(comment);
+  const ping = setInterval(() => {
+    if (body.readableLength === 0) body.push(comment);
+  }, PING_MS);
+  return body;
+}
+
+/**
+ * Server-sent events for subscriptions (serverSentEvents) in place of Yoga's processor, which
+ * runs each event through a web stream's controller. Single results (a refused subscription)
+ * keep Yoga's processor.
  */
 const useServerSentEvents: Plugin = {
   onResultProcess({ result, resultProcessor, setResultProcessor }) {
     if (resultProcessor === undefined || !isAsyncIterable(result)) return;
-    setResultProcessor((stream, fetchAPI) => {
-      const iterator = (stream as AsyncIterable<ExecutionResult>)[Symbol.asyncIterator]();
-      let ping: NodeJS.Timeout | undefined;
-      const body = new fetchAPI.ReadableStream<Uint8Array>({
-        start(controller) {
-          // Some browsers wait for a first byte before they report the response.
-          controller.enqueue(textEncoder.encode(":\n\n"));
-          ping = setInterval(() => {
-            if (controller.desiredSize === null) clearInterval(ping);
-            else if (controller.desiredSize > 0) controller.enqueue(textEncoder.encode(":\n\n"));
-          }, PING_MS);
-        },
-        async pull(controller) {
-          const next = await iterator.next();
-          if (next.value != null) controller.enqueue(nextEvent(next.value));
-          if (next.done === true) {
-            clearInterval(ping);
-            controller.enqueue(textEncoder.encode("event: complete\ndata:\n\n"));
-            controller.close();
-          }
-        },
-        async cancel(reason) {
-          clearInterval(ping);
-          await iterator.return?.(reason);
-        },
-      });
-      return new fetchAPI.Response(body, {
-        status: 200,
-        headers: {
-          "Content-Type": "text/event-stream",
-          Connection: "keep-alive",
-          "Cache-Control": "no-cache",
-          "Content-Encoding": "none",
-        },
-      });
-    }, "text/event-stream");
+    setResultProcessor(
+      (stream, fetchAPI) =>
+        // The server adapter's Response takes a Node.js stream as its body (and pipes it), which
+        // the fetch types do not know.
+        new fetchAPI.Response(serverSentEvents(stream as AsyncIterable<ExecutionResult>) as unknown as BodyInit, {
+          status: 200,
+          headers: {
+            "Content-Type": "text/event-stream",
+            Connection: "keep-alive",
+            "Cache-Control": "no-cache",
+            "Content-Encoding": "none",
+          },
+        }),
+      "text/event-stream",
+    );
   },
 };
 
