@@ -4,6 +4,7 @@ import os from "node:os";
 import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createDb, type Db, type File, Prisma } from "../src/db/client.js";
+import { isUniqueViolation } from "../src/db/errors.js";
 import { migrate } from "../src/db/migrate.js";
 import { insertFile, type NewFile, updateFileFrom } from "../src/files/file-writes.js";
 import { createTestDatabase, execute, type TestDatabase, testProvider } from "./helpers/database.js";
@@ -149,6 +150,13 @@ describe(`raw File writes as Prisma's (${testProvider})`, () => {
     expect(await updateFileFrom(db, viaRaw.id, "PENDING", { status: "FAILED" })).toBe(false);
     expect(await updateFileFrom(db, randomUUID(), "PENDING", { status: "FAILED" })).toBe(false);
     expect((await db.file.findUniqueOrThrow({ where: { id: viaRaw.id } })).status).toBe("UPLOADED");
+  });
+
+  it("fails a duplicate as Prisma's create does: a unique violation (P2002)", async () => {
+    const first = { ...minimalRow(randomUUID()), externalId: "same" };
+    await insertFile(db, first);
+    const error = await insertFile(db, { ...minimalRow(randomUUID()), externalId: "same" }).catch((e: unknown) => e);
+    expect(isUniqueViolation(error)).toBe(true);
   });
 
   it("refuses a column the model does not have", async () => {

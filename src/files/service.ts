@@ -26,6 +26,7 @@ import {
   ValidationError,
 } from "./errors.js";
 import { type FileInWorkspace, readFileById, readPendingUploadOf } from "./file-reads.js";
+import { insertFile } from "./file-writes.js";
 import {
   type ByteSource,
   chooseSource,
@@ -413,16 +414,25 @@ export class FileService {
       for (;;) {
         if (target !== undefined) return await this.insertPendingUpload(target, draft, pendingColumns);
         try {
-          // The row comes back from the INSERT itself and its labels are the ones just written,
-          // where `include` would add two SELECTs.
-          const data = { ...row, ...pendingColumns, ...newFileChildren(workspaceId, { ...row, labels }, createdAt) };
-          const file = await this.transactions.run(workspaceId, async (tx, record) => {
-            const written = { ...(await tx.file.create({ data })), labels: labels.map((label) => ({ label })) };
-            await record(
-              fileEvent("CREATED", written, this.uploadFacts(written, written.uploadMethod as UploadChannel)),
-            );
-            return written;
-          });
+          // The row comes back from the INSERT itself (one raw statement: src/files/file-writes.ts)
+          // and its labels are the ones just written, where `include` would add two SELECTs.
+          const children = newFileChildren(workspaceId, { ...row, labels }, createdAt);
+          const oneStatement = Object.keys(children).length === 0;
+          const file = await this.transactions.run(
+            workspaceId,
+            async (tx, record) => {
+              const inserted = await insertFile(tx, { ...row, ...pendingColumns, updatedAt: createdAt });
+              if (!oneStatement)
+                await tx.file.update({ where: { id: inserted.id }, data: children, select: { id: true } });
+              const written = { ...inserted, labels: labels.map((label) => ({ label })) };
+              await record(
+                fileEvent("CREATED", written, this.uploadFacts(written, written.uploadMethod as UploadChannel)),
+              );
+              return written;
+            },
+            undefined,
+            { oneStatement },
+          );
           return { file, pending: file };
         } catch (error) {
           // Another request created the file first: overwrite it, or refuse.
