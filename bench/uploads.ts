@@ -78,7 +78,7 @@ export async function rssBytes(pid: number): Promise<number> {
 }
 
 /** CPU seconds (user + system) a process has used, from /proc/<pid>/stat. */
-async function cpuSeconds(pid: number): Promise<number> {
+export async function cpuSeconds(pid: number): Promise<number> {
   const stat = await readFile(`/proc/${pid}/stat`, "utf8");
   const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
   // utime and stime are fields 14 and 15 of the line, i.e. 12 and 13 after "(comm) state".

@@ -33,7 +33,7 @@ async function startLocalStorage(): Promise<LocalFixture> {
   const storage = new LocalStorage({ dir, publicUrl: baseUrl, signingSecret: "test-secret" });
   routes = localStorageRoutes(storage, {
     // No file domain here: every upload is open (the app's answer is tested end to end in signed-urls.test.ts).
-    uploadOpen: async () => true,
+    openUpload: async () => ({ meter: undefined }),
     objectWanted: async () => true,
     onError: (error) => {
       throw error;

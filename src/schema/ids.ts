@@ -5,6 +5,9 @@ import { decodeGlobalID } from "@pothos/plugin-relay";
  * returned as it is, so a workspace can also be named by its slug ("default").
  */
 export function internalId(id: string, typename: string): string {
+  // A global ID is padded base64, whose length is a multiple of 4: anything else (a slug such as
+  // "default") is not one, known without the two errors, stack traces and all, that decoding it throws.
+  if (id.length % 4 !== 0) return storableId(id);
   try {
     const decoded = decodeGlobalID(id);
     // No id holds NUL, which PostgreSQL refuses in a parameter: "" names nothing either.
