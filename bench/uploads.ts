@@ -9,12 +9,14 @@
  * the local driver uses) is reported beside it, so the comparison is not flattered by the minimal
  * server's small writes. It is measured in a phase of its own before the main rounds, on a page
  * cache that earlier uploads have not filled, and its files are deleted before the main rounds
- * start, which therefore run as they would without it.
+ * start, which therefore run as they would without it. In the main rounds each server's upload is
+ * deleted once measured (removeFilesIn, removePeerFiles): otherwise the later servers of a round
+ * would write while the kernel writes back the earlier ones' gigabytes of dirty pages.
  * All servers run as child processes on loopback; their RSS is read from /proc/<pid>/status.
  */
 import { type ChildProcess, spawn } from "node:child_process";
 import { randomBytes } from "node:crypto";
-import { mkdir, mkdtemp, readFile, rm } from "node:fs/promises";
+import { mkdir, mkdtemp, readdir, readFile, rm } from "node:fs/promises";
 import { request } from "node:http";
 import { createServer } from "node:net";
 import os from "node:os";
@@ -231,6 +233,17 @@ async function smallFiles(
   );
 }
 
+/**
+ * Deletes what a server stored (not its dot-named directories): every upload of the main rounds is
+ * removed as soon as it is measured, so each server starts its upload with the same page cache, no
+ * other server's dirty pages being written back under it, and the disk does not fill up.
+ */
+async function removeFilesIn(dir: string): Promise<void> {
+  for (const name of await readdir(dir)) {
+    if (!name.startsWith(".")) await rm(path.join(dir, name), { recursive: true, force: true });
+  }
+}
+
 /** The id of the file a peer's `POST /files` created. */
 function peerFileId(body: string): string {
   return (JSON.parse(body) as { data: { id: string } }).data.id;
@@ -331,11 +344,12 @@ export async function run(): Promise<void> {
       for (let i = 0; i < runs; i++) {
         if (peer !== undefined && directus !== undefined) {
           const peerRun = await send(`${peer.url}/files`, directus.headers, directus.head, bytes, directus.tail);
-          peerFiles.push(peerFileId(peerRun.body));
+          await removePeerFiles(peer, [peerFileId(peerRun.body)]);
           peerBest = Math.max(peerBest, mbps(bytes, peerRun.seconds));
         }
         const rawCpu = await cpuSeconds(raw.pid!);
         const rawRun = await send(rawUrl, {}, Buffer.alloc(0), bytes, Buffer.alloc(0));
+        await removeFilesIn(rawDir);
         cpu.raw = Math.max(cpu.raw, (await cpuSeconds(raw.pid!)) - rawCpu);
         rawBest = Math.max(rawBest, mbps(bytes, rawRun.seconds));
         const parts = multipartParts(bytes);
@@ -349,6 +363,7 @@ export async function run(): Promise<void> {
         }, 20);
         const serverCpu = await cpuSeconds(server.pid!);
         const result = await send(graphqlUrl, parts.headers, parts.head, bytes, parts.tail);
+        await removeFilesIn(path.join(work, "objects"));
         clearInterval(sampler);
         cpu.graphql = Math.max(cpu.graphql, (await cpuSeconds(server.pid!)) - serverCpu);
         if (!result.body.includes('"UPLOADED"')) throw new Error(`upload failed: ${result.body}`);
