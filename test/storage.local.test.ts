@@ -608,6 +608,20 @@ describe("local storage signed endpoints", () => {
     await rm(fresh);
   });
 
+  it("makes the directories a write needs when they are missing, also once it has written before", async () => {
+    const key = `missing-dirs/${randomUUID()}/a.txt`;
+    await local.storage.putObject(`missing-dirs/${randomUUID()}`, Readable.from([Buffer.from("first")]), {
+      contentType: "text/plain",
+    });
+    // Directories are made on ENOENT, not before every write: removed ones come back.
+    await rm(path.join(local.dir, ".tmp"), { recursive: true, force: true });
+    await rm(path.join(local.dir, "missing-dirs"), { recursive: true, force: true });
+    await local.storage.putObject(key, Readable.from([Buffer.from("second")]), { contentType: "text/plain" });
+    expect(await readAll(await local.storage.getObject(key))).toEqual(Buffer.from("second"));
+    await local.storage.putNewObject(`${key}.new`, Readable.from([Buffer.from("third")]));
+    expect(await readAll(await local.storage.getObject(`${key}.new`))).toEqual(Buffer.from("third"));
+  });
+
   it("leaves other paths to the next handler", async () => {
     const got = await fetch(`${local.baseUrl}/graphql`, { method: "POST", body: "{}" });
     expect(got.headers.get("x-fell-through")).toBe("yes");
