@@ -1,4 +1,3 @@
-import { randomBytes } from "node:crypto";
 import { type IncomingMessage, request } from "node:http";
 import { setTimeout as sleep } from "node:timers/promises";
 import { type Client, createClient } from "graphql-ws";
@@ -8,7 +7,7 @@ import { createApiKey, createWorkspace, grantCategory, revokeApiKey } from "../s
 import { fileEvent } from "../src/events/file-event.js";
 import { internalFileId, record, type SubscriptionResult, slowPut, sseSubscription } from "./helpers/events.js";
 import { completeUpload, createFile, putBytes } from "./helpers/files.js";
-import { peStub } from "./helpers/samples.js";
+import { peStub, randomContent } from "./helpers/samples.js";
 import { apiKey, startServer, type TestServer } from "./helpers/server.js";
 
 const MiB = 1024 * 1024;
@@ -58,7 +57,7 @@ const ofFile = (deliveries: Delivery[], id: string) =>
 
 /** A 20 MiB signed PUT, sent slowly enough for several PROGRESS events; returns the file's global id. */
 async function bigUpload(): Promise<{ id: string; size: number }> {
-  const body = randomBytes(20 * MiB);
+  const body = randomContent(20 * MiB);
   const created = await createFile(server, { name: "big.bin", size: body.length });
   expect((await slowPut(created.upload!, body, 20, 60)).status).toBe(200);
   expect((await completeUpload(server, created.file!.id)).__typename).toBe("FilePayload");
@@ -171,7 +170,7 @@ describe("uploadProgress", () => {
   };
 
   it("reports growing counts of one upload and ends with UPLOADED", async () => {
-    const body = randomBytes(8 * MiB);
+    const body = randomContent(8 * MiB);
     const created = await createFile(server, { name: "watched.bin", size: body.length });
     const stream = record(
       sseSubscription<Progress>(
