@@ -73,7 +73,7 @@ describe("file events", () => {
 
   it("reports a body's first PROGRESS an interval after it starts, or when it ends, not with its first chunk", async () => {
     const events = record(server.app.events.subscribe(workspaceId));
-    const body = randomBytes(MiB);
+    const body = randomContent(MiB);
     const created = await createFile(server, { name: "brief.bin", size: body.length });
     const started = Date.now();
     expect((await slowPut(created.upload!, body, 4, 40)).status).toBe(200);
