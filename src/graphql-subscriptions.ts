@@ -108,7 +108,9 @@ function resultJson(result: ExecutionResult): string {
     ...result,
     errors: result.errors?.map((error) => {
       const { http: _status, unexpected: _unexpected, ...rest } = error.extensions ?? {};
-      return { ...error.toJSON(), extensions: Object.keys(rest).length > 0 ? rest : undefined };
+      // A GraphQLError serializes through toJSON; anything else in `errors` is written as it is.
+      const json = typeof error.toJSON === "function" ? error.toJSON() : error;
+      return { ...json, extensions: Object.keys(rest).length > 0 ? rest : undefined };
     }),
     extensions: Object.keys(extensions).length > 0 ? extensions : undefined,
   });
