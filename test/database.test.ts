@@ -48,6 +48,22 @@ describe(`migrated database against the datamodel (${testProvider})`, () => {
     return new Map(rows.map((row) => [String(row.name), Boolean(row.notNull) || Boolean(row.pk)]));
   }
 
+  // SQL the datamodel cannot express (WorkspaceFileCount in prisma/schema.prisma): a migration
+  // rebuilding File (SQLite's way of changing a table) drops its triggers.
+  it("has the triggers that keep each workspace's count of files", async () => {
+    const rows =
+      testProvider === "postgresql"
+        ? await execute(
+            database.url,
+            `SELECT tgname AS "name" FROM pg_trigger WHERE tgrelid = '"File"'::regclass AND NOT tgisinternal`,
+          )
+        : await execute(
+            database.url,
+            `SELECT "name" FROM sqlite_master WHERE "type" = 'trigger' AND "tbl_name" = 'File'`,
+          );
+    expect(rows.map((row) => row.name).sort()).toEqual(["File_count_delete", "File_count_insert", "File_count_update"]);
+  });
+
   const models = Object.entries(getDatamodel().datamodel.models);
   for (const [model, { fields }] of models) {
     it(`table ${model} has a column, of the same nullability, for every scalar field`, async () => {

@@ -34,6 +34,20 @@ export function readableFilesIn(caller: Caller, workspace: WorkspaceAccess): Pri
 }
 
 /**
+ * Whether `readableFilesIn(caller, workspace)` admits every file of the workspace: no file there
+ * has a security category the caller lacks (FileCategory's `(workspaceId, category)` index).
+ * Pending uploads' rows are no files, here as there.
+ */
+export async function readsEveryFileIn(db: Db, caller: Caller, workspace: WorkspaceAccess): Promise<boolean> {
+  const held = caller.categoriesIn(workspace.id);
+  const lacking = await db.fileCategory.findFirst({
+    where: { workspaceId: workspace.id, ...(held.length === 0 ? {} : { category: { notIn: held.map(BigInt) } }) },
+    select: { fileId: true },
+  });
+  return lacking === null;
+}
+
+/**
  * Files whose security categories are all among `held`: no category of the file outside them
  * (an anti-join on FileCategory's primary key, which files without categories pass at once).
  */

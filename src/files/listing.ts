@@ -1,4 +1,4 @@
-import type { Db, Prisma } from "../db/client.js";
+import { type Db, Prisma } from "../db/client.js";
 import { firstMatching, type OrderedCondition } from "./creation-order.js";
 import { type FieldError, ValidationError } from "./errors.js";
 import { type BoundingBox, boxErrors, queryCells, splitAtAntimeridian } from "./geo.js";
@@ -114,6 +114,11 @@ function filterErrors(filter: FileFilter): FieldError[] {
 /** The directory a `directoryPrefix` names, trailing slashes removed ("" for the root), if any. */
 function directoryPrefix(filter: FileFilter | null | undefined): string | undefined {
   return filter?.directoryPrefix?.replace(/\/+$/, "");
+}
+
+/** How many conditions `filterWhere` added to the read filter. */
+function conditionCount(conditions: Prisma.FileWhereInput): number {
+  return Array.isArray(conditions.AND) ? conditions.AND.length - 1 : 0;
 }
 
 /** Prisma conditions for a filter, within the files of a workspace the caller can read. */
@@ -505,12 +510,76 @@ async function firstPageAmong(
 }
 
 /**
- * One page of a Relay connection over a workspace's files (keyset pagination). `workspace.readable`
- * is the read filter (src/access/readable.ts) of the caller in that workspace.
+ * How many files the listing matches. Unfiltered, for a caller who can read every file of the
+ * workspace, that is the workspace's count, which triggers on File keep (WorkspaceFileCount,
+ * migration 0012_listing_counts): counting a million index entries took 0.2–2 s. Otherwise the
+ * matches are counted, through the driver's index when there is one.
  */
+async function countMatches(
+  db: Db,
+  workspace: ListedWorkspace,
+  filter: FileFilter | null | undefined,
+  conditions: number,
+  count: () => Promise<number>,
+): Promise<number> {
+  const indexed = conditions <= 1 ? indexedCount(db, workspace.id, filter, conditions === 0) : undefined;
+  if (indexed !== undefined && (await workspace.readsEveryFile())) return indexed();
+  return count();
+}
+
+/**
+ * The count of a filter of at most one condition (`unfiltered`: none) that an index answers
+ * alone, for a caller who can read every file, if it has one: none (the workspace's maintained
+ * count), a directory prefix, one metadata pair, assets, data sets. Their side rows (FileAncestor, FileMetadata,
+ * FileAsset) and `dataSetId` belong to files only, never to an overwrite's pending row, so no
+ * file needs reading: a range of index entries is counted (1% of a million files: about 1 ms
+ * where checking each file took 60–160 ms).
+ */
+function indexedCount(
+  db: Db,
+  workspaceId: string,
+  filter: FileFilter | null | undefined,
+  unfiltered: boolean,
+): (() => Promise<number>) | undefined {
+  if (unfiltered) return async () => (await db.workspaceFileCount.findUnique({ where: { workspaceId } }))?.files ?? 0;
+  const directory = directoryPrefix(filter);
+  if (directory) return () => db.fileAncestor.count({ where: { workspaceId, directory } });
+  if (filter?.metadata != null) {
+    const [pair, ...others] = metadataRows(workspaceId, filterMetadata(filter.metadata));
+    if (pair === undefined || others.length > 0) return undefined;
+    return () => db.fileMetadata.count({ where: { workspaceId, key: pair.key, valueHash: pair.valueHash } });
+  }
+  if (filter?.assetIdsAny != null) {
+    const assetIds = [...new Set(filter.assetIdsAny)].map(BigInt);
+    // A file linked to several of the assets is one file.
+    return async () => {
+      if (assetIds.length === 0) return 0;
+      const [row] = await db.$queryRaw<{ files: bigint | number }[]>`
+        SELECT count(DISTINCT "fileId") AS "files" FROM "FileAsset"
+        WHERE "workspaceId" = ${workspaceId} AND "assetId" IN (${Prisma.join(assetIds)})`;
+      return Number(row?.files ?? 0);
+    };
+  }
+  if (filter?.dataSetIds != null) {
+    const dataSetId = { in: filter.dataSetIds.map(BigInt) };
+    return () => db.file.count({ where: { workspaceId, dataSetId } });
+  }
+  return undefined;
+}
+
+/** The workspace a listing reads, as the caller may read it (src/access/readable.ts). */
+export interface ListedWorkspace {
+  id: string;
+  /** The caller's read filter in the workspace. */
+  readable: Prisma.FileWhereInput;
+  /** Whether that filter admits every file of the workspace (asked only for an unfiltered count). */
+  readsEveryFile: () => Promise<boolean>;
+}
+
+/** One page of a Relay connection over a workspace's files (keyset pagination). */
 export async function listFiles(
   db: Db,
-  workspace: { id: string; readable: Prisma.FileWhereInput },
+  workspace: ListedWorkspace,
   filter: FileFilter | null | undefined,
   order: FileOrder | null | undefined,
   page: PageRequest,
@@ -574,6 +643,9 @@ export async function listFiles(
       startCursor: edges[0]?.cursor ?? null,
       endCursor: edges.at(-1)?.cursor ?? null,
     },
-    totalCount: () => (driver === undefined ? db.file.count({ where }) : countThrough(db, workspace.id, driver, rest)),
+    totalCount: () =>
+      countMatches(db, workspace, filter, conditionCount(unnarrowed), () =>
+        driver === undefined ? db.file.count({ where }) : countThrough(db, workspace.id, driver, rest),
+      ),
   };
 }

@@ -2,7 +2,13 @@ import { randomUUID } from "node:crypto";
 import contentDisposition from "content-disposition";
 import type { Caller } from "../access/caller.js";
 import { type Action, authorize, can, type WorkspaceAccess } from "../access/policy.js";
-import { canReadFile, findReadableWorkspace, readableFilesIn, workspaceOfReadable } from "../access/readable.js";
+import {
+  canReadFile,
+  findReadableWorkspace,
+  readableFilesIn,
+  readsEveryFileIn,
+  workspaceOfReadable,
+} from "../access/readable.js";
 import { type Db, FileStatus, type FileVersion, type Prisma } from "../db/client.js";
 import { isUniqueViolation, prismaErrorCode } from "../db/errors.js";
 import {
@@ -249,7 +255,17 @@ export class FileService {
   ): Promise<FilePage> {
     const workspace = await findReadableWorkspace(this.db, caller, workspaceRef);
     if (workspace === null) throw new NotFoundError(`workspace ${workspaceRef} was not found`);
-    return listFiles(this.db, { id: workspace.id, readable: readableFilesIn(caller, workspace) }, filter, order, page);
+    return listFiles(
+      this.db,
+      {
+        id: workspace.id,
+        readable: readableFilesIn(caller, workspace),
+        readsEveryFile: () => readsEveryFileIn(this.db, caller, workspace),
+      },
+      filter,
+      order,
+      page,
+    );
   }
 
   /**

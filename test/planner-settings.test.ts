@@ -6,7 +6,8 @@ import { createDb } from "../src/db/client.js";
 import { migrate } from "../src/db/migrate.js";
 import { createTestDatabase, execute, type TestDatabase, testProvider } from "./helpers/database.js";
 
-// SQLite's planner needs statistics of the data as it is (src/db/sqlite-statistics.ts).
+// The settings the server gives each database's planner (src/db/client.ts). SQLite's needs
+// statistics of the data as it is (src/db/sqlite-statistics.ts).
 describe.runIf(testProvider === "sqlite")("SQLite planner statistics", () => {
   let dir: string;
   let database: TestDatabase;
@@ -33,6 +34,23 @@ describe.runIf(testProvider === "sqlite")("SQLite planner statistics", () => {
     try {
       await db.$queryRawUnsafe("SELECT 1");
       expect(await execute(database.url, stat)).toEqual([{ stat: expect.stringMatching(/^2000 /) }]);
+    } finally {
+      await db.$disconnect();
+    }
+  });
+});
+
+describe.runIf(testProvider === "postgresql")("PostgreSQL planner settings", () => {
+  let database: TestDatabase;
+  beforeAll(async () => {
+    database = await createTestDatabase("", "postgresql");
+  });
+  afterAll(() => database.drop());
+
+  it("compile no plan with JIT on the server's connections", async () => {
+    const db = createDb(database.url);
+    try {
+      expect(await db.$queryRawUnsafe("SHOW jit")).toEqual([{ jit: "off" }]);
     } finally {
       await db.$disconnect();
     }

@@ -1,0 +1,136 @@
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { createApiKey, createWorkspace, grantCategory } from "../src/access/admin.js";
+import { execute, testProvider } from "./helpers/database.js";
+import { completeUpload, createFile, putBytes } from "./helpers/files.js";
+import { startServer, type TestServer } from "./helpers/server.js";
+
+// An unfiltered `totalCount` for a caller who can read every file is the workspace's count that
+// triggers on File keep (migration 0012_listing_counts). It must equal the listing through every
+// kind of change: new files (pending or with bytes), deletions, an overwrite's pending upload
+// (no file of its own) completed or aborted, and a whole workspace's files deleted with it.
+
+let server: TestServer;
+
+beforeAll(async () => {
+  server = await startServer();
+});
+afterAll(() => server.close());
+
+/** The unfiltered totalCount and the number of files listed, for the admin key in `workspace`. */
+async function counted(workspace = "default", key?: string): Promise<{ totalCount: number; listed: number }> {
+  const response = await server.graphql<{ files: { totalCount: number; edges: unknown[] } }>(
+    `query ($w: ID!) { files(workspaceId: $w, first: 1000) { totalCount edges { cursor } } }`,
+    { w: workspace },
+    key === undefined ? undefined : { authorization: `Bearer ${key}` },
+  );
+  if (response.errors) throw new Error(JSON.stringify(response.errors));
+  return { totalCount: response.data.files.totalCount, listed: response.data.files.edges.length };
+}
+
+/** The maintained count of `workspace`, read from its table. */
+async function maintained(workspace = "default"): Promise<number> {
+  const rows = await execute(
+    server.database.url,
+    `SELECT c."files" FROM "WorkspaceFileCount" c JOIN "Workspace" w ON w."id" = c."workspaceId" WHERE w."slug" = $1`,
+    [workspace],
+  );
+  return Number(rows[0]?.files ?? 0);
+}
+
+async function expectCount(files: number, workspace = "default"): Promise<void> {
+  expect(await counted(workspace)).toEqual({ totalCount: files, listed: files });
+  expect(await maintained(workspace)).toBe(files);
+}
+
+const bytes = (text: string) => ({ content: Buffer.from(text).toString("base64") });
+
+async function deleteFile(id: string): Promise<void> {
+  const response = await server.graphql<{ deleteFile: { __typename: string } }>(
+    `mutation ($id: ID!) { deleteFile(id: $id) { __typename } }`,
+    { id },
+  );
+  expect(response.data.deleteFile.__typename).toBe("DeletedFile");
+}
+
+describe(`unfiltered totalCount from the maintained count (${testProvider})`, () => {
+  it("follows new files, pending and uploaded, and deletions", async () => {
+    await expectCount(0);
+    const made: string[] = [];
+    for (let i = 0; i < 5; i += 1) {
+      const result = await createFile(server, { name: `c${i}.txt`, externalId: `c${i}`, ...bytes(`c${i}`) });
+      made.push(result.file?.id ?? "");
+    }
+    const pending = await createFile(server, { name: "pending.txt", size: 3 });
+    expect(pending.file?.status).toBe("PENDING");
+    await expectCount(6);
+    await deleteFile(made[0] ?? "");
+    await deleteFile(pending.file?.id ?? "");
+    await expectCount(4);
+  });
+
+  it("does not count an overwrite's pending upload, completed or aborted", async () => {
+    const before = (await counted()).totalCount;
+    const overwrite = await createFile(server, { name: "c1.txt", externalId: "c1", overwrite: true, size: 3 });
+    expect(overwrite.upload).toBeTruthy();
+    await expectCount(before);
+    const put = await putBytes(overwrite.upload as NonNullable<typeof overwrite.upload>, Buffer.from("new"));
+    expect(put.ok).toBe(true);
+    expect((await completeUpload(server, overwrite.file?.id ?? "")).__typename).toBe("FilePayload");
+    await expectCount(before);
+    const again = await createFile(server, { name: "c2.txt", externalId: "c2", overwrite: true, size: 3 });
+    const aborted = await server.graphql<{ abortUpload: { __typename: string } }>(
+      `mutation ($id: ID!) { abortUpload(id: $id) { __typename } }`,
+      { id: again.file?.id },
+    );
+    expect(aborted.errors).toBeUndefined();
+    await expectCount(before);
+  });
+
+  it("keeps a count per workspace, gone with the workspace's files", async () => {
+    await createWorkspace(server.app.db, "other", "other", false);
+    const key = await createApiKey(server.app.db, "other", "ADMIN", "other-admin");
+    const before = (await counted()).totalCount;
+    for (let i = 0; i < 3; i += 1) {
+      const response = await server.graphql<{ createFile: { __typename: string } }>(
+        `mutation ($input: CreateFileInput!) { createFile(input: $input) { __typename } }`,
+        { input: { workspaceId: "other", name: `o${i}.txt`, ...bytes("o") } },
+        { authorization: `Bearer ${key}` },
+      );
+      expect(response.data.createFile.__typename).toBe("CreateFilePayload");
+    }
+    expect(await counted("other", key)).toEqual({ totalCount: 3, listed: 3 });
+    await expectCount(before);
+    await execute(
+      server.database.url,
+      `DELETE FROM "File" WHERE "workspaceId" = (SELECT "id" FROM "Workspace" WHERE "slug" = 'other')`,
+    );
+    expect(await counted("other", key)).toEqual({ totalCount: 0, listed: 0 });
+    expect(await maintained("other")).toBe(0);
+  });
+
+  it("is what a caller who can read every file is told, and never one who cannot", async () => {
+    await createWorkspace(server.app.db, "kept", "kept", false);
+    const admin = await createApiKey(server.app.db, "kept", "ADMIN", "kept-admin");
+    const holder = await createApiKey(server.app.db, "kept", "ADMIN", "kept-holder");
+    await grantCategory(server.app.db, "kept", 9, { keyLabel: "kept-holder" });
+    const create = (key: string, input: Record<string, unknown>) =>
+      server.graphql<{ createFile: { __typename: string } }>(
+        `mutation ($input: CreateFileInput!) { createFile(input: $input) { __typename } }`,
+        { input: { workspaceId: "kept", ...bytes("k"), ...input } },
+        { authorization: `Bearer ${key}` },
+      );
+    await create(admin, { name: "plain.txt" });
+    // The count is read from its table: a value written there is what the admin is told.
+    await execute(
+      server.database.url,
+      `UPDATE "WorkspaceFileCount" SET "files" = 7 WHERE "workspaceId" = (SELECT "id" FROM "Workspace" WHERE "slug" = 'kept')`,
+    );
+    expect(await counted("kept", admin)).toEqual({ totalCount: 7, listed: 1 });
+    // Once a file has a category the admin lacks, its files are counted, the hidden one not.
+    expect((await create(holder, { name: "secret.txt", securityCategories: [9] })).data.createFile.__typename).toBe(
+      "CreateFilePayload",
+    );
+    expect(await counted("kept", admin)).toEqual({ totalCount: 1, listed: 1 });
+    expect(await counted("kept", holder)).toEqual({ totalCount: 8, listed: 2 });
+  });
+});
