@@ -153,6 +153,7 @@ export async function createApp(config: Config, logger: Logger): Promise<App> {
     provider: providerOf(config.databaseUrl),
     storage,
     logger,
+    pendingUploadTtlMs: config.pendingUploadTtl * 1000,
     events: emitted,
     outboxWritten: () => webhookWorker.nudge(),
     observer: metrics,

@@ -116,10 +116,7 @@ export class OutboxTransactions {
       });
       return { result, live, deliveries };
     };
-    const attempt = () =>
-      oneStatement && webhooks.length === 0
-        ? attemptOn(db)
-        : db.$transaction(attemptOn, busy === undefined ? undefined : { maxWait: 10_000, timeout: 20_000 });
+    const attempt = () => (oneStatement && webhooks.length === 0 ? attemptOn(db) : db.$transaction(attemptOn));
     const committed = busy === undefined ? await attempt() : await retried(attempt, busy);
     for (const event of committed.live) this.options.events.publish(event);
     if (committed.deliveries > 0) this.options.outboxWritten?.();

@@ -1,0 +1,40 @@
+import { mkdtemp, rm } from "node:fs/promises";
+import os from "node:os";
+import path from "node:path";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { createDb } from "../src/db/client.js";
+import { migrate } from "../src/db/migrate.js";
+import { createTestDatabase, execute, type TestDatabase, testProvider } from "./helpers/database.js";
+
+// SQLite's planner needs statistics of the data as it is (src/db/sqlite-statistics.ts).
+describe.runIf(testProvider === "sqlite")("SQLite planner statistics", () => {
+  let dir: string;
+  let database: TestDatabase;
+  beforeAll(async () => {
+    dir = await mkdtemp(path.join(os.tmpdir(), "files-stats-"));
+    database = await createTestDatabase(dir, "sqlite");
+    await migrate(database.url);
+  });
+  afterAll(() => rm(dir, { recursive: true, force: true }));
+
+  it("are refreshed when the server connects to a database that grew since it was migrated", async () => {
+    await execute(database.url, `INSERT INTO "Workspace" ("id", "slug", "name") VALUES ('w', 'w', 'w')`);
+    await execute(
+      database.url,
+      `WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 2000)
+       INSERT INTO "File" ("id", "workspaceId", "name", "nameFolded", "status", "storageKey", "uploadMethod",
+         "dataSetId", "updatedAt")
+       SELECT 'f' || i, 'w', 'a', 'a', 'UPLOADED', 'k' || i, 'PUT', i % 10, '2026-01-01T00:00:00.000+00:00' FROM n`,
+    );
+    const stat = `SELECT "stat" FROM "sqlite_stat1" WHERE "tbl" = 'File' AND "idx" LIKE '%dataSetId%'`;
+    // The migration analyzed the tables while they were empty.
+    expect(await execute(database.url, stat)).toEqual([]);
+    const db = createDb(database.url);
+    try {
+      await db.$queryRawUnsafe("SELECT 1");
+      expect(await execute(database.url, stat)).toEqual([{ stat: expect.stringMatching(/^2000 /) }]);
+    } finally {
+      await db.$disconnect();
+    }
+  });
+});
