@@ -709,7 +709,7 @@ export class FileService {
 
   private async completeFound(file: FileRecord, parts: CompletedPart[] | null | undefined): Promise<FileRecord> {
     const { id } = file;
-    const pending = await this.pendingUploadOf(file.id);
+    const pending = await this.pendingUploadOf(file);
     if (pending === null && file.status === "UPLOADED") return file;
     if (pending === null && file.status === "FAILED")
       throw new UploadIncompleteError(`file ${id} failed and can no longer be completed`);
@@ -737,9 +737,14 @@ export class FileService {
     }
   }
 
-  /** The pending upload of a file (an overwrite's new content), if there is one. */
-  private async pendingUploadOf(fileId: string): Promise<FileRecord | null> {
-    return (await readPendingUploadOf(this.db, fileId))?.file ?? null;
+  /**
+   * The pending upload of a file (an overwrite's new content), if there is one. Only an overwrite
+   * by externalId makes one (`insertPendingUpload`), and nothing sets a file's externalId after
+   * it is created: a file without one has none, known without a read.
+   */
+  private async pendingUploadOf(file: FileRecord): Promise<FileRecord | null> {
+    if (file.externalId === null) return null;
+    return (await readPendingUploadOf(this.db, file.id))?.file ?? null;
   }
 
   /**
@@ -868,7 +873,7 @@ export class FileService {
   async deleteFile(caller: Caller, id: string): Promise<void> {
     const file = await this.fileFor(caller, id, "file:delete");
     const [pending, versions] = await Promise.all([
-      this.pendingUploadOf(file.id),
+      this.pendingUploadOf(file),
       this.db.fileVersion.findMany({
         where: { fileId: file.id, storageKey: { not: null } },
         select: { storageKey: true },
@@ -897,7 +902,7 @@ export class FileService {
   async abortUpload(caller: Caller, id: string): Promise<void> {
     const file = await this.fileFor(caller, id, "upload:abort");
     const noUpload = () => new NotFoundError(`file ${id} has no upload in progress`);
-    const pending = await this.pendingUploadOf(file.id);
+    const pending = await this.pendingUploadOf(file);
     const upload = pending ?? (file.status === "UPLOADED" ? null : file);
     if (upload === null) throw noUpload();
     await this.transactions.run(file.workspaceId, async (tx, record) => {
