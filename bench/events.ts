@@ -6,8 +6,9 @@
  * most 5 %). Measured twice: with nobody subscribed (the cost of emitting), then with 100
  * subscribers on `fileEvents` over server-sent events on each server (the cost of delivering),
  * where the events per second they receive (summed over them) are reported too. Rounds alternate
- * between the servers so that machine noise falls on both; the bench client runs on the same
- * machine, and reading 100 event streams costs it CPU the servers then lack.
+ * between the servers so that machine noise falls on both. The 100 subscribers read their
+ * streams in a worker thread, apart from the uploading client's event loop, on the same machine:
+ * reading them costs CPU the servers and the uploads then lack.
  *
  * On a machine others share, wall-clock throughput mostly measures who else wants the cores. So
  * the cost is also given as the servers' own CPU time per MB uploaded (all threads, from
@@ -15,10 +16,12 @@
  * costs the server whatever the load beside it. The load average is printed with each phase.
  */
 import type { ChildProcess } from "node:child_process";
+import { once } from "node:events";
 import { mkdtemp, rm } from "node:fs/promises";
 import { request } from "node:http";
 import os from "node:os";
 import path from "node:path";
+import { Worker } from "node:worker_threads";
 import { apiKey, freePort, mbps, startChild, waitFor } from "./uploads.js";
 
 const MiB = 1024 * 1024;
@@ -33,10 +36,12 @@ interface Server {
   name: string;
   url: string;
   child: ChildProcess;
-  /** `next` events the subscribers received since the counter was reset. */
-  delivered: number;
-  subscriptions: { destroy(): void }[];
+  /** Where the subscribers count the `next` events they receive from this server (`delivered`). */
+  slot: number;
 }
+
+/** `next` events the subscribers received, per server slot; reset before each round. */
+const delivered = new Int32Array(new SharedArrayBuffer(2 * Int32Array.BYTES_PER_ELEMENT));
 
 async function graphql<T>(url: string, query: string, variables: Record<string, unknown>): Promise<T> {
   const response = await fetch(`${url}/graphql`, {
@@ -49,41 +54,61 @@ async function graphql<T>(url: string, query: string, variables: Record<string, 
   return body.data;
 }
 
-/** Opens one SSE subscription and counts the `next` events it receives into `server.delivered`. */
-function subscribe(server: Server): Promise<void> {
+/**
+ * The subscribers' side, in a worker thread of its own: the 100 streams are other clients (in
+ * practice browser tabs on other machines), so reading them must not hold up the uploading
+ * client's event loop, as it did when both shared one thread. The thread still runs on the same
+ * two cores as the servers. Each SSE subscription counts the `next` events it receives into
+ * `counts[slot]` (shared memory, read by the uploading thread).
+ */
+const subscribersSource = `
+const { parentPort, workerData } = require("node:worker_threads");
+const { request } = require("node:http");
+const counts = new Int32Array(workerData.counts);
+const body = JSON.stringify({
+  query: 'subscription { fileEvents(workspaceId: "default") { type receivedBytes file { id status } } }',
+});
+function subscribe(url, slot) {
   return new Promise((resolve, reject) => {
-    const body = JSON.stringify({
-      query: `subscription { fileEvents(workspaceId: "default") { type receivedBytes file { id status } } }`,
+    const req = request(url + "/graphql", {
+      method: "POST",
+      headers: { "content-type": "application/json", accept: "text/event-stream", authorization: "Bearer " + workerData.apiKey },
+    }, (res) => {
+      if (res.statusCode !== 200) reject(new Error("subscription answered " + res.statusCode));
+      res.setEncoding("utf8");
+      let tail = "";
+      res.on("data", (chunk) => {
+        const text = tail + chunk;
+        let at = 0;
+        for (;;) {
+          const found = text.indexOf("event: next", at);
+          if (found === -1) break;
+          Atomics.add(counts, slot, 1);
+          at = found + 11;
+        }
+        tail = text.slice(Math.max(at, text.length - 11));
+      });
+      res.on("error", () => undefined);
+      resolve();
     });
-    const req = request(
-      `${server.url}/graphql`,
-      {
-        method: "POST",
-        headers: { "content-type": "application/json", accept: "text/event-stream", authorization: `Bearer ${apiKey}` },
-      },
-      (res) => {
-        if (res.statusCode !== 200) reject(new Error(`subscription answered ${res.statusCode}`));
-        res.setEncoding("utf8");
-        let tail = "";
-        res.on("data", (chunk: string) => {
-          const text = tail + chunk;
-          let at = 0;
-          for (;;) {
-            const found = text.indexOf("event: next", at);
-            if (found === -1) break;
-            server.delivered += 1;
-            at = found + 11;
-          }
-          tail = text.slice(Math.max(at, text.length - 11));
-        });
-        res.on("error", () => undefined);
-        resolve();
-      },
-    );
     req.on("error", reject);
-    server.subscriptions.push(req);
     req.end(body);
   });
+}
+parentPort.on("message", async ({ url, slot, count }) => {
+  for (let i = 0; i < count; i++) await subscribe(url, slot);
+  parentPort.postMessage("subscribed");
+});
+`;
+
+/** Opens SUBSCRIBERS subscriptions to each server in a worker thread (subscribersSource). */
+async function subscribeAll(servers: Server[], counts: SharedArrayBuffer): Promise<Worker> {
+  const worker = new Worker(subscribersSource, { eval: true, workerData: { counts, apiKey } });
+  for (const server of servers) {
+    worker.postMessage({ url: server.url, slot: server.slot, count: SUBSCRIBERS });
+    await once(worker, "message");
+  }
+  return worker;
 }
 
 /** PUTs `size` bytes to a signed URL; resolves with the seconds it took. */
@@ -143,7 +168,7 @@ async function cpuSeconds(server: Server): Promise<number> {
 async function round(
   server: Server,
 ): Promise<{ putSeconds: number; wallSeconds: number; events: number; cpuSeconds: number }> {
-  server.delivered = 0;
+  Atomics.store(delivered, server.slot, 0);
   const cpuBefore = await cpuSeconds(server);
   const started = process.hrtime.bigint();
   let next = 0;
@@ -156,10 +181,15 @@ async function round(
   // The last events are on their way to the subscribers.
   await new Promise((resolve) => setTimeout(resolve, 300));
   const wallSeconds = Number(process.hrtime.bigint() - started) / 1e9;
-  return { putSeconds, wallSeconds, events: server.delivered, cpuSeconds: (await cpuSeconds(server)) - cpuBefore };
+  return {
+    putSeconds,
+    wallSeconds,
+    events: Atomics.load(delivered, server.slot),
+    cpuSeconds: (await cpuSeconds(server)) - cpuBefore,
+  };
 }
 
-async function start(name: string, work: string, progressMs: string): Promise<Server> {
+async function start(name: string, work: string, progressMs: string, slot: number): Promise<Server> {
   const port = await freePort();
   const child = startChild(["src/main.ts"], {
     PORT: String(port),
@@ -175,7 +205,7 @@ async function start(name: string, work: string, progressMs: string): Promise<Se
   });
   const url = `http://127.0.0.1:${port}`;
   await waitFor(`${url}/healthz`);
-  return { name, url, child, delivered: 0, subscriptions: [] };
+  return { name, url, child, slot };
 }
 
 const median = (values: number[]): number => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)]!;
@@ -270,8 +300,9 @@ function report(
 
 export async function run(): Promise<void> {
   const work = await mkdtemp(path.join(os.tmpdir(), "files-bench-events-"));
-  const on = await start("progress-on", work, "250");
-  const off = await start("progress-off", work, "0");
+  const on = await start("progress-on", work, "250", 0);
+  const off = await start("progress-off", work, "0", 1);
+  let subscribers: Worker | undefined;
   try {
     console.log(`load average at the start: ${loadAverage()} (${os.availableParallelism()} cores, shared)`);
     console.log(
@@ -281,13 +312,11 @@ export async function run(): Promise<void> {
     await round(on);
     await round(off);
     report("emitting progress, nobody subscribed", on, off, await compare(on, off), false);
-    for (const server of [on, off]) for (let i = 0; i < SUBSCRIBERS; i++) await subscribe(server);
+    subscribers = await subscribeAll([on, off], delivered.buffer as SharedArrayBuffer);
     report(`${SUBSCRIBERS} SSE subscribers on fileEvents`, on, off, await compare(on, off), true);
   } finally {
-    for (const server of [on, off]) {
-      for (const subscription of server.subscriptions) subscription.destroy();
-      server.child.kill("SIGTERM");
-    }
+    await subscribers?.terminate();
+    for (const server of [on, off]) server.child.kill("SIGTERM");
     await rm(work, { recursive: true, force: true });
   }
 }

@@ -7,6 +7,9 @@
  * - the server's own time (the access log's `durationMs`, from the request's arrival to its
  *   response's end) of a one-row `file(id)` query and of a `createFile` without bytes, one at a
  *   time: p50 and p95 of BENCH_FLOW_RUNS (default 1000) each after a warm-up;
+ * - the server's CPU time (user + system, all threads, from /proc) per flow in the concurrent
+ *   phase and per request of each of those two, which other work on the machine disturbs less
+ *   than times on the clock;
  * - the SQL statements each step runs (the `db_statement_duration_seconds` counts at /metrics
  *   before and after 100 sequential requests of the step, by statement kind).
  */
@@ -18,6 +21,7 @@ import path from "node:path";
 import { createInterface } from "node:readline";
 import {
   apiKey,
+  cpuSeconds,
   directusParts,
   freePort,
   peer,
@@ -156,9 +160,20 @@ export async function run(): Promise<void> {
     await waitFor(`http://127.0.0.1:${port}/healthz`);
     const url = `http://127.0.0.1:${port}/graphql`;
 
+    const pid = server.pid!;
     for (let i = 0; i < 200; i++) await flow(url);
-    const flows = await throughput(() => flow(url), concurrency, seconds);
-    let line = `4 KiB presigned flows (createFile + PUT + completeUpload), ${concurrency} concurrent, ${seconds} s: ${flows.toFixed(0)} flows/s`;
+    let flowsDone = 0;
+    const cpuBefore = await cpuSeconds(pid);
+    const flows = await throughput(
+      async () => {
+        await flow(url);
+        flowsDone += 1;
+      },
+      concurrency,
+      seconds,
+    );
+    const cpuPerFlow = ((await cpuSeconds(pid)) - cpuBefore) / flowsDone;
+    let line = `4 KiB presigned flows (createFile + PUT + completeUpload), ${concurrency} concurrent, ${seconds} s: ${flows.toFixed(0)} flows/s, server CPU ${(cpuPerFlow * 1000).toFixed(2)} ms per flow`;
     if (peer !== undefined) {
       const { url: peerUrl, token } = peer;
       const parts = directusParts(token);
@@ -196,18 +211,25 @@ export async function run(): Promise<void> {
       await create(url, "warm.bin");
     }
     recording = true;
-    for (let i = 0; i < runs; i++) {
-      await graphql(url, fileById, { id });
-      await create(url, "timed.bin");
+    const cpuMs = new Map<string, number>();
+    for (const [operation, request] of [
+      ["query FileById", () => graphql(url, fileById, { id })],
+      ["mutation CreateFile", () => create(url, "timed.bin")],
+    ] as const) {
+      const before = await cpuSeconds(pid);
+      for (let i = 0; i < runs; i++) await request();
+      cpuMs.set(operation, (((await cpuSeconds(pid)) - before) * 1000) / runs);
     }
     // The last lines may still be on their way through the pipe.
     await new Promise((resolve) => setTimeout(resolve, 500));
     recording = false;
-    console.log(`\nserver time (access log durationMs), ${runs} runs each, one at a time:`);
+    console.log(
+      `\nserver time (access log durationMs), ${runs} runs each, one at a time (${runs} of one, then of the other):`,
+    );
     for (const operation of ["query FileById", "mutation CreateFile"]) {
       const times = serverMs.get(operation) ?? [];
       console.log(
-        `  ${operation.padEnd(20)} n=${times.length}  p50 ${percentile(times, 0.5).toFixed(3)} ms  p95 ${percentile(times, 0.95).toFixed(3)} ms`,
+        `  ${operation.padEnd(20)} n=${times.length}  p50 ${percentile(times, 0.5).toFixed(3)} ms  p95 ${percentile(times, 0.95).toFixed(3)} ms  server CPU ${cpuMs.get(operation)?.toFixed(2)} ms per request`,
       );
     }
     console.log(

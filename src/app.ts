@@ -123,10 +123,9 @@ export async function createApp(config: Config, logger: Logger): Promise<App> {
   const storageRoutes =
     storage instanceof LocalStorage
       ? localStorageRoutes(storage, {
-          uploadOpen: (key, uploadId) => files.uploadOpen(key, uploadId),
+          openUpload: (key, part) => files.openUpload(key, part),
           objectWanted: (key) => files.objectWanted(key),
           onError: (error) => logger.error({ err: error }, "storage request failed"),
-          meter: (key, partNumber) => files.meterUpload(key, partNumber),
         })
       : null;
   const graphql = createGraphQL({
@@ -154,6 +153,7 @@ export async function createApp(config: Config, logger: Logger): Promise<App> {
     provider: providerOf(config.databaseUrl),
     storage,
     logger,
+    pendingUploadTtlMs: config.pendingUploadTtl * 1000,
     events: emitted,
     outboxWritten: () => webhookWorker.nudge(),
     observer: metrics,

@@ -18,6 +18,7 @@ import { FolderService } from "./files/folders.js";
 import { fileLoaders } from "./files/loaders.js";
 import type { FileService } from "./files/service.js";
 import { type DocumentLimits, documentLimitPlugins } from "./graphql-limits.js";
+import { subscriptionPlugins } from "./graphql-subscriptions.js";
 import { useCsrfPrevention } from "./http/csrf.js";
 import { MULTIPART_OPERATIONS } from "./http/graphql-multipart.js";
 import { requestScope } from "./logger.js";
@@ -154,6 +155,7 @@ export function createGraphQL(options: YogaOptions): GraphQLServer {
       useOperationScope as Plugin<ServerContext>,
       useRequestIdOnErrors as Plugin<ServerContext>,
       ...(documentLimitPlugins(options.limits) as Plugin<ServerContext>[]),
+      ...(subscriptionPlugins as Plugin<ServerContext>[]),
       // Operations by name and type, with their outcome and the time of each phase. HTTP timing
       // is the router's (http_request_duration_seconds); summaries and per-field work are off.
       usePrometheus({

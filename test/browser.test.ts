@@ -3,7 +3,7 @@
 // GraphiQL, CORS, the HTTP routes), which holds no provider-specific code, and every provider's
 // data path is covered by the rest of the suite on both providers; Chromium and 100 MiB of
 // uploads are the heaviest part of the suite on a shared 2-core machine.
-import { createHash, randomBytes } from "node:crypto";
+import { createHash } from "node:crypto";
 import { mkdtemp, rm, writeFile } from "node:fs/promises";
 import { createServer, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
@@ -14,7 +14,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { webRoutes } from "../src/http/web.js";
 import { launchChromium, screenshotsDir, watchPage } from "./helpers/browser.js";
 import { uploadFile } from "./helpers/files.js";
-import { png } from "./helpers/samples.js";
+import { png, randomContent } from "./helpers/samples.js";
 import { apiKey, startServer, type TestServer } from "./helpers/server.js";
 
 const MiB = 1024 * 1024;
@@ -39,7 +39,7 @@ afterAll(async () => {
 
 /** A file of random bytes on disk, and its SHA-256. */
 async function randomFile(name: string, size: number): Promise<{ path: string; sha256: string }> {
-  const bytes = randomBytes(size);
+  const bytes = randomContent(size);
   const file = path.join(dir, name);
   await writeFile(file, bytes);
   return { path: file, sha256: createHash("sha256").update(bytes).digest("hex") };

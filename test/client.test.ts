@@ -1,10 +1,11 @@
-import { createHash, randomBytes } from "node:crypto";
+import { createHash } from "node:crypto";
 import { openAsBlob } from "node:fs";
 import { mkdtemp, rm, writeFile } from "node:fs/promises";
 import os from "node:os";
 import path from "node:path";
 import { type Api, resumeUpload, UploadError, type UploadProgress, uploadFile } from "graphql-files/client";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
+import { randomContent } from "./helpers/samples.js";
 import { apiKey, startServer, type TestServer, testDrivers } from "./helpers/server.js";
 
 const MiB = 1024 * 1024;
@@ -62,7 +63,7 @@ const partNumberOf = (url: string) => Number(new URL(url).searchParams.get("part
 
 describe("graphql-files/client uploadFile", () => {
   it("sends a small file in the createFile request (GraphQL multipart)", async () => {
-    const bytes = randomBytes(1000);
+    const bytes = randomContent(1000);
     const { sent } = watchTransfers();
     const created: string[] = [];
     const file = await uploadFile(api, new File([bytes], "small.bin"), {
@@ -76,7 +77,7 @@ describe("graphql-files/client uploadFile", () => {
 
   for (const method of ["PUT", "POST"] as const) {
     it(`uploads a file from disk (fs.openAsBlob) with ${method} and reports progress up to its size`, async () => {
-      const bytes = randomBytes(3 * MiB + 5);
+      const bytes = randomContent(3 * MiB + 5);
       const on = path.join(dir, `disk-${method}.bin`);
       await writeFile(on, bytes);
       const progress: UploadProgress[] = [];
@@ -99,7 +100,7 @@ describe("graphql-files/client uploadFile", () => {
   }
 
   it("chooses MULTIPART from multipartMinBytes and runs at most `concurrency` parts at once", async () => {
-    const bytes = randomBytes(33 * MiB);
+    const bytes = randomContent(33 * MiB);
     const watch = watchTransfers();
     const methods: string[] = [];
     const file = await uploadFile(api, new Blob([bytes]), {
@@ -115,7 +116,7 @@ describe("graphql-files/client uploadFile", () => {
   });
 
   it("retries a part that got no answer or a 503, and completes", async () => {
-    const bytes = randomBytes(17 * MiB);
+    const bytes = randomContent(17 * MiB);
     const { sent } = watchTransfers((_sent, index) => {
       if (index === 0) return new TypeError("fetch failed");
       if (index === 2) return new Response("busy", { status: 503, headers: { "retry-after": "0" } });
@@ -135,7 +136,7 @@ describe("graphql-files/client uploadFile", () => {
 
   it("gives up after `retries` and rejects with the file's id", async () => {
     watchTransfers(() => new Response("down", { status: 502 }));
-    const error = await uploadFile(api, new Blob([randomBytes(9 * MiB)]), {
+    const error = await uploadFile(api, new Blob([randomContent(9 * MiB)]), {
       workspaceId: "default",
       method: "PUT",
       input: { name: "down.bin" },
@@ -154,7 +155,7 @@ describe("graphql-files/client uploadFile", () => {
       if (index === 1) controller.abort();
       return undefined;
     });
-    const error = await uploadFile(api, new Blob([randomBytes(17 * MiB)]), {
+    const error = await uploadFile(api, new Blob([randomContent(17 * MiB)]), {
       workspaceId: "default",
       method: "MULTIPART",
       input: { name: "aborted.bin" },
@@ -170,7 +171,7 @@ describe("graphql-files/client uploadFile", () => {
   });
 
   it("resumes a paused MULTIPART upload, sending only the parts the store lacks", async () => {
-    const bytes = randomBytes(25 * MiB);
+    const bytes = randomContent(25 * MiB);
     const controller = new AbortController();
     let fileId = "";
     const first = watchTransfers((_sent, index) => {
@@ -224,7 +225,7 @@ describe("graphql-files/client on every storage driver", () => {
       const other = await startServer({}, driver);
       try {
         const otherApi = { url: `${other.url}/graphql`, headers: { authorization: `Bearer ${apiKey}` } };
-        const bytes = randomBytes(17 * MiB);
+        const bytes = randomContent(17 * MiB);
         const controller = new AbortController();
         let fileId = "";
         const paused = await uploadFile(otherApi, new Blob([bytes]), {

@@ -1,4 +1,3 @@
-import { randomBytes } from "node:crypto";
 import { mkdtemp, rm } from "node:fs/promises";
 import { connect } from "node:net";
 import os from "node:os";
@@ -7,6 +6,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createFileMutation } from "./helpers/files.js";
 import { type MainProcess, startMain } from "./helpers/main-process.js";
 import { multipartForm } from "./helpers/multipart.js";
+import { randomContent } from "./helpers/samples.js";
 
 /**
  * Longer than Node's keep-alive timeout plus its one-second margin (5 + 1 s): a server that
@@ -74,7 +74,7 @@ describe("GraphQL multipart without the CSRF header, from a client that sends al
       };
       // 60 KiB of file: the whole body is under the 64 KiB drained before the refusal.
       const form = new Response(
-        multipartForm(operations, [{ paths: ["variables.input.file"], body: randomBytes(60 * 1024) }]),
+        multipartForm(operations, [{ paths: ["variables.input.file"], body: randomContent(60 * 1024) }]),
       );
       const body = Buffer.from(await form.arrayBuffer());
       const head =

@@ -3,6 +3,7 @@ import { setTimeout as sleep } from "node:timers/promises";
 import { afterAll, beforeAll, expect, it } from "vitest";
 import { record, type SubscriptionResult, slowPut, sseSubscription } from "./helpers/events.js";
 import { completeUpload, createFile } from "./helpers/files.js";
+import { randomContent } from "./helpers/samples.js";
 import { apiKey, startServer, type TestServer } from "./helpers/server.js";
 
 // Two instances on one database, one object directory and one Redis, as behind a load balancer.
@@ -38,7 +39,7 @@ it("a subscriber on instance B sees CREATED, PROGRESS and UPLOADED of an upload 
     ),
   );
   await sleep(300);
-  const body = randomBytes(4 * 1024 * 1024);
+  const body = randomContent(4 * 1024 * 1024);
   const created = await createFile(a, { name: "through-a.bin", size: body.length });
   expect(created.upload!.url!.startsWith(a.url)).toBe(true);
   await slowPut(created.upload!, body, 8, 80);

@@ -1,4 +1,4 @@
-import { randomBytes, randomUUID } from "node:crypto";
+import { randomUUID } from "node:crypto";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { Prisma } from "../src/db/client.js";
 import { type FileEvent, fileEvent } from "../src/events/file-event.js";
@@ -6,7 +6,7 @@ import { OutboxTransactions } from "../src/events/outbox.js";
 import { updateFileIn } from "../src/files/overwrite.js";
 import { internalFileId, record, slowPut } from "./helpers/events.js";
 import { completeUpload, createFile, putBytes } from "./helpers/files.js";
-import { peStub } from "./helpers/samples.js";
+import { peStub, randomContent } from "./helpers/samples.js";
 import { startServer, type TestServer } from "./helpers/server.js";
 
 // The events the file service emits, read from the bus the subscriptions and webhooks use.
@@ -25,7 +25,7 @@ const ofFile = (id: string) => (event: FileEvent) => event.file.id === id;
 describe("file events", () => {
   it("a signed PUT of 20 MiB: CREATED, PROGRESS with growing counts ending at the size, then UPLOADED", async () => {
     const events = record(server.app.events.subscribe(workspaceId));
-    const body = randomBytes(20 * MiB);
+    const body = randomContent(20 * MiB);
     const created = await createFile(server, { name: "big.bin", size: body.length });
     const put = await slowPut(created.upload!, body, 20, 60);
     expect(put.status).toBe(200);
@@ -55,7 +55,7 @@ describe("file events", () => {
 
   it("reports at most about 4 PROGRESS events a second for one upload", async () => {
     const events = record(server.app.events.subscribe(workspaceId));
-    const body = randomBytes(4 * MiB);
+    const body = randomContent(4 * MiB);
     const created = await createFile(server, { name: "steady.bin", size: body.length });
     const started = Date.now();
     await slowPut(created.upload!, body, 100, 15);
@@ -69,6 +69,25 @@ describe("file events", () => {
     // One every 250 ms, plus the last when the body ends.
     expect(progress.length).toBeLessThanOrEqual(Math.ceil(seconds * 4) + 1);
     expect(progress.length).toBeGreaterThanOrEqual(2);
+  });
+
+  it("reports a body's first PROGRESS an interval after it starts, or when it ends, not with its first chunk", async () => {
+    const events = record(server.app.events.subscribe(workspaceId));
+    const body = randomContent(MiB);
+    const created = await createFile(server, { name: "brief.bin", size: body.length });
+    const started = Date.now();
+    expect((await slowPut(created.upload!, body, 4, 40)).status).toBe(200);
+    const id = internalFileId(created.file!.id);
+    const seen = await events.until(
+      (event) => event.type === "PROGRESS" && event.file.id === id && event.upload!.receivedBytes === body.length,
+    );
+    await events.stop();
+    const progress = seen.filter((event) => event.type === "PROGRESS" && event.file.id === id);
+    expect(progress.length).toBeGreaterThanOrEqual(1);
+    // The interval is 250 ms; a few ms less for the clocks of two processes on one machine.
+    for (const event of progress)
+      if (event.upload!.receivedBytes !== body.length)
+        expect(Date.parse(event.occurredAt) - started).toBeGreaterThanOrEqual(240);
   });
 
   it("an executable: FAILED with UNSUPPORTED_MEDIA_TYPE and the file FAILED", async () => {
@@ -282,7 +301,7 @@ describe("file events on S3, where the bytes bypass the server", () => {
     const s3Workspace = (await s3.app.db.workspace.findUniqueOrThrow({ where: { slug: "default" } })).id;
     const events = record(s3.app.events.subscribe(s3Workspace));
     const partSize = 8 * MiB;
-    const body = randomBytes(partSize + 1000);
+    const body = randomContent(partSize + 1000);
     const created = await createFile(s3, { name: "remote.bin", size: body.length, uploadMethod: "MULTIPART" });
     const first = created.upload!.parts[0]!;
     const sent = await fetch(first.url, {

@@ -1,4 +1,3 @@
-import { randomBytes } from "node:crypto";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { StorageError } from "../src/storage/driver.js";
 import {
@@ -10,12 +9,13 @@ import {
   storageKeyOf,
   type UploadTargetResult,
 } from "./helpers/files.js";
+import { randomContent } from "./helpers/samples.js";
 import { startServer, type TestServer, testDrivers } from "./helpers/server.js";
 
 const MiB = 1024 * 1024;
 const partSize = 8 * MiB;
 /** Three parts: two of partSize and a short last one. */
-const original = randomBytes(2 * partSize + 1234);
+const original = randomContent(2 * partSize + 1234);
 const slice = (bytes: Buffer, partNumber: number): Buffer =>
   bytes.subarray((partNumber - 1) * partSize, partNumber * partSize);
 
@@ -149,7 +149,7 @@ describe.each(testDrivers)("MULTIPART uploads (%s storage)", (driver) => {
     const { file, upload } = await createMultipart();
     const parts = [];
     for (const n of [1, 2]) parts.push({ partNumber: n, etag: await putPart(upload, n, slice(original, n)) });
-    const wrong = await fetch(upload.parts[2]!.url, { method: "PUT", body: randomBytes(1000) });
+    const wrong = await fetch(upload.parts[2]!.url, { method: "PUT", body: randomContent(1000) });
     // The part URL signs the part's size: the local endpoint (and real S3) refuse other sizes. s3rver
     // checks no signature, and an Azure SAS binds no size, so there completeUpload's own check catches it.
     if (driver === "local") expect(wrong.status).toBe(400);

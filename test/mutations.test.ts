@@ -153,6 +153,7 @@ describe("expiry of pending uploads", () => {
       provider: server.database.provider,
       storage: server.app.storage,
       logger: pino({ level: "silent" }),
+      pendingUploadTtlMs: 60_000,
       events: server.app.events,
     });
     expect(await sweeper.sweep(new Date())).toBe(0);
@@ -172,5 +173,28 @@ describe("expiry of pending uploads", () => {
       { id: kept.id },
     );
     expect(stillThere.data.file.status).toBe("UPLOADED");
+  });
+});
+
+describe("a burst of changes while every database connection is taken", () => {
+  it("waits for a connection instead of failing as an internal error", async () => {
+    // Every connection a transaction can take (PostgreSQL: pg's pool of 10; SQLite: its one writer)
+    // held for 3 s, more than the 2 s Prisma lets a transaction wait to start by default: on SQLite
+    // the createFile failed as an internal error (PostgreSQL's adapter waited for the pool).
+    const held = server.database.provider === "postgresql" ? 10 : 1;
+    let release = (): void => undefined;
+    const released = new Promise<void>((resolve) => {
+      release = resolve;
+    });
+    const holders = Array.from({ length: held }, () => server.app.db.$transaction(() => released, { timeout: 15_000 }));
+    const timer = setTimeout(release, 3000);
+    try {
+      const created = await createFile(server, { name: "queued.txt" });
+      expect(created.__typename).toBe("CreateFilePayload");
+    } finally {
+      clearTimeout(timer);
+      release();
+      await Promise.all(holders);
+    }
   });
 });

@@ -13,7 +13,7 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { WebSocket as NodeWebSocket } from "ws";
 import { createApiKey, createWorkspace } from "../src/access/admin.js";
 import { slowPut } from "./helpers/events.js";
-import { peStub } from "./helpers/samples.js";
+import { peStub, randomContent } from "./helpers/samples.js";
 import { apiKey, startServer, type TestServer } from "./helpers/server.js";
 import { WebhookReceiver } from "./helpers/webhook-receiver.js";
 
@@ -171,7 +171,7 @@ describe("the README's Clients section", () => {
       name: "report.pdf",
       labels: ["reports"],
     });
-    const large = new Blob([randomBytes(9 * 1024 * 1024)]);
+    const large = new Blob([randomContent(9 * 1024 * 1024)]);
     expect(await upload(large)).toMatchObject({ status: "UPLOADED" });
     expect(pending.size).toBe(0);
 
@@ -227,7 +227,7 @@ describe("the README's Clients section", () => {
       const { followUpload } = await load<{
         followUpload(id: string, onProgress: (received: number, total: number | null) => void): Promise<string>;
       }>("src/live-urql.ts");
-      const body = randomBytes(4 * 1024 * 1024);
+      const body = randomContent(4 * 1024 * 1024);
       const { data } = await server.graphql<{
         createFile: { file: { id: string }; upload: { url: string; headers: { name: string; value: string }[] } };
       }>(

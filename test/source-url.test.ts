@@ -1,12 +1,12 @@
-import { randomBytes } from "node:crypto";
 import { createServer, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createFile, sha256 } from "./helpers/files.js";
+import { randomContent } from "./helpers/samples.js";
 import { startServer, type TestServer } from "./helpers/server.js";
 
 const MiB = 1024 * 1024;
-const payload = randomBytes(300_000);
+const payload = randomContent(300_000);
 let upstream: Server;
 let origin: string;
 let allowed: TestServer;

@@ -150,3 +150,24 @@ describe.each(drivers)(`signed upload URLs that outlive their upload (%s, ${test
     expect(await staged()).toBe(false);
   });
 });
+
+describe.each(drivers.filter((driver) => driver === "azure"))(
+  `staged bytes of an upload pending longer than a day (%s, ${testProvider})`,
+  (driver) => {
+    let server: TestServer;
+    beforeAll(async () => {
+      server = await startServer({ PENDING_UPLOAD_TTL: String(3 * 24 * 3600) }, driver);
+    });
+    afterAll(() => server.close());
+
+    it("are kept by the sweeper while PENDING_UPLOAD_TTL lets the file be completed", async () => {
+      const created = await createFile(server, { name: "slow.txt", mimeType: "text/plain", size: 5 });
+      if (created.__typename !== "CreateFilePayload") throw new Error(JSON.stringify(created));
+      expect((await putBytes(created.upload!, Buffer.from("hello"))).ok).toBe(true);
+      await server.app.sweeper.sweep(new Date(Date.now() + 2 * 24 * 3600 * 1000));
+      const done = await completeUpload(server, created.file!.id);
+      expect(done.__typename).toBe("FilePayload");
+      expect(done.file?.checksumSha256).toBe(sha256(Buffer.from("hello")));
+    });
+  },
+);

@@ -1,4 +1,4 @@
-import { createHash, randomBytes, randomUUID } from "node:crypto";
+import { createHash, randomUUID } from "node:crypto";
 import { mkdir, mkdtemp, readdir, rm, utimes, writeFile } from "node:fs/promises";
 import { createServer, request, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
@@ -8,6 +8,7 @@ import { Readable } from "node:stream";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { localStorageRoutes } from "../src/http/local-storage.js";
 import { LocalStorage } from "../src/storage/local.js";
+import { randomContent } from "./helpers/samples.js";
 import { describeStorageDriver, readAll, sha256 } from "./storage.shared.js";
 
 interface LocalFixture {
@@ -32,7 +33,7 @@ async function startLocalStorage(): Promise<LocalFixture> {
   const storage = new LocalStorage({ dir, publicUrl: baseUrl, signingSecret: "test-secret" });
   routes = localStorageRoutes(storage, {
     // No file domain here: every upload is open (the app's answer is tested end to end in signed-urls.test.ts).
-    uploadOpen: async () => true,
+    openUpload: async () => ({ meter: undefined }),
     objectWanted: async () => true,
     onError: (error) => {
       throw error;
@@ -66,6 +67,15 @@ describe("local storage signed endpoints", () => {
 
   const soon = (): Date => new Date(Date.now() + 10 * 60 * 1000);
   const newKey = (): string => `ws/local/${randomUUID()}`;
+  /** A download URL of `key` from the local store: text/plain, as an attachment, valid ten minutes unless told. */
+  const downloadUrl = (key: string, options: Partial<Parameters<LocalStorage["signDownload"]>[0]> = {}) =>
+    local.storage.signDownload({
+      key,
+      contentType: "text/plain",
+      contentDisposition: "attachment",
+      expiresAt: soon(),
+      ...options,
+    });
 
   async function signPut(
     key: string,
@@ -103,7 +113,7 @@ describe("local storage signed endpoints", () => {
     return new ReadableStream({
       pull(controller) {
         if (sent >= total) return controller.close();
-        const chunk = randomBytes(Math.min(256, total - sent));
+        const chunk = randomContent(Math.min(256, total - sent));
         sent += chunk.length;
         controller.enqueue(chunk);
       },
@@ -112,19 +122,12 @@ describe("local storage signed endpoints", () => {
 
   it("stores a PUT body and serves the same bytes through signDownload, ETag being its MD5", async () => {
     const key = `ws/local/${randomUUID()} ü+%`;
-    const bytes = randomBytes(900);
+    const bytes = randomContent(900);
     const target = await signPut(key);
     const put = await fetch(target.url, { method: "PUT", headers: { "Content-Type": "text/plain" }, body: bytes });
     expect(put.status).toBe(200);
     expect(put.headers.get("etag")).toBe(`"${createHash("md5").update(bytes).digest("hex")}"`);
-    const download = await fetch(
-      await local.storage.signDownload({
-        key,
-        contentType: "text/plain",
-        contentDisposition: "attachment",
-        expiresAt: soon(),
-      }),
-    );
+    const download = await fetch(await downloadUrl(key));
     expect(sha256(new Uint8Array(await download.arrayBuffer()))).toBe(sha256(bytes));
   });
 
@@ -141,7 +144,7 @@ describe("local storage signed endpoints", () => {
 
   it("accepts a POST form and answers 204 with the ETag, as S3 does", async () => {
     const key = newKey();
-    const bytes = randomBytes(700);
+    const bytes = randomContent(700);
     const target = await local.storage.signUpload({
       key,
       method: "POST",
@@ -174,12 +177,7 @@ describe("local storage signed endpoints", () => {
     it("refuses an expired download URL", async () => {
       const key = newKey();
       await local.storage.putObject(key, Readable.from([Buffer.from("x")]), { contentType: "text/plain" });
-      const url = await local.storage.signDownload({
-        key,
-        contentType: "text/plain",
-        contentDisposition: "attachment",
-        expiresAt: new Date(Date.now() - 2000),
-      });
+      const url = await downloadUrl(key, { expiresAt: new Date(Date.now() - 2000) });
       const got = await fetch(url);
       expect(got.status).toBe(403);
       expect(await errorCode(got)).toBe("URL_EXPIRED");
@@ -216,14 +214,7 @@ describe("local storage signed endpoints", () => {
     it("refuses a download URL whose Content-Disposition was altered", async () => {
       const key = newKey();
       await local.storage.putObject(key, Readable.from([Buffer.from("<script>")]), { contentType: "text/plain" });
-      const url = new URL(
-        await local.storage.signDownload({
-          key,
-          contentType: "text/plain",
-          contentDisposition: "attachment",
-          expiresAt: soon(),
-        }),
-      );
+      const url = new URL(await downloadUrl(key));
       url.searchParams.set("cd", "inline");
       const got = await fetch(url);
       expect(got.status).toBe(403);
@@ -242,14 +233,7 @@ describe("local storage signed endpoints", () => {
 
     it("refuses a download signature used to upload", async () => {
       const key = newKey();
-      const url = new URL(
-        await local.storage.signDownload({
-          key,
-          contentType: "text/plain",
-          contentDisposition: "attachment",
-          expiresAt: soon(),
-        }),
-      );
+      const url = new URL(await downloadUrl(key));
       url.pathname = url.pathname.replace("/downloads/", "/uploads/");
       url.searchParams.set("max", "100");
       const put = await fetch(url, { method: "PUT", headers: { "Content-Type": "text/plain" }, body: "x" });
@@ -311,7 +295,7 @@ describe("local storage signed endpoints", () => {
         headers: { "Content-Type": "text/plain", "Content-Length": "100000" },
       });
       req.on("error", () => undefined);
-      req.write(randomBytes(30_000));
+      req.write(randomContent(30_000));
       const tempFiles = (): Promise<string[]> =>
         storedFiles().then((files) => files.filter((f) => f.startsWith(".tmp")));
       await expect.poll(tempFiles).toHaveLength(1);
@@ -332,7 +316,7 @@ describe("local storage signed endpoints", () => {
       });
       const form = new FormData();
       for (const field of target.fields) form.append(field.name, field.value);
-      form.append("file", new Blob([randomBytes(100_000)]), "a.txt");
+      form.append("file", new Blob([randomContent(100_000)]), "a.txt");
       const encoded = new Response(form);
       const bytes = Buffer.from(await encoded.arrayBuffer());
       const headers = { "Content-Type": encoded.headers.get("content-type")!, "Content-Length": String(bytes.length) };
@@ -353,7 +337,7 @@ describe("local storage signed endpoints", () => {
       const declared = await fetch(target.url, {
         method: "PUT",
         headers: { "Content-Type": "text/plain" },
-        body: randomBytes(499),
+        body: randomContent(499),
       });
       expect(declared.status).toBe(400);
       expect(await errorCode(declared)).toBe("SIZE_MISMATCH");
@@ -392,7 +376,7 @@ describe("local storage signed endpoints", () => {
       });
       const form = new FormData();
       for (const field of target.fields) form.append(field.name, field.value);
-      form.append("file", new Blob([randomBytes(64 * 1024)]), "big.txt");
+      form.append("file", new Blob([randomContent(64 * 1024)]), "big.txt");
       const posted = await fetch(target.url, { method: "POST", body: form });
       expect(posted.status).toBe(413);
       await expectNothingKept(key);
@@ -497,18 +481,18 @@ describe("local storage signed endpoints", () => {
       const key = newKey();
       const uploadId = await local.storage.createMultipartUpload(key, { contentType: "text/plain" });
       const { url } = await local.storage.signUploadPart(key, uploadId, 1, soon(), 100);
-      const larger = await fetch(url, { method: "PUT", body: randomBytes(101) });
+      const larger = await fetch(url, { method: "PUT", body: randomContent(101) });
       expect(larger.status).toBe(413);
-      const smaller = await fetch(url, { method: "PUT", body: randomBytes(99) });
+      const smaller = await fetch(url, { method: "PUT", body: randomContent(99) });
       expect(smaller.status).toBe(400);
       expect(await errorCode(smaller)).toBe("SIZE_MISMATCH");
       const altered = new URL(url);
       altered.searchParams.set("size", "99");
-      const tampered = await fetch(altered, { method: "PUT", body: randomBytes(99) });
+      const tampered = await fetch(altered, { method: "PUT", body: randomContent(99) });
       expect(tampered.status).toBe(403);
       expect(await errorCode(tampered)).toBe("SIGNATURE_INVALID");
       await expect(local.storage.listParts(key, uploadId)).resolves.toEqual([]);
-      expect((await fetch(url, { method: "PUT", body: randomBytes(100) })).status).toBe(200);
+      expect((await fetch(url, { method: "PUT", body: randomContent(100) })).status).toBe(200);
     });
   });
 
@@ -564,7 +548,7 @@ describe("local storage signed endpoints", () => {
     it("lets only one of two racing PUTs store its bytes", async () => {
       const key = newKey();
       const target = await signPut(key, { maxSize: 256 * 1024 });
-      const bodies = [randomBytes(200_000), randomBytes(200_000)];
+      const bodies = [randomContent(200_000), randomContent(200_000)];
       const results = await Promise.all(
         bodies.map((body) => fetch(target.url, { method: "PUT", headers: { "Content-Type": "text/plain" }, body })),
       );
@@ -579,14 +563,7 @@ describe("local storage signed endpoints", () => {
       const key = newKey();
       await local.storage.putObject(key, Readable.from([Buffer.from("<html>hi</html>")]), { contentType: "text/html" });
       const disposition = "attachment; filename*=UTF-8''page.html";
-      const got = await fetch(
-        await local.storage.signDownload({
-          key,
-          contentType: "text/html",
-          contentDisposition: disposition,
-          expiresAt: soon(),
-        }),
-      );
+      const got = await fetch(await downloadUrl(key, { contentType: "text/html", contentDisposition: disposition }));
       expect(got.status).toBe(200);
       expect(got.headers.get("content-type")).toBe("text/html");
       expect(got.headers.get("content-disposition")).toBe(disposition);
@@ -602,12 +579,7 @@ describe("local storage signed endpoints", () => {
     it("answers HEAD with the headers and no body", async () => {
       const key = newKey();
       await local.storage.putObject(key, Readable.from([Buffer.from("12345")]), { contentType: "text/plain" });
-      const url = await local.storage.signDownload({
-        key,
-        contentType: "text/plain",
-        contentDisposition: "inline",
-        expiresAt: soon(),
-      });
+      const url = await downloadUrl(key, { contentDisposition: "inline" });
       const head = await fetch(url, { method: "HEAD" });
       expect(head.status).toBe(200);
       expect(head.headers.get("content-length")).toBe("5");
@@ -615,12 +587,7 @@ describe("local storage signed endpoints", () => {
     });
 
     it("answers 404 for a signed URL to a missing object", async () => {
-      const url = await local.storage.signDownload({
-        key: newKey(),
-        contentType: "text/plain",
-        contentDisposition: "inline",
-        expiresAt: soon(),
-      });
+      const url = await downloadUrl(newKey(), { contentDisposition: "inline" });
       const got = await fetch(url);
       expect(got.status).toBe(404);
       expect(await errorCode(got)).toBe("NOT_FOUND");
@@ -639,6 +606,20 @@ describe("local storage signed endpoints", () => {
     expect(await local.storage.removeAbandoned(new Date(Date.now() - 3600 * 1000))).toBe(1);
     expect(await readdir(tmp)).toEqual([path.basename(fresh)]);
     await rm(fresh);
+  });
+
+  it("makes the directories a write needs when they are missing, also once it has written before", async () => {
+    const key = `missing-dirs/${randomUUID()}/a.txt`;
+    await local.storage.putObject(`missing-dirs/${randomUUID()}`, Readable.from([Buffer.from("first")]), {
+      contentType: "text/plain",
+    });
+    // Directories are made on ENOENT, not before every write: removed ones come back.
+    await rm(path.join(local.dir, ".tmp"), { recursive: true, force: true });
+    await rm(path.join(local.dir, "missing-dirs"), { recursive: true, force: true });
+    await local.storage.putObject(key, Readable.from([Buffer.from("second")]), { contentType: "text/plain" });
+    expect(await readAll(await local.storage.getObject(key))).toEqual(Buffer.from("second"));
+    await local.storage.putNewObject(`${key}.new`, Readable.from([Buffer.from("third")]));
+    expect(await readAll(await local.storage.getObject(`${key}.new`))).toEqual(Buffer.from("third"));
   });
 
   it("leaves other paths to the next handler", async () => {

@@ -1,4 +1,4 @@
-import { randomBytes, randomUUID } from "node:crypto";
+import { randomUUID } from "node:crypto";
 import { readdir } from "node:fs/promises";
 import path from "node:path";
 import { Readable } from "node:stream";
@@ -8,6 +8,7 @@ import { StorageError } from "../src/storage/driver.js";
 import { createStorageDriver } from "../src/storage/index.js";
 import { S3Storage } from "../src/storage/s3.js";
 import { startS3Server, type TestS3Server } from "./helpers/s3-server.js";
+import { randomContent } from "./helpers/samples.js";
 import { describeStorageDriver, failingBody, readAll, sha256 } from "./storage.shared.js";
 
 function s3Storage(s3: TestS3Server, bucket = s3.bucket): S3Storage {
@@ -162,7 +163,7 @@ describe("S3 storage specifics", () => {
     const objectKey = key();
     const broken = new Error("client went away");
     await expect(
-      storage.putObject(objectKey, failingBody(randomBytes(20 * 1024 * 1024), broken), {
+      storage.putObject(objectKey, failingBody(randomContent(20 * 1024 * 1024), broken), {
         contentType: "application/zip",
       }),
     ).rejects.toBe(broken);
@@ -173,7 +174,7 @@ describe("S3 storage specifics", () => {
 
   it("streams a body larger than one part through lib-storage", async () => {
     const objectKey = key();
-    const bytes = randomBytes(17 * 1024 * 1024);
+    const bytes = randomContent(17 * 1024 * 1024);
     const chunks = Array.from({ length: 17 }, (_, i) => bytes.subarray(i * 1024 * 1024, (i + 1) * 1024 * 1024));
     await expect(
       storage.putObject(objectKey, Readable.from(chunks), { contentType: "application/zip" }),

@@ -1,7 +1,8 @@
-import { createHash, randomBytes, randomUUID } from "node:crypto";
+import { createHash, randomUUID } from "node:crypto";
 import { PassThrough, Readable } from "node:stream";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type StorageDriver, StorageError } from "../src/storage/driver.js";
+import { randomContent } from "./helpers/samples.js";
 
 /** A driver under test and how to tear down what it created. */
 export interface StorageDriverFixture {
@@ -55,7 +56,7 @@ export function describeStorageDriver(name: string, makeDriver: () => Promise<St
 
     it("stores an object and reports its size", async () => {
       const key = newKey();
-      const bytes = randomBytes(3000);
+      const bytes = randomContent(3000);
       await expect(
         driver().putObject(key, Readable.from([bytes]), { contentType: "application/octet-stream" }),
       ).resolves.toEqual({ size: 3000 });
@@ -65,7 +66,7 @@ export function describeStorageDriver(name: string, makeDriver: () => Promise<St
 
     it("reads an inclusive byte range", async () => {
       const key = newKey();
-      const bytes = randomBytes(1000);
+      const bytes = randomContent(1000);
       await driver().putObject(key, Readable.from([bytes]), { contentType: "application/octet-stream" });
       const slice = await readAll(await driver().getObject(key, { start: 10, end: 19 }));
       expect(slice).toEqual(bytes.subarray(10, 20));
@@ -87,7 +88,7 @@ export function describeStorageDriver(name: string, makeDriver: () => Promise<St
       const key = newKey();
       const broken = new Error("client went away");
       await expect(
-        driver().putObject(key, failingBody(randomBytes(64 * 1024), broken), { contentType: "text/plain" }),
+        driver().putObject(key, failingBody(randomContent(64 * 1024), broken), { contentType: "text/plain" }),
       ).rejects.toBe(broken);
       await expect(driver().headObject(key)).resolves.toBeNull();
     });
@@ -113,7 +114,7 @@ export function describeStorageDriver(name: string, makeDriver: () => Promise<St
 
     it("accepts a PUT to the signed upload URL and serves it from the signed download URL", async () => {
       const key = newKey();
-      const bytes = randomBytes(20_000);
+      const bytes = randomContent(20_000);
       const target = await driver().signUpload({
         key,
         method: "PUT",
@@ -244,7 +245,7 @@ export function describeStorageDriver(name: string, makeDriver: () => Promise<St
         ).rejects.toThrow();
         return;
       }
-      const bytes = randomBytes(5000);
+      const bytes = randomContent(5000);
       const target = await driver().signUpload({
         key,
         method: "POST",
@@ -287,7 +288,7 @@ export function describeStorageDriver(name: string, makeDriver: () => Promise<St
 
       it("lists received parts in order and joins them into the object", async () => {
         const key = newKey();
-        const parts = partSizes.map((size) => randomBytes(size));
+        const parts = partSizes.map((size) => randomContent(size));
         const uploadId = await driver().createMultipartUpload(key, { contentType: "application/zip" });
         const sent = await uploadParts(key, uploadId, parts);
 
@@ -311,7 +312,7 @@ export function describeStorageDriver(name: string, makeDriver: () => Promise<St
         const sent = await uploadParts(
           key,
           uploadId,
-          partSizes.map((size) => randomBytes(size)),
+          partSizes.map((size) => randomContent(size)),
         );
         const wrong = sent.map((p, i) => (i === 1 ? { ...p, etag: `"${"0".repeat(32)}"` } : p));
         await expect(driver().completeMultipartUpload(key, uploadId, wrong)).rejects.toMatchObject({
@@ -327,7 +328,7 @@ export function describeStorageDriver(name: string, makeDriver: () => Promise<St
         const sent = await uploadParts(
           key,
           uploadId,
-          partSizes.map((size) => randomBytes(size)),
+          partSizes.map((size) => randomContent(size)),
         );
         await expect(driver().completeMultipartUpload(key, uploadId, [...sent].reverse())).rejects.toMatchObject({
           code: "INVALID_PART",
@@ -341,7 +342,7 @@ export function describeStorageDriver(name: string, makeDriver: () => Promise<St
         const sent = await uploadParts(
           key,
           uploadId,
-          partSizes.map((size) => randomBytes(size)),
+          partSizes.map((size) => randomContent(size)),
         );
         await driver().abortMultipartUpload(key, uploadId);
         await expect(driver().listParts(key, uploadId)).rejects.toSatisfy(

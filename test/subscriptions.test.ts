@@ -1,4 +1,3 @@
-import { randomBytes } from "node:crypto";
 import { type IncomingMessage, request } from "node:http";
 import { setTimeout as sleep } from "node:timers/promises";
 import { type Client, createClient } from "graphql-ws";
@@ -8,7 +7,7 @@ import { createApiKey, createWorkspace, grantCategory, revokeApiKey } from "../s
 import { fileEvent } from "../src/events/file-event.js";
 import { internalFileId, record, type SubscriptionResult, slowPut, sseSubscription } from "./helpers/events.js";
 import { completeUpload, createFile, putBytes } from "./helpers/files.js";
-import { peStub } from "./helpers/samples.js";
+import { peStub, randomContent } from "./helpers/samples.js";
 import { apiKey, startServer, type TestServer } from "./helpers/server.js";
 
 const MiB = 1024 * 1024;
@@ -58,7 +57,7 @@ const ofFile = (deliveries: Delivery[], id: string) =>
 
 /** A 20 MiB signed PUT, sent slowly enough for several PROGRESS events; returns the file's global id. */
 async function bigUpload(): Promise<{ id: string; size: number }> {
-  const body = randomBytes(20 * MiB);
+  const body = randomContent(20 * MiB);
   const created = await createFile(server, { name: "big.bin", size: body.length });
   expect((await slowPut(created.upload!, body, 20, 60)).status).toBe(200);
   expect((await completeUpload(server, created.file!.id)).__typename).toBe("FilePayload");
@@ -171,7 +170,7 @@ describe("uploadProgress", () => {
   };
 
   it("reports growing counts of one upload and ends with UPLOADED", async () => {
-    const body = randomBytes(8 * MiB);
+    const body = randomContent(8 * MiB);
     const created = await createFile(server, { name: "watched.bin", size: body.length });
     const stream = record(
       sseSubscription<Progress>(
@@ -379,5 +378,48 @@ describe("who sees what", () => {
     const names = unseen.map((delivery) => delivery.data?.fileEvents.file.name);
     expect(names).toContain("open.txt");
     expect(names).not.toContain("secret.txt");
+  });
+
+  it("computes an event's result once for subscribers with the same access, and apart for those with other access", async () => {
+    // File.upload is a signed target for a caller who may write, null for a reader: the same
+    // document and variables give different results with different access. Subscribed in the
+    // order writer, reader, writer, so a shared result computed for the first writer would reach
+    // the reader if access were not part of what decides the sharing.
+    await createWorkspace(server.app.db, "shared-results");
+    const writer = await createApiKey(server.app.db, "shared-results", "WRITER", "shared-writer");
+    const reader = await createApiKey(server.app.db, "shared-results", "READER", "shared-reader");
+    const document = `subscription ($workspaceId: ID!) {
+      fileEvents(workspaceId: $workspaceId) { type file { name upload { method } } }
+    }`;
+    type Seen = { fileEvents: { type: string; file: { name: string; upload: { method: string } | null } } };
+    const subscribe = (key: string) =>
+      record(
+        sseSubscription<Seen>(
+          server.url,
+          document,
+          { workspaceId: "shared-results" },
+          { authorization: `Bearer ${key}` },
+        ),
+      );
+    const first = subscribe(writer);
+    await sleep(100);
+    const reading = subscribe(reader);
+    await sleep(100);
+    const second = subscribe(writer);
+    await sleep(300);
+    const created = await server.graphql(
+      `mutation ($input: CreateFileInput!) { createFile(input: $input) { __typename } }`,
+      { input: { workspaceId: "shared-results", name: "pending.bin", size: 10 } },
+      { authorization: `Bearer ${writer}` },
+    );
+    expect(created.data).toEqual({ createFile: { __typename: "CreateFilePayload" } });
+    const createdEvent = (delivery: SubscriptionResult<Seen>) => delivery.data?.fileEvents.type === "CREATED";
+    const [asWriter, asReader, asWriterAgain] = await Promise.all(
+      [first, reading, second].map(async (stream) => (await stream.until(createdEvent)).find(createdEvent)),
+    );
+    for (const stream of [first, reading, second]) await stream.stop();
+    expect(asWriter?.data?.fileEvents.file).toEqual({ name: "pending.bin", upload: { method: "PUT" } });
+    expect(asWriterAgain?.data).toEqual(asWriter?.data);
+    expect(asReader?.data?.fileEvents.file).toEqual({ name: "pending.bin", upload: null });
   });
 });

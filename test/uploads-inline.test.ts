@@ -1,6 +1,6 @@
-import { randomBytes } from "node:crypto";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createFile, sha256 } from "./helpers/files.js";
+import { randomContent } from "./helpers/samples.js";
 import { startServer, type TestServer } from "./helpers/server.js";
 
 const MAX_INLINE = 7 * 1024 * 1024;
@@ -12,7 +12,7 @@ afterAll(() => server.close());
 
 describe("base64 content", () => {
   it("stores content of exactly MAX_INLINE_BYTES and returns the file UPLOADED", async () => {
-    const bytes = randomBytes(MAX_INLINE);
+    const bytes = randomContent(MAX_INLINE);
     const result = await createFile(server, { name: "at-cap.bin", content: bytes.toString("base64") });
     expect(result.__typename).toBe("CreateFilePayload");
     expect(result.upload).toBeNull();
@@ -25,7 +25,7 @@ describe("base64 content", () => {
     const before = await server.app.db.file.count();
     const result = await createFile(server, {
       name: "over-cap.bin",
-      content: randomBytes(MAX_INLINE + 1).toString("base64"),
+      content: randomContent(MAX_INLINE + 1).toString("base64"),
     });
     expect(result).toMatchObject({ __typename: "PayloadTooLargeError", maxSize: MAX_INLINE });
     expect(await server.app.db.file.count()).toBe(before);

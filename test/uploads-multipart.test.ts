@@ -1,10 +1,10 @@
-import { randomBytes } from "node:crypto";
 import { readdir } from "node:fs/promises";
 import os from "node:os";
 import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createFileMutation, type MutationResult, sha256 } from "./helpers/files.js";
 import { createFileWithUpload, postMultipart, startPartialUpload } from "./helpers/multipart.js";
+import { randomContent } from "./helpers/samples.js";
 import { apiKey, startServer, type TestServer } from "./helpers/server.js";
 
 const MiB = 1024 * 1024;
@@ -50,8 +50,8 @@ describe("GraphQL multipart uploads", () => {
   });
 
   it("uploads several files in one operation, each to its own createFile", async () => {
-    const first = randomBytes(200_000);
-    const second = randomBytes(300_000);
+    const first = randomContent(200_000);
+    const second = randomContent(300_000);
     const query = `mutation ($a: CreateFileInput!, $b: CreateFileInput!) {
       a: createFile(input: $a) { ... on CreateFilePayload { file { id size checksumSha256 status } } }
       b: createFile(input: $b) { ... on CreateFilePayload { file { id size checksumSha256 status } } }
@@ -77,7 +77,7 @@ describe("GraphQL multipart uploads", () => {
   });
 
   it("uploads files of batched operations", async () => {
-    const files = [randomBytes(100_000), randomBytes(150_000)];
+    const files = [randomContent(100_000), randomContent(150_000)];
     const operations = files.map((_, index) => ({
       query: createFileMutation,
       variables: { input: { workspaceId: "default", name: `batch-${index}.bin`, file: null } },
@@ -93,7 +93,7 @@ describe("GraphQL multipart uploads", () => {
   });
 
   it("stores a 50 MiB upload whose downloaded bytes hash the same as the original", async () => {
-    const body = randomBytes(50 * MiB);
+    const body = randomContent(50 * MiB);
     const result = await createFileWithUpload(server, { name: "large.bin", size: body.length }, body);
     expect(result.file).toMatchObject({ status: "UPLOADED", size: body.length, checksumSha256: sha256(body) });
     expect(sha256(await download(result.file!.downloadUrl!))).toBe(sha256(body));
@@ -171,7 +171,7 @@ describe("GraphQL multipart uploads", () => {
 
   it("rejects an executable upload and keeps no row", async () => {
     const before = await server.app.db.file.count();
-    const elf = Buffer.concat([Buffer.from([0x7f, 0x45, 0x4c, 0x46]), randomBytes(100)]);
+    const elf = Buffer.concat([Buffer.from([0x7f, 0x45, 0x4c, 0x46]), randomContent(100)]);
     const result = await createFileWithUpload(server, { name: "notes.txt", mimeType: "text/plain" }, elf);
     expect(result.__typename).toBe("UnsupportedMediaTypeError");
     expect(await server.app.db.file.count()).toBe(before);
@@ -212,8 +212,8 @@ describe("multipart files in any order", () => {
 
   it("stores two 5 MiB files sent in the opposite order to their mutations, and leaves no spooled file", async () => {
     const spooledBefore = await spooled();
-    const first = randomBytes(5 * MiB);
-    const second = randomBytes(5 * MiB);
+    const first = randomContent(5 * MiB);
+    const second = randomContent(5 * MiB);
     const started = Date.now();
     const { status, body } = await postMultipart(server, { query: twoFiles, variables }, [
       { paths: ["variables.b.file"], body: second },
@@ -228,10 +228,10 @@ describe("multipart files in any order", () => {
   });
 
   it("skips a part no operation uses when it comes before a used one", async () => {
-    const used = randomBytes(1 * MiB);
+    const used = randomContent(1 * MiB);
     const query = `mutation ($a: CreateFileInput!) { a: createFile(input: $a) { __typename ... on CreateFilePayload { file { checksumSha256 status } } } }`;
     const { status, body } = await postMultipart(server, { query, variables: { a: variables.a, unused: null } }, [
-      { paths: ["variables.unused"], body: randomBytes(2 * MiB) },
+      { paths: ["variables.unused"], body: randomContent(2 * MiB) },
       { paths: ["variables.a.file"], body: used },
     ]);
     expect(status).toBe(200);
@@ -242,8 +242,8 @@ describe("multipart files in any order", () => {
     const small = await startServer({ MAX_SINGLE_UPLOAD_BYTES: String(1 * MiB) });
     try {
       const { body } = await postMultipart(small, { query: twoFiles, variables }, [
-        { paths: ["variables.b.file"], body: randomBytes(2 * MiB) },
-        { paths: ["variables.a.file"], body: randomBytes(1000) },
+        { paths: ["variables.b.file"], body: randomContent(2 * MiB) },
+        { paths: ["variables.a.file"], body: randomContent(1000) },
       ]);
       const data = (body as { data: Record<string, { __typename: string }> }).data;
       expect(data.a?.__typename).toBe("CreateFilePayload");

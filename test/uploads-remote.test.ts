@@ -1,4 +1,3 @@
-import { randomBytes } from "node:crypto";
 import { createServer, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
 import { ListObjectsV2Command, S3Client } from "@aws-sdk/client-s3";
@@ -8,7 +7,7 @@ import { startAzurite } from "./helpers/azurite.js";
 import { createFile, sha256 } from "./helpers/files.js";
 import { createFileWithUpload } from "./helpers/multipart.js";
 import { s3TestCredentials, startS3Server } from "./helpers/s3-server.js";
-import { elf } from "./helpers/samples.js";
+import { elf, randomContent } from "./helpers/samples.js";
 import { startServer, type TestServer } from "./helpers/server.js";
 
 // The in-request paths (GraphQL multipart, base64, sourceUrl) on the remote stores: bytes stream
@@ -64,7 +63,7 @@ async function azureStore(): Promise<RemoteStore> {
 
 let source: Server;
 let sourceUrl: string;
-const sourceBytes = randomBytes(3 * MiB);
+const sourceBytes = randomContent(3 * MiB);
 
 beforeAll(async () => {
   source = createServer((_req, res) => res.end(sourceBytes));
@@ -95,7 +94,7 @@ describe.each([
   });
 
   it("streams a 12 MiB multipart upload (more than one 8 MiB part or block) to the store", async () => {
-    const body = randomBytes(12 * MiB);
+    const body = randomContent(12 * MiB);
     const result = await createFileWithUpload(server, { name: "big.bin", size: body.length }, body);
     expect(result.file).toMatchObject({ status: "UPLOADED", size: body.length, checksumSha256: sha256(body) });
     expect(result.upload).toBeNull();
@@ -103,7 +102,7 @@ describe.each([
   });
 
   it("stores base64 content", async () => {
-    const bytes = randomBytes(100_000);
+    const bytes = randomContent(100_000);
     const result = await createFile(server, { name: "inline.bin", content: bytes.toString("base64") });
     expect(result.file).toMatchObject({ status: "UPLOADED", checksumSha256: sha256(bytes) });
     expect(await downloaded(result.file!.downloadUrl!)).toBe(sha256(bytes));
@@ -129,7 +128,7 @@ describe.each([
 
   it("keeps no row and no object when the bytes are over the declared size", async () => {
     const [rows, keys] = [await server.app.db.file.count(), await store.keys()];
-    const result = await createFileWithUpload(server, { name: "declared.bin", size: 1000 }, randomBytes(2000));
+    const result = await createFileWithUpload(server, { name: "declared.bin", size: 1000 }, randomContent(2000));
     expect(result.__typename).toBe("PayloadTooLargeError");
     expect(await server.app.db.file.count()).toBe(rows);
     expect(await store.keys()).toEqual(keys);

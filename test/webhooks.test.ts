@@ -1,5 +1,5 @@
 import type { ChildProcess } from "node:child_process";
-import { randomBytes } from "node:crypto";
+
 import { mkdtemp, rm } from "node:fs/promises";
 import os from "node:os";
 import path from "node:path";
@@ -10,6 +10,7 @@ import { createApiKey, grantCategory } from "../src/access/admin.js";
 import { createTestDatabase, type TestDatabase } from "./helpers/database.js";
 import { createFile, createFileMutation, type MutationResult, uploadFile } from "./helpers/files.js";
 import { root, startMain } from "./helpers/main-process.js";
+import { randomContent } from "./helpers/samples.js";
 import { apiKey, startServer, type TestServer } from "./helpers/server.js";
 import { type Received, WebhookReceiver } from "./helpers/webhook-receiver.js";
 
@@ -382,7 +383,7 @@ describe("webhooks from two instances on one database", () => {
     const count = 20;
     await Promise.all(
       Array.from({ length: count }, (_, i) =>
-        createFile(i % 2 === 0 ? a : b, { name: `n${i}.txt`, content: randomBytes(16).toString("base64") }),
+        createFile(i % 2 === 0 ? a : b, { name: `n${i}.txt`, content: randomContent(16).toString("base64") }),
       ),
     );
     await receiver.waitFor(count * 2);

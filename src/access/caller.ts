@@ -84,6 +84,23 @@ export class Caller {
   grantFor(ref: string): Grant | undefined {
     return this.grants.get(ref) ?? [...this.grants.values()].find((grant) => grant.slug === ref);
   }
+
+  /**
+   * Names who the caller is and everything it holds (principal, and each workspace's role and
+   * categories): two callers with the same key are the same principal with the same access, so a
+   * result computed for one may be given to the other. Any difference gives another key.
+   */
+  get accessKey(): string {
+    this.cachedAccessKey ??= JSON.stringify([
+      this.principal,
+      [...this.grants.values()]
+        .map((grant) => [grant.workspaceId, grant.slug, grant.public, grant.role, [...grant.categories].sort()])
+        .sort((a, b) => String(a[0]).localeCompare(String(b[0]))),
+    ]);
+    return this.cachedAccessKey;
+  }
+
+  private cachedAccessKey: string | undefined;
 }
 
 /** A caller whose credentials were verified: what resolvers behind `authenticated` get. */

@@ -1,11 +1,9 @@
 import { setMaxListeners } from "node:events";
 import { createRedisEventTarget } from "@graphql-yoga/redis-event-target";
-import { createPubSub, type PubSub } from "graphql-yoga";
+import { Repeater } from "graphql-yoga";
 import type { Redis } from "ioredis";
 import type { Logger } from "pino";
 import type { FileEvent, FileEventSink } from "./file-event.js";
-
-type Topics = { [topic: string]: [workspaceId: string, event: FileEvent] };
 
 export interface FileEventBusOptions {
   /**
@@ -16,12 +14,13 @@ export interface FileEventBusOptions {
 }
 
 /**
- * The live stream of file events, one topic per workspace (Yoga's pub/sub). Delivery is best
- * effort: a subscriber that is not connected when an event passes never sees it (webhooks are
- * the durable path).
+ * The live stream of file events, one topic per workspace, on an event target: this process's,
+ * or Redis pub/sub's (`@graphql-yoga/redis-event-target`). Delivery is best effort: a subscriber
+ * that is not connected when an event passes never sees it (webhooks are the durable path).
+ * Every listener of a workspace gets the same event object, once per event.
  */
 export class FileEventBus implements FileEventSink {
-  private readonly pubsub: PubSub<Topics>;
+  private readonly target: EventTarget;
   private readonly topic: string;
   private readonly connections: Redis[] = [];
 
@@ -30,9 +29,8 @@ export class FileEventBus implements FileEventSink {
     this.topic = `${redis?.keyPrefix ?? ""}file-events`;
     if (redis === undefined) {
       // Every subscriber of a workspace listens on its topic: hundreds are expected, not a leak.
-      const eventTarget = new EventTarget();
-      setMaxListeners(0, eventTarget);
-      this.pubsub = createPubSub<Topics>({ eventTarget });
+      this.target = new EventTarget();
+      setMaxListeners(0, this.target);
       return;
     }
     // A connection in subscriber mode can do nothing else; it queues its SUBSCRIBEs until connected
@@ -66,18 +64,31 @@ export class FileEventBus implements FileEventSink {
           },
         ),
     } as unknown as Redis;
-    this.pubsub = createPubSub<Topics>({
-      eventTarget: createRedisEventTarget({ publishClient: publisher, subscribeClient: subscriber }),
-    });
+    this.target = createRedisEventTarget({ publishClient: publisher, subscribeClient: subscriber });
   }
 
   publish(event: FileEvent): void {
-    this.pubsub.publish(this.topic, event.workspaceId, event);
+    this.target.dispatchEvent(new CustomEvent(`${this.topic}:${event.workspaceId}`, { detail: event }));
+  }
+
+  /**
+   * Calls `listener` with each event of a workspace from now on, synchronously as the event
+   * arrives, until the returned function is called.
+   */
+  listen(workspaceId: string, listener: (event: FileEvent) => void): () => void {
+    const topic = `${this.topic}:${workspaceId}`;
+    const handler = (event: Event): void => listener((event as CustomEvent<FileEvent>).detail);
+    this.target.addEventListener(topic, handler);
+    return () => this.target.removeEventListener(topic, handler);
   }
 
   /** The events of a workspace from now on, until the iterator is returned. */
   subscribe(workspaceId: string): AsyncIterableIterator<FileEvent> {
-    return this.pubsub.subscribe(this.topic, workspaceId) as AsyncIterableIterator<FileEvent>;
+    return new Repeater<FileEvent>(async (push, stop) => {
+      const unlisten = this.listen(workspaceId, (event) => void push(event));
+      await stop;
+      unlisten();
+    });
   }
 
   close(): void {

@@ -138,11 +138,12 @@ export class FileEventFeed {
   }
 
   /**
-   * Reads the workspace's events and hands each to `step`, which offers what the subscriber
-   * gets. `first` runs once the bus is listening. The stream ends when the subscriber leaves,
-   * when `stop` is called, with the error a step throws (access lost), or with
-   * EventsDroppedError once the subscriber has left MAX_UNREAD values unread: the bus is read at
-   * its own pace, never the subscriber's.
+   * Hands each of the workspace's events, in order, to `step`, which offers what the subscriber
+   * gets. `first` runs once the bus is listening, before any event is stepped. The stream ends
+   * when the subscriber leaves, when `stop` is called, with the error a step throws (access
+   * lost), or with EventsDroppedError once MAX_UNREAD values wait for the subscriber (offered
+   * and not read, or heard and not stepped yet): the bus is heard at its own pace, never the
+   * subscriber's. One queue per subscriber (the Repeater); the bus calls in synchronously.
    */
   private deliver<T>(
     workspaceId: string,
@@ -151,34 +152,47 @@ export class FileEventFeed {
   ): AsyncIterable<T> {
     const { bus } = this.options;
     return new Repeater<T>(async (push, stop) => {
-      const source = bus.subscribe(workspaceId);
-      // Ending the bus's iterator settles the read in progress (done), which ends the loop below.
-      void stop.then(() => source.return?.());
-      let unread = 0;
-      let dropped = false;
+      let waiting = 0;
+      let ended = false;
+      const end = (error?: unknown): void => {
+        if (ended) return;
+        ended = true;
+        unlisten();
+        stop(error);
+      };
+      const halt = (): void => end();
       const offer = (value: T): void => {
-        if (unread >= MAX_UNREAD) dropped = true;
-        if (dropped) return;
-        unread += 1;
+        if (ended) return;
+        if (waiting >= MAX_UNREAD) {
+          end(new EventsDroppedError());
+          return;
+        }
+        waiting += 1;
         // Settles once the subscriber is ready for more (or has left).
         void push(value).then(() => {
-          unread -= 1;
+          waiting -= 1;
         });
       };
-      // The bus listens from the first read on: start it before anything else can be missed.
-      let next = source.next();
-      if (first !== undefined) await first(offer, stop);
-      for (;;) {
-        const result = await next;
-        if (result.done === true) break;
-        await step(result.value, offer, stop);
-        if (dropped) {
-          stop(new EventsDroppedError());
-          break;
+      // Steps run one after another, in the order the bus gave the events, after `first`.
+      let steps = Promise.resolve();
+      const unlisten = bus.listen(workspaceId, (event) => {
+        if (ended) return;
+        if (waiting >= MAX_UNREAD) {
+          end(new EventsDroppedError());
+          return;
         }
-        next = source.next();
-      }
-      stop();
+        waiting += 1;
+        steps = steps
+          .then(() => {
+            waiting -= 1;
+            return ended ? undefined : step(event, offer, halt);
+          })
+          .catch(end);
+      });
+      // The bus is listening: nothing that happens from now on is missed while `first` reads.
+      if (first !== undefined) steps = first(offer, halt).catch(end);
+      await stop;
+      end();
     });
   }
 

@@ -24,7 +24,7 @@ const idleMs = 3600 * 1000;
 
 /**
  * Throttles the progress of uploads the server sees: at most one report per `intervalMs` per
- * upload, plus one when a body ends, and never a count lower than one already reported. A
+ * upload, the first an interval after the upload's first body starts, plus one when a body ends, and never a count lower than one already reported. A
  * MULTIPART upload's parts may arrive in parallel and again: the count is the sum over its parts
  * of the bytes of each one's latest attempt. Counts are this instance's: parts sent to another
  * instance are reported there.
@@ -48,7 +48,9 @@ export class ProgressThrottle {
     this.forgetIdle(now);
     let state = this.uploads.get(uploadId);
     if (state === undefined || partNumber === undefined) {
-      state = { report, received: 0, parts: new Map(), lastReportAt: 0, lastReported: 0, touchedAt: now };
+      // The first report comes an interval after the body starts (or when it ends), not with its
+      // first chunk: an upload shorter than the interval reports once, not twice in a few milliseconds.
+      state = { report, received: 0, parts: new Map(), lastReportAt: now, lastReported: 0, touchedAt: now };
       this.uploads.set(uploadId, state);
     }
     const upload = state;

@@ -32,6 +32,7 @@ import {
   ValidationError,
 } from "./errors.js";
 import { type FileInWorkspace, readFileById, readPendingUploadOf } from "./file-reads.js";
+import { insertFile } from "./file-writes.js";
 import {
   type ByteSource,
   chooseSource,
@@ -161,21 +162,22 @@ export class FileService {
   }
 
   /**
-   * A meter for a body arriving at the local driver's signed URL `storageKey` (part
-   * `partNumber` of a MULTIPART upload, or a PUT/POST), reporting PROGRESS; undefined when
-   * progress is off or the key is no PENDING file's.
+   * Whether a body may still arrive at the local driver's signed URL for `key` (with `part`, that
+   * part of that MULTIPART upload; see `openUploadOf`), and if so a meter reporting its PROGRESS
+   * (undefined when progress is off): one read of the upload answers both.
    */
-  async meterUpload(storageKey: string, partNumber: number | undefined): Promise<ByteMeter | undefined> {
-    if (!this.progress.enabled) return undefined;
-    // Keys are `<workspace id>/<file id>` (prepareCreate).
-    const id = storageKey.slice(storageKey.lastIndexOf("/") + 1);
-    const upload = (await readFileById(this.db, id))?.file;
-    if (upload === undefined || upload.storageKey !== storageKey || upload.status !== "PENDING") return undefined;
+  async openUpload(
+    key: string,
+    part?: { uploadId: string; partNumber: number },
+  ): Promise<{ meter: ByteMeter | undefined } | null> {
+    const upload = await this.openUploadOf(key, part?.uploadId);
+    if (upload === null) return null;
+    if (!this.progress.enabled) return { meter: undefined };
     // An overwrite's pending upload: its progress is the file's.
     const file =
       upload.pendingForId === null ? upload : ((await readFileById(this.db, upload.pendingForId))?.file ?? null);
-    if (file === null) return undefined;
-    return this.progressMeter(file, upload.uploadMethod as UploadChannel, partNumber, upload);
+    const channel = upload.uploadMethod as UploadChannel;
+    return { meter: file === null ? undefined : this.progressMeter(file, channel, part?.partNumber, upload) };
   }
 
   /** A meter reporting the PROGRESS of `file`, whose bytes are `upload`'s (the file itself, or an overwrite's pending upload). */
@@ -429,16 +431,25 @@ export class FileService {
       for (;;) {
         if (target !== undefined) return await this.insertPendingUpload(target, draft, pendingColumns);
         try {
-          // The row comes back from the INSERT itself and its labels are the ones just written,
-          // where `include` would add two SELECTs.
-          const data = { ...row, ...pendingColumns, ...newFileChildren(workspaceId, { ...row, labels }, createdAt) };
-          const file = await this.transactions.run(workspaceId, async (tx, record) => {
-            const written = { ...(await tx.file.create({ data })), labels: labels.map((label) => ({ label })) };
-            await record(
-              fileEvent("CREATED", written, this.uploadFacts(written, written.uploadMethod as UploadChannel)),
-            );
-            return written;
-          });
+          // The row comes back from the INSERT itself (one raw statement: src/files/file-writes.ts)
+          // and its labels are the ones just written, where `include` would add two SELECTs.
+          const children = newFileChildren(workspaceId, { ...row, labels }, createdAt);
+          const oneStatement = Object.keys(children).length === 0;
+          const file = await this.transactions.run(
+            workspaceId,
+            async (tx, record) => {
+              const inserted = await insertFile(tx, { ...row, ...pendingColumns, updatedAt: createdAt });
+              if (!oneStatement)
+                await tx.file.update({ where: { id: inserted.id }, data: children, select: { id: true } });
+              const written = { ...inserted, labels: labels.map((label) => ({ label })) };
+              await record(
+                fileEvent("CREATED", written, this.uploadFacts(written, written.uploadMethod as UploadChannel)),
+              );
+              return written;
+            },
+            undefined,
+            { oneStatement },
+          );
           return { file, pending: file };
         } catch (error) {
           // Another request created the file first: overwrite it, or refuse.
@@ -698,7 +709,7 @@ export class FileService {
 
   private async completeFound(file: FileRecord, parts: CompletedPart[] | null | undefined): Promise<FileRecord> {
     const { id } = file;
-    const pending = await this.pendingUploadOf(file.id);
+    const pending = await this.pendingUploadOf(file);
     if (pending === null && file.status === "UPLOADED") return file;
     if (pending === null && file.status === "FAILED")
       throw new UploadIncompleteError(`file ${id} failed and can no longer be completed`);
@@ -726,9 +737,14 @@ export class FileService {
     }
   }
 
-  /** The pending upload of a file (an overwrite's new content), if there is one. */
-  private async pendingUploadOf(fileId: string): Promise<FileRecord | null> {
-    return (await readPendingUploadOf(this.db, fileId))?.file ?? null;
+  /**
+   * The pending upload of a file (an overwrite's new content), if there is one. Only an overwrite
+   * by externalId makes one (`insertPendingUpload`), and nothing sets a file's externalId after
+   * it is created: a file without one has none, known without a read.
+   */
+  private async pendingUploadOf(file: FileRecord): Promise<FileRecord | null> {
+    if (file.externalId === null) return null;
+    return (await readPendingUploadOf(this.db, file.id))?.file ?? null;
   }
 
   /**
@@ -810,22 +826,23 @@ export class FileService {
   }
 
   /**
-   * Whether a signed upload may still write to `key` (with `multipartUploadId`, to that upload):
-   * only while the file it was issued for is PENDING, unexpired, and this is its current upload.
-   * The signed upload routes ask before and after writing (src/http/local-storage.ts).
+   * The row of the upload a signed upload to `key` (with `multipartUploadId`, to that upload)
+   * writes to, if it may still write: only while the file it was issued for is PENDING,
+   * unexpired, and this is its current upload; else null. The signed upload routes ask before
+   * (`openUpload`) and after (`objectWanted`) writing (src/http/local-storage.ts).
    */
-  async uploadOpen(key: string, multipartUploadId?: string): Promise<boolean> {
+  private async openUploadOf(key: string, multipartUploadId: string | undefined): Promise<FileRecord | null> {
     const id = fileIdOfKey(key);
-    if (id === undefined) return false;
+    if (id === undefined) return null;
     const file = (await readFileById(this.db, id))?.file;
-    return (
+    const open =
       file !== undefined &&
       file.storageKey === key &&
       file.status === "PENDING" &&
       file.expiresAt !== null &&
       file.expiresAt.getTime() > Date.now() &&
-      (multipartUploadId === undefined || file.multipartUploadId === multipartUploadId)
-    );
+      (multipartUploadId === undefined || file.multipartUploadId === multipartUploadId);
+    return open ? file : null;
   }
 
   /**
@@ -834,7 +851,7 @@ export class FileService {
    * up by key, since an overwrite's completion moves the key from its pending row to the file.
    */
   async objectWanted(key: string): Promise<boolean> {
-    if (await this.uploadOpen(key)) return true;
+    if ((await this.openUploadOf(key, undefined)) !== null) return true;
     const owner = await this.db.file.findFirst({ where: { storageKey: key }, select: { status: true } });
     return owner?.status === "UPLOADED";
   }
@@ -856,7 +873,7 @@ export class FileService {
   async deleteFile(caller: Caller, id: string): Promise<void> {
     const file = await this.fileFor(caller, id, "file:delete");
     const [pending, versions] = await Promise.all([
-      this.pendingUploadOf(file.id),
+      this.pendingUploadOf(file),
       this.db.fileVersion.findMany({
         where: { fileId: file.id, storageKey: { not: null } },
         select: { storageKey: true },
@@ -885,7 +902,7 @@ export class FileService {
   async abortUpload(caller: Caller, id: string): Promise<void> {
     const file = await this.fileFor(caller, id, "upload:abort");
     const noUpload = () => new NotFoundError(`file ${id} has no upload in progress`);
-    const pending = await this.pendingUploadOf(file.id);
+    const pending = await this.pendingUploadOf(file);
     const upload = pending ?? (file.status === "UPLOADED" ? null : file);
     if (upload === null) throw noUpload();
     await this.transactions.run(file.workspaceId, async (tx, record) => {

@@ -10,6 +10,7 @@ import {
   UploadIncompleteError,
   ValidationError,
 } from "./errors.js";
+import { updateFileFrom } from "./file-writes.js";
 import { mimeTypeAllowed } from "./mime.js";
 import { newFileChildren, withLabels } from "./records.js";
 import { sniff } from "./sniff.js";
@@ -155,11 +156,16 @@ export class UploadSettler {
   async markUploaded(file: FileRecord, measured: VerifiedBytes, recordChange: RecordChange): Promise<FileRecord> {
     const now = new Date();
     const uploaded = { ...measured, status: FileStatus.UPLOADED, uploadedAt: now, updatedAt: now, expiresAt: null };
-    const marked = await this.options.transactions.run(file.workspaceId, async (tx, record) => {
-      const changed = await tx.file.updateMany({ where: { id: file.id, status: "PENDING" }, data: uploaded });
-      if (changed.count === 1) await recordChange(record, { ...file, ...uploaded });
-      return changed.count === 1;
-    });
+    const marked = await this.options.transactions.run(
+      file.workspaceId,
+      async (tx, record) => {
+        const changed = await updateFileFrom(tx, file.id, FileStatus.PENDING, uploaded);
+        if (changed) await recordChange(record, { ...file, ...uploaded });
+        return changed;
+      },
+      undefined,
+      { oneStatement: true },
+    );
     return marked ? { ...file, ...uploaded } : this.current(file.id);
   }
 

@@ -12,6 +12,8 @@ export interface PendingSweeperOptions {
   provider: Provider;
   storage: StorageDriver;
   logger: Logger;
+  /** PENDING_UPLOAD_TTL in milliseconds: staged bytes of a file still pending are never abandoned. */
+  pendingUploadTtlMs: number;
   /** Told of each upload removed (UPLOAD_ABORTED, error code EXPIRED), under its file's id. */
   events: FileEventSink;
   /** Called once a removal that wrote webhook deliveries has committed (the worker delivers them at once). */
@@ -45,10 +47,11 @@ export interface Reconciliation {
 }
 
 /**
- * A write's temporary bytes untouched this long belong to no live upload: the server cuts a
- * connection idle for minutes (src/main.ts), so a process that died mid-write left them.
+ * A write's temporary bytes untouched a day belong to no live write: the server cuts a connection
+ * idle for minutes (src/main.ts), so a process that died mid-write left them. Bytes staged for a
+ * pending upload (Azure) are kept while their file may still be completed (`abandonedAfterMs`).
  */
-const abandonedAfterMs = 24 * 3600 * 1000;
+const dayMs = 24 * 3600 * 1000;
 
 /**
  * Objects and multipart uploads younger than this are left alone by the reconciliation: bytes
@@ -73,9 +76,12 @@ export class PendingSweeper {
   private checkedUpTo = "";
 
   private readonly transactions: OutboxTransactions;
+  /** A day, or longer when a pending upload may live longer (PENDING_UPLOAD_TTL, plus the grace). */
+  private readonly abandonedAfterMs: number;
 
   constructor(private readonly options: PendingSweeperOptions) {
     this.transactions = new OutboxTransactions(options);
+    this.abandonedAfterMs = Math.max(dayMs, options.pendingUploadTtlMs + orphanGraceMs);
   }
 
   start(): void {
@@ -104,7 +110,7 @@ export class PendingSweeper {
    */
   async sweep(now = new Date()): Promise<number> {
     const { db, storage } = this.options;
-    await storage.removeAbandoned?.(new Date(now.getTime() - abandonedAfterMs));
+    await storage.removeAbandoned?.(new Date(now.getTime() - this.abandonedAfterMs));
     const expired = await db.file.findMany({
       where: { status: { not: "UPLOADED" }, expiresAt: { lt: now } },
       include: withLabels,
@@ -159,7 +165,7 @@ export class PendingSweeper {
         >`SELECT pg_try_advisory_xact_lock(${reconcileLockKey}) AS locked`;
         return row?.locked === true ? work() : { ran: false, orphansDeleted: 0, missingObjects: 0, uploadsAborted: 0 };
       },
-      { maxWait: 10_000, timeout: 30 * 60_000 },
+      { timeout: 30 * 60_000 },
     );
   }
 

@@ -126,18 +126,28 @@ function decodeKey(encoded: string): string {
 }
 
 /**
- * Whether an upload may still write to `key` (with `uploadId`, to that multipart upload): the
- * domain's answer, since a signature only proves the URL was issued, not that its file is still
- * waiting for these bytes (it may have been completed, aborted or deleted since).
+ * Whether an upload may still write to `key` (with `part`, that part of that multipart upload):
+ * the domain's answer, since a signature only proves the URL was issued, not that its file is
+ * still waiting for these bytes (it may have been completed, aborted or deleted since). Null when
+ * it may not; else the meter its bytes are counted with (the upload's progress), if any. One
+ * question, so that the domain reads the upload once.
  */
-export type UploadOpen = (key: string, uploadId?: string) => Promise<boolean>;
+export type OpenUpload = (
+  key: string,
+  part?: { uploadId: string; partNumber: number },
+) => Promise<{ meter: ByteMeter | undefined } | null>;
 
 const uploadClosed = (): HttpError =>
   new HttpError(403, "UPLOAD_CLOSED", "this upload is no longer open: its file was completed, aborted or deleted");
 
-/** Refuses, before a byte of the body is read, an upload that is no longer open. */
-async function ensureOpen({ uploadOpen, key }: SignedRequest, uploadId?: string): Promise<void> {
-  if (!(await uploadOpen(key, uploadId))) throw uploadClosed();
+/** Refuses, before a byte of the body is read, an upload that is no longer open; else its meter. */
+async function ensureOpen(
+  { openUpload, key }: SignedRequest,
+  part?: { uploadId: string; partNumber: number },
+): Promise<ByteMeter | undefined> {
+  const open = await openUpload(key, part);
+  if (open === null) throw uploadClosed();
+  return open.meter;
 }
 
 /**
@@ -155,9 +165,7 @@ async function keepIfWanted({ storage, objectWanted, key }: SignedRequest): Prom
 /** One request to a signed endpoint, with the object key decoded from its path. */
 interface SignedRequest {
   storage: LocalStorage;
-  /** Counts an upload's bytes for its progress. */
-  progress: LocalStorageRoutesOptions["meter"];
-  uploadOpen: UploadOpen;
+  openUpload: OpenUpload;
   objectWanted: LocalStorageRoutesOptions["objectWanted"];
   req: IncomingMessage;
   res: ServerResponse;
@@ -166,13 +174,12 @@ interface SignedRequest {
 }
 
 async function receivePut(request: SignedRequest): Promise<void> {
-  const { storage, progress, req, res, key, query } = request;
+  const { storage, req, res, key, query } = request;
   if (query.has("uploadId")) {
     const grant = storage.urls.verifyPart(key, query);
     const limits = { maxSize: Math.min(grant.maxSize, MAX_PART_BYTES), exactSize: grant.exactSize };
     checkDeclaredLength(req, limits);
-    await ensureOpen(request, grant.uploadId);
-    const counted = meter(req, limits, await progress?.(key, grant.partNumber));
+    const counted = meter(req, limits, await ensureOpen(request, grant));
     const part = await storage.putPart(key, grant.uploadId, grant.partNumber, counted);
     res.writeHead(200, { ETag: part.etag, "Content-Length": "0" }).end();
     return;
@@ -180,8 +187,7 @@ async function receivePut(request: SignedRequest): Promise<void> {
   const grant = storage.urls.verifyPut(key, query);
   checkContentType(req.headers["content-type"], grant.contentType);
   checkDeclaredLength(req, grant);
-  await ensureOpen(request);
-  const body = meter(req, grant, await progress?.(key, undefined));
+  const body = meter(req, grant, await ensureOpen(request));
   const { etag } = await storage.putNewObject(key, body);
   await keepIfWanted(request);
   res.writeHead(200, { ETag: etag, "Content-Length": "0" }).end();
@@ -193,22 +199,21 @@ async function receivePut(request: SignedRequest): Promise<void> {
  * Success is 204 with the ETag, S3's default `success_action_status`.
  */
 async function receivePost(request: SignedRequest): Promise<void> {
-  const { storage, progress, req, res, key, query } = request;
+  const { storage, req, res, key, query } = request;
   // A query signature is a PUT (or part) signature; a POST carries its signature in the form.
   if (query.has("sig")) throw new SignedUrlError("this URL is signed for PUT, not POST", "SIGNATURE_INVALID");
   if (mediaType(req.headers["content-type"]) !== "multipart/form-data") {
     throw new HttpError(400, "BAD_REQUEST", "a POST upload must be multipart/form-data");
   }
-  // Looked up before the form is read (its signature comes inside it): the file part is then counted as it streams.
-  const counter = await progress?.(key, undefined);
   let form: busboy.Busboy;
   try {
     form = busboy({ headers: req.headers, limits: { fields: 16, fieldSize: 16 * 1024, parts: 32 } });
   } catch {
     throw new HttpError(400, "BAD_REQUEST", "the multipart/form-data body has no boundary");
   }
-  // The key is in the URL: whether its upload is open is known before the form is read.
-  await ensureOpen(request);
+  // The key is in the URL: whether its upload is open is known before the form is read (its
+  // signature comes inside it), and the file part is then counted as it streams.
+  const counter = await ensureOpen(request);
   return new Promise<void>((resolve, reject) => {
     const fields = new Map<string, string>();
     let upload: Promise<string> | undefined;
@@ -344,17 +349,12 @@ function asHttpError(error: unknown): HttpError | undefined {
 }
 
 export interface LocalStorageRoutesOptions {
-  /** Whether an upload may still write (the file service answers); signed uploads are refused when not. */
-  uploadOpen: UploadOpen;
+  /** Whether an upload may still write, and its meter (the file service answers); signed uploads are refused when not. */
+  openUpload: OpenUpload;
   /** Whether the object just stored under a key is one a file keeps (its open upload's, or its content since completion). */
   objectWanted: (key: string) => Promise<boolean>;
   /** Called with failures that are not the client's fault: a full disk (507), permissions and the rest (500). */
   onError?: (error: unknown, req: IncomingMessage) => void;
-  /**
-   * A meter for the body of an upload to `key` (part `partNumber` of a MULTIPART upload), told
-   * of its bytes as they arrive: the file service's upload progress.
-   */
-  meter?: (key: string, partNumber: number | undefined) => Promise<ByteMeter | undefined>;
 }
 
 /**
@@ -374,8 +374,7 @@ export function localStorageRoutes(
       const key = decodeKey(match[2] ?? "");
       const request: SignedRequest = {
         storage,
-        progress: options.meter,
-        uploadOpen: options.uploadOpen,
+        openUpload: options.openUpload,
         objectWanted: options.objectWanted,
         req,
         res,

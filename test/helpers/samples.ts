@@ -1,5 +1,6 @@
 // Small, real samples of file formats, built byte by byte for the tests.
 import { Buffer } from "node:buffer";
+import { randomBytes } from "node:crypto";
 import { deflateSync } from "node:zlib";
 
 const CRC_TABLE = Array.from({ length: 256 }, (_, n) => {
@@ -121,3 +122,13 @@ export function javaClass(): Buffer {
 }
 
 export const utf8 = (text: string): Buffer => Buffer.from(text, "utf8");
+
+/**
+ * Random bytes for an upload's content. The first byte is zero so that no run starts with a magic
+ * number the server refuses or sniffs (one random buffer in 65,536 starts with `MZ`, an executable).
+ */
+export function randomContent(size: number): Buffer<ArrayBuffer> {
+  const bytes = randomBytes(size);
+  if (size > 0) bytes[0] = 0;
+  return bytes;
+}
