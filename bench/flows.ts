@@ -12,6 +12,8 @@
  *   than times on the clock;
  * - the SQL statements each step runs (the `db_statement_duration_seconds` counts at /metrics
  *   before and after 100 sequential requests of the step, by statement kind).
+ * BENCH_DATABASE_URL runs the server on that database (e.g. an empty PostgreSQL one) instead of a
+ * new SQLite file.
  */
 import { randomBytes } from "node:crypto";
 import { mkdtemp, rm } from "node:fs/promises";
@@ -138,7 +140,7 @@ export async function run(): Promise<void> {
     PORT: String(port),
     HOST: "127.0.0.1",
     PUBLIC_URL: `http://127.0.0.1:${port}`,
-    DATABASE_URL: `file:${path.join(work, "app.db")}`,
+    DATABASE_URL: process.env.BENCH_DATABASE_URL ?? `file:${path.join(work, "app.db")}`,
     STORAGE_LOCAL_DIR: path.join(work, "objects"),
     BOOTSTRAP_API_KEY: apiKey,
     SIGNING_SECRET: "bench",
