@@ -5,8 +5,9 @@ import { PrismaPg } from "@prisma/adapter-pg";
 import pg from "pg";
 import { PrismaClient as PostgresClient } from "./generated/postgresql/client.js";
 import { PrismaClient } from "./generated/sqlite/client.js";
-import { withFreshStatistics } from "./sqlite-statistics.js";
-import { withStatementCache } from "./statement-cache.js";
+import { onConnect } from "./sqlite-connection.js";
+import { keepStatisticsFresh } from "./sqlite-statistics.js";
+import { cacheStatements } from "./statement-cache.js";
 
 /**
  * The Prisma client the code is typed against. Both providers' clients are generated from one
@@ -108,9 +109,10 @@ export function createDb(databaseUrl: string, observer?: DbObserver): Db {
   const file = sqlitePath(databaseUrl);
   mkdirSync(path.dirname(file), { recursive: true });
   // A writer waits up to 10 s for another connection's lock instead of failing at once.
-  const adapter = withFreshStatistics(
-    withStatementCache(new PrismaBetterSQLite3({ url: `file:${file}`, timeout: 10_000 })),
-  );
+  const adapter = onConnect(new PrismaBetterSQLite3({ url: `file:${file}`, timeout: 10_000 }), (connection) => {
+    cacheStatements(connection);
+    keepStatisticsFresh(connection);
+  });
   const client = new PrismaClient({ adapter, log, transactionOptions });
   if (observer !== undefined) observeStatements(client, observer);
   return client;

@@ -1,4 +1,3 @@
-import type { PrismaBetterSQLite3 } from "@prisma/adapter-better-sqlite3";
 import type { Database } from "better-sqlite3";
 
 // Why: SQLite's planner chooses indexes from the statistics ANALYZE stores (sqlite_stat1), and
@@ -18,27 +17,11 @@ export const statisticsIntervalMs = 60 * 60 * 1000;
  * Refreshes one connection's statistics at once (every table) and then every
  * `statisticsIntervalMs` (the tables it queried), until it closes.
  */
-function keepStatisticsFresh(database: Database): void {
+export function keepStatisticsFresh(database: Database): void {
   database.pragma("optimize=0x10002");
   const timer = setInterval(() => {
     if (database.open) database.pragma("optimize");
     else clearInterval(timer);
   }, statisticsIntervalMs);
   timer.unref();
-}
-
-/** The adapter factory `factory`, whose connections keep their planner statistics fresh. */
-export function withFreshStatistics(factory: PrismaBetterSQLite3): PrismaBetterSQLite3 {
-  const connect = factory.connect.bind(factory);
-  factory.connect = async () => {
-    const adapter = await connect();
-    const { client } = adapter as unknown as { client?: Database };
-    if (typeof client?.pragma !== "function")
-      throw new Error(
-        "@prisma/adapter-better-sqlite3 no longer keeps its connection as `client`: update src/db/sqlite-statistics.ts",
-      );
-    keepStatisticsFresh(client);
-    return adapter;
-  };
-  return factory;
 }

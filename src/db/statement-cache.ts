@@ -1,4 +1,3 @@
-import type { PrismaBetterSQLite3 } from "@prisma/adapter-better-sqlite3";
 import type { ColumnDefinition, Database, Statement } from "better-sqlite3";
 
 // Why this wrapper: Prisma's better-sqlite3 adapter (6.19) prepares every statement again on
@@ -9,8 +8,7 @@ import type { ColumnDefinition, Database, Statement } from "better-sqlite3";
 // statement), so `prepare` answers an object with the part of the Statement API the adapter
 // uses (`bind`, `reader`, `columns`, `raw().all`, `run`) that passes the arguments at each run.
 // The statements' result columns are read once too: only a schema change could change them, and
-// migrations run before the server connects. It relies on the adapter keeping its connection as `client`: checked at connect, where a
-// change would fail the start rather than silently lose the cache.
+// migrations run before the server connects. The connection comes from src/db/sqlite-connection.ts.
 
 /** Most distinct SQL texts kept prepared; the least recently used goes first. */
 const maxStatements = 500;
@@ -60,7 +58,7 @@ class BoundStatement {
 }
 
 /** Gives one better-sqlite3 connection a cache of prepared statements, keyed by SQL text. */
-function cacheStatements(database: Database): void {
+export function cacheStatements(database: Database): void {
   const prepare = database.prepare.bind(database);
   const prepared = new Map<string, PreparedStatement>();
   const cachedPrepare = (sql: string): BoundStatement => {
@@ -76,20 +74,4 @@ function cacheStatements(database: Database): void {
   };
   // The adapter reads only the members BoundStatement has (see the comment at the top).
   database.prepare = cachedPrepare as unknown as Database["prepare"];
-}
-
-/** The adapter factory `factory`, whose connections keep their prepared statements. */
-export function withStatementCache(factory: PrismaBetterSQLite3): PrismaBetterSQLite3 {
-  const connect = factory.connect.bind(factory);
-  factory.connect = async () => {
-    const adapter = await connect();
-    const { client } = adapter as unknown as { client?: Database };
-    if (typeof client?.prepare !== "function")
-      throw new Error(
-        "@prisma/adapter-better-sqlite3 no longer keeps its connection as `client`: update src/db/statement-cache.ts",
-      );
-    cacheStatements(client);
-    return adapter;
-  };
-  return factory;
 }
