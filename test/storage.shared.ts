@@ -46,6 +46,19 @@ export function describeStorageDriver(name: string, makeDriver: () => Promise<St
     let fixture: StorageDriverFixture;
     const driver = (): StorageDriver => fixture.driver;
     const newKey = (): string => `ws/shared/${randomUUID()}`;
+    /** A signed PUT target of `key` (text/plain, at most 100 bytes unless told), as a function that sends it a body. */
+    const signedPut = async (key: string, options: Partial<Parameters<StorageDriver["signUpload"]>[0]> = {}) => {
+      const target = await driver().signUpload({
+        key,
+        method: "PUT",
+        contentType: "text/plain",
+        maxSize: 100,
+        expiresAt: inFifteenMinutes(),
+        ...options,
+      });
+      const headers = Object.fromEntries(target.headers.map((h) => [h.name, h.value]));
+      return (body: string | Uint8Array<ArrayBuffer>) => fetch(target.url, { method: "PUT", headers, body });
+    };
 
     beforeAll(async () => {
       fixture = await makeDriver();
@@ -115,17 +128,9 @@ export function describeStorageDriver(name: string, makeDriver: () => Promise<St
     it("accepts a PUT to the signed upload URL and serves it from the signed download URL", async () => {
       const key = newKey();
       const bytes = randomContent(20_000);
-      const target = await driver().signUpload({
-        key,
-        method: "PUT",
-        contentType: "image/png",
-        maxSize: 50_000,
-        exactSize: bytes.length,
-        expiresAt: inFifteenMinutes(),
-      });
-      const headers = Object.fromEntries(target.headers.map((h) => [h.name, h.value]));
-      const put = await fetch(target.url, { method: "PUT", headers, body: bytes });
-      expect(put.ok).toBe(true);
+      const put = await signedPut(key, { contentType: "image/png", maxSize: 50_000, exactSize: bytes.length });
+      const response = await put(bytes);
+      expect(response.ok).toBe(true);
       const staged = await driver().stagedUpload(key);
       expect(staged?.info.size).toBe(bytes.length);
       await staged!.commit();
@@ -146,16 +151,9 @@ export function describeStorageDriver(name: string, makeDriver: () => Promise<St
 
     it("refuses a second PUT to a used upload target and keeps the first bytes", async () => {
       const key = newKey();
-      const target = await driver().signUpload({
-        key,
-        method: "PUT",
-        contentType: "text/plain",
-        maxSize: 100,
-        expiresAt: inFifteenMinutes(),
-      });
-      const headers = Object.fromEntries(target.headers.map((h) => [h.name, h.value]));
-      expect((await fetch(target.url, { method: "PUT", headers, body: "first" })).status).toBeLessThan(300);
-      const again = await fetch(target.url, { method: "PUT", headers, body: "second" });
+      const put = await signedPut(key);
+      expect((await put("first")).status).toBeLessThan(300);
+      const again = await put("second");
       expect(again.status).toBeGreaterThanOrEqual(400);
       const staged = await driver().stagedUpload(key);
       expect((await readAll(await staged!.read())).toString()).toBe("first");
@@ -163,15 +161,8 @@ export function describeStorageDriver(name: string, makeDriver: () => Promise<St
 
     it("never lets an upload URL change what a download URL serves once its bytes are committed", async () => {
       const key = newKey();
-      const target = await driver().signUpload({
-        key,
-        method: "PUT",
-        contentType: "text/plain",
-        maxSize: 100,
-        expiresAt: inFifteenMinutes(),
-      });
-      const headers = Object.fromEntries(target.headers.map((h) => [h.name, h.value]));
-      expect((await fetch(target.url, { method: "PUT", headers, body: "first" })).status).toBeLessThan(300);
+      const put = await signedPut(key);
+      expect((await put("first")).status).toBeLessThan(300);
       await (await driver().stagedUpload(key))!.commit();
       const url = await driver().signDownload({
         key,
@@ -180,31 +171,24 @@ export function describeStorageDriver(name: string, makeDriver: () => Promise<St
         expiresAt: inFifteenMinutes(),
       });
       // Where the store takes it (S3, Azure: the URL cannot be revoked), the PUT stages bytes nothing serves.
-      await fetch(target.url, { method: "PUT", headers, body: "later" });
+      await put("later");
       expect(await (await fetch(url)).text()).toBe("first");
       // Local signed routes ask the domain whether the upload is still open (this suite says yes).
       if (driver().name === "local") return;
       await driver().deleteObject(key);
       expect(await driver().stagedUpload(key)).toBeNull();
-      await fetch(target.url, { method: "PUT", headers, body: "after" });
+      await put("after");
       expect((await fetch(url)).status).toBeGreaterThanOrEqual(400);
     });
 
     it("commits only the staged bytes it pinned: CHANGED once they were replaced, EXISTS once committed", async () => {
       if (driver().name === "local") return; // The local routes never replace an object: nothing is staged.
       const key = newKey();
-      const target = await driver().signUpload({
-        key,
-        method: "PUT",
-        contentType: "text/plain",
-        maxSize: 100,
-        expiresAt: inFifteenMinutes(),
-      });
-      const headers = Object.fromEntries(target.headers.map((h) => [h.name, h.value]));
-      expect((await fetch(target.url, { method: "PUT", headers, body: "pinned" })).status).toBeLessThan(300);
+      const put = await signedPut(key);
+      expect((await put("pinned")).status).toBeLessThan(300);
       const pinned = (await driver().stagedUpload(key))!;
       await driver().deleteObject(key);
-      expect((await fetch(target.url, { method: "PUT", headers, body: "swapped" })).status).toBeLessThan(300);
+      expect((await put("swapped")).status).toBeLessThan(300);
       const changed = (e: unknown) => e instanceof StorageError && e.code === "CHANGED";
       await expect(pinned.read()).rejects.toSatisfy(changed);
       await expect(pinned.commit()).rejects.toSatisfy(changed);
@@ -214,7 +198,7 @@ export function describeStorageDriver(name: string, makeDriver: () => Promise<St
       expect((await readAll(await current.read())).toString()).toBe("swapped");
       await current.commit();
       expect((await readAll(await driver().getObject(key))).toString()).toBe("swapped");
-      expect((await fetch(target.url, { method: "PUT", headers, body: "third" })).status).toBeLessThan(300);
+      expect((await put("third")).status).toBeLessThan(300);
       await expect((await driver().stagedUpload(key))!.commit()).rejects.toSatisfy(
         (e) => e instanceof StorageError && e.code === "EXISTS",
       );
