@@ -4,7 +4,7 @@ import { Prisma } from "../src/db/client.js";
 import { type FileEvent, fileEvent } from "../src/events/file-event.js";
 import { OutboxTransactions } from "../src/events/outbox.js";
 import { updateFileIn } from "../src/files/overwrite.js";
-import { internalFileId, record, slowPut } from "./helpers/events.js";
+import { busEvents, internalFileId, record, slowPut } from "./helpers/events.js";
 import { completeUpload, createFile, putBytes } from "./helpers/files.js";
 import { peStub, randomContent } from "./helpers/samples.js";
 import { startServer, type TestServer } from "./helpers/server.js";
@@ -24,7 +24,7 @@ const ofFile = (id: string) => (event: FileEvent) => event.file.id === id;
 
 describe("file events", () => {
   it("a signed PUT of 20 MiB: CREATED, PROGRESS with growing counts ending at the size, then UPLOADED", async () => {
-    const events = record(server.app.events.subscribe(workspaceId));
+    const events = record(busEvents(server.app.events, workspaceId));
     const body = randomContent(20 * MiB);
     const created = await createFile(server, { name: "big.bin", size: body.length });
     const put = await slowPut(created.upload!, body, 20, 60);
@@ -54,7 +54,7 @@ describe("file events", () => {
   });
 
   it("reports at most about 4 PROGRESS events a second for one upload", async () => {
-    const events = record(server.app.events.subscribe(workspaceId));
+    const events = record(busEvents(server.app.events, workspaceId));
     const body = randomContent(4 * MiB);
     const created = await createFile(server, { name: "steady.bin", size: body.length });
     const started = Date.now();
@@ -72,7 +72,7 @@ describe("file events", () => {
   });
 
   it("reports a body's first PROGRESS an interval after it starts, or when it ends, not with its first chunk", async () => {
-    const events = record(server.app.events.subscribe(workspaceId));
+    const events = record(busEvents(server.app.events, workspaceId));
     const body = randomContent(MiB);
     const created = await createFile(server, { name: "brief.bin", size: body.length });
     const started = Date.now();
@@ -91,7 +91,7 @@ describe("file events", () => {
   });
 
   it("an executable: FAILED with UNSUPPORTED_MEDIA_TYPE and the file FAILED", async () => {
-    const events = record(server.app.events.subscribe(workspaceId));
+    const events = record(busEvents(server.app.events, workspaceId));
     const body = peStub();
     const created = await createFile(server, { name: "tool.bin", size: body.length });
     await putBytes(created.upload!, body);
@@ -107,7 +107,7 @@ describe("file events", () => {
   });
 
   it("bytes in the request: CREATED, then UPLOADED naming the channel", async () => {
-    const events = record(server.app.events.subscribe(workspaceId));
+    const events = record(busEvents(server.app.events, workspaceId));
     const result = await createFile(server, { name: "inline.txt", content: Buffer.from("hello").toString("base64") });
     const id = internalFileId(result.file!.id);
     const seen = (await events.until((event) => event.type === "UPLOADED")).filter(ofFile(id));
@@ -117,7 +117,7 @@ describe("file events", () => {
   });
 
   it("an executable in the request: FAILED, and no file", async () => {
-    const events = record(server.app.events.subscribe(workspaceId));
+    const events = record(busEvents(server.app.events, workspaceId));
     const result = await createFile(server, { name: "tool.exe", content: peStub().toString("base64") });
     expect(result.__typename).toBe("UnsupportedMediaTypeError");
     const seen = await events.until((event) => event.type === "FAILED");
@@ -130,7 +130,7 @@ describe("file events", () => {
   });
 
   it("UPDATED, DELETED and UPLOAD_ABORTED carry the file", async () => {
-    const events = record(server.app.events.subscribe(workspaceId));
+    const events = record(busEvents(server.app.events, workspaceId));
     const kept = await createFile(server, { name: "a.txt", content: Buffer.from("a").toString("base64") });
     const pending = await createFile(server, { name: "b.txt", size: 1 });
     await server.graphql(`mutation ($id: ID!) { updateFile(input: { id: $id, name: "renamed.txt" }) { __typename } }`, {
@@ -157,7 +157,7 @@ describe("file events of an overwrite", () => {
       externalId: "report",
       content: Buffer.from("v1").toString("base64"),
     });
-    const events = record(server.app.events.subscribe(workspaceId));
+    const events = record(busEvents(server.app.events, workspaceId));
     const second = await createFile(server, {
       name: "report.txt",
       externalId: "report",
@@ -179,7 +179,7 @@ describe("file events of an overwrite", () => {
       content: Buffer.from("old").toString("base64"),
     });
     const id = internalFileId(first.file!.id);
-    const events = record(server.app.events.subscribe(workspaceId));
+    const events = record(busEvents(server.app.events, workspaceId));
     const body = Buffer.from("new content");
     const pending = await createFile(server, {
       name: "doc.txt",
@@ -210,7 +210,7 @@ describe("file events of an overwrite's pending upload", () => {
     const id = internalFileId(first.file!.id);
     const pending = await createFile(server, { name: "kept.txt", externalId: "kept", overwrite: true, size: 3 });
     expect(pending.file!.id).toBe(first.file!.id);
-    const events = record(server.app.events.subscribe(workspaceId));
+    const events = record(busEvents(server.app.events, workspaceId));
     const ttl = Number(process.env.PENDING_UPLOAD_TTL ?? 86_400);
     await server.app.sweeper.sweep(new Date(Date.now() + (ttl + 60) * 1000));
     const aborted = (event: FileEvent) => event.type === "UPLOAD_ABORTED" && event.file.id === id;
@@ -232,7 +232,7 @@ describe("file events of an overwrite's pending upload", () => {
       content: Buffer.from("text").toString("base64"),
     });
     const id = internalFileId(first.file!.id);
-    const events = record(server.app.events.subscribe(workspaceId));
+    const events = record(busEvents(server.app.events, workspaceId));
     const body = peStub();
     const refused = await createFile(server, {
       name: "tool.txt",
@@ -299,7 +299,7 @@ describe("file events on S3, where the bytes bypass the server", () => {
 
   it("a MULTIPART upload's PROGRESS comes from the parts listed when File.upload is asked", async () => {
     const s3Workspace = (await s3.app.db.workspace.findUniqueOrThrow({ where: { slug: "default" } })).id;
-    const events = record(s3.app.events.subscribe(s3Workspace));
+    const events = record(busEvents(s3.app.events, s3Workspace));
     const partSize = 8 * MiB;
     const body = randomContent(partSize + 1000);
     const created = await createFile(s3, { name: "remote.bin", size: body.length, uploadMethod: "MULTIPART" });

@@ -1,6 +1,5 @@
 import { setMaxListeners } from "node:events";
 import { createRedisEventTarget } from "@graphql-yoga/redis-event-target";
-import { Repeater } from "graphql-yoga";
 import type { Redis } from "ioredis";
 import type { Logger } from "pino";
 import type { FileEvent, FileEventSink } from "./file-event.js";
@@ -80,15 +79,6 @@ export class FileEventBus implements FileEventSink {
     const handler = (event: Event): void => listener((event as CustomEvent<FileEvent>).detail);
     this.target.addEventListener(topic, handler);
     return () => this.target.removeEventListener(topic, handler);
-  }
-
-  /** The events of a workspace from now on, until the iterator is returned. */
-  subscribe(workspaceId: string): AsyncIterableIterator<FileEvent> {
-    return new Repeater<FileEvent>(async (push, stop) => {
-      const unlisten = this.listen(workspaceId, (event) => void push(event));
-      await stop;
-      unlisten();
-    });
   }
 
   close(): void {

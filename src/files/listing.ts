@@ -572,7 +572,7 @@ export interface ListedWorkspace {
   id: string;
   /** The caller's read filter in the workspace. */
   readable: Prisma.FileWhereInput;
-  /** Whether that filter admits every file of the workspace (asked only for an unfiltered count). */
+  /** Whether that filter admits every file of the workspace (asked only for a count an index answers alone). */
   readsEveryFile: () => Promise<boolean>;
 }
 

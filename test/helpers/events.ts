@@ -1,5 +1,17 @@
 import { setTimeout as sleep } from "node:timers/promises";
+import { Repeater } from "graphql-yoga";
+import type { FileEventBus } from "../../src/events/bus.js";
+import type { FileEvent } from "../../src/events/file-event.js";
 import type { UploadTargetResult } from "./files.js";
+
+/** The events of a workspace as the bus carries them, from now on, until the iterator is returned. */
+export function busEvents(bus: FileEventBus, workspaceId: string): AsyncIterator<FileEvent> {
+  return new Repeater<FileEvent>(async (push, stop) => {
+    const unlisten = bus.listen(workspaceId, (event) => void push(event));
+    await stop;
+    unlisten();
+  });
+}
 
 /** The internal id in a File global ID. */
 export function internalFileId(globalId: string): string {
