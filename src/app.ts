@@ -107,6 +107,7 @@ export async function createApp(config: Config, logger: Logger): Promise<App> {
   const webhookWorker = new WebhookWorker({ db, provider: providerOf(config.databaseUrl), logger, ...config.webhooks });
   const files = new FileService({
     db,
+    provider: providerOf(config.databaseUrl),
     storage: config.tracing === undefined ? storage : tracedStorage(storage),
     limits: config,
     uploadUrlTtl: config.uploadUrlTtl,

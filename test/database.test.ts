@@ -50,7 +50,7 @@ describe(`migrated database against the datamodel (${testProvider})`, () => {
 
   // SQL the datamodel cannot express (WorkspaceFileCount in prisma/schema.prisma): a migration
   // rebuilding File (SQLite's way of changing a table) drops its triggers.
-  it("has the triggers that keep each workspace's count of files", async () => {
+  it("has the triggers that keep each workspace's count of files (and on SQLite the spatial index)", async () => {
     const rows =
       testProvider === "postgresql"
         ? await execute(
@@ -61,7 +61,19 @@ describe(`migrated database against the datamodel (${testProvider})`, () => {
             database.url,
             `SELECT "name" FROM sqlite_master WHERE "type" = 'trigger' AND "tbl_name" = 'File'`,
           );
-    expect(rows.map((row) => row.name).sort()).toEqual(["File_count_delete", "File_count_insert", "File_count_update"]);
+    // On SQLite also those that keep the spatial index (0013_listing_geo), an R*Tree.
+    const geo = testProvider === "sqlite" ? ["File_geo_delete", "File_geo_insert", "File_geo_update"] : [];
+    expect(rows.map((row) => row.name).sort()).toEqual(
+      ["File_count_delete", "File_count_insert", "File_count_update", ...geo].sort(),
+    );
+  });
+
+  it("has the spatial index geoIntersects reads", async () => {
+    const rows =
+      testProvider === "postgresql"
+        ? await execute(database.url, `SELECT indexname AS "name" FROM pg_indexes WHERE indexname = 'File_geoBox_idx'`)
+        : await execute(database.url, `SELECT "name" FROM sqlite_master WHERE "name" = 'FileGeoBox'`);
+    expect(rows).toHaveLength(1);
   });
 
   const models = Object.entries(getDatamodel().datamodel.models);

@@ -1,7 +1,8 @@
-import { type Db, Prisma } from "../db/client.js";
+import { type Db, Prisma, type Provider } from "../db/client.js";
 import { firstMatching, type OrderedCondition } from "./creation-order.js";
 import { type FieldError, ValidationError } from "./errors.js";
-import { type BoundingBox, boxErrors, queryCells, splitAtAntimeridian } from "./geo.js";
+import { type BoundingBox, boxErrors, splitAtAntimeridian } from "./geo.js";
+import { countFilesInBox, filesNearBox } from "./geo-index.js";
 import { metadataRows } from "./metadata.js";
 import { searchForm, withLabels } from "./records.js";
 import type { FileRecord, FileScope, FileStatus } from "./types.js";
@@ -176,9 +177,6 @@ function idList(ids: readonly number[], field: string): readonly number[] {
  */
 const maxCandidates = 500;
 
-/** Most files a `geoIntersects` box's cells may hold for the listing to check each against the box. */
-const maxGeoCellFiles = 3000;
-
 /**
  * The ids of the files that `assetIdsAny` (of several assets), `geoIntersects` and `metadata`
  * can match when no side table drives the listing (driverOf), read from those filters' own indexes, when one of them matches at most `maxCandidates` (the intersection
@@ -189,64 +187,55 @@ const maxGeoCellFiles = 3000;
  */
 async function candidateIds(
   db: Db,
+  provider: Provider,
   workspaceId: string,
   filter: FileFilter | null | undefined,
 ): Promise<string[] | undefined> {
   if (!filter) return undefined;
   const take = maxCandidates + 1;
-  const lookups: Promise<{ fileId: string }[]>[] = [];
+  const lookups: Promise<string[]>[] = [];
+  const fileIds = (rows: { fileId: string }[]) => rows.map((row) => row.fileId);
   if (filter.assetIdsAny != null) {
     // Counted first: with `take`, Prisma orders the rows by FileAsset's key, and PostgreSQL read
     // and sorted the 10,000 links of ten assets to return 501 of them (13 ms) only to drop them.
     const where = { workspaceId, assetId: { in: idList(filter.assetIdsAny, "assetIdsAny").map(BigInt) } };
     if ((await db.fileAsset.count({ where, take })) <= maxCandidates)
-      lookups.push(db.fileAsset.findMany({ where, select: { fileId: true }, take }));
+      lookups.push(db.fileAsset.findMany({ where, select: { fileId: true }, take }).then(fileIds));
   }
   if (filter.geoIntersects != null) {
-    // The box columns are compared too: a small box's cells hold many more files than it meets
-    // (1,600 for the 150 files of a 10° box, more than maxCandidates). Each is a probe into File,
-    // so only when the cells hold at most maxGeoCellFiles (a 90° box's hold 24,000).
-    const cells = {
-      workspaceId,
-      OR: splitAtAntimeridian(filter.geoIntersects).flatMap((part) => cellConditions(part)),
-    };
-    if ((await db.fileGeoCell.count({ where: cells, take: maxGeoCellFiles + 1 })) <= maxGeoCellFiles) {
-      const file = { is: geoIntersects(filter.geoIntersects) };
-      lookups.push(db.fileGeoCell.findMany({ where: { ...cells, file }, select: { fileId: true }, take }));
-    }
+    // The spatial index finds the files near the box and stops at `take` (src/files/geo-index.ts).
+    lookups.push(filesNearBox(db, provider, workspaceId, checkedBox(filter.geoIntersects), take));
   }
   if (filter.metadata != null) {
     for (const { key, valueHash } of metadataRows(workspaceId, filterMetadata(filter.metadata))) {
       lookups.push(
-        db.fileMetadata.findMany({ where: { workspaceId, key, valueHash }, select: { fileId: true }, take }),
+        db.fileMetadata
+          .findMany({ where: { workspaceId, key, valueHash }, select: { fileId: true }, take })
+          .then(fileIds),
       );
     }
   }
-  const bounded = (await Promise.all(lookups))
-    .filter((rows) => rows.length <= maxCandidates)
-    .map((rows) => new Set(rows.map((row) => row.fileId)));
+  const bounded = (await Promise.all(lookups)).filter((ids) => ids.length <= maxCandidates).map((ids) => new Set(ids));
   const [first, ...others] = bounded;
   if (first === undefined) return undefined;
   return [...first].filter((id) => others.every((set) => set.has(id)));
 }
 
-/** The FileGeoCell conditions of a box that does not cross the antimeridian (src/files/geo.ts). */
-function cellConditions(box: BoundingBox): Prisma.FileGeoCellWhereInput[] {
-  const { exact, prefixes } = queryCells(box);
-  return [{ cell: { in: exact } }, ...prefixes.map((prefix) => ({ cell: startsWith(prefix) }))];
+/** A `geoIntersects` box, checked. */
+function checkedBox(box: BoundingBox): BoundingBox {
+  const problems = boxErrors(box, ["filter", "geoIntersects"]);
+  if (problems.length > 0) throw new ValidationError(problems);
+  return box;
 }
 
 /**
  * Files whose bounding box meets `box`, by the box columns; a box across the antimeridian is two
- * boxes. The quadtree cells (src/files/geo.ts) narrow the files down beforehand when few match
- * (candidateIds); when many do, comparing the columns of each file in order costs less than
- * probing its cells.
+ * boxes. The spatial index narrows the files down beforehand when few match (candidateIds); when
+ * many do, comparing the columns of each file in order costs less than reading every match.
  */
 function geoIntersects(box: BoundingBox): Prisma.FileWhereInput {
-  const problems = boxErrors(box, ["filter", "geoIntersects"]);
-  if (problems.length > 0) throw new ValidationError(problems);
   return {
-    OR: splitAtAntimeridian(box).map((part) => {
+    OR: splitAtAntimeridian(checkedBox(box)).map((part) => {
       return {
         AND: [
           { geoMinLongitude: { lte: part.maxLongitude } },
@@ -517,12 +506,13 @@ async function firstPageAmong(
  */
 async function countMatches(
   db: Db,
+  provider: Provider,
   workspace: ListedWorkspace,
   filter: FileFilter | null | undefined,
   conditions: number,
   count: () => Promise<number>,
 ): Promise<number> {
-  const indexed = conditions <= 1 ? indexedCount(db, workspace.id, filter, conditions === 0) : undefined;
+  const indexed = conditions <= 1 ? indexedCount(db, provider, workspace.id, filter, conditions === 0) : undefined;
   if (indexed !== undefined && (await workspace.readsEveryFile())) return indexed();
   return count();
 }
@@ -530,13 +520,15 @@ async function countMatches(
 /**
  * The count of a filter of at most one condition (`unfiltered`: none) that an index answers
  * alone, for a caller who can read every file, if it has one: none (the workspace's maintained
- * count), a directory prefix, one metadata pair, assets, data sets. Their side rows (FileAncestor, FileMetadata,
- * FileAsset) and `dataSetId` belong to files only, never to an overwrite's pending row, so no
- * file needs reading: a range of index entries is counted (1% of a million files: about 1 ms
- * where checking each file took 60–160 ms).
+ * count), a directory prefix, one metadata pair, assets, data sets, a box. Their side rows (FileAncestor, FileMetadata,
+ * FileAsset), `dataSetId` and the spatial index belong to files only, never to an overwrite's
+ * pending row, so no read filter is needed: a range of index entries is counted (1% of a million
+ * files: about 1 ms where checking each file took 60–160 ms), and a box's files the index finds
+ * are checked against their columns (src/files/geo-index.ts).
  */
 function indexedCount(
   db: Db,
+  provider: Provider,
   workspaceId: string,
   filter: FileFilter | null | undefined,
   unfiltered: boolean,
@@ -564,6 +556,8 @@ function indexedCount(
     const dataSetId = { in: filter.dataSetIds.map(BigInt) };
     return () => db.file.count({ where: { workspaceId, dataSetId } });
   }
+  const box = filter?.geoIntersects;
+  if (box != null) return () => countFilesInBox(db, provider, workspaceId, box);
   return undefined;
 }
 
@@ -579,6 +573,7 @@ export interface ListedWorkspace {
 /** One page of a Relay connection over a workspace's files (keyset pagination). */
 export async function listFiles(
   db: Db,
+  provider: Provider,
   workspace: ListedWorkspace,
   filter: FileFilter | null | undefined,
   order: FileOrder | null | undefined,
@@ -602,7 +597,7 @@ export async function listFiles(
   // The filter is checked (filterWhere throws on a bad one) before a driver or candidates are looked for.
   const unnarrowed = filterWhere(workspace.readable, filter);
   const driver = driverOf(filter, workspace.id);
-  const candidates = driver === undefined ? await candidateIds(db, workspace.id, filter) : undefined;
+  const candidates = driver === undefined ? await candidateIds(db, provider, workspace.id, filter) : undefined;
   const where = candidates === undefined ? unnarrowed : { AND: [unnarrowed, { id: { in: candidates } }] };
   const cursor = cursorText == null ? undefined : decodeCursor(field, cursorText, backward ? "before" : "after");
   const sort = ascending ? "asc" : "desc";
@@ -644,7 +639,7 @@ export async function listFiles(
       endCursor: edges.at(-1)?.cursor ?? null,
     },
     totalCount: () =>
-      countMatches(db, workspace, filter, conditionCount(unnarrowed), () =>
+      countMatches(db, provider, workspace, filter, conditionCount(unnarrowed), () =>
         driver === undefined ? db.file.count({ where }) : countThrough(db, workspace.id, driver, rest),
       ),
   };

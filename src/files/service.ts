@@ -9,7 +9,7 @@ import {
   readsEveryFileIn,
   workspaceOfReadable,
 } from "../access/readable.js";
-import { type Db, FileStatus, type FileVersion, type Prisma } from "../db/client.js";
+import { type Db, FileStatus, type FileVersion, type Prisma, type Provider } from "../db/client.js";
 import { isUniqueViolation, prismaErrorCode } from "../db/errors.js";
 import {
   type FileEventSink,
@@ -74,6 +74,8 @@ import { checkDeclaredSize, unheldCategoryErrors, validateFileFields } from "./v
 
 export interface FileServiceOptions {
   db: Db;
+  /** The database `db` opens (the listing's spatial index differs between them). */
+  provider: Provider;
   storage: StorageDriver;
   limits: FileLimits;
   /** Seconds a signed upload target stays valid. */
@@ -257,6 +259,7 @@ export class FileService {
     if (workspace === null) throw new NotFoundError(`workspace ${workspaceRef} was not found`);
     return listFiles(
       this.db,
+      this.options.provider,
       {
         id: workspace.id,
         readable: readableFilesIn(caller, workspace),
