@@ -16,7 +16,6 @@ import { pino } from "pino";
 import { createApp } from "../src/app.js";
 import { loadConfig } from "../src/config.js";
 import { type Provider, sqlitePath } from "../src/db/client.js";
-import { boxCells } from "../src/files/geo.js";
 import { metadataValueHash } from "../src/files/metadata.js";
 import {
   createTestDatabase,
@@ -90,16 +89,15 @@ const projectHashes = Array.from({ length: 100 }, (_, n) => `WHEN ${n} THEN '${m
 
 /**
  * Every 10th file has a point geoLocation spread over the globe (a fixed pseudo-random walk),
- * written in batches with its bounding box and quadtree cell as the service writes them.
+ * written in batches with its bounding box as the service writes them (the spatial index follows).
  */
-function* geoBatches(workspaceId: string): Generator<{ files: unknown[][]; cells: unknown[][] }> {
+function* geoBatches(): Generator<unknown[][]> {
   let state = 7;
   const next = () => {
     state = (state * 1103515245 + 12345) % 2 ** 31;
     return state / 2 ** 31;
   };
   let files: unknown[][] = [];
-  let cells: unknown[][] = [];
   for (let i = 10; i <= rows; i += 10) {
     const longitude = Math.round((next() * 360 - 180) * 1e4) / 1e4;
     const latitude = Math.round((next() * 180 - 90) * 1e4) / 1e4;
@@ -110,36 +108,22 @@ function* geoBatches(workspaceId: string): Generator<{ files: unknown[][]; cells
       geometry: { type: "Point", coordinates: [longitude, latitude] },
     });
     files.push([id, feature, longitude, latitude]);
-    for (const cell of boxCells({
-      minLongitude: longitude,
-      minLatitude: latitude,
-      maxLongitude: longitude,
-      maxLatitude: latitude,
-    })) {
-      cells.push([id, workspaceId, cell]);
-    }
     if (files.length === 1000) {
-      yield { files, cells };
+      yield files;
       files = [];
-      cells = [];
     }
   }
-  if (files.length > 0) yield { files, cells };
+  if (files.length > 0) yield files;
 }
 
-/** PostgreSQL statements writing one batch of geoLocations, with their cells. */
-function geoStatements(batch: { files: unknown[][]; cells: unknown[][] }): [string, unknown[]][] {
+/** The PostgreSQL statement writing one batch of geoLocations (the spatial index follows). */
+function geoStatement(batch: unknown[][]): [string, unknown[]] {
   let n = 0;
-  const values = batch.files.map(() => `($${++n}, $${++n}, $${++n}, $${++n})`).join(", ");
-  n = 0;
-  const cellValues = batch.cells.map(() => `($${++n}, $${++n}, $${++n})`).join(", ");
+  const values = batch.map(() => `($${++n}, $${++n}, $${++n}, $${++n})`).join(", ");
   return [
-    [
-      `UPDATE "File" f SET "geoLocation" = v.g, "geoMinLongitude" = v.x::float8, "geoMaxLongitude" = v.x::float8,
+    `UPDATE "File" f SET "geoLocation" = v.g, "geoMinLongitude" = v.x::float8, "geoMaxLongitude" = v.x::float8,
          "geoMinLatitude" = v.y::float8, "geoMaxLatitude" = v.y::float8 FROM (VALUES ${values}) AS v(id, g, x, y) WHERE f."id" = v.id`,
-      batch.files.flat(),
-    ],
-    [`INSERT INTO "FileGeoCell" ("fileId", "workspaceId", "cell") VALUES ${cellValues}`, batch.cells.flat()],
+    batch.flat(),
   ];
 }
 
@@ -149,8 +133,7 @@ async function seed(provider: Provider, url: string, workspaceId: string): Promi
     const client = new pg.Client({ connectionString: url });
     await client.connect();
     for (const sql of statements.slice(0, -1)) await client.query(sql);
-    for (const batch of geoBatches(workspaceId))
-      for (const [sql, params] of geoStatements(batch)) await client.query(sql, params);
+    for (const batch of geoBatches()) await client.query(...geoStatement(batch));
     await client.query(statements.at(-1) ?? "");
     await client.end();
     return;
@@ -159,13 +142,9 @@ async function seed(provider: Provider, url: string, workspaceId: string): Promi
   const geo = db.prepare(
     `UPDATE "File" SET "geoLocation" = ?, "geoMinLongitude" = ?, "geoMaxLongitude" = ?, "geoMinLatitude" = ?, "geoMaxLatitude" = ? WHERE "id" = ?`,
   );
-  const cell = db.prepare(`INSERT INTO "FileGeoCell" ("fileId", "workspaceId", "cell") VALUES (?, ?, ?)`);
   db.transaction(() => {
     for (const sql of statements.slice(0, -1)) db.exec(sql);
-    for (const batch of geoBatches(workspaceId)) {
-      for (const [id, feature, x, y] of batch.files) geo.run(feature, x, x, y, y, id);
-      for (const row of batch.cells) cell.run(...row);
-    }
+    for (const batch of geoBatches()) for (const [id, feature, x, y] of batch) geo.run(feature, x, x, y, y, id);
   })();
   db.exec(statements.at(-1) ?? "");
   db.close();

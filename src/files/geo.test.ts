@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { boxCells, checkFeature, MAX_GEO_POSITIONS, queryCells } from "./geo.js";
+import { checkFeature, MAX_GEO_POSITIONS } from "./geo.js";
 
 const feature = (geometry: unknown, extra: Record<string, unknown> = {}) => ({
   type: "Feature",
@@ -253,38 +253,5 @@ describe("checkFeature (RFC 7946)", () => {
     expect(problems(points(MAX_GEO_POSITIONS + 1))).toEqual([
       ["geoLocation", `must hold at most ${MAX_GEO_POSITIONS} positions`],
     ]);
-  });
-});
-
-describe("quadtree cells", () => {
-  it("indexes a point at the deepest level and the whole world by the four cells of level 1", () => {
-    expect(boxCells({ minLongitude: 1, minLatitude: 1, maxLongitude: 1, maxLatitude: 1 })).toEqual([
-      expect.stringMatching(/^[0-3]{24}$/),
-    ]);
-    expect(boxCells({ minLongitude: -180, minLatitude: -90, maxLongitude: 180, maxLatitude: 90 })).toEqual([
-      "0",
-      "2",
-      "1",
-      "3",
-    ]);
-  });
-
-  it("covers a box with at most four cells", () => {
-    for (const box of [
-      { minLongitude: -1, minLatitude: -1, maxLongitude: 1, maxLatitude: 1 },
-      { minLongitude: 10, minLatitude: 10, maxLongitude: 50, maxLatitude: 11 },
-    ]) {
-      const cells = boxCells(box);
-      expect(cells.length).toBeGreaterThanOrEqual(1);
-      expect(cells.length).toBeLessThanOrEqual(4);
-      expect(new Set(cells.map((cell) => cell.length)).size).toBe(1);
-    }
-  });
-
-  it("asks for a query box's cells by prefix and for each of their ancestors exactly", () => {
-    const { exact, prefixes } = queryCells({ minLongitude: 1, minLatitude: 1, maxLongitude: 1, maxLatitude: 1 });
-    expect(prefixes).toHaveLength(1);
-    expect(exact).toHaveLength(24);
-    expect(exact.every((cell) => prefixes[0]?.startsWith(cell))).toBe(true);
   });
 });

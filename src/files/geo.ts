@@ -1,13 +1,6 @@
 /**
- * geoLocation: a GeoJSON Feature (RFC 7946), its bounding box, and the quadtree cells that index
- * the box for `geoIntersects`.
- *
- * The cells divide longitude × latitude (plate carrée, not Web Mercator) in four at each level;
- * a cell's quadkey has one digit (0-3) per level, so a cell's descendants are exactly the
- * quadkeys it prefixes. A box is indexed by the 1 to 4 cells that cover it at the deepest level
- * where it spans at most two cells each way. A query box with cells Q then meets only boxes
- * indexed by a cell that is a prefix of a cell in Q (an ancestor, or Q's cell itself) or that a
- * cell in Q prefixes (a descendant): equalities and prefix ranges on one index.
+ * geoLocation: a GeoJSON Feature (RFC 7946) and its bounding box, which `geoIntersects` compares
+ * with a query box (through a spatial index, src/files/geo-index.ts).
  */
 import type { FieldError } from "./errors.js";
 
@@ -19,8 +12,6 @@ export interface BoundingBox {
   maxLatitude: number;
 }
 
-/** Deepest level of the quadtree: cells of about 2 cm of longitude at the equator. */
-const MAX_LEVEL = 24;
 /** Most positions a geoLocation may hold. */
 export const MAX_GEO_POSITIONS = 10_000;
 
@@ -140,37 +131,6 @@ export function checkFeature(feature: unknown, at: string[]): { errors: FieldErr
   return { errors, box: valid && errors.length === 0 ? box : null };
 }
 
-/** Where a coordinate falls in [0, 2^level) cells along its axis. */
-function cellIndex(fraction: number, level: number): number {
-  const cells = 2 ** level;
-  return Math.min(cells - 1, Math.max(0, Math.floor(fraction * cells)));
-}
-
-function quadkey(x: number, y: number, level: number): string {
-  let key = "";
-  for (let bit = level - 1; bit >= 0; bit -= 1) key += String(((x >> bit) & 1) + 2 * ((y >> bit) & 1));
-  return key;
-}
-
-/** The cells covering a (non-crossing) box at the deepest level where it spans at most 2 × 2 cells. */
-export function boxCells(box: BoundingBox): string[] {
-  const x0 = (box.minLongitude + 180) / 360;
-  const x1 = (box.maxLongitude + 180) / 360;
-  const y0 = (box.minLatitude + 90) / 180;
-  const y1 = (box.maxLatitude + 90) / 180;
-  let level = MAX_LEVEL;
-  while (
-    level > 0 &&
-    (cellIndex(x1, level) - cellIndex(x0, level) > 1 || cellIndex(y1, level) - cellIndex(y0, level) > 1)
-  )
-    level -= 1;
-  const cells: string[] = [];
-  for (let x = cellIndex(x0, level); x <= cellIndex(x1, level); x += 1) {
-    for (let y = cellIndex(y0, level); y <= cellIndex(y1, level); y += 1) cells.push(quadkey(x, y, level));
-  }
-  return cells;
-}
-
 /** A query box as boxes that do not cross the antimeridian (two when west > east). */
 export function splitAtAntimeridian(box: BoundingBox): BoundingBox[] {
   if (box.minLongitude <= box.maxLongitude) return [box];
@@ -178,17 +138,6 @@ export function splitAtAntimeridian(box: BoundingBox): BoundingBox[] {
     { ...box, maxLongitude: 180 },
     { ...box, minLongitude: -180 },
   ];
-}
-
-/**
- * What the index must be asked for a query box: the quadkeys to match exactly (the box's cells
- * and every ancestor) and the prefixes whose descendants match.
- */
-export function queryCells(box: BoundingBox): { exact: string[]; prefixes: string[] } {
-  const cells = boxCells(box);
-  const exact = new Set<string>();
-  for (const cell of cells) for (let length = 0; length < cell.length; length += 1) exact.add(cell.slice(0, length));
-  return { exact: [...exact], prefixes: cells };
 }
 
 /** Problems with a query box, each at its field below `at`. */

@@ -7,16 +7,7 @@
 import { randomUUID } from "node:crypto";
 import type { Prisma } from "../db/client.js";
 import { metadataRows } from "./metadata.js";
-import {
-  ancestorRows,
-  assetRows,
-  boxOf,
-  type buildFileData,
-  categoryRows,
-  geoCellRows,
-  labelRows,
-  withLabels,
-} from "./records.js";
+import { ancestorRows, assetRows, type buildFileData, categoryRows, labelRows, withLabels } from "./records.js";
 import type { VerifiedBytes } from "./settle.js";
 import type { FileRecord, UploadMethod } from "./types.js";
 
@@ -32,8 +23,7 @@ type ChildColumns = {
   metadata?: string;
   assetIds?: string;
   securityCategories?: string;
-  geoLocation?: string | null;
-} & Parameters<typeof boxOf>[0];
+};
 
 /** An update of a file's columns, child columns included. */
 export type FileUpdate = Prisma.FileUncheckedUpdateInput & ChildColumns;
@@ -62,8 +52,8 @@ export function overwrittenFields(
 
 /**
  * Rewrites a file's child rows for the fields `data` sets: labels (when `labels` is given),
- * FileAncestor rows (directory), FileMetadata (metadata), FileAsset (assetIds) and FileGeoCell
- * (geoLocation). Fields left out keep their rows.
+ * FileAncestor rows (directory), FileMetadata (metadata) and FileAsset (assetIds). Fields left out
+ * keep their rows (the spatial index follows the geo columns by itself, migration 0013_listing_geo).
  */
 async function replaceChildren(
   tx: Prisma.TransactionClient,
@@ -98,10 +88,6 @@ async function replaceChildren(
     await tx.fileCategory.createMany({
       data: withFile(categoryRows(file.workspaceId, JSON.parse(data.securityCategories))),
     });
-  }
-  if (data.geoLocation !== undefined) {
-    await tx.fileGeoCell.deleteMany({ where: { fileId } });
-    await tx.fileGeoCell.createMany({ data: withFile(geoCellRows(file.workspaceId, boxOf(data))) });
   }
 }
 

@@ -1,5 +1,5 @@
 import type { Prisma } from "../db/client.js";
-import { type BoundingBox, boxCells, checkFeature } from "./geo.js";
+import { checkFeature } from "./geo.js";
 import { metadataRows } from "./metadata.js";
 import { normalizeMimeType } from "./mime.js";
 import type { FileFields } from "./types.js";
@@ -48,29 +48,6 @@ function geoColumns(geoLocation: unknown) {
     geoMinLatitude: box?.minLatitude ?? null,
     geoMaxLongitude: box?.maxLongitude ?? null,
     geoMaxLatitude: box?.maxLatitude ?? null,
-  };
-}
-
-/** FileGeoCell rows (without fileId) for a file's bounding box. */
-export function geoCellRows(workspaceId: string, box: BoundingBox | null): { workspaceId: string; cell: string }[] {
-  return box === null ? [] : boxCells(box).map((cell) => ({ workspaceId, cell }));
-}
-
-/** The bounding box of a row's geo columns, if it has one. */
-export function boxOf(row: {
-  geoMinLongitude?: number | null;
-  geoMinLatitude?: number | null;
-  geoMaxLongitude?: number | null;
-  geoMaxLatitude?: number | null;
-}): BoundingBox | null {
-  const { geoMinLongitude, geoMinLatitude, geoMaxLongitude, geoMaxLatitude } = row;
-  if (geoMinLongitude == null || geoMinLatitude == null || geoMaxLongitude == null || geoMaxLatitude == null)
-    return null;
-  return {
-    minLongitude: geoMinLongitude,
-    minLatitude: geoMinLatitude,
-    maxLongitude: geoMaxLongitude,
-    maxLatitude: geoMaxLatitude,
   };
 }
 
@@ -135,7 +112,7 @@ export function ancestorRows(
 }
 
 /** What a new file's child rows are made from: its labels and the (validated) columns of its row. */
-export type FileChildren = Parameters<typeof boxOf>[0] & {
+export type FileChildren = {
   labels: readonly string[];
   directory?: string | null;
   /** JSON text, as in the row. */
@@ -152,7 +129,6 @@ export type FileChildren = Parameters<typeof boxOf>[0] & {
  */
 export function newFileChildren(workspaceId: string, children: FileChildren, createdAt: Date) {
   const { labels, directory, metadata, assetIds } = children;
-  const box = boxOf(children);
   const ancestors = ancestorRows(workspaceId, directory, createdAt);
   const entries = metadataRows(workspaceId, metadata === undefined ? undefined : JSON.parse(metadata)).map((row) => ({
     ...row,
@@ -162,7 +138,6 @@ export function newFileChildren(workspaceId: string, children: FileChildren, cre
     ...row,
     createdAt,
   }));
-  const cells = geoCellRows(workspaceId, box);
   const categories = categoryRows(
     workspaceId,
     children.securityCategories === undefined ? undefined : JSON.parse(children.securityCategories),
@@ -170,7 +145,6 @@ export function newFileChildren(workspaceId: string, children: FileChildren, cre
   return {
     ...(categories.length > 0 ? { categories: { create: categories } } : {}),
     ...(assets.length > 0 ? { assets: { create: assets } } : {}),
-    ...(cells.length > 0 ? { geoCells: { create: cells } } : {}),
     ...(labels.length > 0 ? { labels: { create: labels.map((label) => ({ workspaceId, label })) } } : {}),
     ...(ancestors.length > 0 ? { ancestors: { create: ancestors } } : {}),
     ...(entries.length > 0 ? { metadataEntries: { create: entries } } : {}),

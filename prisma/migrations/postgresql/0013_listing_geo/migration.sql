@@ -9,3 +9,11 @@ CREATE INDEX "File_geoBox_idx" ON "File" USING gist (
     box(point("geoMinLongitude", "geoMinLatitude"), point("geoMaxLongitude", "geoMaxLatitude"))
 ) INCLUDE ("workspaceId", "id", "geoMinLongitude", "geoMaxLongitude", "geoMinLatitude", "geoMaxLatitude")
   WHERE "pendingForId" IS NULL AND "geoMinLongitude" IS NOT NULL;
+
+-- The quadtree cells the spatial index replaces.
+-- DropForeignKey
+ALTER TABLE "FileGeoCell" DROP CONSTRAINT "FileGeoCell_fileId_fkey";
+
+-- DropTable
+DROP TABLE "FileGeoCell";
+

@@ -60,3 +60,10 @@ INSERT INTO "FileGeoBoxKey" ("fileId")
 INSERT INTO "FileGeoBox"
   SELECT k."key", w."key", w."key", f."geoMinLongitude", f."geoMaxLongitude", f."geoMinLatitude", f."geoMaxLatitude", f."id"
   FROM "FileGeoBoxKey" k JOIN "File" f ON f."id" = k."fileId" JOIN "FileGeoWorkspace" w ON w."workspaceId" = f."workspaceId";
+
+-- The quadtree cells the spatial index replaces.
+-- DropTable
+PRAGMA foreign_keys=off;
+DROP TABLE "FileGeoCell";
+PRAGMA foreign_keys=on;
+
