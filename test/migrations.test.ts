@@ -126,6 +126,37 @@ describe(`migrations (${testProvider})`, () => {
     expect(byPlain.data.files.edges).toEqual([{ node: { name: "f2" } }]);
   });
 
+  it("upgrades a database of the schema before 0013 with located files into the spatial index", async () => {
+    const database = await emptyDatabase();
+    await migrate(
+      database.url,
+      known.filter((migration) => migration.name < "0013"),
+    );
+    const at = testProvider === "postgresql" ? new Date() : new Date().toISOString();
+    await execute(database.url, `INSERT INTO "Workspace" ("id", "slug", "name") VALUES ('w1', 'default', 'Default')`);
+    // g3 is an overwrite's pending row of g1: no file of its own, whatever its columns say.
+    for (const [id, longitude, pendingFor] of [
+      ["g1", 5, null],
+      ["g2", 50, null],
+      ["g3", 6, "g1"],
+    ] as const) {
+      await execute(
+        database.url,
+        `INSERT INTO "File" ("id", "workspaceId", "name", "nameFolded", "nameSearch", "status", "storageKey", "uploadMethod",
+           "createdAt", "updatedAt", "geoMinLongitude", "geoMaxLongitude", "geoMinLatitude", "geoMaxLatitude", "pendingForId")
+         VALUES ($1, 'w1', $1, $1, $1, 'UPLOADED', $1, 'PUT', $2, $2, $3, $3, 1, 1, $4)`,
+        [id, at, longitude, pendingFor],
+      );
+    }
+    const server = await startServer({ DATABASE_URL: database.url });
+    cleanups.push(() => server.close());
+    const listed = await server.graphql<{ files: { totalCount: number; edges: { node: { name: string } }[] } }>(
+      `{ files(workspaceId: "default", filter: { geoIntersects: { minLongitude: 0, minLatitude: 0, maxLongitude: 10, maxLatitude: 10 } }) {
+        totalCount edges { node { name } } } }`,
+    );
+    expect(listed.data.files).toEqual({ totalCount: 1, edges: [{ node: { name: "g1" } }] });
+  });
+
   it("upgrades an overwrite in flight under the previous schema into the file's pending upload", async () => {
     const database = await emptyDatabase();
     await migrate(
