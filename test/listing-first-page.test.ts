@@ -109,4 +109,48 @@ describe(`first pages at volume (${testProvider}) agree with a brute-force filte
     expect(want).toHaveLength(25);
     expect(await page({ assetIdsAny: [1, 2], labelsAny: ["x"] }, size)).toEqual(want);
   });
+
+  // Later pages (with a cursor) are read the same way, among the condition's first files after it.
+  it.each<[string, Record<string, unknown>, (file: Fixture) => boolean, "first" | "last"]>([
+    ["geoIntersects", { geoIntersects: box }, () => true, "first"],
+    ["geoIntersects with labels", { geoIntersects: box, labelsAny: ["x"] }, (file) => file.labelled, "first"],
+    ["assetIdsAny [1, 3]", { assetIdsAny: [1, 3] }, (file) => file.assetId !== 2, "first"],
+    ["assetIdsAny [1, 3], backward", { assetIdsAny: [1, 3] }, (file) => file.assetId !== 2, "last"],
+    [
+      "assetIdsAny [1, 2] with labels, backward",
+      { assetIdsAny: [1, 2], labelsAny: ["x"] },
+      (file) => file.assetId !== 3 && file.labelled,
+      "last",
+    ],
+  ])("%s, page after page", async (_label, filter, keep, direction) => {
+    const forward = direction === "first";
+    const want = await bruteForce(keep, forward ? { first: 1000 } : { last: 1000 });
+    const got: string[] = [];
+    let cursor: string | null = null;
+    for (let pages = 0; pages < 100; pages += 1) {
+      const response: {
+        data: {
+          files: {
+            edges: { node: { id: string } }[];
+            pageInfo: { hasNextPage: boolean; hasPreviousPage: boolean; startCursor: string; endCursor: string };
+          };
+        };
+        errors?: unknown;
+      } = await server.graphql(
+        `query ($filter: FileFilter, $first: Int, $after: String, $last: Int, $before: String) {
+          files(workspaceId: "default", filter: $filter, first: $first, after: $after, last: $last, before: $before) {
+            edges { node { id } } pageInfo { hasNextPage hasPreviousPage startCursor endCursor } } }`,
+        forward ? { filter, first: 11, after: cursor } : { filter, last: 11, before: cursor },
+      );
+      if (response.errors) throw new Error(JSON.stringify(response.errors));
+      const ids = response.data.files.edges.map((edge) => edge.node.id);
+      if (forward) got.push(...ids);
+      else got.unshift(...ids);
+      const { pageInfo } = response.data.files;
+      if (!(forward ? pageInfo.hasNextPage : pageInfo.hasPreviousPage)) break;
+      cursor = forward ? pageInfo.endCursor : pageInfo.startCursor;
+    }
+    expect(want.length).toBeGreaterThan(22);
+    expect(got).toEqual(want);
+  });
 });

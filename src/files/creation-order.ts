@@ -1,9 +1,9 @@
 import { type Db, Prisma } from "../db/client.js";
 import { type BoundingBox, splitAtAntimeridian } from "./geo.js";
 
-// The newest (or oldest) files that one condition of a filter matches, as one raw statement
-// whose plan does not depend on a row estimate, for the first page of a listing in creation
-// order. Two conditions need it:
+// The newest (or oldest) files that one condition of a filter matches, after a cursor if given,
+// as one raw statement whose plan does not depend on a row estimate, for a page of a listing in
+// creation order. Two conditions need it:
 // - `assetIdsAny` of several assets: each asset's files are an ordered range of FileAsset's
 //   `(workspaceId, assetId, createdAt, fileId)` index, so the first files of each range, merged,
 //   are the first files of all. Walking File's creation order instead probes FileAsset for every
@@ -16,15 +16,22 @@ import { type BoundingBox, splitAtAntimeridian } from "./geo.js";
 //   on `column + 0`, expressions it has no statistics for, which it rates at a third each: the
 //   walk is then the cheaper plan, as it is.
 // The listing reads its page among these ids with the whole filter and the read filter
-// (src/files/listing.ts), and uses it only when it is sure to be the page (`firstFiles`).
+// (src/files/listing.ts), and uses it only when it is sure to be the page (`pageAmong`).
 
 /** Files the first page's candidates are read from, and how. */
 export type OrderedCondition = { kind: "assets"; assetIds: readonly bigint[] } | { kind: "box"; box: BoundingBox };
 
+/** A position in creation order: the listing's cursor (createdAt, then id). */
+export interface CreationCursor {
+  createdAt: Date;
+  id: string;
+}
+
 /**
  * The ids of at most `limit` files of the workspace that `condition` matches, first in the
- * listing's order (createdAt then id, `sort`), and whether they are all of them (fewer came back).
- * Overwrites' pending rows are left out; the read filter is the caller's to apply.
+ * listing's order (createdAt then id, `sort`) strictly after `after` when given, and whether
+ * they are all of them (fewer came back). Overwrites' pending rows are left out; the read filter
+ * is the caller's to apply.
  */
 export async function firstMatching(
   db: Pick<Db, "$queryRaw">,
@@ -32,8 +39,14 @@ export async function firstMatching(
   condition: OrderedCondition,
   sort: "asc" | "desc",
   limit: number,
+  after?: CreationCursor,
 ): Promise<{ ids: string[]; all: boolean }> {
   const direction = Prisma.raw(sort === "asc" ? "ASC" : "DESC");
+  // A row comparison, which both databases read as a range of the creation-order index.
+  const beyond = (createdAt: string, id: string) =>
+    after === undefined
+      ? Prisma.empty
+      : Prisma.sql`AND (${Prisma.raw(createdAt)}, ${Prisma.raw(id)}) ${Prisma.raw(sort === "asc" ? ">" : "<")} (${after.createdAt}, ${after.id})`;
   const rows =
     condition.kind === "assets"
       ? await db.$queryRaw<{ fileId: string }[]>`
@@ -43,6 +56,7 @@ export async function firstMatching(
                 SELECT * FROM (
                   SELECT a."fileId", a."createdAt" FROM "FileAsset" a
                   WHERE a."workspaceId" = ${workspaceId} AND a."assetId" = ${assetId}
+                    ${beyond('a."createdAt"', 'a."fileId"')}
                   ORDER BY a."createdAt" ${direction}, a."fileId" ${direction} LIMIT ${limit}
                 ) AS "range"`,
             ),
@@ -59,7 +73,7 @@ export async function firstMatching(
                 AND f."geoMaxLatitude" + 0 >= ${part.minLatitude})`,
             ),
             " OR ",
-          )})
+          )}) ${beyond('f."createdAt"', 'f."id"')}
           ORDER BY f."createdAt" ${direction}, f."id" ${direction} LIMIT ${limit}`;
   return { ids: rows.map((row) => row.fileId), all: rows.length < limit };
 }

@@ -1,5 +1,5 @@
 import { type Db, Prisma, type Provider } from "../db/client.js";
-import { firstMatching, type OrderedCondition } from "./creation-order.js";
+import { type CreationCursor, firstMatching, type OrderedCondition } from "./creation-order.js";
 import { type FieldError, ValidationError } from "./errors.js";
 import { type BoundingBox, boxErrors, splitAtAntimeridian } from "./geo.js";
 import { countFilesInBox, filesNearBox } from "./geo-index.js";
@@ -459,8 +459,8 @@ function withoutDriver(filter: FileFilter | null | undefined, driver: Driver): F
 }
 
 /**
- * The condition whose first files a first page is read among (src/files/creation-order.ts), if
- * any: several assets (their ranges cost the page whatever they match), or else a box whose
+ * The condition whose first files a page in creation order is read among
+ * (src/files/creation-order.ts), if any: several assets (their ranges cost the page whatever they match), or else a box whose
  * matches were too many to name (`named`: candidateIds found few enough to read by id).
  */
 function orderedCondition(filter: FileFilter | null | undefined, named: boolean): OrderedCondition | undefined {
@@ -471,24 +471,25 @@ function orderedCondition(filter: FileFilter | null | undefined, named: boolean)
 }
 
 /**
- * The first page in creation order read among the first files `condition` matches, when that is
- * sure to be the page; else undefined. It is when the page is full (every file the whole filter
- * matches before its last one matches `condition`, so it is among those files) or when they are
- * all the files `condition` matches.
+ * A page in creation order (after `after`, when given) read among the first files `condition`
+ * matches after it, when that is sure to be the page; else undefined. It is when the page is
+ * full (every file the whole filter matches before its last one matches `condition`, so it is
+ * among those files) or when they are all the files `condition` matches after the cursor.
+ * `where` holds the whole filter and the cursor's condition.
  */
-async function firstPageAmong(
+async function pageAmong(
   db: Db,
   workspaceId: string,
   condition: OrderedCondition,
   where: Prisma.FileWhereInput,
-  sort: "asc" | "desc",
-  take: number,
+  page: { sort: "asc" | "desc"; take: number; after: CreationCursor | undefined },
 ): Promise<FileRecord[] | undefined> {
+  const { sort, take } = page;
   // Twice the page, for files the rest of the filter or the read filter leaves out; each id is a
   // bound parameter (maxCandidates).
   const limit = Math.min(maxCandidates, 2 * (take + 1));
   if (take + 1 > limit) return undefined;
-  const first = await firstMatching(db, workspaceId, condition, sort, limit);
+  const first = await firstMatching(db, workspaceId, condition, sort, limit, page.after);
   const rows = await db.file.findMany({
     where: { AND: [where, { id: { in: first.ids } }] },
     orderBy: [{ createdAt: sort }, { id: sort }],
@@ -605,12 +606,22 @@ export async function listFiles(
   // still checked on each (but the condition the driver's rows meet).
   const rest = driver === undefined ? where : filterWhere(workspace.readable, withoutDriver(filter, driver));
   const ordered = driver === undefined ? orderedCondition(filter, candidates !== undefined) : undefined;
-  const firstPage =
-    ordered !== undefined && field === "CREATED_AT" && cursor === undefined
-      ? await firstPageAmong(db, workspace.id, ordered, unnarrowed, sort, take)
+  const amongFirst =
+    ordered !== undefined && field === "CREATED_AT"
+      ? await pageAmong(
+          db,
+          workspace.id,
+          ordered,
+          cursor === undefined ? unnarrowed : { AND: [unnarrowed, afterCursor(field, ascending, !backward, cursor)] },
+          {
+            sort,
+            take,
+            after: cursor && { createdAt: new Date(String(cursor.value)), id: cursor.id },
+          },
+        )
       : undefined;
   const rows =
-    firstPage ??
+    amongFirst ??
     (driver !== undefined && field === "CREATED_AT"
       ? await pageThrough(db, workspace.id, driver, rest, {
           sort,
