@@ -459,15 +459,17 @@ function withoutDriver(filter: FileFilter | null | undefined, driver: Driver): F
 }
 
 /**
- * The condition whose first files a page in creation order is read among
- * (src/files/creation-order.ts), if any: several assets (their ranges cost the page whatever they match), or else a box whose
- * matches were too many to name (`named`: candidateIds found few enough to read by id).
+ * `assetIdsAny` of several assets, as a condition whose first files a page in creation order is
+ * read among (src/files/creation-order.ts): their ranges cost the page whatever they match.
  */
-function orderedCondition(filter: FileFilter | null | undefined, named: boolean): OrderedCondition | undefined {
+function severalAssets(filter: FileFilter | null | undefined): OrderedCondition | undefined {
   const assets = [...new Set(filter?.assetIdsAny ?? [])];
-  if (assets.length > 1) return { kind: "assets", assetIds: assets.map(BigInt) };
-  if (filter?.geoIntersects != null && !named) return { kind: "box", box: filter.geoIntersects };
-  return undefined;
+  return assets.length > 1 ? { kind: "assets", assetIds: assets.map(BigInt) } : undefined;
+}
+
+/** A box (whose matches were too many to name by id) as a condition a page is read among. */
+function largeBox(filter: FileFilter | null | undefined): OrderedCondition | undefined {
+  return filter?.geoIntersects == null ? undefined : { kind: "box", box: filter.geoIntersects };
 }
 
 /**
@@ -598,45 +600,56 @@ export async function listFiles(
   // The filter is checked (filterWhere throws on a bad one) before a driver or candidates are looked for.
   const unnarrowed = filterWhere(workspace.readable, filter);
   const driver = driverOf(filter, workspace.id);
-  const candidates = driver === undefined ? await candidateIds(db, provider, workspace.id, filter) : undefined;
-  const where = candidates === undefined ? unnarrowed : { AND: [unnarrowed, { id: { in: candidates } }] };
   const cursor = cursorText == null ? undefined : decodeCursor(field, cursorText, backward ? "before" : "after");
   const sort = ascending ? "asc" : "desc";
-  // A driver's index finds the files in creation order and counts them; the whole filter is
-  // still checked on each (but the condition the driver's rows meet).
-  const rest = driver === undefined ? where : filterWhere(workspace.readable, withoutDriver(filter, driver));
-  const ordered = driver === undefined ? orderedCondition(filter, candidates !== undefined) : undefined;
-  const amongFirst =
-    ordered !== undefined && field === "CREATED_AT"
-      ? await pageAmong(
-          db,
-          workspace.id,
-          ordered,
-          cursor === undefined ? unnarrowed : { AND: [unnarrowed, afterCursor(field, ascending, !backward, cursor)] },
-          {
-            sort,
-            take,
-            after: cursor && { createdAt: new Date(String(cursor.value)), id: cursor.id },
-          },
-        )
-      : undefined;
-  const rows =
-    amongFirst ??
-    (driver !== undefined && field === "CREATED_AT"
-      ? await pageThrough(db, workspace.id, driver, rest, {
-          sort,
-          take: take + 1,
-          after: cursor && afterCursor(field, ascending, !backward, cursor, "fileId"),
-        })
-      : await db.file.findMany({
-          where: cursor === undefined ? where : { AND: [where, afterCursor(field, ascending, !backward, cursor)] },
-          orderBy: [
-            { [column[field]]: nullable(field) ? { sort, nulls: backward ? "first" : "last" } : sort },
-            { id: sort },
-          ],
-          take: take + 1,
-          include: withLabels,
-        }));
+  const after = cursor === undefined ? undefined : afterCursor(field, ascending, !backward, cursor);
+  const withCursor = (where: Prisma.FileWhereInput) => (after === undefined ? where : { AND: [where, after] });
+  const among = (condition: OrderedCondition) =>
+    pageAmong(db, workspace.id, condition, withCursor(unnarrowed), {
+      sort,
+      take,
+      after: cursor && { createdAt: new Date(String(cursor.value)), id: cursor.id },
+    });
+  const inCreationOrder = driver === undefined && field === "CREATED_AT";
+  // Several assets' page is read among their first files before any candidate is looked up.
+  const assets = inCreationOrder ? severalAssets(filter) : undefined;
+  const amongAssets = assets === undefined ? undefined : await among(assets);
+  // The candidates (candidateIds) are looked up once, when the page or a count needs them.
+  let lookup: Promise<string[] | undefined> | undefined;
+  const narrowed = async (): Promise<{ where: Prisma.FileWhereInput; named: boolean }> => {
+    lookup ??= driver === undefined ? candidateIds(db, provider, workspace.id, filter) : Promise.resolve(undefined);
+    const candidates = await lookup;
+    return candidates === undefined
+      ? { where: unnarrowed, named: false }
+      : { where: { AND: [unnarrowed, { id: { in: candidates } }] }, named: true };
+  };
+  const readPage = async (): Promise<FileRecord[]> => {
+    // A driver's index finds the files in creation order; the whole filter is still checked on
+    // each (but the condition the driver's rows meet).
+    if (driver !== undefined && field === "CREATED_AT") {
+      return pageThrough(db, workspace.id, driver, filterWhere(workspace.readable, withoutDriver(filter, driver)), {
+        sort,
+        take: take + 1,
+        after: cursor && afterCursor(field, ascending, !backward, cursor, "fileId"),
+      });
+    }
+    const { where, named } = await narrowed();
+    const box = inCreationOrder && assets === undefined && !named ? largeBox(filter) : undefined;
+    const amongBox = box === undefined ? undefined : await among(box);
+    return (
+      amongBox ??
+      db.file.findMany({
+        where: withCursor(where),
+        orderBy: [
+          { [column[field]]: nullable(field) ? { sort, nulls: backward ? "first" : "last" } : sort },
+          { id: sort },
+        ],
+        take: take + 1,
+        include: withLabels,
+      })
+    );
+  };
+  const rows = amongAssets ?? (await readPage());
   const hasMore = rows.length > take;
   const nodes = rows.slice(0, take);
   if (backward) nodes.reverse();
@@ -650,8 +663,10 @@ export async function listFiles(
       endCursor: edges.at(-1)?.cursor ?? null,
     },
     totalCount: () =>
-      countMatches(db, provider, workspace, filter, conditionCount(unnarrowed), () =>
-        driver === undefined ? db.file.count({ where }) : countThrough(db, workspace.id, driver, rest),
+      countMatches(db, provider, workspace, filter, conditionCount(unnarrowed), async () =>
+        driver === undefined
+          ? db.file.count({ where: (await narrowed()).where })
+          : countThrough(db, workspace.id, driver, filterWhere(workspace.readable, withoutDriver(filter, driver))),
       ),
   };
 }
