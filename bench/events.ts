@@ -1,19 +1,22 @@
 /**
  * Live file events under load: two servers in the same run, one emitting PROGRESS events (the
  * default, one per 250 ms per upload) and one with them off (UPLOAD_PROGRESS_INTERVAL_MS=0).
- * Uploads run 4 clients at a time, each a signed PUT of 32 MiB followed by completeUpload; the
- * upload throughput (MB/s of the PUTs) of the two servers gives the cost of progress (target: at
- * most 5 %). Measured twice: with nobody subscribed (the cost of emitting), then with 100
- * subscribers on `fileEvents` over server-sent events on each server (the cost of delivering),
- * where the events per second they receive (summed over them) are reported too. Rounds alternate
- * between the servers so that machine noise falls on both. The 100 subscribers read their
- * streams in a worker thread, apart from the uploading client's event loop, on the same machine:
- * reading them costs CPU the servers and the uploads then lack.
+ * A round is UPLOADS_PER_ROUND signed PUTs of 32 MiB, CONCURRENT at a time, each followed by
+ * completeUpload; the upload throughput (MB/s of the PUTs) of the two servers gives the cost of
+ * progress (target: at most 5 %). Measured twice: with nobody subscribed (the cost of emitting),
+ * then with 100 subscribers on `fileEvents` over server-sent events on each server (the cost of
+ * delivering; bench/events-subscribers.ts parses and checks every event they receive).
+ *
+ * Rounds come in pairs, one per server, the order alternating from pair to pair, so that the
+ * machine's drift falls on both; each phase starts with a warm-up pair that is not counted. The
+ * cost is the median of the pairs' ratios with a distribution-free 95 % interval of that median.
+ * BENCH_EVENTS_PAIRS sets the pairs per phase; BENCH_EVENTS_AA=on (or off) runs both servers with
+ * progress on (or off), which measures the bench's own noise: a real cost must stand out of it.
  *
  * On a machine others share, wall-clock throughput mostly measures who else wants the cores. So
  * the cost is also given as the servers' own CPU time per MB uploaded (all threads, from
- * `process_cpu_seconds_total` on /metrics, read before and after each round): what progress
- * costs the server whatever the load beside it. The load average is printed with each phase.
+ * `process_cpu_seconds_total` on /metrics, read before and after each round), with each
+ * server's event-loop delay during its rounds (bench/loop-delay.ts) and the PUTs' latencies.
  */
 import type { ChildProcess } from "node:child_process";
 import { once } from "node:events";
@@ -21,7 +24,8 @@ import { mkdtemp, rm } from "node:fs/promises";
 import { request } from "node:http";
 import os from "node:os";
 import path from "node:path";
-import { Worker } from "node:worker_threads";
+import { Subscribers } from "./events-subscribers.js";
+import type { LoopDelay } from "./loop-delay.js";
 import { apiKey, freePort, mbps, startChild, waitFor } from "./uploads.js";
 
 const MiB = 1024 * 1024;
@@ -29,19 +33,18 @@ const SUBSCRIBERS = 100;
 const UPLOAD_BYTES = 32 * MiB;
 const CONCURRENT = 4;
 const UPLOADS_PER_ROUND = 8;
-const ROUNDS = 10;
+const PAIRS = Number(process.env.BENCH_EVENTS_PAIRS ?? 30);
+const AA = process.env.BENCH_EVENTS_AA;
 const block = Buffer.alloc(4 * MiB, 7);
 
 interface Server {
   name: string;
   url: string;
   child: ChildProcess;
-  /** Where the subscribers count the `next` events they receive from this server (`delivered`). */
+  progress: boolean;
+  /** Where the subscribers count what they receive from this server. */
   slot: number;
 }
-
-/** `next` events the subscribers received, per server slot; reset before each round. */
-const delivered = new Int32Array(new SharedArrayBuffer(2 * Int32Array.BYTES_PER_ELEMENT));
 
 async function graphql<T>(url: string, query: string, variables: Record<string, unknown>): Promise<T> {
   const response = await fetch(`${url}/graphql`, {
@@ -52,63 +55,6 @@ async function graphql<T>(url: string, query: string, variables: Record<string, 
   const body = (await response.json()) as { data: T; errors?: unknown[] };
   if (body.errors) throw new Error(JSON.stringify(body.errors));
   return body.data;
-}
-
-/**
- * The subscribers' side, in a worker thread of its own: the 100 streams are other clients (in
- * practice browser tabs on other machines), so reading them must not hold up the uploading
- * client's event loop, as it did when both shared one thread. The thread still runs on the same
- * two cores as the servers. Each SSE subscription counts the `next` events it receives into
- * `counts[slot]` (shared memory, read by the uploading thread).
- */
-const subscribersSource = `
-const { parentPort, workerData } = require("node:worker_threads");
-const { request } = require("node:http");
-const counts = new Int32Array(workerData.counts);
-const body = JSON.stringify({
-  query: 'subscription { fileEvents(workspaceId: "default") { type receivedBytes file { id status } } }',
-});
-function subscribe(url, slot) {
-  return new Promise((resolve, reject) => {
-    const req = request(url + "/graphql", {
-      method: "POST",
-      headers: { "content-type": "application/json", accept: "text/event-stream", authorization: "Bearer " + workerData.apiKey },
-    }, (res) => {
-      if (res.statusCode !== 200) reject(new Error("subscription answered " + res.statusCode));
-      res.setEncoding("utf8");
-      let tail = "";
-      res.on("data", (chunk) => {
-        const text = tail + chunk;
-        let at = 0;
-        for (;;) {
-          const found = text.indexOf("event: next", at);
-          if (found === -1) break;
-          Atomics.add(counts, slot, 1);
-          at = found + 11;
-        }
-        tail = text.slice(Math.max(at, text.length - 11));
-      });
-      res.on("error", () => undefined);
-      resolve();
-    });
-    req.on("error", reject);
-    req.end(body);
-  });
-}
-parentPort.on("message", async ({ url, slot, count }) => {
-  for (let i = 0; i < count; i++) await subscribe(url, slot);
-  parentPort.postMessage("subscribed");
-});
-`;
-
-/** Opens SUBSCRIBERS subscriptions to each server in a worker thread (subscribersSource). */
-async function subscribeAll(servers: Server[], counts: SharedArrayBuffer): Promise<Worker> {
-  const worker = new Worker(subscribersSource, { eval: true, workerData: { counts, apiKey } });
-  for (const server of servers) {
-    worker.postMessage({ url: server.url, slot: server.slot, count: SUBSCRIBERS });
-    await once(worker, "message");
-  }
-  return worker;
 }
 
 /** PUTs `size` bytes to a signed URL; resolves with the seconds it took. */
@@ -136,8 +82,8 @@ function put(url: string, headers: Record<string, string>, size: number): Promis
   });
 }
 
-/** One upload: createFile, the PUT, completeUpload; resolves with the PUT's seconds. */
-async function upload(server: Server, index: number): Promise<number> {
+/** One upload: createFile, the PUT, completeUpload; resolves with the file's id and the PUT's seconds. */
+async function upload(server: Server, index: number): Promise<{ id: string; seconds: number }> {
   type Created = {
     createFile: { file: { id: string }; upload: { url: string; headers: { name: string; value: string }[] } };
   };
@@ -150,10 +96,9 @@ async function upload(server: Server, index: number): Promise<number> {
     createFile.upload.headers.filter((h) => h.name !== "Content-Length").map((h) => [h.name, h.value]),
   );
   const seconds = await put(createFile.upload.url, headers, UPLOAD_BYTES);
-  await graphql(server.url, `mutation ($id: ID!) { completeUpload(input: { id: $id }) { __typename } }`, {
-    id: createFile.file.id,
-  });
-  return seconds;
+  const { id } = createFile.file;
+  await graphql(server.url, `mutation ($id: ID!) { completeUpload(input: { id: $id }) { __typename } }`, { id });
+  return { id, seconds };
 }
 
 /** The server's CPU seconds so far (all threads), from its metrics. */
@@ -164,89 +109,121 @@ async function cpuSeconds(server: Server): Promise<number> {
   return Number(line[1]);
 }
 
-/** A round: UPLOADS_PER_ROUND uploads, CONCURRENT at a time. */
-async function round(
-  server: Server,
-): Promise<{ putSeconds: number; wallSeconds: number; events: number; cpuSeconds: number }> {
-  Atomics.store(delivered, server.slot, 0);
+/** The server's event-loop delay since it was last asked (bench/loop-delay.ts). */
+async function loopDelay(server: Server): Promise<LoopDelay> {
+  server.child.send("loop-delay");
+  const [delay] = await once(server.child, "message");
+  return delay as LoopDelay;
+}
+
+interface Round {
+  mbps: number;
+  cpuMsPerMb: number;
+  /** Each PUT's seconds. */
+  puts: number[];
+  loop: LoopDelay;
+  /** Events the subscribers received per second of the round (0 with nobody subscribed). */
+  eventsPerSecond: number;
+}
+
+/** A round: UPLOADS_PER_ROUND uploads, CONCURRENT at a time; with subscribers, until they have every event. */
+async function round(server: Server, subscribers: Subscribers | undefined): Promise<Round> {
   const cpuBefore = await cpuSeconds(server);
+  await loopDelay(server);
   const started = process.hrtime.bigint();
   let next = 0;
-  let putSeconds = 0;
+  const uploads: { id: string; seconds: number }[] = [];
   await Promise.all(
     Array.from({ length: CONCURRENT }, async () => {
-      while (next < UPLOADS_PER_ROUND) putSeconds += await upload(server, next++);
+      while (next < UPLOADS_PER_ROUND) uploads.push(await upload(server, next++));
     }),
   );
-  // The last events are on their way to the subscribers.
-  await new Promise((resolve) => setTimeout(resolve, 300));
+  const files = uploads.map((u) => u.id);
+  const received = await subscribers?.received(server.slot, files, UPLOAD_BYTES, server.progress);
   const wallSeconds = Number(process.hrtime.bigint() - started) / 1e9;
+  const loop = await loopDelay(server);
+  const puts = uploads.map((u) => u.seconds);
+  const megabytes = (UPLOADS_PER_ROUND * UPLOAD_BYTES) / 1e6;
   return {
-    putSeconds,
-    wallSeconds,
-    events: Atomics.load(delivered, server.slot),
-    cpuSeconds: (await cpuSeconds(server)) - cpuBefore,
+    // Throughput as each PUT saw it: bytes over the time the PUTs took, CONCURRENT at a time.
+    mbps: mbps(UPLOADS_PER_ROUND * UPLOAD_BYTES, puts.reduce((a, b) => a + b, 0) / CONCURRENT),
+    cpuMsPerMb: (((await cpuSeconds(server)) - cpuBefore) * 1000) / megabytes,
+    puts,
+    loop,
+    eventsPerSecond: (received?.events ?? 0) / wallSeconds,
   };
 }
 
-async function start(name: string, work: string, progressMs: string, slot: number): Promise<Server> {
+async function start(name: string, work: string, progress: boolean, slot: number): Promise<Server> {
   const port = await freePort();
-  const child = startChild(["src/main.ts"], {
-    PORT: String(port),
-    HOST: "127.0.0.1",
-    DATABASE_URL: `file:${path.join(work, name, "app.db")}`,
-    STORAGE_LOCAL_DIR: path.join(work, name, "objects"),
-    BOOTSTRAP_API_KEY: apiKey,
-    SIGNING_SECRET: "bench",
-    RATE_LIMIT_PER_MINUTE: "100000000",
-    RATE_LIMIT_ANONYMOUS_PER_MINUTE: "100000000",
-    UPLOAD_PROGRESS_INTERVAL_MS: progressMs,
-    LOG_LEVEL: "warn",
-  });
+  const child = startChild(
+    ["src/main.ts"],
+    {
+      PORT: String(port),
+      HOST: "127.0.0.1",
+      DATABASE_URL: `file:${path.join(work, name, "app.db")}`,
+      STORAGE_LOCAL_DIR: path.join(work, name, "objects"),
+      BOOTSTRAP_API_KEY: apiKey,
+      SIGNING_SECRET: "bench",
+      RATE_LIMIT_PER_MINUTE: "100000000",
+      RATE_LIMIT_ANONYMOUS_PER_MINUTE: "100000000",
+      UPLOAD_PROGRESS_INTERVAL_MS: progress ? "250" : "0",
+      LOG_LEVEL: "warn",
+    },
+    "./bench/loop-delay.ts",
+  );
   const url = `http://127.0.0.1:${port}`;
   await waitFor(`${url}/healthz`);
-  return { name, url, child, slot };
+  return { name, url, child, progress, slot };
 }
 
-const median = (values: number[]): number => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)]!;
+const sorted = (values: number[]): number[] => [...values].sort((a, b) => a - b);
+const median = (values: number[]): number => {
+  const s = sorted(values);
+  const middle = s.length / 2;
+  return s.length % 2 === 1 ? s[Math.floor(middle)]! : (s[middle - 1]! + s[middle]!) / 2;
+};
+const quantile = (values: number[], q: number): number =>
+  sorted(values)[Math.min(values.length - 1, Math.floor(q * values.length))]!;
 
-/** Alternating rounds on both servers; medians of upload MB/s and of events/s delivered. */
-interface Compared {
-  mbps: number;
-  eventsPerSecond: number;
-  /** Server CPU milliseconds per MB uploaded (median of the rounds). */
-  cpuMsPerMb: number;
-  rounds: number[];
-  cpuRounds: number[];
+/**
+ * A distribution-free 95 % interval of the median of `values` (independent pairs): the order
+ * statistics k and n−k+1 with k the largest such that P(Binomial(n, ½) < k) ≤ 2.5 %.
+ */
+function medianInterval(values: number[]): [number, number] {
+  const n = values.length;
+  const s = sorted(values);
+  let k = 0;
+  let below = 0;
+  let choose = 1;
+  for (let i = 0; i < n; i++) {
+    // P(X ≤ i) for X ~ Binomial(n, ½).
+    below += choose / 2 ** n;
+    choose = (choose * (n - i)) / (i + 1);
+    if (below > 0.025) break;
+    k = i + 1;
+  }
+  return k === 0 ? [s[0]!, s[n - 1]!] : [s[k - 1]!, s[n - k]!];
 }
 
-async function compare(on: Server, off: Server): Promise<Record<string, Compared>> {
-  const results: Record<string, { mbps: number[]; eventsPerSecond: number[]; cpuMsPerMb: number[] }> = {
-    [on.name]: { mbps: [], eventsPerSecond: [], cpuMsPerMb: [] },
-    [off.name]: { mbps: [], eventsPerSecond: [], cpuMsPerMb: [] },
-  };
-  const megabytes = (UPLOADS_PER_ROUND * UPLOAD_BYTES) / 1e6;
-  for (let i = 0; i < ROUNDS; i++) {
-    for (const server of i % 2 === 0 ? [on, off] : [off, on]) {
-      const { putSeconds, wallSeconds, events, cpuSeconds } = await round(server);
-      // Throughput as each PUT saw it: bytes over the time the PUTs took, CONCURRENT at a time.
-      results[server.name]!.mbps.push(mbps(UPLOADS_PER_ROUND * UPLOAD_BYTES, putSeconds / CONCURRENT));
-      results[server.name]!.eventsPerSecond.push(events / wallSeconds);
-      results[server.name]!.cpuMsPerMb.push((cpuSeconds * 1000) / megabytes);
+/** Alternating pairs of rounds after a warm-up pair; per server, its rounds in pair order. */
+async function compare(
+  first: Server,
+  second: Server,
+  subscribers: Subscribers | undefined,
+): Promise<Map<Server, Round[]>> {
+  await round(first, subscribers);
+  await round(second, subscribers);
+  const rounds = new Map<Server, Round[]>([
+    [first, []],
+    [second, []],
+  ]);
+  for (let i = 0; i < PAIRS; i++) {
+    for (const server of i % 2 === 0 ? [first, second] : [second, first]) {
+      rounds.get(server)!.push(await round(server, subscribers));
     }
   }
-  return Object.fromEntries(
-    Object.entries(results).map(([name, result]) => [
-      name,
-      {
-        mbps: median(result.mbps),
-        eventsPerSecond: median(result.eventsPerSecond),
-        cpuMsPerMb: median(result.cpuMsPerMb),
-        rounds: result.mbps,
-        cpuRounds: result.cpuMsPerMb,
-      },
-    ]),
-  );
+  return rounds;
 }
 
 const loadAverage = (): string =>
@@ -255,68 +232,80 @@ const loadAverage = (): string =>
     .map((value) => value.toFixed(2))
     .join(", ");
 
-function report(
-  title: string,
-  on: Server,
-  off: Server,
-  results: Awaited<ReturnType<typeof compare>>,
-  subscribers: boolean,
-): void {
+const percent = (ratio: number): string => `${(ratio * 100).toFixed(1)} %`;
+
+function report(title: string, first: Server, second: Server, rounds: Map<Server, Round[]>, started: string): void {
+  console.log(`\n### ${title}\n\nload average before: ${started}; after: ${loadAverage()}\n`);
   console.log(
-    `\n### ${title}\n\nload average after the phase: ${loadAverage()} (${os.availableParallelism()} cores)\n`,
+    "| server | upload MB/s | server CPU ms/MB | PUT s median / p90 | loop delay ms mean / p99 / max | events/s delivered |",
   );
-  console.log(
-    subscribers
-      ? "| server | upload MB/s | server CPU ms per MB | events/s delivered (all subscribers) |\n|---|---|---|---|"
-      : "| server | upload MB/s | server CPU ms per MB |\n|---|---|---|",
-  );
-  for (const server of [on, off]) {
-    const result = results[server.name]!;
+  console.log("|---|---|---|---|---|---|");
+  for (const server of [first, second]) {
+    const r = rounds.get(server)!;
+    const puts = r.flatMap((x) => x.puts);
     console.log(
-      `| ${server.name} | ${result.mbps.toFixed(1)} | ${result.cpuMsPerMb.toFixed(2)} |${subscribers ? ` ${result.eventsPerSecond.toFixed(0)} |` : ""}`,
+      `| ${server.name} | ${median(r.map((x) => x.mbps)).toFixed(1)} | ${median(r.map((x) => x.cpuMsPerMb)).toFixed(2)} | ` +
+        `${median(puts).toFixed(3)} / ${quantile(puts, 0.9).toFixed(3)} | ` +
+        `${median(r.map((x) => x.loop.meanMs)).toFixed(2)} / ${median(r.map((x) => x.loop.p99Ms)).toFixed(1)} / ${Math.max(...r.map((x) => x.loop.maxMs)).toFixed(1)} | ` +
+        `${median(r.map((x) => x.eventsPerSecond)).toFixed(0)} |`,
     );
   }
+  const a = rounds.get(first)!;
+  const b = rounds.get(second)!;
   // Each round of one server is paired with the other's next to it: the median of the pairs'
   // ratios is steadier than the ratio of medians when the machine's load drifts.
-  const onRounds = results[on.name]!.rounds;
-  const offRounds = results[off.name]!.rounds;
-  const ratio = median(onRounds.map((value, i) => value / offRounds[i]!));
+  const throughput = a.map((x, i) => 1 - x.mbps / b[i]!.mbps);
+  const cpu = a.map((x, i) => x.cpuMsPerMb / b[i]!.cpuMsPerMb - 1);
+  const [tLow, tHigh] = medianInterval(throughput);
+  const [cLow, cHigh] = medianInterval(cpu);
   console.log(
-    `\nupload throughput with progress / without (median of paired rounds): ${ratio.toFixed(3)} (cost ${((1 - ratio) * 100).toFixed(1)} %; target ≤ 5 %)`,
+    `\nupload throughput cost of ${first.name} against ${second.name} (median of ${a.length} paired rounds): ` +
+      `${percent(median(throughput))}, 95 % interval ${percent(tLow)} … ${percent(tHigh)} (target ≤ 5 %)`,
   );
   console.log(
-    `per-round MB/s, progress on: ${results[on.name]!.rounds.map((v) => v.toFixed(0)).join(", ")}; off: ${results[off.name]!.rounds.map((v) => v.toFixed(0)).join(", ")}`,
+    `server CPU per MB cost: ${percent(median(cpu))}, 95 % interval ${percent(cLow)} … ${percent(cHigh)} (target ≤ 5 %)`,
   );
-  const onCpu = results[on.name]!.cpuRounds;
-  const offCpu = results[off.name]!.cpuRounds;
-  const cpuRatio = median(onCpu.map((value, i) => value / offCpu[i]!));
-  console.log(
-    `server CPU per MB with progress / without (median of paired rounds): ${cpuRatio.toFixed(3)} (cost ${((cpuRatio - 1) * 100).toFixed(1)} %; target ≤ 5 %)`,
-  );
-  console.log(
-    `per-round CPU ms/MB, progress on: ${onCpu.map((v) => v.toFixed(2)).join(", ")}; off: ${offCpu.map((v) => v.toFixed(2)).join(", ")}`,
-  );
+  for (const server of [first, second])
+    console.log(
+      `per-round MB/s, ${server.name}: ${rounds
+        .get(server)!
+        .map((x) => x.mbps.toFixed(0))
+        .join(", ")}`,
+    );
 }
 
 export async function run(): Promise<void> {
   const work = await mkdtemp(path.join(os.tmpdir(), "files-bench-events-"));
-  const on = await start("progress-on", work, "250", 0);
-  const off = await start("progress-off", work, "0", 1);
-  let subscribers: Worker | undefined;
+  const [firstProgress, secondProgress, names] =
+    AA === undefined
+      ? [true, false, ["progress-on", "progress-off"]]
+      : [AA === "on", AA === "on", [`A (progress ${AA})`, `B (progress ${AA})`]];
+  const first = await start("first", work, firstProgress, 0);
+  const second = await start("second", work, secondProgress, 1);
+  first.name = names[0]!;
+  second.name = names[1]!;
+  const subscribers = new Subscribers(apiKey);
   try {
     console.log(`load average at the start: ${loadAverage()} (${os.availableParallelism()} cores, shared)`);
     console.log(
-      `${ROUNDS} rounds per server of ${UPLOADS_PER_ROUND} signed PUTs of ${UPLOAD_BYTES / MiB} MiB, ${CONCURRENT} at a time; medians`,
+      `${PAIRS} pairs of rounds (+1 warm-up pair) per phase; a round is ${UPLOADS_PER_ROUND} signed PUTs of ${UPLOAD_BYTES / MiB} MiB, ${CONCURRENT} at a time`,
     );
-    // One warm-up round each (JIT, page cache, SQLite's first writes).
-    await round(on);
-    await round(off);
-    report("emitting progress, nobody subscribed", on, off, await compare(on, off), false);
-    subscribers = await subscribeAll([on, off], delivered.buffer as SharedArrayBuffer);
-    report(`${SUBSCRIBERS} SSE subscribers on fileEvents`, on, off, await compare(on, off), true);
+    let started = loadAverage();
+    report("nobody subscribed", first, second, await compare(first, second, undefined), started);
+    await subscribers.subscribe(first.url, first.slot, SUBSCRIBERS);
+    await subscribers.subscribe(second.url, second.slot, SUBSCRIBERS);
+    started = loadAverage();
+    const subscribed = await compare(first, second, subscribers);
+    report(
+      `${SUBSCRIBERS} SSE subscribers on fileEvents (every event parsed and checked)`,
+      first,
+      second,
+      subscribed,
+      started,
+    );
   } finally {
-    await subscribers?.terminate();
-    for (const server of [on, off]) server.child.kill("SIGTERM");
+    await subscribers.terminate();
+    for (const server of [first, second]) server.child.kill("SIGTERM");
     await rm(work, { recursive: true, force: true });
   }
 }

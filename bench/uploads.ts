@@ -196,16 +196,18 @@ export async function throughput(once: () => Promise<unknown>, concurrency: numb
  * Starts a script as a child process: `.js` files (the compiled server, as documented) with plain
  * node, TypeScript through tsx.
  */
-export function startChild(args: string[], env: Record<string, string>): ChildProcess {
+/** `preload`: a module imported before `args` run, talking to the bench over an IPC channel (bench/loop-delay.ts). */
+export function startChild(args: string[], env: Record<string, string>, preload?: string): ChildProcess {
   // BENCH_CPU_PROFILE=<dir> writes V8 CPU profiles of the servers there, for finding hot spots.
   const profile = process.env.BENCH_CPU_PROFILE
     ? ["--cpu-prof", `--cpu-prof-dir=${process.env.BENCH_CPU_PROFILE}`]
     : [];
   const loader = args[0]?.endsWith(".ts") ? ["--import", "tsx"] : [];
-  return spawn(process.execPath, [...profile, ...loader, ...args], {
+  const preloads = preload === undefined ? [] : ["--import", preload];
+  return spawn(process.execPath, [...profile, ...loader, ...preloads, ...args], {
     cwd: root,
     env: { ...process.env, ...env },
-    stdio: ["ignore", "pipe", "inherit"],
+    stdio: preload === undefined ? ["ignore", "pipe", "inherit"] : ["ignore", "pipe", "inherit", "ipc"],
   });
 }
 

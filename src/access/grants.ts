@@ -1,5 +1,6 @@
 import { createHash } from "node:crypto";
 import { type Db, PrincipalKind, Prisma, type Role } from "../db/client.js";
+import { rawRows } from "../db/raw.js";
 import type { Grant } from "./caller.js";
 import type { KeyGrants } from "./grant-cache.js";
 
@@ -40,12 +41,15 @@ function toGrants(rows: readonly GrantRow[]): Grant[] {
 
 /** The principal and grants of an API key, or null when the key is unknown or revoked. */
 export async function apiKeyGrants(db: Db, key: string): Promise<KeyGrants | null> {
-  const rows = await db.$queryRaw<(GrantRow & { principalId: string })[]>`
-    SELECT k."principalId", m."workspaceId", w."slug", w."public", m."role", m."categories"
-    FROM "ApiKey" k
-    LEFT JOIN "Membership" m ON m."principalId" = k."principalId"
-    LEFT JOIN "Workspace" w ON w."id" = m."workspaceId"
-    WHERE k."hash" = ${hashApiKey(key)} AND k."revokedAt" IS NULL`;
+  const rows = await rawRows<GrantRow & { principalId: string }>(
+    db,
+    Prisma.sql`
+      SELECT k."principalId", m."workspaceId", w."slug", w."public", m."role", m."categories"
+      FROM "ApiKey" k
+      LEFT JOIN "Membership" m ON m."principalId" = k."principalId"
+      LEFT JOIN "Workspace" w ON w."id" = m."workspaceId"
+      WHERE k."hash" = ${hashApiKey(key)} AND k."revokedAt" IS NULL`,
+  );
   const first = rows[0];
   return first === undefined ? null : { principalId: first.principalId, grants: toGrants(rows) };
 }

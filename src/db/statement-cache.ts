@@ -8,13 +8,14 @@ import type { ColumnDefinition, Database, Statement } from "better-sqlite3";
 // statement), so `prepare` answers an object with the part of the Statement API the adapter
 // uses (`bind`, `reader`, `columns`, `raw().all`, `run`) that passes the arguments at each run.
 // The statements' result columns are read once too: only a schema change could change them, and
-// migrations run before the server connects. The connection comes from src/db/sqlite-connection.ts.
+// migrations run before the server connects. The connection comes from src/db/sqlite-connection.ts;
+// the statements run beside Prisma (src/db/direct-sql.ts) take theirs from the same cache.
 
 /** Most distinct SQL texts kept prepared; the least recently used goes first. */
 const maxStatements = 500;
 
 /** A prepared statement and its result columns, read once (a native call that builds new objects each time). */
-class PreparedStatement {
+export class PreparedStatement {
   private columnList: ColumnDefinition[] | undefined;
 
   constructor(readonly statement: Statement) {}
@@ -57,11 +58,17 @@ class BoundStatement {
   }
 }
 
-/** Gives one better-sqlite3 connection a cache of prepared statements, keyed by SQL text. */
-export function cacheStatements(database: Database): void {
+/** The prepared statement of a SQL text, from the connection's cache. */
+export type PrepareCached = (sql: string) => PreparedStatement;
+
+/**
+ * Gives one better-sqlite3 connection a cache of prepared statements, keyed by SQL text, and
+ * returns the cache's own lookup.
+ */
+export function cacheStatements(database: Database): PrepareCached {
   const prepare = database.prepare.bind(database);
   const prepared = new Map<string, PreparedStatement>();
-  const cachedPrepare = (sql: string): BoundStatement => {
+  const cached = (sql: string): PreparedStatement => {
     let statement = prepared.get(sql);
     if (statement === undefined) {
       statement = new PreparedStatement(prepare(sql));
@@ -70,8 +77,9 @@ export function cacheStatements(database: Database): void {
       prepared.delete(sql);
     }
     prepared.set(sql, statement);
-    return new BoundStatement(statement);
+    return statement;
   };
   // The adapter reads only the members BoundStatement has (see the comment at the top).
-  database.prepare = cachedPrepare as unknown as Database["prepare"];
+  database.prepare = ((sql: string) => new BoundStatement(cached(sql))) as unknown as Database["prepare"];
+  return cached;
 }

@@ -106,18 +106,11 @@ export class FileEventFeed {
       file.workspaceId,
       async (event, offer, stop) => {
         if (event.file.id !== file.id) return;
-        const final = uploadEnds[event.type] === true || (event.type === "FAILED" && event.file.status === "FAILED");
-        if (event.type !== "PROGRESS" && !final && event.type !== "FAILED") return;
+        const state = uploadState(event);
+        if (state === undefined) return;
         if (!canReadFileInHand(await guard(), event.file)) return;
-        const upload = event.upload;
-        offer({
-          fileId: file.id,
-          receivedBytes: upload?.receivedBytes ?? (event.type === "UPLOADED" ? (event.file.size ?? 0) : 0),
-          totalBytes: upload?.totalBytes ?? event.file.size,
-          status: event.file.status,
-          final,
-        });
-        if (final) stop();
+        offer(state);
+        if (state.final) stop();
       },
       // A file no longer PENDING (read after the subscription started, so no event is missed) is reported once.
       async (offer, stop) => {
@@ -231,6 +224,31 @@ export class FileEventFeed {
     for (const [other, entry] of this.recent) if (now - entry.at >= this.options.recheckMs) this.recent.delete(other);
     return caller;
   }
+}
+
+const uploadStates = new WeakMap<FileEvent, UploadState | undefined>();
+
+/**
+ * What `uploadProgress` reports for an event of its file, or undefined for an event it skips. One
+ * object per event, shared by every subscriber of the file on this instance, so that they share
+ * the event's GraphQL execution too (src/graphql-subscriptions.ts keys it by this object).
+ */
+function uploadState(event: FileEvent): UploadState | undefined {
+  if (uploadStates.has(event)) return uploadStates.get(event);
+  const final = uploadEnds[event.type] === true || (event.type === "FAILED" && event.file.status === "FAILED");
+  const { upload, file } = event;
+  const state =
+    event.type !== "PROGRESS" && event.type !== "FAILED" && !final
+      ? undefined
+      : {
+          fileId: file.id,
+          receivedBytes: upload?.receivedBytes ?? (event.type === "UPLOADED" ? (file.size ?? 0) : 0),
+          totalBytes: upload?.totalBytes ?? file.size,
+          status: file.status,
+          final,
+        };
+  uploadStates.set(event, state);
+  return state;
 }
 
 function matches(filter: FileEventFilter | null | undefined, event: FileEvent): boolean {

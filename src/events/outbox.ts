@@ -1,7 +1,8 @@
 import { encodeGlobalID } from "@pothos/plugin-relay";
 import { webhookMayRead } from "../access/readable.js";
-import { type Db, type Prisma, WebhookDeliveryStatus, WebhookEventType } from "../db/client.js";
+import { type Db, Prisma, WebhookDeliveryStatus, WebhookEventType } from "../db/client.js";
 import { prismaErrorCode } from "../db/errors.js";
+import { rawRows } from "../db/raw.js";
 import type { FileEvent, FileEventSink, FileEventType } from "./file-event.js";
 
 /** The event types a webhook may ask for: every one but PROGRESS, which is live only. */
@@ -53,8 +54,10 @@ export type WorkspaceWebhooks = { id: string; events: string; securityCategories
  * compiles on every call (Prisma 6.19 keeps no plan cache), about five times the statement's cost.
  */
 function webhooksOf(db: Db, workspaceId: string): Promise<WorkspaceWebhooks> {
-  return db.$queryRaw<WorkspaceWebhooks>`
-    SELECT "id", "events", "securityCategories" FROM "Webhook" WHERE "workspaceId" = ${workspaceId}`;
+  return rawRows<WorkspaceWebhooks[number]>(
+    db,
+    Prisma.sql`SELECT "id", "events", "securityCategories" FROM "Webhook" WHERE "workspaceId" = ${workspaceId}`,
+  );
 }
 
 /**

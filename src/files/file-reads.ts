@@ -1,4 +1,5 @@
 import { type Db, type File, Prisma } from "../db/client.js";
+import { rawRows } from "../db/raw.js";
 import type { FileRecord } from "./types.js";
 
 // The hottest reads of a file (by id for `file(id)` and every mutation, by the file it replaces
@@ -7,7 +8,8 @@ import type { FileRecord } from "./types.js";
 // a `findFirst` with the read filter and its labels cost 2 statements and about 3 ms of CPU here,
 // this one statement about 0.5 ms (bench/README.md, "flows"). The columns are Prisma's
 // (`FileScalarFieldEnum`, generated from the datamodel), so the model stays their one source,
-// and `$queryRaw` returns them with the model's types on both providers (Date, bigint, boolean).
+// and they come back with the model's types on both providers (Date, bigint, boolean); they run
+// on the driver directly (src/db/raw.ts).
 // Access is decided by the caller of these functions, with `canReadFile` (src/access/readable.ts).
 
 const fileColumns = Prisma.raw(
@@ -29,12 +31,15 @@ type JoinedRow = File & { workspacePublic: boolean; label: string | null };
  * labels and its workspace's public flag: one row per label, one with a null label when it has none.
  */
 async function readOneFile(db: Pick<Db, "$queryRaw">, where: Prisma.Sql): Promise<FileInWorkspace | null> {
-  const rows = await db.$queryRaw<JoinedRow[]>`
-    SELECT ${fileColumns}, w."public" AS "workspacePublic", l."label" AS "label"
-    FROM "File" f
-    JOIN "Workspace" w ON w."id" = f."workspaceId"
-    LEFT JOIN "FileLabel" l ON l."fileId" = f."id"
-    WHERE ${where}`;
+  const rows = await rawRows<JoinedRow>(
+    db,
+    Prisma.sql`
+      SELECT ${fileColumns}, w."public" AS "workspacePublic", l."label" AS "label"
+      FROM "File" f
+      JOIN "Workspace" w ON w."id" = f."workspaceId"
+      LEFT JOIN "FileLabel" l ON l."fileId" = f."id"
+      WHERE ${where}`,
+  );
   const first = rows[0];
   if (first === undefined) return null;
   const { label: _label, workspacePublic, ...file } = first;

@@ -1,12 +1,14 @@
 import { type Db, type File, Prisma } from "../db/client.js";
+import { rawChanges, rawRows } from "../db/raw.js";
 
 // The two writes every presigned upload makes (its PENDING row at createFile, the row marked
 // UPLOADED at completeUpload), as one raw statement each, for the reason src/files/file-reads.ts
 // gives: Prisma 6.19 compiles every model query in WebAssembly on every call, and these two were
-// most of what was left of Prisma's cost in the flows bench (bench/README.md, "flows"). The
+// most of what was left of Prisma's cost in the flows bench (bench/README.md, "flows"); outside a
+// transaction they run on the driver directly (src/db/raw.ts). The
 // column names are checked against Prisma's `FileScalarFieldEnum`, so the datamodel stays their
-// one source, and the values go through the same driver adapter as Prisma's own writes, which
-// formats them by their JavaScript type (a Date as the ISO text SQLite's adapter writes, or as
+// one source, and the values are formatted as the driver adapter formats Prisma's own writes, by
+// their JavaScript type (a Date as the ISO text SQLite's adapter writes, or as
 // PostgreSQL's timestamp), so a row written here is the row `tx.file.create` would write
 // (test/file-writes.test.ts reads rows written both ways). An enum is a string; PostgreSQL infers
 // its parameter's type from the column it is written to.
@@ -46,8 +48,10 @@ function columnsOf(columns: FileColumns): { names: Prisma.Sql[]; values: unknown
 /** Inserts a File row (no child rows) in one statement; returns it as the database holds it. */
 export async function insertFile(db: Pick<Db, "$queryRaw">, row: NewFile): Promise<File> {
   const { names, values } = columnsOf(row);
-  const [written] = await db.$queryRaw<File[]>`
-    INSERT INTO "File" (${Prisma.join(names)}) VALUES (${Prisma.join(values)}) RETURNING ${returning}`;
+  const [written] = await rawRows<File>(
+    db,
+    Prisma.sql`INSERT INTO "File" (${Prisma.join(names)}) VALUES (${Prisma.join(values)}) RETURNING ${returning}`,
+  );
   if (written === undefined) throw new Error(`the INSERT of file ${row.id} returned no row`);
   return written;
 }
@@ -64,6 +68,9 @@ export async function updateFileFrom(
 ): Promise<boolean> {
   const { names, values } = columnsOf(columns);
   const assignments = Prisma.join(names.map((name, index) => Prisma.sql`${name} = ${values[index]}`));
-  const changed = await db.$executeRaw`UPDATE "File" SET ${assignments} WHERE "id" = ${id} AND "status" = ${from}`;
+  const changed = await rawChanges(
+    db,
+    Prisma.sql`UPDATE "File" SET ${assignments} WHERE "id" = ${id} AND "status" = ${from}`,
+  );
   return changed === 1;
 }
