@@ -43,7 +43,8 @@ import {
   storeInspected,
 } from "./ingest.js";
 import { fileIdOfKey, storageKeyOf } from "./keys.js";
-import { type FileFilter, type FileOrder, type FilePage, listFiles, type PageRequest } from "./listing.js";
+import { type FileOrder, type FilePage, listFiles, type PageRequest } from "./listing.js";
+import type { FileFilter } from "./listing-filter.js";
 import { mimeTypeAllowed } from "./mime.js";
 import { joinParts, multipartTarget } from "./multipart.js";
 import {
