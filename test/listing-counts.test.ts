@@ -44,6 +44,15 @@ async function expectCount(files: number, workspace = "default"): Promise<void> 
 
 const bytes = (text: string) => ({ content: Buffer.from(text).toString("base64") });
 
+/** Creates a file with bytes in `workspaceId` as the key's caller. */
+function create(workspaceId: string, key: string, input: Record<string, unknown>) {
+  return server.graphql<{ createFile: { __typename: string } }>(
+    `mutation ($input: CreateFileInput!) { createFile(input: $input) { __typename } }`,
+    { input: { workspaceId, ...bytes("k"), ...input } },
+    { authorization: `Bearer ${key}` },
+  );
+}
+
 async function deleteFile(id: string): Promise<void> {
   const response = await server.graphql<{ deleteFile: { __typename: string } }>(
     `mutation ($id: ID!) { deleteFile(id: $id) { __typename } }`,
@@ -108,29 +117,62 @@ describe(`unfiltered totalCount from the maintained count (${testProvider})`, ()
     expect(await maintained("other")).toBe(0);
   });
 
-  it("is what a caller who can read every file is told, and never one who cannot", async () => {
+  it("is what a caller who can read every file is told; one who cannot is told it less the files hidden from it", async () => {
     await createWorkspace(server.app.db, "kept", "kept", false);
     const admin = await createApiKey(server.app.db, "kept", "ADMIN", "kept-admin");
     const holder = await createApiKey(server.app.db, "kept", "ADMIN", "kept-holder");
     await grantCategory(server.app.db, "kept", 9, { keyLabel: "kept-holder" });
-    const create = (key: string, input: Record<string, unknown>) =>
-      server.graphql<{ createFile: { __typename: string } }>(
-        `mutation ($input: CreateFileInput!) { createFile(input: $input) { __typename } }`,
-        { input: { workspaceId: "kept", ...bytes("k"), ...input } },
-        { authorization: `Bearer ${key}` },
-      );
-    await create(admin, { name: "plain.txt" });
+    await create("kept", admin, { name: "plain.txt" });
     // The count is read from its table: a value written there is what the admin is told.
     await execute(
       server.database.url,
       `UPDATE "WorkspaceFileCount" SET "files" = 7 WHERE "workspaceId" = (SELECT "id" FROM "Workspace" WHERE "slug" = 'kept')`,
     );
     expect(await counted("kept", admin)).toEqual({ totalCount: 7, listed: 1 });
-    // Once a file has a category the admin lacks, its files are counted, the hidden one not.
-    expect((await create(holder, { name: "secret.txt", securityCategories: [9] })).data.createFile.__typename).toBe(
-      "CreateFilePayload",
-    );
-    expect(await counted("kept", admin)).toEqual({ totalCount: 1, listed: 1 });
+    // Once a file has a category the admin lacks, it is told the table's count less that file.
+    expect(
+      (await create("kept", holder, { name: "secret.txt", securityCategories: [9] })).data.createFile.__typename,
+    ).toBe("CreateFilePayload");
+    expect(await counted("kept", admin)).toEqual({ totalCount: 7, listed: 1 });
     expect(await counted("kept", holder)).toEqual({ totalCount: 8, listed: 2 });
+  });
+
+  it("under each indexed filter, counts for a caller lacking a category what it can list", async () => {
+    await createWorkspace(server.app.db, "hid", "hid", false);
+    const admin = await createApiKey(server.app.db, "hid", "ADMIN", "hid-admin");
+    const holder = await createApiKey(server.app.db, "hid", "ADMIN", "hid-holder");
+    await grantCategory(server.app.db, "hid", 5, { keyLabel: "hid-holder" });
+    const point = { type: "Feature", properties: null, geometry: { type: "Point", coordinates: [3, 3] } };
+    for (let i = 0; i < 12; i += 1) {
+      const fields = {
+        name: `h${i}.txt`,
+        directory: `/d${i % 2}`,
+        metadata: { k: `v${i % 3}` },
+        assetIds: [1 + (i % 4)],
+        dataSetId: 1 + (i % 2),
+        ...(i % 3 === 0 ? { geoLocation: point } : {}),
+        ...(i % 5 === 0 ? { securityCategories: [5] } : {}),
+      };
+      const response = await create("hid", i % 5 === 0 ? holder : admin, fields);
+      expect(response.data.createFile.__typename).toBe("CreateFilePayload");
+    }
+    for (const filter of [
+      {},
+      { directoryPrefix: "/d0" },
+      { metadata: { k: "v0" } },
+      { assetIdsAny: [1, 2] },
+      { dataSetIds: [1] },
+      { geoIntersects: { minLongitude: 0, minLatitude: 0, maxLongitude: 5, maxLatitude: 5 } },
+    ]) {
+      for (const key of [admin, holder]) {
+        const response = await server.graphql<{ files: { totalCount: number; edges: unknown[] } }>(
+          `query ($filter: FileFilter) { files(workspaceId: "hid", filter: $filter, first: 100) { totalCount edges { cursor } } }`,
+          { filter },
+          { authorization: `Bearer ${key}` },
+        );
+        if (response.errors) throw new Error(JSON.stringify(response.errors));
+        expect([filter, response.data.files.totalCount]).toEqual([filter, response.data.files.edges.length]);
+      }
+    }
   });
 });

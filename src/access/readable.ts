@@ -34,17 +34,29 @@ export function readableFilesIn(caller: Caller, workspace: WorkspaceAccess): Pri
 }
 
 /**
- * Whether `readableFilesIn(caller, workspace)` admits every file of the workspace: no file there
- * has a security category the caller lacks (FileCategory's `(workspaceId, category)` index).
+ * The files of a workspace that `readableFilesIn(caller, workspace)` leaves out: those with a
+ * security category the caller lacks. `null` when there are none (it admits every file); a
+ * condition naming them by id when at most `limit` category rows hide files (each id a bound
+ * parameter); undefined when more do. Read on FileCategory's `(workspaceId, category)` index,
+ * counted first (with `take`, Prisma orders the rows by the table's key, which sorts every one).
  * Pending uploads' rows are no files, here as there.
  */
-export async function readsEveryFileIn(db: Db, caller: Caller, workspace: WorkspaceAccess): Promise<boolean> {
+export async function hiddenFilesIn(
+  db: Db,
+  caller: Caller,
+  workspace: WorkspaceAccess,
+  limit: number,
+): Promise<Prisma.FileWhereInput | null | undefined> {
   const held = caller.categoriesIn(workspace.id);
-  const lacking = await db.fileCategory.findFirst({
-    where: { workspaceId: workspace.id, ...(held.length === 0 ? {} : { category: { notIn: held.map(BigInt) } }) },
-    select: { fileId: true },
-  });
-  return lacking === null;
+  const lacking = {
+    workspaceId: workspace.id,
+    ...(held.length === 0 ? {} : { category: { notIn: held.map(BigInt) } }),
+  };
+  const rows = await db.fileCategory.count({ where: lacking, take: limit + 1 });
+  if (rows === 0) return null;
+  if (rows > limit) return undefined;
+  const hiding = await db.fileCategory.findMany({ where: lacking, select: { fileId: true } });
+  return { workspaceId: workspace.id, pendingForId: null, id: { in: [...new Set(hiding.map((row) => row.fileId))] } };
 }
 
 /**

@@ -5,8 +5,8 @@ import { type Action, authorize, can, type WorkspaceAccess } from "../access/pol
 import {
   canReadFile,
   findReadableWorkspace,
+  hiddenFilesIn,
   readableFilesIn,
-  readsEveryFileIn,
   workspaceOfReadable,
 } from "../access/readable.js";
 import { type Db, FileStatus, type FileVersion, type Prisma, type Provider } from "../db/client.js";
@@ -264,7 +264,7 @@ export class FileService {
       {
         id: workspace.id,
         readable: readableFilesIn(caller, workspace),
-        readsEveryFile: () => readsEveryFileIn(this.db, caller, workspace),
+        hiddenFiles: (limit) => hiddenFilesIn(this.db, caller, workspace, limit),
       },
       filter,
       order,
