@@ -1,15 +1,16 @@
 /**
  * The events bench's subscribers: SUBSCRIBERS server-sent-event streams of `fileEvents` per
- * server, read in a worker thread of their own (they stand for other clients, in practice browser
- * tabs on other machines, so reading them must not hold up the uploading client's event loop; the
- * thread still runs on the same cores as the servers). Every `next` event is parsed and checked:
+ * server, read in a process of their own (they stand for other clients, in practice browser tabs
+ * on other machines, so reading them must not hold up the uploading client's event loop; the
+ * process still runs on the same cores as the servers). Every `next` event is parsed and checked:
  * after a round, each subscriber must have seen, for every file of the round, CREATED, then
  * PROGRESS with rising receivedBytes ending at the file's size (when the server reports
  * progress), then UPLOADED — and nothing else. A round ends when every subscriber has seen
  * every UPLOADED, so no round's deliveries spill into the next (the other server's) round.
  */
+
+import { type ChildProcess, spawn } from "node:child_process";
 import { once } from "node:events";
-import { Worker } from "node:worker_threads";
 
 /** What the subscribers of one server received in a round. */
 export interface Received {
@@ -17,11 +18,13 @@ export interface Received {
   events: number;
   /** Of which PROGRESS. */
   progress: number;
+  /** CPU milliseconds the subscribers' process spent since the previous round. */
+  cpuMs: number;
 }
 
 const source = `
-const { parentPort, workerData } = require("node:worker_threads");
 const { request } = require("node:http");
+let cpuBefore = process.cpuUsage();
 const body = JSON.stringify({
   query: 'subscription { fileEvents(workspaceId: "default") { type receivedBytes file { id status } } }',
 });
@@ -56,7 +59,7 @@ function subscribe(url, slot) {
   return new Promise((resolve, reject) => {
     const req = request(url + "/graphql", {
       method: "POST",
-      headers: { "content-type": "application/json", accept: "text/event-stream", authorization: "Bearer " + workerData.apiKey },
+      headers: { "content-type": "application/json", accept: "text/event-stream", authorization: "Bearer " + process.env.BENCH_API_KEY },
     }, (res) => {
       if (res.statusCode !== 200) reject(new Error("subscription answered " + res.statusCode));
       res.setEncoding("utf8");
@@ -102,35 +105,52 @@ function check(slot, files, size, progress) {
         s.progress = 0;
         s.problems = [];
       }
-      resolve({ events, progress: progressEvents, problems: problems.slice(0, 10) });
+      const { user, system } = process.cpuUsage(cpuBefore);
+      cpuBefore = process.cpuUsage();
+      resolve({ events, progress: progressEvents, cpuMs: (user + system) / 1000, problems: problems.slice(0, 10) });
     };
     poll();
   });
 }
-parentPort.on("message", async (message) => {
+process.on("message", async (message) => {
   if (message.type === "subscribe") {
     slots.set(message.slot, []);
     for (let i = 0; i < message.count; i++) await subscribe(message.url, message.slot);
-    parentPort.postMessage("subscribed");
+    process.send("subscribed");
   } else {
-    parentPort.postMessage(await check(message.slot, message.files, message.size, message.progress));
+    process.send(await check(message.slot, message.files, message.size, message.progress));
   }
 });
 `;
 
+/**
+ * BENCH_EVENTS_SUBSCRIBERS_NICE: the subscribers' process runs at this nice level (default 0, as
+ * the servers). At 19 it has the cores only when nothing else wants them: a model of subscribers
+ * on other machines, which still receives, parses and checks every event.
+ */
+const niceness = Number(process.env.BENCH_EVENTS_SUBSCRIBERS_NICE ?? 0);
+
 export class Subscribers {
-  private readonly worker: Worker;
-  /** Requests to the worker, one at a time (each answered in order). */
+  private readonly child: ChildProcess;
+  /** Requests to the subscribers' process, one at a time (each answered in order). */
   private queue: Promise<unknown> = Promise.resolve();
 
   constructor(apiKey: string) {
-    this.worker = new Worker(source, { eval: true, workerData: { apiKey } });
+    const node = [process.execPath, "-e", source];
+    this.child = spawn(
+      niceness === 0 ? node[0]! : "nice",
+      niceness === 0 ? node.slice(1) : ["-n", String(niceness), ...node],
+      {
+        env: { ...process.env, BENCH_API_KEY: apiKey },
+        stdio: ["ignore", "inherit", "inherit", "ipc"],
+      },
+    );
   }
 
   private ask<T>(message: object): Promise<T> {
     const answer = this.queue.then(async () => {
-      this.worker.postMessage(message);
-      const [reply] = await once(this.worker, "message");
+      this.child.send(message);
+      const [reply] = await once(this.child, "message");
       return reply as T;
     });
     this.queue = answer.catch(() => undefined);
@@ -159,7 +179,7 @@ export class Subscribers {
     return received;
   }
 
-  terminate(): Promise<number> {
-    return this.worker.terminate();
+  terminate(): void {
+    this.child.kill();
   }
 }

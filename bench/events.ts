@@ -16,7 +16,9 @@
  * On a machine others share, wall-clock throughput mostly measures who else wants the cores. So
  * the cost is also given as the servers' own CPU time per MB uploaded (all threads, from
  * `process_cpu_seconds_total` on /metrics, read before and after each round), with each
- * server's event-loop delay during its rounds (bench/loop-delay.ts) and the PUTs' latencies.
+ * server's event-loop delay during its rounds (bench/loop-delay.ts), the PUTs' latencies, and
+ * the CPU the uploading client and the subscribers' process spent per MB: what the two cores
+ * gave to other work than the servers.
  */
 import type { ChildProcess } from "node:child_process";
 import { once } from "node:events";
@@ -124,12 +126,17 @@ interface Round {
   loop: LoopDelay;
   /** Events the subscribers received per second of the round (0 with nobody subscribed). */
   eventsPerSecond: number;
+  /** The uploading client's CPU per MB in the round. */
+  clientCpuMsPerMb: number;
+  /** The subscribers' CPU per MB in the round (0 with nobody subscribed). */
+  subscribersCpuMsPerMb: number;
 }
 
 /** A round: UPLOADS_PER_ROUND uploads, CONCURRENT at a time; with subscribers, until they have every event. */
 async function round(server: Server, subscribers: Subscribers | undefined): Promise<Round> {
   const cpuBefore = await cpuSeconds(server);
   await loopDelay(server);
+  const clientCpu = process.cpuUsage();
   const started = process.hrtime.bigint();
   let next = 0;
   const uploads: { id: string; seconds: number }[] = [];
@@ -141,6 +148,7 @@ async function round(server: Server, subscribers: Subscribers | undefined): Prom
   const files = uploads.map((u) => u.id);
   const received = await subscribers?.received(server.slot, files, UPLOAD_BYTES, server.progress);
   const wallSeconds = Number(process.hrtime.bigint() - started) / 1e9;
+  const { user, system } = process.cpuUsage(clientCpu);
   const loop = await loopDelay(server);
   const puts = uploads.map((u) => u.seconds);
   const megabytes = (UPLOADS_PER_ROUND * UPLOAD_BYTES) / 1e6;
@@ -151,6 +159,8 @@ async function round(server: Server, subscribers: Subscribers | undefined): Prom
     puts,
     loop,
     eventsPerSecond: (received?.events ?? 0) / wallSeconds,
+    clientCpuMsPerMb: (user + system) / 1000 / megabytes,
+    subscribersCpuMsPerMb: (received?.cpuMs ?? 0) / megabytes,
   };
 }
 
@@ -237,9 +247,9 @@ const percent = (ratio: number): string => `${(ratio * 100).toFixed(1)} %`;
 function report(title: string, first: Server, second: Server, rounds: Map<Server, Round[]>, started: string): void {
   console.log(`\n### ${title}\n\nload average before: ${started}; after: ${loadAverage()}\n`);
   console.log(
-    "| server | upload MB/s | server CPU ms/MB | PUT s median / p90 | loop delay ms mean / p99 / max | events/s delivered |",
+    "| server | upload MB/s | server CPU ms/MB | PUT s median / p90 | loop delay ms mean / p99 / max | events/s delivered | CPU ms/MB uploader / subscribers |",
   );
-  console.log("|---|---|---|---|---|---|");
+  console.log("|---|---|---|---|---|---|---|");
   for (const server of [first, second]) {
     const r = rounds.get(server)!;
     const puts = r.flatMap((x) => x.puts);
@@ -247,7 +257,7 @@ function report(title: string, first: Server, second: Server, rounds: Map<Server
       `| ${server.name} | ${median(r.map((x) => x.mbps)).toFixed(1)} | ${median(r.map((x) => x.cpuMsPerMb)).toFixed(2)} | ` +
         `${median(puts).toFixed(3)} / ${quantile(puts, 0.9).toFixed(3)} | ` +
         `${median(r.map((x) => x.loop.meanMs)).toFixed(2)} / ${median(r.map((x) => x.loop.p99Ms)).toFixed(1)} / ${Math.max(...r.map((x) => x.loop.maxMs)).toFixed(1)} | ` +
-        `${median(r.map((x) => x.eventsPerSecond)).toFixed(0)} |`,
+        `${median(r.map((x) => x.eventsPerSecond)).toFixed(0)} | ${median(r.map((x) => x.clientCpuMsPerMb)).toFixed(2)} / ${median(r.map((x) => x.subscribersCpuMsPerMb)).toFixed(2)} |`,
     );
   }
   const a = rounds.get(first)!;
@@ -304,7 +314,7 @@ export async function run(): Promise<void> {
       started,
     );
   } finally {
-    await subscribers.terminate();
+    subscribers.terminate();
     for (const server of [first, second]) server.child.kill("SIGTERM");
     await rm(work, { recursive: true, force: true });
   }
