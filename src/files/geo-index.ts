@@ -41,10 +41,10 @@ function surelySqlite(bounds: Bounds): Prisma.Sql {
 }
 
 /** The GiST index's condition (alias f) for a box that does not cross the antimeridian. */
-function nearPostgres(part: BoundingBox): Prisma.Sql {
+function nearPostgres(bounds: BoundingBox): Prisma.Sql {
   return Prisma.sql`box(point(f."geoMinLongitude", f."geoMinLatitude"), point(f."geoMaxLongitude", f."geoMaxLatitude"))
-    && box(point(${part.minLongitude}::float8, ${part.minLatitude}::float8),
-           point(${part.maxLongitude}::float8, ${part.maxLatitude}::float8))`;
+    && box(point(${bounds.minLongitude}::float8, ${bounds.minLatitude}::float8),
+           point(${bounds.maxLongitude}::float8, ${bounds.maxLatitude}::float8))`;
 }
 
 /** File's own columns (alias f) meet `bounds`: what the listing's filter checks. */
@@ -53,21 +53,20 @@ function meetsSql(bounds: Bounds): Prisma.Sql {
     AND f."geoMinLatitude" <= ${bounds.maxLatitude} AND f."geoMaxLatitude" >= ${bounds.minLatitude})`;
 }
 
-/** PostgreSQL: the workspace's files the GiST index finds near `box`; with `checked`, only those whose columns meet it. */
-function nearPostgresSql(workspaceId: string, box: BoundingBox, checked: boolean): Prisma.Sql {
-  const parts = splitAtAntimeridian(box).map((part) =>
-    checked ? Prisma.sql`(${nearPostgres(part)} AND ${meetsSql(part)})` : nearPostgres(part),
-  );
-  // The partial index's own conditions, so the planner can use it; it includes every column read.
-  return Prisma.sql`SELECT f."id" AS "fileId" FROM "File" f
-    WHERE f."workspaceId" = ${workspaceId} AND f."pendingForId" IS NULL AND f."geoMinLongitude" IS NOT NULL
-      AND (${Prisma.join(parts, " OR ")})`;
+/**
+ * PostgreSQL: the workspace's files the GiST index finds near `bounds`, with the partial index's
+ * own conditions so the planner uses it (it includes every column read: an index-only scan).
+ */
+function nearPostgresSql(workspaceId: string, bounds: BoundingBox): Prisma.Sql {
+  return Prisma.sql`f."workspaceId" = ${workspaceId} AND f."pendingForId" IS NULL AND f."geoMinLongitude" IS NOT NULL
+    AND ${nearPostgres(bounds)}`;
 }
 
 /**
  * The ids of at most `limit` files of the workspace the index finds near `box`: every file whose
- * box meets it is among them when fewer than `limit` come back, with perhaps a few that do not.
- * One indexed statement, which stops at `limit`.
+ * box meets it is among them when fewer than `limit` come back, with perhaps a few that do not
+ * (and, across the antimeridian, a file meeting both halves twice). One indexed statement, which
+ * stops at `limit`.
  */
 export async function filesNearBox(
   db: Pick<Db, "$queryRaw">,
@@ -76,16 +75,17 @@ export async function filesNearBox(
   box: BoundingBox,
   limit: number,
 ): Promise<string[]> {
-  const near =
-    provider === "sqlite"
-      ? // The R*Tree answers one box per lookup; a box across the antimeridian is two.
-        Prisma.join(
-          splitAtAntimeridian(box).map(
-            (part) => Prisma.sql`SELECT g."fileId" FROM "FileGeoBox" g WHERE ${nearSqlite(workspaceId, part)}`,
-          ),
-          " UNION ",
-        )
-      : nearPostgresSql(workspaceId, box, false);
+  // One index lookup per half of a box across the antimeridian (an OR of the two was a scan of
+  // the whole index on PostgreSQL), appended: removing duplicates would read every match of both
+  // before the limit (29,000 files of a 200° box: 240–450 ms on SQLite).
+  const near = Prisma.join(
+    splitAtAntimeridian(box).map((part) =>
+      provider === "sqlite"
+        ? Prisma.sql`SELECT g."fileId" FROM "FileGeoBox" g WHERE ${nearSqlite(workspaceId, part)}`
+        : Prisma.sql`SELECT f."id" AS "fileId" FROM "File" f WHERE ${nearPostgresSql(workspaceId, part)}`,
+    ),
+    " UNION ALL ",
+  );
   const rows = await db.$queryRaw<{ fileId: string }[]>`SELECT n."fileId" FROM (${near}) AS n LIMIT ${limit}`;
   return rows.map((row) => row.fileId);
 }
@@ -102,8 +102,8 @@ function countSqlite(workspaceId: string, bounds: Bounds): Prisma.Sql {
 }
 
 /**
- * How many files of the workspace have a box meeting `box`, exactly. Without a read filter: only
- * for a caller who can read every file. At 1,000,000 files, 11,468 of them in a 90° box: 1 ms on
+ * How many files of the workspace have a box meeting `box`, exactly. Without a read filter: the
+ * caller subtracts what it cannot read. At 1,000,000 files, 11,468 of them in a 90° box: 1 ms on
  * SQLite, 5.5 ms on PostgreSQL (an index-only scan), where checking each match took 240–350 ms.
  */
 export async function countFilesInBox(
@@ -112,14 +112,23 @@ export async function countFilesInBox(
   workspaceId: string,
   box: BoundingBox,
 ): Promise<number> {
+  const parts = splitAtAntimeridian(box);
   if (provider === "postgresql") {
-    const [row] = await db.$queryRaw<{ files: bigint | number }[]>`
-      SELECT count(*) AS "files" FROM (${nearPostgresSql(workspaceId, box, true)}) AS n`;
+    // Each file the index finds checked in the same index-only scan; a file meeting both halves
+    // of a box across the antimeridian once.
+    const matches = Prisma.join(
+      parts.map(
+        (part) =>
+          Prisma.sql`SELECT f."id" FROM "File" f WHERE ${nearPostgresSql(workspaceId, part)} AND ${meetsSql(part)}`,
+      ),
+      " UNION ",
+    );
+    const [row] = await db.$queryRaw<{ files: bigint | number }[]>`SELECT count(*) AS "files" FROM (${matches}) AS n`;
     return Number(row?.files ?? 0);
   }
   // Across the antimeridian, each half's files, less those meeting both (counted twice): the
-  // crossing box's bounds compared one by one.
-  const [east, west] = splitAtAntimeridian(box);
+  // crossing box's bounds compared one by one, which the R*Tree answers as they are.
+  const [east, west] = parts;
   const count =
     west === undefined || east === undefined
       ? countSqlite(workspaceId, box)
