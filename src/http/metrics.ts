@@ -70,7 +70,7 @@ export class Metrics implements DbObserver, SweepObserver {
   });
   private readonly statements = new Histogram({
     name: "db_statement_duration_seconds",
-    help: "SQL statements by kind (SELECT, INSERT, UPDATE, DELETE, WITH, BEGIN, COMMIT, ROLLBACK, OTHER), as Prisma timed them",
+    help: "SQL statements by kind (SELECT, INSERT, UPDATE, DELETE, WITH, BEGIN, COMMIT, ROLLBACK, OTHER), and how long each took (Prisma's and those run on the driver directly)",
     labelNames: ["kind"],
     buckets: [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.5, 2],
     registers: [this.registry],

@@ -1,5 +1,5 @@
 import { randomUUID } from "node:crypto";
-import { link, mkdir, open, rename, rm } from "node:fs/promises";
+import { link, mkdir, open, rename, rm, unlink } from "node:fs/promises";
 import path from "node:path";
 import type { Readable } from "node:stream";
 import { pipeline } from "node:stream/promises";
@@ -103,7 +103,9 @@ async function writeThroughTemp(
         if (hasCode(error, "EEXIST")) throw new StorageError("an object is already stored under this key", "EXISTS");
         throw error;
       });
-      await rm(temp, { force: true });
+      // The temp file is there (opened above): one unlink, where rm() first lstats it (about 2 %
+      // of the server's CPU in the flows bench, bench/README.md).
+      await unlink(temp);
     } else {
       await inDirectory(createDirs, path.dirname(target), () => rename(temp, target));
     }
