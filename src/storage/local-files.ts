@@ -93,13 +93,9 @@ async function writeThroughTemp(
   // stream could create it after our rm() ran. Directories are made only when missing (ENOENT),
   // not before every write: a mkdir per upload showed in the small-upload profile.
   const handle = await inDirectory(createDirs, tempDir, () => open(temp, "wx"));
-  // 4 MiB rather than Node's 16 KiB. A write stream pauses its source until everything it holds
-  // is written, so with a bound of one write's worth (1 MiB was measured) the source stands idle
-  // during every write: parsing and writing took turns, and a 512 MiB upload ran at 330–410 MB/s
-  // with the main thread idle 60% of the time. With room for several writes the source keeps
-  // flowing while one is on disk, and pauses only when the disk is 4 MiB behind. This bounds
-  // memory per upload to about that.
-  const out = handle.createWriteStream({ highWaterMark: 4 * 1024 * 1024 });
+  // 1 MiB rather than 16 KiB: fewer, larger writes and far less backpressure churn on the
+  // upload's socket; it bounds memory per upload to about that.
+  const out = handle.createWriteStream({ highWaterMark: 1024 * 1024 });
   try {
     await pipeline(source, out);
     if (exclusive) {
