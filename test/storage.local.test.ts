@@ -608,7 +608,7 @@ describe("local storage signed endpoints", () => {
     await rm(fresh);
   });
 
-  it("writes a body of uneven chunks spanning several 1 MiB batches byte for byte, and the size it wrote", async () => {
+  it("writes a body of uneven chunks over several MiB byte for byte, and the size it wrote", async () => {
     const content = randomContent(3 * 1024 * 1024 + 12345);
     const chunks: Buffer[] = [];
     for (let offset = 0, step = 1; offset < content.length; offset += step, step = (step * 7919) % 70001) {
