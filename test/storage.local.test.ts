@@ -608,6 +608,20 @@ describe("local storage signed endpoints", () => {
     await rm(fresh);
   });
 
+  it("writes a body of uneven chunks over several MiB byte for byte, and the size it wrote", async () => {
+    const content = randomContent(3 * 1024 * 1024 + 12345);
+    const chunks: Buffer[] = [];
+    for (let offset = 0, step = 1; offset < content.length; offset += step, step = (step * 7919) % 70001) {
+      chunks.push(content.subarray(offset, offset + step));
+    }
+    const key = `batches/${randomUUID()}`;
+    expect(
+      await local.storage.putObject(key, Readable.from(chunks), { contentType: "application/octet-stream" }),
+    ).toEqual({ size: content.length });
+    expect(sha256(await readAll(await local.storage.getObject(key)))).toBe(sha256(content));
+    expect(await readdir(path.join(local.dir, ".tmp"))).toEqual([]);
+  });
+
   it("makes the directories a write needs when they are missing, also once it has written before", async () => {
     const key = `missing-dirs/${randomUUID()}/a.txt`;
     await local.storage.putObject(`missing-dirs/${randomUUID()}`, Readable.from([Buffer.from("first")]), {
