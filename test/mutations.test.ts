@@ -64,6 +64,26 @@ describe("updateFile", () => {
     expect(byExternalId.data.fileByExternalId.name).toBe("b.txt");
   });
 
+  it("clears labels, metadata, directory and description given as null, keeping the rest", async () => {
+    const file = await uploadFile(
+      server,
+      { name: "n.txt", labels: ["x"], metadata: { a: "1" }, directory: "/here", description: "d" },
+      Buffer.from("n"),
+    );
+    const response = await server.graphql<{ updateFile: { file: Record<string, unknown> } }>(updateMutation, {
+      input: { id: file.id, labels: null, metadata: null, directory: null, description: null },
+    });
+    expect(response.errors).toBeUndefined();
+    expect(response.data.updateFile.file).toEqual({
+      id: file.id,
+      name: "n.txt",
+      labels: [],
+      metadata: {},
+      directory: null,
+      description: null,
+    });
+  });
+
   it("answers ValidationError naming the field", async () => {
     const file = await uploadFile(server, { name: "c.txt" }, Buffer.from("c"));
     const response = await server.graphql<{ updateFile: { __typename: string; fieldErrors: { path: string[] }[] } }>(

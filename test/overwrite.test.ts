@@ -16,7 +16,7 @@ const base64 = (text: string) => Buffer.from(text).toString("base64");
 
 async function file(on: TestServer, id: string): Promise<Record<string, unknown>> {
   const response = await on.graphql<{ file: Record<string, unknown> }>(
-    `query ($id: ID!) { file(id: $id) { id name status checksumSha256 description labels metadata assetIds dataSetId directory downloadUrl
+    `query ($id: ID!) { file(id: $id) { id name status checksumSha256 description labels metadata assetIds dataSetId directory geoLocation downloadUrl
       pendingUpload { size checksumSha256 upload { url } }
       versions { size checksumSha256 uploadedAt replacedAt downloadUrl } } }`,
     { id },
@@ -105,6 +105,54 @@ describe(`overwrite in place (${testProvider})`, () => {
          m: files(workspaceId: "default", filter: { metadata: { fresh: true }, externalIdPrefix: "fields" }) { totalCount } }`,
     );
     expect(listed.data).toEqual({ a: { totalCount: 1 }, b: { totalCount: 0 }, m: { totalCount: 1 } });
+  });
+
+  it("clears the fields given as null, with or without bytes, and the filters follow", async () => {
+    const point = { type: "Feature", properties: {}, geometry: { type: "Point", coordinates: [10.5, 59.9] } };
+    const box = { minLongitude: 10, minLatitude: 59, maxLongitude: 11, maxLatitude: 60 };
+    const cleared = {
+      description: null,
+      labels: null,
+      metadata: null,
+      assetIds: null,
+      dataSetId: null,
+      directory: null,
+      geoLocation: null,
+    };
+    for (const [externalId, bytes] of [
+      ["cleared-in-request", { content: base64("two") }],
+      ["cleared-pending", {}],
+    ] as const) {
+      const first = await createFile(server, { ...full, geoLocation: point, externalId, content: base64("one") });
+      const second = await createFile(server, { name: "r.txt", externalId, overwrite: true, ...cleared, ...bytes });
+      expect(second.file?.id).toBe(first.file?.id);
+      expect(await file(server, first.file?.id as string)).toMatchObject({
+        description: null,
+        labels: [],
+        metadata: {},
+        assetIds: [],
+        dataSetId: null,
+        directory: null,
+        geoLocation: null,
+      });
+      const listed = await server.graphql<Record<string, { totalCount: number }>>(
+        `query ($box: GeoBoundingBox!, $prefix: String!) {
+           geo: files(workspaceId: "default", filter: { geoIntersects: $box, externalIdPrefix: $prefix }) { totalCount }
+           label: files(workspaceId: "default", filter: { labelsAny: ["kept"], externalIdPrefix: $prefix }) { totalCount }
+           asset: files(workspaceId: "default", filter: { assetIdsAny: [7], externalIdPrefix: $prefix }) { totalCount }
+           set: files(workspaceId: "default", filter: { dataSetIds: [3], externalIdPrefix: $prefix }) { totalCount }
+           dir: files(workspaceId: "default", filter: { directoryPrefix: "/reports", externalIdPrefix: $prefix }) { totalCount } }`,
+        { box, prefix: externalId },
+      );
+      expect(listed.errors).toBeUndefined();
+      expect(listed.data).toEqual({
+        geo: { totalCount: 0 },
+        label: { totalCount: 0 },
+        asset: { totalCount: 0 },
+        set: { totalCount: 0 },
+        dir: { totalCount: 0 },
+      });
+    }
   });
 
   it("serves the old bytes while an upload is pending and the new ones once completed", async () => {

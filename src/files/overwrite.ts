@@ -65,7 +65,7 @@ async function replaceChildren(
   const withFile = <T extends object>(rows: T[]) => rows.map((row) => ({ ...row, fileId }));
   // FileMetadata and FileAsset rows carry the file's createdAt, for their ordered indexes.
   const ordered = <T extends object>(rows: T[]) => withFile(rows).map((row) => ({ ...row, createdAt: file.createdAt }));
-  if (labels != null) {
+  if (labels !== undefined) {
     await tx.fileLabel.deleteMany({ where: { fileId } });
     await tx.fileLabel.createMany({ data: withFile(labelRows(file.workspaceId, labels)) });
   }

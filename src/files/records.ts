@@ -5,30 +5,48 @@ import { normalizeMimeType } from "./mime.js";
 import type { FileFields } from "./types.js";
 import { normalizeChecksum, normalizeDirectory, normalizeName } from "./validation.js";
 
-/** Database columns for the (already validated) fields a request sets; absent fields stay absent. */
+/**
+ * Database columns for the (already validated) fields a request sets. Absent fields stay absent
+ * (an update or overwrite keeps them); a field given as null is cleared: its column null, or the
+ * empty object or list for metadata, assetIds and securityCategories. The name, the content's own
+ * fields (mimeType, size, checksum), externalId and scope are never cleared by null.
+ */
 export function buildFileData(fields: FileFields) {
   const data = {
     mimeType: fields.mimeType == null ? undefined : normalizeMimeType(fields.mimeType),
     size: fields.size == null ? undefined : BigInt(fields.size),
     checksumSha256: fields.checksumSha256 == null ? undefined : normalizeChecksum(fields.checksumSha256),
     externalId: fields.externalId ?? undefined,
-    directory: fields.directory == null ? undefined : normalizeDirectory(fields.directory),
-    description: fields.description ?? undefined,
-    source: fields.source ?? undefined,
+    directory: cleared(fields.directory, normalizeDirectory),
+    description: fields.description,
+    source: fields.source,
     // Validated before it gets here (validateFileFields): a plain object of JSON values.
-    metadata: fields.metadata == null ? undefined : JSON.stringify(fields.metadata),
-    assetIds: fields.assetIds == null ? undefined : JSON.stringify(fields.assetIds),
-    dataSetId: fields.dataSetId == null ? undefined : BigInt(fields.dataSetId),
-    securityCategories: fields.securityCategories == null ? undefined : JSON.stringify(fields.securityCategories),
+    metadata: jsonColumn(fields.metadata, "{}"),
+    assetIds: jsonColumn(fields.assetIds, "[]"),
+    dataSetId: cleared(fields.dataSetId, BigInt),
+    securityCategories: jsonColumn(fields.securityCategories, "[]"),
     ...geoColumns(fields.geoLocation),
     scope: fields.scope ?? undefined,
     entityId: fields.entityId ?? undefined,
     sessionId: fields.sessionId ?? undefined,
-    sourceCreatedTime: fields.sourceCreatedTime ?? undefined,
-    sourceModifiedTime: fields.sourceModifiedTime ?? undefined,
+    sourceCreatedTime: fields.sourceCreatedTime,
+    sourceModifiedTime: fields.sourceModifiedTime,
     ...(fields.name == null ? {} : fileName(fields.name)),
   } satisfies Prisma.FileUncheckedUpdateInput;
   return data;
+}
+
+/** A given value converted to its column; null (cleared) and undefined (left out) as they are. */
+function cleared<T, C>(value: T | null | undefined, column: (value: T) => C): C | null | undefined {
+  if (value === null) return null;
+  if (value === undefined) return undefined;
+  return column(value);
+}
+
+/** A JSON text column: the value's JSON, `empty` when cleared, nothing when left out. */
+function jsonColumn(value: unknown, empty: string): string | undefined {
+  if (value === undefined) return undefined;
+  return value === null ? empty : JSON.stringify(value);
 }
 
 /**
@@ -38,9 +56,18 @@ export function buildFileData(fields: FileFields) {
  */
 const ORDERED_NAME_LENGTH = 512;
 
-/** The geoLocation column and its bounding box's, for a (validated) Feature; nothing when none is given. */
+/** The geoLocation column and its bounding box's, for a (validated) Feature; all null when cleared, nothing when left out. */
 function geoColumns(geoLocation: unknown) {
-  if (geoLocation == null) return {};
+  if (geoLocation === undefined) return {};
+  if (geoLocation === null) {
+    return {
+      geoLocation: null,
+      geoMinLongitude: null,
+      geoMinLatitude: null,
+      geoMaxLongitude: null,
+      geoMaxLatitude: null,
+    };
+  }
   const box = checkFeature(geoLocation, []).box;
   return {
     geoLocation: JSON.stringify(geoLocation),

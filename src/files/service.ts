@@ -387,7 +387,7 @@ export class FileService {
     return {
       row,
       labels,
-      labelsGiven: request.labels == null ? undefined : labels,
+      labelsGiven: request.labels === undefined ? undefined : labels,
       overwrite: request.overwrite === true,
       readable: readableFilesIn(caller, workspace),
     };

@@ -47,7 +47,8 @@ const CreateFileInput = builder.inputType("CreateFileInput", {
     externalId: t.string({ description: "Your own id, unique in the workspace." }),
     overwrite: t.boolean({
       defaultValue: false,
-      description: "With externalId: replace that file, keeping its content until the new upload completes.",
+      description:
+        "With externalId: change that file in place (same id), keeping its content until the new content is verified. Fields left out are kept; a field given as null is cleared (metadata, labels, assetIds and securityCategories to empty).",
     }),
     directory: t.string(),
     description: t.string(),
@@ -117,7 +118,8 @@ const deleteFileErrors = {
 };
 
 const UpdateFileInput = builder.inputType("UpdateFileInput", {
-  description: "Fields left out are unchanged; labels and metadata are replaced whole.",
+  description:
+    "Fields left out are unchanged; labels and metadata are replaced whole; description, directory, labels and metadata given as null are cleared (the name cannot be).",
   fields: (t) => ({
     id: t.id({ required: true }),
     name: t.string(),
