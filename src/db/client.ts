@@ -3,7 +3,7 @@ import path from "node:path";
 import { PrismaBetterSQLite3 } from "@prisma/adapter-better-sqlite3";
 import { PrismaPg } from "@prisma/adapter-pg";
 import pg from "pg";
-import { PostgresDirectSql, SqliteDirectSql, type StatementListener } from "./direct-sql.js";
+import { PostgresDirectSql, SqliteDirectSql, type StatementListener, statementKind } from "./direct-sql.js";
 import { PrismaClient as PostgresClient } from "./generated/postgresql/client.js";
 import { PrismaClient } from "./generated/sqlite/client.js";
 import { runsDirectly } from "./raw.js";
@@ -64,14 +64,9 @@ export interface PoolSample {
   waiting: number;
 }
 
-const statementKinds = new Set(["SELECT", "INSERT", "UPDATE", "DELETE", "WITH", "BEGIN", "COMMIT", "ROLLBACK"]);
-
 /** Tells `observer` of a statement by its first keyword. */
 function statementListener(observer: DbObserver): StatementListener {
-  return (sql, seconds) => {
-    const kind = /^\s*(\w+)/.exec(sql)?.[1]?.toUpperCase() ?? "";
-    observer.statement(statementKinds.has(kind) ? kind : "OTHER", seconds);
-  };
+  return (sql, seconds) => observer.statement(statementKind(sql), seconds);
 }
 
 /** Statement durations from Prisma's query events, in seconds. */

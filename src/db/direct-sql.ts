@@ -20,6 +20,14 @@ export interface DirectSql {
   execute(statement: Prisma.Sql): Promise<number>;
 }
 
+const statementKinds = new Set(["SELECT", "INSERT", "UPDATE", "DELETE", "WITH", "BEGIN", "COMMIT", "ROLLBACK"]);
+
+/** A statement's first keyword (`SELECT`, `INSERT`, `BEGIN`…), or `OTHER`: what metrics and spans name it by. */
+export function statementKind(sql: string): string {
+  const kind = /^\s*(\w+)/.exec(sql)?.[1]?.toUpperCase() ?? "";
+  return statementKinds.has(kind) ? kind : "OTHER";
+}
+
 /** Told of each statement run here, as Prisma's query events tell of its own (the metrics). */
 export type StatementListener = (sql: string, seconds: number) => void;
 
