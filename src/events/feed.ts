@@ -85,10 +85,11 @@ export class FileEventFeed {
     const workspace = await findReadableWorkspace(this.options.db, subscriber.caller, workspaceRef);
     if (workspace === null) throw new NotFoundError(`workspace ${workspaceRef} was not found`);
     const guard = this.guard(subscriber, workspace.id);
-    return this.deliver(workspace.id, async (event, offer) => {
+    return this.deliver(workspace.id, (event, offer) => {
       if (!matches(filter, event)) return;
-      const caller = await guard();
-      if (canReadFileInHand(caller, event.file)) offer(event);
+      return withCaller(guard(), (caller) => {
+        if (canReadFileInHand(caller, event.file)) offer(event);
+      });
     });
   }
 
@@ -104,13 +105,15 @@ export class FileEventFeed {
     const size = file.size === null ? null : Number(file.size);
     return this.deliver(
       file.workspaceId,
-      async (event, offer, stop) => {
+      (event, offer, stop) => {
         if (event.file.id !== file.id) return;
         const state = uploadState(event);
         if (state === undefined) return;
-        if (!canReadFileInHand(await guard(), event.file)) return;
-        offer(state);
-        if (state.final) stop();
+        return withCaller(guard(), (caller) => {
+          if (!canReadFileInHand(caller, event.file)) return;
+          offer(state);
+          if (state.final) stop();
+        });
       },
       // A file no longer PENDING (read after the subscription started, so no event is missed) is reported once.
       async (offer, stop) => {
@@ -140,7 +143,7 @@ export class FileEventFeed {
    */
   private deliver<T>(
     workspaceId: string,
-    step: (event: FileEvent, offer: (value: T) => void, stop: () => void) => Promise<void>,
+    step: (event: FileEvent, offer: (value: T) => void, stop: () => void) => void | Promise<void>,
     first?: (offer: (value: T) => void, stop: () => void) => Promise<void>,
   ): AsyncIterable<T> {
     const { bus } = this.options;
@@ -166,24 +169,44 @@ export class FileEventFeed {
           waiting -= 1;
         });
       };
-      // Steps run one after another, in the order the bus gave the events, after `first`.
-      let steps = Promise.resolve();
+      // Steps run one after another, in the order the bus gave the events, after `first`. A step
+      // that finishes at once (access checked recently) runs as the bus calls, with no promise;
+      // `steps` is the last step still waiting (for an access check), if any.
+      let steps: Promise<void> | undefined;
+      const run = (event: FileEvent): void | Promise<void> => {
+        try {
+          return step(event, offer, halt);
+        } catch (error) {
+          end(error);
+        }
+      };
+      const wait = (pending: Promise<void>): void => {
+        const tail: Promise<void> = pending.catch(end).then(() => {
+          if (steps === tail) steps = undefined;
+        });
+        steps = tail;
+      };
       const unlisten = bus.listen(workspaceId, (event) => {
         if (ended) return;
+        if (steps === undefined) {
+          const pending = run(event);
+          if (pending !== undefined) wait(pending);
+          return;
+        }
         if (waiting >= MAX_UNREAD) {
           end(new EventsDroppedError());
           return;
         }
         waiting += 1;
-        steps = steps
-          .then(() => {
+        wait(
+          steps.then(() => {
             waiting -= 1;
-            return ended ? undefined : step(event, offer, halt);
-          })
-          .catch(end);
+            return ended ? undefined : run(event);
+          }),
+        );
       });
       // The bus is listening: nothing that happens from now on is missed while `first` reads.
-      if (first !== undefined) steps = first(offer, halt).catch(end);
+      if (first !== undefined) wait(first(offer, halt));
       await stop;
       end();
     });
@@ -194,17 +217,18 @@ export class FileEventFeed {
    * the workspace. Checked at most once per `recheckMs`; resolves with the caller as last checked
    * (for the file's own rule, `canReadFileInHand`), or throws the gate's error, or NotFoundError.
    */
-  private guard(subscriber: Subscriber, workspaceId: string): () => Promise<Caller> {
+  private guard(subscriber: Subscriber, workspaceId: string): () => Caller | Promise<Caller> {
     let checkedAt = Date.now();
     let latest = subscriber.caller;
-    return async () => {
+    return () => {
       if (Date.now() - checkedAt < this.options.recheckMs) return latest;
-      const caller = await this.current(subscriber);
-      const workspace = await findReadableWorkspace(this.options.db, caller, workspaceId);
-      if (workspace === null) throw new NotFoundError("the workspace can no longer be read");
-      checkedAt = Date.now();
-      latest = caller;
-      return caller;
+      return this.current(subscriber).then(async (caller) => {
+        const workspace = await findReadableWorkspace(this.options.db, caller, workspaceId);
+        if (workspace === null) throw new NotFoundError("the workspace can no longer be read");
+        checkedAt = Date.now();
+        latest = caller;
+        return caller;
+      });
     };
   }
 
@@ -261,4 +285,9 @@ function matches(filter: FileEventFilter | null | undefined, event: FileEvent): 
     if (directory !== prefix && !directory.startsWith(`${prefix}/`)) return false;
   }
   return true;
+}
+
+/** Calls `next` with the value, at once when it is there, or once the promise gives it. */
+function withCaller(caller: Caller | Promise<Caller>, next: (caller: Caller) => void): void | Promise<void> {
+  return caller instanceof Promise ? caller.then(next) : next(caller);
 }
