@@ -1,9 +1,9 @@
-import { Repeater } from "graphql-yoga";
 import type { Caller } from "../access/caller.js";
 import { canReadFileInHand, findReadableWorkspace, readableFiles } from "../access/readable.js";
 import { type Db, FileStatus } from "../db/client.js";
 import { NotFoundError } from "../files/errors.js";
 import type { FileEventBus } from "./bus.js";
+import { Delivery } from "./delivery.js";
 import type { FileEvent, FileEventType } from "./file-event.js";
 
 /** Who subscribes: the caller at subscribe time, and how to learn who it is now (the gate, again). */
@@ -139,7 +139,7 @@ export class FileEventFeed {
    * when the subscriber leaves, when `stop` is called, with the error a step throws (access
    * lost), or with EventsDroppedError once MAX_UNREAD values wait for the subscriber (offered
    * and not read, or heard and not stepped yet): the bus is heard at its own pace, never the
-   * subscriber's. One queue per subscriber (the Repeater); the bus calls in synchronously.
+   * subscriber's. One queue per subscriber (Delivery); the bus calls in synchronously.
    */
   private deliver<T>(
     workspaceId: string,
@@ -147,27 +147,16 @@ export class FileEventFeed {
     first?: (offer: (value: T) => void, stop: () => void) => Promise<void>,
   ): AsyncIterable<T> {
     const { bus } = this.options;
-    return new Repeater<T>(async (push, stop) => {
-      let waiting = 0;
-      let ended = false;
-      const end = (error?: unknown): void => {
-        if (ended) return;
-        ended = true;
-        unlisten();
-        stop(error);
-      };
+    const queue: Delivery<T> = new Delivery<T>(() => {
+      // Events heard and not stepped yet (waiting for an earlier step's access check).
+      let heard = 0;
+      const end = (error?: unknown): void => queue.end(error);
       const halt = (): void => end();
+      const full = (): boolean => heard + queue.unread >= MAX_UNREAD;
       const offer = (value: T): void => {
-        if (ended) return;
-        if (waiting >= MAX_UNREAD) {
-          end(new EventsDroppedError());
-          return;
-        }
-        waiting += 1;
-        // Settles once the subscriber is ready for more (or has left).
-        void push(value).then(() => {
-          waiting -= 1;
-        });
+        if (queue.ended) return;
+        if (full()) end(new EventsDroppedError());
+        else queue.push(value);
       };
       // Steps run one after another, in the order the bus gave the events, after `first`. A step
       // that finishes at once (access checked recently) runs as the bus calls, with no promise;
@@ -187,29 +176,29 @@ export class FileEventFeed {
         steps = tail;
       };
       const unlisten = bus.listen(workspaceId, (event) => {
-        if (ended) return;
+        if (queue.ended) return;
         if (steps === undefined) {
           const pending = run(event);
           if (pending !== undefined) wait(pending);
           return;
         }
-        if (waiting >= MAX_UNREAD) {
+        if (full()) {
           end(new EventsDroppedError());
           return;
         }
-        waiting += 1;
+        heard += 1;
         wait(
           steps.then(() => {
-            waiting -= 1;
-            return ended ? undefined : run(event);
+            heard -= 1;
+            return queue.ended ? undefined : run(event);
           }),
         );
       });
       // The bus is listening: nothing that happens from now on is missed while `first` reads.
       if (first !== undefined) wait(first(offer, halt));
-      await stop;
-      end();
+      return unlisten;
     });
+    return queue;
   }
 
   /**
