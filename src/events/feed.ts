@@ -1,9 +1,9 @@
-import { Repeater } from "graphql-yoga";
 import type { Caller } from "../access/caller.js";
 import { canReadFileInHand, findReadableWorkspace, readableFiles } from "../access/readable.js";
 import { type Db, FileStatus } from "../db/client.js";
 import { NotFoundError } from "../files/errors.js";
 import type { FileEventBus } from "./bus.js";
+import { Delivery } from "./delivery.js";
 import type { FileEvent, FileEventType } from "./file-event.js";
 
 /** Who subscribes: the caller at subscribe time, and how to learn who it is now (the gate, again). */
@@ -85,10 +85,11 @@ export class FileEventFeed {
     const workspace = await findReadableWorkspace(this.options.db, subscriber.caller, workspaceRef);
     if (workspace === null) throw new NotFoundError(`workspace ${workspaceRef} was not found`);
     const guard = this.guard(subscriber, workspace.id);
-    return this.deliver(workspace.id, async (event, offer) => {
+    return this.deliver(workspace.id, (event, offer) => {
       if (!matches(filter, event)) return;
-      const caller = await guard();
-      if (canReadFileInHand(caller, event.file)) offer(event);
+      return withCaller(guard(), (caller) => {
+        if (canReadFileInHand(caller, event.file)) offer(event);
+      });
     });
   }
 
@@ -104,13 +105,15 @@ export class FileEventFeed {
     const size = file.size === null ? null : Number(file.size);
     return this.deliver(
       file.workspaceId,
-      async (event, offer, stop) => {
+      (event, offer, stop) => {
         if (event.file.id !== file.id) return;
         const state = uploadState(event);
         if (state === undefined) return;
-        if (!canReadFileInHand(await guard(), event.file)) return;
-        offer(state);
-        if (state.final) stop();
+        return withCaller(guard(), (caller) => {
+          if (!canReadFileInHand(caller, event.file)) return;
+          offer(state);
+          if (state.final) stop();
+        });
       },
       // A file no longer PENDING (read after the subscription started, so no event is missed) is reported once.
       async (offer, stop) => {
@@ -136,57 +139,66 @@ export class FileEventFeed {
    * when the subscriber leaves, when `stop` is called, with the error a step throws (access
    * lost), or with EventsDroppedError once MAX_UNREAD values wait for the subscriber (offered
    * and not read, or heard and not stepped yet): the bus is heard at its own pace, never the
-   * subscriber's. One queue per subscriber (the Repeater); the bus calls in synchronously.
+   * subscriber's. One queue per subscriber (Delivery); the bus calls in synchronously.
    */
   private deliver<T>(
     workspaceId: string,
-    step: (event: FileEvent, offer: (value: T) => void, stop: () => void) => Promise<void>,
+    step: (event: FileEvent, offer: (value: T) => void, stop: () => void) => void | Promise<void>,
     first?: (offer: (value: T) => void, stop: () => void) => Promise<void>,
   ): AsyncIterable<T> {
     const { bus } = this.options;
-    return new Repeater<T>(async (push, stop) => {
-      let waiting = 0;
-      let ended = false;
-      const end = (error?: unknown): void => {
-        if (ended) return;
-        ended = true;
-        unlisten();
-        stop(error);
-      };
+    const queue: Delivery<T> = new Delivery<T>(() => {
+      // Events heard and not stepped yet (waiting for an earlier step's access check).
+      let heard = 0;
+      const end = (error?: unknown): void => queue.end(error);
       const halt = (): void => end();
+      const full = (): boolean => heard + queue.unread >= MAX_UNREAD;
       const offer = (value: T): void => {
-        if (ended) return;
-        if (waiting >= MAX_UNREAD) {
-          end(new EventsDroppedError());
-          return;
-        }
-        waiting += 1;
-        // Settles once the subscriber is ready for more (or has left).
-        void push(value).then(() => {
-          waiting -= 1;
-        });
+        if (queue.ended) return;
+        if (full()) end(new EventsDroppedError());
+        else queue.push(value);
       };
-      // Steps run one after another, in the order the bus gave the events, after `first`.
-      let steps = Promise.resolve();
+      // Steps run one after another, in the order the bus gave the events, after `first`. A step
+      // that finishes at once (access checked recently) runs as the bus calls, with no promise;
+      // `steps` is the last step still waiting (for an access check), if any.
+      let steps: Promise<void> | undefined;
+      const run = (event: FileEvent): void | Promise<void> => {
+        try {
+          return step(event, offer, halt);
+        } catch (error) {
+          end(error);
+        }
+      };
+      const wait = (pending: Promise<void>): void => {
+        const tail: Promise<void> = pending.catch(end).then(() => {
+          if (steps === tail) steps = undefined;
+        });
+        steps = tail;
+      };
       const unlisten = bus.listen(workspaceId, (event) => {
-        if (ended) return;
-        if (waiting >= MAX_UNREAD) {
+        if (queue.ended) return;
+        if (steps === undefined) {
+          const pending = run(event);
+          if (pending !== undefined) wait(pending);
+          return;
+        }
+        if (full()) {
           end(new EventsDroppedError());
           return;
         }
-        waiting += 1;
-        steps = steps
-          .then(() => {
-            waiting -= 1;
-            return ended ? undefined : step(event, offer, halt);
-          })
-          .catch(end);
+        heard += 1;
+        wait(
+          steps.then(() => {
+            heard -= 1;
+            return queue.ended ? undefined : run(event);
+          }),
+        );
       });
       // The bus is listening: nothing that happens from now on is missed while `first` reads.
-      if (first !== undefined) steps = first(offer, halt).catch(end);
-      await stop;
-      end();
+      if (first !== undefined) wait(first(offer, halt));
+      return unlisten;
     });
+    return queue;
   }
 
   /**
@@ -194,17 +206,18 @@ export class FileEventFeed {
    * the workspace. Checked at most once per `recheckMs`; resolves with the caller as last checked
    * (for the file's own rule, `canReadFileInHand`), or throws the gate's error, or NotFoundError.
    */
-  private guard(subscriber: Subscriber, workspaceId: string): () => Promise<Caller> {
+  private guard(subscriber: Subscriber, workspaceId: string): () => Caller | Promise<Caller> {
     let checkedAt = Date.now();
     let latest = subscriber.caller;
-    return async () => {
+    return () => {
       if (Date.now() - checkedAt < this.options.recheckMs) return latest;
-      const caller = await this.current(subscriber);
-      const workspace = await findReadableWorkspace(this.options.db, caller, workspaceId);
-      if (workspace === null) throw new NotFoundError("the workspace can no longer be read");
-      checkedAt = Date.now();
-      latest = caller;
-      return caller;
+      return this.current(subscriber).then(async (caller) => {
+        const workspace = await findReadableWorkspace(this.options.db, caller, workspaceId);
+        if (workspace === null) throw new NotFoundError("the workspace can no longer be read");
+        checkedAt = Date.now();
+        latest = caller;
+        return caller;
+      });
     };
   }
 
@@ -261,4 +274,9 @@ function matches(filter: FileEventFilter | null | undefined, event: FileEvent): 
     if (directory !== prefix && !directory.startsWith(`${prefix}/`)) return false;
   }
   return true;
+}
+
+/** Calls `next` with the value, at once when it is there, or once the promise gives it. */
+function withCaller(caller: Caller | Promise<Caller>, next: (caller: Caller) => void): void | Promise<void> {
+  return caller instanceof Promise ? caller.then(next) : next(caller);
 }
