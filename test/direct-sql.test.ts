@@ -131,4 +131,31 @@ describe(`raw statements on the driver, as Prisma's $queryRaw (${testProvider})`
     expect(await rolledBack).toBeInstanceOf(Error);
     expect(await db.file.findUnique({ where: { id }, select: { id: true } })).toEqual({ id });
   });
+
+  it("keeps Prisma's own statements outside an open interactive transaction: a write there is not rolled back with it", async () => {
+    let entered = () => {};
+    const inside = new Promise<void>((resolve) => {
+      entered = resolve;
+    });
+    const rolledBack = db
+      .$transaction(async (tx) => {
+        await tx.workspace.create({ data: { id: "w-uncommitted-2", slug: "w-uncommitted-2", name: "u" } });
+        entered();
+        await new Promise((resolve) => setTimeout(resolve, 200));
+        throw new Error("rolled back");
+      })
+      .catch((error: unknown) => error);
+    await inside;
+    const [written, seen] = await Promise.all([
+      db.workspace.create({ data: { id: "w-outside", slug: "w-outside", name: "o" } }),
+      db.workspace.findUnique({ where: { id: "w-uncommitted-2" } }),
+      rolledBack,
+    ]);
+    expect(written.id).toBe("w-outside");
+    expect(seen).toBeNull();
+    expect(await rolledBack).toBeInstanceOf(Error);
+    expect(await db.workspace.findUnique({ where: { id: "w-outside" }, select: { id: true } })).toEqual({
+      id: "w-outside",
+    });
+  });
 });

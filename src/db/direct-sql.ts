@@ -59,10 +59,12 @@ function sqliteValue(value: unknown, declaredType: string | null): unknown {
 
 /**
  * SQLite's connection is the one Prisma's adapter opened (src/db/sqlite-connection.ts hands it
- * over). A statement run on it while one of Prisma's interactive transactions is open would run
- * inside that transaction (the adapter serializes its transactions with a mutex of its own, but
- * not the statements outside them), so a statement here waits until none is open. Each one
- * runs synchronously, so none interleaves with a transaction's statements.
+ * over). The adapter serializes its interactive transactions with a mutex of its own, but not the
+ * statements outside them: one run while a transaction is open runs inside it (it sees that
+ * transaction's uncommitted rows, and a write is rolled back with it). So every statement outside
+ * a transaction, these and Prisma's own (the adapter's `queryRaw` and `executeRaw` are wrapped at
+ * connect), waits until none is open, checked synchronously just before it runs, so no BEGIN can
+ * come between the check and the statement.
  */
 export class SqliteDirectSql implements DirectSql {
   private database: Database | undefined;
@@ -75,7 +77,7 @@ export class SqliteDirectSql implements DirectSql {
     private readonly listener?: StatementListener,
   ) {}
 
-  /** The connection Prisma's adapter opened, its statement cache, and the adapter's transaction start to watch. */
+  /** The connection Prisma's adapter opened, its statement cache, and the adapter to watch and wrap. */
   attach(database: Database, prepare: PrepareCached, adapter: SqliteAdapter): void {
     this.database = database;
     this.prepare = prepare;
@@ -87,6 +89,10 @@ export class SqliteDirectSql implements DirectSql {
       transaction.rollback = () => rollback.call(transaction).finally(() => this.ended());
       return transaction;
     };
+    const queryRaw = adapter.queryRaw.bind(adapter);
+    const executeRaw = adapter.executeRaw.bind(adapter);
+    adapter.queryRaw = (query) => this.whenIdle(() => queryRaw(query));
+    adapter.executeRaw = (query) => this.whenIdle(() => executeRaw(query));
   }
 
   private ended(): void {
@@ -95,14 +101,17 @@ export class SqliteDirectSql implements DirectSql {
     waiting?.resolve();
   }
 
-  /** The connection, once no interactive transaction is open on it. */
-  private async idle(): Promise<{ database: Database; prepare: PrepareCached }> {
+  /**
+   * `run`'s result, `run` called synchronously once no interactive transaction is open on the
+   * connection (a transaction that began while this waited is waited for too).
+   */
+  private async whenIdle<R>(run: (prepare: PrepareCached) => R): Promise<Awaited<R>> {
     if (this.database === undefined) await this.connect();
     for (;;) {
       const { database, prepare } = this;
       if (database === undefined || prepare === undefined)
         throw new Error("the SQLite connection was not handed over (src/db/sqlite-connection.ts)");
-      if (!database.inTransaction) return { database, prepare };
+      if (!database.inTransaction) return await run(prepare);
       if (this.transactionEnded === undefined) {
         let resolve = () => {};
         const promise = new Promise<void>((done) => {
@@ -114,30 +123,32 @@ export class SqliteDirectSql implements DirectSql {
     }
   }
 
-  async query<T>(statement: Prisma.Sql): Promise<T[]> {
-    const { prepare } = await this.idle();
-    const started = performance.now();
-    const prepared = prepare(statement.sql);
-    const rows = prepared.statement.raw(true).all(statement.values.map(sqliteArg)) as unknown[][];
-    const columns = prepared.columns;
-    const result = rows.map((row) => {
-      const object: Record<string, unknown> = {};
-      for (let index = 0; index < columns.length; index++) {
-        const column = columns[index];
-        if (column !== undefined) object[column.name] = sqliteValue(row[index], column.type);
-      }
-      return object as T;
+  query<T>(statement: Prisma.Sql): Promise<T[]> {
+    return this.whenIdle((prepare) => {
+      const started = performance.now();
+      const prepared = prepare(statement.sql);
+      const rows = prepared.statement.raw(true).all(statement.values.map(sqliteArg)) as unknown[][];
+      const columns = prepared.columns;
+      const result = rows.map((row) => {
+        const object: Record<string, unknown> = {};
+        for (let index = 0; index < columns.length; index++) {
+          const column = columns[index];
+          if (column !== undefined) object[column.name] = sqliteValue(row[index], column.type);
+        }
+        return object as T;
+      });
+      this.listener?.(statement.sql, (performance.now() - started) / 1000);
+      return result;
     });
-    this.listener?.(statement.sql, (performance.now() - started) / 1000);
-    return result;
   }
 
-  async execute(statement: Prisma.Sql): Promise<number> {
-    const { prepare } = await this.idle();
-    const started = performance.now();
-    const { changes } = prepare(statement.sql).statement.run(statement.values.map(sqliteArg));
-    this.listener?.(statement.sql, (performance.now() - started) / 1000);
-    return changes;
+  execute(statement: Prisma.Sql): Promise<number> {
+    return this.whenIdle((prepare) => {
+      const started = performance.now();
+      const { changes } = prepare(statement.sql).statement.run(statement.values.map(sqliteArg));
+      this.listener?.(statement.sql, (performance.now() - started) / 1000);
+      return changes;
+    });
   }
 }
 
