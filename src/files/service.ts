@@ -714,7 +714,11 @@ export class FileService {
   private async completeFound(file: FileRecord, parts: CompletedPart[] | null | undefined): Promise<FileRecord> {
     const { id } = file;
     const pending = await this.pendingUploadOf(file);
-    if (pending === null && file.status === "UPLOADED") return file;
+    // No pending upload (any more): a completion racing this one may have made it the file's
+    // content, in one transaction, between the read of `file` and this one; read the file again so
+    // that the answer is its content now (only an overwrite by externalId has a pending upload).
+    if (pending === null && file.status === "UPLOADED")
+      return file.externalId === null ? file : ((await readFileById(this.db, id))?.file ?? file);
     if (pending === null && file.status === "FAILED")
       throw new UploadIncompleteError(`file ${id} failed and can no longer be completed`);
     const upload = pending ?? file;
