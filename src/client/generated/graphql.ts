@@ -39,7 +39,7 @@ export type CreateFileInput = {
   metadata?: unknown;
   mimeType?: string | null | undefined;
   name: string;
-  /** With externalId: replace that file, keeping its content until the new upload completes. */
+  /** With externalId: change that file in place (same id), keeping its content until the new content is verified. Fields left out are kept; a field given as null is cleared (metadata, labels, assetIds and securityCategories to empty). */
   overwrite?: boolean | null | undefined;
   scope?: FileScope | null | undefined;
   /** At most 100 distinct categories, each held by the caller; only callers holding all of them can read or change the file. */
