@@ -6,6 +6,7 @@ const benchmarks: { name: string; run: () => Promise<void> }[] = [
   { name: "gate", run: async () => (await import("./gate.js")).run() },
   { name: "start", run: async () => (await import("./start.js")).run() },
   { name: "events", run: async () => (await import("./events.js")).run() },
+  { name: "events-delivery", run: async () => (await import("./events-delivery.js")).run() },
   { name: "flows", run: async () => (await import("./flows.js")).run() },
 ];
 
