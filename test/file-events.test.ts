@@ -4,6 +4,7 @@ import { Prisma } from "../src/db/client.js";
 import { type FileEvent, fileEvent } from "../src/events/file-event.js";
 import { OutboxTransactions } from "../src/events/outbox.js";
 import { updateFileIn } from "../src/files/overwrite.js";
+import { requestScope } from "../src/logger.js";
 import { busEvents, internalFileId, record, slowPut } from "./helpers/events.js";
 import { completeUpload, createFile, putBytes } from "./helpers/files.js";
 import { peStub, randomContent } from "./helpers/samples.js";
@@ -23,6 +24,20 @@ const MiB = 1024 * 1024;
 const ofFile = (id: string) => (event: FileEvent) => event.file.id === id;
 
 describe("file events", () => {
+  it("reach a listener in the context it listened in, not the uploading request's (its requestId is not the listener's)", async () => {
+    const seen: (string | undefined)[] = [];
+    const unlisten = requestScope.run({ requestId: "listener" }, () =>
+      server.app.events.listen(workspaceId, () => seen.push(requestScope.getStore()?.requestId)),
+    );
+    try {
+      await createFile(server, { name: "context.txt", content: Buffer.from("context").toString("base64") });
+    } finally {
+      unlisten();
+    }
+    expect(seen.length).toBeGreaterThan(0);
+    expect(new Set(seen)).toEqual(new Set(["listener"]));
+  });
+
   it("a signed PUT of 20 MiB: CREATED, PROGRESS with growing counts ending at the size, then UPLOADED", async () => {
     const events = record(busEvents(server.app.events, workspaceId));
     const body = randomContent(20 * MiB);

@@ -1,3 +1,4 @@
+import { AsyncResource } from "node:async_hooks";
 import { setMaxListeners } from "node:events";
 import { createRedisEventTarget } from "@graphql-yoga/redis-event-target";
 import type { Redis } from "ioredis";
@@ -72,11 +73,13 @@ export class FileEventBus implements FileEventSink {
 
   /**
    * Calls `listener` with each event of a workspace from now on, synchronously as the event
-   * arrives, until the returned function is called.
+   * arrives, until the returned function is called. It runs in the async context `listen` was
+   * called in (the subscriber's request: its log lines and masked errors carry its requestId),
+   * not the publisher's (another caller's upload) nor the Redis connection's.
    */
   listen(workspaceId: string, listener: (event: FileEvent) => void): () => void {
     const topic = `${this.topic}:${workspaceId}`;
-    const handler = (event: Event): void => listener((event as CustomEvent<FileEvent>).detail);
+    const handler = AsyncResource.bind((event: Event): void => listener((event as CustomEvent<FileEvent>).detail));
     this.target.addEventListener(topic, handler);
     return () => this.target.removeEventListener(topic, handler);
   }
