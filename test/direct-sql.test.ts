@@ -106,20 +106,30 @@ describe(`raw statements on the driver, as Prisma's $queryRaw (${testProvider})`
     expect(b).toEqual(a);
   });
 
-  it("neither joins an open interactive transaction nor sees what it has not committed", async () => {
+  /**
+   * Opens an interactive transaction that creates workspace `id`, holds it open 200 ms and rolls
+   * it back; resolves once the workspace is written in it, with the transaction's outcome to await
+   * (wrapped: an async function's promise would wait for it).
+   */
+  async function openTransactionCreating(id: string): Promise<{ rolledBack: Promise<unknown> }> {
     let entered = () => {};
     const inside = new Promise<void>((resolve) => {
       entered = resolve;
     });
     const rolledBack = db
       .$transaction(async (tx) => {
-        await tx.workspace.create({ data: { id: "w-uncommitted", slug: "w-uncommitted", name: "u" } });
+        await tx.workspace.create({ data: { id, slug: id, name: "u" } });
         entered();
         await new Promise((resolve) => setTimeout(resolve, 200));
         throw new Error("rolled back");
       })
       .catch((error: unknown) => error);
     await inside;
+    return { rolledBack };
+  }
+
+  it("neither joins an open interactive transaction nor sees what it has not committed", async () => {
+    const { rolledBack } = await openTransactionCreating("w-uncommitted");
     const id = randomUUID();
     const [written, seen] = await Promise.all([
       insertFile(db, row(id)),
@@ -133,19 +143,7 @@ describe(`raw statements on the driver, as Prisma's $queryRaw (${testProvider})`
   });
 
   it("keeps Prisma's own statements outside an open interactive transaction: a write there is not rolled back with it", async () => {
-    let entered = () => {};
-    const inside = new Promise<void>((resolve) => {
-      entered = resolve;
-    });
-    const rolledBack = db
-      .$transaction(async (tx) => {
-        await tx.workspace.create({ data: { id: "w-uncommitted-2", slug: "w-uncommitted-2", name: "u" } });
-        entered();
-        await new Promise((resolve) => setTimeout(resolve, 200));
-        throw new Error("rolled back");
-      })
-      .catch((error: unknown) => error);
-    await inside;
+    const { rolledBack } = await openTransactionCreating("w-uncommitted-2");
     const [written, seen] = await Promise.all([
       db.workspace.create({ data: { id: "w-outside", slug: "w-outside", name: "o" } }),
       db.workspace.findUnique({ where: { id: "w-uncommitted-2" } }),

@@ -238,15 +238,6 @@ async function pageAmong(
 }
 
 /**
- * Most FileCategory rows hiding files from a caller for its count to be an index's count less
- * the hidden files it matches, read by id (a bound parameter each; Prisma's SQLite adapter takes
- * at most 999 a statement); with more, the matches are counted. Named by category rather than
- * by id, the hidden files were a correlated EXISTS that SQLite checked on every file (155–230 ms
- * at 1,000,000 files).
- */
-const maxHidingRows = 500;
-
-/**
  * How many files the listing matches. Unfiltered, for a caller who can read every file of the
  * workspace, that is the workspace's count, which triggers on File keep (WorkspaceFileCount,
  * migration 0012_listing_counts): counting a million index entries took 0.2–2 s; with a single
@@ -264,7 +255,10 @@ async function countMatches(
 ): Promise<number> {
   const indexed = conditions <= 1 ? indexedCount(db, provider, workspace.id, filter, conditions === 0) : undefined;
   if (indexed === undefined) return count();
-  const hidden = await workspace.hiddenFiles(maxHidingRows);
+  // At most maxCandidates rows hiding files (the hidden files are named by id, a bound parameter
+  // each); with more, the matches are counted. Named by category rather than by id, the hidden
+  // files were a correlated EXISTS that SQLite checked on every file (155–230 ms at 1,000,000).
+  const hidden = await workspace.hiddenFiles(maxCandidates);
   if (hidden === null) return indexed();
   if (hidden === undefined) return count();
   const [all, unreadable] = await Promise.all([indexed(), db.file.count({ where: filterWhere(hidden, filter) })]);
