@@ -1,15 +1,11 @@
 import { randomUUID } from "node:crypto";
-import { mkdtemp, rm } from "node:fs/promises";
-import os from "node:os";
-import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { apiKeyGrants, hashApiKey } from "../src/access/grants.js";
-import { createDb, type Db, Prisma } from "../src/db/client.js";
-import { migrate } from "../src/db/migrate.js";
+import { type Db, Prisma } from "../src/db/client.js";
 import { rawRows } from "../src/db/raw.js";
 import { readFileById } from "../src/files/file-reads.js";
 import { insertFile, type NewFile } from "../src/files/file-writes.js";
-import { createTestDatabase, type TestDatabase, testProvider } from "./helpers/database.js";
+import { createMigratedDatabase, type MigratedDatabase, testProvider } from "./helpers/database.js";
 
 // The hot raw statements run on the driver directly (src/db/direct-sql.ts), outside Prisma. What
 // they answer must be what Prisma's `$queryRaw` answers for the same statement, value for value
@@ -19,14 +15,11 @@ import { createTestDatabase, type TestDatabase, testProvider } from "./helpers/d
 const fileColumns = Object.values(Prisma.FileScalarFieldEnum);
 
 describe(`raw statements on the driver, as Prisma's $queryRaw (${testProvider})`, () => {
-  let dir: string;
-  let database: TestDatabase;
+  let database: MigratedDatabase;
   let db: Db;
   beforeAll(async () => {
-    dir = await mkdtemp(path.join(os.tmpdir(), "files-direct-"));
-    database = await createTestDatabase(dir);
-    await migrate(database.url);
-    db = createDb(database.url);
+    database = await createMigratedDatabase("files-direct-");
+    db = database.db;
     await db.workspace.create({ data: { id: "w1", slug: "w1", name: "w1", public: true } });
     await db.principal.create({
       data: {
@@ -40,11 +33,7 @@ describe(`raw statements on the driver, as Prisma's $queryRaw (${testProvider})`
       data: { id: "h1", workspaceId: "w1", url: "http://127.0.0.1:9/", events: "CREATED", secret: "s" },
     });
   });
-  afterAll(async () => {
-    await db.$disconnect();
-    await database.drop();
-    await rm(dir, { recursive: true, force: true });
-  });
+  afterAll(() => database.close());
 
   function row(id: string): NewFile {
     const at = new Date("2026-11-29T17:12:13.456Z");

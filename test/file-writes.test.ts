@@ -1,13 +1,9 @@
 import { randomUUID } from "node:crypto";
-import { mkdtemp, rm } from "node:fs/promises";
-import os from "node:os";
-import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { createDb, type Db, type File, Prisma } from "../src/db/client.js";
+import { type Db, type File, Prisma } from "../src/db/client.js";
 import { isUniqueViolation } from "../src/db/errors.js";
-import { migrate } from "../src/db/migrate.js";
 import { insertFile, type NewFile, updateFileFrom } from "../src/files/file-writes.js";
-import { createTestDatabase, execute, type TestDatabase, testProvider } from "./helpers/database.js";
+import { createMigratedDatabase, execute, type MigratedDatabase, testProvider } from "./helpers/database.js";
 
 // src/files/file-writes.ts writes File rows with raw statements instead of Prisma's model
 // queries. A row written that way must be the row Prisma writes, byte for byte in the database
@@ -19,21 +15,14 @@ const columns = Object.values(Prisma.FileScalarFieldEnum);
 const ownColumns = new Set(["id", "storageKey", "externalId"]);
 
 describe(`raw File writes as Prisma's (${testProvider})`, () => {
-  let dir: string;
-  let database: TestDatabase;
+  let database: MigratedDatabase;
   let db: Db;
   beforeAll(async () => {
-    dir = await mkdtemp(path.join(os.tmpdir(), "files-writes-"));
-    database = await createTestDatabase(dir);
-    await migrate(database.url);
-    db = createDb(database.url);
+    database = await createMigratedDatabase("files-writes-");
+    db = database.db;
     await db.workspace.create({ data: { id: "w1", slug: "w1", name: "w1" } });
   });
-  afterAll(async () => {
-    await db.$disconnect();
-    await database.drop();
-    await rm(dir, { recursive: true, force: true });
-  });
+  afterAll(() => database.close());
 
   /** A row as the database holds it: each column's stored text or number, and its storage type on SQLite. */
   async function stored(id: string): Promise<Record<string, unknown>> {

@@ -1,14 +1,10 @@
-import { mkdtemp, rm } from "node:fs/promises";
-import os from "node:os";
-import path from "node:path";
 import fc from "fast-check";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { Caller, type Grant } from "../src/access/caller.js";
 import { canReadFile, readableFiles, readableFilesIn } from "../src/access/readable.js";
-import { createDb, type Db, Role } from "../src/db/client.js";
-import { migrate } from "../src/db/migrate.js";
+import { type Db, Role } from "../src/db/client.js";
 import { readFileById } from "../src/files/file-reads.js";
-import { createTestDatabase, type TestDatabase, testProvider } from "./helpers/database.js";
+import { createMigratedDatabase, type MigratedDatabase, testProvider } from "./helpers/database.js";
 
 // The read rule is stated twice: as SQL conditions (`readableFiles`, `readableFilesIn`), which
 // listings and most reads use, and in memory (`canReadFile`), which decides a file read by id
@@ -87,22 +83,15 @@ const fixtureCaller = fc
   );
 
 describe(`the read rule in memory and in SQL agree (${testProvider})`, () => {
-  let dir: string;
-  let database: TestDatabase;
+  let database: MigratedDatabase;
   let db: Db;
   beforeAll(async () => {
-    dir = await mkdtemp(path.join(os.tmpdir(), "files-read-rule-"));
-    database = await createTestDatabase(dir);
-    await migrate(database.url);
-    db = createDb(database.url);
+    database = await createMigratedDatabase("files-read-rule-");
+    db = database.db;
     for (const workspace of workspaces)
       await db.workspace.create({ data: { ...workspace, slug: workspace.id, name: workspace.id } });
   });
-  afterAll(async () => {
-    await db.$disconnect();
-    await database.drop();
-    await rm(dir, { recursive: true, force: true });
-  });
+  afterAll(() => database.close());
 
   async function writeFixture(files: FixtureFile[]): Promise<void> {
     await db.file.deleteMany({});

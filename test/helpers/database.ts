@@ -1,7 +1,10 @@
 import { randomBytes } from "node:crypto";
+import { mkdtemp, rm } from "node:fs/promises";
+import os from "node:os";
 import path from "node:path";
 import pg from "pg";
-import type { Provider } from "../../src/db/client.js";
+import { createDb, type Db, type Provider } from "../../src/db/client.js";
+import { migrate } from "../../src/db/migrate.js";
 
 /**
  * The provider this test run uses: `TEST_DATABASE_PROVIDER=postgresql` runs the suite on
@@ -53,6 +56,31 @@ export async function createTestDatabase(dir: string, provider: Provider = testP
     // FORCE ends connections a crashed test may have left open (PostgreSQL 13+).
     drop: () =>
       withAdmin((client) => client.query(`DROP DATABASE IF EXISTS "${name}" WITH (FORCE)`)).then(() => undefined),
+  };
+}
+
+/** A fresh database migrated to this code's schema, with the server's Prisma client on it. */
+export interface MigratedDatabase {
+  url: string;
+  db: Db;
+  /** Disconnects the client and removes the database and its directory. */
+  close(): Promise<void>;
+}
+
+/** A fresh database (createTestDatabase in a new temporary directory named `prefix`…), migrated. */
+export async function createMigratedDatabase(prefix: string): Promise<MigratedDatabase> {
+  const dir = await mkdtemp(path.join(os.tmpdir(), prefix));
+  const database = await createTestDatabase(dir);
+  await migrate(database.url);
+  const db = createDb(database.url);
+  return {
+    url: database.url,
+    db,
+    close: async () => {
+      await db.$disconnect();
+      await database.drop();
+      await rm(dir, { recursive: true, force: true });
+    },
   };
 }
 
