@@ -26,6 +26,17 @@ async function emptyDatabase(): Promise<TestDatabase> {
 
 const known = knownMigrations(testProvider);
 
+/** A database migrated to the schema before migration `next`, with workspace w1 (slug `default`). */
+async function databaseBefore(next: string): Promise<TestDatabase> {
+  const database = await emptyDatabase();
+  await migrate(
+    database.url,
+    known.filter((migration) => migration.name < next),
+  );
+  await execute(database.url, `INSERT INTO "Workspace" ("id", "slug", "name") VALUES ('w1', 'default', 'Default')`);
+  return database;
+}
+
 describe(`migrations (${testProvider})`, () => {
   it("brings an empty database to the newest schema, then has nothing left to apply", async () => {
     const database = await emptyDatabase();
@@ -91,14 +102,9 @@ describe(`migrations (${testProvider})`, () => {
   });
 
   it("upgrades a database of the schema before 0006 with files: their metadata is kept, as JSON, and filterable", async () => {
-    const database = await emptyDatabase();
-    await migrate(
-      database.url,
-      known.filter((migration) => migration.name < "0006"),
-    );
+    const database = await databaseBefore("0006");
     const now = new Date();
     const at = testProvider === "postgresql" ? now : now.toISOString();
-    await execute(database.url, `INSERT INTO "Workspace" ("id", "slug", "name") VALUES ('w1', 'default', 'Default')`);
     // Escapes in the stored JSON text: the hash of each value must be the one the server computes.
     const metadata = { note: 'line\nbreak\u0001 "quoted" \\ é', plain: "x" };
     for (const [id, stored] of [
@@ -127,13 +133,8 @@ describe(`migrations (${testProvider})`, () => {
   });
 
   it("upgrades a database of the schema before 0013 with located files into the spatial index", async () => {
-    const database = await emptyDatabase();
-    await migrate(
-      database.url,
-      known.filter((migration) => migration.name < "0013"),
-    );
+    const database = await databaseBefore("0013");
     const at = testProvider === "postgresql" ? new Date() : new Date().toISOString();
-    await execute(database.url, `INSERT INTO "Workspace" ("id", "slug", "name") VALUES ('w1', 'default', 'Default')`);
     // g3 is an overwrite's pending row of g1: no file of its own, whatever its columns say.
     for (const [id, longitude, pendingFor] of [
       ["g1", 5, null],
@@ -158,13 +159,8 @@ describe(`migrations (${testProvider})`, () => {
   });
 
   it("upgrades an overwrite in flight under the previous schema into the file's pending upload", async () => {
-    const database = await emptyDatabase();
-    await migrate(
-      database.url,
-      known.filter((migration) => migration.name < "0006_c"),
-    );
+    const database = await databaseBefore("0006_c");
     const at = testProvider === "postgresql" ? new Date() : new Date().toISOString();
-    await execute(database.url, `INSERT INTO "Workspace" ("id", "slug", "name") VALUES ('w1', 'default', 'Default')`);
     const insert = `INSERT INTO "File" ("id", "workspaceId", "name", "nameFolded", "nameSearch", "status", "externalId", "size", "checksumSha256",
         "storageKey", "uploadMethod", "replacesId", "pendingExternalId", "createdAt", "updatedAt", "uploadedAt")
       VALUES ($1, 'w1', $1, $1, $1, $2, $3, $4, $5, $6, 'PUT', $7, $8, $9, $9, $10)`;
@@ -191,13 +187,8 @@ describe(`migrations (${testProvider})`, () => {
   });
 
   it("upgrades a database of the schema before 0008 to enums, keeping every value and what reads them", async () => {
-    const database = await emptyDatabase();
-    await migrate(
-      database.url,
-      known.filter((migration) => migration.name < "0008"),
-    );
+    const database = await databaseBefore("0008");
     const at = testProvider === "postgresql" ? new Date() : new Date().toISOString();
-    await execute(database.url, `INSERT INTO "Workspace" ("id", "slug", "name") VALUES ('w1', 'default', 'Default')`);
     const key = "upgrade-0008-key";
     await execute(database.url, `INSERT INTO "Principal" ("id", "kind", "subject") VALUES ('p1', 'API_KEY', 'old')`);
     await execute(database.url, `INSERT INTO "ApiKey" ("id", "hash", "principalId") VALUES ('k1', $1, 'p1')`, [
