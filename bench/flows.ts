@@ -3,7 +3,9 @@
  * the server started as documented (`node dist/main.js`) in a child process on loopback:
  * - 4 KiB presigned flows (createFile, PUT to the signed URL, completeUpload) at 16 concurrent,
  *   flows per second; with PEER_DIRECTUS_URL set, the peer's single-request `POST /files` of the
- *   same bytes at the same concurrency in the same run, and the ratio;
+ *   same bytes at the same concurrency in the same run, and the ratio. Each server first gets the
+ *   same warm-up at that concurrency (BENCH_FLOW_WARMUP seconds, default 10), reported by window,
+ *   so that what is measured is the steady state of a warm JIT, not its first minutes;
  * - the server's own time (the access log's `durationMs`, from the request's arrival to its
  *   response's end) of a one-row `file(id)` query and of a `createFile` without bytes, one at a
  *   time: p50 and p95 of BENCH_FLOW_RUNS (default 1000) each after a warm-up;
@@ -38,6 +40,8 @@ const concurrency = 16;
 const seconds = 10;
 const fileBytes = randomBytes(4096);
 const runs = Number(process.env.BENCH_FLOW_RUNS ?? 1000);
+const warmUpSeconds = Number(process.env.BENCH_FLOW_WARMUP ?? 10);
+const warmUpWindow = 2;
 const agent = new Agent({ keepAlive: true, maxSockets: 64 });
 
 /** One HTTP exchange on a keep-alive connection; resolves with the status and the body. */
@@ -130,6 +134,34 @@ async function statementsPer(base: string, step: () => Promise<unknown>, calls =
     .join(", ")})`;
 }
 
+/**
+ * Drives `once` at the bench's concurrency for `warmUpSeconds` before a server is measured, in
+ * windows of `warmUpWindow` seconds; returns each window's rate and, given `cpuSeconds` (the
+ * server's CPU time so far), its CPU per call, to show where they level off.
+ */
+async function warmUp(once: () => Promise<unknown>, cpuSeconds?: () => Promise<number>): Promise<string> {
+  const windows: string[] = [];
+  for (let left = warmUpSeconds; left > 0; left -= warmUpWindow) {
+    let calls = 0;
+    const cpuBefore = await cpuSeconds?.();
+    const rate = await throughput(
+      async () => {
+        await once();
+        calls += 1;
+      },
+      concurrency,
+      Math.min(warmUpWindow, left),
+    );
+    const cpuAfter = await cpuSeconds?.();
+    const cpu =
+      cpuBefore === undefined || cpuAfter === undefined
+        ? ""
+        : ` (${(((cpuAfter - cpuBefore) * 1000) / calls).toFixed(2)} ms CPU)`;
+    windows.push(`${rate.toFixed(0)}/s${cpu}`);
+  }
+  return windows.join(", ");
+}
+
 const percentile = (values: number[], p: number): number =>
   [...values].sort((a, b) => a - b)[Math.floor((values.length - 1) * p)] ?? Number.NaN;
 
@@ -163,7 +195,11 @@ export async function run(): Promise<void> {
     const url = `http://127.0.0.1:${port}/graphql`;
 
     const pid = server.pid!;
-    for (let i = 0; i < 200; i++) await flow(url);
+    const warm = await warmUp(
+      () => flow(url),
+      () => cpuSeconds(pid),
+    );
+    console.log(`warm-up, ${concurrency} concurrent, ${warmUpWindow} s windows: flows ${warm}`);
     let flowsDone = 0;
     const cpuBefore = await cpuSeconds(pid);
     const flows = await throughput(
@@ -181,7 +217,7 @@ export async function run(): Promise<void> {
       const parts = directusParts(token);
       const upload = () =>
         send(`${peerUrl}/files`, parts.headers, Buffer.concat([parts.head, fileBytes]), 0, parts.tail);
-      await throughput(upload, concurrency, 2);
+      console.log(`warm-up, ${concurrency} concurrent, ${warmUpWindow} s windows: directus ${await warmUp(upload)}`);
       const peerRate = await throughput(upload, concurrency, seconds);
       line += `; directus ${peerRate.toFixed(0)} uploads/s (POST /files, one request each): ${(flows / peerRate).toFixed(2)}x`;
     }
