@@ -213,9 +213,44 @@ export function startChild(args: string[], env: Record<string, string>, preload?
 
 export const mbps = (bytes: number, seconds: number): number => bytes / seconds / 1e6;
 
+/**
+ * Runs `once` as `throughput` does and measures the CPU time (all threads, from /proc) process
+ * `pid` spent meanwhile, per completion; no CPU figure without a pid.
+ */
+async function throughputAndCpu(
+  once: () => Promise<unknown>,
+  pid: number | undefined,
+): Promise<{ rate: number; cpuMs: number | undefined }> {
+  let done = 0;
+  const before = pid === undefined ? 0 : await cpuSeconds(pid);
+  const rate = await throughput(() => once().then(() => (done += 1)), smallFile.concurrency, smallFile.seconds);
+  const cpuMs = pid === undefined ? undefined : (((await cpuSeconds(pid)) - before) * 1000) / done;
+  return { rate, cpuMs };
+}
+
+/**
+ * The peer's process id, for its CPU per upload: PEER_DIRECTUS_PID, else the pid file
+ * ../shared/peers/run-directus.sh writes (in $TMPDIR/peer-directus), when that process is alive.
+ */
+async function peerPid(): Promise<number | undefined> {
+  const given =
+    process.env.PEER_DIRECTUS_PID ??
+    (await readFile(path.join(os.tmpdir(), "peer-directus", "directus.pid"), "utf8").catch(() => undefined));
+  const pid = Number(given?.trim());
+  if (!Number.isInteger(pid) || pid <= 0) return undefined;
+  return cpuSeconds(pid).then(
+    () => pid,
+    () => undefined,
+  );
+}
+
+const perUpload = (cpuMs: number | undefined): string =>
+  cpuMs === undefined ? "" : `, server CPU ${cpuMs.toFixed(2)} ms per upload`;
+
 /** 4 KiB files at 16 concurrent: our in-request GraphQL multipart against the peer's POST /files. */
 async function smallFiles(
   graphqlUrl: string,
+  serverPid: number,
   directus: { url: string; token: string },
   peerFiles: string[],
 ): Promise<void> {
@@ -227,11 +262,11 @@ async function smallFiles(
       peerFiles.push(peerFileId(body)),
     );
   await throughput(theirsOnce, smallFile.concurrency, 2);
-  const peerRate = await throughput(theirsOnce, smallFile.concurrency, smallFile.seconds);
-  const ourRate = await throughput(oursOnce, smallFile.concurrency, smallFile.seconds);
+  const peerMeasured = await throughputAndCpu(theirsOnce, await peerPid());
+  const ourMeasured = await throughputAndCpu(oursOnce, serverPid);
   console.log(
-    `4 KiB uploads, ${smallFile.concurrency} concurrent, ${smallFile.seconds} s each: ours ${ourRate.toFixed(0)}/s (in-request GraphQL multipart), ` +
-      `directus ${peerRate.toFixed(0)}/s (POST /files): ${(ourRate / peerRate).toFixed(2)}x (target >= ${targets.small})\n`,
+    `4 KiB uploads, ${smallFile.concurrency} concurrent, ${smallFile.seconds} s each: ours ${ourMeasured.rate.toFixed(0)}/s (in-request GraphQL multipart${perUpload(ourMeasured.cpuMs)}), ` +
+      `directus ${peerMeasured.rate.toFixed(0)}/s (POST /files${perUpload(peerMeasured.cpuMs)}): ${(ourMeasured.rate / peerMeasured.rate).toFixed(2)}x (target >= ${targets.small})\n`,
   );
 }
 
@@ -329,7 +364,7 @@ export async function run(): Promise<void> {
       `1-byte upload, median of ${floorRequests}: raw ${median(tinyMs.raw).toFixed(2)} ms, graphql ${median(tinyMs.graphql).toFixed(2)} ms\n`,
     );
 
-    if (peer !== undefined && measureSmall) await smallFiles(graphqlUrl, peer, peerFiles);
+    if (peer !== undefined && measureSmall) await smallFiles(graphqlUrl, server.pid!, peer, peerFiles);
 
     console.log(
       "size       runs   raw MB/s  graphql MB/s   ratio | buffered raw MB/s   ratio" +

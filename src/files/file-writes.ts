@@ -57,6 +57,27 @@ export async function insertFile(db: Pick<Db, "$queryRaw">, row: NewFile): Promi
 }
 
 /**
+ * Inserts a new File row and its child rows (labels, ancestors, metadata entries…: Prisma's nested
+ * creates of `newFileChildren`), and returns the row. Without children it is one raw statement
+ * (`insertFile`), atomic by itself; with them (`hasChildren`), the INSERT and then Prisma's nested
+ * creates, which must run in one transaction.
+ */
+export async function insertNewFile(
+  tx: Prisma.TransactionClient,
+  row: NewFile,
+  children: Prisma.FileUpdateInput,
+): Promise<File> {
+  const inserted = await insertFile(tx, row);
+  if (hasChildren(children)) await tx.file.update({ where: { id: inserted.id }, data: children, select: { id: true } });
+  return inserted;
+}
+
+/** Whether `newFileChildren` gave any child rows to create. */
+export function hasChildren(children: Prisma.FileUpdateInput): boolean {
+  return Object.keys(children).length > 0;
+}
+
+/**
  * Sets `columns` of the file with this id when it is in status `from`, in one statement; returns
  * whether it was (false when another change moved it on first, or it is gone).
  */

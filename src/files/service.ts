@@ -32,7 +32,7 @@ import {
   ValidationError,
 } from "./errors.js";
 import { type FileInWorkspace, readFileById, readPendingUploadOf } from "./file-reads.js";
-import { insertFile } from "./file-writes.js";
+import { hasChildren, insertNewFile } from "./file-writes.js";
 import {
   type ByteSource,
   chooseSource,
@@ -438,13 +438,10 @@ export class FileService {
           // The row comes back from the INSERT itself (one raw statement: src/files/file-writes.ts)
           // and its labels are the ones just written, where `include` would add two SELECTs.
           const children = newFileChildren(workspaceId, { ...row, labels }, createdAt);
-          const oneStatement = Object.keys(children).length === 0;
           const file = await this.transactions.run(
             workspaceId,
             async (tx, record) => {
-              const inserted = await insertFile(tx, { ...row, ...pendingColumns, updatedAt: createdAt });
-              if (!oneStatement)
-                await tx.file.update({ where: { id: inserted.id }, data: children, select: { id: true } });
+              const inserted = await insertNewFile(tx, { ...row, ...pendingColumns, updatedAt: createdAt }, children);
               const written = { ...inserted, labels: labels.map((label) => ({ label })) };
               await record(
                 fileEvent("CREATED", written, this.uploadFacts(written, written.uploadMethod as UploadChannel)),
@@ -452,7 +449,7 @@ export class FileService {
               return written;
             },
             undefined,
-            { oneStatement },
+            { oneStatement: !hasChildren(children) },
           );
           return { file, pending: file };
         } catch (error) {

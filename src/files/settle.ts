@@ -1,4 +1,4 @@
-import { type Db, FileStatus, type Prisma } from "../db/client.js";
+import { type Db, FileStatus } from "../db/client.js";
 import type { OutboxTransactions, RecordEvent } from "../events/outbox.js";
 import type { StorageDriver } from "../storage/driver.js";
 import type { InspectedBytes } from "./byte-inspector.js";
@@ -10,7 +10,7 @@ import {
   UploadIncompleteError,
   ValidationError,
 } from "./errors.js";
-import { updateFileFrom } from "./file-writes.js";
+import { hasChildren, insertNewFile, type NewFile, updateFileFrom } from "./file-writes.js";
 import { mimeTypeAllowed } from "./mime.js";
 import { newFileChildren, withLabels } from "./records.js";
 import { sniff } from "./sniff.js";
@@ -42,12 +42,9 @@ export type DeclaredFile = Pick<FileRecord, "size" | "checksumSha256" | "mimeTyp
 
 /** A row for bytes that arrived in the createFile request, written once they are verified. */
 export type NewFileRow = Omit<
-  Prisma.FileUncheckedCreateInput,
-  "labels" | keyof VerifiedBytes | "status" | "uploadedAt" | "expiresAt"
-> & {
-  workspaceId: string;
-  externalId?: string | null;
-};
+  NewFile,
+  keyof VerifiedBytes | "status" | "createdAt" | "updatedAt" | "uploadedAt" | "expiresAt"
+>;
 
 /**
  * How every upload path ends, whether the bytes came to a signed target (completeUpload) or in
@@ -131,7 +128,7 @@ export class UploadSettler {
     recordChange: RecordChange,
   ): Promise<FileRecord> {
     const now = new Date();
-    const data = {
+    const columns = {
       ...row,
       ...verified,
       status: FileStatus.UPLOADED,
@@ -139,13 +136,21 @@ export class UploadSettler {
       uploadedAt: now,
       updatedAt: now,
       expiresAt: null,
-      ...newFileChildren(row.workspaceId, { ...row, labels }, now),
     };
-    return this.options.transactions.run(row.workspaceId, async (tx, record) => {
-      const file = { ...(await tx.file.create({ data })), labels: labels.map((label) => ({ label })) };
-      await recordChange(record, file);
-      return file;
-    });
+    // The row comes back from its INSERT (one raw statement: src/files/file-writes.ts), and its
+    // labels are the ones just written. Without child rows, and with no webhook delivery to write
+    // beside it, that INSERT runs alone, outside an interactive transaction (OutboxTransactions).
+    const children = newFileChildren(row.workspaceId, { ...row, labels }, now);
+    return this.options.transactions.run(
+      row.workspaceId,
+      async (tx, record) => {
+        const file = { ...(await insertNewFile(tx, columns, children)), labels: labels.map((label) => ({ label })) };
+        await recordChange(record, file);
+        return file;
+      },
+      undefined,
+      { oneStatement: !hasChildren(children) },
+    );
   }
 
   /**
