@@ -1,4 +1,5 @@
 import { type Db, Prisma } from "../db/client.js";
+import { rawRows } from "../db/raw.js";
 import { type BoundingBox, splitAtAntimeridian } from "./geo.js";
 
 // The newest (or oldest) files that one condition of a filter matches, after a cursor if given,
@@ -47,9 +48,16 @@ export async function firstMatching(
     after === undefined
       ? Prisma.empty
       : Prisma.sql`AND (${Prisma.raw(createdAt)}, ${Prisma.raw(id)}) ${Prisma.raw(sort === "asc" ? ">" : "<")} (${after.createdAt}, ${after.id})`;
+  // The assets' statement runs on the driver (src/db/raw.ts: Prisma's pipeline cost about as much
+  // as the statement); the box's goes through Prisma, which wrote the box columns: it parses a
+  // float parameter to within a unit in the last place (153.00215638743592 became
+  // 153.0021563874359), the same way when writing and when comparing, so a box touching a file's
+  // corner finds it only when both go through Prisma.
   const rows =
     condition.kind === "assets"
-      ? await db.$queryRaw<{ fileId: string }[]>`
+      ? await rawRows<{ fileId: string }>(
+          db,
+          Prisma.sql`
           SELECT DISTINCT u."fileId", u."createdAt" FROM (${Prisma.join(
             condition.assetIds.map(
               (assetId) => Prisma.sql`
@@ -62,7 +70,8 @@ export async function firstMatching(
             ),
             " UNION ALL ",
           )}) AS u
-          ORDER BY u."createdAt" ${direction}, u."fileId" ${direction} LIMIT ${limit}`
+          ORDER BY u."createdAt" ${direction}, u."fileId" ${direction} LIMIT ${limit}`,
+        )
       : await db.$queryRaw<{ fileId: string }[]>`
           SELECT f."id" AS "fileId" FROM "File" f
           WHERE f."workspaceId" = ${workspaceId} AND f."pendingForId" IS NULL AND (${Prisma.join(

@@ -1,4 +1,5 @@
 import { type Db, Prisma, type Provider } from "../db/client.js";
+import { rawRows } from "../db/raw.js";
 import { type CreationCursor, firstMatching, type OrderedCondition } from "./creation-order.js";
 import { ValidationError } from "./errors.js";
 import { countFilesInBox, filesNearBox } from "./geo-index.js";
@@ -209,11 +210,20 @@ function largeBox(filter: FileFilter | null | undefined): OrderedCondition | und
 }
 
 /**
+ * The filter without the condition a page is read among: its first files meet it already
+ * (firstMatching compares the same columns, or reads the assets' own links), so the page's
+ * statement neither checks it again on each file nor makes Prisma compile it.
+ */
+function withoutOrdered(filter: FileFilter | null | undefined, condition: OrderedCondition): FileFilter {
+  return condition.kind === "assets" ? { ...filter, assetIdsAny: null } : { ...filter, geoIntersects: null };
+}
+
+/**
  * A page in creation order (after `after`, when given) read among the first files `condition`
  * matches after it, when that is sure to be the page; else undefined. It is when the page is
  * full (every file the whole filter matches before its last one matches `condition`, so it is
  * among those files) or when they are all the files `condition` matches after the cursor.
- * `where` holds the whole filter and the cursor's condition.
+ * `where` holds the rest of the filter (withoutOrdered), the read filter and the cursor's condition.
  */
 async function pageAmong(
   db: Db,
@@ -294,9 +304,11 @@ function indexedCount(
     // A file linked to several of the assets is one file.
     return async () => {
       if (assetIds.length === 0) return 0;
-      const [row] = await db.$queryRaw<{ files: bigint | number }[]>`
-        SELECT count(DISTINCT "fileId") AS "files" FROM "FileAsset"
-        WHERE "workspaceId" = ${workspaceId} AND "assetId" IN (${Prisma.join(assetIds)})`;
+      const [row] = await rawRows<{ files: bigint | number }>(
+        db,
+        Prisma.sql`SELECT count(DISTINCT "fileId") AS "files" FROM "FileAsset"
+          WHERE "workspaceId" = ${workspaceId} AND "assetId" IN (${Prisma.join(assetIds)})`,
+      );
       return Number(row?.files ?? 0);
     };
   }
@@ -354,11 +366,17 @@ export async function listFiles(
   const after = cursor === undefined ? undefined : afterCursor(field, ascending, !backward, cursor);
   const withCursor = (where: Prisma.FileWhereInput) => (after === undefined ? where : { AND: [where, after] });
   const among = (condition: OrderedCondition) =>
-    pageAmong(db, workspace.id, condition, withCursor(unnarrowed), {
-      sort,
-      take,
-      after: cursor && { createdAt: new Date(String(cursor.value)), id: cursor.id },
-    });
+    pageAmong(
+      db,
+      workspace.id,
+      condition,
+      withCursor(filterWhere(workspace.readable, withoutOrdered(filter, condition))),
+      {
+        sort,
+        take,
+        after: cursor && { createdAt: new Date(String(cursor.value)), id: cursor.id },
+      },
+    );
   const inCreationOrder = driver === undefined && field === "CREATED_AT";
   // Several assets' page is read among their first files before any candidate is looked up.
   const assets = inCreationOrder ? severalAssets(filter) : undefined;
