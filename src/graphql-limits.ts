@@ -4,8 +4,22 @@ import { maxDirectivesPlugin } from "@escape.tech/graphql-armor-max-directives";
 import { maxTokensPlugin } from "@escape.tech/graphql-armor-max-tokens";
 import type { GraphQLArmorCallbackConfiguration } from "@escape.tech/graphql-armor-types";
 import { complexityFromQuery } from "@pothos/plugin-complexity";
-import { GraphQLError } from "graphql";
-import type { GraphQLParams, Plugin } from "graphql-yoga";
+import {
+  BREAK,
+  type DocumentNode,
+  type ExecutionArgs,
+  type ExecutionResult,
+  GraphQLError,
+  type GraphQLSchema,
+  getOperationAST,
+  Kind,
+  type OperationDefinitionNode,
+  TypeInfo,
+  type ValueNode,
+  visit,
+  visitWithTypeInfo,
+} from "graphql";
+import type { Plugin } from "graphql-yoga";
 
 /** Bounds every GraphQL document must keep, checked before a resolver runs. */
 export interface DocumentLimits {
@@ -30,39 +44,112 @@ function limitError(message: string, code: string): GraphQLError {
   return new GraphQLError(message, { extensions: { code, http: { spec: true, status: 400 } } });
 }
 
+/** `document` with only `operation` and the fragments. */
+function operationAlone(document: DocumentNode, operation: OperationDefinitionNode): DocumentNode {
+  const fragments = document.definitions.filter((definition) => definition.kind === Kind.FRAGMENT_DEFINITION);
+  return { kind: Kind.DOCUMENT, definitions: [operation, ...fragments] };
+}
+
+/** Whether an argument's value is, or holds, a variable. */
+function holdsVariable(value: ValueNode): boolean {
+  if (value.kind === Kind.VARIABLE) return true;
+  if (value.kind === Kind.LIST) return value.values.some(holdsVariable);
+  if (value.kind === Kind.OBJECT) return value.fields.some((field) => holdsVariable(field.value));
+  return false;
+}
+
 /**
- * The cost estimate depends on variables (`first: $n`), which validation rules do not see and
- * whose results Yoga caches per document: it runs after validation, on every request.
+ * Whether an operation's estimate may depend on its variables: some field whose cost is computed
+ * from its arguments (a page's `first`, `nodes`' ids) is given a variable in them. Conservative:
+ * every such field in the document counts, fragments the operation does not spread included.
+ */
+function costReadsVariables(schema: GraphQLSchema, document: DocumentNode): boolean {
+  const typeInfo = new TypeInfo(schema);
+  let reads = false;
+  visit(
+    document,
+    visitWithTypeInfo(typeInfo, {
+      Field(node) {
+        const cost = typeInfo.getFieldDef()?.extensions?.complexity;
+        if (typeof cost !== "function") return;
+        if (!node.arguments?.some((argument) => holdsVariable(argument.value))) return;
+        reads = true;
+        return BREAK;
+      },
+    }),
+  );
+  return reads;
+}
+
+/**
+ * Estimates of operations that read no variable, by document and operation name: the same on
+ * every request that runs them, and Yoga hands every request of a query text the same parsed
+ * document. An estimate depends on the document and the variables only (no cost function reads
+ * the context), so nothing of a caller's is kept.
+ */
+const fixedCosts = new WeakMap<DocumentNode, Map<string | null, number>>();
+
+/**
+ * The estimated cost of the operation a request runs (`operationName`'s, not the document's
+ * first: another could be cheap), or undefined when there is no such operation or the variables
+ * do not fit their types (execution refuses both with its own error).
+ */
+function estimatedCost(
+  schema: GraphQLSchema,
+  document: DocumentNode,
+  operationName: string | null,
+  variables: Record<string, unknown>,
+): number | undefined {
+  const known = fixedCosts.get(document)?.get(operationName);
+  if (known !== undefined) return known;
+  const operation = getOperationAST(document, operationName);
+  if (operation == null) return undefined;
+  let complexity: number;
+  try {
+    ({ complexity } = complexityFromQuery(operationAlone(document, operation), { schema, variables }));
+  } catch {
+    return undefined;
+  }
+  if (!costReadsVariables(schema, document)) {
+    const costs = fixedCosts.get(document) ?? new Map<string | null, number>();
+    costs.set(operationName, complexity);
+    fixedCosts.set(document, costs);
+  }
+  return complexity;
+}
+
+/**
+ * The cost estimate depends on variables (`first: $n`), which validation rules do not see. It is
+ * checked just before execution, on every request, not in a validation hook: Yoga keeps a
+ * document's validation result for every later request of that text (its validation cache), so
+ * a verdict given with one request's variables would stand for all (one caller's refused
+ * `first: 1000` refused everyone's `first: 10` of the same query).
  */
 function costLimit(maxCost: number): Plugin {
-  return {
-    onValidate({ params, context }) {
-      return ({ valid, result, setResult }) => {
-        if (!valid) return;
-        const variables = (context as { params?: GraphQLParams }).params?.variables ?? {};
-        let complexity: number;
-        try {
-          ({ complexity } = complexityFromQuery(params.documentAST, {
-            schema: params.schema,
-            ctx: context,
-            variables,
-          }));
-        } catch {
-          // Variables that do not fit their types: execution refuses them with its own error.
-          return;
-        }
-        if (complexity > maxCost) {
-          setResult([
-            ...result,
-            limitError(
-              `The query's estimated cost is ${complexity}, over the limit of ${maxCost} (GRAPHQL_MAX_COST): ask for smaller pages or fewer fields`,
-              "QUERY_TOO_COSTLY",
-            ),
-          ]);
-        }
-      };
-    },
+  const check = ({
+    args,
+    setResultAndStopExecution,
+  }: {
+    args: ExecutionArgs;
+    setResultAndStopExecution: (result: ExecutionResult) => void;
+  }): void => {
+    const complexity = estimatedCost(
+      args.schema,
+      args.document,
+      args.operationName ?? null,
+      (args.variableValues as Record<string, unknown> | null | undefined) ?? {},
+    );
+    if (complexity === undefined || complexity <= maxCost) return;
+    setResultAndStopExecution({
+      errors: [
+        limitError(
+          `The query's estimated cost is ${complexity}, over the limit of ${maxCost} (GRAPHQL_MAX_COST): ask for smaller pages or fewer fields`,
+          "QUERY_TOO_COSTLY",
+        ),
+      ],
+    });
   };
+  return { onExecute: check, onSubscribe: check };
 }
 
 /**

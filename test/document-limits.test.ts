@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { startServer, type TestServer } from "./helpers/server.js";
+import { apiKey, startServer, type TestServer } from "./helpers/server.js";
 
 let server: TestServer;
 beforeAll(async () => {
@@ -93,5 +93,30 @@ describe("document limits", () => {
     expect((await server.graphql(query, { n: 100 })).errors?.[0]?.extensions?.code).toBe("QUERY_TOO_COSTLY");
     const small = `query ($n: Int) { files(workspaceId: "default", first: $n) { edges { node { id name size labels } } } }`;
     expect((await server.graphql(small, { n: 1000 })).errors).toBeUndefined();
+  });
+
+  it("estimates a query again with each request's variables: one caller's refusal does not stand for the next", async () => {
+    // A query text no other test sends, so the first request here is its first.
+    const query = `query Pages($n: Int) { files(workspaceId: "default", first: $n) { edges { node { id upload { parts { url } } } } } }`;
+    expect((await server.graphql(query, { n: 100 })).errors?.[0]?.extensions?.code).toBe("QUERY_TOO_COSTLY");
+    expect((await server.graphql(query, { n: 1 })).errors).toBeUndefined();
+    expect((await server.graphql(query, { n: 100 })).errors?.[0]?.extensions?.code).toBe("QUERY_TOO_COSTLY");
+  });
+
+  it("estimates the operation a request names, not the document's first", async () => {
+    const query = `query Cheap { __typename }
+      query Costly { files(workspaceId: "default", first: 100) { edges { node { id upload { parts { url } } } } } }`;
+    const run = async (operationName: string) => {
+      const response = await fetch(`${server.url}/graphql`, {
+        method: "POST",
+        headers: { "content-type": "application/json", authorization: `Bearer ${apiKey}` },
+        body: JSON.stringify({ query, operationName }),
+      });
+      return (await response.json()) as { data?: unknown; errors?: { extensions?: { code?: string } }[] };
+    };
+    expect((await run("Cheap")).errors).toBeUndefined();
+    const costly = await run("Costly");
+    expect(costly.data).toBeFalsy();
+    expect(costly.errors?.[0]?.extensions?.code).toBe("QUERY_TOO_COSTLY");
   });
 });

@@ -36,6 +36,17 @@ const sha256 = (bytes: Buffer): string => createHash("sha256").update(bytes).dig
 describe("ByteInspector", () => {
   const data = randomBytes(300_000);
 
+  it("measures every byte past the size it expected, keeping a head no longer than that size", async () => {
+    const inspector = new ByteInspector({ maxBytes: 1_000_000, expectedBytes: 1000 });
+    const { output, error } = await inspect(data, inspector);
+    expect(error).toBeUndefined();
+    expect(output.equals(data)).toBe(true);
+    const result = inspector.result();
+    expect(result.size).toBe(data.length);
+    expect(result.sha256).toBe(sha256(data));
+    expect(result.head.equals(data.subarray(0, 1000))).toBe(true);
+  });
+
   it("streams many chunks to the same SHA-256 as hashing the whole file", async () => {
     expect(chunked(data).length).toBeGreaterThan(100);
     const inspector = new ByteInspector({ maxBytes: 1_000_000 });

@@ -28,6 +28,12 @@ export interface ByteInspectorOptions {
   sha256?: Sha256Source;
   /** Told of the bytes as they pass (upload progress). */
   meter?: ByteMeter;
+  /**
+   * How many bytes should pass, when known (a stored object's size): the head is allocated no
+   * larger, and the hash source may choose by it. More bytes are still counted and hashed; only
+   * the head kept of them is then shorter.
+   */
+  expectedBytes?: number;
 }
 
 /** What a ByteInspector measured once the stream ended. */
@@ -67,8 +73,13 @@ export class ByteInspector extends Transform {
     super({ highWaterMark: options.highWaterMark ?? 1024 * 1024 });
     this.maxBytes = options.maxBytes;
     this.meter = options.meter;
-    this.hash = (options.sha256 ?? inlineSha256).stream();
-    this.head = Buffer.allocUnsafe(Math.max(0, Math.min(options.headBytes ?? DEFAULT_HEAD_BYTES, options.maxBytes)));
+    this.hash = (options.sha256 ?? inlineSha256).stream(options.expectedBytes);
+    const headBytes = Math.min(
+      options.headBytes ?? DEFAULT_HEAD_BYTES,
+      options.maxBytes,
+      options.expectedBytes ?? Number.POSITIVE_INFINITY,
+    );
+    this.head = Buffer.allocUnsafe(Math.max(0, headBytes));
   }
 
   override _transform(chunk: Buffer, _encoding: BufferEncoding, callback: TransformCallback): void {

@@ -49,6 +49,20 @@ describe("Sha256Workers", () => {
     expect(await workers.stream().digest()).toBe(expected(Buffer.alloc(0)));
   });
 
+  it("hashes a stream right whichever size it was expected to have", async () => {
+    const cases: [expectedBytes: number, size: number][] = [
+      [4096, 4096],
+      [4096, 3 * MiB],
+      [3 * MiB, 1000],
+    ];
+    for (const [expectedBytes, size] of cases) {
+      const bytes = randomBytes(size);
+      const hash = workers.stream(expectedBytes);
+      await feed(hash, bytes, 65_536);
+      expect(await hash.digest()).toBe(expected(bytes));
+    }
+  });
+
   it("keeps concurrent streams apart", async () => {
     const inputs = [randomBytes(3 * MiB), randomBytes(5 * MiB), randomBytes(2 * MiB + 1)];
     const digests = await Promise.all(

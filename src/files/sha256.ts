@@ -27,7 +27,8 @@ export interface Sha256 {
 
 /** Where ByteInspectors get their running hashes from. */
 export interface Sha256Source {
-  stream(): Sha256;
+  /** A new running hash; `expectedBytes`, when known, is how many bytes the stream should have. */
+  stream(expectedBytes?: number): Sha256;
 }
 
 class InlineSha256 implements Sha256 {
@@ -265,7 +266,12 @@ export class Sha256Workers implements Sha256Source {
     this.threads = Array.from({ length: Math.max(1, options.threads) }, () => new HashThread());
   }
 
-  stream(): Sha256 {
+  /**
+   * A stream known to fit one slab is hashed inline from the start: it would be, at `digest()`,
+   * after being copied into a slab (64 KiB allocated and zeroed for a 4 KiB file).
+   */
+  stream(expectedBytes?: number): Sha256 {
+    if (expectedBytes !== undefined && expectedBytes <= SLAB_BYTES) return new InlineSha256();
     const job = this.nextJob++;
     const thread = this.threads[job % this.threads.length] as HashThread;
     return new WorkerSha256(thread, job);

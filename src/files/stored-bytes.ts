@@ -31,7 +31,7 @@ export async function inspectStoredObject(
   maxBytes: number,
   sha256?: Sha256Source,
 ): Promise<InspectedBytes> {
-  const inspector = new ByteInspector({ maxBytes, sha256 });
+  const inspector = new ByteInspector({ maxBytes, sha256, expectedBytes: object.size });
   if (object.checksumSha256 === undefined) {
     await pipeline(await read(), inspector, discard());
     return inspector.result();
