@@ -1,10 +1,19 @@
 import { createServer } from "node:http";
+import { setFlagsFromString } from "node:v8";
 import type { App } from "./app.js";
 import { type Config, ConfigError, loadConfig } from "./config.js";
 import { createLogger } from "./logger.js";
 import { failureReason, StartupError } from "./startup.js";
 
 // The only module that listens: configuration → tracing → app → HTTP server → orderly shutdown.
+
+// Room above the live heap before V8 starts a major GC: twice the live size instead of V8's own
+// factor, which it takes down to 1.1 while an upload promotes little. With that factor a heap of
+// ~45 MB got a limit 24 MB above it, and V8 then started marking after every young GC (one per
+// ~32 MB of a large upload's dead socket buffers): 15-19 mark-compacts per 512 MiB, twice the
+// CPU, and it stayed so (bench/README.md, uploads). V8 reads this flag at each limit it computes,
+// so setting it here covers every way the server is started.
+setFlagsFromString("--heap-growing-percent=100");
 let config: Config;
 try {
   config = loadConfig();
