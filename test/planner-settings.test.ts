@@ -8,6 +8,21 @@ import { createTestDatabase, execute, type TestDatabase, testProvider } from "./
 
 // The settings the server gives each database's planner (src/db/client.ts). SQLite's needs
 // statistics of the data as it is (src/db/sqlite-statistics.ts).
+describe.runIf(testProvider === "sqlite")("SQLite's write-ahead log", () => {
+  it("is checkpointed every 10,000 pages, not inside every few dozen commits", async () => {
+    const dir = await mkdtemp(path.join(os.tmpdir(), "files-wal-"));
+    const database = await createTestDatabase(dir, "sqlite");
+    await migrate(database.url);
+    const db = createDb(database.url);
+    try {
+      expect(await db.$queryRawUnsafe("PRAGMA wal_autocheckpoint")).toEqual([{ wal_autocheckpoint: 10_000n }]);
+    } finally {
+      await db.$disconnect();
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
+});
+
 describe.runIf(testProvider === "sqlite")("SQLite planner statistics", () => {
   let dir: string;
   let database: TestDatabase;

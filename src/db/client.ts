@@ -84,6 +84,19 @@ function observeStatements(
  */
 const transactionOptions = { maxWait: 10_000, timeout: 20_000 };
 
+/**
+ * Pages SQLite's write-ahead log may hold before a commit copies them into the database file
+ * (SQLite's default: 1,000). That checkpoint runs inside the committing statement, on the event
+ * loop (better-sqlite3 is synchronous), and copies every page changed since the last one: at
+ * 4 KiB presigned flows one came every few dozen flows, copying the same hot pages (the File
+ * table's ten indexes) each time. At 10,000 it comes a tenth as often (the server's CPU per flow
+ * fell from 4.6–4.7 to 3.8–4.0 ms in the flows bench, bench/README.md); the log file grows to
+ * about 40 MB. Durability is of the same kind (WAL with synchronous=NORMAL, better-sqlite3's
+ * default: a commit survives a crash of the process; an OS crash or power loss may roll back
+ * what was committed since the log was last synced, which checkpoints do, now a longer stretch).
+ */
+const walCheckpointPages = 10_000;
+
 /** Opens the Prisma client for the database the URL names; `observer` receives its metrics. */
 export function createDb(databaseUrl: string, observer?: DbObserver): Db {
   const log = observer === undefined ? [] : [{ emit: "event" as const, level: "query" as const }];
@@ -119,6 +132,7 @@ export function createDb(databaseUrl: string, observer?: DbObserver): Db {
     (connection, connected) => {
       direct.attach(connection, cacheStatements(connection), connected);
       keepStatisticsFresh(connection);
+      connection.pragma(`wal_autocheckpoint = ${walCheckpointPages}`);
     },
   );
   const client = new PrismaClient({ adapter, log, transactionOptions });
