@@ -12,8 +12,12 @@ import { failureReason, StartupError } from "./startup.js";
 // ~45 MB got a limit 24 MB above it, and V8 then started marking after every young GC (one per
 // ~32 MB of a large upload's dead socket buffers): 15-19 mark-compacts per 512 MiB, twice the
 // CPU, and it stayed so (bench/README.md, uploads). V8 reads this flag at each limit it computes,
-// so setting it here covers every way the server is started.
-setFlagsFromString("--heap-growing-percent=100");
+// so setting it here covers every way the server is started (--initial-old-space-size, read once
+// when the heap is made, would have to be on node's command line); a value given there wins.
+if (!process.execArgv.some((arg) => /^--heap[-_]growing[-_]percent\b/.test(arg))) {
+  setFlagsFromString("--heap-growing-percent=100");
+}
+
 let config: Config;
 try {
   config = loadConfig();
