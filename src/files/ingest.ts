@@ -116,13 +116,21 @@ export async function storeInspected(
   opened: OpenedBytes,
   {
     maxBytes,
+    expectedBytes,
     contentType,
     sha256,
     meter,
-  }: { maxBytes: number; contentType: string; sha256: Sha256Source; meter: ByteMeter | undefined },
+  }: {
+    maxBytes: number;
+    /** The size the client declared, if it did: the head and the hash are sized by it (ByteInspector). */
+    expectedBytes: number | undefined;
+    contentType: string;
+    sha256: Sha256Source;
+    meter: ByteMeter | undefined;
+  },
 ): Promise<InspectedBytes> {
   const { stream } = opened;
-  const inspector = new ByteInspector({ maxBytes, sha256, meter });
+  const inspector = new ByteInspector({ maxBytes, expectedBytes, sha256, meter });
   const fail = (error: unknown): void => {
     inspector.destroy(error instanceof Error ? error : new Error(String(error)));
   };

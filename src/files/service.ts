@@ -561,6 +561,7 @@ export class FileService {
       verified = await inSpan("upload.ingest", { "file.id": row.id, "upload.source": source.kind }, async () => {
         const measured = await storeInspected(this.storage, row.storageKey, opened, {
           maxBytes,
+          expectedBytes: declaredSize,
           contentType,
           sha256: this.options.sha256,
           meter,
