@@ -59,13 +59,7 @@ function executeEvent(
   payload: unknown,
   maskError: MaskError,
 ): ExecutionResult | Promise<ExecutionResult> {
-  const masked = (result: ExecutionResult): ExecutionResult =>
-    result.errors === undefined ? result : { ...result, errors: result.errors.map(maskError) as GraphQLError[] };
-  const run = (): ExecutionResult | Promise<ExecutionResult> => {
-    const result = execute({ ...args, rootValue: payload });
-    return result instanceof Promise ? result.then(masked) : masked(result);
-  };
-  if (typeof payload !== "object" || payload === null) return run();
+  if (typeof payload !== "object" || payload === null) return maskedExecution(args, payload, maskError);
   let byKey = executions.get(payload);
   if (byKey === undefined) {
     byKey = new Map();
@@ -75,10 +69,25 @@ function executeEvent(
   if (known !== undefined) return known;
   // Every subscriber of the group gets this object: no hook writes into a result (the masking
   // hook copies one it changes).
-  const result = run();
+  const result = maskedExecution(args, payload, maskError);
   byKey.set(key, result);
-  if (result instanceof Promise) result.then((settled) => byKey.set(key, settled));
+  if (result instanceof Promise) {
+    const settled = byKey;
+    result.then((value) => settled.set(key, value));
+  }
   return result;
+}
+
+/** `execute` with the event as root value, the result's errors masked. */
+function maskedExecution(
+  args: ExecutionArgs,
+  payload: unknown,
+  maskError: MaskError,
+): ExecutionResult | Promise<ExecutionResult> {
+  const masked = (result: ExecutionResult): ExecutionResult =>
+    result.errors === undefined ? result : { ...result, errors: result.errors.map(maskError) as GraphQLError[] };
+  const result = execute({ ...args, rootValue: payload });
+  return result instanceof Promise ? result.then(masked) : masked(result);
 }
 
 /**
@@ -181,14 +190,22 @@ function serverSentEvents(results: AsyncIterable<ExecutionResult>, direct: Direc
   let wanted = false;
   /** A read through `results`, or a shared result being computed, is under way. */
   let busy = false;
+  /** `results` is done: `complete` is written. */
+  let finished = false;
   const failed = (error: unknown): void => {
     body.destroy(error instanceof Error ? error : new Error(String(error)));
+  };
+  /** The shared result being computed is there (and cached: the next look finds it at once). */
+  const resume = (): void => {
+    busy = false;
+    flow();
   };
   const readThroughHooks = (): void => {
     busy = true;
     iterator.next().then((next) => {
       busy = false;
       if (next.done === true) {
+        finished = true;
         clearInterval(ping);
         body.push(complete);
         body.push(null);
@@ -199,7 +216,7 @@ function serverSentEvents(results: AsyncIterable<ExecutionResult>, direct: Direc
     }, failed);
   };
   const flow = (): void => {
-    while (wanted && !busy && !body.destroyed) {
+    while (wanted && !busy && !finished && !body.destroyed) {
       if (direct === undefined || (direct.source.unread === 0 && direct.source.ended)) {
         readThroughHooks();
         return;
@@ -208,10 +225,7 @@ function serverSentEvents(results: AsyncIterable<ExecutionResult>, direct: Direc
       const result = direct.result(direct.source.peek());
       if (result instanceof Promise) {
         busy = true;
-        result.then(() => {
-          busy = false;
-          flow();
-        }, failed);
+        result.then(resume, failed);
         return;
       }
       if (result.errors !== undefined) {
