@@ -4,7 +4,7 @@
  * - 4 KiB presigned flows (createFile, PUT to the signed URL, completeUpload) at 16 concurrent,
  *   flows per second; with PEER_DIRECTUS_URL set, the peer's single-request `POST /files` of the
  *   same bytes at the same concurrency in the same run, and the ratio. Each server first gets the
- *   same warm-up at that concurrency (BENCH_FLOW_WARMUP seconds, default 10), reported by window,
+ *   same warm-up at that concurrency (BENCH_FLOW_WARMUP seconds, default 20), reported by window,
  *   so that what is measured is the steady state of a warm JIT, not its first minutes;
  * - the server's own time (the access log's `durationMs`, from the request's arrival to its
  *   response's end) of a one-row `file(id)` query and of a `createFile` without bytes, one at a
@@ -40,7 +40,7 @@ const concurrency = 16;
 const seconds = 10;
 const fileBytes = randomBytes(4096);
 const runs = Number(process.env.BENCH_FLOW_RUNS ?? 1000);
-const warmUpSeconds = Number(process.env.BENCH_FLOW_WARMUP ?? 10);
+const warmUpSeconds = Number(process.env.BENCH_FLOW_WARMUP ?? 20);
 const warmUpWindow = 2;
 const agent = new Agent({ keepAlive: true, maxSockets: 64 });
 

@@ -10,10 +10,14 @@ import {
 } from "graphql";
 import { isAsyncIterable, mapAsyncIterator, type Plugin } from "graphql-yoga";
 import type { Context } from "./context.js";
+import { Delivery } from "./events/delivery.js";
 
 // What a subscription costs per event, when a hundred subscribers hear each one: one GraphQL
-// execution per group of subscribers that would compute the same result, and one write per
-// subscriber.
+// execution (errors masked) per group of subscribers that would compute the same result, and
+// one write per subscriber, without a promise between the feed and the socket.
+
+/** Masks the errors of a result as Yoga's error masking does (src/yoga.ts gives its maskError). */
+export type MaskError = (error: GraphQLError) => Error;
 
 /**
  * The results computed for one event (a source stream's payload), by sharing key. Kept as long
@@ -44,23 +48,61 @@ function sharingKey(args: ExecutionArgs): string {
   return JSON.stringify([documentId, args.operationName ?? null, args.variableValues ?? null, caller.accessKey]);
 }
 
-/** The result of the event for the subscription with `key`: computed once per key and event. */
-function executeEvent(args: ExecutionArgs, key: string, payload: unknown): ExecutionResult | Promise<ExecutionResult> {
-  if (typeof payload !== "object" || payload === null) return execute({ ...args, rootValue: payload });
+/**
+ * The result of the event for the subscription with `key`, its errors masked: computed and masked
+ * once per key and event (an unexpected error is logged once, not once per subscriber). Once a
+ * result computed asynchronously has settled, later calls get it at once.
+ */
+function executeEvent(
+  args: ExecutionArgs,
+  key: string,
+  payload: unknown,
+  maskError: MaskError,
+): ExecutionResult | Promise<ExecutionResult> {
+  if (typeof payload !== "object" || payload === null) return maskedExecution(args, payload, maskError);
   let byKey = executions.get(payload);
   if (byKey === undefined) {
     byKey = new Map();
     executions.set(payload, byKey);
   }
-  let result = byKey.get(key);
-  if (result === undefined) {
-    // The shared result goes to each subscriber through Yoga's hooks, which copy a result they
-    // change (error masking) and never write into it.
-    result = execute({ ...args, rootValue: payload });
-    byKey.set(key, result);
+  const known = byKey.get(key);
+  if (known !== undefined) return known;
+  // Every subscriber of the group gets this object: no hook writes into a result (the masking
+  // hook copies one it changes).
+  const result = maskedExecution(args, payload, maskError);
+  byKey.set(key, result);
+  if (result instanceof Promise) {
+    const settled = byKey;
+    result.then((value) => settled.set(key, value));
   }
   return result;
 }
+
+/** `execute` with the event as root value, the result's errors masked. */
+function maskedExecution(
+  args: ExecutionArgs,
+  payload: unknown,
+  maskError: MaskError,
+): ExecutionResult | Promise<ExecutionResult> {
+  const masked = (result: ExecutionResult): ExecutionResult =>
+    result.errors === undefined ? result : { ...result, errors: result.errors.map(maskError) as GraphQLError[] };
+  const result = execute({ ...args, rootValue: payload });
+  return result instanceof Promise ? result.then(masked) : masked(result);
+}
+
+/**
+ * An SSE subscription's events as the feed queues them (src/events/feed.ts) and their shared
+ * results, for serverSentEvents to write those without errors as they come: the per-subscriber
+ * hooks of Yoga's plugins (error masking, Prometheus' error counter, OpenTelemetry's span status)
+ * act only on results with errors, and masking is applied to the shared result already.
+ */
+interface DirectEvents {
+  source: Delivery<unknown>;
+  result(payload: unknown): ExecutionResult | Promise<ExecutionResult>;
+}
+
+/** By request: the SSE response of a subscription finds its events there (see DirectEvents). */
+const directEvents = new WeakMap<object, DirectEvents>();
 
 /**
  * Subscriptions as graphql-js runs them (the source stream, then `execute` per event with the
@@ -69,7 +111,7 @@ function executeEvent(args: ExecutionArgs, key: string, payload: unknown): Execu
  * (src/events/feed.ts decides which events reach the stream); sharing only saves computing the
  * same answer twice.
  */
-const useSharedSubscriptionExecution: Plugin = {
+const useSharedSubscriptionExecution = (maskError: MaskError): Plugin => ({
   onSubscribe({ subscribeFn, setSubscribeFn }) {
     setSubscribeFn(async (args) => {
       const stream = await createSourceEventStream(args);
@@ -78,10 +120,14 @@ const useSharedSubscriptionExecution: Plugin = {
       // subscribe again, which only reads.
       if (!isAsyncIterable(stream)) return subscribeFn(args);
       const key = sharingKey(args);
+      const result = (payload: unknown) => executeEvent(args, key, payload, maskError);
+      // An HTTP request (graphql-ws has none): its response may be server-sent events.
+      const { request } = args.contextValue as Partial<{ request: Request }>;
+      if (stream instanceof Delivery && request !== undefined) directEvents.set(request, { source: stream, result });
       const operation = getOperationAST(args.document, args.operationName);
       return mapAsyncIterator(
         stream,
-        (payload: unknown) => executeEvent(args, key, payload),
+        result,
         // The error that ends a stream (access lost, events dropped), located as Yoga's own
         // subscribe does, for the error masking to find the original.
         (error: unknown) => {
@@ -91,7 +137,7 @@ const useSharedSubscriptionExecution: Plugin = {
       );
     });
   },
-};
+});
 
 /** The bytes of one SSE `next` event, per result: a result shared by subscribers is encoded once. */
 const encoded = new WeakMap<ExecutionResult, Uint8Array>();
@@ -134,33 +180,66 @@ const complete = textEncoder.encode("event: complete\ndata:\n\n");
  * A subscription's results as server-sent events in Yoga's format (a `:` comment first, `event:
  * next` per result, `event: complete` at the end, a comment every 12 s when idle), in a Node.js
  * stream that Yoga's server adapter pipes to the response: each event is one chunk, the cached
- * bytes of its result, with no web-stream controller or promise helpers per event between the
- * subscription and the socket.
+ * bytes of its result. With `direct`, a result without errors is written as the feed queues its
+ * event, while the socket takes more (no promise per event); a result with errors, and the
+ * stream's end, are read through `results`, the stream with the per-subscriber hooks, in order.
  */
-function serverSentEvents(results: AsyncIterable<ExecutionResult>): Readable {
+function serverSentEvents(results: AsyncIterable<ExecutionResult>, direct: DirectEvents | undefined): Readable {
   const iterator = results[Symbol.asyncIterator]();
-  let reading = false;
-  const pump = (): void => {
-    iterator.next().then(
-      (next) => {
-        if (next.done === true) {
-          clearInterval(ping);
-          body.push(complete);
-          body.push(null);
-          return;
-        }
-        if (next.value == null) return pump();
-        reading = false;
-        body.push(nextEvent(next.value));
-      },
-      (error: unknown) => body.destroy(error instanceof Error ? error : new Error(String(error))),
-    );
+  /** The socket takes more (the last push was below the stream's high-water mark). */
+  let wanted = false;
+  /** A read through `results`, or a shared result being computed, is under way. */
+  let busy = false;
+  /** `results` is done: `complete` is written. */
+  let finished = false;
+  const failed = (error: unknown): void => {
+    body.destroy(error instanceof Error ? error : new Error(String(error)));
+  };
+  /** The shared result being computed is there (and cached: the next look finds it at once). */
+  const resume = (): void => {
+    busy = false;
+    flow();
+  };
+  const readThroughHooks = (): void => {
+    busy = true;
+    iterator.next().then((next) => {
+      busy = false;
+      if (next.done === true) {
+        finished = true;
+        clearInterval(ping);
+        body.push(complete);
+        body.push(null);
+        return;
+      }
+      if (next.value != null) wanted = body.push(nextEvent(next.value));
+      flow();
+    }, failed);
+  };
+  const flow = (): void => {
+    while (wanted && !busy && !finished && !body.destroyed) {
+      if (direct === undefined || (direct.source.unread === 0 && direct.source.ended)) {
+        readThroughHooks();
+        return;
+      }
+      if (direct.source.unread === 0) return;
+      const result = direct.result(direct.source.peek());
+      if (result instanceof Promise) {
+        busy = true;
+        result.then(resume, failed);
+        return;
+      }
+      if (result.errors !== undefined) {
+        readThroughHooks();
+        return;
+      }
+      direct.source.take();
+      wanted = body.push(nextEvent(result));
+    }
   };
   const body = new Readable({
     read() {
-      if (reading) return;
-      reading = true;
-      pump();
+      wanted = true;
+      flow();
     },
     destroy(error, callback) {
       clearInterval(ping);
@@ -172,6 +251,7 @@ function serverSentEvents(results: AsyncIterable<ExecutionResult>): Readable {
   });
   // Some browsers wait for a first byte before they report the response.
   body.push(comment);
+  direct?.source.watch(flow);
   const ping = setInterval(() => {
     if (body.readableLength === 0) body.push(comment);
   }, PING_MS);
@@ -184,25 +264,34 @@ function serverSentEvents(results: AsyncIterable<ExecutionResult>): Readable {
  * keep Yoga's processor.
  */
 const useServerSentEvents: Plugin = {
-  onResultProcess({ result, resultProcessor, setResultProcessor }) {
+  onResultProcess({ request, result, resultProcessor, setResultProcessor }) {
     if (resultProcessor === undefined || !isAsyncIterable(result)) return;
+    const direct = directEvents.get(request);
     setResultProcessor(
       (stream, fetchAPI) =>
         // The server adapter's Response takes a Node.js stream as its body (and pipes it), which
         // the fetch types do not know.
-        new fetchAPI.Response(serverSentEvents(stream as AsyncIterable<ExecutionResult>) as unknown as BodyInit, {
-          status: 200,
-          headers: {
-            "Content-Type": "text/event-stream",
-            Connection: "keep-alive",
-            "Cache-Control": "no-cache",
-            "Content-Encoding": "none",
+        new fetchAPI.Response(
+          serverSentEvents(stream as AsyncIterable<ExecutionResult>, direct) as unknown as BodyInit,
+          {
+            status: 200,
+            headers: {
+              "Content-Type": "text/event-stream",
+              Connection: "keep-alive",
+              "Cache-Control": "no-cache",
+              "Content-Encoding": "none",
+            },
           },
-        }),
+        ),
       "text/event-stream",
     );
   },
 };
 
-/** The subscriptions' plugins: shared executions of an event, and one write per server-sent event. */
-export const subscriptionPlugins: Plugin[] = [useSharedSubscriptionExecution, useServerSentEvents];
+/**
+ * The subscriptions' plugins: shared executions of an event, masked once with `maskError` (the
+ * one Yoga's error masking uses), and one write per server-sent event.
+ */
+export function subscriptionPlugins(maskError: MaskError): Plugin[] {
+  return [useSharedSubscriptionExecution(maskError), useServerSentEvents];
+}

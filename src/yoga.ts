@@ -132,6 +132,9 @@ function clientError(error: unknown): GraphQLError | null {
   return null;
 }
 
+/** What a client is told of an error it is not meant to see. */
+const UNEXPECTED_ERROR = "Unexpected error.";
+
 /** The GraphQL endpoint; built apart from the HTTP server so tests and scripts can use it alone. */
 export function createGraphQL(options: YogaOptions): GraphQLServer {
   const { db, files, events, webhooks, logger } = options;
@@ -139,6 +142,33 @@ export function createGraphQL(options: YogaOptions): GraphQLServer {
   // Errors maskError has dealt with (logged with the request id when unexpected): Yoga logs every
   // error whose masked form differs from it again, client mistakes included, which it skips.
   const masked = new WeakSet<object>();
+  /**
+   * What a client sees of an error: the gate's and input errors as client errors, GraphQL errors
+   * as they are, anything else logged and masked. Masking a masked error gives it back unchanged.
+   */
+  const maskError = (error: unknown, message: string): Error => {
+    if (typeof error === "object" && error !== null) masked.add(error);
+    const original = error instanceof GraphQLError ? error.originalError : error;
+    const located = error instanceof GraphQLError ? error : undefined;
+    const refused = clientError(original);
+    if (refused !== null) {
+      return new GraphQLError(refused.message, {
+        nodes: located?.nodes,
+        path: located?.path,
+        extensions: refused.extensions,
+      });
+    }
+    // Errors raised as GraphQLError (auth, bad input, the parser's) are meant for the client.
+    if (error instanceof GraphQLError && (original == null || original instanceof GraphQLError)) return error;
+    logger.error({ err: original ?? error }, "unexpected error");
+    // A fault the client cannot fix but should know of: say what it is, still as an internal error.
+    const full = original instanceof StorageError && original.code === "FULL";
+    return new GraphQLError(full ? "The storage is full: the file could not be stored. Try again later." : message, {
+      nodes: located?.nodes,
+      path: located?.path,
+      extensions: { code: "INTERNAL_SERVER_ERROR" },
+    });
+  };
   return createYoga<ServerContext, Context>({
     schema,
     graphqlEndpoint: "/graphql",
@@ -155,7 +185,8 @@ export function createGraphQL(options: YogaOptions): GraphQLServer {
       useOperationScope as Plugin<ServerContext>,
       useRequestIdOnErrors as Plugin<ServerContext>,
       ...(documentLimitPlugins(options.limits) as Plugin<ServerContext>[]),
-      ...(subscriptionPlugins as Plugin<ServerContext>[]),
+      // A subscription event's result is masked once, for every subscriber it is shared with.
+      ...(subscriptionPlugins((error) => maskError(error, UNEXPECTED_ERROR)) as Plugin<ServerContext>[]),
       // Operations by name and type, with their outcome and the time of each phase. HTTP timing
       // is the router's (http_request_duration_seconds); summaries and per-field work are off.
       usePrometheus({
@@ -198,34 +229,7 @@ export function createGraphQL(options: YogaOptions): GraphQLServer {
         logger.error(args);
       },
     },
-    maskedErrors: {
-      maskError(error, message) {
-        if (typeof error === "object" && error !== null) masked.add(error);
-        const original = error instanceof GraphQLError ? error.originalError : error;
-        const located = error instanceof GraphQLError ? error : undefined;
-        const refused = clientError(original);
-        if (refused !== null) {
-          return new GraphQLError(refused.message, {
-            nodes: located?.nodes,
-            path: located?.path,
-            extensions: refused.extensions,
-          });
-        }
-        // Errors raised as GraphQLError (auth, bad input, the parser's) are meant for the client.
-        if (error instanceof GraphQLError && (original == null || original instanceof GraphQLError)) return error;
-        logger.error({ err: original ?? error }, "unexpected error");
-        // A fault the client cannot fix but should know of: say what it is, still as an internal error.
-        const full = original instanceof StorageError && original.code === "FULL";
-        return new GraphQLError(
-          full ? "The storage is full: the file could not be stored. Try again later." : message,
-          {
-            nodes: located?.nodes,
-            path: located?.path,
-            extensions: { code: "INTERNAL_SERVER_ERROR" },
-          },
-        );
-      },
-    },
+    maskedErrors: { errorMessage: UNEXPECTED_ERROR, maskError },
     context: ({ caller, reauthenticate, credentialKey }): Context => ({
       db,
       files,

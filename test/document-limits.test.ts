@@ -1,4 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { sseSubscription } from "./helpers/events.js";
 import { apiKey, startServer, type TestServer } from "./helpers/server.js";
 
 let server: TestServer;
@@ -118,5 +119,17 @@ describe("document limits", () => {
     const costly = await run("Costly");
     expect(costly.data).toBeFalsy();
     expect(costly.errors?.[0]?.extensions?.code).toBe("QUERY_TOO_COSTLY");
+  });
+
+  it("refuses a subscription by its cost too", async () => {
+    const parts = "file { upload { parts { url headers { name value } } } }";
+    const query = `subscription { fileEvents(workspaceId: "default") { a: ${parts} b: ${parts} c: ${parts} } }`;
+    const events = sseSubscription(server.url, query, {}, { authorization: `Bearer ${apiKey}` });
+    try {
+      const first = (await events.next()).value;
+      expect(first?.errors?.[0]?.extensions?.code).toBe("QUERY_TOO_COSTLY");
+    } finally {
+      await events.return?.();
+    }
   });
 });

@@ -423,3 +423,52 @@ describe("who sees what", () => {
     expect(asReader?.data?.fileEvents.file).toEqual({ name: "pending.bin", upload: null });
   });
 });
+
+describe("an unexpected error inside a subscription event", () => {
+  it("reaches an SSE and a graphql-ws subscriber masked, and is logged once for both", async () => {
+    const logs: Record<string, unknown>[] = [];
+    const logged = await startServer({}, "local", { logs });
+    const client = createClient({
+      url: `${logged.url.replace(/^http/, "ws")}/graphql`,
+      webSocketImpl: WebSocket,
+      connectionParams: { authorization: `Bearer ${apiKey}` },
+      retryAttempts: 0,
+    });
+    try {
+      // The same document, variables and key: both subscribers share one result of each event.
+      const document = `subscription ($workspaceId: ID!) { fileEvents(workspaceId: $workspaceId) { type file { name metadata } } }`;
+      const variables = { workspaceId: "default" };
+      type Seen = { fileEvents: { type: string; file: { name: string; metadata: unknown } | null } | null };
+      const sse = record(sseSubscription<Seen>(logged.url, document, variables, { authorization: `Bearer ${apiKey}` }));
+      const ws = record(wsSubscription<Seen>(client, document, variables));
+      await sleep(300);
+      const created = await createFile(logged, { name: "broken.txt", content: Buffer.from("b").toString("base64") });
+      const row = await logged.app.db.file.findUniqueOrThrow({
+        where: { id: internalFileId(created.file!.id) },
+        include: { labels: { select: { label: true } } },
+      });
+      // A snapshot File.metadata cannot read: resolving it throws a SyntaxError, a fault of ours.
+      logged.app.events.publish(fileEvent("UPDATED", { ...row, metadata: "{not json" }));
+      logged.app.events.publish(fileEvent("UPDATED", row));
+      const failed = (delivery: SubscriptionResult<Seen>) => delivery.errors !== undefined;
+      const readable = (delivery: SubscriptionResult<Seen>) =>
+        delivery.errors === undefined && delivery.data?.fileEvents?.type === "UPDATED";
+      const [viaSse, viaWs] = await Promise.all([sse.until(readable), ws.until(readable)]);
+      await Promise.all([sse.stop(), ws.stop()]);
+      for (const delivery of [viaSse.find(failed), viaWs.find(failed)]) {
+        expect(delivery?.errors).toEqual([
+          expect.objectContaining({ message: "Unexpected error.", extensions: { code: "INTERNAL_SERVER_ERROR" } }),
+        ]);
+        expect(JSON.stringify(delivery)).not.toMatch(/JSON|position|not json/);
+      }
+      // Masked once per shared result, not once per subscriber.
+      expect(logs.filter((line) => line.msg === "unexpected error")).toHaveLength(1);
+      // The streams go on after it: the next event reaches both, after the masked one.
+      for (const deliveries of [viaSse, viaWs])
+        expect(deliveries.findIndex(failed)).toBeLessThan(deliveries.findIndex(readable));
+    } finally {
+      await client.dispose();
+      await logged.close();
+    }
+  });
+});

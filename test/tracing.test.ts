@@ -23,7 +23,12 @@ it("follows an upload in one trace from the request through GraphQL and verifica
   const traceparent = "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01";
   const { status, body } = await postMultipart(
     server,
-    { query: createFileMutation, variables: { input: { workspaceId: "default", name: "traced.txt", file: null } } },
+    // Labels are rows of their own: the file is then written in a transaction through Prisma,
+    // whose spans join the trace (a file without them takes one raw INSERT, src/files/file-writes.ts).
+    {
+      query: createFileMutation,
+      variables: { input: { workspaceId: "default", name: "traced.txt", labels: ["traced"], file: null } },
+    },
     [{ paths: ["variables.input.file"], body: Buffer.from("followed from end to end") }],
     { "x-graphql-csrf": "1", traceparent },
   );

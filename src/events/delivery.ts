@@ -3,6 +3,10 @@
  * in order. An async iterator without a promise per value offered, and with one only per value
  * read (settled at once when the value is already there). `start` runs at the first read (the
  * subscription is being read) and gives what to call once the stream ends.
+ *
+ * A reader may also take values as they come, without a promise at all (`watch`, `peek`,
+ * `take`): server-sent events do (src/graphql-subscriptions.ts), and read through `next` only
+ * what they hand to the per-subscriber hooks.
  */
 export class Delivery<T> implements AsyncIterableIterator<T> {
   private readonly values: T[] = [];
@@ -13,6 +17,8 @@ export class Delivery<T> implements AsyncIterableIterator<T> {
   private done = false;
   /** The error that ends the stream, thrown to the read after the last value; undefined once thrown. */
   private error: { reason: unknown } | undefined;
+  /** Called when a value is queued with no read waiting for it, and when the stream ends. */
+  private watcher: (() => void) | undefined;
 
   constructor(private readonly start: () => () => void) {}
 
@@ -29,8 +35,12 @@ export class Delivery<T> implements AsyncIterableIterator<T> {
   push(value: T): void {
     if (this.done) return;
     const read = this.reads.shift();
-    if (read === undefined) this.values.push(value);
-    else read.resolve({ value, done: false });
+    if (read !== undefined) {
+      read.resolve({ value, done: false });
+      return;
+    }
+    this.values.push(value);
+    this.watcher?.();
   }
 
   /** Ends the stream: the values queued are still read, then `error` if given, then the end. */
@@ -40,14 +50,30 @@ export class Delivery<T> implements AsyncIterableIterator<T> {
     if (error !== undefined) this.error = { reason: error };
     this.stopping?.();
     for (const read of this.reads.splice(0)) this.settle(read);
+    this.watcher?.();
+  }
+
+  /**
+   * Starts the stream if it has not started, and calls `watcher` (synchronously, as the feed
+   * offers) each time a value is queued that no read waits for, and when the stream ends.
+   */
+  watch(watcher: () => void): void {
+    this.watcher = watcher;
+    this.open();
+  }
+
+  /** The first value queued, left in place; undefined when none is. */
+  peek(): T | undefined {
+    return this.values[0];
+  }
+
+  /** Removes the first value queued (the one `peek` gave). */
+  take(): void {
+    this.values.shift();
   }
 
   next(): Promise<IteratorResult<T>> {
-    if (!this.started) {
-      this.started = true;
-      this.stopping = this.start();
-      if (this.done) this.stopping();
-    }
+    this.open();
     if (this.values.length > 0) return Promise.resolve({ value: this.values.shift() as T, done: false });
     if (this.done) return new Promise((resolve, reject) => this.settle({ resolve, reject }));
     return new Promise((resolve, reject) => this.reads.push({ resolve, reject }));
@@ -63,6 +89,13 @@ export class Delivery<T> implements AsyncIterableIterator<T> {
 
   [Symbol.asyncIterator](): AsyncIterableIterator<T> {
     return this;
+  }
+
+  private open(): void {
+    if (this.started) return;
+    this.started = true;
+    this.stopping = this.start();
+    if (this.done) this.stopping();
   }
 
   /** Answers a read once the stream has ended and nothing is queued: the error once, then done. */

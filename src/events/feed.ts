@@ -87,9 +87,13 @@ export class FileEventFeed {
     const guard = this.guard(subscriber, workspace.id);
     return this.deliver(workspace.id, (event, offer) => {
       if (!matches(filter, event)) return;
-      return withCaller(guard(), (caller) => {
-        if (canReadFileInHand(caller, event.file)) offer(event);
-      });
+      // Checked recently (the caller at once): no closure nor promise per delivery.
+      const caller = guard();
+      if (caller instanceof Promise)
+        return caller.then((current) => {
+          if (canReadFileInHand(current, event.file)) offer(event);
+        });
+      if (canReadFileInHand(caller, event.file)) offer(event);
     });
   }
 
