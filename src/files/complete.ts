@@ -3,9 +3,8 @@
  * verified and committed (src/files/settle.ts), then the PENDING file is marked UPLOADED or an
  * overwrite's pending upload becomes its file's content; a failure is recorded as FAILED.
  */
-import type { Db } from "../db/client.js";
 import { fileEvent, type UploadChannel } from "../events/file-event.js";
-import { type StagedUpload, type StorageDriver, StorageError } from "../storage/driver.js";
+import { type StagedUpload, StorageError } from "../storage/driver.js";
 import { inSpan } from "../telemetry/spans.js";
 import { FileError, NotFoundError, UnsupportedMediaTypeError, UploadIncompleteError } from "./errors.js";
 import { pendingUploadOf, readFileById } from "./file-reads.js";
@@ -16,23 +15,10 @@ import type { FileServiceParts } from "./service.js";
 import { completeMismatch, type RecordChange, type VerifiedBytes } from "./settle.js";
 import { inspectStoredObject } from "./stored-bytes.js";
 import type { CompletedPart, FileRecord } from "./types.js";
-import type { UploadEvents } from "./upload-events.js";
 
 /** Completes uploads for FileService, which checks that the caller may before calling it. */
 export class UploadCompleter {
   constructor(private readonly options: FileServiceParts) {}
-
-  private get db(): Db {
-    return this.options.db;
-  }
-
-  private get storage(): StorageDriver {
-    return this.options.storage;
-  }
-
-  private get uploadEvents(): UploadEvents {
-    return this.options.uploadEvents;
-  }
 
   /** FileService.completeUpload, once the caller may complete the upload of `file`. */
   async complete(file: FileRecord, parts: CompletedPart[] | null | undefined): Promise<FileRecord> {
@@ -41,28 +27,28 @@ export class UploadCompleter {
     } catch (error) {
       // Deleted or aborted while it was being completed: whatever failed (a missing object, a
       // row gone), the answer is that the file is not there, and bytes a join wrote go too.
-      if ((await this.db.file.count({ where: { id: file.id } })) > 0) throw error;
-      await this.storage.deleteObject(file.storageKey);
+      if ((await this.options.db.file.count({ where: { id: file.id } })) > 0) throw error;
+      await this.options.storage.deleteObject(file.storageKey);
       throw new NotFoundError(`file ${file.id} was deleted while it was being completed`);
     }
   }
 
   private async completeFound(file: FileRecord, parts: CompletedPart[] | null | undefined): Promise<FileRecord> {
     const { id } = file;
-    const pending = await pendingUploadOf(this.db, file);
+    const pending = await pendingUploadOf(this.options.db, file);
     // No pending upload (any more): a completion racing this one may have made it the file's
     // content, in one transaction, between the read of `file` and this one; read the file again so
     // that the answer is its content now (only an overwrite by externalId has a pending upload).
     if (pending === null && file.status === "UPLOADED")
-      return file.externalId === null ? file : ((await readFileById(this.db, id))?.file ?? file);
+      return file.externalId === null ? file : ((await readFileById(this.options.db, id))?.file ?? file);
     if (pending === null && file.status === "FAILED")
       throw new UploadIncompleteError(`file ${id} failed and can no longer be completed`);
     const upload = pending ?? file;
     const channel = upload.uploadMethod as UploadChannel;
-    this.uploadEvents.progress.forget(file.id);
+    this.options.uploadEvents.progress.forget(file.id);
     try {
       const uploaded: RecordChange = (record, done) =>
-        record(fileEvent("UPLOADED", done, this.uploadEvents.outcome(done, channel, upload.createdAt)));
+        record(fileEvent("UPLOADED", done, this.options.uploadEvents.outcome(done, channel, upload.createdAt)));
       if (pending !== null) return await this.completePending(file, pending, parts, uploaded);
       const verified = await inSpan("upload.verify", { "file.id": file.id }, () => this.verifiedUpload(file, parts));
       return await this.options.settler.markUploaded(file, verified, uploaded);
@@ -76,7 +62,11 @@ export class UploadCompleter {
         if (status !== file.status)
           await tx.file.updateMany({ where: { id: file.id, status: "PENDING" }, data: { status } });
         await record(
-          fileEvent("FAILED", { ...file, status }, this.uploadEvents.outcome(upload, channel, upload.createdAt, error)),
+          fileEvent(
+            "FAILED",
+            { ...file, status },
+            this.options.uploadEvents.outcome(upload, channel, upload.createdAt, error),
+          ),
         );
       });
       throw error;
@@ -122,10 +112,10 @@ export class UploadCompleter {
    */
   private async arrivedBytes(upload: FileRecord): Promise<StagedUpload | null> {
     const key = upload.storageKey;
-    const object = await this.storage.headObject(key);
+    const object = await this.options.storage.headObject(key);
     if (object !== null)
-      return { info: object, read: (range) => this.storage.getObject(key, range), commit: async () => {} };
-    return upload.uploadMethod === "MULTIPART" ? null : this.storage.stagedUpload(key);
+      return { info: object, read: (range) => this.options.storage.getObject(key, range), commit: async () => {} };
+    return upload.uploadMethod === "MULTIPART" ? null : this.options.storage.stagedUpload(key);
   }
 
   /**
@@ -141,7 +131,8 @@ export class UploadCompleter {
     recordChange: RecordChange,
   ): Promise<FileRecord> {
     const verified = await this.verifiedUpload(pending, parts).catch(async (error: unknown) => {
-      if (error instanceof UnsupportedMediaTypeError) await this.db.file.deleteMany({ where: { id: pending.id } });
+      if (error instanceof UnsupportedMediaTypeError)
+        await this.options.db.file.deleteMany({ where: { id: pending.id } });
       throw error;
     });
     const content = { ...verified, storageKey: pending.storageKey, uploadMethod: pending.uploadMethod };
@@ -156,8 +147,9 @@ export class UploadCompleter {
       },
       () => new UploadIncompleteError(`file ${file.id} is busy with other changes; complete the upload again`),
     );
-    if (outcome === null) return this.db.file.findUniqueOrThrow({ where: { id: file.id }, include: withLabels });
-    await releaseBytes(this.storage, outcome.released);
+    if (outcome === null)
+      return this.options.db.file.findUniqueOrThrow({ where: { id: file.id }, include: withLabels });
+    await releaseBytes(this.options.storage, outcome.released);
     return outcome.file;
   }
 }

@@ -4,10 +4,9 @@
  * `overwrite`, the file holding the externalId changed in place (src/files/overwrite.ts).
  */
 import type { Caller } from "../access/caller.js";
-import { type Db, FileStatus } from "../db/client.js";
+import { FileStatus } from "../db/client.js";
 import { isUniqueViolation, prismaErrorCode } from "../db/errors.js";
 import { fileEvent, type UploadChannel } from "../events/file-event.js";
-import type { StorageDriver } from "../storage/driver.js";
 import { inSpan } from "../telemetry/spans.js";
 import { draftFile, type FileDraft, pendingRecord } from "./draft.js";
 import { ConflictError } from "./errors.js";
@@ -41,30 +40,13 @@ import {
   type FileRow,
   type UploadTarget,
 } from "./types.js";
-import type { UploadEvents } from "./upload-events.js";
 import { uploadTarget } from "./upload-target.js";
 
-/** FileService.createFile: the caller's right to create in the workspace is checked with the request (draftFile). */
+/** The create path of FileService.createFile; the caller's right to create in the workspace is checked in draftFile. */
 export class FileCreator {
   constructor(private readonly options: FileServiceParts) {}
 
-  private get db(): Db {
-    return this.options.db;
-  }
-
-  private get storage(): StorageDriver {
-    return this.options.storage;
-  }
-
-  private get uploadEvents(): UploadEvents {
-    return this.options.uploadEvents;
-  }
-
-  /**
-   * Creates a file. Without bytes in the request it is PENDING and the result says where to send
-   * them; with `file`, `content` or `sourceUrl` the bytes are streamed in, verified, and the file
-   * is UPLOADED (upload null). A failed in-request upload leaves nothing behind: no row, no bytes.
-   */
+  /** Creates a file as FileService.createFile says. */
   async create(caller: Caller, request: CreateFileRequest): Promise<{ file: FileRecord; upload: UploadTarget | null }> {
     try {
       const source = chooseSource(request, this.options.limits);
@@ -93,12 +75,12 @@ export class FileCreator {
    */
   private async holderOf({ row, readable, overwrite }: FileDraft): Promise<string | undefined> {
     if (row.externalId == null) return undefined;
-    const holder = await this.db.file.findUnique({
+    const holder = await this.options.db.file.findUnique({
       where: { workspaceId_externalId: { workspaceId: row.workspaceId, externalId: row.externalId } },
       select: { id: true },
     });
     if (holder === null || !overwrite) return holder?.id;
-    const allowed = await this.db.file.count({ where: { AND: [{ id: holder.id }, readable] } });
+    const allowed = await this.options.db.file.count({ where: { AND: [{ id: holder.id }, readable] } });
     if (allowed === 0) {
       throw new ConflictError(
         `a file with externalId "${row.externalId}" exists in this workspace and you may not change it`,
@@ -122,7 +104,9 @@ export class FileCreator {
     const { storageKey, workspaceId } = row;
     const multipartUploadId =
       row.uploadMethod === "MULTIPART"
-        ? await this.storage.createMultipartUpload(storageKey, { contentType: row.mimeType ?? defaultContentType })
+        ? await this.options.storage.createMultipartUpload(storageKey, {
+            contentType: row.mimeType ?? defaultContentType,
+          })
         : null;
     const createdAt = new Date();
     const pendingColumns = {
@@ -148,7 +132,7 @@ export class FileCreator {
                 fileEvent(
                   "CREATED",
                   written,
-                  this.uploadEvents.uploadFacts(written, written.uploadMethod as UploadChannel),
+                  this.options.uploadEvents.uploadFacts(written, written.uploadMethod as UploadChannel),
                 ),
               );
               return written;
@@ -165,7 +149,7 @@ export class FileCreator {
         }
       }
     } catch (error) {
-      if (multipartUploadId !== null) await this.storage.abortMultipartUpload(storageKey, multipartUploadId);
+      if (multipartUploadId !== null) await this.options.storage.abortMultipartUpload(storageKey, multipartUploadId);
       if (!isUniqueViolation(error)) throw error;
       throw target === undefined
         ? conflict(row.externalId)
@@ -222,19 +206,19 @@ export class FileCreator {
     // A new file is announced as its bytes start; an overwritten one once its new content is in.
     const pending = existing === undefined ? pendingRecord(draft, startedAt) : undefined;
     if (pending !== undefined)
-      this.uploadEvents.emit("CREATED", pending, this.uploadEvents.uploadFacts(pending, channel));
+      this.options.uploadEvents.emit("CREATED", pending, this.options.uploadEvents.uploadFacts(pending, channel));
     try {
       const uploaded: RecordChange = (record, file) =>
-        record(fileEvent("UPLOADED", file, this.uploadEvents.outcome(file, channel, startedAt)));
+        record(fileEvent("UPLOADED", file, this.options.uploadEvents.outcome(file, channel, startedAt)));
       return await this.ingestBytes(
         draft,
         source,
         existing,
-        pending && this.uploadEvents.progressMeter(pending, channel, undefined),
+        pending && this.options.uploadEvents.progressMeter(pending, channel, undefined),
         {
           // The webhook outbox gets CREATED with UPLOADED, when the row is written; live subscribers had CREATED already.
           created: async (record, file) => {
-            await record(fileEvent("CREATED", file, this.uploadEvents.uploadFacts(file, channel)), {
+            await record(fileEvent("CREATED", file, this.options.uploadEvents.uploadFacts(file, channel)), {
               live: pending === undefined,
             });
             await uploaded(record, file);
@@ -244,10 +228,10 @@ export class FileCreator {
       );
     } catch (error) {
       if (pending !== undefined)
-        this.uploadEvents.emit(
+        this.options.uploadEvents.emit(
           "FAILED",
           { ...pending, status: "FAILED" },
-          this.uploadEvents.outcome(pending, channel, startedAt, error),
+          this.options.uploadEvents.outcome(pending, channel, startedAt, error),
         );
       throw error;
     }
@@ -271,7 +255,7 @@ export class FileCreator {
       release = opened.release;
       const contentType = row.mimeType ?? opened.declaredType ?? defaultContentType;
       verified = await inSpan("upload.ingest", { "file.id": row.id, "upload.source": source.kind }, async () => {
-        const measured = await storeInspected(this.storage, row.storageKey, opened, {
+        const measured = await storeInspected(this.options.storage, row.storageKey, opened, {
           maxBytes,
           expectedBytes: declaredSize,
           contentType,
@@ -292,7 +276,7 @@ export class FileCreator {
       });
     } catch (error) {
       release();
-      await this.storage.deleteObject(row.storageKey);
+      await this.options.storage.deleteObject(row.storageKey);
       throw ingestError(error, maxBytes);
     }
     let target = existing;
@@ -319,7 +303,7 @@ export class FileCreator {
         }
       }
     } catch (error) {
-      await this.storage.deleteObject(row.storageKey);
+      await this.options.storage.deleteObject(row.storageKey);
       throw isUniqueViolation(error) ? conflict(row.externalId) : error;
     }
   }
@@ -351,7 +335,7 @@ export class FileCreator {
           throw new ConflictError(`file ${id} was deleted while it was being overwritten`);
         throw error;
       });
-    await releaseBytes(this.storage, released);
+    await releaseBytes(this.options.storage, released);
     return file;
   }
 }
