@@ -49,8 +49,10 @@ class MeteredBody extends Transform {
       callback(new HttpError(413, "PAYLOAD_TOO_LARGE", `the body is larger than the ${limit} bytes this URL allows`));
       return;
     }
-    this.meter?.add(chunk.length);
+    // The chunk goes on to the store first: a PROGRESS this count reports is written to its
+    // subscribers' sockets synchronously, while the disk write already runs.
     callback(null, chunk);
+    this.meter?.add(chunk.length);
   }
 
   override _flush(callback: TransformCallback): void {
@@ -61,8 +63,8 @@ class MeteredBody extends Transform {
       );
       return;
     }
-    this.meter?.end();
     callback();
+    this.meter?.end();
   }
 }
 
