@@ -2,9 +2,10 @@ import { randomUUID } from "node:crypto";
 import type { File, FileLabel } from "../db/client.js";
 
 /**
- * What happens to files, as the file service reports it (src/files/service.ts is the only
- * emitter). Events travel between instances as JSON (Redis pub/sub, the webhook outbox), so
- * they hold nothing JSON cannot carry: sizes are numbers, instants ISO strings.
+ * What happens to files, as the file service reports it (src/files/service.ts and the modules
+ * it delegates to are the only emitters). Events travel between instances as JSON (Redis
+ * pub/sub, the webhook outbox), so they hold nothing JSON cannot carry: sizes are numbers,
+ * instants ISO strings.
  */
 export const fileEventTypes = [
   "CREATED",

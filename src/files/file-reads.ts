@@ -54,7 +54,15 @@ export function readFileById(db: Pick<Db, "$queryRaw">, id: string): Promise<Fil
   return readOneFile(db, Prisma.sql`f."id" = ${id}`);
 }
 
-/** The pending upload (an overwrite's new content) of file `fileId`, if it has one. */
-export function readPendingUploadOf(db: Pick<Db, "$queryRaw">, fileId: string): Promise<FileInWorkspace | null> {
-  return readOneFile(db, Prisma.sql`f."pendingForId" = ${fileId}`);
+/**
+ * The pending upload of a file (an overwrite's new content), if there is one. Only an overwrite
+ * by externalId makes one (src/files/create.ts), and nothing sets a file's externalId after it
+ * is created: a file without one has none, known without a read.
+ */
+export async function pendingUploadOf(
+  db: Pick<Db, "$queryRaw">,
+  file: Pick<FileRecord, "id" | "externalId">,
+): Promise<FileRecord | null> {
+  if (file.externalId === null) return null;
+  return (await readOneFile(db, Prisma.sql`f."pendingForId" = ${file.id}`))?.file ?? null;
 }

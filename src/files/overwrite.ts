@@ -6,6 +6,7 @@
  */
 import { randomUUID } from "node:crypto";
 import type { Prisma } from "../db/client.js";
+import type { StorageDriver } from "../storage/driver.js";
 import { metadataRows } from "./metadata.js";
 import { ancestorRows, assetRows, type buildFileData, categoryRows, labelRows, withLabels } from "./records.js";
 import type { VerifiedBytes } from "./settle.js";
@@ -32,6 +33,14 @@ export type FileUpdate = Prisma.FileUncheckedUpdateInput & ChildColumns;
 export interface ReleasedBytes {
   key: string;
   multipartUploadId: string | null;
+}
+
+/** Removes bytes no row refers to any more. */
+export async function releaseBytes(storage: StorageDriver, released: ReleasedBytes[]): Promise<void> {
+  for (const { key, multipartUploadId } of released) {
+    if (multipartUploadId !== null) await storage.abortMultipartUpload(key, multipartUploadId);
+    await storage.deleteObject(key);
+  }
 }
 
 /** New content for a file: where its verified bytes are, and what they were found to be. */
