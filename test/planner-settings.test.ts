@@ -1,7 +1,7 @@
 import { mkdtemp, rm } from "node:fs/promises";
 import os from "node:os";
 import path from "node:path";
-import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
+import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it, vi } from "vitest";
 import { createDb } from "../src/db/client.js";
 import { migrate } from "../src/db/migrate.js";
 import { createTestDatabase, execute, type TestDatabase, testProvider } from "./helpers/database.js";
@@ -26,14 +26,15 @@ describe.runIf(testProvider === "sqlite")("SQLite's write-ahead log", () => {
 describe.runIf(testProvider === "sqlite")("SQLite planner statistics", () => {
   let dir: string;
   let database: TestDatabase;
-  beforeAll(async () => {
+  beforeEach(async () => {
     dir = await mkdtemp(path.join(os.tmpdir(), "files-stats-"));
     database = await createTestDatabase(dir, "sqlite");
     await migrate(database.url);
   });
-  afterAll(() => rm(dir, { recursive: true, force: true }));
+  afterEach(() => rm(dir, { recursive: true, force: true }));
 
-  it("are refreshed when the server connects to a database that grew since it was migrated", async () => {
+  /** Adds 2,000 files to the database, behind the back of any open connection. */
+  const growFiles = async (): Promise<void> => {
     await execute(database.url, `INSERT INTO "Workspace" ("id", "slug", "name") VALUES ('w', 'w', 'w')`);
     await execute(
       database.url,
@@ -42,46 +43,33 @@ describe.runIf(testProvider === "sqlite")("SQLite planner statistics", () => {
          "dataSetId", "updatedAt")
        SELECT 'f' || i, 'w', 'a', 'a', 'UPLOADED', 'k' || i, 'PUT', i % 10, '2026-01-01T00:00:00.000+00:00' FROM n`,
     );
-    const stat = `SELECT "stat" FROM "sqlite_stat1" WHERE "tbl" = 'File' AND "idx" LIKE '%dataSetId%'`;
+  };
+  /** The statistics of File's dataSetId index: none until something analyzes the table. */
+  const dataSetIdStat = () =>
+    execute(database.url, `SELECT "stat" FROM "sqlite_stat1" WHERE "tbl" = 'File' AND "idx" LIKE '%dataSetId%'`);
+
+  it("are refreshed when the server connects to a database that grew since it was migrated", async () => {
+    await growFiles();
     // The migration analyzed the tables while they were empty.
-    expect(await execute(database.url, stat)).toEqual([]);
+    expect(await dataSetIdStat()).toEqual([]);
     const db = createDb(database.url);
     try {
       await db.$queryRawUnsafe("SELECT 1");
-      expect(await execute(database.url, stat)).toEqual([{ stat: expect.stringMatching(/^2000 /) }]);
+      expect(await dataSetIdStat()).toEqual([{ stat: expect.stringMatching(/^2000 /) }]);
     } finally {
       await db.$disconnect();
     }
   });
-});
 
-describe.runIf(testProvider === "sqlite")("SQLite planner statistics of a running server", () => {
-  let dir: string;
-  let database: TestDatabase;
-  beforeAll(async () => {
-    dir = await mkdtemp(path.join(os.tmpdir(), "files-stats-"));
-    database = await createTestDatabase(dir, "sqlite");
-    await migrate(database.url);
-  });
-  afterAll(() => rm(dir, { recursive: true, force: true }));
-
-  it("are refreshed within a minute when the database grew beside its open connection", async () => {
+  it("are refreshed within a minute when the database grew beside a running server's open connection", async () => {
     vi.useFakeTimers({ toFake: ["setInterval"] });
     const db = createDb(database.url);
     try {
       await db.$queryRawUnsafe(`SELECT count(*) FROM "File"`);
-      await execute(database.url, `INSERT INTO "Workspace" ("id", "slug", "name") VALUES ('w', 'w', 'w')`);
-      await execute(
-        database.url,
-        `WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 2000)
-         INSERT INTO "File" ("id", "workspaceId", "name", "nameFolded", "status", "storageKey", "uploadMethod",
-           "dataSetId", "updatedAt")
-         SELECT 'f' || i, 'w', 'a', 'a', 'UPLOADED', 'k' || i, 'PUT', i % 10, '2026-01-01T00:00:00.000+00:00' FROM n`,
-      );
-      const stat = `SELECT "stat" FROM "sqlite_stat1" WHERE "tbl" = 'File' AND "idx" LIKE '%dataSetId%'`;
-      expect(await execute(database.url, stat)).toEqual([]);
+      await growFiles();
+      expect(await dataSetIdStat()).toEqual([]);
       vi.advanceTimersByTime(60_000);
-      expect(await execute(database.url, stat)).toEqual([{ stat: expect.stringMatching(/^2000 /) }]);
+      expect(await dataSetIdStat()).toEqual([{ stat: expect.stringMatching(/^2000 /) }]);
     } finally {
       vi.useRealTimers();
       await db.$disconnect();
