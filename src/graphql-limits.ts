@@ -89,6 +89,9 @@ function costReadsVariables(schema: GraphQLSchema, document: DocumentNode): bool
  */
 const fixedCosts = new WeakMap<DocumentNode, Map<string | null, number>>();
 
+/** Documents whose estimate reads variables (costReadsVariables): estimated on every request, checked once. */
+const variableCosts = new WeakSet<DocumentNode>();
+
 /**
  * The estimated cost of the operation a request runs (`operationName`'s, not the document's
  * first: another could be cheap), or undefined when there is no such operation or the variables
@@ -110,11 +113,14 @@ function estimatedCost(
   } catch {
     return undefined;
   }
-  if (!costReadsVariables(schema, document)) {
-    const costs = fixedCosts.get(document) ?? new Map<string | null, number>();
-    costs.set(operationName, complexity);
-    fixedCosts.set(document, costs);
+  if (variableCosts.has(document)) return complexity;
+  if (costReadsVariables(schema, document)) {
+    variableCosts.add(document);
+    return complexity;
   }
+  const costs = fixedCosts.get(document) ?? new Map<string | null, number>();
+  costs.set(operationName, complexity);
+  fixedCosts.set(document, costs);
   return complexity;
 }
 
