@@ -4,7 +4,10 @@
 // BENCH_ROWS (default 1000000), BENCH_RUNS (default 200), BENCH_COUNT_RUNS (default 20: with
 // totalCount, which counts every matching row, a run takes up to seconds at this size).
 // BENCH_KEEP=<name> keeps the seeded databases (SQLite in <tmpdir>/files-bench-<name>, PostgreSQL
-// database files_bench_<name>) and reuses them on later runs, which then only migrate them.
+// database files_bench_<name>) and reuses them on later runs, which then only migrate them (and
+// add the security categories to a database kept before the seed had them).
+// Each query runs for two callers: one who may read every file (the bootstrap key, holding both
+// categories the seed uses) and a reader lacking one of them (BENCH_CALLERS=all,lacking picks).
 import { mkdir, mkdtemp, rm } from "node:fs/promises";
 import { createServer } from "node:http";
 import type { AddressInfo } from "node:net";
@@ -13,6 +16,7 @@ import path from "node:path";
 import Database from "better-sqlite3";
 import pg from "pg";
 import { pino } from "pino";
+import { createApiKey, grantCategory } from "../src/access/admin.js";
 import { createApp } from "../src/app.js";
 import { loadConfig } from "../src/config.js";
 import { type Provider, sqlitePath } from "../src/db/client.js";
@@ -32,6 +36,7 @@ const providers = (process.env.BENCH_PROVIDERS ?? "sqlite,postgresql").split(","
 /** BENCH_QUERIES: run only the queries whose names contain one of these comma-separated parts. */
 const only = process.env.BENCH_QUERIES?.split(",");
 const apiKey = "bench-key";
+const callers = (process.env.BENCH_CALLERS ?? "all,lacking").split(",");
 const keep = process.env.BENCH_KEEP;
 if (keep !== undefined && !/^[a-z0-9_]+$/.test(keep)) throw new Error("BENCH_KEEP must be lower_snake_case");
 
@@ -80,6 +85,25 @@ function seedSql(provider: Provider, workspaceId: string): string[] {
     `INSERT INTO "FileAsset" ("fileId", "workspaceId", "assetId", "createdAt")
      SELECT ${id}, '${workspaceId}', i % 1000 + 1, ${createdAt} FROM (${numbers}) AS n`,
     `UPDATE "File" SET "dataSetId" = CAST(substr("id", 2) AS INTEGER) % 50 + 1`,
+    ...categorySql(provider, workspaceId),
+  ];
+}
+
+/**
+ * Security categories, deterministic and independent of the other conditions' moduli: file i is in
+ * category 1 when i mod 97 = 0 (1.03%: the lacking caller's hidden files) and in category 2 when
+ * i mod 101 = 1 (0.99%: held by both callers); 103 files are in both. Ends with the statistics.
+ */
+function categorySql(provider: Provider, workspaceId: string): string[] {
+  const number = `CAST(substr("id", 2) AS INTEGER)`;
+  const rowsOf = (category: number, condition: string) =>
+    `INSERT INTO "FileCategory" ("fileId", "workspaceId", "category")
+     SELECT "id", '${workspaceId}', ${category} FROM "File" WHERE ${condition}`;
+  return [
+    rowsOf(1, `${number} % 97 = 0`),
+    rowsOf(2, `${number} % 101 = 1`),
+    `UPDATE "File" SET "securityCategories" = CASE WHEN ${number} % 101 <> 1 THEN '[1]'
+       WHEN ${number} % 97 <> 0 THEN '[2]' ELSE '[1,2]' END WHERE ${number} % 97 = 0 OR ${number} % 101 = 1`,
     provider === "postgresql" ? `VACUUM ANALYZE` : `ANALYZE`,
   ];
 }
@@ -216,35 +240,53 @@ async function benchProvider(provider: Provider): Promise<void> {
       console.log(`${provider}: seeded ${rows} files in ${((performance.now() - started) / 1000).toFixed(1)} s`);
     } else {
       console.log(`${provider}: reusing the ${files} files kept as BENCH_KEEP=${keep}`);
+      if ((await app.db.fileCategory.count({ take: 1 })) === 0) {
+        for (const sql of categorySql(provider, workspace.id)) await execute(database.url, sql);
+        console.log(`${provider}: added the security categories to the kept files`);
+      }
     }
-    for (const totalCount of [false, true]) {
-      for (const [name, filter] of Object.entries(queries)) {
-        if (only !== undefined && !only.some((part) => name.includes(part))) continue;
-        const query = `query ($filter: FileFilter) { files(workspaceId: "default", first: 50, filter: $filter) {
+    // The bootstrap key (Principal subject "bootstrap") holds both categories; a reader only the second.
+    await grantCategory(app.db, "default", 1, { keyLabel: "bootstrap" });
+    await grantCategory(app.db, "default", 2, { keyLabel: "bootstrap" });
+    const lackingKey = await createApiKey(app.db, "default", "READER", "bench-lacking");
+    await grantCategory(app.db, "default", 2, { keyLabel: "bench-lacking" });
+    const keys: Record<string, string> = { all: apiKey, lacking: lackingKey };
+    for (const [caller, key] of Object.entries(keys)) {
+      if (!callers.includes(caller)) continue;
+      for (const totalCount of [false, true]) {
+        for (const [name, filter] of Object.entries(queries)) {
+          if (only !== undefined && !only.some((part) => name.includes(part))) continue;
+          const query = `query ($filter: FileFilter) { files(workspaceId: "default", first: 50, filter: $filter) {
           ${totalCount ? "totalCount" : ""} edges { cursor node { ${process.env.BENCH_FIELDS ?? "id name mimeType size status directory labels createdAt uploadedAt"} } }
           pageInfo { hasNextPage endCursor } } }`;
-        const times: number[] = [];
-        let count = 0;
-        const repetitions = totalCount ? countRuns : runs;
-        for (let run = 0; run < repetitions + 5; run += 1) {
-          started = performance.now();
-          const response = await fetch(`${url}/graphql`, {
-            method: "POST",
-            headers: { "content-type": "application/json", authorization: `Bearer ${apiKey}` },
-            body: JSON.stringify({ query, variables: { filter } }),
-          });
-          const body = (await response.json()) as { data?: { files: { edges: unknown[] } }; errors?: unknown };
-          if (body.errors !== undefined || body.data === undefined) throw new Error(JSON.stringify(body.errors));
-          count = body.data.files.edges.length;
-          // The first runs warm caches and the JIT; they are not counted.
-          if (run >= 5) times.push(performance.now() - started);
+          const times: number[] = [];
+          let count = 0;
+          let total = 0;
+          const repetitions = totalCount ? countRuns : runs;
+          for (let run = 0; run < repetitions + 5; run += 1) {
+            started = performance.now();
+            const response = await fetch(`${url}/graphql`, {
+              method: "POST",
+              headers: { "content-type": "application/json", authorization: `Bearer ${key}` },
+              body: JSON.stringify({ query, variables: { filter } }),
+            });
+            const body = (await response.json()) as {
+              data?: { files: { edges: unknown[]; totalCount?: number } };
+              errors?: unknown;
+            };
+            if (body.errors !== undefined || body.data === undefined) throw new Error(JSON.stringify(body.errors));
+            count = body.data.files.edges.length;
+            total = body.data.files.totalCount ?? 0;
+            // The first runs warm caches and the JIT; they are not counted.
+            if (run >= 5) times.push(performance.now() - started);
+          }
+          times.sort((a, b) => a - b);
+          console.log(
+            `${provider.padEnd(10)} ${caller.padEnd(7)} ${(totalCount ? "with totalCount" : "no totalCount").padEnd(16)} ${name.padEnd(38)}` +
+              ` p50 ${percentile(times, 50).toFixed(1).padStart(7)} ms  p95 ${percentile(times, 95).toFixed(1).padStart(7)} ms` +
+              `  (${repetitions} runs, ${count} rows${totalCount ? `, totalCount ${total}` : ""})`,
+          );
         }
-        times.sort((a, b) => a - b);
-        console.log(
-          `${provider.padEnd(10)} ${(totalCount ? "with totalCount" : "no totalCount").padEnd(16)} ${name.padEnd(38)}` +
-            ` p50 ${percentile(times, 50).toFixed(1).padStart(7)} ms  p95 ${percentile(times, 95).toFixed(1).padStart(7)} ms` +
-            `  (${repetitions} runs, ${count} rows)`,
-        );
       }
     }
   } finally {

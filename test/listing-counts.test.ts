@@ -176,3 +176,91 @@ describe(`unfiltered totalCount from the maintained count (${testProvider})`, ()
     }
   });
 });
+
+describe(`totalCount for a caller lacking a security category (${testProvider})`, () => {
+  it("leaves out every file in a category it lacks, also one in a category it holds as well", async () => {
+    await createWorkspace(server.app.db, "cats", "cats", false);
+    // The admin holds both categories; a reader only 4; another reader none.
+    const admin = await createApiKey(server.app.db, "cats", "ADMIN", "cats-admin");
+    const reader = await createApiKey(server.app.db, "cats", "READER", "cats-reader");
+    const bare = await createApiKey(server.app.db, "cats", "READER", "cats-bare");
+    for (const category of [3, 4]) await grantCategory(server.app.db, "cats", category, { keyLabel: "cats-admin" });
+    await grantCategory(server.app.db, "cats", 4, { keyLabel: "cats-reader" });
+    // File i: categories by i mod 4 (none, [3], [4], [3, 4]); two assets (both matched by the
+    // filter below); west or east of the antimeridian for even i.
+    const categories = [[], [3], [4], [3, 4]];
+    for (let i = 0; i < 16; i += 1) {
+      const longitude = i % 4 < 2 ? 179 : -179;
+      const fields = {
+        name: `k${i}.txt`,
+        externalId: `k${i}`,
+        directory: `/c${i % 2}`,
+        metadata: { k: `v${i % 2}` },
+        assetIds: [1 + (i % 3), 4],
+        dataSetId: 1 + (i % 2),
+        securityCategories: categories[i % 4],
+        ...(i % 2 === 0
+          ? {
+              geoLocation: {
+                type: "Feature",
+                properties: null,
+                geometry: { type: "Point", coordinates: [longitude, 0] },
+              },
+            }
+          : {}),
+      };
+      expect((await create("cats", admin, fields)).data.createFile.__typename).toBe("CreateFilePayload");
+    }
+    // An overwrite's pending upload of a file in a lacking category is no file of its own.
+    const pending = await server.graphql<{ createFile: { __typename: string } }>(
+      `mutation ($input: CreateFileInput!) { createFile(input: $input) { __typename } }`,
+      {
+        input: {
+          workspaceId: "cats",
+          name: "k1.txt",
+          externalId: "k1",
+          overwrite: true,
+          size: 3,
+          securityCategories: [3],
+        },
+      },
+      { authorization: `Bearer ${admin}` },
+    );
+    expect(pending.data.createFile.__typename).toBe("CreateFilePayload");
+    const readerSees = (i: number) => i % 4 === 0 || i % 4 === 2;
+    const bareSees = (i: number) => i % 4 === 0;
+    const antimeridian = { minLongitude: 178, minLatitude: -1, maxLongitude: -178, maxLatitude: 1 };
+    const cases: [Record<string, unknown>, (i: number) => boolean][] = [
+      [{}, () => true],
+      [{ directoryPrefix: "/c0" }, (i) => i % 2 === 0],
+      [{ metadata: { k: "v1" } }, (i) => i % 2 === 1],
+      [{ assetIdsAny: [1, 2, 4] }, () => true],
+      [{ assetIdsAny: [2] }, (i) => i % 3 === 1],
+      [{ dataSetIds: [2] }, (i) => i % 2 === 1],
+      [{ geoIntersects: antimeridian }, (i) => i % 2 === 0],
+      [{ geoIntersects: { ...antimeridian, maxLongitude: 180 } }, (i) => i % 4 === 0],
+    ];
+    const indexes = Array.from({ length: 16 }, (_, i) => i);
+    for (const [filter, matches] of cases) {
+      for (const [key, sees] of [
+        [admin, () => true],
+        [reader, readerSees],
+        [bare, bareSees],
+      ] as const) {
+        const response = await server.graphql<{ files: { totalCount: number; edges: unknown[] } }>(
+          `query ($filter: FileFilter) { files(workspaceId: "cats", filter: $filter, first: 100) { totalCount edges { cursor } } }`,
+          { filter },
+          { authorization: `Bearer ${key}` },
+        );
+        if (response.errors) throw new Error(JSON.stringify(response.errors));
+        const expected = indexes.filter((i) => matches(i) && sees(i)).length;
+        expect([filter, key, response.data.files.totalCount, response.data.files.edges.length]).toEqual([
+          filter,
+          key,
+          expected,
+          expected,
+        ]);
+      }
+    }
+  });
+});

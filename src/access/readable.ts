@@ -1,4 +1,4 @@
-import type { Db, Prisma } from "../db/client.js";
+import { type Db, Prisma } from "../db/client.js";
 import type { Caller } from "./caller.js";
 import type { WorkspaceAccess } from "./policy.js";
 
@@ -34,29 +34,22 @@ export function readableFilesIn(caller: Caller, workspace: WorkspaceAccess): Pri
 }
 
 /**
- * The files of a workspace that `readableFilesIn(caller, workspace)` leaves out: those with a
- * security category the caller lacks. `null` when there are none (it admits every file); a
- * condition naming them by id when at most `limit` category rows hide files (each id a bound
- * parameter); undefined when more do. Read on FileCategory's `(workspaceId, category)` index,
- * counted first (with `take`, Prisma orders the rows by the table's key, which sorts every one).
- * Pending uploads' rows are no files, here as there.
+ * The files of a workspace that `readableFilesIn(caller, workspace)` leaves out for their
+ * security categories, as a statement selecting their ids ("fileId"; a file once for each
+ * category it has that the caller lacks), or null when there are none. Both read FileCategory's
+ * `(workspaceId, category)` index. Its rows belong to files only, never to an overwrite's pending
+ * upload (which `readableFilesIn` leaves out as well): a count of the files a caller can read is a
+ * count without this filter less the matches among these files (src/files/listing.ts).
  */
-export async function hiddenFilesIn(
-  db: Db,
-  caller: Caller,
-  workspace: WorkspaceAccess,
-  limit: number,
-): Promise<Prisma.FileWhereInput | null | undefined> {
+export async function hiddenFilesIn(db: Db, caller: Caller, workspace: WorkspaceAccess): Promise<Prisma.Sql | null> {
   const held = caller.categoriesIn(workspace.id);
   const lacking = {
     workspaceId: workspace.id,
     ...(held.length === 0 ? {} : { category: { notIn: held.map(BigInt) } }),
   };
-  const rows = await db.fileCategory.count({ where: lacking, take: limit + 1 });
-  if (rows === 0) return null;
-  if (rows > limit) return undefined;
-  const hiding = await db.fileCategory.findMany({ where: lacking, select: { fileId: true } });
-  return { workspaceId: workspace.id, pendingForId: null, id: { in: [...new Set(hiding.map((row) => row.fileId))] } };
+  if ((await db.fileCategory.count({ where: lacking, take: 1 })) === 0) return null;
+  const notHeld = held.length === 0 ? Prisma.empty : Prisma.sql` AND c."category" NOT IN (${Prisma.join(held)})`;
+  return Prisma.sql`SELECT c."fileId" FROM "FileCategory" c WHERE c."workspaceId" = ${workspace.id}${notHeld}`;
 }
 
 /**

@@ -48,7 +48,7 @@ function nearPostgres(bounds: BoundingBox): Prisma.Sql {
 }
 
 /** File's own columns (alias f) meet `bounds`: what the listing's filter checks. */
-function meetsSql(bounds: Bounds): Prisma.Sql {
+export function meetsSql(bounds: Bounds): Prisma.Sql {
   return Prisma.sql`(f."geoMinLongitude" <= ${bounds.maxLongitude} AND f."geoMaxLongitude" >= ${bounds.minLongitude}
     AND f."geoMinLatitude" <= ${bounds.maxLatitude} AND f."geoMaxLatitude" >= ${bounds.minLatitude})`;
 }

@@ -1,8 +1,8 @@
-import { type Db, Prisma, type Provider } from "../db/client.js";
-import { rawRows } from "../db/raw.js";
+import type { Db, Prisma, Provider } from "../db/client.js";
 import { type CreationCursor, firstMatching, type OrderedCondition } from "./creation-order.js";
 import { ValidationError } from "./errors.js";
-import { countFilesInBox, filesNearBox } from "./geo-index.js";
+import { filesNearBox } from "./geo-index.js";
+import { indexedCount } from "./indexed-count.js";
 import { afterCursor, column, decodeCursor, encodeCursor, type FileOrderField, nullable } from "./listing-cursor.js";
 import {
   checkedBox,
@@ -248,12 +248,11 @@ async function pageAmong(
 }
 
 /**
- * How many files the listing matches. Unfiltered, for a caller who can read every file of the
- * workspace, that is the workspace's count, which triggers on File keep (WorkspaceFileCount,
- * migration 0012_listing_counts): counting a million index entries took 0.2–2 s; with a single
- * condition, its index's count (indexedCount). For a caller from whom categories hide a few
- * files, that count less the hidden files matching the filter. Otherwise the matches are
- * counted, through the driver's index when there is one.
+ * How many files the listing matches. With at most one condition that an index counts
+ * (src/files/indexed-count.ts), that count, less the files matching it among those security
+ * categories hide from the caller when there are any: counted from FileCategory's index, where
+ * checking the read filter on each match took 43–883 ms at 1,000,000 files. Otherwise the matches
+ * are counted, through the driver's index when there is one.
  */
 async function countMatches(
   db: Db,
@@ -265,60 +264,10 @@ async function countMatches(
 ): Promise<number> {
   const indexed = conditions <= 1 ? indexedCount(db, provider, workspace.id, filter, conditions === 0) : undefined;
   if (indexed === undefined) return count();
-  // At most maxCandidates rows hiding files (the hidden files are named by id, a bound parameter
-  // each); with more, the matches are counted. Named by category rather than by id, the hidden
-  // files were a correlated EXISTS that SQLite checked on every file (155–230 ms at 1,000,000).
-  const hidden = await workspace.hiddenFiles(maxCandidates);
-  if (hidden === null) return indexed();
-  if (hidden === undefined) return count();
-  const [all, unreadable] = await Promise.all([indexed(), db.file.count({ where: filterWhere(hidden, filter) })]);
+  const hidden = await workspace.hiddenFiles();
+  if (hidden === null) return indexed.all();
+  const [all, unreadable] = await Promise.all([indexed.all(), indexed.among(hidden)]);
   return all - unreadable;
-}
-
-/**
- * The count of a filter of at most one condition (`unfiltered`: none) that an index answers
- * alone, without the read filter, if it has one: none (the workspace's maintained
- * count), a directory prefix, one metadata pair, assets, data sets, a box. Their side rows (FileAncestor, FileMetadata,
- * FileAsset), `dataSetId` and the spatial index belong to files only, never to an overwrite's
- * pending row, so no read filter is needed: a range of index entries is counted (1% of a million
- * files: about 1 ms where checking each file took 60–160 ms), and a box's files the index finds
- * are checked against their columns (src/files/geo-index.ts).
- */
-function indexedCount(
-  db: Db,
-  provider: Provider,
-  workspaceId: string,
-  filter: FileFilter | null | undefined,
-  unfiltered: boolean,
-): (() => Promise<number>) | undefined {
-  if (unfiltered) return async () => (await db.workspaceFileCount.findUnique({ where: { workspaceId } }))?.files ?? 0;
-  const directory = directoryPrefix(filter);
-  if (directory) return () => db.fileAncestor.count({ where: { workspaceId, directory } });
-  if (filter?.metadata != null) {
-    const [pair, ...others] = metadataRows(workspaceId, filterMetadata(filter.metadata));
-    if (pair === undefined || others.length > 0) return undefined;
-    return () => db.fileMetadata.count({ where: { workspaceId, key: pair.key, valueHash: pair.valueHash } });
-  }
-  if (filter?.assetIdsAny != null) {
-    const assetIds = [...new Set(filter.assetIdsAny)].map(BigInt);
-    // A file linked to several of the assets is one file.
-    return async () => {
-      if (assetIds.length === 0) return 0;
-      const [row] = await rawRows<{ files: bigint | number }>(
-        db,
-        Prisma.sql`SELECT count(DISTINCT "fileId") AS "files" FROM "FileAsset"
-          WHERE "workspaceId" = ${workspaceId} AND "assetId" IN (${Prisma.join(assetIds)})`,
-      );
-      return Number(row?.files ?? 0);
-    };
-  }
-  if (filter?.dataSetIds != null) {
-    const dataSetId = { in: filter.dataSetIds.map(BigInt) };
-    return () => db.file.count({ where: { workspaceId, dataSetId } });
-  }
-  const box = filter?.geoIntersects;
-  if (box != null) return () => countFilesInBox(db, provider, workspaceId, box);
-  return undefined;
 }
 
 /** The workspace a listing reads, as the caller may read it (src/access/readable.ts). */
@@ -327,11 +276,11 @@ export interface ListedWorkspace {
   /** The caller's read filter in the workspace. */
   readable: Prisma.FileWhereInput;
   /**
-   * The workspace's files that filter leaves out (asked only for a count an index answers): null
-   * when none, a condition naming them when at most `limit` category rows hide them, else
-   * undefined (src/access/readable.ts, hiddenFilesIn).
+   * The workspace's files that filter leaves out for their security categories (asked only for a
+   * count an index answers): a statement selecting their ids, or null when there are none
+   * (src/access/readable.ts, hiddenFilesIn).
    */
-  hiddenFiles: (limit: number) => Promise<Prisma.FileWhereInput | null | undefined>;
+  hiddenFiles: () => Promise<Prisma.Sql | null>;
 }
 
 /** One page of a Relay connection over a workspace's files (keyset pagination). */

@@ -169,7 +169,7 @@ export class FileService {
       {
         id: workspace.id,
         readable: readableFilesIn(caller, workspace),
-        hiddenFiles: (limit) => hiddenFilesIn(this.db, caller, workspace, limit),
+        hiddenFiles: () => hiddenFilesIn(this.db, caller, workspace),
       },
       filter,
       order,
