@@ -16,8 +16,10 @@ import { connectRedis } from "./db/redis.js";
 import { FileEventBus } from "./events/bus.js";
 import { FileEventFeed } from "./events/feed.js";
 import type { FileEventSink } from "./events/file-event.js";
+import { SharedProgressCounts } from "./events/shared-progress.js";
 import { WebhookWorker } from "./events/webhook-worker.js";
 import { WebhookService } from "./events/webhooks.js";
+import { progressIdleMs } from "./files/progress.js";
 import { FileService } from "./files/service.js";
 import { Sha256Workers } from "./files/sha256.js";
 import { PendingSweeper } from "./files/sweeper.js";
@@ -117,6 +119,15 @@ export async function createApp(config: Config, logger: Logger): Promise<App> {
     versionsKept: config.fileVersionsKept,
     events: emitted,
     progressIntervalMs: config.uploadProgressIntervalMs,
+    sharedProgress:
+      redis &&
+      new SharedProgressCounts({
+        redis,
+        keyPrefix: config.redisKeyPrefix,
+        channel: (workspaceId) => events.topicOf(workspaceId),
+        ttlMs: progressIdleMs,
+        logger,
+      }),
     seesUploadBytes: storage instanceof LocalStorage,
     outboxWritten: () => webhookWorker.nudge(),
   });

@@ -68,7 +68,12 @@ export class FileEventBus implements FileEventSink {
   }
 
   publish(event: FileEvent): void {
-    this.target.dispatchEvent(new CustomEvent(`${this.topic}:${event.workspaceId}`, { detail: event }));
+    this.target.dispatchEvent(new CustomEvent(this.topicOf(event.workspaceId), { detail: event }));
+  }
+
+  /** The topic of a workspace's events: with Redis, the pub/sub channel they are published on. */
+  topicOf(workspaceId: string): string {
+    return `${this.topic}:${workspaceId}`;
   }
 
   /**
@@ -78,7 +83,7 @@ export class FileEventBus implements FileEventSink {
    * not the publisher's (another caller's upload) nor the Redis connection's.
    */
   listen(workspaceId: string, listener: (event: FileEvent) => void): () => void {
-    const topic = `${this.topic}:${workspaceId}`;
+    const topic = this.topicOf(workspaceId);
     const handler = AsyncResource.bind((event: Event): void => listener((event as CustomEvent<FileEvent>).detail));
     this.target.addEventListener(topic, handler);
     return () => this.target.removeEventListener(topic, handler);

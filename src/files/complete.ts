@@ -45,7 +45,7 @@ export class UploadCompleter {
       throw new UploadIncompleteError(`file ${id} failed and can no longer be completed`);
     const upload = pending ?? file;
     const channel = upload.uploadMethod as UploadChannel;
-    this.options.uploadEvents.progress.forget(file.id);
+    this.options.uploadEvents.progress.forget(file.id, channel === "MULTIPART");
     try {
       const uploaded: RecordChange = (record, done) =>
         record(fileEvent("UPLOADED", done, this.options.uploadEvents.outcome(done, channel, upload.createdAt)));

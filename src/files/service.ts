@@ -21,7 +21,7 @@ import { fileIdOfKey } from "./keys.js";
 import { type FileOrder, type FilePage, listFiles, type PageRequest } from "./listing.js";
 import type { FileFilter } from "./listing-filter.js";
 import { releaseBytes, updateFileIn } from "./overwrite.js";
-import type { ByteMeter } from "./progress.js";
+import type { ByteMeter, SharedPartCounts } from "./progress.js";
 import { buildFileData, withLabels } from "./records.js";
 import { UploadSettler } from "./settle.js";
 import type { Sha256Source } from "./sha256.js";
@@ -59,6 +59,8 @@ export interface FileServiceOptions {
   events: FileEventSink;
   /** Milliseconds between two PROGRESS events of one upload; 0: no PROGRESS events. */
   progressIntervalMs: number;
+  /** Where MULTIPART part counts are summed across instances (Redis); without it, per instance. */
+  sharedProgress?: SharedPartCounts;
   /**
    * Whether upload targets point at this server (the local driver's signed URLs), which then
    * counts PROGRESS as bytes arrive; otherwise PROGRESS comes from the parts a MULTIPART upload
@@ -283,7 +285,7 @@ export class FileService {
       const removed = await tx.file.deleteMany({ where: { id: file.id } });
       if (removed.count === 1) await record(fileEvent("DELETED", file));
     });
-    this.uploadEvents.progress.forget(file.id);
+    this.uploadEvents.progress.forget(file.id, (pending ?? file).uploadMethod === "MULTIPART");
     await releaseBytes(this.storage, [
       { key: file.storageKey, multipartUploadId: file.multipartUploadId },
       ...(pending === null ? [] : [{ key: pending.storageKey, multipartUploadId: pending.multipartUploadId }]),
@@ -312,7 +314,7 @@ export class FileService {
         fileEvent("UPLOAD_ABORTED", file, this.uploadEvents.uploadFacts(upload, upload.uploadMethod as UploadChannel)),
       );
     });
-    this.uploadEvents.progress.forget(file.id);
+    this.uploadEvents.progress.forget(file.id, upload.uploadMethod === "MULTIPART");
     await releaseBytes(this.storage, [{ key: upload.storageKey, multipartUploadId: upload.multipartUploadId }]);
   }
 

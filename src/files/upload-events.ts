@@ -9,8 +9,10 @@ export class UploadEvents {
   /** The progress of the uploads this instance sees. */
   readonly progress: ProgressThrottle;
 
-  constructor(private readonly options: Pick<FileServiceOptions, "events" | "storage" | "progressIntervalMs">) {
-    this.progress = new ProgressThrottle(options.progressIntervalMs);
+  constructor(
+    private readonly options: Pick<FileServiceOptions, "events" | "storage" | "progressIntervalMs" | "sharedProgress">,
+  ) {
+    this.progress = new ProgressThrottle(options.progressIntervalMs, options.sharedProgress);
   }
 
   /**
@@ -52,8 +54,11 @@ export class UploadEvents {
     upload: FileRow = file,
   ): ByteMeter | undefined {
     if (!this.progress.enabled) return undefined;
-    return this.progress.meter(file.id, partNumber, (receivedBytes) =>
-      this.emit("PROGRESS", file, this.uploadFacts(upload, channel, { receivedBytes })),
-    );
+    const event = (receivedBytes: number) =>
+      fileEvent("PROGRESS", file, this.uploadFacts(upload, channel, { receivedBytes }));
+    return this.progress.meter(file.id, partNumber, {
+      report: (receivedBytes) => this.options.events.publish(event(receivedBytes)),
+      event,
+    });
   }
 }
