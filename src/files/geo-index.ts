@@ -48,7 +48,7 @@ function nearPostgres(bounds: BoundingBox): Prisma.Sql {
 }
 
 /** File's own columns (alias f) meet `bounds`: what the listing's filter checks. */
-export function meetsSql(bounds: Bounds): Prisma.Sql {
+function meetsSql(bounds: Bounds): Prisma.Sql {
   return Prisma.sql`(f."geoMinLongitude" <= ${bounds.maxLongitude} AND f."geoMaxLongitude" >= ${bounds.minLongitude}
     AND f."geoMinLatitude" <= ${bounds.maxLatitude} AND f."geoMaxLatitude" >= ${bounds.minLatitude})`;
 }
@@ -134,5 +134,40 @@ export async function countFilesInBox(
       ? countSqlite(workspaceId, box)
       : Prisma.sql`${countSqlite(workspaceId, east)} + ${countSqlite(workspaceId, west)} - ${countSqlite(workspaceId, box)}`;
   const [row] = await db.$queryRaw<{ files: bigint | number }[]>`SELECT ${count} AS "files"`;
+  return Number(row?.files ?? 0);
+}
+
+/**
+ * How many of the files `hidden` selects (ids as "fileId") have a box meeting `box`, exactly: the
+ * count of `countFilesInBox` among them. The files the index finds near the box are checked
+ * against the hidden ones (read once); only those both find are read from File and checked.
+ */
+export async function countHiddenInBox(
+  db: Pick<Db, "$queryRaw">,
+  provider: Provider,
+  workspaceId: string,
+  box: BoundingBox,
+  hidden: Prisma.Sql,
+): Promise<number> {
+  const parts = splitAtAntimeridian(box);
+  const statement =
+    provider === "postgresql"
+      ? Prisma.sql`SELECT count(*) AS "files" FROM (${Prisma.join(
+          parts.map(
+            (
+              part,
+            ) => Prisma.sql`SELECT f."id" FROM "File" f WHERE ${nearPostgresSql(workspaceId, part)} AND ${meetsSql(part)}
+              AND f."id" IN (${hidden})`,
+          ),
+          " UNION ",
+        )}) AS n`
+      : Prisma.sql`SELECT count(*) AS "files" FROM "File" f WHERE f."id" IN (${Prisma.join(
+          parts.map(
+            (part) =>
+              Prisma.sql`SELECT g."fileId" FROM "FileGeoBox" g WHERE ${nearSqlite(workspaceId, part)} AND g."fileId" IN (${hidden})`,
+          ),
+          " UNION ALL ",
+        )}) AND f."workspaceId" = ${workspaceId} AND (${Prisma.join(parts.map(meetsSql), " OR ")})`;
+  const [row] = await db.$queryRaw<{ files: bigint | number }[]>(statement);
   return Number(row?.files ?? 0);
 }

@@ -1,7 +1,6 @@
 import { type Db, Prisma, type Provider } from "../db/client.js";
 import { rawRows } from "../db/raw.js";
-import { splitAtAntimeridian } from "./geo.js";
-import { countFilesInBox, meetsSql } from "./geo-index.js";
+import { countFilesInBox, countHiddenInBox } from "./geo-index.js";
 import { directoryPrefix, type FileFilter, filterMetadata } from "./listing-filter.js";
 import { metadataRows } from "./metadata.js";
 
@@ -12,7 +11,16 @@ import { metadataRows } from "./metadata.js";
 // no read filter is needed: a range of index entries is counted (1% of a million files: about 1 ms
 // where checking each file took 60–160 ms), and a box's files the index finds are checked against
 // their columns (src/files/geo-index.ts). For a caller from whom security categories hide files,
-// the same condition is counted among the hidden files and subtracted (src/files/listing.ts).
+// the same condition is counted among the hidden files and subtracted (src/files/listing.ts):
+// the condition's index range is read and each entry looked up among the hidden files, which the
+// database reads once. `(id || '') IN (…)` keeps SQLite from reading the hidden files first and
+// looking each one up in the range's table: 10,000 random reads at 1,000,000 files (30–90 ms)
+// where the range and its lookups take 5–20 ms; PostgreSQL hashes the hidden ids either way.
+
+/** The files among `hidden` (ids as "fileId"), as a condition on a column holding file ids. */
+function amongHidden(column: Prisma.Sql, hidden: Prisma.Sql): Prisma.Sql {
+  return Prisma.sql`(${column} || '') IN (${hidden})`;
+}
 
 /** A filter's count on its index, of every file and of the hidden files. */
 export interface IndexedCount {
@@ -82,7 +90,7 @@ export function indexedCount(
           );
     return {
       all: () => files(Prisma.empty),
-      among: (hidden) => files(Prisma.sql` AND a."fileId" IN (${hidden})`),
+      among: (hidden) => files(Prisma.sql` AND ${amongHidden(Prisma.sql`a."fileId"`, hidden)}`),
     };
   }
   if (filter?.dataSetIds != null) {
@@ -95,22 +103,15 @@ export function indexedCount(
           : counted(
               db,
               Prisma.sql`SELECT count(*) AS "files" FROM "File" f WHERE f."workspaceId" = ${workspaceId}
-                AND f."dataSetId" IN (${Prisma.join(dataSetIds)}) AND f."id" IN (${hidden})`,
+                AND f."dataSetId" IN (${Prisma.join(dataSetIds)}) AND ${amongHidden(Prisma.sql`f."id"`, hidden)}`,
             ),
     };
   }
   const box = filter?.geoIntersects;
   if (box == null) return undefined;
-  // A file meeting both halves of a box across the antimeridian is one file.
-  const meets = Prisma.join(splitAtAntimeridian(box).map(meetsSql), " OR ");
   return {
     all: () => countFilesInBox(db, provider, workspaceId, box),
-    // Through Prisma, as the box's other statements (src/files/geo-index.ts).
-    among: async (hidden) => {
-      const [row] = await db.$queryRaw<{ files: bigint | number }[]>`SELECT count(*) AS "files" FROM "File" f
-        WHERE f."workspaceId" = ${workspaceId} AND f."id" IN (${hidden}) AND (${meets})`;
-      return Number(row?.files ?? 0);
-    },
+    among: (hidden) => countHiddenInBox(db, provider, workspaceId, box, hidden),
   };
 }
 
