@@ -1,8 +1,9 @@
 import { randomBytes } from "node:crypto";
 import { createServer } from "node:net";
 import { setTimeout as sleep } from "node:timers/promises";
+import { Redis } from "ioredis";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { record, type SubscriptionResult, sseSubscription } from "./helpers/events.js";
+import { internalFileId, record, type SubscriptionResult, sseSubscription } from "./helpers/events.js";
 import { completeUpload, createFile, type UploadTargetResult } from "./helpers/files.js";
 import { randomContent } from "./helpers/samples.js";
 import { apiKey, startServer, type TestServer } from "./helpers/server.js";
@@ -165,6 +166,14 @@ describe("two instances on one Redis", () => {
       await watcher.stop();
       expect(seen.at(-1)).toMatchObject({ type: "UPLOADED", receivedBytes: body.length });
       expectThrottledProgress(seen.slice(0, -1), body.length);
+    }
+    // The part counts went with the completion, and a report held back until then does not bring them back.
+    await sleep(2 * intervalMs);
+    const redis = new Redis(redisEnv.REDIS_URL);
+    try {
+      expect(await redis.exists(`${redisEnv.REDIS_KEY_PREFIX}upload-progress:${internalFileId(id)}`)).toBe(0);
+    } finally {
+      redis.disconnect();
     }
   });
 

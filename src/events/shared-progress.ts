@@ -9,10 +9,12 @@ import type { FileEvent } from "./file-event.js";
  * highest count published and when, in Redis' clock). ARGV: the interval and the hash's TTL in
  * milliseconds, the channel, the event's JSON before and after its count, then part, bytes pairs.
  * Answers the milliseconds until a held-back report is due (0: none is due), and -1 once it has
- * published the sum.
+ * published the sum. Without parts (a held-back report), an upload forgotten meanwhile (completed,
+ * aborted) stays forgotten.
  */
 const script = `
 local key = KEYS[1]
+if #ARGV < 6 and redis.call('EXISTS', key) == 0 then return 0 end
 local interval = tonumber(ARGV[1])
 local total = tonumber(redis.call('HGET', key, 'total') or '0')
 for i = 6, #ARGV, 2 do

@@ -133,8 +133,7 @@ export class ProgressThrottle {
           this.uploads.delete(uploadId);
           return;
         }
-        if (at - upload.lastReportAt >= this.intervalMs) this.report(uploadId, upload, at);
-        else this.trail(uploadId, upload, upload.lastReportAt + this.intervalMs - at);
+        this.reportWhenDue(uploadId, upload, at);
       },
     };
   }
@@ -184,13 +183,21 @@ export class ProgressThrottle {
     upload.reporter.report(upload.received);
   }
 
-  /** Reports in `waitMs` what the interval holds back now, unless a report is due already. */
+  /** Reports now if the interval has passed since the last report, else once it has. */
+  private reportWhenDue(uploadId: string, upload: UploadState, at: number): void {
+    if (at - upload.lastReportAt >= this.intervalMs) this.report(uploadId, upload, at);
+    else this.trail(uploadId, upload, upload.lastReportAt + this.intervalMs - at);
+  }
+
+  /**
+   * Reports in `waitMs` what the interval holds back now, unless a report is due already; a
+   * report made meanwhile (another part's bytes) pushes it back by an interval from that one.
+   */
   private trail(uploadId: string, upload: UploadState, waitMs: number): void {
     if (upload.trailing !== undefined) return;
     upload.trailing = setTimeout(() => {
       upload.trailing = undefined;
-      if (this.uploads.get(uploadId) !== upload) return;
-      this.report(uploadId, upload, Date.now());
+      if (this.uploads.get(uploadId) === upload) this.reportWhenDue(uploadId, upload, Date.now());
     }, waitMs);
     upload.trailing.unref();
   }
