@@ -1,7 +1,7 @@
-import { createServer } from "node:http";
 import { setFlagsFromString } from "node:v8";
 import type { App } from "./app.js";
 import { type Config, ConfigError, loadConfig } from "./config.js";
+import { createHttpServer, serveApp } from "./http/node-server.js";
 import { createLogger } from "./logger.js";
 import { failureReason, StartupError } from "./startup.js";
 
@@ -50,17 +50,8 @@ try {
   await stopTracing();
   process.exit(1);
 }
-// Sockets and request bodies buffer up to 1 MiB (Node's default is 16 KiB), so an upload's socket
-// is not paused and resumed for nearly every chunk while the body is parsed, hashed and written.
-const server = createServer({ highWaterMark: 1024 * 1024 }, app.handler);
-server.on("upgrade", app.upgrade);
-// Uploads may take long; only a connection idle for 5 minutes is cut (Node's default is never),
-// so a client that stalls mid-body does not hold its socket and temporary file forever. Every
-// other request must arrive within REQUEST_TIMEOUT (the app's own timer, as Node's requestTimeout
-// cannot spare uploads), and the headers of any request within that too.
-server.requestTimeout = 0;
-server.headersTimeout = config.requestTimeout * 1000;
-server.timeout = 5 * 60 * 1000;
+const server = createHttpServer();
+serveApp(server, app, config);
 server.listen(config.port, config.host, () => {
   const address = server.address();
   if (typeof address !== "object" || address === null) return;

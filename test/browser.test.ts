@@ -199,7 +199,7 @@ describe.skipIf(onPostgres)("in Chromium", () => {
       return data.file.upload?.receivedParts.length ?? 0;
     };
     await expect.poll(received, { timeout: 30_000 }).toBe(2);
-    await expect.poll(() => held.length).toBeGreaterThan(0);
+    await expect.poll(() => held.length, { timeout: 30_000 }).toBeGreaterThan(0);
 
     // Reload first: the held requests die with the page (unrouting first would let them go on).
     await page.reload();

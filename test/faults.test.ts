@@ -1,5 +1,6 @@
 import { execFileSync, spawn } from "node:child_process";
 import { mkdir, mkdtemp, rename, rm, symlink } from "node:fs/promises";
+import { Agent, request as httpRequest } from "node:http";
 import os from "node:os";
 import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -55,6 +56,24 @@ describe("slow clients", () => {
     } as RequestInit);
     expect(response.status).toBe(200);
   });
+  it("keeps an idle keep-alive connection longer than Node's 5 seconds, so a request sent on it is not reset", async () => {
+    const agent = new Agent({ keepAlive: true });
+    const get = () =>
+      new Promise<{ status: number | undefined; reused: boolean }>((resolve, reject) => {
+        const req = httpRequest(`${server.url}/healthz`, { agent }, (res) => {
+          res.resume();
+          res.on("end", () => resolve({ status: res.statusCode, reused: req.reusedSocket }));
+        });
+        req.on("error", reject).end();
+      });
+    try {
+      expect(await get()).toEqual({ status: 200, reused: false });
+      await new Promise((resolve) => setTimeout(resolve, 6000));
+      expect(await get()).toEqual({ status: 200, reused: true });
+    } finally {
+      agent.destroy();
+    }
+  }, 20_000);
 });
 
 describe("one error shape", () => {

@@ -1,5 +1,5 @@
 import { mkdtemp, rm } from "node:fs/promises";
-import { createServer, type Server } from "node:http";
+import type { Server } from "node:http";
 import type { AddressInfo } from "node:net";
 import os from "node:os";
 import path from "node:path";
@@ -7,6 +7,7 @@ import { pino } from "pino";
 import { type App, createApp } from "../../src/app.js";
 import { loadConfig } from "../../src/config.js";
 import { providerOf } from "../../src/db/client.js";
+import { createHttpServer, serveApp } from "../../src/http/node-server.js";
 import { startAzurite } from "./azurite.js";
 import { createTestDatabase, type TestDatabase } from "./database.js";
 import { s3TestCredentials, startS3Server } from "./s3-server.js";
@@ -79,7 +80,7 @@ export async function startServer(
     env.DATABASE_URL === undefined
       ? await createTestDatabase(dataDir)
       : { provider: providerOf(env.DATABASE_URL), url: env.DATABASE_URL, drop: async () => undefined };
-  const server: Server = createServer();
+  const server: Server = createHttpServer();
   await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
   const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
   const config = loadConfig({
@@ -115,8 +116,7 @@ export async function startServer(
     await azure?.close();
     throw error;
   }
-  server.on("request", app.handler);
-  server.on("upgrade", app.upgrade);
+  serveApp(server, app, config);
 
   return {
     url,
