@@ -1,3 +1,5 @@
+import { ServerResponse } from "node:http";
+import type { Socket } from "node:net";
 import { Readable } from "node:stream";
 import {
   createSourceEventStream,
@@ -139,8 +141,13 @@ const useSharedSubscriptionExecution = (maskError: MaskError): Plugin => ({
   },
 });
 
-/** The bytes of one SSE `next` event, per result: a result shared by subscribers is encoded once. */
-const encoded = new WeakMap<ExecutionResult, Uint8Array>();
+/**
+ * The bytes of one SSE `next` event, per result (a result shared by subscribers is encoded once):
+ * `event` alone, and `chunk`, the same framed as a chunk of a chunked HTTP/1.1 body (size in hex,
+ * CRLF, the bytes, CRLF: what Node.js' ServerResponse writes around them), so that one buffer can
+ * be written to every subscriber's socket as it is.
+ */
+const encoded = new WeakMap<ExecutionResult, { event: Buffer; chunk: Buffer }>();
 const textEncoder = new TextEncoder();
 
 /**
@@ -162,13 +169,45 @@ function resultJson(result: ExecutionResult): string {
   });
 }
 
-function nextEvent(result: ExecutionResult): Uint8Array {
+function nextEvent(result: ExecutionResult): { event: Buffer; chunk: Buffer } {
   let bytes = encoded.get(result);
   if (bytes === undefined) {
-    bytes = textEncoder.encode(`event: next\ndata: ${resultJson(result)}\n\n`);
+    const event = Buffer.from(`event: next\ndata: ${resultJson(result)}\n\n`);
+    const size = `${event.length.toString(16)}\r\n`;
+    const chunk = Buffer.concat([Buffer.from(size, "latin1"), event, Buffer.from("\r\n", "latin1")]);
+    bytes = { event: chunk.subarray(size.length, size.length + event.length), chunk };
     encoded.set(result, bytes);
   }
   return bytes;
+}
+
+/**
+ * An SSE body that knows the response it is piped to (Yoga's Node.js server adapter pipes a
+ * Node.js stream body to its ServerResponse), so that events can skip the stream (`directSocket`).
+ */
+class EventStream extends Readable {
+  response: ServerResponse | undefined;
+
+  override pipe<T extends NodeJS.WritableStream>(destination: T, options?: { end?: boolean }): T {
+    if (destination instanceof ServerResponse) this.response = destination;
+    return super.pipe(destination, options);
+  }
+}
+
+/**
+ * The socket an event's framed chunk may be written to, as the response's own write would put it
+ * there: the response is Node.js' with a chunked body, it holds the socket (its head and every
+ * earlier chunk are on it: nothing waits in this stream, which flows, nor in the response, which
+ * is not corked), it has not ended, and the socket takes more. Undefined otherwise: the event
+ * goes through the stream and the response, and their back-pressure.
+ */
+function directSocket(body: EventStream): Socket | undefined {
+  const { response } = body;
+  if (response === undefined || body.readableLength > 0 || body.readableFlowing !== true) return undefined;
+  const { socket } = response;
+  if (socket === null || !response.chunkedEncoding || response.writableCorked > 0 || response.writableEnded)
+    return undefined;
+  return socket.writable && !socket.writableNeedDrain ? socket : undefined;
 }
 
 /** Milliseconds between two keep-alive comments on an idle stream (as Yoga's processor). */
@@ -181,8 +220,11 @@ const complete = textEncoder.encode("event: complete\ndata:\n\n");
  * next` per result, `event: complete` at the end, a comment every 12 s when idle), in a Node.js
  * stream that Yoga's server adapter pipes to the response: each event is one chunk, the cached
  * bytes of its result. With `direct`, a result without errors is written as the feed queues its
- * event, while the socket takes more (no promise per event); a result with errors, and the
- * stream's end, are read through `results`, the stream with the per-subscriber hooks, in order.
+ * event, while the socket takes more (no promise per event), and when `directSocket` allows, to
+ * the socket itself, framed once for every subscriber (one write, where the response's would
+ * cork the socket, queue the chunk's size, bytes and CRLF, and write them on the next tick); a
+ * result with errors, and the stream's end, are read through `results`, the stream with the
+ * per-subscriber hooks, in order.
  */
 function serverSentEvents(results: AsyncIterable<ExecutionResult>, direct: DirectEvents | undefined): Readable {
   const iterator = results[Symbol.asyncIterator]();
@@ -211,7 +253,7 @@ function serverSentEvents(results: AsyncIterable<ExecutionResult>, direct: Direc
         body.push(null);
         return;
       }
-      if (next.value != null) wanted = body.push(nextEvent(next.value));
+      if (next.value != null) wanted = body.push(nextEvent(next.value).event);
       flow();
     }, failed);
   };
@@ -233,10 +275,13 @@ function serverSentEvents(results: AsyncIterable<ExecutionResult>, direct: Direc
         return;
       }
       direct.source.take();
-      wanted = body.push(nextEvent(result));
+      const bytes = nextEvent(result);
+      const socket = directSocket(body);
+      if (socket === undefined) wanted = body.push(bytes.event);
+      else socket.write(bytes.chunk);
     }
   };
-  const body = new Readable({
+  const body = new EventStream({
     read() {
       wanted = true;
       flow();

@@ -255,6 +255,51 @@ describe("a subscriber that stops reading", () => {
   });
 });
 
+describe("server-sent events on a socket that backs up", () => {
+  it("arrive whole and in order, whether written as they come or queued behind the stalled socket", async () => {
+    const created = await createFile(server, { name: "order.txt", content: Buffer.from("o").toString("base64") });
+    const row = await server.app.db.file.findUniqueOrThrow({
+      where: { id: internalFileId(created.file!.id) },
+      include: { labels: { select: { label: true } } },
+    });
+    const reader = await new Promise<IncomingMessage>((resolve, reject) => {
+      const req = request(`${server.url}/graphql`, {
+        method: "POST",
+        headers: { "content-type": "application/json", accept: "text/event-stream", authorization: `Bearer ${apiKey}` },
+      });
+      req.once("response", resolve).once("error", reject);
+      req.end(
+        JSON.stringify({ query: `subscription { fileEvents(workspaceId: "default") { file { name description } } }` }),
+      );
+    });
+    const events = 400;
+    const description = "d".repeat(16_384);
+    const names: string[] = [];
+    let text = "";
+    reader.setEncoding("utf8");
+    reader.on("data", (chunk: string) => {
+      text += chunk;
+      for (let end = text.indexOf("\n\n"); end !== -1; end = text.indexOf("\n\n")) {
+        const data = /^data: (.+)$/m.exec(text.slice(0, end));
+        if (data !== null) names.push(JSON.parse(data[1]!).data.fileEvents.file.name);
+        text = text.slice(end + 2);
+      }
+    });
+    await sleep(200);
+    // The first events go to the socket as they come, then it fills (nobody reads), and the rest
+    // wait in the stream until it drains.
+    reader.pause();
+    for (let sent = 0; sent < events; sent++) {
+      server.app.events.publish(fileEvent("UPDATED", { ...row, name: `n${sent}`, description }));
+      if (sent % 20 === 19) await new Promise((resolve) => setImmediate(resolve));
+    }
+    reader.resume();
+    for (let waited = 0; names.length < events && waited < 200; waited++) await sleep(50);
+    reader.destroy();
+    expect(names).toEqual(Array.from({ length: events }, (_, i) => `n${i}`));
+  });
+});
+
 describe("who sees what", () => {
   let outsiderKey: string;
   let readerKey: string;
