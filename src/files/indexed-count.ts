@@ -64,7 +64,7 @@ export function indexedCount(
       among: (hidden) =>
         counted(
           db,
-          Prisma.sql`SELECT count(*) AS "files" FROM "FileAncestor" a WHERE ${where} AND a."fileId" IN (${hidden})`,
+          Prisma.sql`SELECT count(*) AS "files" FROM "FileAncestor" a WHERE ${where} AND ${amongHidden(Prisma.sql`a."fileId"`, hidden)}`,
         ),
     };
   }
@@ -78,7 +78,7 @@ export function indexedCount(
       among: (hidden) =>
         counted(
           db,
-          Prisma.sql`SELECT count(*) AS "files" FROM "FileMetadata" m WHERE ${where} AND m."fileId" IN (${hidden})`,
+          Prisma.sql`SELECT count(*) AS "files" FROM "FileMetadata" m WHERE ${where} AND ${amongHidden(Prisma.sql`m."fileId"`, hidden)}`,
         ),
     };
   }
