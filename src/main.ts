@@ -72,8 +72,13 @@ for (const signal of ["SIGINT", "SIGTERM"] as const) {
       server.closeAllConnections();
     }, config.shutdownTimeout * 1000);
     deadline.unref();
+    // A connection whose request finishes during the drain stays open as keep-alive (65 s,
+    // src/http/node-server.ts) and would hold close() until the deadline: idle ones are closed as
+    // they come.
+    const idle = setInterval(() => server.closeIdleConnections(), 100);
     server.close(() => {
       clearTimeout(deadline);
+      clearInterval(idle);
       app
         .close()
         .then(stopTracing)

@@ -1,11 +1,14 @@
 import { execFileSync, spawn } from "node:child_process";
+import { once } from "node:events";
 import { mkdir, mkdtemp, rename, rm, symlink } from "node:fs/promises";
 import { Agent, request as httpRequest } from "node:http";
+import { connect } from "node:net";
 import os from "node:os";
 import path from "node:path";
+import { setTimeout as sleep } from "node:timers/promises";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createFile, putBytes } from "./helpers/files.js";
-import { mainCommand } from "./helpers/main-process.js";
+import { mainCommand, startMain } from "./helpers/main-process.js";
 import { apiKey, startServer, type TestServer } from "./helpers/server.js";
 
 let server: TestServer;
@@ -178,6 +181,38 @@ function failedStart(env: Record<string, string>): Promise<{ code: number | null
     child.once("exit", (code) => resolve({ code, stderr }));
   });
 }
+
+describe("shutdown", () => {
+  it("answers a request in flight at SIGTERM and exits once it is answered, not when its keep-alive connection would expire", async () => {
+    const dir = await mkdtemp(path.join(os.tmpdir(), "files-shutdown-"));
+    const main = await startMain(dir, { BOOTSTRAP_API_KEY: "shutdown-key", SHUTDOWN_TIMEOUT: "30" });
+    try {
+      const socket = connect(main.port, "127.0.0.1");
+      await once(socket, "connect");
+      let response = "";
+      socket.on("data", (chunk: Buffer) => (response += chunk.toString()));
+      const body = '{"query":"{ __typename }"}';
+      socket.write(
+        "POST /graphql HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: Bearer shutdown-key\r\n" +
+          `Content-Type: application/json\r\nContent-Length: ${body.length}\r\n\r\n${body.slice(0, 5)}`,
+      );
+      await sleep(200);
+      const exited = once(main.child, "exit");
+      const stopping = Date.now();
+      main.child.kill("SIGTERM");
+      await sleep(200);
+      socket.write(body.slice(5));
+      await exited;
+      expect(response).toMatch(/^HTTP\/1\.1 200 /);
+      expect(response).toContain('{"data":{"__typename":"Query"}}');
+      expect(Date.now() - stopping).toBeLessThan(10_000);
+      socket.destroy();
+    } finally {
+      await main.stop();
+      await rm(dir, { recursive: true, force: true });
+    }
+  }, 60_000);
+});
 
 describe("start-up failures", () => {
   it.each([
