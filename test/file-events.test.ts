@@ -128,7 +128,9 @@ describe("file events", () => {
       seen
         .filter(
           (event) =>
-            event.type === "PROGRESS" && event.file.id === id && (event.upload!.receivedBytes === body.length) === ended,
+            event.type === "PROGRESS" &&
+            event.file.id === id &&
+            (event.upload!.receivedBytes === body.length) === ended,
         )
         .map((event) => Date.parse(event.occurredAt));
     // The second's reports while the first was in flight (a body's end reports at once, apart).
