@@ -52,8 +52,10 @@ interface UploadState {
   changed: boolean;
   /** The shared store held a report back (another instance reported within the interval): ask it again at a tick. */
   held: boolean;
-  /** The first tick of the clock this upload may report at (every later one too). */
+  /** The first tick of the clock this upload may report at again (every later one too). */
   dueTick: number;
+  /** Its first report comes at a tick no earlier than this: half an interval after its first body started. */
+  firstDueAt: number;
   /** When it last reported, or its body started: a part's end reports at once when an interval has passed since. */
   lastReportAt: number;
   lastReported: number;
@@ -69,10 +71,10 @@ export const progressIdleMs = 3600 * 1000;
  * one clock (a timer ticking every interval while some upload's count rises): each tick reports
  * every upload whose count rose, so the PROGRESS of uploads received at once reaches a subscriber
  * together (one socket write, src/graphql-subscriptions.ts), not at as many moments as there are
- * uploads. An upload's first report is at the first tick at least an interval after its first
- * body started: one to two intervals after it (one when it started the clock). A single body
- * (signed PUT or POST, in-request bytes) reports when it ends too, at once: one body ends once,
- * and an upload shorter than the interval reports once. A MULTIPART upload's parts may arrive in
+ * uploads. An upload's first report is at the first tick at least half an interval after its
+ * first body started: half an interval to one and a half after it (one when it started the clock).
+ * A single body (signed PUT or POST, in-request bytes) reports when it ends too, at once: one body
+ * ends once, and an upload shorter than half the interval reports once. A MULTIPART upload's parts may arrive in
  * parallel and again: the count is the sum over its parts of the bytes of each one's latest
  * attempt; a part's end reports at once when an interval has passed since the upload's last
  * report, else at the next tick it may (so many parts ending together report at most once per
@@ -110,9 +112,11 @@ export class ProgressThrottle {
     this.forgetIdle(now);
     let state = this.uploads.get(uploadId);
     if (state === undefined || partNumber === undefined) {
-      // The first report comes at a tick an interval after the body starts (or when it ends), not
-      // with its first chunk: an upload shorter than the interval reports once, not twice in a few
-      // milliseconds. A running clock's next tick is less than an interval away: the one after it.
+      // The first report comes at the first tick at least half an interval after the body starts
+      // (or when it ends), not with its first chunk: an upload shorter than half the interval
+      // reports once, not twice in a few milliseconds. Half, not a whole one: uploads started
+      // together report at the same first tick, not the first of them at one and the others at
+      // the next (by when those shorter than two intervals have ended, each at its own moment).
       state = {
         reporter,
         multipart: partNumber !== undefined,
@@ -121,7 +125,8 @@ export class ProgressThrottle {
         unsent: new Set(),
         changed: false,
         held: false,
-        dueTick: this.ticks + (this.clock === undefined ? 1 : 2),
+        dueTick: 0,
+        firstDueAt: now + this.intervalMs / 2,
         lastReportAt: now,
         lastReported: 0,
         touchedAt: now,
@@ -177,7 +182,7 @@ export class ProgressThrottle {
       if (!this.rose(upload)) continue;
       rising = true;
       upload.touchedAt = at;
-      if (this.ticks >= upload.dueTick) this.report(uploadId, upload, at, this.ticks + 1);
+      if (this.ticks >= upload.dueTick && at >= upload.firstDueAt) this.report(uploadId, upload, at, this.ticks + 1);
     }
     if (!rising) {
       clearInterval(this.clock);
