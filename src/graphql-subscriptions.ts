@@ -210,30 +210,6 @@ function directSocket(body: EventStream): Socket | undefined {
   return socket.writable && !socket.writableNeedDrain ? socket : undefined;
 }
 
-/** Sockets written to directly in this turn of the event loop, corked until its ticks are done. */
-const corked = new Set<Socket>();
-
-const uncorkAll = (): void => {
-  for (const socket of corked) socket.uncork();
-  corked.clear();
-};
-
-/**
- * Writes an event's chunk to a subscriber's socket, corked from its first direct write in this
- * turn of the event loop until the end of the turn's synchronous work and microtasks (next tick),
- * so that the events published together (a tick of the progress clock, src/files/progress.ts,
- * reports every upload in flight at once) leave in one write (`writev`) per subscriber, not one
- * per event. An event published alone still leaves in the same turn.
- */
-function writeInTurn(socket: Socket, chunk: Buffer): void {
-  if (!corked.has(socket)) {
-    if (corked.size === 0) process.nextTick(uncorkAll);
-    socket.cork();
-    corked.add(socket);
-  }
-  socket.write(chunk);
-}
-
 /** Milliseconds between two keep-alive comments on an idle stream (as Yoga's processor). */
 const PING_MS = 12_000;
 const comment = textEncoder.encode(":\n\n");
@@ -302,7 +278,7 @@ function serverSentEvents(results: AsyncIterable<ExecutionResult>, direct: Direc
       const bytes = nextEvent(result);
       const socket = directSocket(body);
       if (socket === undefined) wanted = body.push(bytes.event);
-      else writeInTurn(socket, bytes.chunk);
+      else socket.write(bytes.chunk);
     }
   };
   const body = new EventStream({

@@ -1,5 +1,4 @@
 import { randomUUID } from "node:crypto";
-import { setTimeout as sleep } from "node:timers/promises";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { Prisma } from "../src/db/client.js";
 import { type FileEvent, fileEvent } from "../src/events/file-event.js";
@@ -87,7 +86,7 @@ describe("file events", () => {
     expect(progress.length).toBeGreaterThanOrEqual(2);
   });
 
-  it("reports a body's first PROGRESS at least half an interval after it starts, or when it ends, not with its first chunk", async () => {
+  it("reports a body's first PROGRESS an interval after it starts, or when it ends, not with its first chunk", async () => {
     const events = record(busEvents(server.app.events, workspaceId));
     const body = randomContent(MiB);
     const created = await createFile(server, { name: "brief.bin", size: body.length });
@@ -100,45 +99,10 @@ describe("file events", () => {
     await events.stop();
     const progress = seen.filter((event) => event.type === "PROGRESS" && event.file.id === id);
     expect(progress.length).toBeGreaterThanOrEqual(1);
-    // The interval is 250 ms (the first report at a tick of the instance's clock at least 125 ms
-    // after the body starts); a few ms less for the clocks of two processes on one machine.
+    // The interval is 250 ms; a few ms less for the clocks of two processes on one machine.
     for (const event of progress)
       if (event.upload!.receivedBytes !== body.length)
-        expect(Date.parse(event.occurredAt) - started).toBeGreaterThanOrEqual(115);
-  });
-
-  it("reports the PROGRESS of two uploads in flight at once at the same moments, not each on its own schedule", async () => {
-    const events = record(busEvents(server.app.events, workspaceId));
-    const body = randomContent(2 * MiB);
-    const first = await createFile(server, { name: "together-1.bin", size: body.length });
-    const second = await createFile(server, { name: "together-2.bin", size: body.length });
-    // The second starts 120 ms after the first: on schedules of their own, their reports would
-    // come about 120 ms apart all along.
-    const puts = [slowPut(first.upload!, body, 30, 50)];
-    await sleep(120);
-    puts.push(slowPut(second.upload!, body, 30, 50));
-    for (const put of await Promise.all(puts)) expect(put.status).toBe(200);
-    const ids = [internalFileId(first.file!.id), internalFileId(second.file!.id)];
-    const done = new Set<string>();
-    const seen = await events.until((event) => {
-      if (event.type === "PROGRESS" && event.upload!.receivedBytes === body.length) done.add(event.file.id);
-      return ids.every((id) => done.has(id));
-    });
-    await events.stop();
-    const progress = (id: string, ended: boolean) =>
-      seen
-        .filter(
-          (event) =>
-            event.type === "PROGRESS" &&
-            event.file.id === id &&
-            (event.upload!.receivedBytes === body.length) === ended,
-        )
-        .map((event) => Date.parse(event.occurredAt));
-    // The second's reports while the first was in flight (a body's end reports at once, apart).
-    const firstEnded = progress(ids[0]!, true)[0]!;
-    const [early, late] = [progress(ids[0]!, false), progress(ids[1]!, false).filter((at) => at < firstEnded)];
-    expect(late!.length).toBeGreaterThanOrEqual(3);
-    for (const at of late!) expect(Math.min(...early!.map((other) => Math.abs(other - at)))).toBeLessThanOrEqual(5);
+        expect(Date.parse(event.occurredAt) - started).toBeGreaterThanOrEqual(240);
   });
 
   it("an executable: FAILED with UNSUPPORTED_MEDIA_TYPE and the file FAILED", async () => {

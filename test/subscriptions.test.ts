@@ -1,5 +1,4 @@
 import { type IncomingMessage, request } from "node:http";
-import { Socket } from "node:net";
 import { setTimeout as sleep } from "node:timers/promises";
 import { type Client, createClient } from "graphql-ws";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -298,60 +297,6 @@ describe("server-sent events on a socket that backs up", () => {
     for (let waited = 0; names.length < events && waited < 200; waited++) await sleep(50);
     reader.destroy();
     expect(names).toEqual(Array.from({ length: events }, (_, i) => `n${i}`));
-  });
-});
-
-describe("server-sent events published together", () => {
-  it("leave in one socket write per subscriber, in order", async () => {
-    const created = await createFile(server, { name: "together.txt", content: Buffer.from("t").toString("base64") });
-    const row = await server.app.db.file.findUniqueOrThrow({
-      where: { id: internalFileId(created.file!.id) },
-      include: { labels: { select: { label: true } } },
-    });
-    const reader = await new Promise<IncomingMessage>((resolve, reject) => {
-      const req = request(`${server.url}/graphql`, {
-        method: "POST",
-        headers: { "content-type": "application/json", accept: "text/event-stream", authorization: `Bearer ${apiKey}` },
-      });
-      req.once("response", resolve).once("error", reject);
-      req.end(JSON.stringify({ query: `subscription { fileEvents(workspaceId: "default") { receivedBytes } }` }));
-    });
-    const counts: number[] = [];
-    let text = "";
-    reader.setEncoding("utf8");
-    reader.on("data", (chunk: string) => {
-      text += chunk;
-      for (let end = text.indexOf("\n\n"); end !== -1; end = text.indexOf("\n\n")) {
-        const data = /^data: (.+)$/m.exec(text.slice(0, end));
-        if (data !== null) counts.push(JSON.parse(data[1]!).data.fileEvents.receivedBytes);
-        text = text.slice(end + 2);
-      }
-    });
-    await sleep(200);
-    // The server's end of this subscriber's connection, and how many times it hands bytes to the kernel.
-    const port = reader.socket.localPort;
-    let writes = 0;
-    const countWrites = (method: "_write" | "_writev") => {
-      const original = Socket.prototype[method] as (this: Socket, ...args: unknown[]) => void;
-      Socket.prototype[method] = function (this: Socket, ...args: unknown[]) {
-        if (this.remotePort === port) writes += 1;
-        return original.apply(this, args);
-      } as never;
-      return () => {
-        Socket.prototype[method] = original as never;
-      };
-    };
-    const restore = [countWrites("_write"), countWrites("_writev")];
-    try {
-      for (let count = 1; count <= 4; count++)
-        server.app.events.publish(fileEvent("PROGRESS", row, { method: "PUT", driver: "local", receivedBytes: count }));
-      for (let waited = 0; counts.length < 4 && waited < 100; waited++) await sleep(20);
-    } finally {
-      for (const undo of restore) undo();
-      reader.destroy();
-    }
-    expect(counts).toEqual([1, 2, 3, 4]);
-    expect(writes).toBe(1);
   });
 });
 

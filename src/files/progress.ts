@@ -48,18 +48,11 @@ interface UploadState {
   parts: Map<number, number>;
   /** Parts whose count changed since it was last sent to the shared store. */
   unsent: Set<number>;
-  /** Bytes arrived since the counts were last sent to the shared store. */
-  changed: boolean;
-  /** The shared store held a report back (another instance reported within the interval): ask it again at a tick. */
-  held: boolean;
-  /** The first tick of the clock this upload may report at again (every later one too). */
-  dueTick: number;
-  /** Its first report comes at a tick no earlier than this: half an interval after its first body started. */
-  firstDueAt: number;
-  /** When it last reported, or its body started: a part's end reports at once when an interval has passed since. */
   lastReportAt: number;
   lastReported: number;
   touchedAt: number;
+  /** The report the interval held back at a part's end, due when the interval has passed. */
+  trailing: NodeJS.Timeout | undefined;
 }
 
 /** An upload untouched this long is forgotten (its client went away without completing or aborting). */
@@ -67,31 +60,22 @@ export const progressIdleMs = 3600 * 1000;
 
 /**
  * Throttles the progress of uploads the server sees: at most one report per `intervalMs` per
- * upload, and never a count lower than one already reported. Every upload in flight reports on
- * one clock (a timer ticking every interval while some upload's count rises): each tick reports
- * every upload whose count rose, so the PROGRESS of uploads received at once reaches a subscriber
- * together (one socket write, src/graphql-subscriptions.ts), not at as many moments as there are
- * uploads. An upload's first report is at the first tick at least half an interval after its
- * first body started: half an interval to one and a half after it (one when it started the clock).
- * A single body (signed PUT or POST, in-request bytes) reports when it ends too, at once: one body
- * ends once, and an upload shorter than half the interval reports once. A MULTIPART upload's parts may arrive in
- * parallel and again: the count is the sum over its parts of the bytes of each one's latest
- * attempt; a part's end reports at once when an interval has passed since the upload's last
- * report, else at the next tick it may (so many parts ending together report at most once per
+ * upload, the first an interval after the upload's first body starts, and never a count lower
+ * than one already reported. A single body (signed PUT or POST, in-request bytes) reports when it
+ * ends too, without waiting for the interval: one body ends once. A MULTIPART upload's parts may
+ * arrive in parallel and again: the count is the sum over its parts of the bytes of each one's
+ * latest attempt, and a part's end reports through the throttle, the count the interval held
+ * back reported once it has passed (so many parts ending together report at most once per
  * interval, and the last bytes are still reported).
  *
  * With `shared` (REDIS_URL), a MULTIPART upload's part counts go to the shared store at the
  * throttle's pace (never per chunk), which sums them over every instance and publishes at most
- * once per interval across instances (a report it holds back is asked again at the next tick);
- * when the store fails, this instance reports its own count. Without it, counts are this instance's.
+ * once per interval across instances; when the store fails, this instance reports its own count.
+ * Without it, counts are this instance's.
  */
 export class ProgressThrottle {
   private readonly uploads = new Map<string, UploadState>();
   private sharedDown = false;
-  /** The shared clock, while some upload's count rises (unref'd: it keeps no process alive). */
-  private clock: NodeJS.Timeout | undefined;
-  /** Ticks of the clock so far. */
-  private ticks = 0;
 
   constructor(
     private readonly intervalMs: number,
@@ -112,28 +96,22 @@ export class ProgressThrottle {
     this.forgetIdle(now);
     let state = this.uploads.get(uploadId);
     if (state === undefined || partNumber === undefined) {
-      // The first report comes at the first tick at least half an interval after the body starts
-      // (or when it ends), not with its first chunk: an upload shorter than half the interval
-      // reports once, not twice in a few milliseconds. Half, not a whole one: uploads started
-      // together report at the same first tick, not the first of them at one and the others at
-      // the next (by when those shorter than two intervals have ended, each at its own moment).
+      if (state !== undefined) clearTimeout(state.trailing);
+      // The first report comes an interval after the body starts (or when it ends), not with its
+      // first chunk: an upload shorter than the interval reports once, not twice in a few milliseconds.
       state = {
         reporter,
         multipart: partNumber !== undefined,
         received: 0,
         parts: new Map(),
         unsent: new Set(),
-        changed: false,
-        held: false,
-        dueTick: 0,
-        firstDueAt: now + this.intervalMs / 2,
         lastReportAt: now,
         lastReported: 0,
         touchedAt: now,
+        trailing: undefined,
       };
       this.uploads.set(uploadId, state);
     }
-    this.startClock();
     const upload = state;
     const part = partNumber ?? 0;
     upload.received -= upload.parts.get(part) ?? 0;
@@ -143,70 +121,37 @@ export class ProgressThrottle {
       add: (bytes) => {
         upload.parts.set(part, (upload.parts.get(part) ?? 0) + bytes);
         upload.received += bytes;
-        upload.changed = true;
         if (partNumber !== undefined) upload.unsent.add(part);
-        if (this.clock === undefined) this.startClock();
+        const at = Date.now();
+        upload.touchedAt = at;
+        if (at - upload.lastReportAt >= this.intervalMs) this.report(uploadId, upload, at);
       },
       end: () => {
+        const at = Date.now();
         if (partNumber === undefined) {
-          this.reportOwn(upload);
+          this.reportOwn(upload, at);
           this.uploads.delete(uploadId);
           return;
         }
-        const at = Date.now();
-        // Otherwise a tick reports it: the upload's count rose.
-        if (this.rose(upload) && at - upload.lastReportAt >= this.intervalMs)
-          this.report(uploadId, upload, at, this.ticks + 2);
+        this.reportWhenDue(uploadId, upload, at);
       },
     };
   }
 
   /** Forgets an upload that completed or went (`multipart`: in the shared store too). */
   forget(uploadId: string, multipart: boolean): void {
+    clearTimeout(this.uploads.get(uploadId)?.trailing);
     this.uploads.delete(uploadId);
     if (multipart && this.shared !== undefined) this.shared.forget(uploadId);
   }
 
-  private startClock(): void {
-    if (this.clock !== undefined) return;
-    this.clock = setInterval(() => this.tick(), this.intervalMs);
-    this.clock.unref();
-  }
-
-  /** Reports every upload whose count rose and that may report at this tick; stops when none rose. */
-  private tick(): void {
-    this.ticks += 1;
-    const at = Date.now();
-    let rising = false;
-    for (const [uploadId, upload] of this.uploads) {
-      if (!this.rose(upload)) continue;
-      rising = true;
-      upload.touchedAt = at;
-      if (this.ticks >= upload.dueTick && at >= upload.firstDueAt) this.report(uploadId, upload, at, this.ticks + 1);
-    }
-    if (!rising) {
-      clearInterval(this.clock);
-      this.clock = undefined;
-    }
-  }
-
-  /** Whether the upload has something to report: a count above the last reported (or sent to the shared store, or held back there). */
-  private rose(upload: UploadState): boolean {
-    if (this.shared !== undefined && upload.multipart) return upload.changed || upload.held;
-    return upload.received > upload.lastReported;
-  }
-
-  /** Reports the upload's count at `at`; its next report no earlier than tick `dueTick`. */
-  private report(uploadId: string, upload: UploadState, at: number, dueTick: number): void {
-    upload.lastReportAt = at;
-    upload.dueTick = dueTick;
+  private report(uploadId: string, upload: UploadState, at: number): void {
     const { shared } = this;
     if (shared === undefined || !upload.multipart) {
-      this.reportOwn(upload);
+      this.reportOwn(upload, at);
       return;
     }
-    upload.changed = false;
-    upload.held = false;
+    upload.lastReportAt = at;
     const sent = [...upload.unsent];
     upload.unsent.clear();
     shared
@@ -219,28 +164,42 @@ export class ProgressThrottle {
       .then(
         (waitMs) => {
           this.sharedDown = false;
-          if (waitMs > 0 && this.uploads.get(uploadId) === upload) {
-            upload.held = true;
-            this.startClock();
-          }
+          if (waitMs > 0) this.trail(uploadId, upload, waitMs);
         },
         (error: unknown) => {
           if (!this.sharedDown) shared.failed(error);
           this.sharedDown = true;
           for (const part of sent) upload.unsent.add(part);
-          if (upload.received <= upload.lastReported) return;
-          upload.lastReportAt = Date.now();
-          upload.dueTick = this.ticks + 2;
-          this.reportOwn(upload);
+          this.reportOwn(upload, Date.now());
         },
       );
   }
 
   /** Reports this instance's count, if above the last it reported. */
-  private reportOwn(upload: UploadState): void {
+  private reportOwn(upload: UploadState, at: number): void {
     if (upload.received <= upload.lastReported) return;
+    upload.lastReportAt = at;
     upload.lastReported = upload.received;
     upload.reporter.report(upload.received);
+  }
+
+  /** Reports now if the interval has passed since the last report, else once it has. */
+  private reportWhenDue(uploadId: string, upload: UploadState, at: number): void {
+    if (at - upload.lastReportAt >= this.intervalMs) this.report(uploadId, upload, at);
+    else this.trail(uploadId, upload, upload.lastReportAt + this.intervalMs - at);
+  }
+
+  /**
+   * Reports in `waitMs` what the interval holds back now, unless a report is due already; a
+   * report made meanwhile (another part's bytes) pushes it back by an interval from that one.
+   */
+  private trail(uploadId: string, upload: UploadState, waitMs: number): void {
+    if (upload.trailing !== undefined) return;
+    upload.trailing = setTimeout(() => {
+      upload.trailing = undefined;
+      if (this.uploads.get(uploadId) === upload) this.reportWhenDue(uploadId, upload, Date.now());
+    }, waitMs);
+    upload.trailing.unref();
   }
 
   private forgetIdle(now: number): void {
