@@ -140,7 +140,17 @@ export async function countFilesInBox(
 /**
  * How many of the files `hidden` selects (ids as "fileId") have a box meeting `box`, exactly: the
  * count of `countFilesInBox` among them. The files the index finds near the box are checked
- * against the hidden ones (read once); only those both find are read from File and checked.
+ * against the hidden ones (read once); only those both find are checked against the box.
+ *
+ * PostgreSQL: the box's exact comparisons are the count's FILTER, not the scan's condition. As
+ * conditions the planner multiplied their selectivities with the index's and expected 1 file of a
+ * 90° box (11,468 at 1,000,000 files), so it looked each one up in FileCategory's key (13 ms)
+ * instead of hashing the hidden files (5 ms). A file near both halves of a box across the
+ * antimeridian is one row of the UNION when it meets both or neither, two (one meeting) else.
+ *
+ * SQLite: the hidden files' R*Tree keys (FileGeoBoxKey, by its fileId index) are looked up
+ * instead of each entry's `fileId`, an auxiliary column the R*Tree reads from another table
+ * (3.5 ms for 11,468 entries); `+` keeps SQLite from reading the R*Tree by key.
  */
 export async function countHiddenInBox(
   db: Pick<Db, "$queryRaw">,
@@ -152,19 +162,18 @@ export async function countHiddenInBox(
   const parts = splitAtAntimeridian(box);
   const statement =
     provider === "postgresql"
-      ? Prisma.sql`SELECT count(*) AS "files" FROM (${Prisma.join(
+      ? Prisma.sql`SELECT count(*) FILTER (WHERE n."meets") AS "files" FROM (${Prisma.join(
           parts.map(
-            (
-              part,
-            ) => Prisma.sql`SELECT f."id" FROM "File" f WHERE ${nearPostgresSql(workspaceId, part)} AND ${meetsSql(part)}
-              AND f."id" IN (${hidden})`,
+            (part) => Prisma.sql`SELECT f."id", ${meetsSql(part)} AS "meets" FROM "File" f
+              WHERE ${nearPostgresSql(workspaceId, part)} AND f."id" IN (${hidden})`,
           ),
           " UNION ",
         )}) AS n`
       : Prisma.sql`SELECT count(*) AS "files" FROM "File" f WHERE f."id" IN (${Prisma.join(
           parts.map(
             (part) =>
-              Prisma.sql`SELECT g."fileId" FROM "FileGeoBox" g WHERE ${nearSqlite(workspaceId, part)} AND g."fileId" IN (${hidden})`,
+              Prisma.sql`SELECT g."fileId" FROM "FileGeoBox" g WHERE ${nearSqlite(workspaceId, part)}
+                AND +g."key" IN (SELECT k."key" FROM "FileGeoBoxKey" k WHERE k."fileId" IN (${hidden}))`,
           ),
           " UNION ALL ",
         )}) AND f."workspaceId" = ${workspaceId} AND (${Prisma.join(parts.map(meetsSql), " OR ")})`;

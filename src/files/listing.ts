@@ -265,9 +265,7 @@ async function countMatches(
   const indexed = conditions <= 1 ? indexedCount(db, provider, workspace.id, filter, conditions === 0) : undefined;
   if (indexed === undefined) return count();
   const hidden = await workspace.hiddenFiles();
-  if (hidden === null) return indexed.all();
-  const [all, unreadable] = await Promise.all([indexed.all(), indexed.among(hidden)]);
-  return all - unreadable;
+  return hidden === null ? indexed.all() : indexed.excluding(hidden);
 }
 
 /** The workspace a listing reads, as the caller may read it (src/access/readable.ts). */
