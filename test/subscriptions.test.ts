@@ -213,27 +213,35 @@ describe("uploadProgress", () => {
   });
 });
 
+/** A new file's row as the bus publishes it (with its labels), to publish events of by hand. */
+async function storedFile(name: string) {
+  const created = await createFile(server, { name, content: Buffer.from(name).toString("base64") });
+  return server.app.db.file.findUniqueOrThrow({
+    where: { id: internalFileId(created.file!.id) },
+    include: { labels: { select: { label: true } } },
+  });
+}
+
+/** An SSE subscription's response as a Node.js stream, so that a test can stop and resume reading it. */
+function rawEventStream(query: string): Promise<IncomingMessage> {
+  return new Promise((resolve, reject) => {
+    const req = request(`${server.url}/graphql`, {
+      method: "POST",
+      headers: { "content-type": "application/json", accept: "text/event-stream", authorization: `Bearer ${apiKey}` },
+    });
+    req.once("response", resolve).once("error", reject);
+    req.end(JSON.stringify({ query }));
+  });
+}
+
 describe("a subscriber that stops reading", () => {
   it("has its stream ended with EVENTS_DROPPED once 1000 events wait for it, and the server goes on", async () => {
-    const created = await createFile(server, { name: "busy.txt", content: Buffer.from("b").toString("base64") });
-    const row = await server.app.db.file.findUniqueOrThrow({
-      where: { id: internalFileId(created.file!.id) },
-      include: { labels: { select: { label: true } } },
-    });
+    const row = await storedFile("busy.txt");
     // Large events fill the connection's buffers after a few hundred.
     const large = { ...row, description: "d".repeat(16_384) };
-    const stalled = await new Promise<IncomingMessage>((resolve, reject) => {
-      const req = request(`${server.url}/graphql`, {
-        method: "POST",
-        headers: { "content-type": "application/json", accept: "text/event-stream", authorization: `Bearer ${apiKey}` },
-      });
-      req.once("response", resolve).once("error", reject);
-      req.end(
-        JSON.stringify({
-          query: `subscription { fileEvents(workspaceId: "default") { type file { id description } } }`,
-        }),
-      );
-    });
+    const stalled = await rawEventStream(
+      `subscription { fileEvents(workspaceId: "default") { type file { id description } } }`,
+    );
     stalled.pause();
     await sleep(200);
     // Yoga's pub/sub would throw (uncaught) past 1024 events queued for one subscription.
@@ -257,21 +265,10 @@ describe("a subscriber that stops reading", () => {
 
 describe("server-sent events on a socket that backs up", () => {
   it("arrive whole and in order, whether written as they come or queued behind the stalled socket", async () => {
-    const created = await createFile(server, { name: "order.txt", content: Buffer.from("o").toString("base64") });
-    const row = await server.app.db.file.findUniqueOrThrow({
-      where: { id: internalFileId(created.file!.id) },
-      include: { labels: { select: { label: true } } },
-    });
-    const reader = await new Promise<IncomingMessage>((resolve, reject) => {
-      const req = request(`${server.url}/graphql`, {
-        method: "POST",
-        headers: { "content-type": "application/json", accept: "text/event-stream", authorization: `Bearer ${apiKey}` },
-      });
-      req.once("response", resolve).once("error", reject);
-      req.end(
-        JSON.stringify({ query: `subscription { fileEvents(workspaceId: "default") { file { name description } } }` }),
-      );
-    });
+    const row = await storedFile("order.txt");
+    const reader = await rawEventStream(
+      `subscription { fileEvents(workspaceId: "default") { file { name description } } }`,
+    );
     const events = 400;
     const description = "d".repeat(16_384);
     const names: string[] = [];
